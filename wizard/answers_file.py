@@ -1,0 +1,249 @@
+"""Reading and writing answers files (YAML or JSON) with messages a person can act on.
+
+A malformed file names the line and column; a bad value names the field path and, for YAML
+and JSON alike, the line it is on. Nothing here raises anything but :class:`AnswersError`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from wizard.answers import Answers
+from wizard.base import WizardModel
+
+
+class Problem(WizardModel):
+    """One thing wrong with an answers file."""
+
+    field: str
+    """Dotted path of the field (``trail.name``), or empty for the whole file."""
+    line: int | None
+    """1-based line in the file, when known."""
+    message: str
+    """What is wrong and how to fix it."""
+
+    def render(self, source: str) -> str:
+        """``file:line: field: message``."""
+        where = f"{source}:{self.line}" if self.line else source
+        if self.field:
+            return f"{where}: {self.field}: {self.message}"
+        return f"{where}: {self.message}"
+
+
+class AnswersError(Exception):
+    """The answers file cannot be used; ``problems`` says why."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """All problems, one per line."""
+        return "\n".join(p.render(self.source) for p in self.problems)
+
+
+def load_answers(path: str | Path) -> Answers:
+    """Read and validate an answers file."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AnswersError(
+            source, [Problem(field="", line=None, message="file not found; check the path.")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AnswersError(
+            source, [Problem(field="", line=None, message=f"cannot read the file: {exc}")]
+        ) from None
+    return parse_answers(text, source)
+
+
+def parse_answers(text: str, source: str = "<answers>") -> Answers:
+    """Validate answers given as YAML or JSON text (JSON is valid YAML)."""
+    node: yaml.Node | None = None
+    # JSON is read as JSON first: PyYAML (YAML 1.1) refuses some valid JSON, such as
+    # tab-indented files. YAML then only supplies line numbers; a raw tab in valid JSON is
+    # always whitespace, so turning tabs into spaces keeps every value and every line.
+    data, json_error = _json_or_error(text)
+    try:
+        if json_error is None:
+            node = _compose_for_lines(text.replace("\t", " "))
+        else:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        if json_error is not None and text.lstrip().startswith(("{", "[")):
+            # It was meant to be JSON: JSON's own message is the one that helps.
+            raise AnswersError(
+                source,
+                [
+                    Problem(
+                        field="",
+                        line=json_error.lineno,
+                        message=f"not valid JSON, column {json_error.colno}: {json_error.msg}.",
+                    )
+                ],
+            ) from None
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        col = f", column {mark.column + 1}" if mark is not None else ""
+        what = exc.problem or "syntax error"
+        raise AnswersError(
+            source,
+            [Problem(field="", line=line, message=f"not valid YAML/JSON{col}: {what}.")],
+        ) from None
+    except yaml.YAMLError as exc:
+        raise AnswersError(
+            source, [Problem(field="", line=None, message=f"not valid YAML/JSON: {exc}")]
+        ) from None
+    except RecursionError:
+        raise AnswersError(
+            source,
+            [Problem(field="", line=None, message="the file is nested too deeply to read.")],
+        ) from None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        # PyYAML's constructors raise these for scalars that match a type's pattern but are
+        # not valid values, e.g. the date 2024-13-45 or `!!int x`.
+        raise AnswersError(
+            source,
+            [
+                Problem(
+                    field="",
+                    line=_unreadable_scalar_line(node),
+                    message=f"a value cannot be read ({exc}); quote it to make it a string.",
+                )
+            ],
+        ) from None
+    if data is None:
+        raise AnswersError(
+            source,
+            [
+                Problem(
+                    field="",
+                    line=None,
+                    message="the file is empty; it needs at least trail.name and bucket.name.",
+                )
+            ],
+        )
+    if not isinstance(data, dict):
+        raise AnswersError(
+            source,
+            [
+                Problem(
+                    field="",
+                    line=1,
+                    message=f"the file holds a {type(data).__name__}; it must be a mapping "
+                    "with the sections trail, bucket, encryption, ... .",
+                )
+            ],
+        )
+    try:
+        return Answers.model_validate(data)
+    except ValidationError as exc:
+        raise AnswersError(source, _problems(exc, node)) from None
+    except (TypeError, ValueError, RecursionError) as exc:  # defensive: odd YAML types
+        raise AnswersError(
+            source, [Problem(field="", line=None, message=f"unusable value: {exc}")]
+        ) from None
+
+
+def _json_or_error(text: str) -> tuple[Any, json.JSONDecodeError | None]:
+    """The text parsed as JSON, or the JSON error (YAML files end up here too)."""
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, exc
+    except RecursionError:
+        return None, json.JSONDecodeError("nested too deeply", text, 0)
+
+
+def _compose_for_lines(text: str) -> yaml.Node | None:
+    """The YAML node tree of a valid JSON text, for line numbers only (None if unreadable)."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+
+
+def _unreadable_scalar_line(node: yaml.Node | None) -> int | None:
+    """The line of the first scalar PyYAML cannot turn into a value (best effort)."""
+    stack = [node] if node is not None else []
+    loader = yaml.SafeLoader("")
+    while stack:
+        current = stack.pop(0)
+        if isinstance(current, yaml.ScalarNode):
+            try:
+                loader.construct_object(current, deep=True)
+            except Exception:  # whatever PyYAML raises, this scalar is the culprit
+                return current.start_mark.line + 1
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.extend((key, value))
+    return None
+
+
+def _problems(exc: ValidationError, root: yaml.Node | None) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in exc.errors(include_url=False):
+        loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        path = ".".join(str(p) for p in loc)
+        message = str(error["msg"])
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            message = (
+                f"unknown field '{loc[-1]}'. Check the spelling; see `cloudtrail-wizard schema`."
+            )
+        elif kind == "missing":
+            message = "this field is required."
+        elif kind in ("literal_error", "enum"):
+            message = f"{message} (got {error.get('input')!r})."
+        problems.append(Problem(field=path, line=_line_of(root, loc), message=message))
+    return problems
+
+
+def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
+    """Find the line of a field path in the composed YAML tree (best effort)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    node = value
+                    line = key.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def dump_answers(answers: Answers) -> str:
+    """Render answers as YAML with defaults left out (round-trips through parse_answers)."""
+    data = answers.model_dump(mode="json", exclude_defaults=True)
+    # Required sections are always written so the file reads as a complete setup.
+    data.setdefault("trail", {"name": answers.trail.name})
+    data.setdefault("bucket", {"name": answers.bucket.name})
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+def answers_schema() -> str:
+    """The JSON Schema of the answers file format."""
+    schema = Answers.model_json_schema()
+    schema["title"] = "cloudtrail-wizard answers file"
+    return json.dumps(schema, indent=2, sort_keys=True)
