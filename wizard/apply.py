@@ -1,0 +1,902 @@
+"""Apply a plan with rollback, or dry-run it: the executor of :class:`wizard.plan_model.Plan`.
+
+Pure core: every AWS call goes through the :class:`wizard.ports.AwsCaller` port, so the
+same executor runs against AWS, the sandbox emulator, a fake in tests, or the recording
+caller of dry-run.
+
+Guarantees of :func:`apply_plan`:
+
+* Nothing is called for a blocked plan, or when the account changed since the plan was
+  made (stale fingerprint).
+* A step starts only when every step it depends on is done; independent steps run
+  concurrently, started in plan order.
+* On the first failure, or when cancelled, no new step starts; running steps are waited
+  for, then every completed step is undone in reverse completion order. A failing undo is
+  reported and the rollback goes on with the other steps.
+* Every call (and undo call) is written to the journal, without secrets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Literal
+
+from pydantic import Field
+
+from wizard.base import WizardModel
+from wizard.journal import Journal
+from wizard.plan_model import PLACEHOLDER, Call, Plan, Step
+from wizard.ports import AwsCaller, AwsError
+from wizard.readonly import is_read_only
+
+__all__ = [
+    "ApplyEvent",
+    "ApplyEventKind",
+    "ApplyReport",
+    "ApplyStatus",
+    "DryRunReport",
+    "PlaceholderError",
+    "RecordingCaller",
+    "StepResult",
+    "StepStatus",
+    "apply_plan",
+    "dry_run",
+    "resolve_placeholders",
+    "resolve_value",
+    "synthetic_response",
+]
+
+# --------------------------------------------------------------------------------------
+# Placeholders
+
+
+class PlaceholderError(ValueError):
+    """A ``${step-id:Path}`` placeholder cannot be resolved."""
+
+
+_SEGMENT = re.compile(r"(?P<dot>\.)?(?P<name>[A-Za-z0-9_]+)|\[(?P<index>\d+)\]")
+
+
+def _path_segments(path: str) -> list[str | int]:
+    segments: list[str | int] = []
+    pos = 0
+    while pos < len(path):
+        match = _SEGMENT.match(path, pos)
+        # A name must start the path or follow a dot; an index may follow anything.
+        if match is None or (match["name"] and bool(match["dot"]) == (pos == 0)):
+            raise PlaceholderError(f"malformed path {path!r} at character {pos + 1}")
+        segments.append(match["name"] if match["name"] else int(match["index"]))
+        pos = match.end()
+    if not segments:
+        raise PlaceholderError("empty path")
+    return segments
+
+
+def _lookup(placeholder: str, step_id: str, path: str, outputs: Mapping[str, Any]) -> Any:
+    if step_id not in outputs:
+        known = ", ".join(sorted(outputs)) or "none yet"
+        raise PlaceholderError(
+            f"{placeholder}: step '{step_id}' has no response (steps with responses: {known}); "
+            "it must run, and succeed, before the step that refers to it."
+        )
+    value: Any = outputs[step_id]
+    walked = step_id
+    for segment in _path_segments(path):
+        if isinstance(segment, int):
+            if not isinstance(value, list) or segment >= len(value):
+                size = len(value) if isinstance(value, list) else "not a list"
+                raise PlaceholderError(f"{placeholder}: {walked} has no item [{segment}] ({size}).")
+            value = value[segment]
+            walked += f"[{segment}]"
+        else:
+            if not isinstance(value, Mapping) or segment not in value:
+                keys = ", ".join(sorted(map(str, value))) if isinstance(value, Mapping) else ""
+                raise PlaceholderError(
+                    f"{placeholder}: the response of '{step_id}' has no {walked}.{segment}"
+                    + (f" (it has: {keys})." if keys else ".")
+                )
+            value = value[segment]
+            walked += f".{segment}"
+    return value
+
+
+def resolve_value(value: Any, outputs: Mapping[str, Any]) -> Any:
+    """``value`` with every placeholder string replaced, at any depth.
+
+    A string that *is* a placeholder (``${create-key:KeyMetadata.KeyId}``) is replaced by the
+    value found at that path in ``outputs[step-id]``, whatever its type; other strings,
+    numbers and booleans are kept as they are. Dicts and lists are copied.
+
+    Raises:
+        PlaceholderError: the step has no output, or the path is not in it.
+    """
+    if isinstance(value, str):
+        match = PLACEHOLDER.match(value)
+        if match is None:
+            return value
+        return _lookup(value, match["step"], match["path"], outputs)
+    if isinstance(value, Mapping):
+        return {k: resolve_value(v, outputs) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [resolve_value(v, outputs) for v in value]
+    return value
+
+
+def resolve_placeholders(params: Mapping[str, Any], outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Request parameters with every ``${step-id:Path.To[0].Value}`` filled from ``outputs``.
+
+    Args:
+        params: Parameters of a planned call; may hold placeholders anywhere.
+        outputs: Responses of the steps run so far, by step id.
+
+    Returns:
+        A new dict; ``params`` is not modified.
+
+    Raises:
+        PlaceholderError: a placeholder refers to a missing step output or path.
+    """
+    return {k: resolve_value(v, outputs) for k, v in params.items()}
+
+
+# --------------------------------------------------------------------------------------
+# Models
+
+ApplyEventKind = Literal[
+    "step-started",
+    "step-done",
+    "step-failed",
+    "step-retrying",
+    "rollback-started",
+    "rollback-step-done",
+    "rollback-step-failed",
+    "finished",
+]
+StepStatus = Literal[
+    "pending", "running", "done", "failed", "rolled-back", "rollback-failed", "skipped"
+]
+ApplyStatus = Literal[
+    "applied", "rolled-back", "rollback-incomplete", "stale", "blocked", "cancelled"
+]
+
+
+class ApplyEvent(WizardModel):
+    """Progress of an apply, for a UI.
+
+    Events are delivered from worker threads: a UI must marshal them to its own thread
+    (Textual: ``app.call_from_thread``) and must not block in the callback.
+    """
+
+    kind: ApplyEventKind
+    """What happened."""
+    step_id: str | None = None
+    """The step concerned; None for events about the whole run."""
+    message: str = ""
+    """Human-readable detail (the step summary, the error, the final status)."""
+    attempt: int = 0
+    """Attempt number for step events (1 = first try)."""
+
+
+class StepResult(WizardModel):
+    """What became of one step."""
+
+    id: str
+    """Step id."""
+    status: StepStatus
+    """Final status."""
+    error: str | None = None
+    """Why the step failed, explained."""
+    response_summary: str | None = None
+    """A short summary of the response (ids and ARNs)."""
+    attempts: int = 0
+    """How many times the call was made."""
+    rollback_error: str | None = None
+    """Why undoing the step failed (the resource may need manual cleanup)."""
+
+
+class ApplyReport(WizardModel):
+    """The outcome of :func:`apply_plan`."""
+
+    status: ApplyStatus
+    """Overall outcome."""
+    steps: list[StepResult]
+    """One result per plan step, in plan order."""
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    """Responses of the steps that ran, by step id."""
+    journal_path: str | None = None
+    """Where the journal was written."""
+    error: str | None = None
+    """The failure that stopped the apply (explained), or why it was refused."""
+    message: str = ""
+    """One paragraph for the operator: what happened and what, if anything, to do."""
+    changed: list[str] = Field(default_factory=list)
+    """Fingerprint keys that changed (stale plans)."""
+    journal_errors: list[str] = Field(default_factory=list)
+    """Journal writes that failed after the apply started (the apply went on)."""
+
+    def step(self, step_id: str) -> StepResult:
+        """The result of one step."""
+        for result in self.steps:
+            if result.id == step_id:
+                return result
+        raise KeyError(step_id)
+
+
+class DryRunReport(WizardModel):
+    """The outcome of :func:`dry_run`: what apply would send, and proof it sent nothing."""
+
+    recorded_calls: list[Call]
+    """Mutating calls apply would make, in order, placeholders filled with synthetic values."""
+    read_calls: list[Call] = Field(default_factory=list)
+    """Read calls passed to the reader."""
+    mutating_calls_sent: int = 0
+    """Mutating calls passed to the reader: always 0 (the point of a dry-run)."""
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    """Synthetic responses by step id."""
+    problems: list[str] = Field(default_factory=list)
+    """What would go wrong (an unresolvable placeholder, a failing read)."""
+    blocked: bool = False
+    """True when the plan is blocked: apply would refuse it."""
+
+
+# --------------------------------------------------------------------------------------
+# Dry-run caller
+
+
+def synthetic_response(
+    call: Call, *, account_id: str, partition: str, serial: int = 1
+) -> dict[str, Any]:
+    """A plausible response to a mutating call that was not made, so placeholders resolve.
+
+    Args:
+        call: The recorded call (placeholders already resolved).
+        account_id: Account used in synthetic ARNs.
+        partition: Partition used in synthetic ARNs.
+        serial: 1 for the first call of this kind, 2 for the next ... (keeps ids distinct).
+
+    Returns:
+        The fields later steps refer to (ids and ARNs); ``{}`` for other operations.
+    """
+    p, region = call.params, call.region
+    suffix = "" if serial == 1 else f"-{serial}"
+    key = (call.service, call.operation)
+    if key == ("kms", "CreateKey"):
+        key_id = f"dry-run-key-id{suffix}"
+        return {
+            "KeyMetadata": {
+                "KeyId": key_id,
+                "Arn": f"arn:{partition}:kms:{region}:{account_id}:key/{key_id}",
+                "AWSAccountId": account_id,
+                "Enabled": True,
+                "KeyState": "Enabled",
+                "KeySpec": p.get("KeySpec", "SYMMETRIC_DEFAULT"),
+                "KeyUsage": p.get("KeyUsage", "ENCRYPT_DECRYPT"),
+                "Description": p.get("Description", ""),
+            }
+        }
+    if key == ("s3", "CreateBucket"):
+        return {"Location": f"/{p.get('Bucket', '')}"}
+    if key == ("sns", "CreateTopic"):
+        return {"TopicArn": f"arn:{partition}:sns:{region}:{account_id}:{p.get('Name', '')}"}
+    if key == ("cloudtrail", "CreateTrail"):
+        name = str(p.get("Name", ""))
+        echoed = {k: v for k, v in p.items() if isinstance(v, str | bool | int)}
+        return {
+            **echoed,
+            "TrailARN": f"arn:{partition}:cloudtrail:{region}:{account_id}:trail/{name}",
+        }
+    if key == ("iam", "CreateRole"):
+        name, path = str(p.get("RoleName", "")), str(p.get("Path", "/"))
+        return {
+            "Role": {
+                "RoleName": name,
+                "Path": path,
+                "RoleId": f"DRYRUNROLEID{suffix}",
+                "Arn": f"arn:{partition}:iam::{account_id}:role{path}{name}",
+            }
+        }
+    if key == ("iam", "CreatePolicy"):
+        name, path = str(p.get("PolicyName", "")), str(p.get("Path", "/"))
+        return {
+            "Policy": {
+                "PolicyName": name,
+                "Arn": f"arn:{partition}:iam::{account_id}:policy{path}{name}",
+            }
+        }
+    return {}
+
+
+class RecordingCaller:
+    """The dry-run caller: reads go to ``reader``, writes are only recorded.
+
+    Whether a call is a read is decided by :func:`wizard.readonly.is_read_only`, the same
+    rule the read-only guard on the boto3 clients enforces; for a dry-run, pass a reader
+    built on a read-only client factory, so a write would be refused twice.
+    """
+
+    def __init__(
+        self,
+        reader: AwsCaller | None = None,
+        *,
+        account_id: str = "000000000000",
+        partition: str = "aws",
+    ) -> None:
+        """Create the caller.
+
+        Args:
+            reader: Answers read calls; None answers them with ``{}`` / ``[]``.
+            account_id: Account for synthetic ARNs.
+            partition: Partition for synthetic ARNs.
+        """
+        self.reader = reader
+        self.account_id = account_id
+        self.partition = partition
+        self._lock = threading.Lock()
+        self.recorded: list[Call] = []
+        """Mutating calls, in the order they were made."""
+        self.reads: list[Call] = []
+        """Read calls passed to the reader."""
+        self.mutating_sent = 0
+        """Mutating calls passed to the reader (by construction, 0)."""
+        self._serials: dict[tuple[str, str], int] = {}
+
+    def call(
+        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Forward a read to the reader; record a write and answer it synthetically."""
+        recorded = Call(
+            service=service, region=region, operation=operation, params=dict(params or {})
+        )
+        if is_read_only(operation):
+            with self._lock:
+                self.reads.append(recorded)
+            return self.reader.call(service, region, operation, params) if self.reader else {}
+        with self._lock:
+            self.recorded.append(recorded)
+            serial = self._serials.get((service, operation), 0) + 1
+            self._serials[(service, operation)] = serial
+        return synthetic_response(
+            recorded, account_id=self.account_id, partition=self.partition, serial=serial
+        )
+
+    def paginate(
+        self,
+        service: str,
+        region: str,
+        operation: str,
+        result_key: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Any]:
+        """Forward a paginated read to the reader; record a write and answer ``[]``."""
+        recorded = Call(
+            service=service, region=region, operation=operation, params=dict(params or {})
+        )
+        if is_read_only(operation):
+            with self._lock:
+                self.reads.append(recorded)
+            if self.reader is None:
+                return []
+            return self.reader.paginate(service, region, operation, result_key, params)
+        with self._lock:
+            self.recorded.append(recorded)
+        return []
+
+
+def _plan_problem(plan: Plan) -> str | None:
+    """Why the plan's dependency graph cannot be executed, or None."""
+    ids = [s.id for s in plan.steps]
+    if len(set(ids)) != len(ids):
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        return f"duplicate step ids: {', '.join(dupes)}"
+    known = set(ids)
+    for step in plan.steps:
+        missing = [d for d in step.depends_on if d not in known]
+        if missing:
+            return f"step '{step.id}' depends on unknown steps: {', '.join(missing)}"
+    # Kahn's algorithm: anything left over sits on a cycle.
+    remaining = {s.id: set(s.depends_on) for s in plan.steps}
+    while True:
+        ready = [sid for sid, deps in remaining.items() if not deps]
+        if not ready:
+            break
+        for sid in ready:
+            del remaining[sid]
+        for deps in remaining.values():
+            deps.difference_update(ready)
+    if remaining:
+        return f"dependency cycle among steps: {', '.join(sorted(remaining))}"
+    return None
+
+
+def _execution_order(plan: Plan) -> list[Step]:
+    """Plan order, except that a step never comes before its dependencies."""
+    done: set[str] = set()
+    ordered: list[Step] = []
+    pending = list(plan.steps)
+    while pending:
+        for step in pending:
+            if all(d in done for d in step.depends_on):
+                ordered.append(step)
+                done.add(step.id)
+                pending.remove(step)
+                break
+        else:  # pragma: no cover - _plan_problem rules cycles out first
+            raise ValueError("dependency cycle")
+    return ordered
+
+
+def dry_run(plan: Plan, reader: AwsCaller | None = None) -> DryRunReport:
+    """Walk the plan as apply would, sending only reads (to ``reader``) and recording writes.
+
+    Placeholders are filled from synthetic responses (a key created in dry-run has the id
+    ``dry-run-key-id``), so the recorded calls show exactly what apply would send.
+
+    Args:
+        plan: The plan (a blocked plan is walked too, and reported as blocked).
+        reader: Answers read calls; use a read-only Boto3Caller, or None to stay offline.
+
+    Returns:
+        The recorded calls and any problems found.
+    """
+    problem = _plan_problem(plan)
+    if problem:
+        return DryRunReport(
+            recorded_calls=[], problems=[f"The plan is malformed: {problem}"], blocked=True
+        )
+    caller = RecordingCaller(reader, account_id=plan.account_id, partition=plan.partition)
+    outputs: dict[str, Any] = {}
+    problems: list[str] = []
+    for step in _execution_order(plan):
+        call = step.call
+        try:
+            params = resolve_placeholders(call.params, outputs)
+        except PlaceholderError as exc:
+            problems.append(f"Step '{step.id}': {exc}")
+            params = dict(call.params)
+        try:
+            outputs[step.id] = caller.call(call.service, call.region, call.operation, params)
+        except AwsError as err:
+            problems.append(f"Step '{step.id}': {err}")
+    return DryRunReport(
+        recorded_calls=list(caller.recorded),
+        read_calls=list(caller.reads),
+        mutating_calls_sent=caller.mutating_sent,
+        outputs=outputs,
+        problems=problems,
+        blocked=plan.blocked,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Apply
+
+
+def _default_explain(err: AwsError, step: Step) -> str:
+    return f"{err.service}:{err.operation} failed with {err.code}: {err.message}"
+
+
+def summarize_response(response: Mapping[str, Any], limit: int = 160) -> str:
+    """A one-line summary of a response: its identifiers and scalar fields."""
+    parts: list[str] = []
+
+    def walk(value: Mapping[str, Any], prefix: str, depth: int) -> None:
+        for key, item in value.items():
+            if isinstance(item, str | int | float | bool) and (
+                depth == 0 or re.search(r"(Id|Arn|ARN|Name|Location|State)$", str(key))
+            ):
+                parts.append(f"{prefix}{key}={item}")
+            elif isinstance(item, Mapping) and depth < 1:
+                walk(item, f"{prefix}{key}.", depth + 1)
+
+    walk(response, "", 0)
+    text = ", ".join(parts)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Apply:
+    """State of one apply run; shared between the scheduler and the worker threads."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        caller: AwsCaller,
+        *,
+        progress: Callable[[ApplyEvent], None] | None,
+        journal: Journal | None,
+        cancel: threading.Event | None,
+        sleep: Callable[[float], None],
+        retry_delays: Sequence[float],
+        explain: Callable[[AwsError, Step], str],
+    ) -> None:
+        self.plan = plan
+        self.caller = caller
+        self.progress = progress
+        self.journal = journal
+        self.cancel = cancel
+        self.sleep = sleep
+        self.delays = list(retry_delays)
+        self.explain = explain
+        self.lock = threading.Lock()
+        self.status: dict[str, StepStatus] = {s.id: "pending" for s in plan.steps}
+        self.errors: dict[str, str] = {}
+        self.rollback_errors: dict[str, str] = {}
+        self.attempts: dict[str, int] = {}
+        self.summaries: dict[str, str] = {}
+        self.outputs: dict[str, Any] = {}
+        self.completed: list[str] = []
+        self.journal_errors: list[str] = []
+        self.first_failure: str | None = None
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def emit(
+        self, kind: ApplyEventKind, step_id: str | None = None, message: str = "", attempt: int = 0
+    ) -> None:
+        if self.progress is None:
+            return
+        # A broken UI must never abort an apply halfway.
+        with contextlib.suppress(Exception):
+            self.progress(ApplyEvent(kind=kind, step_id=step_id, message=message, attempt=attempt))
+
+    def write(self, kind: str, **fields: Any) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.record(kind, **fields)
+        except OSError as exc:
+            # Stopping halfway because the disk is full would leave the account in a worse
+            # state than going on; the report says the journal is incomplete.
+            with self.lock:
+                self.journal_errors.append(f"{kind}: {exc}")
+
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    def describe_error(self, exc: Exception, step: Step) -> str:
+        if isinstance(exc, AwsError):
+            return self.explain(exc, step)
+        return str(exc) or type(exc).__name__
+
+    # -- one call with retries ---------------------------------------------------------
+
+    def invoke(self, step: Step, call: Call, *, rollback: bool) -> dict[str, Any]:
+        """Resolve and make one call, retrying the step's retry_on codes.
+
+        Raises:
+            Exception: the final failure (AwsError, PlaceholderError, anything the caller raised).
+        """
+        kind = "rollback-call" if rollback else "call"
+        attempt = 1
+        while True:
+            with self.lock:
+                outputs = dict(self.outputs)
+            params = resolve_placeholders(call.params, outputs)
+            where = {
+                "step_id": step.id,
+                "service": call.service,
+                "region": call.region,
+                "operation": call.operation,
+                "params": params,
+                "rollback": rollback,
+            }
+            if not rollback:
+                with self.lock:
+                    self.attempts[step.id] = attempt
+            try:
+                response = self.caller.call(call.service, call.region, call.operation, params)
+            except AwsError as err:
+                self.write(kind, error=f"{err.code}: {err.message}", **where)
+                retry = (
+                    err.code in step.retry_on
+                    and attempt <= len(self.delays)
+                    and (rollback or not self.cancelled())
+                )
+                if not retry:
+                    raise
+                delay = self.delays[attempt - 1]
+                if not rollback:
+                    self.emit(
+                        "step-retrying",
+                        step.id,
+                        f"{err.code}: retrying in {delay:g}s ({err.message})",
+                        attempt,
+                    )
+                self.sleep(delay)
+                attempt += 1
+                continue
+            except Exception as exc:
+                self.write(kind, error=f"{type(exc).__name__}: {exc}", **where)
+                raise
+            self.write(kind, result=response, **where)
+            return response
+
+    # -- a step --------------------------------------------------------------------------
+
+    def run_step(self, step: Step) -> None:
+        """Worker: run one step; never raises (the outcome is stored)."""
+        self.emit("step-started", step.id, step.summary, 1)
+        try:
+            response = self.invoke(step, step.call, rollback=False)
+        except Exception as exc:  # any failure must lead to rollback
+            message = self.describe_error(exc, step)
+            with self.lock:
+                self.status[step.id] = "failed"
+                self.errors[step.id] = message
+                if self.first_failure is None:
+                    self.first_failure = step.id
+            self.emit("step-failed", step.id, message, self.attempts.get(step.id, 1))
+            return
+        with self.lock:
+            self.outputs[step.id] = response
+            self.status[step.id] = "done"
+            self.summaries[step.id] = summarize_response(response)
+            self.completed.append(step.id)
+        self.emit("step-done", step.id, step.summary, self.attempts.get(step.id, 1))
+
+    # -- scheduling ------------------------------------------------------------------------
+
+    def execute(self, max_workers: int) -> bool:
+        """Run the steps; True when the run was stopped by the cancel event."""
+        steps = {s.id: s for s in self.plan.steps}
+        order = [s.id for s in self.plan.steps]
+        cancelled = False
+        stopping = False
+        running: dict[Future[None], str] = {}
+        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="apply") as pool:
+            while True:
+                with self.lock:
+                    failed = self.first_failure is not None
+                    pending = [sid for sid in order if self.status[sid] == "pending"]
+                if not stopping and failed:
+                    stopping = True
+                # Cancelling only matters while something is left to start: once every step
+                # has started, they all finish and the result is kept.
+                if not stopping and pending and self.cancelled():
+                    stopping = cancelled = True
+                if not stopping:
+                    for sid in pending:
+                        if len(running) >= max_workers:
+                            break
+                        with self.lock:
+                            ready = all(self.status[d] == "done" for d in steps[sid].depends_on)
+                            if ready:
+                                self.status[sid] = "running"
+                        if ready:
+                            running[pool.submit(self.run_step, steps[sid])] = sid
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    del running[future]
+                    future.result()  # run_step never raises; surface a bug if it does
+        with self.lock:
+            for sid in order:
+                if self.status[sid] == "pending":
+                    self.status[sid] = "skipped"
+        return cancelled
+
+    # -- rollback ------------------------------------------------------------------------
+
+    def rollback(self, reason: str) -> None:
+        with self.lock:
+            to_undo = list(reversed(self.completed))
+        self.write("rollback-started", message=reason)
+        self.emit(
+            "rollback-started", None, f"Rolling back {len(to_undo)} completed steps: {reason}"
+        )
+        for sid in to_undo:
+            step = self.plan.step(sid)
+            if not step.mutating and not step.undo:
+                continue  # a read changed nothing; it stays "done"
+            self.emit("rollback-started", sid, step.undo_summary or f"Undo: {step.summary}")
+            error: str | None = None
+            for undo in step.undo:
+                try:
+                    self.invoke(step, undo, rollback=True)
+                except AwsError as err:
+                    if err.not_found:
+                        # Already gone: the undo's goal is reached (an earlier, partly
+                        # failed rollback, or someone cleaned up by hand).
+                        continue
+                    error = self.describe_error(err, step)
+                except Exception as exc:  # report it, and go on with the others
+                    error = self.describe_error(exc, step)
+                if error is not None:
+                    error = (
+                        f"{error} Undo by hand: {undo.service} {undo.operation} "
+                        f"{json.dumps(undo.params, default=str)} in {undo.region}."
+                    )
+                    break  # later undo calls of this step assume this one worked
+            with self.lock:
+                if error is None:
+                    self.status[sid] = "rolled-back"
+                else:
+                    self.status[sid] = "rollback-failed"
+                    self.rollback_errors[sid] = error
+            if error is None:
+                self.emit("rollback-step-done", sid, step.undo_summary or "nothing to undo")
+            else:
+                self.emit("rollback-step-failed", sid, error)
+
+    def results(self) -> list[StepResult]:
+        with self.lock:
+            return [
+                StepResult(
+                    id=s.id,
+                    status=self.status[s.id],
+                    error=self.errors.get(s.id),
+                    response_summary=self.summaries.get(s.id),
+                    attempts=self.attempts.get(s.id, 0),
+                    rollback_error=self.rollback_errors.get(s.id),
+                )
+                for s in self.plan.steps
+            ]
+
+
+def _stale_keys(expected: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
+    return sorted(k for k in {*expected, *current} if expected.get(k) != current.get(k))
+
+
+def apply_plan(
+    plan: Plan,
+    caller: AwsCaller,
+    *,
+    progress: Callable[[ApplyEvent], None] | None = None,
+    journal: Journal | None = None,
+    cancel: threading.Event | None = None,
+    check_fresh: Callable[[], dict[str, str]] | None = None,
+    max_workers: int = 4,
+    sleep: Callable[[float], None] = time.sleep,
+    retry_delays: Sequence[float] = (1, 2, 4, 8, 15),
+    explain: Callable[[AwsError, Step], str] | None = None,
+) -> ApplyReport:
+    """Apply the plan; on failure or cancel, roll back everything it did.
+
+    Args:
+        plan: The plan to apply.
+        caller: Makes the AWS calls (must be thread-safe).
+        progress: Receives :class:`ApplyEvent` s. It is called from worker threads: a UI
+            must marshal events to its own thread and return quickly. Exceptions it raises
+            are ignored.
+        journal: Records every call; None records nothing.
+        cancel: When set, no new step starts and what was done is rolled back (Ctrl-C).
+            Checked between steps; a cancel that arrives after the last step started has
+            no effect.
+        check_fresh: Returns the current fingerprint (same keys as ``plan.fingerprint``);
+            called once before any change. Any difference refuses the plan as stale.
+        max_workers: Steps run at the same time at most.
+        sleep: Waits between retries (injected so tests do not sleep).
+        retry_delays: Seconds to wait before each retry of a step whose error code is in
+            its ``retry_on``; one retry per entry, then the step fails.
+        explain: Turns a step's AwsError into a message for the operator (the CLI passes
+            :func:`wizard.aws.session.explain_aws_error`); default "service:Op failed with
+            Code: message".
+
+    Returns:
+        The report; apply_plan does not raise for AWS failures.
+
+    Raises:
+        OSError: the journal could not be written before the first change (nothing was
+            changed).
+    """
+    run = _Apply(
+        plan,
+        caller,
+        progress=progress,
+        journal=journal,
+        cancel=cancel,
+        sleep=sleep,
+        retry_delays=retry_delays,
+        explain=explain or _default_explain,
+    )
+    journal_path = str(journal.path) if journal is not None else None
+
+    def refuse(status: ApplyStatus, error: str, changed: Sequence[str] = ()) -> ApplyReport:
+        with run.lock:
+            for sid in run.status:
+                run.status[sid] = "skipped"
+        report = ApplyReport(
+            status=status,
+            steps=run.results(),
+            journal_path=journal_path,
+            error=error,
+            message=f"Nothing was changed. {error}",
+            changed=list(changed),
+        )
+        run.write("refused", message=error)
+        return _finish(run, report)
+
+    if plan.blocked:
+        errors = [f.message for f in plan.findings if f.severity == "error"]
+        return refuse("blocked", "The plan is blocked: " + " ".join(errors))
+    problem = _plan_problem(plan)
+    if problem:
+        return refuse("blocked", f"The plan is malformed: {problem}.")
+    if check_fresh is not None:
+        try:
+            current = check_fresh()
+        except Exception as exc:  # unverifiable freshness refuses, it never guesses
+            return refuse("stale", f"Could not check that the plan is still current: {exc}")
+        changed = _stale_keys(plan.fingerprint, current)
+        if changed:
+            return refuse(
+                "stale",
+                "The account changed since the plan was made ("
+                + ", ".join(changed)
+                + "). Make a new plan and review it again.",
+                changed,
+            )
+
+    if journal is not None:
+        # Deliberately not through run.write: without a journal, nothing is changed.
+        journal.record(
+            "apply-started",
+            message=f"{len(plan.steps)} steps for {plan.trail_arn} in account {plan.account_id}",
+        )
+
+    cancelled = run.execute(max(1, max_workers))
+    failed_step = run.first_failure
+    if failed_step is None and not cancelled:
+        status: ApplyStatus = "applied"
+        error = None
+        message = f"All {len(plan.steps)} steps were applied."
+    else:
+        if failed_step is not None:
+            step = plan.step(failed_step)
+            error = f"Step '{failed_step}' ({step.summary}) failed: {run.errors[failed_step]}"
+            reason = error
+        else:
+            error = None
+            reason = "cancelled"
+            run.write("cancelled", message="cancel requested; rolling back")
+        run.rollback(reason)
+        incomplete = bool(run.rollback_errors)
+        status = (
+            "rollback-incomplete"
+            if incomplete
+            else ("cancelled" if cancelled and failed_step is None else "rolled-back")
+        )
+        if incomplete:
+            failures = " ".join(
+                f"'{sid}': {msg}" for sid, msg in sorted(run.rollback_errors.items())
+            )
+            message = "The rollback did not complete; these changes are still in place: " + failures
+        elif status == "cancelled":
+            message = "Cancelled. Every change already made was undone."
+        else:
+            message = f"{error} Every change already made was undone."
+    report = ApplyReport(
+        status=status,
+        steps=run.results(),
+        outputs=dict(run.outputs),
+        journal_path=journal_path,
+        error=error,
+        message=message,
+        journal_errors=list(run.journal_errors),
+    )
+    return _finish(run, report)
+
+
+def _finish(run: _Apply, report: ApplyReport) -> ApplyReport:
+    """Write the journal summary, tell the UI, and return the final report."""
+    if run.journal is not None:
+        try:
+            run.journal.finish(
+                {
+                    "status": report.status,
+                    "error": report.error,
+                    "message": report.message,
+                    "steps": {r.id: r.status for r in report.steps},
+                }
+            )
+        except OSError as exc:
+            report = report.model_copy(
+                update={"journal_errors": [*report.journal_errors, f"summary: {exc}"]}
+            )
+    run.emit("finished", None, report.status)
+    return report

@@ -1,0 +1,378 @@
+"""boto3 clients and the boto3 implementation of :class:`wizard.ports.AwsCaller`.
+
+This is the only module that creates boto3 clients. Everything above it calls AWS through
+:class:`Boto3Caller`, which turns every botocore failure into one of three things the core
+understands: :class:`wizard.ports.AwsError` (AWS said no, or could not be reached),
+:class:`wizard.aws.session.CredentialsProblem` (the credentials cannot be used; no retry or
+rollback will fix that) or :class:`wizard.readonly.DryRunViolation` (a bug: a write in a
+read-only session).
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+import boto3
+from botocore import exceptions as boto_errors
+from botocore import xform_name
+from botocore.config import Config
+from botocore.response import StreamingBody
+
+from wizard import __version__
+from wizard.readonly import DryRunViolation, is_read_only
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from botocore.config import _S3Dict
+    from botocore.hooks import BaseEventHooks
+    from botocore.model import OperationModel
+
+__all__ = [
+    "CREDENTIAL_ERROR_CODES",
+    "Boto3Caller",
+    "ClientFactory",
+    "DryRunViolation",
+    "RetryMode",
+    "install_readonly_guard",
+    "to_jsonable",
+]
+
+RetryMode = Literal["standard", "adaptive"]
+"""botocore retry modes worth using (``legacy`` is not offered)."""
+
+CREDENTIAL_ERROR_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "InvalidToken",
+        "SignatureDoesNotMatch",
+        "TokenRefreshRequired",
+    }
+)
+"""AWS error codes that mean "these credentials are expired or wrong", not "no permission"."""
+
+_GUARD_ID = "cloudtrail-wizard-readonly-guard"
+
+
+def _readonly_guard(model: OperationModel, **_: Any) -> None:
+    """botocore ``before-call`` hook: refuse every operation that is not a read."""
+    if not is_read_only(model.name):
+        raise DryRunViolation(model.name, model.service_model.service_name)
+
+
+class ClientFactory:
+    """Creates and caches one boto3 client per (service, region); safe across threads.
+
+    boto3 Sessions are not thread-safe while creating clients, so creation is serialised;
+    the clients themselves are thread-safe and shared.
+
+    Endpoints: without ``endpoint_url`` boto3 resolves them itself, which honours
+    ``AWS_ENDPOINT_URL`` and the per-service ``AWS_ENDPOINT_URL_<SERVICE>`` variables. An
+    explicit ``endpoint_url`` (the sandbox) wins over both.
+    """
+
+    def __init__(
+        self,
+        session: boto3.Session,
+        *,
+        endpoint_url: str | None = None,
+        retry_mode: RetryMode = "standard",
+        max_attempts: int = 8,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        read_only: bool = False,
+    ) -> None:
+        """Prepare the factory; no client is created until asked for.
+
+        Args:
+            session: The boto3 session holding credentials.
+            endpoint_url: Send every call to this URL (the sandbox emulator).
+            retry_mode: botocore retry mode; ``adaptive`` also rate-limits client-side.
+            max_attempts: Total attempts per call, first one included.
+            connect_timeout: Seconds to wait for a connection.
+            read_timeout: Seconds to wait for a response.
+            read_only: Install the read-only guard on every client (dry-run).
+        """
+        self.session = session
+        self.endpoint_url = endpoint_url
+        self.read_only = read_only
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], BaseClient] = {}
+        # Emulators (and most S3-compatible endpoints) serve buckets under a path, not as
+        # "<bucket>.<host>" names that would need wildcard DNS.
+        s3_options: _S3Dict | None = {"addressing_style": "path"} if endpoint_url else None
+        self.config = Config(
+            # total_max_attempts counts the first attempt too; botocore's "max_attempts" would not.
+            retries={"mode": retry_mode, "total_max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            user_agent_extra=f"cloudtrail-wizard/{__version__}",
+            s3=s3_options,
+        )
+
+    @property
+    def profile_name(self) -> str | None:
+        """The profile the session uses (None for explicit keys or the default chain)."""
+        profile = self.session.profile_name
+        return None if profile == "default" else profile
+
+    def client(self, service: str, region: str) -> BaseClient:
+        """The shared client for ``service`` in ``region``.
+
+        Args:
+            service: boto3 service name (``s3``, ``kms``, ``cloudtrail``, ...).
+            region: Region name.
+
+        Returns:
+            A botocore client, with the read-only guard when the factory is read-only.
+        """
+        key = (service, region)
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self.session.client(  # type: ignore[call-overload]
+                    service,
+                    region_name=region,
+                    endpoint_url=self.endpoint_url,
+                    config=self.config,
+                )
+                if self.read_only:
+                    install_readonly_guard(client)
+                self._clients[key] = client
+            return client
+
+    def cached_clients(self) -> list[BaseClient]:
+        """Every client created so far."""
+        with self._lock:
+            return list(self._clients.values())
+
+    def make_read_only(self) -> None:
+        """Guard every client made so far and every client made from now on."""
+        with self._lock:
+            self.read_only = True
+            clients = list(self._clients.values())
+        for client in clients:
+            install_readonly_guard(client)
+
+
+def install_readonly_guard(
+    target: ClientFactory | BaseClient | boto3.Session | BaseEventHooks,
+) -> None:
+    """Refuse every non-read operation before it is sent, with :class:`DryRunViolation`.
+
+    The guard is a botocore ``before-call`` hook; the allowlist is
+    :func:`wizard.readonly.is_read_only`. Installing it twice is harmless.
+
+    Args:
+        target: A :class:`ClientFactory` (guards its clients, present and future), a botocore
+            client, a boto3 Session (guards clients created from it afterwards) or a botocore
+            event system.
+    """
+    if isinstance(target, ClientFactory):
+        target.make_read_only()
+        return
+    if isinstance(target, boto3.Session):
+        events: BaseEventHooks = target.events
+    elif hasattr(target, "meta") and hasattr(target.meta, "events"):
+        events = target.meta.events
+    else:
+        events = target  # type: ignore[assignment]
+    events.register("before-call", _readonly_guard, unique_id=_GUARD_ID)
+
+
+def to_jsonable(value: Any) -> Any:
+    """A JSON-serialisable copy of a boto3 response.
+
+    datetimes become ISO-8601 strings, bytes become text (or ``base64:`` + base64 when not
+    UTF-8), streaming bodies are read as text, Decimals become int or float, sets lists.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return [to_jsonable(v) for v in sorted(value, key=str)]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, StreamingBody):
+        return to_jsonable(value.read())
+    if isinstance(value, bytes | bytearray):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return "base64:" + base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+class Boto3Caller:
+    """:class:`wizard.ports.AwsCaller` over boto3 clients from a :class:`ClientFactory`.
+
+    ``stats`` counts requests per (service, operation): one per :meth:`call`, one per page of
+    :meth:`paginate`. botocore's own retries of a request are not counted separately.
+    """
+
+    def __init__(self, factory: ClientFactory) -> None:
+        """Wrap a factory.
+
+        Args:
+            factory: Supplies (cached) clients.
+        """
+        self.factory = factory
+        self._stats: Counter[tuple[str, str]] = Counter()
+        self._stats_lock = threading.Lock()
+
+    @property
+    def stats(self) -> Counter[tuple[str, str]]:
+        """A snapshot of the request counts per (service, operation)."""
+        with self._stats_lock:
+            return Counter(self._stats)
+
+    def reset_stats(self) -> None:
+        """Forget the counts."""
+        with self._stats_lock:
+            self._stats.clear()
+
+    def _count(self, service: str, operation: str) -> None:
+        with self._stats_lock:
+            self._stats[(service, operation)] += 1
+
+    def _method(self, service: str, region: str, operation: str) -> tuple[BaseClient, str]:
+        client = self.factory.client(service, region)
+        name = xform_name(operation)
+        if not hasattr(client, name):
+            raise ValueError(f"{service} has no operation {operation!r} (looked for {name})")
+        return client, name
+
+    def call(
+        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Make one call; see :meth:`wizard.ports.AwsCaller.call`.
+
+        Raises:
+            AwsError: AWS refused the call, or could not be reached.
+            CredentialsProblem: the credentials are missing, expired or invalid.
+            DryRunViolation: a write on a read-only factory.
+        """
+        client, name = self._method(service, region, operation)
+        self._count(service, operation)
+        try:
+            response = getattr(client, name)(**dict(params or {}))
+            result = to_jsonable(response)
+        except DryRunViolation:
+            raise
+        except Exception as exc:
+            raise self._convert(exc, client, service, region, operation) from exc
+        result.pop("ResponseMetadata", None)
+        return result  # type: ignore[no-any-return]
+
+    def paginate(
+        self,
+        service: str,
+        region: str,
+        operation: str,
+        result_key: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Any]:
+        """Every item under ``result_key`` across all pages (a single call if not pageable).
+
+        Raises:
+            AwsError: a page failed.
+            CredentialsProblem: the credentials are missing, expired or invalid.
+            DryRunViolation: a write on a read-only factory.
+        """
+        client, name = self._method(service, region, operation)
+        if not client.can_paginate(name):
+            response = self.call(service, region, operation, params)
+            return list(response.get(result_key) or [])
+        items: list[Any] = []
+        try:
+            for page in client.get_paginator(name).paginate(**dict(params or {})):
+                self._count(service, operation)
+                items.extend(to_jsonable(page.get(result_key) or []))
+        except DryRunViolation:
+            raise
+        except Exception as exc:
+            # The page that failed was a request too.
+            self._count(service, operation)
+            raise self._convert(exc, client, service, region, operation) from exc
+        return items
+
+    def _convert(
+        self, exc: Exception, client: BaseClient, service: str, region: str, operation: str
+    ) -> Exception:
+        """Map a botocore failure onto AwsError / CredentialsProblem; others pass through."""
+        from wizard.aws.session import credentials_problem_from
+        from wizard.ports import AwsError
+
+        profile = self.factory.profile_name
+        if isinstance(exc, boto_errors.ClientError):
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code") or "Unknown")
+            message = str(error.get("Message") or exc)
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in CREDENTIAL_ERROR_CODES:
+                return credentials_problem_from(
+                    exc, profile, code=code, message=message, region=region
+                )
+            return AwsError(
+                service=service, operation=operation, code=code, message=message, status=status
+            )
+        if isinstance(
+            exc,
+            boto_errors.NoCredentialsError
+            | boto_errors.PartialCredentialsError
+            | boto_errors.SSOError
+            | boto_errors.TokenRetrievalError
+            | boto_errors.CredentialRetrievalError,
+        ):
+            return credentials_problem_from(exc, profile)
+        endpoint = client.meta.endpoint_url
+        if isinstance(exc, boto_errors.ReadTimeoutError):
+            return AwsError(
+                service=service,
+                operation=operation,
+                code="ReadTimeout",
+                message=(
+                    f"{endpoint} did not answer {operation} in time ({region}). The network "
+                    "may be slow or the endpoint overloaded: try again."
+                ),
+            )
+        if isinstance(
+            exc,
+            boto_errors.ConnectionError
+            | boto_errors.ConnectionClosedError
+            | boto_errors.HTTPClientError,
+        ):
+            code = "EndpointConnectionError"
+            return AwsError(
+                service=service,
+                operation=operation,
+                code=code,
+                message=(
+                    f"Could not connect to {endpoint} for {service}:{operation} in {region} "
+                    f"({type(exc).__name__}). Check the network and any proxy settings, that "
+                    "the region is right, and with --sandbox that the emulator is running."
+                ),
+            )
+        if isinstance(exc, boto_errors.ParamValidationError):
+            return AwsError(
+                service=service,
+                operation=operation,
+                code="ParamValidationError",
+                message=f"Invalid parameters for {operation} (not sent to AWS): {exc}",
+            )
+        return exc

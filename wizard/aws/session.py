@@ -1,0 +1,401 @@
+"""Opening an AWS session, and explaining what goes wrong in words an operator can act on.
+
+Every failure to get a usable session (unknown profile, no credentials, an expired SSO
+login, a region that does not exist, an endpoint that cannot be reached) becomes a
+:class:`CredentialsProblem` whose message says what to do next; the front ends print it
+instead of a traceback.
+
+Sandbox mode talks to a local emulator. It forces dummy credentials on the boto3 Session
+itself (the process environment is left alone, so nothing else in the process is
+affected) and sends every client to the emulator's endpoint, so a sandbox run cannot reach
+a real account even if real credentials are configured.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from typing import Literal
+
+import boto3
+import botocore.session
+from botocore import exceptions as boto_errors
+
+from wizard.aws.clients import Boto3Caller, ClientFactory, RetryMode
+from wizard.base import WizardModel
+from wizard.operator import action_for
+from wizard.ports import AwsError
+from wizard.regions import check_region
+
+ProblemKind = Literal[
+    "profile-not-found",
+    "no-credentials",
+    "expired",
+    "invalid-credentials",
+    "credentials",
+    "region",
+    "endpoint",
+]
+"""What kind of session problem a :class:`CredentialsProblem` is."""
+
+SANDBOX_CREDENTIALS: dict[str, str] = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",
+    "aws_session_token": "testing",
+}
+"""Dummy credentials the sandbox session always uses."""
+
+SANDBOX_DEFAULT_REGION = "us-east-1"
+"""Region used in sandbox mode when none is configured."""
+
+CONNECTION_ERROR_CODES = frozenset({"EndpointConnectionError", "ReadTimeout"})
+"""AwsError codes :class:`wizard.aws.clients.Boto3Caller` uses for an unreachable endpoint."""
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+        "LimitExceededException",
+    }
+)
+"""Error codes AWS uses for "too many requests"."""
+
+_EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"})
+
+DEFAULT_POLICY_HINT = "`cloudtrail-wizard policies ANSWERS` prints it"
+"""Where to find the operator policy, when the caller does not say."""
+
+
+class CredentialsProblem(Exception):
+    """The session cannot be used as configured; ``message`` says how to fix it.
+
+    Despite the name it covers every session-level problem (profile, credentials, region,
+    endpoint): ``kind`` says which. None of them is fixed by retrying.
+    """
+
+    def __init__(self, message: str, *, kind: ProblemKind = "credentials") -> None:
+        self.message = message
+        self.kind: ProblemKind = kind
+        super().__init__(message)
+
+
+class SessionSettings(WizardModel):
+    """How to reach AWS: from the command line (``--profile``, ``--region``, ``--sandbox``)."""
+
+    profile: str | None = None
+    """Named profile from the AWS config; None uses the default credential chain."""
+    region: str | None = None
+    """Region for calls; None: ``AWS_REGION``, then the profile or AWS_DEFAULT_REGION."""
+    sandbox_endpoint: str | None = None
+    """URL of the local emulator; when set, dummy credentials are forced."""
+    read_only: bool = False
+    """Install the read-only guard on every client (dry-run)."""
+    retry_mode: RetryMode = "standard"
+    """botocore retry mode."""
+    max_attempts: int = 8
+    """Attempts per request, the first included."""
+
+
+class AwsSession:
+    """An opened session: boto3 Session, region, client factory and caller."""
+
+    def __init__(
+        self,
+        *,
+        settings: SessionSettings,
+        boto3_session: boto3.Session,
+        region: str,
+        factory: ClientFactory,
+        caller: Boto3Caller,
+    ) -> None:
+        """Bundle the parts; use :func:`open_session` rather than calling this."""
+        self.settings = settings
+        self.boto3_session = boto3_session
+        self.region = region
+        self.factory = factory
+        self.caller = caller
+        self._identity: tuple[str, str, str] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def sandbox(self) -> bool:
+        """True when talking to the local emulator."""
+        return self.settings.sandbox_endpoint is not None
+
+    @property
+    def profile(self) -> str | None:
+        """The profile in use, if any."""
+        return self.factory.profile_name
+
+    def whoami(self) -> tuple[str, str, str]:
+        """``(account_id, partition, caller_arn)`` from STS GetCallerIdentity (cached).
+
+        Raises:
+            CredentialsProblem: the credentials do not work or the endpoint is unreachable.
+        """
+        with self._lock:
+            if self._identity is not None:
+                return self._identity
+        try:
+            response = self.caller.call("sts", self.region, "GetCallerIdentity")
+        except AwsError as err:
+            if err.code in CONNECTION_ERROR_CODES:
+                raise CredentialsProblem(
+                    _endpoint_message(self.settings, err), kind="endpoint"
+                ) from err
+            raise CredentialsProblem(
+                f"Could not identify the caller: {explain_aws_error(err)}",
+                kind="credentials",
+            ) from err
+        arn = str(response["Arn"])
+        identity = (str(response["Account"]), _partition_of_arn(arn), arn)
+        with self._lock:
+            self._identity = identity
+        return identity
+
+
+def _partition_of_arn(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == "arn" and parts[1] else "aws"
+
+
+def _endpoint_message(settings: SessionSettings, err: AwsError) -> str:
+    if settings.sandbox_endpoint:
+        return (
+            f"Cannot reach the sandbox emulator at {settings.sandbox_endpoint}. Start it (or "
+            f"let `cloudtrail-wizard --sandbox` start one), then try again. ({err.message})"
+        )
+    return (
+        f"Cannot reach AWS: {err.message} If you use a proxy, check HTTPS_PROXY; if "
+        "AWS_ENDPOINT_URL is set, check that it is right."
+    )
+
+
+def _normalise_endpoint(url: str) -> str:
+    # "localhost:5000" is what people type; botocore needs a scheme.
+    return url if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) else f"http://{url}"
+
+
+def _configured_profiles() -> list[str]:
+    # A session that ignores AWS_PROFILE: listing profiles must not fail because the one
+    # named in the environment is missing.
+    probe = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    try:
+        return sorted(probe.available_profiles)
+    except boto_errors.BotoCoreError:
+        return []
+
+
+def _profile_flag(profile: str | None) -> str:
+    return f" --profile {profile}" if profile else ""
+
+
+def credentials_problem_from(
+    exc: Exception,
+    profile: str | None,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+    region: str | None = None,
+) -> CredentialsProblem:
+    """Turn a botocore credentials failure into an actionable :class:`CredentialsProblem`.
+
+    Args:
+        exc: The botocore exception (NoCredentialsError, an SSO error, a ClientError ...).
+        profile: The profile in use, named in the advice.
+        code: The AWS error code, for ClientErrors.
+        message: The AWS error message, for ClientErrors.
+        region: The region of the failing call, mentioned for region-related rejections.
+
+    Returns:
+        The problem to raise.
+    """
+    whose = f" of profile '{profile}'" if profile else ""
+    sso_login = f"`aws sso login{_profile_flag(profile)}`"
+    if isinstance(exc, boto_errors.NoCredentialsError):
+        return CredentialsProblem(
+            f"No AWS credentials found{whose}. Configure some with `aws configure` (access "
+            f"keys) or log in with `aws sso login --profile NAME` (IAM Identity Center) and "
+            "pass --profile NAME; or try the wizard without an AWS account using --sandbox.",
+            kind="no-credentials",
+        )
+    if isinstance(exc, boto_errors.PartialCredentialsError):
+        return CredentialsProblem(
+            f"The AWS credentials{whose} are incomplete ({exc}). Set both the access key id and "
+            "the secret access key (`aws configure`), or use --sandbox to try without AWS.",
+            kind="no-credentials",
+        )
+    if isinstance(exc, boto_errors.SSOError | boto_errors.TokenRetrievalError):
+        return CredentialsProblem(
+            f"The AWS SSO login{whose} has expired or is missing ({exc}). Run {sso_login} "
+            "and try again.",
+            kind="expired",
+        )
+    if code in _EXPIRED_CODES:
+        return CredentialsProblem(
+            f"The AWS credentials{whose} have expired ({code}: {message}). Run {sso_login} "
+            "(IAM Identity Center) or refresh your temporary credentials, then try again.",
+            kind="expired",
+        )
+    if code is not None:
+        opt_in = (
+            f" If {region} is an opt-in region, check that it is enabled for the account."
+            if region
+            else ""
+        )
+        return CredentialsProblem(
+            f"AWS rejected the credentials{whose} ({code}: {message}). Check the access key "
+            f"(`aws configure{_profile_flag(profile)}`) or log in again with {sso_login}."
+            f"{opt_in}",
+            kind="invalid-credentials",
+        )
+    return CredentialsProblem(
+        f"Could not load the AWS credentials{whose}: {exc}. Check the profile's "
+        f"configuration, or log in again with {sso_login}.",
+        kind="credentials",
+    )
+
+
+def _boto3_session(settings: SessionSettings) -> boto3.Session:
+    if settings.sandbox_endpoint:
+        # Explicit dummy keys on this Session only: real credentials in the environment or
+        # in ~/.aws can never be picked up, and os.environ is not touched. AWS_PROFILE is
+        # ignored too, so a stale profile name cannot break the sandbox.
+        core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+        return boto3.Session(botocore_session=core, **SANDBOX_CREDENTIALS)
+    try:
+        return boto3.Session(profile_name=settings.profile)
+    except boto_errors.ProfileNotFound as exc:
+        missing = str(exc.kwargs.get("profile") or settings.profile)
+        known = _configured_profiles()
+        listing = (
+            f"Configured profiles: {', '.join(known)}."
+            if known
+            else "No profiles are configured (see ~/.aws/config)."
+        )
+        source = "" if settings.profile else " (named by AWS_PROFILE)"
+        raise CredentialsProblem(
+            f"The AWS profile '{missing}'{source} does not exist. {listing} Pass an existing "
+            f"one with --profile, or create it with `aws configure --profile {missing}` or "
+            f"`aws configure sso --profile {missing}`.",
+            kind="profile-not-found",
+        ) from exc
+
+
+def _resolve_region(settings: SessionSettings, session: boto3.Session) -> str:
+    # AWS_REGION is the variable the AWS SDKs and CLI v2 use; boto3 itself only reads
+    # AWS_DEFAULT_REGION and the profile, so it is consulted here explicitly.
+    region = settings.region or os.environ.get("AWS_REGION") or session.region_name
+    if not region and settings.sandbox_endpoint:
+        region = SANDBOX_DEFAULT_REGION
+    if not region:
+        raise CredentialsProblem(
+            "No region configured: pass --region or set AWS_REGION (or set `region` in your "
+            "AWS profile).",
+            kind="region",
+        )
+    problem = check_region(region)
+    if problem:
+        raise CredentialsProblem(problem, kind="region")
+    return region
+
+
+def open_session(settings: SessionSettings, *, verify: bool = True) -> AwsSession:
+    """Open a session as ``settings`` describe, and (by default) check that it works.
+
+    Args:
+        settings: Profile, region, sandbox endpoint.
+        verify: Call STS GetCallerIdentity now, so a credentials or endpoint problem is
+            reported before anything else happens (the identity is cached for whoami()).
+
+    Returns:
+        The opened session.
+
+    Raises:
+        CredentialsProblem: with an actionable message, for every way this can fail.
+    """
+    session = _boto3_session(settings)
+    region = _resolve_region(settings, session)
+    endpoint = _normalise_endpoint(settings.sandbox_endpoint) if settings.sandbox_endpoint else None
+    if endpoint is None:
+        try:
+            credentials = session.get_credentials()
+        except boto_errors.BotoCoreError as exc:
+            raise credentials_problem_from(exc, settings.profile) from exc
+        if credentials is None:
+            raise credentials_problem_from(boto_errors.NoCredentialsError(), settings.profile)
+    factory = ClientFactory(
+        session,
+        endpoint_url=endpoint,
+        retry_mode=settings.retry_mode,
+        max_attempts=settings.max_attempts,
+        read_only=settings.read_only,
+    )
+    opened = AwsSession(
+        settings=settings.model_copy(update={"sandbox_endpoint": endpoint}),
+        boto3_session=session,
+        region=region,
+        factory=factory,
+        caller=Boto3Caller(factory),
+    )
+    if verify:
+        opened.whoami()
+    return opened
+
+
+def _words(operation: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", operation).lower()
+
+
+def explain_aws_error(
+    err: AwsError, operator_policy_hint: str | None = None, *, purpose: str | None = None
+) -> str:
+    """Say what an AWS error means for the operator and what to do about it.
+
+    Args:
+        err: The error.
+        operator_policy_hint: Where the operator policy can be found (defaults to
+            "`cloudtrail-wizard policies ANSWERS` prints it").
+        purpose: What the call was for (a step summary), used in "needed to ...".
+
+    Returns:
+        One or two sentences.
+    """
+    call = f"{err.service}:{err.operation}"
+    if err.access_denied:
+        action = action_for(err.service, err.operation)
+        needed = purpose or _words(err.operation)
+        needed = needed[0].lower() + needed[1:] if needed else needed
+        if "explicit deny" in err.message.lower():
+            return (
+                f"The caller may not call {action} (needed to {needed}): an explicit Deny "
+                "blocks it (a service control policy, a permissions boundary or a Deny "
+                "statement), so adding permissions will not help; ask whoever manages that "
+                f"policy. AWS said: {err.message}"
+            )
+        hint = operator_policy_hint or DEFAULT_POLICY_HINT
+        return (
+            f"The caller may not call {action} (needed to {needed}). Attach the operator "
+            f"policy ({hint}, section 'Your IAM policy'). AWS said: {err.message}"
+        )
+    if err.code in THROTTLING_CODES:
+        return (
+            f"AWS kept throttling {call} ({err.code}) even after retrying. Wait a minute and "
+            "try again, or lower the concurrency so fewer requests are made at once."
+        )
+    if err.code in CONNECTION_ERROR_CODES:
+        return err.message
+    if err.not_found:
+        return (
+            f"{call} failed: {err.message or err.code} ({err.code}). The resource does not "
+            "exist, or is not visible from this account and region."
+        )
+    return f"{call} failed with {err.code}: {err.message}"

@@ -1,0 +1,275 @@
+"""The apply journal: a crash-safe, secret-free record of every AWS call apply makes.
+
+One journal is one JSON document. It is rewritten in full after every entry (temporary file
+in the same directory, then :func:`os.replace`), so whatever happens to the process the file
+on disk is always a complete, parseable document holding every entry written so far. That
+is what an operator needs after a crash: which resources were created, with which
+parameters, and which rollback calls already ran.
+
+Everything written passes through :func:`redact` first: credentials must never end up on
+disk, even when a caller puts them where they do not belong.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import tempfile
+import threading
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+JOURNAL_VERSION = 1
+"""Format version written into every journal document."""
+
+REDACTED = "***REDACTED***"
+"""What replaces a secret."""
+
+# Compared after lower-casing and dropping "-" and "_", so "X-Amz-Security-Token",
+# "secret_access_key" and "SecretAccessKey" are all caught.
+_SECRET_KEYS = frozenset(
+    {
+        "accesskeyid",
+        "secretaccesskey",
+        "sessiontoken",
+        "password",
+        "credentials",
+        "authorization",
+        "xamzsecuritytoken",
+        "securitytoken",
+        "secretkey",
+        "awsaccesskeyid",
+        "awssecretaccesskey",
+        "awssessiontoken",
+    }
+)
+
+# An AWS secret access key: exactly 40 characters of base64 alphabet. Requiring upper case,
+# lower case and a digit keeps hex digests (SHA-1 is also 40 characters) and plain words
+# out; real secret keys practically always mix all three.
+_SECRET_KEY_VALUE = re.compile(r"^[A-Za-z0-9/+]{40}$")
+# Session tokens are long base64 blobs (hundreds of characters); a run of 100+ base64
+# characters inside any string is treated as one, wherever it appears.
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9/+]{100,}={0,2}")
+# Access key ids are not secret on their own, but they identify the credential; they have
+# no business in a journal either.
+_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b")
+
+
+def journal_dir() -> Path:
+    """Where journals are kept: ``$XDG_STATE_HOME/cloudtrail-wizard/journal``.
+
+    Without ``XDG_STATE_HOME`` (or with a relative one, which the XDG spec says to ignore),
+    ``~/.local/state/cloudtrail-wizard/journal``.
+    """
+    state = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(state) if state and os.path.isabs(state) else Path.home() / ".local" / "state"
+    return base / "cloudtrail-wizard" / "journal"
+
+
+def new_journal_path(label: str = "apply") -> Path:
+    """A fresh, unique journal file path under :func:`journal_dir`.
+
+    Args:
+        label: A word for the file name (``apply``, ``rollback``).
+
+    Returns:
+        ``<journal_dir>/<UTC timestamp>-<label>-<random>.json`` (not created yet).
+    """
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return journal_dir() / f"{stamp}-{label}-{uuid.uuid4().hex[:8]}.json"
+
+
+def _looks_secret(value: str) -> bool:
+    if _SECRET_KEY_VALUE.match(value):
+        has_upper = any(c.isupper() for c in value)
+        has_lower = any(c.islower() for c in value)
+        has_digit = any(c.isdigit() for c in value)
+        return has_upper and has_lower and has_digit
+    return False
+
+
+def _redact_string(value: str) -> str:
+    if _looks_secret(value):
+        return REDACTED
+    value = _TOKEN_RUN.sub(REDACTED, value)
+    return _ACCESS_KEY_ID.sub(REDACTED, value)
+
+
+def _is_secret_key(key: str) -> bool:
+    return key.lower().replace("-", "").replace("_", "") in _SECRET_KEYS
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with every credential replaced by :data:`REDACTED`.
+
+    Dictionary entries whose key names a credential (case-insensitive: ``AccessKeyId``,
+    ``SecretAccessKey``, ``SessionToken``, ``Password``, ``Credentials``, ``Authorization``,
+    ``X-Amz-Security-Token``, ...) have their whole value replaced; strings that look like a
+    secret access key, a session token or an access key id are replaced wherever they are.
+
+    Args:
+        value: Any JSON-like structure (dicts, lists, tuples, scalars).
+
+    Returns:
+        The redacted copy; the input is not modified.
+    """
+    if isinstance(value, Mapping):
+        return {
+            str(k): (REDACTED if _is_secret_key(str(k)) else redact(v)) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return _redact_string(value)
+    if isinstance(value, bytes):
+        return redact(_json_default(value))
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    """Make the values boto3 returns (datetimes, bytes) writable as JSON."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return "base64:" + base64.b64encode(value).decode("ascii")
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return str(value)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Journal:
+    """A thread-safe, append-only journal stored as one JSON document.
+
+    The document is::
+
+        {"version": 1, "started": "...", "meta": {...}, "entries": [...], "summary": null}
+
+    Each entry has ``timestamp``, ``kind`` and, where relevant, ``step_id``, ``service``,
+    ``region``, ``operation``, ``params``, ``result``, ``error`` and ``rollback``.
+    """
+
+    def __init__(self, path: Path | str, *, meta: Mapping[str, Any] | None = None) -> None:
+        """Create the journal; the file appears with the first write.
+
+        Args:
+            path: Where to write. Parent directories are created (mode 0700).
+            meta: Free-form information about the run (account, plan, tool version).
+        """
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._doc: dict[str, Any] = {
+            "version": JOURNAL_VERSION,
+            "started": _now(),
+            "meta": redact(dict(meta or {})),
+            "entries": [],
+            "summary": None,
+        }
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        """A copy of the entries written so far (already redacted)."""
+        with self._lock:
+            return json.loads(json.dumps(self._doc["entries"], default=_json_default))  # type: ignore[no-any-return]
+
+    def record(
+        self,
+        kind: str,
+        *,
+        step_id: str | None = None,
+        service: str | None = None,
+        region: str | None = None,
+        operation: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        result: Any = None,
+        error: str | None = None,
+        rollback: bool = False,
+        message: str | None = None,
+    ) -> None:
+        """Append one entry and rewrite the file atomically.
+
+        Args:
+            kind: What happened (``call``, ``rollback-call``, ``apply-started``, ...).
+            step_id: The plan step, when the entry belongs to one.
+            service: AWS service of the call.
+            region: Region the call went to.
+            operation: API operation (PascalCase).
+            params: Request parameters (redacted before writing).
+            result: The response (redacted before writing).
+            error: Error text when the call failed.
+            rollback: True for calls made while rolling back.
+            message: Free text for non-call entries.
+
+        Raises:
+            OSError: the file could not be written (the previous file stays intact).
+        """
+        entry: dict[str, Any] = {"timestamp": _now(), "kind": kind}
+        optional: dict[str, Any] = {
+            "step_id": step_id,
+            "service": service,
+            "region": region,
+            "operation": operation,
+            "message": message,
+        }
+        entry.update({k: v for k, v in optional.items() if v is not None})
+        if params is not None:
+            entry["params"] = redact(dict(params))
+        if result is not None:
+            entry["result"] = redact(result)
+        if error is not None:
+            entry["error"] = redact(error)
+        entry["rollback"] = rollback
+        with self._lock:
+            self._doc["entries"].append(entry)
+            self._write_locked()
+
+    def finish(self, summary: Mapping[str, Any]) -> None:
+        """Write the final summary (status, per-step results) and rewrite the file.
+
+        Raises:
+            OSError: the file could not be written (the previous file stays intact).
+        """
+        with self._lock:
+            self._doc["summary"] = redact({"finished": _now(), **dict(summary)})
+            self._write_locked()
+
+    def _write_locked(self) -> None:
+        # Serialise first: a value json cannot handle must fail before the file is touched.
+        text = json.dumps(self._doc, indent=2, default=_json_default, ensure_ascii=False)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+        )
+        try:
+            # mkstemp creates the file 0600: the journal names accounts and resources, it is
+            # for the operator only.
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            # Leave no half-written temporary file behind; the previous journal is intact.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+def load_journal(path: Path | str) -> dict[str, Any]:
+    """Read a journal document back (for ``status`` / resume views and tests)."""
+    with open(path, encoding="utf-8") as handle:
+        doc: dict[str, Any] = json.load(handle)
+    return doc
