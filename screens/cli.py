@@ -1,0 +1,234 @@
+"""The ``cloudtrail-wizard`` command line: the composition root of every front end.
+
+Non-interactive commands (``policies``, ``schema``, ``plan``, ``apply``, ...) never import
+Textual; only running the full-screen wizard does, lazily. Every error a person can cause
+ends in a clear message and a documented exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TextIO
+
+from wizard import __version__
+
+EXIT_OK = 0
+"""Success."""
+EXIT_FAILED = 1
+"""The change failed and was rolled back (or a check found a problem)."""
+EXIT_INVALID = 2
+"""Invalid input, or blocked by an error finding. Nothing was changed."""
+EXIT_INTERRUPTED = 130
+"""Interrupted with Ctrl-C."""
+
+
+class UsageError(Exception):
+    """A command-line mistake; the message says how to fix it."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    parser = _Parser(
+        prog="cloudtrail-wizard",
+        description=(
+            "Set up an AWS CloudTrail trail safely: every policy previewed, existing policies "
+            "merged (never overwritten), dry-run, apply with rollback. Without a command, the "
+            "interactive wizard starts."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"cloudtrail-wizard {__version__}")
+    _add_session_options(parser)
+    parser.add_argument(
+        "--answers", metavar="FILE", help="pre-fill the wizard from an answers file"
+    )
+    parser.add_argument("--plain", action="store_true", help="plain prompts instead of full screen")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "policies",
+        help="print every policy the answers produce (offline, no credentials needed)",
+        description="Print every policy an answers file produces. Works offline.",
+    )
+    p.add_argument("answers", metavar="ANSWERS", nargs="+", help="answers file(s), YAML or JSON")
+    p.add_argument("--account", default="123456789012", help="account id (default %(default)s)")
+    p.add_argument("--partition", default="aws", help="ARN partition (default %(default)s)")
+    p.add_argument("--organization-id", help="organization id (o-...) for organization trails")
+    p.add_argument(
+        "--management-account", help="management account id (organization trails, if not this)"
+    )
+    p.add_argument("--output", choices=("json", "text"), default="text")
+    p.set_defaults(handler=_cmd_policies)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the answers file format")
+    p.set_defaults(handler=_cmd_schema)
+
+    p = sub.add_parser("validate-answers", help="check answers files and report every problem")
+    p.add_argument("answers", metavar="ANSWERS", nargs="+")
+    p.set_defaults(handler=_cmd_validate_answers)
+
+    import screens.commands  # noqa: F401  (registers plan, apply, sandbox)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+"""Registration hooks of command modules (engine commands add themselves here)."""
+
+
+def _add_session_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", help="AWS profile to use (default: the standard chain)")
+    parser.add_argument("--region", help="AWS region (default: the profile's or AWS_REGION)")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run against the embedded sandbox (a local AWS emulator with a demo account)",
+    )
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _load_all(paths: Sequence[str]) -> list[tuple[str, Any]]:
+    from wizard.answers_file import AnswersError, load_answers
+
+    loaded: list[tuple[str, Any]] = []
+    failed: list[str] = []
+    for path in paths:
+        try:
+            loaded.append((path, load_answers(path)))
+        except AnswersError as exc:
+            failed.append(exc.render())
+    if failed:
+        raise UsageError(
+            "\n".join(failed) + "\nNothing was changed. Fix the answers file and run again."
+        )
+    return loaded
+
+
+def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
+    from wizard.answers_file import answers_schema
+
+    out.write(answers_schema() + "\n")
+    return EXIT_OK
+
+
+def _cmd_validate_answers(args: argparse.Namespace, out: TextIO) -> int:
+    for path, _answers in _load_all(args.answers):
+        out.write(f"{path}: valid\n")
+    return EXIT_OK
+
+
+def _cmd_policies(args: argparse.Namespace, out: TextIO) -> int:
+    from pydantic import ValidationError
+
+    from wizard.context import AccountContext
+    from wizard.policies import build_policies
+
+    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    try:
+        ctx = AccountContext(
+            account_id=args.account,
+            partition=args.partition,
+            region=region or "us-east-1",
+            organization_id=args.organization_id,
+            management_account_id=args.management_account,
+        )
+    except ValidationError as exc:
+        raise UsageError(_validation_text(exc)) from None
+    results = []
+    for path, answers in _load_all(args.answers):
+        if answers.trail.organization and ctx.organization_id is None:
+            raise UsageError(
+                f"{path}: trail.organization is true, so the bucket policy needs the "
+                "organization id: pass --organization-id o-xxxxxxxxxx."
+            )
+        results.append((path, build_policies(answers, ctx)))
+    if args.output == "json":
+        docs = [r.model_dump(mode="json") for _p, r in results]
+        payload: Any = docs[0] if len(docs) == 1 else dict(zip(args.answers, docs, strict=True))
+        out.write(json.dumps(payload, indent=2) + "\n")
+        return EXIT_OK
+    from screens.render import print_policy_set
+
+    for path, policies in results:
+        print_policy_set(path, policies, out)
+    return EXIT_OK
+
+
+def _validation_text(exc: Any) -> str:
+    lines = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(p) for p in error["loc"])
+        msg = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{field}: {msg}" if field else msg)
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (also used as the console script)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    try:
+        if handler is None:
+            return _run_interactive(args)
+        code: int = handler(args, sys.stdout)
+        return code
+    except UsageError as exc:
+        _err(f"error: {exc}")
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        _err("\nInterrupted. Nothing was changed.")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (| head); that is not an error of ours.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_OK
+
+
+def _run_interactive(args: argparse.Namespace) -> int:
+    """Start the full-screen wizard."""
+    from pathlib import Path
+
+    answers = None
+    if args.answers:
+        ((_path, answers),) = _load_all([args.answers])
+    if not sys.stdout.isatty() or os.environ.get("TERM") == "dumb":
+        raise UsageError(
+            "The full-screen wizard needs an interactive terminal. Use `cloudtrail-wizard plan "
+            "ANSWERS` and `cloudtrail-wizard apply ANSWERS` (see `cloudtrail-wizard schema` for "
+            "the answers file format)."
+        )
+    from screens.app import make_app
+    from screens.backend import Backend
+
+    backend = Backend(profile=args.profile, region=args.region, sandbox=args.sandbox)
+    app = make_app(
+        backend, answers=answers, answers_path=Path(args.answers) if args.answers else None
+    )
+    code = app.run()
+    return int(code or 0)
+
+
+def run() -> NoReturn:
+    """Entry point wrapper that exits with main's code."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,366 @@
+"""Engine commands of the command line: ``plan``, ``apply`` and ``sandbox``.
+
+They never import Textual. Progress is printed line by line (safe for logs and screen
+readers); ``--output json`` prints one JSON document at the end instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, TextIO
+
+from screens.cli import (
+    _EXTRA_COMMANDS,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    UsageError,
+    _load_all,
+)
+
+
+def register(sub: Any) -> None:
+    """Add the engine commands to the command-line parser."""
+    p = sub.add_parser(
+        "plan",
+        help="look at the account, run the preflight checks and print the plan (read-only)",
+        description="Discovery + preflight + plan. Changes nothing. Exit 0 when the plan can "
+        "be applied, 2 when an error finding blocks it.",
+    )
+    p.add_argument("answers", metavar="ANSWERS")
+    p.add_argument("--output", choices=("text", "json", "cli"), default="text")
+    p.set_defaults(handler=cmd_plan)
+
+    p = sub.add_parser(
+        "apply",
+        help="apply the plan (asks first), roll back on failure, verify",
+        description="Apply the plan for ANSWERS. Exit 0 applied and verified, 1 failed and "
+        "rolled back, 2 blocked by findings or invalid input, 130 interrupted.",
+    )
+    p.add_argument("answers", metavar="ANSWERS")
+    p.add_argument("--dry-run", action="store_true", help="show what would change; change nothing")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--output", choices=("text", "json"), default="text")
+    p.set_defaults(handler=cmd_apply)
+
+    p = sub.add_parser(
+        "sandbox",
+        help="run the seeded sandbox as a standalone local AWS endpoint",
+        description="Start the embedded sandbox (a local AWS emulator seeded with a demo "
+        "account, as strict as AWS where CloudTrail setup is concerned) and print how to use "
+        "it from other tools. Stops with Ctrl-C.",
+    )
+    p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    p.add_argument("--no-seed", action="store_true", help="start empty")
+    p.set_defaults(handler=cmd_sandbox)
+
+
+_EXTRA_COMMANDS.append(register)
+
+
+@dataclass
+class Connection:
+    """An opened session (and the sandbox behind it, if any)."""
+
+    session: Any
+    sandbox: Any | None
+
+
+@contextlib.contextmanager
+def connect(args: argparse.Namespace, *, read_only: bool = False) -> Iterator[Connection]:
+    """Open the AWS session the global options ask for (starting the sandbox if asked)."""
+    from wizard.aws.session import CredentialsProblem, SessionSettings, open_session
+
+    sandbox = None
+    if getattr(args, "sandbox", False):
+        from wizard.aws.sandbox import start_sandbox
+
+        sandbox = start_sandbox()
+    try:
+        settings = SessionSettings(
+            profile=None if sandbox else args.profile,
+            region=args.region or (sandbox.region if sandbox else None),
+            sandbox_endpoint=sandbox.endpoint_url if sandbox else None,
+            read_only=read_only,
+        )
+        try:
+            session = open_session(settings)
+        except CredentialsProblem as exc:
+            hint = ""
+            if exc.kind == "credentials" and not sandbox:
+                hint = "\nTo try the wizard without an AWS account, add --sandbox."
+            raise UsageError(exc.message + hint) from None
+        conn = Connection(session=session, sandbox=sandbox)
+        yield conn
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def _engine_for(conn: Connection) -> Any:
+    from wizard.engine import Engine
+
+    return Engine.connect(conn.session.caller, conn.session.region)
+
+
+def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
+    """``plan``: discovery, preflight and plan; read-only."""
+    from wizard.ports import AwsError
+    from wizard.render_plan import plan_to_cli, plan_to_json, plan_to_text
+
+    ((_path, answers),) = _load_all([args.answers])
+    with connect(args, read_only=True) as conn:
+        try:
+            engine = _engine_for(conn)
+            plan, _found = engine.plan(answers)
+        except AwsError as err:
+            return _aws_failure(err)
+        if args.output == "json":
+            out.write(json.dumps(plan_to_json(plan), indent=2) + "\n")
+        elif args.output == "cli":
+            out.write(plan_to_cli(plan))
+        else:
+            out.write(plan_to_text(plan))
+    return EXIT_INVALID if plan.blocked else EXIT_OK
+
+
+def _explain(err: Any, step: Any) -> str:
+    from wizard.aws.session import explain_aws_error
+
+    return explain_aws_error(
+        err, "`cloudtrail-wizard policies ANSWERS` prints it", purpose=step.summary
+    )
+
+
+def _aws_failure(err: Any) -> int:
+    from wizard.aws.session import explain_aws_error
+
+    print(f"error: {explain_aws_error(err)}\nNothing was changed.", file=sys.stderr)
+    return EXIT_FAILED
+
+
+class _Printer:
+    """Thread-safe progress lines (apply events arrive from worker threads)."""
+
+    def __init__(self, out: TextIO, enabled: bool) -> None:
+        self.out = out
+        self.enabled = enabled
+        self.lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        if not self.enabled:
+            return
+        marks = {
+            "step-started": "..",
+            "step-done": "ok",
+            "step-failed": "!!",
+            "step-retrying": "~~",
+            "rollback-started": "<<",
+            "rollback-step-done": "<-",
+            "rollback-step-failed": "!!",
+            "finished": "==",
+        }
+        mark = marks.get(event.kind, "  ")
+        label = f" {event.step_id}" if event.step_id else ""
+        with self.lock:
+            self.out.write(f"[{mark}]{label}: {event.message}\n")
+            self.out.flush()
+
+
+@contextlib.contextmanager
+def _sigint_sets(cancel: threading.Event, out: TextIO) -> Iterator[None]:
+    """While applying, Ctrl-C asks for a clean stop and rollback instead of dying mid-call."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        if cancel.is_set():
+            return
+        cancel.set()
+        print(
+            "\nInterrupted: finishing the running call, then rolling back what was done...",
+            file=sys.stderr,
+        )
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _confirm(plan: Any, out: TextIO) -> bool:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "apply needs confirmation, but there is no terminal to ask on. Review the plan "
+            "(`cloudtrail-wizard plan ANSWERS`) and pass --yes."
+        )
+    changes = len(plan.steps)
+    out.write(
+        f"\nApply {changes} change{'s' if changes != 1 else ''} to account {plan.account_id} "
+        f"in {plan.home_region}? [y/N] "
+    )
+    out.flush()
+    try:
+        answer = input()
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_apply(args: argparse.Namespace, out: TextIO) -> int:
+    """``apply``: plan, confirm, apply with rollback, verify (or dry-run)."""
+    from wizard.apply import dry_run
+    from wizard.ports import AwsError
+    from wizard.render_plan import plan_to_json, plan_to_text
+
+    ((_path, answers),) = _load_all([args.answers])
+    as_json = args.output == "json"
+    with connect(args, read_only=args.dry_run) as conn:
+        try:
+            engine = _engine_for(conn)
+            plan, found = engine.plan(answers)
+        except AwsError as err:
+            return _aws_failure(err)
+        if not as_json:
+            out.write(plan_to_text(plan))
+        if plan.blocked:
+            if as_json:
+                out.write(json.dumps(_result("blocked", plan), indent=2) + "\n")
+            else:
+                out.write("\nBlocked by the errors above. Nothing was changed.\n")
+            return EXIT_INVALID
+        if args.dry_run:
+            report = dry_run(plan, conn.session.caller)
+            recorded = [c.model_dump(mode="json") for c in report.recorded_calls]
+            if as_json:
+                doc = _result("dry-run", plan, recorded_calls=recorded)
+                doc["plan"] = plan_to_json(plan)
+                out.write(json.dumps(doc, indent=2) + "\n")
+            else:
+                out.write(
+                    f"\nDry run: {len(recorded)} change(s) recorded, none sent. Nothing was "
+                    "changed in the account.\n"
+                )
+                _print_policies(plan, out)
+            return EXIT_OK
+        if not args.yes and not _confirm(plan, out):
+            out.write("Not applied. Nothing was changed.\n")
+            return EXIT_INVALID
+        cancel = threading.Event()
+        printer = _Printer(out, enabled=not as_json)
+        with _sigint_sets(cancel, out):
+            outcome = engine.apply(
+                answers, plan, progress=printer, cancel=cancel, found=found, explain=_explain
+            )
+    report = outcome.report
+    verification = outcome.verification
+    if as_json:
+        doc = _result(
+            report.status,
+            plan,
+            steps=[s.model_dump(mode="json") for s in report.steps],
+            journal=str(report.journal_path) if report.journal_path else None,
+            error=report.error,
+            verification=verification.model_dump(mode="json") if verification else None,
+        )
+        out.write(json.dumps(doc, indent=2, default=str) + "\n")
+    else:
+        _print_outcome(plan, answers, outcome, out)
+    if report.status == "cancelled":
+        return EXIT_INTERRUPTED
+    if report.status == "stale":
+        return EXIT_INVALID
+    if report.status != "applied":
+        return EXIT_FAILED
+    return EXIT_OK if verification is None or verification.ok else EXIT_FAILED
+
+
+def _result(status: str, plan: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "status": status,
+        "trail_arn": plan.trail_arn,
+        "account": plan.account_id,
+        "findings": [f.model_dump(mode="json", exclude_none=True) for f in plan.findings],
+        "steps": extra.pop("steps", [{"id": s.id, "summary": s.summary} for s in plan.steps]),
+        "journal": extra.pop("journal", None),
+        **extra,
+    }
+
+
+def _print_policies(plan: Any, out: TextIO) -> None:
+    from screens.render import POLICY_TITLES, print_json_block
+
+    for field, title in POLICY_TITLES.items():
+        text = plan.policies.get(field)
+        if text:
+            print_json_block(
+                title, text if isinstance(text, str) else json.dumps(text, indent=2), out
+            )
+
+
+def _print_outcome(plan: Any, answers: Any, outcome: Any, out: TextIO) -> None:
+    report = outcome.report
+    out.write("\n")
+    if report.status == "applied":
+        out.write(f"Applied: {plan.trail_arn}\n")
+        if outcome.verification is not None:
+            out.write("Verification:\n")
+            for check in outcome.verification.checks:
+                out.write(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}\n")
+        from wizard.context import Names
+
+        names = Names(answers, _ctx_of(plan))
+        out.write(f"Log files will appear under {names.log_object_path()}\n")
+    elif report.status == "stale":
+        out.write(f"Refused: {report.error}\nNothing was changed. Run plan again and review it.\n")
+    elif report.status == "cancelled":
+        out.write("Interrupted: every change made was rolled back (see the journal).\n")
+    else:
+        out.write(f"Failed: {report.error}\n")
+        out.write(
+            "Every change made was rolled back.\n"
+            if report.status == "rolled-back"
+            else "The rollback did not complete; the journal lists what is left.\n"
+        )
+    if report.journal_path:
+        out.write(f"Journal: {report.journal_path}\n")
+
+
+def _ctx_of(plan: Any) -> Any:
+    from wizard.context import AccountContext
+
+    return AccountContext(
+        account_id=plan.account_id, partition=plan.partition, region=plan.home_region
+    )
+
+
+def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
+    """``sandbox``: run the seeded emulator until Ctrl-C."""
+    from wizard.aws.sandbox import start_sandbox
+
+    sandbox = start_sandbox(seed=not args.no_seed, port=args.port)
+    try:
+        out.write(f"Sandbox running at {sandbox.endpoint_url} (account {sandbox.account_id}).\n")
+        out.write("Use it from other tools with:\n")
+        for key, value in sandbox.env().items():
+            out.write(f"  export {key}={value}\n")
+        out.write("Press Ctrl-C to stop.\n")
+        out.flush()
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        out.write("\nSandbox stopped.\n")
+    finally:
+        sandbox.stop()
+    return EXIT_OK

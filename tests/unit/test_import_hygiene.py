@@ -1,0 +1,196 @@
+"""The core never loads a front end or an AWS SDK client; wizard.aws never loads a front end.
+
+Two independent checks: importing every module in a fresh interpreter and looking at
+``sys.modules`` (catches indirect imports), and reading every source file's import
+statements with ``ast`` (catches imports hidden in functions that the first check does not
+run). Reading botocore's bundled *data* is allowed, so ``botocore`` itself may be loaded,
+but not ``botocore.client`` or ``botocore.session``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+WIZARD = ROOT / "wizard"
+FRONT_ENDS = ("textual", "questionary", "rich")
+SDK = ("boto3", "botocore.client", "botocore.session", "moto")
+CORE_BANNED = FRONT_ENDS + SDK
+AWS_BANNED = FRONT_ENDS
+
+_PROBE = """
+import importlib, json, pkgutil, sys
+import wizard
+want_aws = sys.argv[1] == "aws"
+selected, failed = [], {}
+
+def visit(path, prefix):
+    # iter_modules, not walk_packages: walk_packages would import wizard.aws itself.
+    for info in pkgutil.iter_modules(path, prefix):
+        inside_aws = info.name == "wizard.aws" or info.name.startswith("wizard.aws.")
+        if inside_aws and not want_aws:
+            continue
+        module = None
+        if inside_aws == want_aws:
+            selected.append(info.name)
+            try:
+                module = importlib.import_module(info.name)
+            except ModuleNotFoundError as exc:
+                failed[info.name] = f"{type(exc).__name__}: {exc} [{exc.name}]"
+            except Exception as exc:
+                failed[info.name] = f"{type(exc).__name__}: {exc}"
+        elif info.ispkg:
+            module = importlib.import_module(info.name)
+        if info.ispkg and module is not None:
+            visit(module.__path__, info.name + ".")
+
+visit(wizard.__path__, "wizard.")
+print(json.dumps({"selected": selected, "failed": failed, "loaded": sorted(sys.modules)}))
+"""
+
+
+def _banned(module: str, banned: tuple[str, ...]) -> bool:
+    return any(module == b or module.startswith(b + ".") for b in banned)
+
+
+def _import_all(which: str) -> dict[str, object]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, which],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report: dict[str, object] = json.loads(result.stdout)
+    return report
+
+
+def _check_runtime(which: str, banned: tuple[str, ...]) -> None:
+    report = _import_all(which)
+    selected = report["selected"]
+    assert isinstance(selected, list) and selected, f"no {which} modules found"
+    loaded = report["loaded"]
+    assert isinstance(loaded, list)
+    offenders = sorted(m for m in loaded if _banned(m, banned))
+    assert not offenders, f"importing the {which} modules loaded {offenders}"
+    failed = report["failed"]
+    assert isinstance(failed, dict)
+    # A sibling module another engineer has not written yet is not a hygiene failure, but
+    # it is reported; any other import error is.
+    pending = {
+        name: why
+        for name, why in failed.items()
+        if "ModuleNotFoundError" in why and "[wizard." in why
+    }
+    broken = {name: why for name, why in failed.items() if name not in pending}
+    assert not broken, f"modules that fail to import: {broken}"
+    if pending:
+        pytest.skip(f"not importable until missing wizard modules exist: {pending}")
+
+
+def test_core_modules_load_no_front_end_and_no_sdk_client() -> None:
+    _check_runtime("core", CORE_BANNED)
+
+
+def test_aws_modules_load_no_front_end() -> None:
+    _check_runtime("aws", AWS_BANNED)
+
+
+# ------------------------------------------------------------------- static check
+
+
+def _imported_names(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, module) for every import statement and every literal importlib call."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+            # `from botocore import client` loads botocore.client.
+            found.extend((node.lineno, f"{node.module}.{alias.name}") for alias in node.names)
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first = node.args[0]
+            if name in ("import_module", "__import__") and isinstance(first, ast.Constant):
+                found.append((node.lineno, str(first.value)))
+    return found
+
+
+def _offending_imports(files: list[Path], banned: tuple[str, ...], root: Path = ROOT) -> list[str]:
+    offences = []
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for line, module in _imported_names(tree):
+            if _banned(module, banned):
+                offences.append(f"{path.relative_to(root)}:{line}: imports {module}")
+    return sorted(set(offences))
+
+
+def _core_files() -> list[Path]:
+    return sorted(p for p in WIZARD.rglob("*.py") if "aws" not in p.relative_to(WIZARD).parts)
+
+
+def _aws_files() -> list[Path]:
+    return sorted((WIZARD / "aws").rglob("*.py"))
+
+
+def test_core_sources_import_no_front_end_and_no_sdk_client() -> None:
+    files = _core_files()
+    assert WIZARD / "names.py" in files and WIZARD / "policies.py" in files
+    assert _offending_imports(files, CORE_BANNED) == []
+
+
+def test_aws_sources_import_no_front_end() -> None:
+    files = _aws_files()
+    assert files
+    assert _offending_imports(files, AWS_BANNED) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "offence"),
+    [
+        ("import boto3\n", "imports boto3"),
+        ("from boto3.session import Session\n", "imports boto3.session"),
+        ("from botocore import session\n", "imports botocore.session"),
+        ("import botocore.client as c\n", "imports botocore.client"),
+        ("def f():\n    from textual.app import App\n", "imports textual.app"),
+        ("import rich.console\n", "imports rich.console"),
+        ("import questionary\n", "imports questionary"),
+        ("from moto import mock_aws\n", "imports moto"),
+        ("import importlib\nimportlib.import_module('boto3')\n", "imports boto3"),
+    ],
+)
+def test_static_check_finds_offences(tmp_path: Path, source: str, offence: str) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(source)
+    offences = _offending_imports([probe], CORE_BANNED, tmp_path)
+    assert f"probe.py:{source.count(chr(10))}: {offence}" in offences, offences
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import botocore\n",
+        "from importlib import resources\n",
+        "import richtext\n",
+        "from wizard.regions import partitions\n",
+        "from . import aws\n",
+    ],
+)
+def test_static_check_allows(source: str) -> None:
+    modules = [m for _line, m in _imported_names(ast.parse(source)) if _banned(m, CORE_BANNED)]
+    assert modules == []

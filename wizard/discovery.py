@@ -1,0 +1,535 @@
+"""Discovery: a read-only look at the account, through the :class:`AwsCaller` port.
+
+Everything preflight and the plan need to know is gathered here, as frozen models. The
+independent reads (bucket, key, trails, topic, log group and role, organization) run
+concurrently; each read that fails is recorded with its reason instead of aborting the
+whole discovery, so preflight can say exactly what could not be checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from pydantic import Field
+
+from wizard.answers import Answers
+from wizard.base import WizardModel
+from wizard.context import AccountContext, Names
+from wizard.names import classify_key_ref, parse_arn
+from wizard.ports import AwsCaller, AwsError
+from wizard.regions import normalise_bucket_location
+
+T = TypeVar("T")
+
+
+class BucketFacts(WizardModel):
+    """What the account says about the log bucket."""
+
+    name: str
+    """Bucket name."""
+    exists: bool = False
+    """The name is taken (by anyone)."""
+    owned: bool | None = None
+    """Owned by the caller's account (None: could not tell)."""
+    region: str | None = None
+    """The bucket's region (normalised)."""
+    policy: str | None = None
+    """The bucket policy text, exactly as stored; None when there is none."""
+    policy_readable: bool = True
+    """False when the policy could not be read (access denied)."""
+    requester_pays: bool | None = None
+    """Requester Pays is on (CloudTrail cannot deliver then)."""
+    public_access_block: dict[str, bool] | None = None
+    """The bucket's Block Public Access settings, None when not set."""
+    object_ownership: str | None = None
+    """Object Ownership setting (None: not set, S3 treats it as BucketOwnerEnforced)."""
+    encryption: str | None = None
+    """Default encryption algorithm (AES256, aws:kms, aws:kms:dsse)."""
+    encryption_key: str | None = None
+    """Default encryption KMS key, when aws:kms."""
+    bucket_key: bool = False
+    """An S3 Bucket Key is enabled for default encryption."""
+    errors: list[str] = Field(default_factory=list)
+    """Reads that failed, explained."""
+
+
+class KeyFacts(WizardModel):
+    """What the account says about an existing KMS key."""
+
+    ref: str
+    """The reference from the answers."""
+    found: bool = False
+    """DescribeKey found it in the region that matters."""
+    key_id: str | None = None
+    """Key id."""
+    arn: str | None = None
+    """Key ARN."""
+    region: str | None = None
+    """Region the key lives in."""
+    looked_in: str | None = None
+    """Region where discovery looked first (the bucket's)."""
+    state: str | None = None
+    """Enabled, Disabled, PendingDeletion, ..."""
+    spec: str | None = None
+    """KeySpec (SYMMETRIC_DEFAULT for CloudTrail)."""
+    usage: str | None = None
+    """KeyUsage (ENCRYPT_DECRYPT for CloudTrail)."""
+    manager: str | None = None
+    """AWS or CUSTOMER."""
+    multi_region: bool = False
+    """A multi-Region key."""
+    policy: str | None = None
+    """The key policy text."""
+    policy_readable: bool = True
+    """False when GetKeyPolicy was refused."""
+    errors: list[str] = Field(default_factory=list)
+    """Reads that failed, explained."""
+
+
+class TrailFacts(WizardModel):
+    """An existing trail visible from the home region."""
+
+    name: str
+    """Trail name."""
+    arn: str
+    """Trail ARN."""
+    home_region: str
+    """Home region."""
+    bucket: str | None = None
+    """Bucket the trail delivers to."""
+    prefix: str | None = None
+    """Its S3 key prefix."""
+    multi_region: bool = False
+    """Multi-region trail."""
+    organization: bool = False
+    """Organization trail."""
+    logging: bool | None = None
+    """Logging (None: not asked)."""
+    owner_account: str | None = None
+    """Account that owns the trail (from the ARN)."""
+
+
+class TopicFacts(WizardModel):
+    """The SNS topic."""
+
+    arn: str
+    """Topic ARN."""
+    exists: bool = False
+    """The topic exists."""
+    policy: str | None = None
+    """Its access policy."""
+    kms_key: str | None = None
+    """KMS key of an encrypted topic."""
+    errors: list[str] = Field(default_factory=list)
+    """Reads that failed."""
+
+
+class LogsFacts(WizardModel):
+    """The CloudWatch Logs group and the delivery role."""
+
+    log_group: str
+    """Group name."""
+    group_exists: bool = False
+    """The group exists."""
+    group_arn: str | None = None
+    """The group ARN as DescribeLogGroups gives it (ending in ``:*``)."""
+    retention_days: int | None = None
+    """Current retention."""
+    role_name: str | None = None
+    """Delivery role name."""
+    role_exists: bool = False
+    """The role exists."""
+    role_arn: str | None = None
+    """Role ARN."""
+    role_trust_policy: str | None = None
+    """The role's trust policy as JSON text."""
+    errors: list[str] = Field(default_factory=list)
+    """Reads that failed."""
+
+
+class OrganizationFacts(WizardModel):
+    """The organization, for organization trails."""
+
+    in_organization: bool = False
+    """The account belongs to an organization."""
+    organization_id: str | None = None
+    """o-..."""
+    management_account_id: str | None = None
+    """The management account."""
+    all_features: bool | None = None
+    """FeatureSet is ALL."""
+    is_management_account: bool = False
+    """The caller is the management account."""
+    is_delegated_admin: bool | None = None
+    """The caller is CloudTrail's delegated administrator."""
+    trusted_access: bool | None = None
+    """Trusted access for cloudtrail.amazonaws.com is enabled (None: could not check)."""
+    errors: list[str] = Field(default_factory=list)
+    """Reads that failed."""
+
+
+class Discovery(WizardModel):
+    """Everything discovery found."""
+
+    context: AccountContext
+    """Who and where."""
+    bucket: BucketFacts
+    """The log bucket."""
+    owned_buckets: list[str] = Field(default_factory=list)
+    """Names of the caller's buckets."""
+    key: KeyFacts | None = None
+    """The existing key, when one is used."""
+    trails: list[TrailFacts] = Field(default_factory=list)
+    """Trails visible from the home region (shadow copies included)."""
+    trails_error: str | None = None
+    """Why trails could not be listed."""
+    topic: TopicFacts | None = None
+    """The SNS topic, when one is used."""
+    logs: LogsFacts | None = None
+    """CloudWatch Logs delivery, when used."""
+    organization: OrganizationFacts | None = None
+    """Organization facts, for organization trails."""
+
+    def fingerprint(self) -> dict[str, str]:
+        """Short hashes of what the plan depends on; apply compares them (stale plan)."""
+
+        def digest(value: Any) -> str:
+            raw = json.dumps(value, sort_keys=True, default=str).encode()
+            return hashlib.sha256(raw).hexdigest()[:16]
+
+        prints = {
+            "bucket": digest(
+                [self.bucket.exists, self.bucket.owned, self.bucket.region, self.bucket.policy]
+            ),
+            "trails": digest(sorted((t.arn, t.bucket) for t in self.trails)),
+        }
+        if self.key is not None:
+            prints["key"] = digest([self.key.arn, self.key.state, self.key.policy])
+        if self.topic is not None:
+            prints["topic"] = digest([self.topic.exists, self.topic.policy])
+        if self.logs is not None:
+            prints["logs"] = digest(
+                [self.logs.group_exists, self.logs.role_exists, self.logs.role_trust_policy]
+            )
+        return prints
+
+
+def _explain(err: AwsError, what: str) -> str:
+    if err.access_denied:
+        return f"{what}: access denied ({err.service}:{err.operation}); {err.message}"
+    return f"{what}: {err.code}: {err.message}"
+
+
+def whoami(caller: AwsCaller, region: str) -> tuple[str, str, str]:
+    """Account id, partition and caller ARN from STS (needs no permission)."""
+    ident = caller.call("sts", region, "GetCallerIdentity")
+    arn = str(ident["Arn"])
+    parsed = parse_arn(arn)
+    return str(ident["Account"]), parsed.partition if parsed else "aws", arn
+
+
+def discover(
+    answers: Answers,
+    ctx: AccountContext,
+    caller: AwsCaller,
+    *,
+    max_workers: int = 6,
+) -> Discovery:
+    """Read everything the answers touch; never changes anything."""
+    names = Names(answers, ctx)
+    tasks: dict[str, Callable[[], Any]] = {
+        "bucket": lambda: discover_bucket(answers.bucket.name, ctx, caller),
+        "owned": lambda: _owned_buckets(caller, ctx.region),
+        "trails": lambda: discover_trails(names.home_region, caller),
+    }
+    if answers.encryption.existing_key:
+        tasks["key"] = lambda: None  # needs the bucket's region: resolved below
+    if answers.notifications.sns_topic:
+        topic_arn = names.topic_arn
+        assert topic_arn is not None
+        tasks["topic"] = lambda: discover_topic(topic_arn, caller)
+    if answers.cloudwatch_logs.enabled:
+        tasks["logs"] = lambda: discover_logs(names, caller)
+    if answers.trail.organization:
+        tasks["organization"] = lambda: discover_organization(ctx, caller)
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="discover") as pool:
+        futures = {name: pool.submit(fn) for name, fn in tasks.items()}
+        results = {name: f.result() for name, f in futures.items()}
+        bucket: BucketFacts = results["bucket"]
+        owned: list[str] | None = results["owned"]
+        if owned is not None and bucket.exists and bucket.owned is None:
+            bucket = bucket.model_copy(update={"owned": answers.bucket.name in owned})
+        key = None
+        if answers.encryption.existing_key:
+            region = names.bucket_region(bucket.region)
+            key = discover_key(answers.encryption.existing_key, region, names.home_region, caller)
+    trails, trails_error = results["trails"]
+    return Discovery(
+        context=ctx,
+        bucket=bucket,
+        owned_buckets=owned or [],
+        key=key,
+        trails=trails,
+        trails_error=trails_error,
+        topic=results.get("topic"),
+        logs=results.get("logs"),
+        organization=results.get("organization"),
+    )
+
+
+def _owned_buckets(caller: AwsCaller, region: str) -> list[str] | None:
+    try:
+        return [str(b["Name"]) for b in caller.paginate("s3", region, "ListBuckets", "Buckets")]
+    except AwsError:
+        return None
+
+
+def discover_bucket(name: str, ctx: AccountContext, caller: AwsCaller) -> BucketFacts:
+    """Existence, ownership, region, policy and settings of a bucket."""
+    errors: list[str] = []
+    try:
+        head = caller.call("s3", ctx.region, "HeadBucket", {"Bucket": name})
+    except AwsError as err:
+        if err.not_found:
+            return BucketFacts(name=name, exists=False)
+        if err.access_denied:
+            # The name exists but belongs to someone who does not let us look.
+            return BucketFacts(
+                name=name,
+                exists=True,
+                owned=False,
+                policy_readable=False,
+                errors=[_explain(err, "HeadBucket")],
+            )
+        return BucketFacts(name=name, exists=False, errors=[_explain(err, "HeadBucket")])
+    region = head.get("BucketRegion")
+    if not region:
+        try:
+            loc = caller.call("s3", ctx.region, "GetBucketLocation", {"Bucket": name})
+            region = normalise_bucket_location(loc.get("LocationConstraint"))
+        except AwsError as err:
+            errors.append(_explain(err, "GetBucketLocation"))
+    region = normalise_bucket_location(region) if region else ctx.region
+    facts: dict[str, Any] = {"name": name, "exists": True, "region": region}
+
+    def read(operation: str) -> dict[str, Any] | None:
+        try:
+            return caller.call("s3", region, operation, {"Bucket": name})
+        except AwsError as err:
+            if err.not_found:
+                return None
+            errors.append(_explain(err, operation))
+            if operation == "GetBucketPolicy":
+                facts["policy_readable"] = False
+            return None
+
+    policy = read("GetBucketPolicy")
+    facts["policy"] = policy.get("Policy") if policy else None
+    payment = read("GetBucketRequestPayment")
+    if payment is not None:
+        facts["requester_pays"] = payment.get("Payer") == "Requester"
+    pab = read("GetPublicAccessBlock")
+    if pab is not None:
+        facts["public_access_block"] = dict(pab.get("PublicAccessBlockConfiguration", {}))
+    ownership = read("GetBucketOwnershipControls")
+    if ownership is not None:
+        rules = ownership.get("OwnershipControls", {}).get("Rules", [])
+        facts["object_ownership"] = rules[0].get("ObjectOwnership") if rules else None
+    enc = read("GetBucketEncryption")
+    if enc is not None:
+        rules = enc.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+        if rules:
+            default = rules[0].get("ApplyServerSideEncryptionByDefault", {})
+            facts["encryption"] = default.get("SSEAlgorithm")
+            facts["encryption_key"] = default.get("KMSMasterKeyID")
+            facts["bucket_key"] = bool(rules[0].get("BucketKeyEnabled", False))
+    facts["errors"] = errors
+    return BucketFacts(**facts)
+
+
+def discover_key(ref: str, bucket_region: str, home_region: str, caller: AwsCaller) -> KeyFacts:
+    """Describe an existing key where it must be: in the bucket's region.
+
+    A key reference given as an ARN names its own region. A bare id or alias is looked up in
+    the bucket's region first; when it is not there, the home region is tried so the finding
+    can say "the key is in X, the bucket in Y" instead of a bare "not found".
+    """
+    parsed = classify_key_ref(ref)
+    regions = [bucket_region]
+    if isinstance(parsed, str):
+        return KeyFacts(ref=ref, looked_in=bucket_region, errors=[parsed])
+    if parsed.region:
+        regions = [parsed.region]
+    elif home_region != bucket_region:
+        regions.append(home_region)
+    errors: list[str] = []
+    for region in regions:
+        try:
+            meta = caller.call("kms", region, "DescribeKey", {"KeyId": ref})["KeyMetadata"]
+        except AwsError as err:
+            if not err.not_found:
+                errors.append(_explain(err, f"DescribeKey in {region}"))
+            continue
+        arn = str(meta["Arn"])
+        parsed_arn = parse_arn(arn)
+        facts: dict[str, Any] = {
+            "ref": ref,
+            "found": True,
+            "looked_in": bucket_region,
+            "key_id": meta.get("KeyId"),
+            "arn": arn,
+            "region": parsed_arn.region if parsed_arn else region,
+            "state": meta.get("KeyState"),
+            "spec": meta.get("KeySpec") or meta.get("CustomerMasterKeySpec"),
+            "usage": meta.get("KeyUsage"),
+            "manager": meta.get("KeyManager"),
+            "multi_region": bool(meta.get("MultiRegion", False)),
+        }
+        try:
+            facts["policy"] = caller.call(
+                "kms", region, "GetKeyPolicy", {"KeyId": arn, "PolicyName": "default"}
+            ).get("Policy")
+        except AwsError as err:
+            facts["policy_readable"] = False
+            errors.append(_explain(err, "GetKeyPolicy"))
+        facts["errors"] = errors
+        return KeyFacts(**facts)
+    return KeyFacts(ref=ref, looked_in=bucket_region, errors=errors)
+
+
+def discover_trails(home_region: str, caller: AwsCaller) -> tuple[list[TrailFacts], str | None]:
+    """Trails visible from the home region, shadow copies of multi-region trails included."""
+    try:
+        raw = caller.call(
+            "cloudtrail", home_region, "DescribeTrails", {"includeShadowTrails": True}
+        ).get("trailList", [])
+    except AwsError as err:
+        return [], _explain(err, "DescribeTrails")
+    trails: list[TrailFacts] = []
+    for t in raw:
+        arn = str(t.get("TrailARN", ""))
+        parsed = parse_arn(arn)
+        facts = TrailFacts(
+            name=str(t.get("Name")),
+            arn=arn,
+            home_region=str(t.get("HomeRegion") or (parsed.region if parsed else home_region)),
+            bucket=t.get("S3BucketName"),
+            prefix=t.get("S3KeyPrefix"),
+            multi_region=bool(t.get("IsMultiRegionTrail", False)),
+            organization=bool(t.get("IsOrganizationTrail", False)),
+            owner_account=parsed.account if parsed else None,
+        )
+        if facts.multi_region or facts.organization:
+            try:
+                status = caller.call(
+                    "cloudtrail", facts.home_region, "GetTrailStatus", {"Name": arn}
+                )
+                facts = facts.model_copy(update={"logging": bool(status.get("IsLogging"))})
+            except AwsError:
+                pass  # a shadow trail of another account may not be readable: unknown
+        trails.append(facts)
+    return trails, None
+
+
+def discover_topic(topic_arn: str, caller: AwsCaller) -> TopicFacts:
+    """Whether the topic exists, and its policy."""
+    parsed = parse_arn(topic_arn)
+    region = parsed.region if parsed else "us-east-1"
+    try:
+        attrs = caller.call("sns", region, "GetTopicAttributes", {"TopicArn": topic_arn})
+    except AwsError as err:
+        if err.not_found:
+            return TopicFacts(arn=topic_arn, exists=False)
+        return TopicFacts(arn=topic_arn, errors=[_explain(err, "GetTopicAttributes")])
+    values = attrs.get("Attributes", {})
+    return TopicFacts(
+        arn=topic_arn,
+        exists=True,
+        policy=values.get("Policy"),
+        kms_key=values.get("KmsMasterKeyId"),
+    )
+
+
+def discover_logs(names: Names, caller: AwsCaller) -> LogsFacts:
+    """The log group (exists, ARN, retention) and the delivery role (exists, trust policy)."""
+    group = names.answers.cloudwatch_logs.log_group
+    assert group is not None
+    errors: list[str] = []
+    facts: dict[str, Any] = {"log_group": group, "role_name": names.role_name}
+    try:
+        groups = caller.paginate(
+            "logs", names.home_region, "DescribeLogGroups", "logGroups",
+            {"logGroupNamePrefix": group},
+        )  # fmt: skip
+        for g in groups:
+            if g.get("logGroupName") == group:
+                facts.update(
+                    group_exists=True,
+                    group_arn=g.get("arn"),
+                    retention_days=g.get("retentionInDays"),
+                )
+    except AwsError as err:
+        errors.append(_explain(err, "DescribeLogGroups"))
+    if names.role_name:
+        try:
+            role = caller.call("iam", names.home_region, "GetRole", {"RoleName": names.role_name})
+            trust = role["Role"].get("AssumeRolePolicyDocument")
+            if isinstance(trust, str):
+                from urllib.parse import unquote
+
+                trust_text = unquote(trust)
+            else:
+                trust_text = json.dumps(trust)
+            facts.update(
+                role_exists=True, role_arn=role["Role"].get("Arn"), role_trust_policy=trust_text
+            )
+        except AwsError as err:
+            if not err.not_found:
+                errors.append(_explain(err, "GetRole"))
+    facts["errors"] = errors
+    return LogsFacts(**facts)
+
+
+def discover_organization(ctx: AccountContext, caller: AwsCaller) -> OrganizationFacts:
+    """Organization facts CloudTrail checks for organization trails."""
+    region = ctx.region
+    try:
+        org = caller.call("organizations", region, "DescribeOrganization")["Organization"]
+    except AwsError as err:
+        if "NotInUse" in err.code:
+            return OrganizationFacts(in_organization=False)
+        return OrganizationFacts(errors=[_explain(err, "DescribeOrganization")])
+    mgmt = str(org.get("MasterAccountId") or "")
+    facts: dict[str, Any] = {
+        "in_organization": True,
+        "organization_id": org.get("Id"),
+        "management_account_id": mgmt or None,
+        "all_features": org.get("FeatureSet") == "ALL",
+        "is_management_account": mgmt == ctx.account_id,
+    }
+    errors: list[str] = []
+    try:
+        services = caller.paginate(
+            "organizations", region, "ListAWSServiceAccessForOrganization",
+            "EnabledServicePrincipals",
+        )  # fmt: skip
+        facts["trusted_access"] = any(
+            s.get("ServicePrincipal") == "cloudtrail.amazonaws.com" for s in services
+        )
+    except AwsError as err:
+        errors.append(_explain(err, "ListAWSServiceAccessForOrganization"))
+    if not facts["is_management_account"]:
+        try:
+            admins = caller.paginate(
+                "organizations", region, "ListDelegatedAdministrators",
+                "DelegatedAdministrators", {"ServicePrincipal": "cloudtrail.amazonaws.com"},
+            )  # fmt: skip
+            facts["is_delegated_admin"] = any(a.get("Id") == ctx.account_id for a in admins)
+        except AwsError as err:
+            errors.append(_explain(err, "ListDelegatedAdministrators"))
+    facts["errors"] = errors
+    return OrganizationFacts(**facts)

@@ -1,0 +1,135 @@
+"""The engine: discovery -> plan -> (dry-run | apply -> verify), over the AwsCaller port.
+
+Front ends (command line, plain prompts, the TUI) all drive this one object, so the same
+plan is previewed, dry-run and applied whichever way a person works.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from wizard.answers import Answers
+from wizard.apply import ApplyEvent, ApplyReport, apply_plan
+from wizard.base import WizardModel
+from wizard.context import AccountContext
+from wizard.discovery import Discovery, TrailFacts, discover, discover_trails, whoami
+from wizard.inventory import (
+    BucketChoice,
+    KeyChoice,
+    bucket_name_available,
+    list_buckets,
+    list_keys,
+)
+from wizard.journal import Journal, new_journal_path
+from wizard.plan_model import Plan, Step
+from wizard.planner import build_plan
+from wizard.ports import AwsCaller, AwsError
+from wizard.verify import Verification, verify
+
+
+class Outcome(WizardModel):
+    """What an apply ended with: the executor's report plus verification."""
+
+    report: ApplyReport
+    """Per-step results, status, journal path."""
+    verification: Verification | None = None
+    """Checks after a successful apply."""
+
+
+class Engine:
+    """Runs the wizard's work against one account through one caller."""
+
+    def __init__(self, caller: AwsCaller, ctx: AccountContext) -> None:
+        self.caller = caller
+        self.ctx = ctx
+
+    @classmethod
+    def connect(cls, caller: AwsCaller, region: str) -> Engine:
+        """Ask STS who we are, then build the engine for that account."""
+        account, partition, arn = whoami(caller, region)
+        return cls(
+            caller,
+            AccountContext(account_id=account, partition=partition, region=region, caller_arn=arn),
+        )
+
+    def context_for(self, answers: Answers, found: Discovery | None = None) -> AccountContext:
+        """The account context, completed with organization facts when they matter."""
+        org = found.organization if found is not None else None
+        if answers.trail.organization and org is not None and org.organization_id:
+            return self.ctx.model_copy(
+                update={
+                    "organization_id": org.organization_id,
+                    "management_account_id": org.management_account_id,
+                }
+            )
+        return self.ctx
+
+    def discover(self, answers: Answers) -> Discovery:
+        """Read-only discovery for the answers."""
+        return discover(answers, self.ctx, self.caller)
+
+    def plan(self, answers: Answers, found: Discovery | None = None) -> tuple[Plan, Discovery]:
+        """Discover (unless given) and build the plan."""
+        found = found or self.discover(answers)
+        ctx = self.context_for(answers, found)
+        return build_plan(answers, ctx, found), found
+
+    def fingerprint(self, answers: Answers) -> dict[str, str]:
+        """What discovery sees now (compared with the plan's to refuse a stale plan)."""
+        return self.discover(answers).fingerprint()
+
+    def apply(
+        self,
+        answers: Answers,
+        plan: Plan,
+        *,
+        progress: Callable[[ApplyEvent], None] | None = None,
+        cancel: threading.Event | None = None,
+        journal_path: Path | None = None,
+        found: Discovery | None = None,
+        explain: Callable[[AwsError, Step], str] | None = None,
+    ) -> Outcome:
+        """Apply the plan (refusing a stale one), roll back on failure, then verify."""
+        path = journal_path or new_journal_path(answers.trail.name)
+        journal = Journal(path)
+        report = apply_plan(
+            plan,
+            self.caller,
+            progress=progress,
+            journal=journal,
+            cancel=cancel,
+            check_fresh=lambda: self.fingerprint(answers),
+            explain=explain,
+        )
+        verification = None
+        if report.status == "applied":
+            ctx = self.context_for(answers, found)
+            verification = verify(
+                answers,
+                ctx,
+                self.caller,
+                bucket_region=found.bucket.region if found is not None else None,
+                organization_id=ctx.organization_id,
+            )
+        return Outcome(report=report, verification=verification)
+
+    # ------------------------------------------------------------ inventory for pickers
+
+    def trails(self) -> list[TrailFacts]:
+        """Trails visible from the session's region (shadow copies included)."""
+        trails, _error = discover_trails(self.ctx.region, self.caller)
+        return trails
+
+    def buckets(self) -> list[BucketChoice]:
+        """The account's buckets, with regions and whether they already allow CloudTrail."""
+        return list_buckets(self.caller, self.ctx.account_id, self.ctx.region)
+
+    def keys(self, regions: list[str], bucket_region: str) -> list[KeyChoice]:
+        """KMS keys in ``regions``, judged for a bucket in ``bucket_region``."""
+        return list_keys(self.caller, regions, bucket_region)
+
+    def bucket_available(self, name: str) -> str | None:
+        """None when a new bucket name looks free, else why not."""
+        return bucket_name_available(self.caller, name, self.ctx.region)

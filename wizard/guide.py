@@ -1,0 +1,513 @@
+"""The wizard's steps and questions, defined once for every front end.
+
+The TUI and the plain prompts render these same questions, choices, defaults, validation
+messages and help texts, so the two never drift apart. Answers are collected as a nested
+dict (``{"trail": {"name": ...}}``) and validated by :class:`wizard.answers.Answers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from wizard.answers import EXCLUDABLE_SOURCES, INSIGHT_TYPES, RETENTION_DAYS
+from wizard.names import (
+    check_alias_name,
+    check_bucket_name,
+    check_log_group_name,
+    check_prefix,
+    check_principal_arn,
+    check_topic_name,
+    check_trail_name,
+    classify_key_ref,
+    normalise_prefix,
+)
+from wizard.regions import check_region
+
+Draft = dict[str, dict[str, Any]]
+"""Answers being collected: section -> field -> value."""
+
+Kind = Literal["text", "confirm", "select", "checkbox"]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a select or checkbox question."""
+
+    value: Any
+    """The value stored in the answers."""
+    label: str
+    """What a person reads."""
+    hint: str = ""
+    """A short explanation shown beside it."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of a step."""
+
+    key: str
+    """Dotted answers path (``trail.name``)."""
+    prompt: str
+    """The question."""
+    kind: Kind = "text"
+    """How it is asked."""
+    choices: tuple[Choice, ...] = ()
+    """Options of select / checkbox questions."""
+    default: Callable[[Draft], Any] = field(default=lambda d: None)
+    """The default, given what was answered so far."""
+    validate: Callable[[Any], str | None] = field(default=lambda v: None)
+    """None when the value is fine, else a message that says how to fix it."""
+    when: Callable[[Draft], bool] = field(default=lambda d: True)
+    """Whether the question applies, given what was answered so far."""
+    help: str = ""
+    """One or two sentences under the question."""
+    optional: bool = False
+    """An empty text answer means "none"."""
+
+
+@dataclass(frozen=True)
+class StepGuide:
+    """One step of the wizard."""
+
+    id: str
+    """Step id (``trail``)."""
+    title: str
+    """Screen title."""
+    help: str
+    """The training text of the help panel."""
+    questions: tuple[Question, ...] = ()
+    """Questions asked in this step (the TUI may show richer pickers for some)."""
+
+
+def get(draft: Draft, key: str, default: Any = None) -> Any:
+    """Read a dotted key from a draft."""
+    section, _, name = key.partition(".")
+    return draft.get(section, {}).get(name, default)
+
+
+def put(draft: Draft, key: str, value: Any) -> None:
+    """Write a dotted key into a draft (in place)."""
+    section, _, name = key.partition(".")
+    draft.setdefault(section, {})[name] = value
+
+
+def _opt(check: Callable[[str], str | None]) -> Callable[[Any], str | None]:
+    def validate(value: Any) -> str | None:
+        return None if value in (None, "") else check(str(value))
+
+    return validate
+
+
+def _req(check: Callable[[str], str | None], what: str) -> Callable[[Any], str | None]:
+    def validate(value: Any) -> str | None:
+        if value in (None, ""):
+            return f"{what} is required."
+        return check(str(value))
+
+    return validate
+
+
+def _key_ref(value: Any) -> str | None:
+    if value in (None, "", "new"):
+        return None
+    ref = classify_key_ref(str(value))
+    return ref if isinstance(ref, str) else None
+
+
+def _principals(value: Any) -> str | None:
+    for item in _split(value):
+        problem = check_principal_arn(item)
+        if problem:
+            return problem
+    return None
+
+
+def _split(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [v.strip() for v in str(value or "").replace(",", " ").split() if v.strip()]
+
+
+def _prefix(value: Any) -> str | None:
+    return check_prefix(normalise_prefix(str(value or "")))
+
+
+WELCOME_HELP = """\
+CloudTrail records the API calls made in your AWS account: who did what, when, from where.
+A trail delivers those records as log files to an S3 bucket, where they are kept for as long
+as you keep them (the CloudTrail console's event history only goes back 90 days). This
+wizard creates one trail, step by step, and shows every policy it will write before
+anything changes. Nothing happens until you confirm on the review screen.
+"""
+
+TRAIL_HELP = """\
+The trail's name identifies it in its home region. A multi-region trail records activity in
+every region, including regions enabled later: that is what auditors (CIS 4.1) expect, and
+it costs nothing extra for the first copy of management events. Global service events are
+calls to IAM, STS and CloudFront, which are global; a multi-region trail must include them.
+Log file validation writes a signed digest every hour, so you can later prove that no log
+file was changed or deleted. An organization trail, created in the management account (or by
+CloudTrail's delegated administrator), records every account of the organization.
+"""
+
+STORAGE_HELP = """\
+CloudTrail writes log files into an S3 bucket. A new bucket gets exactly the policy CloudTrail
+needs: CloudTrail may read the bucket ACL and write this trail's log files under
+AWSLogs/<account>/, and nothing else; every request must use TLS; public access is blocked.
+An existing bucket keeps its current policy: the wizard adds CloudTrail's two statements to
+it, never replaces or removes anything, and shows you the difference before applying. Each
+statement names this trail (aws:SourceArn), so no other trail or account can use the grant.
+"""
+
+PREFIX_HELP = """\
+A prefix puts the log files in a folder of the bucket, useful when the bucket holds other
+data too. CloudTrail always adds AWSLogs/<account>/CloudTrail/<region>/<date>/ after it; the
+bucket policy grants exactly that path, so the prefix in the policy and on the trail must
+agree (the wizard keeps them identical). Leave it empty to write at the top of the bucket.
+"""
+
+ENCRYPTION_HELP = """\
+Log files are always encrypted at rest. SSE-S3 uses AES-256 keys that S3 owns and manages: no
+setup, no cost, and anyone who may read the objects can read the logs. SSE-KMS uses a KMS key
+you control: reading a log file then also needs kms:Decrypt on that key, which gives a second,
+separate lock and an audit trail of every decryption; it is what CIS 4.5 and Security Hub
+CloudTrail.2 expect. A key costs about $1 a month plus requests.
+
+A new key gets a policy that lets CloudTrail encrypt only this account's trails and lets
+the readers you name decrypt. If you name none, any principal of this account whose IAM
+policy allows kms:Decrypt can read the logs, as with the console's default; naming the roles
+that read logs narrows it. An existing key keeps its policy: CloudTrail's statements are added.
+
+The key must be in the same region as the bucket. AWS refuses a key from another region
+(KmsKeyNotFoundException), so the wizard checks this before changing anything. Keys that are
+disabled, asymmetric or AWS managed cannot be used and are shown with the reason.
+"""
+
+DELIVERY_HELP = """\
+An SNS topic can announce every new log file, for tools that process logs as they arrive.
+CloudWatch Logs receives the events within minutes, so metric filters and alarms can watch
+for root logins, IAM policy changes and the other CIS monitoring items. For that, CloudTrail
+needs a log group and an IAM role it may assume; the wizard creates a role only CloudTrail
+(and only this trail) can assume, allowed to write to this log group and nothing else.
+"""
+
+EVENTS_HELP = """\
+Management events are operations on your resources (create a bucket, change a policy, sign
+in): recording them is what a trail is for. Excluding KMS events drops very frequent
+Decrypt/GenerateDataKey calls; excluding RDS Data API events drops SQL statements run through
+that API. Data events are operations on the data itself (S3 object reads and writes, Lambda
+invocations): charged per event, so choose them deliberately; the wizard never logs the
+trail's own log bucket, which would create a costly loop. Insights watch write management
+events for unusual call or error rates.
+"""
+
+REVIEW_HELP = """\
+Everything the wizard will do is listed here, in order, with how each step is undone. The
+findings come first: errors must be fixed before applying; warnings explain risks and
+trade-offs. Each policy is shown as it will be written; where an existing policy is merged,
+the diff shows the added lines and that no line is removed. The operator policy is the
+least-privilege IAM policy for the person running this setup: prefer it to the managed
+AWSCloudTrail_FullAccess (broad: every CloudTrail action, and bucket creation for any
+aws-cloudtrail-logs* name); AWSCloudTrail_ReadOnlyAccess suits people who only look at trails.
+Dry-run proves nothing would be changed; Apply asks once more before it starts.
+"""
+
+APPLY_HELP = """\
+Each step runs in order; independent parts (bucket, key, topic, log group) run side by side.
+Right after a policy changes, CloudTrail sometimes does not see it yet; the wizard waits and
+retries those known cases. If a step fails, or you stop the run, everything already done is
+undone in reverse order: new resources are deleted (a new key is scheduled for deletion,
+which takes at least 7 days) and changed policies are restored to their exact previous text.
+Every call is written to a journal file.
+"""
+
+DONE_HELP = """\
+The trail is logging. Log files usually appear within 15 minutes under the path shown. To
+read them, download and gunzip a file, or query them with Athena or CloudTrail Lake. To check
+they were not tampered with, run `aws cloudtrail validate-logs --trail-arn ARN --start-time
+...` (this uses the digest files that log file validation writes). Save the answers to set up
+the same trail in another account with `cloudtrail-wizard apply ANSWERS`.
+"""
+
+
+STEPS: tuple[StepGuide, ...] = (
+    StepGuide(id="welcome", title="Welcome", help=WELCOME_HELP),
+    StepGuide(
+        id="trail",
+        title="Trail",
+        help=TRAIL_HELP,
+        questions=(
+            Question(
+                key="trail.name",
+                prompt="Trail name",
+                validate=_req(check_trail_name, "A trail name"),
+                default=lambda d: "management-events",
+                help="3-128 letters, digits, '.', '_' or '-'.",
+            ),
+            Question(
+                key="trail.region",
+                prompt="Home region",
+                validate=_opt(check_region),
+                default=lambda d: None,
+                help="Where the trail lives; empty uses the session's region.",
+                optional=True,
+            ),
+            Question(
+                key="trail.multi_region",
+                prompt="Record every region (multi-region trail)?",
+                kind="confirm",
+                default=lambda d: True,
+            ),
+            Question(
+                key="trail.include_global_events",
+                prompt="Include global service events (IAM, STS, CloudFront)?",
+                kind="confirm",
+                default=lambda d: True,
+                when=lambda d: not get(d, "trail.multi_region", True),
+                help="A multi-region trail always includes them.",
+            ),
+            Question(
+                key="trail.log_file_validation",
+                prompt="Turn on log file validation (signed digests)?",
+                kind="confirm",
+                default=lambda d: True,
+            ),
+            Question(
+                key="trail.organization",
+                prompt="Make it an organization trail (all accounts of the organization)?",
+                kind="confirm",
+                default=lambda d: False,
+                help="Only from the management account or CloudTrail's delegated administrator.",
+            ),
+        ),
+    ),
+    StepGuide(
+        id="storage",
+        title="Storage",
+        help=STORAGE_HELP,
+        questions=(
+            Question(
+                key="bucket.create",
+                prompt="Where should the log files go?",
+                kind="select",
+                choices=(
+                    Choice(True, "A new bucket", "created with CloudTrail's policy"),
+                    Choice(False, "An existing bucket", "CloudTrail's statements are merged in"),
+                ),
+                default=lambda d: True,
+            ),
+            Question(
+                key="bucket.name",
+                prompt="Bucket name",
+                validate=_req(check_bucket_name, "A bucket name"),
+                default=lambda d: (
+                    f"aws-cloudtrail-logs-{get(d, 'trail.name', 'trail')}"[:63].lower()
+                    if get(d, "bucket.create", True)
+                    else None
+                ),
+                help="3-63 lowercase letters, digits, '.' or '-'; globally unique.",
+            ),
+            Question(
+                key="bucket.region",
+                prompt="Region of the new bucket",
+                validate=_opt(check_region),
+                when=lambda d: bool(get(d, "bucket.create", True)),
+                help="Empty: the trail's home region.",
+                optional=True,
+            ),
+        ),
+    ),
+    StepGuide(
+        id="prefix",
+        title="Prefix",
+        help=PREFIX_HELP,
+        questions=(
+            Question(
+                key="bucket.prefix",
+                prompt="Log file prefix (folder)",
+                validate=_prefix,
+                optional=True,
+                help="Empty for none. Leading and trailing '/' are removed.",
+            ),
+        ),
+    ),
+    StepGuide(
+        id="encryption",
+        title="Encryption",
+        help=ENCRYPTION_HELP,
+        questions=(
+            Question(
+                key="encryption.type",
+                prompt="How should log files be encrypted?",
+                kind="select",
+                choices=(
+                    Choice("sse-kms", "SSE-KMS: a KMS key you control", "CIS 4.5; ~$1/month"),
+                    Choice("sse-s3", "SSE-S3: keys managed by S3", "no setup, no cost"),
+                ),
+                default=lambda d: "sse-kms",
+            ),
+            Question(
+                key="encryption.key",
+                prompt="Which key?",
+                validate=_key_ref,
+                when=lambda d: get(d, "encryption.type", "sse-kms") == "sse-kms",
+                default=lambda d: "new",
+                help="'new' creates one; or a key id, key ARN or alias/NAME in the bucket's "
+                "region.",
+            ),
+            Question(
+                key="encryption.alias",
+                prompt="Alias of the new key",
+                validate=_opt(check_alias_name),
+                when=lambda d: (
+                    get(d, "encryption.type", "sse-kms") == "sse-kms"
+                    and get(d, "encryption.key", "new") in (None, "", "new")
+                ),
+                default=lambda d: f"alias/cloudtrail-{get(d, 'trail.name', 'trail')}",
+                optional=True,
+            ),
+            Question(
+                key="encryption.decrypt_principals",
+                prompt="Who may decrypt log files? (IAM role or user ARNs, space separated)",
+                validate=_principals,
+                when=lambda d: (
+                    get(d, "encryption.type", "sse-kms") == "sse-kms"
+                    and get(d, "encryption.key", "new") in (None, "", "new")
+                ),
+                optional=True,
+                help="Empty: any principal of this account allowed by its IAM policy.",
+            ),
+        ),
+    ),
+    StepGuide(
+        id="delivery",
+        title="Delivery",
+        help=DELIVERY_HELP,
+        questions=(
+            Question(
+                key="notifications.sns_topic",
+                prompt="SNS topic for notifications (new topic name or existing ARN)",
+                validate=_opt(lambda v: None if v.startswith("arn:aws") else check_topic_name(v)),
+                optional=True,
+                help="Empty for no notifications.",
+            ),
+            Question(
+                key="cloudwatch_logs.log_group",
+                prompt="CloudWatch Logs group (empty for none)",
+                validate=_opt(check_log_group_name),
+                optional=True,
+            ),
+            Question(
+                key="cloudwatch_logs.retention_days",
+                prompt="Keep events in CloudWatch Logs for",
+                kind="select",
+                choices=tuple(Choice(d, f"{d} days") for d in RETENTION_DAYS if d >= 30),
+                default=lambda d: 365,
+                when=lambda d: bool(get(d, "cloudwatch_logs.log_group")),
+            ),
+        ),
+    ),
+    StepGuide(
+        id="events",
+        title="Events",
+        help=EVENTS_HELP,
+        questions=(
+            Question(
+                key="events.management",
+                prompt="Management events",
+                kind="select",
+                choices=(
+                    Choice("all", "Read and write", "recommended"),
+                    Choice("write", "Write only", "cheaper to analyse, misses reads"),
+                    Choice("read", "Read only"),
+                    Choice("none", "None", "data events only"),
+                ),
+                default=lambda d: "all",
+            ),
+            Question(
+                key="events.exclude_sources",
+                prompt="Leave out these high-volume sources",
+                kind="checkbox",
+                choices=(
+                    Choice(EXCLUDABLE_SOURCES[0], "AWS KMS events", "Decrypt, GenerateDataKey ..."),
+                    Choice(EXCLUDABLE_SOURCES[1], "RDS Data API events", "SQL through the API"),
+                ),
+                default=lambda d: [],
+                when=lambda d: get(d, "events.management", "all") != "none",
+            ),
+            Question(
+                key="events.data",
+                prompt="Data events (charged per event)",
+                kind="checkbox",
+                choices=(
+                    Choice("s3", "S3 object-level events, all buckets", "log bucket excluded"),
+                    Choice("lambda", "Lambda invocations, all functions"),
+                    Choice("dynamodb", "DynamoDB item-level events, all tables"),
+                ),
+                default=lambda d: [],
+            ),
+            Question(
+                key="events.insights",
+                prompt="CloudTrail Insights",
+                kind="checkbox",
+                choices=tuple(Choice(i, i) for i in INSIGHT_TYPES),
+                default=lambda d: [],
+                when=lambda d: get(d, "events.management", "all") in ("all", "write"),
+            ),
+        ),
+    ),
+    StepGuide(id="review", title="Review", help=REVIEW_HELP),
+    StepGuide(id="apply", title="Apply", help=APPLY_HELP),
+    StepGuide(id="done", title="Done", help=DONE_HELP),
+)
+"""Every step, in order."""
+
+
+def step(step_id: str) -> StepGuide:
+    """The step with this id."""
+    for s in STEPS:
+        if s.id == step_id:
+            return s
+    raise KeyError(step_id)
+
+
+def draft_from_answers(answers: Any) -> Draft:
+    """A draft pre-filled from validated answers (for --answers and going back)."""
+    data: Draft = answers.model_dump(mode="json")
+    data["events"]["data"] = [d["type"] for d in data["events"]["data"]]
+    return data
+
+
+def answers_data(draft: Draft) -> dict[str, Any]:
+    """Turn a draft into answers-file data (what :class:`Answers` validates)."""
+    data: dict[str, Any] = {section: dict(values) for section, values in draft.items()}
+    enc = data.get("encryption", {})
+    if enc.get("type") == "sse-s3":
+        data["encryption"] = {"type": "sse-s3"}
+    else:
+        principals = enc.get("decrypt_principals")
+        if principals is not None and not isinstance(principals, list):
+            enc["decrypt_principals"] = _split(principals)
+        if enc.get("key") not in (None, "", "new"):
+            enc.pop("alias", None)
+            enc.pop("decrypt_principals", None)
+    events = data.get("events", {})
+    if "data" in events:
+        events["data"] = [
+            d if isinstance(d, dict) else {"type": d, "resources": "all"} for d in events["data"]
+        ]
+    bucket = data.get("bucket", {})
+    if bucket.get("create") is False:
+        bucket.pop("region", None)
+    cw = data.get("cloudwatch_logs", {})
+    if not cw.get("log_group"):
+        data["cloudwatch_logs"] = {}
+    for section in data.values():
+        for key in [k for k, v in section.items() if v in ("", None)]:
+            del section[key]
+    trail = data.get("trail", {})
+    if trail.get("multi_region", True):
+        trail.pop("include_global_events", None)
+    return data
