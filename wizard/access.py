@@ -321,6 +321,7 @@ def _kind(value: object) -> str:
 
 
 def _load(policy: str | Mapping[str, Any]) -> Mapping[str, Any]:
+    """Parse JSON text if needed; the document must be a JSON object."""
     if isinstance(policy, str):
         try:
             policy = json.loads(policy)
@@ -332,6 +333,7 @@ def _load(policy: str | Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _parse_policy(doc: Mapping[str, Any]) -> _PolicySpec:
+    """Validate the top-level elements and parse every statement (fails on the first error)."""
     unknown = [key for key in doc if key not in _TOP_LEVEL]
     if unknown:
         raise PolicyFormatError(f"policy has an unknown top-level element {unknown[0]!r}")
@@ -353,14 +355,16 @@ def _parse_policy(doc: Mapping[str, Any]) -> _PolicySpec:
     return _PolicySpec(variables=version == VERSION_CURRENT, statements=statements)
 
 
-def _where(index: int, raw: Mapping[Any, Any] | None = None) -> str:
-    sid = raw.get("Sid") if raw is not None else None
+def _where(index: int, raw: Mapping[Any, Any]) -> str:
+    """How error messages name a statement: ``statement #2 ('Sid')``."""
+    sid = raw.get("Sid")
     return (
         f"statement #{index} ({sid!r})" if isinstance(sid, str) and sid else f"statement #{index}"
     )
 
 
 def _parse_statement(index: int, raw: object) -> _StatementSpec:
+    """Validate one statement's structure; unknown condition operators are kept for later."""
     if not isinstance(raw, Mapping):
         raise PolicyFormatError(f"statement #{index} must be a JSON object, got {_kind(raw)}")
     where = _where(index, raw)
@@ -413,6 +417,7 @@ def _parse_pair(
 
 
 def _string_list(where: str, element: str, value: object) -> tuple[str, ...]:
+    """A string or a non-empty array of strings, as a tuple."""
     if isinstance(value, str):
         return (value,)
     if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
@@ -456,6 +461,7 @@ def _parse_principal(where: str, name: str, value: object, *, negated: bool) -> 
 
 
 def _parse_conditions(where: str, value: object) -> tuple[_ConditionSpec, ...]:
+    """Flatten ``{operator: {key: values}}`` into one spec per (operator, key)."""
     if value is None:
         return ()
     if not isinstance(value, Mapping):
@@ -479,6 +485,7 @@ def _parse_conditions(where: str, value: object) -> tuple[_ConditionSpec, ...]:
 
 
 def _condition_value(value: object) -> str | None:
+    """A JSON scalar as the text IAM compares (``true``, ``10``); ``None`` if not a scalar."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -661,7 +668,7 @@ def _fold(tokens: Iterable[_Token]) -> list[_Token]:
 
 
 def _glob(tokens: Sequence[_Token], text: str) -> bool:
-    """Wildcard match in linear-ish time (no regex, so no catastrophic backtracking)."""
+    """Wildcard match, O(len(tokens) * len(text)) at worst: no regex backtracking blow-up."""
     p = t = 0
     star_p, star_t = -1, 0
     while t < len(text):
@@ -768,7 +775,7 @@ def _ip_address(policy: str, actual: str, env: _Env) -> bool:
         address = ipaddress.ip_address(actual.strip())
     except ValueError:
         raise _Undecidable(f"cannot interpret {actual!r} as an IP address") from None
-    return address.version == network.version and address in network
+    return address in network  # False when the IP versions differ
 
 
 def _split_arn_tokens(tokens: list[_Token]) -> list[list[_Token]]:
@@ -860,6 +867,7 @@ def _holds(cond: _ConditionSpec, actual: Sequence[str]) -> str:
 
 
 def _evaluate_condition(cond: _ConditionSpec, env: _Env) -> _Outcome:
+    """Decide one (operator, key) pair against the request context."""
     qualifier, base, if_exists = _split_operator(cond.operator)
     if base == "Null" and qualifier is None and not if_exists:
         return _evaluate_null(cond, env)
@@ -869,6 +877,22 @@ def _evaluate_condition(cond: _ConditionSpec, env: _Env) -> _Outcome:
     actual = env.values(cond.key)
     if actual is None:
         return _missing_key(cond, spec, qualifier, if_exists=if_exists)
+    return _compare_present(cond, spec, qualifier, actual, env)
+
+
+def _compare_present(
+    cond: _ConditionSpec,
+    spec: _Operator,
+    qualifier: str | None,
+    actual: Sequence[str],
+    env: _Env,
+) -> _Outcome:
+    """Compare the request values of a present key with the policy values.
+
+    Each request value matches when it matches any policy value (negated operators: none).
+    ``ForAllValues`` needs every request value to match, ``ForAnyValue`` at least one; a
+    plain operator acts like ``ForAnyValue`` (positive) or ``ForAllValues`` (negated).
+    """
     per_value = []
     for value in actual:
         matched = _any([_attempt(partial(spec.compare, p, value, env)) for p in cond.values])
@@ -890,6 +914,7 @@ def _evaluate_condition(cond: _ConditionSpec, env: _Env) -> _Outcome:
 def _missing_key(
     cond: _ConditionSpec, spec: _Operator, qualifier: str | None, *, if_exists: bool
 ) -> _Outcome:
+    """The documented outcome for a key absent from the request context."""
     key, name = cond.key, cond.operator
     if if_exists:
         return _Outcome(True, f"{key} is absent, so {name} passes")
@@ -897,12 +922,14 @@ def _missing_key(
         return _Outcome(True, f"{key} is absent or empty, so {name} passes (an empty set)")
     if qualifier is None and spec.negated:
         return _Outcome(True, f"{key} is absent, so the negated operator {name} passes")
+    verb = "rules out" if spec.negated else "expects"
     return _Outcome(
-        False, f"condition {name} {key} expects {_expects(cond.values)}, request has no {key}"
+        False, f"condition {name} {key} {verb} {_expects(cond.values)}, request has no {key}"
     )
 
 
 def _evaluate_null(cond: _ConditionSpec, env: _Env) -> _Outcome:
+    """``Null``: ``true`` wants the key absent, ``false`` wants it present."""
     actual = env.values(cond.key)
     absent = actual is None
 
@@ -939,6 +966,7 @@ def _role_name(arn: _IamArn) -> str | None:
 
 
 def _aws_principal_matches(policy: str, principal: Principal) -> bool:
+    """Whether an ``AWS`` principal entry (account, root, role, user, session) names them."""
     asking = _parse_iam_arn(principal.id)
     if asking is None:
         return False
@@ -1060,6 +1088,8 @@ _Evaluated = list[tuple[_StatementSpec, _Outcome]]
 
 
 def _decide(evaluated: _Evaluated, request: Request) -> AccessResult:
+    """Deny beats undecided-deny beats allow beats undecided-allow beats implicit deny."""
+
     def pick(effect: str, value: bool | None) -> _Evaluated:
         return [(s, o) for s, o in evaluated if s.effect == effect and o.value is value]
 
