@@ -21,7 +21,7 @@ from wizard.base import WizardModel
 from wizard.context import AccountContext, Names
 from wizard.names import classify_key_ref, parse_arn
 from wizard.ports import AwsCaller, AwsError
-from wizard.regions import normalise_bucket_location
+from wizard.regions import normalise_bucket_location, partition_of
 
 T = TypeVar("T")
 
@@ -398,7 +398,53 @@ def discover_key(ref: str, bucket_region: str, home_region: str, caller: AwsCall
             errors.append(_explain(err, "GetKeyPolicy"))
         facts["errors"] = errors
         return KeyFacts(**facts)
+    if parsed.region is None:
+        elsewhere = _find_key_elsewhere(ref, set(regions), bucket_region, caller)
+        if elsewhere is not None:
+            region, meta = elsewhere
+            return KeyFacts(
+                ref=ref,
+                found=True,
+                looked_in=bucket_region,
+                key_id=meta.get("KeyId"),
+                arn=str(meta["Arn"]),
+                region=region,
+                state=meta.get("KeyState"),
+                spec=meta.get("KeySpec") or meta.get("CustomerMasterKeySpec"),
+                usage=meta.get("KeyUsage"),
+                manager=meta.get("KeyManager"),
+                multi_region=bool(meta.get("MultiRegion", False)),
+                errors=errors,
+            )
     return KeyFacts(ref=ref, looked_in=bucket_region, errors=errors)
+
+
+def _find_key_elsewhere(
+    ref: str, searched: set[str], bucket_region: str, caller: AwsCaller
+) -> tuple[str, dict[str, Any]] | None:
+    """Look for a bare key id or alias in the partition's other regions.
+
+    Only runs when the key is missing where it must be, so the finding can say where the key
+    really is ("in eu-west-1, the bucket is in us-east-1") rather than just "not found".
+    Regions that refuse (not enabled for the account) are skipped.
+    """
+    partition = partition_of(bucket_region)
+    if partition is None:
+        return None
+    others = sorted(r for r in partition.regions if r not in searched)
+
+    def describe(region: str) -> tuple[str, dict[str, Any]] | None:
+        try:
+            meta = caller.call("kms", region, "DescribeKey", {"KeyId": ref})["KeyMetadata"]
+        except AwsError:
+            return None
+        return region, meta
+
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="find-key") as pool:
+        for found in pool.map(describe, others):
+            if found is not None:
+                return found
+    return None
 
 
 def discover_trails(home_region: str, caller: AwsCaller) -> tuple[list[TrailFacts], str | None]:

@@ -1,0 +1,213 @@
+"""The Textual application: owns the state, the backend and the step order.
+
+It is the hub: screens hand back a new state with ``go_next``/``go_back``; blocking AWS work
+runs in thread workers that post messages. Build it with :func:`make_app` (the command line
+and every test do).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from screens.backend import Backend
+from screens.state import WizardState
+from wizard.guide import draft_from_answers
+
+STEP_ORDER = ("welcome", "trail", "storage", "prefix", "encryption", "delivery", "events", "review")
+"""The input steps, in order; apply and done follow the review."""
+
+
+def _screen_for(step_id: str) -> Any:
+    """Import the screen class of a step lazily (keeps start-up light)."""
+    if step_id == "welcome":
+        from screens.welcome import WelcomeScreen
+
+        return WelcomeScreen()
+    if step_id == "trail":
+        from screens.trail import TrailScreen
+
+        return TrailScreen()
+    if step_id == "storage":
+        from screens.storage import StorageScreen
+
+        return StorageScreen()
+    if step_id == "prefix":
+        from screens.prefix import PrefixScreen
+
+        return PrefixScreen()
+    if step_id == "encryption":
+        from screens.encryption import EncryptionScreen
+
+        return EncryptionScreen()
+    if step_id == "delivery":
+        from screens.delivery import DeliveryScreen
+
+        return DeliveryScreen()
+    if step_id == "events":
+        from screens.events import EventsScreen
+
+        return EventsScreen()
+    if step_id == "review":
+        from screens.review import ReviewScreen
+
+        return ReviewScreen()
+    if step_id == "apply":
+        from screens.progress import ApplyScreen
+
+        return ApplyScreen()
+    if step_id == "done":
+        from screens.done import DoneScreen
+
+        return DoneScreen()
+    raise KeyError(step_id)
+
+
+class WizardApp(App[int]):
+    """cloudtrail-wizard's full-screen wizard."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "cloudtrail-wizard"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit_wizard", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        state: WizardState | None = None,
+        *,
+        show_help: bool = True,
+        answers_path: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.state = state or WizardState()
+        self.show_help = show_help
+        """Help panels visible (on by default for the first run and in sandbox mode)."""
+        self.answers_path = answers_path
+        """Where Ctrl+S saves answers."""
+        self.current_step = "welcome"
+        """The step on screen."""
+        self.exit_code = 0
+        """Exit code the command line returns."""
+
+    @property
+    def sandbox_banner(self) -> bool:
+        """True when running against the sandbox."""
+        return self.backend.sandbox
+
+    def on_mount(self) -> None:
+        if os.environ.get("NO_COLOR"):
+            self.theme = "textual-ansi"
+        self.push_screen(_screen_for("welcome"))
+
+    # ------------------------------------------------------------------ navigation
+
+    def go_to(self, step_id: str, state: WizardState | None = None) -> None:
+        """Show a step (replacing the current screen)."""
+        if state is not None:
+            self.state = state
+        self.current_step = step_id
+        self.switch_screen(_screen_for(step_id))
+
+    def go_next(self, step_id: str, state: WizardState) -> None:
+        """Leave ``step_id`` forward with the new state."""
+        if step_id in STEP_ORDER and step_id != "review":
+            self.go_to(STEP_ORDER[STEP_ORDER.index(step_id) + 1], state)
+        elif step_id == "review":
+            self.go_to("apply", state)
+        elif step_id == "apply":
+            self.go_to("done", state)
+
+    def go_back(self, step_id: str, state: WizardState) -> None:
+        """Leave ``step_id`` backwards, keeping what was typed."""
+        if step_id in STEP_ORDER and step_id != "welcome":
+            self.go_to(STEP_ORDER[STEP_ORDER.index(step_id) - 1], state)
+        else:
+            self.state = state
+
+    # ------------------------------------------------------------------ actions
+
+    def action_save_answers(self) -> None:
+        """Save the current answers as a YAML answers file."""
+        from wizard.answers_file import dump_answers
+
+        answers = self.state.answers_or_none()
+        if answers is None:
+            self.notify(
+                "The answers are not complete yet; finish the trail and storage steps first.",
+                severity="warning",
+            )
+            return
+        path = self.answers_path or Path.cwd() / f"{answers.trail.name}.answers.yaml"
+        try:
+            path.write_text(dump_answers(answers), encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Could not save answers to {path}: {exc}", severity="error")
+            return
+        self.notify(f"Answers saved to {path}")
+
+    def action_quit_wizard(self) -> None:
+        """Quit, asking first; during apply this means roll back."""
+        from screens.confirm import ConfirmScreen
+
+        if self.current_step == "apply" and getattr(self.screen, "running", False):
+            question = "Stop now? Everything done so far will be rolled back."
+
+            def stop(yes: bool | None) -> None:
+                if yes:
+                    self.screen.action_cancel_apply()  # type: ignore[attr-defined]
+
+            self.push_screen(ConfirmScreen(question, yes_label="Stop and roll back"), stop)
+            return
+        if self.current_step in ("apply", "done"):
+            # The apply has ended (applied, rolled back or refused): the done/apply screen
+            # already says what changed, so quitting needs no question.
+            self.exit(self.exit_code)
+            return
+
+        def leave(yes: bool | None) -> None:
+            if yes:
+                self.exit(self.exit_code, message="Quit before applying. Nothing was changed.")
+
+        self.push_screen(
+            ConfirmScreen("Quit the wizard? Nothing has been changed.", yes_label="Quit"), leave
+        )
+
+    def on_unmount(self) -> None:
+        self.backend.close()
+
+
+def make_app(
+    backend: Backend | None = None,
+    *,
+    answers: Any = None,
+    answers_path: Path | None = None,
+    show_help: bool | None = None,
+) -> WizardApp:
+    """Build the app: the one composition root for the command line and the tests."""
+    backend = backend or Backend()
+    state = WizardState(draft=draft_from_answers(answers) if answers is not None else {})
+    if show_help is None:
+        show_help = backend.sandbox or not _seen_before()
+    return WizardApp(backend, state, show_help=show_help, answers_path=answers_path)
+
+
+def _seen_before() -> bool:
+    """True after the first run (a marker in the XDG state directory)."""
+    from wizard.journal import journal_dir
+
+    marker = journal_dir().parent / "first-run-done"
+    if marker.exists():
+        return True
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass
+    return False

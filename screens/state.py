@@ -1,0 +1,63 @@
+"""The TUI's state: the answers being collected and what the account told us.
+
+The App owns one :class:`WizardState` and replaces it whole (``with_``); screens never
+mutate it in place, so going back always finds the answers as they were left.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pydantic import ValidationError
+
+from screens.backend import AccountInfo
+from wizard.answers import Answers
+from wizard.engine import Outcome
+from wizard.guide import Draft, answers_data
+from wizard.plan_model import Plan
+
+
+@dataclass(frozen=True)
+class WizardState:
+    """Everything the screens share."""
+
+    draft: Draft = field(default_factory=dict)
+    """Answers collected so far (section -> field -> value)."""
+    account: AccountInfo | None = None
+    """The connected account, once known."""
+    plan: Plan | None = None
+    """The plan built on the review screen."""
+    discovery: Any = None
+    """Discovery behind the plan (wizard.discovery.Discovery)."""
+    outcome: Outcome | None = None
+    """What apply ended with."""
+    dry_run_calls: int | None = None
+    """Number of changes a dry run recorded (and did not send)."""
+
+    def with_(self, **changes: Any) -> WizardState:
+        """A copy with some fields replaced."""
+        return replace(self, **changes)
+
+    def with_answer(self, key: str, value: Any) -> WizardState:
+        """A copy with one dotted answer set (plan and outcome are dropped: answers changed)."""
+        draft = copy.deepcopy(self.draft)
+        section, _, name = key.partition(".")
+        draft.setdefault(section, {})[name] = value
+        return replace(self, draft=draft, plan=None, discovery=None, outcome=None)
+
+    def answers(self) -> Answers:
+        """The draft validated as Answers.
+
+        Raises:
+            ValidationError: the draft is not complete or not valid yet.
+        """
+        return Answers.model_validate(answers_data(self.draft))
+
+    def answers_or_none(self) -> Answers | None:
+        """The answers, or None while the draft is incomplete."""
+        try:
+            return self.answers()
+        except ValidationError:
+            return None

@@ -1,0 +1,289 @@
+"""Read-only policy viewers: a policy as highlighted JSON, and the diff of a merged policy.
+
+The diff view exists to prove the promise "merged, never overwritten": the existing text is
+shown dim, what the wizard adds is green, and a summary line says whether anything of the
+existing policy is removed. Whether something is removed is read from the diff itself, not
+taken on trust from the merge.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+CLOSING = " \t\r\n,]}"
+"""Characters whose removal changes no statement: closing brackets, commas, blanks.
+
+Appending a statement after the last one turns ``}`` into ``},``: the diff shows that line
+as removed and re-added, yet nothing of the policy is lost.
+"""
+
+SYNTAX_THEME = "ansi_dark"
+"""Terminal-palette colours, so highlighting follows the terminal's own theme."""
+
+
+def policy_text(document: Any) -> str:
+    """The text of a policy: strings as they are (byte-for-byte), documents as JSON.
+
+    Args:
+        document: A policy as text or as a parsed document.
+
+    Returns:
+        The text to show, copy and save.
+    """
+    if isinstance(document, str):
+        return document
+    return json.dumps(document, indent=2)
+
+
+def json_view(text: str, language: str = "json") -> Syntax:
+    """Highlighted, wrapped source text.
+
+    Args:
+        text: The source.
+        language: A pygments lexer name (``json``, ``bash``).
+
+    Returns:
+        A rich renderable.
+    """
+    return Syntax(text, language, theme=SYNTAX_THEME, word_wrap=True, background_color="default")
+
+
+@dataclass
+class DiffLine:
+    """One line of the rendered diff."""
+
+    kind: str
+    """``context`` (unchanged), ``added`` (holds new text), ``removed`` or ``hunk``."""
+    text: str
+    """The line without its diff marker."""
+    added_spans: list[tuple[int, int]] = field(default_factory=list)
+    """For added lines: the character ranges that are new (the rest was already there)."""
+
+
+@dataclass
+class DiffSummary:
+    """What a diff adds and removes."""
+
+    lines: list[DiffLine]
+    """The lines to show."""
+    added_lines: int
+    """Lines holding new text."""
+    removed: list[str]
+    """Removed text that is more than closing brackets and commas, one entry per change."""
+
+    @property
+    def nothing_removed(self) -> bool:
+        """True when the new text only adds to the old one."""
+        return not self.removed
+
+
+def _flush(old: list[str], new: list[str], out: list[DiffLine], removed: list[str]) -> None:
+    """Classify one change block (removed lines, then added lines) of a unified diff."""
+    if not old and not new:
+        return
+    before, after = "\n".join(old), "\n".join(new)
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    is_new = [False] * len(after)
+    lost: list[str] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag in ("replace", "delete"):
+            lost.append(before[i1:i2])
+        if tag in ("replace", "insert"):
+            is_new[j1:j2] = [True] * (j2 - j1)
+    lost_text = "".join(lost)
+    if old and lost_text.strip(CLOSING):
+        # Something real disappears: show the block as plain removed and added lines.
+        removed.append(lost_text.strip())
+        out.extend(DiffLine("removed", line) for line in old)
+        out.extend(DiffLine("added", line, [(0, len(line))]) for line in new)
+        return
+    offset = 0
+    for line in new:
+        flags = is_new[offset : offset + len(line)]
+        offset += len(line) + 1  # the newline
+        spans: list[tuple[int, int]] = []
+        start: int | None = None
+        for index, flag in enumerate([*flags, False]):
+            if flag and start is None:
+                start = index
+            elif not flag and start is not None:
+                spans.append((start, index))
+                start = None
+        out.append(DiffLine("added" if spans else "context", line, spans))
+
+
+def summarize_diff(diff: str) -> DiffSummary:
+    """Read a unified diff (``--- current`` / ``+++ merged``) into displayable lines.
+
+    Args:
+        diff: The unified diff of the existing policy text against the merged text.
+
+    Returns:
+        The lines, the number of lines holding new text, and anything removed.
+    """
+    out: list[DiffLine] = []
+    removed: list[str] = []
+    old: list[str] = []
+    new: list[str] = []
+    for raw in diff.splitlines():
+        if raw.startswith(("--- ", "+++ ")) and not out and not old and not new:
+            continue  # file headers
+        marker, text = raw[:1], raw[1:]
+        if marker == "-":
+            if new:  # a new change block starts
+                _flush(old, new, out, removed)
+                old, new = [], []
+            old.append(text)
+            continue
+        if marker == "+":
+            new.append(text)
+            continue
+        _flush(old, new, out, removed)
+        old, new = [], []
+        if marker == "@":
+            # A hunk that does not start at line 1 follows unchanged lines left out.
+            start = re.match(r"@@ -(\d+)", raw)
+            if start is None or int(start.group(1)) > 1:
+                out.append(DiffLine("hunk", raw))
+        elif marker == "\\":
+            continue  # "\ No newline at end of file"
+        else:
+            out.append(DiffLine("context", text))
+    _flush(old, new, out, removed)
+    added = sum(1 for line in out if line.kind == "added")
+    return DiffSummary(lines=out, added_lines=added, removed=removed)
+
+
+def render_diff(summary: DiffSummary) -> Text:
+    """The diff as rich text: ``+`` green for new text, dim for kept text, red for removed.
+
+    Args:
+        summary: From :func:`summarize_diff`.
+
+    Returns:
+        Text that wraps at any width.
+    """
+    text = Text()
+    for line in summary.lines:
+        if line.kind == "hunk":
+            text.append("  ⋯\n", style="dim")
+            continue
+        if line.kind == "removed":
+            text.append("- " + line.text + "\n", style="bold red")
+            continue
+        if line.kind == "context":
+            text.append("  " + line.text + "\n", style="dim")
+            continue
+        text.append("+ ", style="bold green")
+        position = 0
+        for start, end in line.added_spans:
+            text.append(line.text[position:start], style="dim")
+            text.append(line.text[start:end], style="green")
+            position = end
+        text.append(line.text[position:] + "\n", style="dim")
+    text.rstrip()
+    return text
+
+
+def diff_headline(summary: DiffSummary, statements_added: int) -> str:
+    """The one-line verdict above a diff.
+
+    Args:
+        summary: From :func:`summarize_diff`.
+        statements_added: How many statements the wizard adds.
+
+    Returns:
+        ``"2 statements added, nothing removed"`` or what is removed.
+    """
+    added = f"{statements_added} statement{'s' if statements_added != 1 else ''} added"
+    if summary.nothing_removed:
+        return f"{added}, nothing removed"
+    return f"{added}; {len(summary.removed)} existing part(s) changed or removed (red lines)"
+
+
+class PolicyJson(Static):
+    """One policy document, syntax-highlighted and wrapped; ``text`` is what is copied."""
+
+    DEFAULT_CSS = """
+    PolicyJson {
+        height: auto;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, document: Any, *, language: str = "json", id: str | None = None) -> None:  # noqa: A002
+        """Create the view.
+
+        Args:
+            document: The policy as text (shown byte-for-byte) or as a document.
+            language: Highlighting (``json``; ``bash`` for the CLI script).
+            id: Widget id.
+        """
+        self.text = policy_text(document)
+        """The exact text shown."""
+        super().__init__(json_view(self.text, language), id=id)
+
+
+class PolicyDiff(Vertical):
+    """How a merge changes an existing policy: added lines green, kept lines dim."""
+
+    DEFAULT_CSS = """
+    PolicyDiff {
+        height: auto;
+        padding: 0 1;
+    }
+    PolicyDiff > #diff-headline {
+        text-style: bold;
+        color: $success;
+        margin-bottom: 1;
+    }
+    PolicyDiff > #diff-headline.-removes {
+        color: $error;
+    }
+    PolicyDiff > #diff-legend {
+        color: $text-muted;
+        margin-bottom: 1;
+    }
+    """
+
+    def __init__(self, diff: str, statements_added: int, *, id: str | None = None) -> None:  # noqa: A002
+        """Create the view.
+
+        Args:
+            diff: Unified diff of the existing policy text against the merged text.
+            statements_added: How many statements the merge adds.
+            id: Widget id.
+        """
+        super().__init__(id=id)
+        self.text = diff
+        """The raw unified diff (what is copied and saved)."""
+        self.summary = summarize_diff(diff)
+        """The diff, read."""
+        self.headline = diff_headline(self.summary, statements_added)
+        """The verdict line."""
+
+    @property
+    def nothing_removed(self) -> bool:
+        """True when the merge only adds to the existing policy."""
+        return self.summary.nothing_removed
+
+    def compose(self) -> ComposeResult:
+        mark = "✓ " if self.nothing_removed else "✗ "
+        headline = Static(mark + self.headline, id="diff-headline", markup=False)
+        headline.set_class(not self.nothing_removed, "-removes")
+        yield headline
+        yield Static(
+            "Green: added by the wizard.  Dim: your existing policy, kept byte-for-byte.",
+            id="diff-legend",
+        )
+        yield Static(render_diff(self.summary), id="diff-body")
