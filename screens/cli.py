@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import sys
@@ -77,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("answers", metavar="ANSWERS", nargs="+")
     p.set_defaults(handler=_cmd_validate_answers)
 
-    import screens.commands  # noqa: F401  (registers plan, apply, sandbox)
+    # Command modules register themselves in _EXTRA_COMMANDS when imported.
+    for module in ("screens.commands", "screens.export_cmd"):
+        importlib.import_module(module)
 
     for register in _EXTRA_COMMANDS:
         register(sub)
@@ -202,18 +205,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_interactive(args: argparse.Namespace) -> int:
-    """Start the full-screen wizard."""
+    """Start the wizard: full screen, or plain prompts (--plain, no terminal, TERM=dumb)."""
     from pathlib import Path
 
     answers = None
     if args.answers:
         ((_path, answers),) = _load_all([args.answers])
-    if not sys.stdout.isatty() or os.environ.get("TERM") == "dumb":
-        raise UsageError(
-            "The full-screen wizard needs an interactive terminal. Use `cloudtrail-wizard plan "
-            "ANSWERS` and `cloudtrail-wizard apply ANSWERS` (see `cloudtrail-wizard schema` for "
-            "the answers file format)."
-        )
+    reason = None
+    if not sys.stdout.isatty():
+        reason = "standard output is not a terminal"
+    elif os.environ.get("TERM") == "dumb":
+        reason = "TERM is dumb"
+    if args.plain or reason:
+        if reason and not args.plain:
+            _err(f"Using plain prompts: {reason}.")
+        if not sys.stdin.isatty():
+            raise UsageError(
+                "The wizard asks questions, but standard input is not a terminal. Use "
+                "`cloudtrail-wizard plan ANSWERS` and `cloudtrail-wizard apply ANSWERS` (see "
+                "`cloudtrail-wizard schema` for the answers file format)."
+            )
+        from screens.plain import run_plain
+
+        return run_plain(args, answers=answers)
     from screens.app import make_app
     from screens.backend import Backend
 
@@ -231,4 +245,8 @@ def run() -> NoReturn:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    run()
+    # Run through the imported module, not __main__: command modules register themselves
+    # on screens.cli, which would otherwise be a second copy of this file.
+    from screens import cli as _cli
+
+    _cli.run()

@@ -35,7 +35,9 @@ def print_json_block(title: str, text: str, out: TextIO) -> None:
 
         console = Console(file=out)
         console.rule(f"[bold]{title}")
-        console.print(Syntax(text, "json", theme="ansi_dark", background_color="default"))
+        console.print(
+            Syntax(text, "json", theme="ansi_dark", background_color="default", word_wrap=True)
+        )
         return
     out.write(f"== {title} ==\n{text}\n\n")
 

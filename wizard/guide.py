@@ -30,6 +30,9 @@ Draft = dict[str, dict[str, Any]]
 
 Kind = Literal["text", "confirm", "select", "checkbox"]
 
+DATA_DETAILS = "_data_details"
+"""Draft key holding data-event settings narrower than a front end's type checkboxes."""
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -476,7 +479,17 @@ def step(step_id: str) -> StepGuide:
 def draft_from_answers(answers: Any) -> Draft:
     """A draft pre-filled from validated answers (for --answers and going back)."""
     data: Draft = answers.model_dump(mode="json")
-    data["events"]["data"] = [d["type"] for d in data["events"]["data"]]
+    events = data["events"]
+    # The front ends pick data-event types; anything narrower than "all resources, read and
+    # write" is kept aside so a pre-filled draft never silently widens logging (and cost).
+    details = {
+        d["type"]: d
+        for d in events["data"]
+        if d.get("resources") != "all" or d.get("read_write", "all") != "all"
+    }
+    events["data"] = [d["type"] for d in events["data"]]
+    if details:
+        events[DATA_DETAILS] = details
     return data
 
 
@@ -494,9 +507,11 @@ def answers_data(draft: Draft) -> dict[str, Any]:
             enc.pop("alias", None)
             enc.pop("decrypt_principals", None)
     events = data.get("events", {})
+    details = events.pop(DATA_DETAILS, None) or {}
     if "data" in events:
         events["data"] = [
-            d if isinstance(d, dict) else {"type": d, "resources": "all"} for d in events["data"]
+            d if isinstance(d, dict) else details.get(d, {"type": d, "resources": "all"})
+            for d in events["data"]
         ]
     bucket = data.get("bucket", {})
     if bucket.get("create") is False:
