@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import shutil
 import sys
 import textwrap
 import threading
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -43,7 +41,7 @@ from wizard.ports import AwsError
 
 if TYPE_CHECKING:
     from wizard.apply import DryRunReport
-    from wizard.discovery import Discovery, TrailFacts
+    from wizard.discovery import Discovery
     from wizard.engine import Engine, Outcome
     from wizard.plan_model import Finding, Plan
 
@@ -153,32 +151,6 @@ def first_run() -> bool:
     except OSError:
         pass
     return True
-
-
-def trails_everywhere(engine: Engine, regions: Sequence[str] | None = None) -> list[TrailFacts]:
-    """Every trail of the account, one per ARN (blocking: a call per region).
-
-    :meth:`Engine.trails` asks the session's region only, which misses single-region trails
-    homed elsewhere. Regions that are not enabled answer with an error and add nothing.
-
-    Args:
-        engine: The connected engine.
-        regions: Where to look; by default every region of the session's partition.
-
-    Returns:
-        The trails, sorted by name and home region.
-    """
-    from wizard.discovery import discover_trails
-    from wizard.regions import partition_of
-
-    if regions is None:
-        partition = partition_of(engine.ctx.region)
-        regions = list(partition.regions) if partition else []
-    where = [engine.ctx.region] + [r for r in regions if r != engine.ctx.region]
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="trails") as pool:
-        found = pool.map(lambda region: discover_trails(region, engine.caller)[0], where)
-        trails = {t.arn: t for batch in found for t in batch}
-    return sorted(trails.values(), key=lambda t: (t.name, t.home_region))
 
 
 def _choice_title(choice: guide.Choice) -> str:
@@ -425,8 +397,12 @@ class PlainWizard:
             self.para(SANDBOX_NOTE)
         else:
             self.line()
-        self.line("Looking for trails in every region...")
-        trails = trails_everywhere(engine)
+        self.line("Looking for existing trails...")
+        try:
+            trails = engine.all_trails()
+        except AwsError as err:
+            self.line(f"Could not list the existing trails: {err.message}")
+            return
         if not trails:
             self.line("No trail exists yet: this will be the account's first trail.")
             return
@@ -875,18 +851,10 @@ def run_plain(
         )
     draft = guide.draft_from_answers(answers) if answers is not None else None
     wizard = PlainWizard(backend, out=out or sys.stdout, draft=draft, show_help=show_help)
-    # The in-process sandbox's web server (werkzeug) logs a traceback to stderr for every
-    # request the emulator fails on, such as DescribeTrails in a region moto does not know;
-    # the wizard already handles those answers, and the traceback would land between the
-    # questions. (The full-screen app hides stderr anyway.)
-    server_log = logging.getLogger("werkzeug")
-    was_disabled = server_log.disabled
-    server_log.disabled = True
     try:
         return wizard.run()
     except (KeyboardInterrupt, EOFError):
         return wizard.interrupted()
     finally:
-        server_log.disabled = was_disabled
         if own_backend:
             backend.close()

@@ -8,6 +8,7 @@ whole discovery, so preflight can say exactly what could not be checked.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -479,6 +480,49 @@ def discover_trails(home_region: str, caller: AwsCaller) -> tuple[list[TrailFact
                 pass  # a shadow trail of another account may not be readable: unknown
         trails.append(facts)
     return trails, None
+
+
+def discover_all_trails(region: str, caller: AwsCaller) -> list[TrailFacts]:
+    """Every trail of the account, whatever its home region, one per ARN.
+
+    ListTrails answers for all regions from one; each trail is then read in its home region
+    (GetTrail, and GetTrailStatus for multi-region and organization trails), concurrently.
+
+    Raises:
+        AwsError: ListTrails itself failed.
+    """
+    listed = caller.paginate("cloudtrail", region, "ListTrails", "Trails")
+
+    def read(entry: dict[str, Any]) -> TrailFacts:
+        arn = str(entry.get("TrailARN", ""))
+        home = str(entry.get("HomeRegion") or region)
+        parsed = parse_arn(arn)
+        facts = TrailFacts(
+            name=str(entry.get("Name")),
+            arn=arn,
+            home_region=home,
+            owner_account=parsed.account if parsed else None,
+        )
+        try:
+            trail = caller.call("cloudtrail", home, "GetTrail", {"Name": arn})["Trail"]
+        except AwsError:
+            return facts
+        facts = facts.model_copy(
+            update={
+                "bucket": trail.get("S3BucketName"),
+                "prefix": trail.get("S3KeyPrefix"),
+                "multi_region": bool(trail.get("IsMultiRegionTrail", False)),
+                "organization": bool(trail.get("IsOrganizationTrail", False)),
+            }
+        )
+        with contextlib.suppress(AwsError):
+            status = caller.call("cloudtrail", home, "GetTrailStatus", {"Name": arn})
+            facts = facts.model_copy(update={"logging": bool(status.get("IsLogging"))})
+        return facts
+
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="trails") as pool:
+        trails = list(pool.map(read, listed))
+    return sorted(trails, key=lambda t: (t.name, t.home_region))
 
 
 def discover_topic(topic_arn: str, caller: AwsCaller) -> TopicFacts:

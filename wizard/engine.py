@@ -14,7 +14,14 @@ from wizard.answers import Answers
 from wizard.apply import ApplyEvent, ApplyReport, apply_plan
 from wizard.base import WizardModel
 from wizard.context import AccountContext
-from wizard.discovery import Discovery, TrailFacts, discover, discover_trails, whoami
+from wizard.discovery import (
+    Discovery,
+    TrailFacts,
+    discover,
+    discover_all_trails,
+    discover_trails,
+    whoami,
+)
 from wizard.inventory import (
     BucketChoice,
     KeyChoice,
@@ -23,7 +30,8 @@ from wizard.inventory import (
     list_keys,
 )
 from wizard.journal import Journal, new_journal_path
-from wizard.plan_model import Plan, Step
+from wizard.permissions import check_permissions as check_operator_permissions
+from wizard.plan_model import Finding, Plan, Step
 from wizard.planner import build_plan
 from wizard.ports import AwsCaller, AwsError
 from wizard.verify import Verification, verify
@@ -38,20 +46,38 @@ class Outcome(WizardModel):
     """Checks after a successful apply."""
 
 
+def _by_severity(findings: list[Finding]) -> list[Finding]:
+    """Errors first, then warnings, then info (stable, as preflight orders them)."""
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(findings, key=lambda f: order[f.severity])
+
+
 class Engine:
     """Runs the wizard's work against one account through one caller."""
 
-    def __init__(self, caller: AwsCaller, ctx: AccountContext) -> None:
+    def __init__(
+        self, caller: AwsCaller, ctx: AccountContext, *, check_permissions: bool = True
+    ) -> None:
+        """Build the engine.
+
+        Args:
+            caller: Makes every AWS call.
+            ctx: The account and region the engine works in.
+            check_permissions: Check the operator's own permissions with IAM's policy
+                simulator when planning (see :mod:`wizard.permissions`).
+        """
         self.caller = caller
         self.ctx = ctx
+        self.check_permissions = check_permissions
 
     @classmethod
-    def connect(cls, caller: AwsCaller, region: str) -> Engine:
+    def connect(cls, caller: AwsCaller, region: str, *, check_permissions: bool = True) -> Engine:
         """Ask STS who we are, then build the engine for that account."""
         account, partition, arn = whoami(caller, region)
         return cls(
             caller,
             AccountContext(account_id=account, partition=partition, region=region, caller_arn=arn),
+            check_permissions=check_permissions,
         )
 
     def context_for(self, answers: Answers, found: Discovery | None = None) -> AccountContext:
@@ -71,10 +97,15 @@ class Engine:
         return discover(answers, self.ctx, self.caller)
 
     def plan(self, answers: Answers, found: Discovery | None = None) -> tuple[Plan, Discovery]:
-        """Discover (unless given) and build the plan."""
+        """Discover (unless given), build the plan, and check the operator's permissions."""
         found = found or self.discover(answers)
         ctx = self.context_for(answers, found)
-        return build_plan(answers, ctx, found), found
+        plan = build_plan(answers, ctx, found)
+        if self.check_permissions:
+            finding = check_operator_permissions(self.caller, ctx, answers)
+            if finding is not None:
+                plan = plan.model_copy(update={"findings": _by_severity([*plan.findings, finding])})
+        return plan, found
 
     def fingerprint(self, answers: Answers) -> dict[str, str]:
         """What discovery sees now (compared with the plan's to refuse a stale plan)."""
@@ -121,6 +152,10 @@ class Engine:
         """Trails visible from the session's region (shadow copies included)."""
         trails, _error = discover_trails(self.ctx.region, self.caller)
         return trails
+
+    def all_trails(self) -> list[TrailFacts]:
+        """Every trail of the account, whatever its home region (ListTrails + GetTrail)."""
+        return discover_all_trails(self.ctx.region, self.caller)
 
     def buckets(self) -> list[BucketChoice]:
         """The account's buckets, with regions and whether they already allow CloudTrail."""

@@ -200,23 +200,6 @@ def plain_sandbox() -> Iterator[Sandbox]:
     sandbox.stop()
 
 
-@pytest.fixture(autouse=True)
-def _regions_the_emulator_knows(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Look for trails only in the regions the emulator serves.
-
-    The emulator answers HTTP 500 for a region moto does not know (newer regions of
-    botocore's partition table), which botocore retries for about 4 s; AWS answers a region
-    that is not enabled at once. The command-line test below still looks everywhere.
-    """
-    known = boto3.session.Session().get_available_regions("cloudtrail")
-    everywhere = plain.trails_everywhere
-
-    def trails(engine: Any, regions: Any = None) -> Any:
-        return everywhere(engine, known if regions is None else regions)
-
-    monkeypatch.setattr(plain, "trails_everywhere", trails)
-
-
 @pytest.fixture
 def sandbox(plain_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Sandbox:
     """The sandbox, reset and re-seeded; dummy credentials; state and cwd in tmp."""

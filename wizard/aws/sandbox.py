@@ -603,6 +603,7 @@ def install_strict_patches() -> None:
             (CloudTrailBackend, "put_event_selectors", _wrap_put_event_selectors),
             (CloudTrailBackend, "put_insight_selectors", _wrap_home_region),
             (CloudTrailBackend, "delete_trail", _wrap_delete_trail),
+            (CloudTrailBackend, "list_trails", _wrap_list_trails),
             (Trail, "check_topic_exists", _wrap_check_topic_exists),
             (S3Backend, "create_bucket", _wrap_create_bucket),
             (S3Backend, "put_bucket_policy", _wrap_put_bucket_policy),
@@ -1026,6 +1027,18 @@ def _wrap_put_event_selectors(original: Callable[..., Any]) -> Callable[..., Any
         )
 
     return put_event_selectors
+
+
+def _wrap_list_trails(original: Callable[..., Any]) -> Callable[..., Any]:
+    def list_trails(self: Any) -> Any:
+        # AWS's ListTrails answers for every region of the account (each entry names its
+        # HomeRegion); moto lists only what one region sees.
+        from moto.cloudtrail.models import cloudtrail_backends
+
+        backends = cloudtrail_backends[self.account_id]
+        return [trail for backend in backends.values() for trail in backend.trails.values()]
+
+    return list_trails
 
 
 def _wrap_delete_trail(original: Callable[..., Any]) -> Callable[..., Any]:
