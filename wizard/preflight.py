@@ -321,7 +321,9 @@ def _key_findings(
                 key.arn,
             )
         )
-    if key.manager == "AWS":
+    # AWS reserves the alias/aws/ prefix for its managed keys, so the alias alone proves it,
+    # whatever DescribeKey says (emulators report such keys as CUSTOMER).
+    if key.manager == "AWS" or _names_aws_managed_alias(ref):
         out.append(
             _error(
                 "kms-key-aws-managed",
@@ -363,6 +365,12 @@ def _key_findings(
         switch="encryption.update_key_policy",
     )
     return out
+
+
+def _names_aws_managed_alias(ref: str) -> bool:
+    """True for ``alias/aws/...`` and alias ARNs ending in ``:alias/aws/...``."""
+    ref = ref.lower()
+    return ref.startswith("alias/aws/") or ":alias/aws/" in ref
 
 
 def _region_mismatch(key_arn: str, key_region: str | None, bucket: str, bucket_region: str) -> str:
@@ -526,8 +534,9 @@ def _delivery_findings(
             out.append(
                 _warn(
                     "cloudwatch-retention-short",
-                    f"The log group keeps events for {cw.retention_days} days; checkov "
-                    "CKV_AWS_338 and most audit regimes expect at least 365.",
+                    f"The log group {cw.log_group} keeps events for {cw.retention_days} days; "
+                    "checkov CKV_AWS_338 and most audit regimes expect at least 365. Set "
+                    "cloudwatch_logs.retention_days to 365 or more.",
                     cw.log_group,
                     controls=["CKV_AWS_338"],
                 )
