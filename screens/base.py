@@ -110,7 +110,8 @@ class StepScreen(Screen[None]):
             with VerticalScroll(id="body"):
                 yield from self.compose_body()
             with VerticalScroll(id="help-panel"):
-                yield Markdown(self.guide.help)
+                # "<account>" and the like would be read as HTML tags and vanish: escape them.
+                yield Markdown(self.guide.help.replace("<", "\\<"))
         yield Static("", id="errors")
         if self.SHOW_NAV:
             with Horizontal(id="nav"):

@@ -8,7 +8,9 @@ ends in a clear message and a documented exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -186,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
+    # At exit, skip the interpreter's final garbage collection of botocore's and pydantic's
+    # object graphs (0.1-0.3 s of a 0.7 s apply); the process is ending anyway.
+    atexit.register(gc.freeze)
     try:
         if handler is None:
             return _run_interactive(args)

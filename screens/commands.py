@@ -107,9 +107,16 @@ def connect(args: argparse.Namespace, *, read_only: bool = False) -> Iterator[Co
 
 
 def _engine_for(conn: Connection) -> Any:
+    from wizard.context import AccountContext
     from wizard.engine import Engine
 
-    return Engine.connect(conn.session.caller, conn.session.region)
+    # open_session() already asked STS who we are, and the session cached the answer:
+    # Engine.connect() would send GetCallerIdentity a second time.
+    account, partition, arn = conn.session.whoami()
+    ctx = AccountContext(
+        account_id=account, partition=partition, region=conn.session.region, caller_arn=arn
+    )
+    return Engine(conn.session.caller, ctx)
 
 
 def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:

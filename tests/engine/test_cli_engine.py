@@ -263,12 +263,6 @@ def test_the_real_sandbox_path_applies(sandbox_apply: subprocess.CompletedProces
     assert len(unchecked) == 1 and unchecked[0]["severity"] == "info"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wizard/aws/sandbox.py: werkzeug logs moto's NotImplementedError for "
-    "iam:SimulatePrincipalPolicy (the permission check) as a traceback on stderr; the "
-    "sandbox's server should not log request errors to the operator's terminal",
-)
 def test_the_real_sandbox_path_prints_no_traceback(
     sandbox_apply: subprocess.CompletedProcess[str],
 ) -> None:

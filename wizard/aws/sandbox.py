@@ -252,7 +252,9 @@ def start_sandbox(
     )
     if seed:
         try:
-            seed_demo_account(sandbox.endpoint_url)
+            # moto's state is process-wide: whatever an earlier emulator in this process left
+            # behind would collide with the seed, so a seeded sandbox always starts clean.
+            sandbox.reset(seed=True)
         except BaseException:
             sandbox.stop()
             raise
@@ -271,6 +273,10 @@ def _require_loopback(host: str) -> None:
             f"The sandbox binds to loopback only (127.0.0.1, ::1 or localhost), not {host!r}: "
             "it accepts any credentials, so it must not be reachable from the network."
         )
+
+
+def _debug_log(kind: str, message: str, *args: Any) -> None:
+    logging.getLogger("wizard.sandbox").debug("%s: %s", kind, message % args if args else message)
 
 
 def _make_server(host: str, port: int) -> Any:
@@ -293,6 +299,7 @@ def _make_server(host: str, port: int) -> Any:
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             return None
 
+
     class SafeServer(ThreadedMotoServer):
         startup_error: BaseException | None = None
 
@@ -302,6 +309,10 @@ def _make_server(host: str, port: int) -> Any:
                 self._server = make_server(
                     self._ip_address, self._port, app, True, request_handler=QuietHandler
                 )
+                # werkzeug's server prints a traceback for every request the emulator fails
+                # on (IAM's policy simulator, which the wizard handles as "cannot check",
+                # among them) right over the wizard's screen; keep them at DEBUG level.
+                self._server.log = _debug_log  # type: ignore[method-assign,assignment]
             except BaseException as error:
                 self.startup_error = error
                 self._server_ready_event.set()

@@ -1,0 +1,1 @@
+"""Reusable widgets of the full-screen wizard (one concern per module)."""

@@ -1,0 +1,142 @@
+"""A list to pick one item from: filled by a lookup, filtered as you type, chosen with Enter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Label, LoadingIndicator, Static
+
+Row = tuple[str, tuple[str | Text, ...]]
+"""A row: its key (what is chosen) and its cells."""
+
+
+class ChoiceTable(Vertical):
+    """A filter box over a table of choices, with a loading line while the lookup runs.
+
+    The screen runs the lookup and calls :meth:`show_loading`, then :meth:`set_rows` (or
+    :meth:`show_note` when it failed or was cancelled). Enter or a click on a row posts
+    :class:`ChoiceTable.Chosen`; what a choice means stays with the screen.
+    """
+
+    DEFAULT_CSS = """
+    ChoiceTable { height: auto; }
+    ChoiceTable > .choice-filter { margin: 1 0 0 0; width: 60; }
+    ChoiceTable > .choice-loading { height: 1; margin-top: 1; }
+    ChoiceTable > .choice-loading > LoadingIndicator { width: 6; height: 1; }
+    ChoiceTable > .choice-loading > Label { color: $text-muted; }
+    ChoiceTable > DataTable { height: auto; max-height: 12; }
+    ChoiceTable > .choice-note { color: $text-muted; }
+    """
+
+    class Chosen(Message):
+        """A row was chosen (Enter or click)."""
+
+        def __init__(self, table: ChoiceTable, key: str) -> None:
+            self.table = table
+            """The table the row belongs to."""
+            self.key = key
+            """Key of the chosen row."""
+            super().__init__()
+
+        @property
+        def control(self) -> ChoiceTable:
+            """The table (so ``@on(ChoiceTable.Chosen, "#id")`` works)."""
+            return self.table
+
+    def __init__(
+        self,
+        columns: Sequence[str],
+        *,
+        filter_placeholder: str = "Type to filter",
+        id: str | None = None,  # noqa: A002 (Textual's widget keyword)
+    ) -> None:
+        """Build an empty table.
+
+        Args:
+            columns: Column titles.
+            filter_placeholder: Placeholder of the filter box.
+            id: Widget id.
+        """
+        super().__init__(id=id)
+        self._columns = tuple(columns)
+        self._filter_placeholder = filter_placeholder
+        self._rows: list[Row] = []
+        self._chosen: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder=self._filter_placeholder, classes="choice-filter", compact=True)
+        with Horizontal(classes="choice-loading"):
+            yield LoadingIndicator()
+            yield Label("", classes="choice-loading-label")
+        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield Static("", classes="choice-note")
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(*self._columns)
+        self.query_one(".choice-loading").display = False
+
+    @property
+    def table(self) -> DataTable[str | Text]:
+        """The inner DataTable."""
+        return self.query_one(DataTable)
+
+    @property
+    def keys(self) -> list[str]:
+        """Keys of the rows shown now (after filtering), top to bottom."""
+        return [str(row.key.value) for row in self.table.ordered_rows]
+
+    def show_loading(self, text: str) -> None:
+        """Show the loading line (and hide the old rows and note) while a lookup runs."""
+        self.show_note("")
+        self.query_one(".choice-loading").display = True
+        self.query_one(".choice-loading-label", Label).update(text)
+        self.table.display = False
+
+    def show_note(self, text: str) -> None:
+        """Show a line under the table (an error, a cancellation, how to choose)."""
+        self.query_one(".choice-loading").display = False
+        note = self.query_one(".choice-note", Static)
+        note.update(text)
+        note.display = bool(text)
+
+    def set_rows(self, rows: Sequence[Row], *, chosen: str | None = None) -> None:
+        """Fill the table and put the cursor on ``chosen`` when it is one of the rows."""
+        self._rows = list(rows)
+        self._chosen = chosen
+        self.query_one(".choice-loading").display = False
+        self.table.display = True
+        self._refill()
+
+    def _refill(self) -> None:
+        table = self.table
+        needle = self.query_one(".choice-filter", Input).value.strip().lower()
+        table.clear()
+        for key, cells in self._rows:
+            if needle and not any(needle in str(c).lower() for c in (key, *cells)):
+                continue
+            table.add_row(*cells, key=key)
+        if self._chosen is not None and self._chosen in self.keys:
+            table.move_cursor(row=self.keys.index(self._chosen))
+
+    @on(Input.Changed, ".choice-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._refill()
+
+    @on(Input.Submitted, ".choice-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the filter box moves to the table, with the first match under the cursor."""
+        event.stop()
+        self.table.focus()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        key = str(event.row_key.value)
+        self._chosen = key
+        self.post_message(self.Chosen(self, key))
