@@ -8,11 +8,13 @@ and every test do).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from screens.backend import Backend
 from screens.state import WizardState
@@ -130,6 +132,32 @@ class WizardApp(App[int]):
             self.go_to(STEP_ORDER[STEP_ORDER.index(step_id) - 1], state)
         else:
             self.state = state
+
+    # ------------------------------------------------------------------ palette
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The main actions in the command palette (Ctrl+P), beside Textual's own."""
+        for command in super().get_system_commands(screen):
+            # "Quit" from Textual would skip the wizard's "nothing changed / roll back?" question.
+            if command.title != "Quit":
+                yield command
+        yield SystemCommand(
+            "Quit wizard", "Quit (asks first; rolls back during apply)", self.action_quit_wizard
+        )
+        yield SystemCommand(
+            "Save answers",
+            "Save the answers so far as a YAML answers file",
+            self.action_save_answers,
+        )
+        for action, title, help_text in (
+            ("toggle_help", "Toggle help panel", "Show or hide the explanation of this step"),
+            ("next", "Next step", "Go to the next step (same as Ctrl+N)"),
+            ("back", "Previous step", "Go back one step, keeping the answers"),
+            ("dry_run", "Dry-run", "Show what would change, changing nothing (review step)"),
+        ):
+            method = getattr(screen, f"action_{action}", None)
+            if callable(method):
+                yield SystemCommand(title, help_text, method)
 
     # ------------------------------------------------------------------ actions
 
