@@ -5,8 +5,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
+# checkov pins boto3 exactly, so it lives in a venv of its own (used by the export tests).
+CHECKOV_VENV := .venv-checkov
+CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: demo test lint typecheck unit venv clean snapshots-update
+.PHONY: demo test lint typecheck security unit venv clean snapshots-update
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +25,8 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/cloudtrail-wizard --sandbox
 
-## Lint, type-check and run the whole test suite.
-test: lint typecheck unit
+## Lint, type-check, run the security checks and the whole test suite.
+test: lint typecheck security unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -32,11 +35,67 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest -n auto -q
+## Static security checks: bandit over the code (exceptions: [tool.bandit] in pyproject.toml)
+## and pip-audit over the installed environment (needs PyPI's JSON API).
+security: $(STAMP)
+	$(BIN)/bandit -q -c pyproject.toml -r wizard screens
+	@$(BIN)/python -c "$$PIP_AUDIT_GATE" $(BIN)/pip-audit
+
+# pip-audit asks PyPI's JSON API (/pypi/NAME/VERSION/json) about every installed package.
+# Without access to it, pip-audit either fails with a connection error, or (behind a mirror
+# that serves only the package index) hears "not found" for every package and would report
+# success having audited nothing. Both print "pip-audit skipped: ..." and pass; a known
+# vulnerability, or any other failure, fails the target.
+define PIP_AUDIT_GATE
+import json, re, subprocess, sys
+command = [sys.argv[1], "--progress-spinner", "off", "--skip-editable", "--format", "json"]
+run = subprocess.run(command, capture_output=True, text=True)
+offline = re.compile(
+    "ConnectionError|ProxyError|ConnectTimeout|ReadTimeout|NewConnectionError"
+    "|NameResolutionError|Max retries exceeded|Temporary failure in name resolution"
+    "|Network is unreachable|Connection refused"
+)
+skipped = "pip-audit skipped: no network access to the vulnerability database"
+try:
+    packages = json.loads(run.stdout)["dependencies"]
+except (ValueError, KeyError, TypeError):
+    packages = None
+if packages is None:
+    if offline.search(run.stderr):
+        print(skipped)
+        sys.exit(0)
+    sys.stderr.write(run.stdout + run.stderr)
+    sys.exit(run.returncode or 1)
+vulnerable = [p for p in packages if p.get("vulns")]
+for package in vulnerable:
+    for vuln in package["vulns"]:
+        fixed = ", ".join(vuln.get("fix_versions") or []) or "no fix yet"
+        print(f"{package['name']} {package['version']}: {vuln['id']} (fixed in: {fixed})")
+if vulnerable:
+    print(f"pip-audit: {len(vulnerable)} installed package(s) with known vulnerabilities")
+    sys.exit(1)
+remote = [p for p in packages if p.get("skip_reason") != "distribution marked as editable"]
+audited = [p for p in remote if "skip_reason" not in p]
+not_found = [p for p in remote if "not found on PyPI" in p.get("skip_reason", "")]
+if remote and len(not_found) == len(remote):
+    print(f"{skipped} (PyPI answered 'not found' for all {len(remote)} installed packages)")
+    sys.exit(0)
+for package in remote:
+    if "skip_reason" in package:
+        print(f"pip-audit: not audited: {package['skip_reason']}")
+print(f"pip-audit: {len(audited)} packages audited, no known vulnerabilities")
+endef
+export PIP_AUDIT_GATE
+
+unit: $(STAMP) $(CHECKOV)
+	CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest -n auto -q
+
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==3.3.30'
 
 snapshots-update: $(STAMP)
 	$(BIN)/pytest -q tests/tui --snapshot-update
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -7,6 +7,8 @@ and JSON alike, the line it is on. Nothing here raises anything but :class:`Answ
 from __future__ import annotations
 
 import json
+import reprlib
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +163,8 @@ def _json_or_error(text: str) -> tuple[Any, json.JSONDecodeError | None]:
         return None, exc
     except RecursionError:
         return None, json.JSONDecodeError("nested too deeply", text, 0)
+    except ValueError as exc:  # e.g. an integer over Python's 4300-digit conversion limit
+        return None, json.JSONDecodeError(str(exc), text, 0)
 
 
 def _compose_for_lines(text: str) -> yaml.Node | None:
@@ -173,10 +177,15 @@ def _compose_for_lines(text: str) -> yaml.Node | None:
 
 def _unreadable_scalar_line(node: yaml.Node | None) -> int | None:
     """The line of the first scalar PyYAML cannot turn into a value (best effort)."""
-    stack = [node] if node is not None else []
+    stack = deque([node] if node is not None else [])
+    seen: set[int] = set()
     loader = yaml.SafeLoader("")
     while stack:
-        current = stack.pop(0)
+        current = stack.popleft()
+        # Aliases share nodes: visiting each node once keeps a "billion laughs" file linear.
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
         if isinstance(current, yaml.ScalarNode):
             try:
                 loader.construct_object(current, deep=True)
@@ -206,9 +215,27 @@ def _problems(exc: ValidationError, root: yaml.Node | None) -> list[Problem]:
         elif kind == "missing":
             message = "this field is required."
         elif kind in ("literal_error", "enum"):
-            message = f"{message} (got {error.get('input')!r})."
+            message = f"{message} (got {_short_repr(error.get('input'))})."
+        if len(message) > _MAX_MESSAGE:
+            # Name checks quote the value; a megabyte-long value must not make a megabyte
+            # of error message.
+            message = message[:_MAX_MESSAGE] + " … (message shortened)"
         problems.append(Problem(field=path, line=_line_of(root, loc), message=message))
     return problems
+
+
+_MAX_MESSAGE = 600
+"""Longest message shown for one problem."""
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
+_REPR.maxstring = _REPR.maxother = 60
+
+
+def _short_repr(value: Any) -> str:
+    """A bounded repr: a value built from YAML aliases can be huge (or self-referencing)."""
+    return _REPR.repr(value)
 
 
 def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:

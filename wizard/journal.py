@@ -60,6 +60,9 @@ _TOKEN_RUN = re.compile(r"[A-Za-z0-9/+]{100,}={0,2}")
 # Access key ids are not secret on their own, but they identify the credential; they have
 # no business in a journal either.
 _ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b")
+# A secret access key can also hide inside a longer string ("key=<secret>"): any run of
+# exactly 40 base64 characters with upper case, lower case and digits is treated as one.
+_EMBEDDED_SECRET = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 
 
 def journal_dir() -> Path:
@@ -99,6 +102,9 @@ def _redact_string(value: str) -> str:
     if _looks_secret(value):
         return REDACTED
     value = _TOKEN_RUN.sub(REDACTED, value)
+    value = _EMBEDDED_SECRET.sub(
+        lambda m: REDACTED if _looks_secret(m.group(0)) else m.group(0), value
+    )
     return _ACCESS_KEY_ID.sub(REDACTED, value)
 
 

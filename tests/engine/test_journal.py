@@ -188,3 +188,15 @@ def test_redaction_never_lets_a_planted_secret_through(value: Any) -> None:
     assert SESSION_TOKEN[:100] not in text
     assert ACCESS_KEY_ID not in text
     assert redact(redact(value)) == redact(value)  # idempotent
+
+
+def test_a_secret_key_inside_a_longer_string_is_redacted() -> None:
+    from wizard.journal import REDACTED, redact
+
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    assert len(secret) == 40
+    out = redact({"note": f"key={secret};", "digest": "0" * 40, "path": "a" * 40})
+    assert secret not in str(out)
+    assert out["note"] == f"key={REDACTED};"
+    assert out["digest"] == "0" * 40  # a hex digest is not mixed-case: kept
+    assert out["path"] == "a" * 40

@@ -708,3 +708,17 @@ def test_any_text_gives_answers_or_answers_error(text: str) -> None:
         assert all(p.message for p in exc.problems)
     else:
         assert isinstance(result, Answers)
+
+
+def test_a_huge_bad_value_gives_a_short_message() -> None:
+    from wizard.answers_file import AnswersError, parse_answers
+
+    text = "trail:\n  name: '" + "a_" * 100_000 + "'\nbucket:\n  name: acme-logs\n"
+    try:
+        parse_answers(text, "huge.yaml")
+    except AnswersError as exc:
+        (problem,) = exc.problems
+        assert problem.field == "trail.name"
+        assert len(problem.message) < 1000
+    else:
+        raise AssertionError("a 200,000-character trail name was accepted")

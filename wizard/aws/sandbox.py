@@ -299,7 +299,6 @@ def _make_server(host: str, port: int) -> Any:
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             return None
 
-
     class SafeServer(ThreadedMotoServer):
         startup_error: BaseException | None = None
 
