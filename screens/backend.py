@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wizard.engine import Engine
+if TYPE_CHECKING:  # the engine (boto3, pydantic models) loads when connecting, not at start-up
+    from wizard.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Backend:
             wizard.aws.session.CredentialsProblem: with a message that says how to fix it.
         """
         from wizard.aws.session import SessionSettings, open_session
+        from wizard.engine import Engine
 
         with self._lock:
             if self._info is not None:

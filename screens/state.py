@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from screens.backend import AccountInfo
-from wizard.answers import Answers
-from wizard.engine import Outcome
 from wizard.guide import Draft, answers_data
-from wizard.plan_model import Plan
+
+if TYPE_CHECKING:  # heavy models: imported where used, after the first frame
+    from wizard.answers import Answers
+    from wizard.engine import Outcome
+    from wizard.plan_model import Plan
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,13 @@ class WizardState:
         Raises:
             ValidationError: the draft is not complete or not valid yet.
         """
+        from wizard.answers import Answers
+
         return Answers.model_validate(answers_data(self.draft))
 
     def answers_or_none(self) -> Answers | None:
         """The answers, or None while the draft is incomplete."""
         try:
             return self.answers()
-        except ValidationError:
+        except ValueError:  # pydantic's ValidationError is a ValueError
             return None

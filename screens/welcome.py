@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.table import Table
 from textual import on, work
@@ -16,8 +16,10 @@ from screens.backend import AccountInfo, Backend
 from screens.base import StepScreen
 from screens.messages import Connected, ConnectFailed, LookupDone
 from screens.state import WizardState
-from wizard.discovery import TrailFacts
-from wizard.engine import Engine
+
+if TYPE_CHECKING:
+    from wizard.discovery import TrailFacts
+    from wizard.engine import Engine
 
 FAILURE_TITLES: dict[str, str] = {
     "profile-not-found": "That AWS profile does not exist.",

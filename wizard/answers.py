@@ -12,6 +12,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from wizard.base import WizardModel
+from wizard.choices import DATA_EVENT_TYPES as DATA_EVENT_TYPES
+from wizard.choices import EXCLUDABLE_SOURCES as EXCLUDABLE_SOURCES
+from wizard.choices import INSIGHT_TYPES as INSIGHT_TYPES
+from wizard.choices import RETENTION_DAYS as RETENTION_DAYS
 from wizard.names import (
     check_account_id,
     check_alias_name,
@@ -29,25 +33,6 @@ from wizard.names import (
     parse_arn,
 )
 from wizard.regions import check_region
-
-RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
-)  # fmt: skip
-"""Retention periods CloudWatch Logs accepts."""
-
-EXCLUDABLE_SOURCES = ("kms.amazonaws.com", "rdsdata.amazonaws.com")
-"""Management event sources CloudTrail lets a trail exclude."""
-
-INSIGHT_TYPES = ("ApiCallRateInsight", "ApiErrorRateInsight")
-"""CloudTrail Insights types."""
-
-DATA_EVENT_TYPES: dict[str, str] = {
-    "s3": "AWS::S3::Object",
-    "lambda": "AWS::Lambda::Function",
-    "dynamodb": "AWS::DynamoDB::Table",
-}
-"""Short data-event names in the answers file mapped to CloudTrail resource types."""
 
 
 class AnswersModel(WizardModel):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from wizard.answers import EXCLUDABLE_SOURCES, INSIGHT_TYPES, RETENTION_DAYS
+from wizard.choices import EXCLUDABLE_SOURCES, INSIGHT_TYPES, RETENTION_DAYS
 from wizard.names import (
     check_alias_name,
     check_bucket_name,
