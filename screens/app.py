@@ -222,20 +222,7 @@ def make_app(
     backend = backend or Backend()
     state = WizardState(draft=draft_from_answers(answers) if answers is not None else {})
     if show_help is None:
-        show_help = backend.sandbox or not _seen_before()
+        from wizard.journal import first_run
+
+        show_help = backend.sandbox or first_run()
     return WizardApp(backend, state, show_help=show_help, answers_path=answers_path)
-
-
-def _seen_before() -> bool:
-    """True after the first run (a marker in the XDG state directory)."""
-    from wizard.journal import journal_dir
-
-    marker = journal_dir().parent / "first-run-done"
-    if marker.exists():
-        return True
-    try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-    except OSError:
-        pass
-    return False

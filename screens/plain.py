@@ -37,6 +37,7 @@ from screens.commands import _explain, _print_outcome, _Printer, _sigint_sets
 from screens.render import POLICY_TITLES, print_json_block
 from wizard import guide
 from wizard.answers import Answers
+from wizard.journal import first_run as _first_run
 from wizard.ports import AwsError
 
 if TYPE_CHECKING:
@@ -138,21 +139,6 @@ def exit_code_for(outcome: Outcome) -> int:
     return EXIT_OK if verification is None or verification.ok else EXIT_FAILED
 
 
-def first_run() -> bool:
-    """True the first time a wizard runs for this user (the TUI uses the same marker)."""
-    from wizard.journal import journal_dir
-
-    marker = journal_dir().parent / "first-run-done"
-    if marker.exists():
-        return False
-    try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-    except OSError:
-        pass
-    return True
-
-
 def _choice_title(choice: guide.Choice) -> str:
     return f"{choice.label} ({choice.hint})" if choice.hint else choice.label
 
@@ -195,7 +181,7 @@ class PlainWizard:
         self.out = out
         self.draft: guide.Draft = draft or {}
         """The answers being collected (section -> field -> value)."""
-        self.show_help = show_help if show_help is not None else backend.sandbox or first_run()
+        self.show_help = show_help if show_help is not None else backend.sandbox or _first_run()
         """Print each step's help text."""
         self._help_forced = show_help is not None
         self.width = min(_terminal_columns(), MAX_WIDTH) - 1

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +40,7 @@ from wizard.answers import RETENTION_DAYS, Answers
 from wizard.context import AccountContext, Names
 from wizard.planner import ROLE_POLICY_NAME, advanced_event_selectors
 from wizard.policies import CLOUDTRAIL, VERSION
+from wizard.render_plan import wrap_prose
 
 # --------------------------------------------------------------------------- intrinsics
 
@@ -184,20 +184,6 @@ def _indent(text: str, spaces: int) -> list[str]:
     return [pad + line if line else line for line in text.rstrip("\n").split("\n")]
 
 
-def _wrap(
-    text: str, width: int, initial_indent: str = "", subsequent_indent: str = ""
-) -> list[str]:
-    """Wrap prose without breaking words or ARNs (``us-east-1`` stays whole)."""
-    return textwrap.wrap(
-        text,
-        width,
-        initial_indent=initial_indent,
-        subsequent_indent=subsequent_indent,
-        break_on_hyphens=False,
-        break_long_words=False,
-    )
-
-
 def _comment(lines: Iterable[str], spaces: int = 0) -> list[str]:
     """Comment lines; prose is wrapped to 100 columns, indented lines (JSON) are kept."""
     pad = " " * spaces
@@ -210,7 +196,7 @@ def _comment(lines: Iterable[str], spaces: int = 0) -> list[str]:
         lead = line[: len(line) - len(text)]
         out += [
             f"{pad}# {part}"
-            for part in _wrap(
+            for part in wrap_prose(
                 text, 98 - spaces, initial_indent=lead, subsequent_indent=lead + "  " * bool(lead)
             )
         ]
@@ -1241,7 +1227,9 @@ class _Template:
         width = max(len(c.ids) for c in self.checks)
         for check in self.checks:
             lead = f"  {mark[check.passes]:5} {check.ids:{width}}  "
-            lines += _wrap(check.reason, 98, initial_indent=lead, subsequent_indent=" " * len(lead))
+            lines += wrap_prose(
+                check.reason, 98, initial_indent=lead, subsequent_indent=" " * len(lead)
+            )
         if self.before_deploy:
             lines += ["", "BEFORE DEPLOYING:", ""]
             lines += self.before_deploy

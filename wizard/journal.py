@@ -279,3 +279,18 @@ def load_journal(path: Path | str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         doc: dict[str, Any] = json.load(handle)
     return doc
+
+
+def first_run() -> bool:
+    """True the first time a wizard front end runs for this user (then never again).
+
+    The marker sits beside the journals in the XDG state directory; both the full-screen
+    wizard and the plain prompts use it to show their help by default on the first run.
+    """
+    marker = journal_dir().parent / "first-run-done"
+    if marker.exists():
+        return False
+    with contextlib.suppress(OSError):
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    return True

@@ -228,7 +228,7 @@ retry_on() {
 _SEVERITY_WORD = {"error": "ERROR", "warning": "WARN ", "info": "info "}
 
 
-def _wrap(
+def wrap_prose(
     text: str, width: int, initial_indent: str = "", subsequent_indent: str = ""
 ) -> list[str]:
     """Wrap prose without breaking words or ARNs (``us-east-1`` stays whole)."""
@@ -253,7 +253,8 @@ def _comment_lines(lines: Sequence[str], width: int = 98) -> list[str]:
         lead = line[: len(line) - len(text)]
         hang = lead + ("  " if text.startswith("- ") else "")
         out += [
-            f"# {part}" for part in _wrap(text, width, initial_indent=lead, subsequent_indent=hang)
+            f"# {part}"
+            for part in wrap_prose(text, width, initial_indent=lead, subsequent_indent=hang)
         ]
     return out
 
@@ -348,7 +349,7 @@ class _ScriptWriter:
                 pre += ["# The current policy, kept for the undo command below:", *undo_pre]
             out.append("#   undo: " + " ".join([_cli_head(undo), *undo_args]))
         if step.undo_summary:
-            out += [f"#         ({line})" for line in _wrap(step.undo_summary, 88)]
+            out += [f"#         ({line})" for line in wrap_prose(step.undo_summary, 88)]
         if step.policy is not None and step.policy.diff:
             # The files hold the exact text written (the owner's statements byte for byte);
             # this view lays both sides out the same way so the added statements stand out.
@@ -454,7 +455,7 @@ def plan_to_cli(
             lead = f"  {_SEVERITY_WORD[finding.severity]} [{finding.code}] "
             out += [
                 f"# {line}"
-                for line in _wrap(first, 98, initial_indent=lead, subsequent_indent=" " * 10)
+                for line in wrap_prose(first, 98, initial_indent=lead, subsequent_indent=" " * 10)
             ]
             out += [f"#           {line}".rstrip() for line in rest]
     out += [
