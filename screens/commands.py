@@ -30,6 +30,8 @@ from screens.cli import (
 
 def register(sub: Any) -> None:
     """Add the engine commands to the command-line parser."""
+    from screens.onboard_cmd import add_central_options
+
     p = sub.add_parser(
         "plan",
         help="look at the account, run the preflight checks and print the plan (read-only)",
@@ -38,6 +40,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("answers", metavar="ANSWERS")
     p.add_argument("--output", choices=("text", "json", "cli"), default="text")
+    add_central_options(p)
     p.set_defaults(handler=cmd_plan)
 
     p = sub.add_parser(
@@ -50,6 +53,7 @@ def register(sub: Any) -> None:
     p.add_argument("--dry-run", action="store_true", help="show what would change; change nothing")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--output", choices=("text", "json"), default="text")
+    add_central_options(p)
     p.set_defaults(handler=cmd_apply)
 
     p = sub.add_parser(
@@ -106,7 +110,13 @@ def connect(args: argparse.Namespace, *, read_only: bool = False) -> Iterator[Co
             sandbox.stop()
 
 
-def _engine_for(conn: Connection) -> Any:
+def _engine_for(
+    conn: Connection,
+    args: argparse.Namespace | None = None,
+    answers: Any = None,
+    *,
+    read_only: bool = False,
+) -> Any:
     from wizard.context import AccountContext
     from wizard.engine import Engine
 
@@ -116,7 +126,13 @@ def _engine_for(conn: Connection) -> Any:
     ctx = AccountContext(
         account_id=account, partition=partition, region=conn.session.region, caller_arn=arn
     )
-    return Engine(conn.session.caller, ctx)
+    if args is None:
+        return Engine(conn.session.caller, ctx)
+    # Central logging: the log-archive account's caller and the hand-off options.
+    from screens.onboard_cmd import engine_options, log_account_callers
+
+    callers = log_account_callers(args, conn, answers, read_only=read_only)
+    return Engine(conn.session.caller, ctx, callers=callers, **engine_options(args))
 
 
 def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
@@ -124,19 +140,29 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
     from wizard.ports import AwsError
     from wizard.render_plan import plan_to_cli, plan_to_json, plan_to_text
 
-    ((_path, answers),) = _load_all([args.answers])
+    ((path, answers),) = _load_all([args.answers])
     with connect(args, read_only=True) as conn:
         try:
-            engine = _engine_for(conn)
+            engine = _engine_for(conn, args, answers, read_only=True)
             plan, _found = engine.plan(answers)
         except AwsError as err:
             return _aws_failure(err)
+        if not answers.trail.organization:
+            from screens.onboard_cmd import organization_finding
+
+            suggestion = organization_finding(conn.session.caller, engine.ctx)
+            if suggestion is not None:
+                plan = plan.model_copy(update={"findings": [*plan.findings, suggestion]})
         if args.output == "json":
             out.write(json.dumps(plan_to_json(plan), indent=2) + "\n")
         elif args.output == "cli":
             out.write(plan_to_cli(plan))
         else:
             out.write(plan_to_text(plan))
+    if args.handoff_out:
+        from screens.onboard_cmd import write_handoff
+
+        write_handoff(plan, args.handoff_out, path, sys.stderr if args.output != "text" else out)
     return EXIT_INVALID if plan.blocked else EXIT_OK
 
 
@@ -232,11 +258,11 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> int:
     from wizard.ports import AwsError
     from wizard.render_plan import plan_to_json, plan_to_text
 
-    ((_path, answers),) = _load_all([args.answers])
+    ((path, answers),) = _load_all([args.answers])
     as_json = args.output == "json"
     with connect(args, read_only=args.dry_run) as conn:
         try:
-            engine = _engine_for(conn)
+            engine = _engine_for(conn, args, answers, read_only=args.dry_run)
             plan, found = engine.plan(answers)
         except AwsError as err:
             return _aws_failure(err)
@@ -247,9 +273,13 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> int:
                 out.write(json.dumps(_result("blocked", plan), indent=2) + "\n")
             else:
                 out.write("\nBlocked by the errors above. Nothing was changed.\n")
+            if args.handoff_out:
+                from screens.onboard_cmd import write_handoff
+
+                write_handoff(plan, args.handoff_out, path, sys.stderr if as_json else out)
             return EXIT_INVALID
         if args.dry_run:
-            report = dry_run(plan, conn.session.caller)
+            report = dry_run(plan, conn.session.caller, readers=engine.callers)
             recorded = [c.model_dump(mode="json") for c in report.recorded_calls]
             if as_json:
                 doc = _result("dry-run", plan, recorded_calls=recorded)

@@ -430,7 +430,12 @@ def _execution_order(plan: Plan) -> list[Step]:
     return ordered
 
 
-def dry_run(plan: Plan, reader: AwsCaller | None = None) -> DryRunReport:
+def dry_run(
+    plan: Plan,
+    reader: AwsCaller | None = None,
+    *,
+    readers: Mapping[str, AwsCaller] | None = None,
+) -> DryRunReport:
     """Walk the plan as apply would, sending only reads (to ``reader``) and recording writes.
 
     Placeholders are filled from synthetic responses (a key created in dry-run has the id
@@ -439,6 +444,8 @@ def dry_run(plan: Plan, reader: AwsCaller | None = None) -> DryRunReport:
     Args:
         plan: The plan (a blocked plan is walked too, and reported as blocked).
         reader: Answers read calls; use a read-only Boto3Caller, or None to stay offline.
+        readers: Readers for calls made with another account's credentials
+            (:attr:`Call.account`), by account id; a missing one answers reads offline.
 
     Returns:
         The recorded calls and any problems found.
@@ -449,23 +456,40 @@ def dry_run(plan: Plan, reader: AwsCaller | None = None) -> DryRunReport:
             recorded_calls=[], problems=[f"The plan is malformed: {problem}"], blocked=True
         )
     caller = RecordingCaller(reader, account_id=plan.account_id, partition=plan.partition)
+    others: dict[str, RecordingCaller] = {}
+    recorded: list[Call] = []
     outputs: dict[str, Any] = {}
     problems: list[str] = []
     for step in _execution_order(plan):
         call = step.call
+        target = caller
+        if call.account is not None and call.account != plan.account_id:
+            target = others.setdefault(
+                call.account,
+                RecordingCaller(
+                    (readers or {}).get(call.account),
+                    account_id=call.account,
+                    partition=plan.partition,
+                ),
+            )
         try:
             params = resolve_placeholders(call.params, outputs)
         except PlaceholderError as exc:
             problems.append(f"Step '{step.id}': {exc}")
             params = dict(call.params)
+        count = len(target.recorded)
         try:
-            outputs[step.id] = caller.call(call.service, call.region, call.operation, params)
+            outputs[step.id] = target.call(call.service, call.region, call.operation, params)
         except AwsError as err:
             problems.append(f"Step '{step.id}': {err}")
+        recorded += [
+            c.model_copy(update={"account": call.account}) for c in target.recorded[count:]
+        ]
+    every = [caller, *others.values()]
     return DryRunReport(
-        recorded_calls=list(caller.recorded),
-        read_calls=list(caller.reads),
-        mutating_calls_sent=caller.mutating_sent,
+        recorded_calls=recorded,
+        read_calls=[c for r in every for c in r.reads],
+        mutating_calls_sent=sum(r.mutating_sent for r in every),
         outputs=outputs,
         problems=problems,
         blocked=plan.blocked,
@@ -512,9 +536,11 @@ class _Apply:
         sleep: Callable[[float], None],
         retry_delays: Sequence[float],
         explain: Callable[[AwsError, Step], str],
+        callers: Mapping[str, AwsCaller] | None = None,
     ) -> None:
         self.plan = plan
         self.caller = caller
+        self.callers = dict(callers or {})
         self.progress = progress
         self.journal = journal
         self.cancel = cancel
@@ -557,6 +583,12 @@ class _Apply:
     def cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
 
+    def caller_for(self, call: Call) -> AwsCaller:
+        """The caller whose credentials make ``call`` (its account's, else the plan's)."""
+        if call.account is None or call.account == self.plan.account_id:
+            return self.caller
+        return self.callers[call.account]  # apply_plan checked that it exists
+
     def describe_error(self, exc: Exception, step: Step) -> str:
         if isinstance(exc, AwsError):
             return self.explain(exc, step)
@@ -584,11 +616,15 @@ class _Apply:
                 "params": params,
                 "rollback": rollback,
             }
+            if call.account is not None:
+                where["message"] = f"as account {call.account}"
             if not rollback:
                 with self.lock:
                     self.attempts[step.id] = attempt
             try:
-                response = self.caller.call(call.service, call.region, call.operation, params)
+                response = self.caller_for(call).call(
+                    call.service, call.region, call.operation, params
+                )
             except AwsError as err:
                 self.write(kind, error=f"{err.code}: {err.message}", **where)
                 retry = (
@@ -754,6 +790,7 @@ def apply_plan(
     sleep: Callable[[float], None] = time.sleep,
     retry_delays: Sequence[float] = (1, 2, 4, 8, 15),
     explain: Callable[[AwsError, Step], str] | None = None,
+    callers: Mapping[str, AwsCaller] | None = None,
 ) -> ApplyReport:
     """Apply the plan; on failure or cancel, roll back everything it did.
 
@@ -776,6 +813,10 @@ def apply_plan(
         explain: Turns a step's AwsError into a message for the operator (the CLI passes
             :func:`wizard.aws.session.explain_aws_error`); default "service:Op failed with
             Code: message".
+        callers: Callers of other accounts, by account id: a call whose
+            :attr:`~wizard.plan_model.Call.account` names another account (a central
+            log-archive account's bucket policy) is made, and undone, with that account's
+            caller. A plan naming an account without a caller is refused before any change.
 
     Returns:
         The report; apply_plan does not raise for AWS failures.
@@ -793,6 +834,7 @@ def apply_plan(
         sleep=sleep,
         retry_delays=retry_delays,
         explain=explain or _default_explain,
+        callers=callers,
     )
     journal_path = str(journal.path) if journal is not None else None
 
@@ -817,6 +859,24 @@ def apply_plan(
     problem = _plan_problem(plan)
     if problem:
         return refuse("blocked", f"The plan is malformed: {problem}.")
+    unreachable = sorted(
+        {
+            c.account
+            for s in plan.steps
+            for c in (s.call, *s.undo)
+            if c.account is not None
+            and c.account != plan.account_id
+            and c.account not in run.callers
+        }
+    )
+    if unreachable:
+        return refuse(
+            "blocked",
+            "The plan changes resources of account(s) "
+            + ", ".join(unreachable)
+            + " but no credentials for them were given (--log-account-profile or "
+            "--log-account-role).",
+        )
     if check_fresh is not None:
         try:
             current = check_fresh()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -173,6 +173,75 @@ class OrganizationFacts(WizardModel):
     """Reads that failed."""
 
 
+class CentralFacts(WizardModel):
+    """Central logging: the log bucket or key belongs to another (log-archive) account."""
+
+    bucket_account: str | None = None
+    """Owner of the central bucket (``bucket.account``), when not this account."""
+    key_account: str | None = None
+    """Owner of the existing key (from its ARN), when not this account."""
+    access: list[str] = Field(default_factory=list)
+    """Central accounts the wizard has credentials for: their policies are read, and
+    changed, with those credentials. The others need a hand-off to their owner."""
+    readers: list[str] = Field(default_factory=list)
+    """Principals the hand-off pack grants decryption of the log files (central key)."""
+    confirmation: str | None = None
+    """The code ``check-central`` printed: the owner applied the hand-off pack."""
+
+    def managed(self, account: str | None) -> bool:
+        """True when ``account`` is a central account the wizard can act in."""
+        return account is not None and account in self.access
+
+    @property
+    def bucket_managed(self) -> bool:
+        """The central bucket's policy is read and changed with its owner's credentials."""
+        return self.managed(self.bucket_account)
+
+    @property
+    def key_managed(self) -> bool:
+        """The central key's policy is read and changed with its owner's credentials."""
+        return self.managed(self.key_account)
+
+    @property
+    def handoff(self) -> bool:
+        """Some central resource can only be changed by its owner (a hand-off is needed)."""
+        return any(a is not None and a not in self.access for a in self.accounts_involved)
+
+    @property
+    def accounts_involved(self) -> list[str]:
+        """The central accounts, bucket's first."""
+        return list(dict.fromkeys(a for a in (self.bucket_account, self.key_account) if a))
+
+
+def central_facts(
+    answers: Answers,
+    ctx: AccountContext,
+    callers: Mapping[str, AwsCaller] | None = None,
+    *,
+    readers: Sequence[str] = (),
+    confirmation: str | None = None,
+) -> CentralFacts | None:
+    """The central-logging facts of the answers, None when bucket and key are this account's."""
+    bucket_account = answers.bucket.account
+    if answers.bucket.create or bucket_account == ctx.account_id:
+        bucket_account = None
+    key_account = None
+    if answers.encryption.existing_key:
+        ref = classify_key_ref(answers.encryption.existing_key)
+        if not isinstance(ref, str) and ref.account and ref.account != ctx.account_id:
+            key_account = ref.account
+    if bucket_account is None and key_account is None:
+        return None
+    involved = {a for a in (bucket_account, key_account) if a}
+    return CentralFacts(
+        bucket_account=bucket_account,
+        key_account=key_account,
+        access=sorted(a for a in involved if callers and a in callers),
+        readers=sorted(set(readers)),
+        confirmation=confirmation,
+    )
+
+
 class Discovery(WizardModel):
     """Everything discovery found."""
 
@@ -194,6 +263,8 @@ class Discovery(WizardModel):
     """CloudWatch Logs delivery, when used."""
     organization: OrganizationFacts | None = None
     """Organization facts, for organization trails."""
+    central: CentralFacts | None = None
+    """Central logging (bucket or key in another account), None when not used."""
 
     def fingerprint(self) -> dict[str, str]:
         """Short hashes of what the plan depends on; apply compares them (stale plan)."""
@@ -239,11 +310,30 @@ def discover(
     caller: AwsCaller,
     *,
     max_workers: int = 6,
+    callers: Mapping[str, AwsCaller] | None = None,
+    central_readers: Sequence[str] = (),
+    central_confirmation: str | None = None,
 ) -> Discovery:
-    """Read everything the answers touch; never changes anything."""
+    """Read everything the answers touch; never changes anything.
+
+    ``callers`` (by account id) read a central log-archive account's bucket and key policies
+    with that account's credentials; ``central_readers`` and ``central_confirmation`` are
+    carried into :class:`CentralFacts` for the hand-off pack.
+    """
     names = Names(answers, ctx)
+    central = central_facts(
+        answers, ctx, callers, readers=central_readers, confirmation=central_confirmation
+    )
+    bucket_caller = key_caller = caller
+    if central is not None and callers:
+        if central.bucket_managed and central.bucket_account:
+            bucket_caller = callers[central.bucket_account]
+        if central.key_managed and central.key_account:
+            key_caller = callers[central.key_account]
     tasks: dict[str, Callable[[], Any]] = {
-        "bucket": lambda: discover_bucket(answers.bucket.name, ctx, caller),
+        "bucket": lambda: discover_bucket(
+            answers.bucket.name, ctx, caller, policy_caller=bucket_caller
+        ),
         "owned": lambda: _owned_buckets(caller, ctx.region),
         "trails": lambda: discover_trails(names.home_region, caller),
     }
@@ -267,7 +357,9 @@ def discover(
         key = None
         if answers.encryption.existing_key:
             region = names.bucket_region(bucket.region)
-            key = discover_key(answers.encryption.existing_key, region, names.home_region, caller)
+            key = discover_key(
+                answers.encryption.existing_key, region, names.home_region, key_caller
+            )
     trails, trails_error = results["trails"]
     return Discovery(
         context=ctx,
@@ -279,6 +371,7 @@ def discover(
         topic=results.get("topic"),
         logs=results.get("logs"),
         organization=results.get("organization"),
+        central=central,
     )
 
 
@@ -289,11 +382,23 @@ def _owned_buckets(caller: AwsCaller, region: str) -> list[str] | None:
         return None
 
 
-def discover_bucket(name: str, ctx: AccountContext, caller: AwsCaller) -> BucketFacts:
-    """Existence, ownership, region, policy and settings of a bucket."""
+def discover_bucket(
+    name: str, ctx: AccountContext, caller: AwsCaller, *, policy_caller: AwsCaller | None = None
+) -> BucketFacts:
+    """Existence, ownership, region, policy and settings of a bucket.
+
+    ``policy_caller`` reads the policy and settings (the owner's credentials, for a central
+    bucket in another account); HeadBucket, which works across accounts, uses ``caller``.
+    """
+    reader = policy_caller or caller
     errors: list[str] = []
     try:
-        head = caller.call("s3", ctx.region, "HeadBucket", {"Bucket": name})
+        try:
+            head = caller.call("s3", ctx.region, "HeadBucket", {"Bucket": name})
+        except AwsError as err:
+            if not (err.access_denied and reader is not caller):
+                raise
+            head = reader.call("s3", ctx.region, "HeadBucket", {"Bucket": name})
     except AwsError as err:
         if err.not_found:
             return BucketFacts(name=name, exists=False)
@@ -319,7 +424,7 @@ def discover_bucket(name: str, ctx: AccountContext, caller: AwsCaller) -> Bucket
 
     def read(operation: str) -> dict[str, Any] | None:
         try:
-            return caller.call("s3", region, operation, {"Bucket": name})
+            return reader.call("s3", region, operation, {"Bucket": name})
         except AwsError as err:
             if err.not_found:
                 return None

@@ -7,7 +7,7 @@ plan is previewed, dry-run and applied whichever way a person works.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from wizard.answers import Answers
@@ -56,7 +56,14 @@ class Engine:
     """Runs the wizard's work against one account through one caller."""
 
     def __init__(
-        self, caller: AwsCaller, ctx: AccountContext, *, check_permissions: bool = True
+        self,
+        caller: AwsCaller,
+        ctx: AccountContext,
+        *,
+        check_permissions: bool = True,
+        callers: Mapping[str, AwsCaller] | None = None,
+        central_readers: Sequence[str] = (),
+        central_confirmation: str | None = None,
     ) -> None:
         """Build the engine.
 
@@ -65,10 +72,18 @@ class Engine:
             ctx: The account and region the engine works in.
             check_permissions: Check the operator's own permissions with IAM's policy
                 simulator when planning (see :mod:`wizard.permissions`).
+            callers: Callers of other accounts by id (a central log-archive account): its
+                bucket and key policies are read, changed and restored with them.
+            central_readers: Principals the central-logging hand-off lets decrypt logs.
+            central_confirmation: The code ``check-central`` printed (see
+                :mod:`wizard.central`).
         """
         self.caller = caller
         self.ctx = ctx
         self.check_permissions = check_permissions
+        self.callers = dict(callers or {})
+        self.central_readers = list(central_readers)
+        self.central_confirmation = central_confirmation
 
     @classmethod
     def connect(cls, caller: AwsCaller, region: str, *, check_permissions: bool = True) -> Engine:
@@ -94,7 +109,14 @@ class Engine:
 
     def discover(self, answers: Answers) -> Discovery:
         """Read-only discovery for the answers."""
-        return discover(answers, self.ctx, self.caller)
+        return discover(
+            answers,
+            self.ctx,
+            self.caller,
+            callers=self.callers,
+            central_readers=self.central_readers,
+            central_confirmation=self.central_confirmation,
+        )
 
     def plan(self, answers: Answers, found: Discovery | None = None) -> tuple[Plan, Discovery]:
         """Discover (unless given), build the plan, and check the operator's permissions."""
@@ -121,10 +143,15 @@ class Engine:
         journal_path: Path | None = None,
         found: Discovery | None = None,
         explain: Callable[[AwsError, Step], str] | None = None,
+        journal: Journal | None = None,
     ) -> Outcome:
-        """Apply the plan (refusing a stale one), roll back on failure, then verify."""
-        path = journal_path or new_journal_path(answers.trail.name)
-        journal = Journal(path)
+        """Apply the plan (refusing a stale one), roll back on failure, then verify.
+
+        ``journal`` writes into an existing journal (onboarding keeps one for all accounts)
+        instead of a new file at ``journal_path``.
+        """
+        if journal is None:
+            journal = Journal(journal_path or new_journal_path(answers.trail.name))
         report = apply_plan(
             plan,
             self.caller,
@@ -133,6 +160,7 @@ class Engine:
             cancel=cancel,
             check_fresh=lambda: self.fingerprint(answers),
             explain=explain,
+            callers=self.callers,
         )
         verification = None
         if report.status == "applied":
@@ -144,6 +172,12 @@ class Engine:
                 bucket_region=found.bucket.region if found is not None else None,
                 organization_id=ctx.organization_id,
             )
+            if found is not None and found.central is not None:
+                from wizard.central import central_verification
+
+                verification = central_verification(
+                    verification, answers, ctx, found, self.caller, self.callers
+                )
         return Outcome(report=report, verification=verification)
 
     # ------------------------------------------------------------ inventory for pickers

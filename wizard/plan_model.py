@@ -34,6 +34,9 @@ class Call(WizardModel):
     """API operation in PascalCase (CreateBucket)."""
     params: dict[str, Any] = Field(default_factory=dict)
     """Request parameters; may hold placeholders."""
+    account: str | None = None
+    """Account whose credentials make the call (a central log-archive account); None: the
+    plan's own account."""
 
 
 class PolicyChange(WizardModel):

@@ -137,6 +137,12 @@ def build_plan(answers: Answers, ctx: AccountContext, found: Discovery) -> Plan:
     policies["operator_policy"] = render_policy(operator_policy(answers, ctx))
     if reviews.role_permissions is not None:
         policies["cloudwatch_logs_role_policy"] = render_policy(reviews.role_permissions)
+    if found.central is not None:
+        from wizard.central import build_handoff
+
+        pack = build_handoff(answers, ctx, found, reviews)
+        if pack is not None:
+            policies["central_handoff"] = pack.model_dump(mode="json")
     return Plan(
         account_id=ctx.account_id,
         partition=names.partition,
@@ -237,6 +243,12 @@ def _key_chain(
     key = found.key
     if key is None or key.arn is None:
         return enc.existing_key
+    central = found.central
+    # A central key is changed with its owner's credentials, or (without them) by its owner
+    # from the hand-off pack: then there is no step here.
+    key_account = central.key_account if central is not None else None
+    if central is not None and key_account is not None and not central.key_managed:
+        return key.arn
     if reviews.key is not None and reviews.key.needs_change and reviews.key.merged is not None:
         before = reviews.key.before or ""
         b.add(
@@ -247,6 +259,7 @@ def _key_chain(
                 region=key.region or region,
                 operation="PutKeyPolicy",
                 params={"KeyId": key.arn, "PolicyName": "default", "Policy": reviews.key.document},
+                account=key_account,
             ),
             f"Merge CloudTrail's statements into the policy of key {enc.existing_key} "
             f"({len(reviews.key.merged.added)} added, nothing removed)",
@@ -257,6 +270,7 @@ def _key_chain(
                     region=key.region or region,
                     operation="PutKeyPolicy",
                     params={"KeyId": key.arn, "PolicyName": "default", "Policy": before},
+                    account=key_account,
                 )
             ],
             undo_summary="Restore the key policy to its exact previous text",
@@ -278,7 +292,16 @@ def _bucket_chain(
     bucket = answers.bucket.name
     if not answers.bucket.create:
         review = reviews.bucket
-        if review.needs_change and review.merged is not None and found.bucket.region:
+        central = found.central
+        account = central.bucket_account if central is not None else None
+        # Without the owner's credentials a central bucket's policy is the owner's to change.
+        handoff = central is not None and account is not None and not central.bucket_managed
+        if (
+            review.needs_change
+            and review.merged is not None
+            and found.bucket.region
+            and not handoff
+        ):
             region = found.bucket.region
             undo = (
                 Call(
@@ -286,6 +309,7 @@ def _bucket_chain(
                     region=region,
                     operation="PutBucketPolicy",
                     params={"Bucket": bucket, "Policy": review.before},
+                    account=account,
                 )
                 if review.before
                 else Call(
@@ -293,6 +317,7 @@ def _bucket_chain(
                     region=region,
                     operation="DeleteBucketPolicy",
                     params={"Bucket": bucket},
+                    account=account,
                 )
             )
             b.add(
@@ -303,9 +328,11 @@ def _bucket_chain(
                     region=region,
                     operation="PutBucketPolicy",
                     params={"Bucket": bucket, "Policy": review.document},
+                    account=account,
                 ),
                 f"Merge CloudTrail's statements into the policy of bucket {bucket} "
-                f"({len(review.merged.added)} added, nothing removed)",
+                + (f"in log-archive account {account} " if account else "")
+                + f"({len(review.merged.added)} added, nothing removed)",
                 changes=names.bucket_arn,
                 undo=[undo],
                 undo_summary=(

@@ -64,6 +64,10 @@ def preflight(
     findings += _organization_findings(answers, found)
     findings += _delivery_findings(answers, names, found, reviews)
     findings += _posture_findings(answers, names, found)
+    if found.central is not None:
+        from wizard.central import central_findings
+
+        findings += central_findings(answers, ctx, found, reviews)
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(findings, key=lambda f: order[f.severity])
 
@@ -77,7 +81,22 @@ def _bucket_findings(
     b = found.bucket
     name = answers.bucket.name
     out: list[Finding] = []
-    for problem in b.errors:
+    central = found.central
+    # A central bucket whose owner the wizard cannot act as: its policy is the hand-off's
+    # business (wizard.central), and its settings are the owner's to read.
+    handoff = bool(central and central.bucket_account and not central.bucket_managed)
+    if handoff and b.errors:
+        out.append(
+            _info(
+                "discovery-incomplete",
+                f"Bucket {name} belongs to account {central.bucket_account if central else ''}; "
+                "its settings cannot be read from this account ("
+                + "; ".join(b.errors)
+                + "). Its owner checks them (see the central-logging hand-off).",
+                name,
+            )
+        )
+    for problem in [] if handoff else b.errors:
         out.append(
             _warn("discovery-incomplete", f"Could not fully inspect bucket {name}: {problem}", name)
         )
@@ -137,14 +156,19 @@ def _bucket_findings(
                 name,
             )
         )
-    out += _policy_findings(
-        review,
-        code_prefix="bucket",
-        what=f"bucket {name}",
-        update_allowed=answers.bucket.update_policy and b.owned is not False,
-        switch="bucket.update_policy",
-    )
-    if b.public_access_block is None or not all(b.public_access_block.values()):
+    if not handoff or (review.readable and not review.error and review.allowed_before):
+        out += _policy_findings(
+            review,
+            code_prefix="bucket",
+            what=f"bucket {name}",
+            update_allowed=answers.bucket.update_policy
+            and (b.owned is not False or (central is not None and central.bucket_managed)),
+            switch="bucket.update_policy",
+        )
+    unread = any("GetPublicAccessBlock" in e for e in b.errors)
+    if not (handoff and unread) and (
+        b.public_access_block is None or not all(b.public_access_block.values())
+    ):
         out.append(
             _warn(
                 "bucket-public-access",
@@ -297,6 +321,21 @@ def _key_findings(
         return out
     key = found.key
     ref = enc.existing_key or ""
+    central = found.central
+    # A key in another account the wizard cannot act as: wizard.central's hand-off covers its
+    # policy; only what its ARN says (the region) is checked here when it cannot be described.
+    handoff = bool(central and central.key_account and not central.key_managed)
+    if handoff and (key is None or not key.found):
+        key_region = ref.split(":")[3] if ref.startswith("arn:") else None
+        if key_region and key_region != bucket_region:
+            out.append(
+                _error(
+                    "kms-region-mismatch",
+                    _region_mismatch(ref, key_region, answers.bucket.name, bucket_region),
+                    ref,
+                )
+            )
+        return out
     if key is None or not key.found:
         detail = f" ({'; '.join(key.errors)})" if key is not None and key.errors else ""
         out.append(
@@ -356,6 +395,10 @@ def _key_findings(
             )
         )
     if any(f.severity == "error" for f in out) or reviews.key is None:
+        return out
+    if handoff and not (
+        reviews.key.readable and not reviews.key.error and reviews.key.allowed_before
+    ):
         return out
     out += _policy_findings(
         reviews.key,

@@ -351,6 +351,13 @@ def review_policies(answers: Answers, ctx: AccountContext, found: Discovery) -> 
         "Version": "2012-10-17",
         "Statement": bucket_cloudtrail_statements(names, org_id),
     }
+    central = found.central
+    if central is not None and central.bucket_account is not None:
+        # A central bucket in the log-archive account: this account's own statements, with
+        # Sids that do not clash with the other accounts' (see wizard.central).
+        from wizard.central import central_bucket_required
+
+        bucket_required = central_bucket_required(names, org_id)
     if answers.bucket.create:
         bucket = _review_new(
             "bucket", names.bucket_arn, bucket_policy(names, org_id), bucket_probes(names, org_id)
@@ -378,14 +385,21 @@ def review_policies(answers: Answers, ctx: AccountContext, found: Discovery) -> 
             and found.bucket.encryption_key
             and found.bucket.encryption_key in (found.key.arn, found.key.key_id, enc.existing_key)
         )
+        key_required: dict[str, Any] = {
+            "Version": "2012-10-17",
+            "Statement": key_cloudtrail_statements(names, bucket_key_decrypt=decrypt),
+        }
+        if central is not None and central.key_account is not None:
+            from wizard.central import central_key_required
+
+            key_required = central_key_required(
+                names, bucket_key_decrypt=decrypt, readers=central.readers
+            )
         key = _review_existing(
             "key",
             found.key.arn,
             found.key.policy,
-            {
-                "Version": "2012-10-17",
-                "Statement": key_cloudtrail_statements(names, bucket_key_decrypt=decrypt),
-            },
+            key_required,
             key_probes(names, found.key.arn, decrypt=decrypt),
             readable=found.key.policy_readable,
         )

@@ -343,7 +343,22 @@ def test_a_changed_policy_is_restored_to_its_exact_previous_text(
     s3 = raw("s3")
     s3.create_bucket(Bucket=existing)
     s3.put_bucket_policy(Bucket=existing, Policy=original)
-    merged = json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "Merged"}]})
+    # A complete policy: the strict sandbox's patches are process-wide, and S3 refuses a
+    # statement without Effect/Principal/Action/Resource as AWS does.
+    merged = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Merged",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:DeleteBucket",
+                    "Resource": f"arn:aws:s3:::{existing}",
+                }
+            ],
+        }
+    )
     plan = Plan(
         account_id=ACCOUNT,
         partition="aws",

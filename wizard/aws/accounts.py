@@ -1,0 +1,159 @@
+"""Sessions in other accounts: STS AssumeRole from an opened session.
+
+Used for the central log-archive account (``--log-account-role``) and for onboarding many
+accounts. The role is assumed by botocore's own assume-role credential fetcher, so the
+credentials refresh themselves before they expire (an onboarding run may outlast them).
+
+AssumeRole is made by the fetcher's own STS client, not by the session's clients: it mints
+credentials and changes nothing in any account, so a read-only (dry-run) session can still
+reach another account, and every client of the new session gets the read-only guard when
+asked for.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore import exceptions as boto_errors
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    CredentialProvider,
+    CredentialResolver,
+    DeferredRefreshableCredentials,
+)
+
+from wizard.aws.clients import Boto3Caller, ClientFactory
+from wizard.aws.session import AwsSession, credentials_problem_from
+from wizard.ports import AwsError
+
+__all__ = ["DEFAULT_SESSION_NAME", "assume_role_session"]
+
+DEFAULT_SESSION_NAME = "cloudtrail-wizard"
+"""RoleSessionName used unless told otherwise (it shows in the target account's CloudTrail)."""
+
+_STS_LOCK = threading.Lock()
+"""botocore sessions are not thread-safe while creating clients."""
+
+
+class _Provider(CredentialProvider):
+    """Hands botocore the assume-role credentials (refreshable)."""
+
+    METHOD = "cloudtrail-wizard-assume-role"
+    CANONICAL_NAME = "cloudtrail-wizard-assume-role"
+
+    def __init__(self, credentials: DeferredRefreshableCredentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> DeferredRefreshableCredentials:
+        return self._credentials
+
+
+def _bare_session() -> botocore.session.Session:
+    # Ignore AWS_PROFILE: the new session's only credentials are the assumed role's.
+    return botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+
+
+def assume_role_session(
+    source: AwsSession,
+    role_arn: str,
+    *,
+    session_name: str = DEFAULT_SESSION_NAME,
+    read_only: bool = False,
+    external_id: str | None = None,
+    duration_seconds: int | None = None,
+) -> AwsSession:
+    """A session acting as ``role_arn``, assumed with ``source``'s credentials.
+
+    The role is assumed at once, so a role that cannot be assumed is reported here, not in
+    the middle of a later call.
+
+    Args:
+        source: The session whose credentials assume the role (its region and endpoint are
+            kept: a sandbox session stays on the sandbox).
+        role_arn: The role to assume.
+        session_name: RoleSessionName.
+        read_only: Install the read-only guard on every client of the new session.
+        external_id: ExternalId, when the role's trust policy requires one.
+        duration_seconds: DurationSeconds (default: the role's, one hour).
+
+    Returns:
+        The new session; ``whoami()`` names the role's account.
+
+    Raises:
+        AwsError: STS refused (``sts:AssumeRole`` and the code AWS gave), or the endpoint
+            could not be reached.
+        CredentialsProblem: the source credentials cannot be used.
+    """
+    endpoint = source.factory.endpoint_url
+    region = source.region
+    source_credentials = source.boto3_session.get_credentials()
+    if source_credentials is None:
+        raise credentials_problem_from(boto_errors.NoCredentialsError(), source.profile)
+    sts_core = _bare_session()
+
+    def create_client(service: str, **kwargs: Any) -> Any:
+        with _STS_LOCK:
+            return sts_core.create_client(
+                service, region_name=region, endpoint_url=endpoint, **kwargs
+            )
+
+    extra: dict[str, Any] = {"RoleSessionName": session_name}
+    if external_id:
+        extra["ExternalId"] = external_id
+    if duration_seconds:
+        extra["DurationSeconds"] = duration_seconds
+    fetcher = AssumeRoleCredentialFetcher(
+        create_client, source_credentials, role_arn, extra_args=extra, cache={}
+    )
+    credentials = DeferredRefreshableCredentials(
+        refresh_using=fetcher.fetch_credentials, method=_Provider.METHOD
+    )
+    try:
+        credentials.get_frozen_credentials()  # assume now: failures belong here
+    except boto_errors.ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise AwsError(
+            service="sts",
+            operation="AssumeRole",
+            code=str(error.get("Code") or "Unknown"),
+            message=f"cannot assume {role_arn}: {error.get('Message') or exc}",
+            status=exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"),
+        ) from exc
+    except (boto_errors.ConnectionError, boto_errors.HTTPClientError) as exc:
+        raise AwsError(
+            service="sts",
+            operation="AssumeRole",
+            code="EndpointConnectionError",
+            message=f"cannot reach STS to assume {role_arn}: {exc}",
+        ) from exc
+    except boto_errors.ParamValidationError as exc:
+        raise AwsError(
+            service="sts",
+            operation="AssumeRole",
+            code="ParamValidationError",
+            message=f"cannot assume {role_arn}: {exc}",
+        ) from exc
+    except boto_errors.BotoCoreError as exc:
+        raise credentials_problem_from(exc, source.profile) from exc
+    core = _bare_session()
+    core.register_component("credential_provider", CredentialResolver([_Provider(credentials)]))
+    boto3_session = boto3.Session(botocore_session=core, region_name=region)
+    factory = ClientFactory(
+        boto3_session,
+        endpoint_url=endpoint,
+        retry_mode=source.settings.retry_mode,
+        max_attempts=source.settings.max_attempts,
+        read_only=read_only,
+    )
+    settings = source.settings.model_copy(update={"profile": None, "read_only": read_only})
+    return AwsSession(
+        settings=settings,
+        boto3_session=boto3_session,
+        region=region,
+        factory=factory,
+        caller=Boto3Caller(factory),
+    )
