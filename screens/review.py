@@ -150,15 +150,18 @@ def plan_table(plan: Plan) -> Table:
 class PlanView(Vertical):
     """The built plan: a summary line, the findings, and one tab per document."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, cloudformation: str | None = None) -> None:
         """Create the view.
 
         Args:
             plan: The plan to show.
+            cloudformation: The same setup as a CloudFormation template, when it can be made.
         """
         super().__init__(id="plan-view")
         self.plan = plan
         """The plan shown."""
+        self.cloudformation = cloudformation
+        """The CloudFormation export of the answers."""
         self.exports: dict[str, Export] = {}
         """What each tab copies and saves, by tab id."""
 
@@ -204,6 +207,15 @@ class PlanView(Vertical):
                     classes="pane-note",
                 )
                 yield PolicyJson(self.exports["cli"].text, language="bash", id="cli-script")
+            if self.cloudformation is not None:
+                self.exports["cfn"] = Export("CloudFormation", self.cloudformation, "yaml")
+                with TabPane("CloudFormation", id="cfn"), VerticalScroll():
+                    yield Static(
+                        "The same setup as a CloudFormation template with parameters, for "
+                        "StackSets and infrastructure-as-code reviews (cfn-lint clean).",
+                        classes="pane-note",
+                    )
+                    yield PolicyJson(self.cloudformation, language="yaml", id="cfn-template")
 
 
 class ReviewScreen(StepScreen):
@@ -331,9 +343,22 @@ class ReviewScreen(StepScreen):
         self.found = message.discovery
         content = self.query_one("#review-content", Vertical)
         await content.remove_children()
-        await content.mount(PlanView(message.plan))
+        await content.mount(PlanView(message.plan, self._cloudformation(message.plan)))
         self._show("ready")
         self.query_one("#tabs Tabs").focus()
+
+    def _cloudformation(self, plan: Plan) -> str | None:
+        """The answers as a CloudFormation template (pure; None if they cannot be rendered)."""
+        from wizard.context import AccountContext
+        from wizard.export_cfn import cloudformation_template
+
+        try:
+            ctx = AccountContext(
+                account_id=plan.account_id, partition=plan.partition, region=plan.home_region
+            )
+            return cloudformation_template(self.state.answers(), ctx)
+        except ValueError:
+            return None
 
     def on_plan_failed(self, message: PlanFailed) -> None:
         message.stop()

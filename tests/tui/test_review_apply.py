@@ -482,3 +482,19 @@ async def test_unwritable_journal_changes_nothing(
 
     with pytest.raises(ClientError):
         client(sandbox, "s3").head_bucket(Bucket="acme-trail-logs-5k2")
+
+
+async def test_cloudformation_tab_exports_the_same_setup(
+    app_factory: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review offers the CloudFormation export of the answers, and saves it as YAML."""
+    monkeypatch.chdir(tmp_path)
+    app = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        review = await open_review(pilot)
+        review.query_one("#tabs", TabbedContent).active = "cfn"
+        await pilot.pause()
+        await pilot.press("s")
+        saved = (tmp_path / "acme-cfn.yaml").read_text(encoding="utf-8")
+        assert "AWS::CloudTrail::Trail" in saved
+        assert "AWS::S3::BucketPolicy" in saved
