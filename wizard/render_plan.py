@@ -179,9 +179,18 @@ def cli_option(name: str) -> str:
     return "--" + xform_name(name, "-")
 
 
+def _account_var(account: str) -> str:
+    return f"PROFILE_{account}"
+
+
 def _cli_head(call: Call) -> str:
     service = CLI_SERVICE.get(call.service, call.service)
-    return f"aws {service} {_kebab(call.operation)} --region {shlex.quote(call.region)}"
+    head = f"aws {service} {_kebab(call.operation)} --region {shlex.quote(call.region)}"
+    if call.account is not None:
+        # A call made in another account (the log-archive's central policies): with the
+        # profile the script was told to use for that account, never the main credentials.
+        head += f' --profile "${_account_var(call.account)}"'
+    return head
 
 
 def _inline_args(call: Call) -> list[str]:
@@ -476,6 +485,22 @@ def plan_to_cli(
         "fi",
         "",
     ]
+    others = sorted(
+        {c.account for st in plan.steps for c in (st.call, *st.undo) if c.account is not None}
+    )
+    for account in others:
+        var = _account_var(account)
+        out += [
+            f"# Some steps change policies in account {account} (the log archive); they run",
+            f"# with the profile named in ${var}.",
+            f': "${{{var}:?set {var} to an AWS CLI profile of account {account}}}"',
+            f'if [ "$(aws sts get-caller-identity --profile "${var}" --query Account '
+            f'--output text)" != {shlex.quote(account)} ]; then',
+            f'  echo "${var} is not a profile of account {account}. Nothing was changed." >&2',
+            "  exit 1",
+            "fi",
+            "",
+        ]
     if retried:
         out += [_RETRY_FUNCTION, ""]
     for number, step in enumerate(plan.steps, 1):
