@@ -56,6 +56,18 @@ __all__ = [
 # Placeholders
 
 
+ALREADY_EXISTS_CODES = frozenset(
+    {
+        "AlreadyExistsException",
+        "BucketAlreadyOwnedByYou",
+        "EntityAlreadyExists",
+        "ResourceAlreadyExistsException",
+        "TrailAlreadyExistsException",
+    }
+)
+"""Errors a create call answers when the resource is already there."""
+
+
 class PlaceholderError(ValueError):
     """A ``${step-id:Path}`` placeholder cannot be resolved."""
 
@@ -555,6 +567,8 @@ class _Apply:
         self.summaries: dict[str, str] = {}
         self.outputs: dict[str, Any] = {}
         self.completed: list[str] = []
+        self.maybe_created: list[str] = []
+        """Failed create steps whose resource a lost-response retry may have created."""
         self.journal_errors: list[str] = []
         self.first_failure: str | None = None
 
@@ -665,6 +679,16 @@ class _Apply:
                 self.errors[step.id] = message
                 if self.first_failure is None:
                     self.first_failure = step.id
+                if (
+                    isinstance(exc, AwsError)
+                    and exc.code in ALREADY_EXISTS_CODES
+                    and step.creates
+                    and step.undo
+                ):
+                    # Discovery saw the resource absent and the stale check passed, so
+                    # "already exists" means our own first attempt most likely created it
+                    # and its answer was lost (botocore then retried). Undo it too.
+                    self.maybe_created.append(step.id)
             self.emit("step-failed", step.id, message, self.attempts.get(step.id, 1))
             return
         with self.lock:
@@ -720,7 +744,7 @@ class _Apply:
 
     def rollback(self, reason: str) -> None:
         with self.lock:
-            to_undo = list(reversed(self.completed))
+            to_undo = [*reversed(self.maybe_created), *reversed(self.completed)]
         self.write("rollback-started", message=reason)
         self.emit(
             "rollback-started", None, f"Rolling back {len(to_undo)} completed steps: {reason}"

@@ -375,11 +375,6 @@ def test_apply_succeeds_when_every_change_first_loses_its_connection(
 LOST_RESPONSE_LEAKS = {
     "create-key": "CreateKey has no idempotency token: the retry makes a second key and the "
     "first one is left enabled and unreferenced",
-    "create-alias": "the retry fails with AlreadyExists; the failed step is not undone, so the "
-    "alias its first (lost) attempt created stays",
-    "create-log-group": "the retry fails with ResourceAlreadyExists; the log group stays",
-    "create-role": "the retry fails with EntityAlreadyExists; the role stays",
-    "create-trail": "the retry fails with TrailAlreadyExists; the trail stays",
 }
 
 
