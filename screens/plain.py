@@ -38,6 +38,7 @@ from screens.render import POLICY_TITLES, print_json_block
 from wizard import guide
 from wizard.answers import Answers
 from wizard.journal import first_run as _first_run
+from wizard.plan_model import by_severity
 from wizard.ports import AwsError
 
 if TYPE_CHECKING:
@@ -541,8 +542,7 @@ class PlainWizard:
 
     def print_findings(self, findings: Iterable[Finding]) -> None:
         """Findings, errors first, each with what to do about it."""
-        order = {"error": 0, "warning": 1, "info": 2}
-        ordered = sorted(findings, key=lambda f: order[f.severity])
+        ordered = by_severity(list(findings))
         if not ordered:
             return
         counts = [

@@ -31,7 +31,7 @@ from wizard.inventory import (
 )
 from wizard.journal import Journal, new_journal_path
 from wizard.permissions import check_permissions as check_operator_permissions
-from wizard.plan_model import Finding, Plan, Step
+from wizard.plan_model import Plan, Step, by_severity
 from wizard.planner import build_plan
 from wizard.ports import AwsCaller, AwsError
 from wizard.verify import Verification, verify
@@ -44,12 +44,6 @@ class Outcome(WizardModel):
     """Per-step results, status, journal path."""
     verification: Verification | None = None
     """Checks after a successful apply."""
-
-
-def _by_severity(findings: list[Finding]) -> list[Finding]:
-    """Errors first, then warnings, then info (stable, as preflight orders them)."""
-    order = {"error": 0, "warning": 1, "info": 2}
-    return sorted(findings, key=lambda f: order[f.severity])
 
 
 class Engine:
@@ -126,7 +120,7 @@ class Engine:
         if self.check_permissions:
             finding = check_operator_permissions(self.caller, ctx, answers)
             if finding is not None:
-                plan = plan.model_copy(update={"findings": _by_severity([*plan.findings, finding])})
+                plan = plan.model_copy(update={"findings": by_severity([*plan.findings, finding])})
         return plan, found
 
     def fingerprint(self, answers: Answers) -> dict[str, str]:

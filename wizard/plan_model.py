@@ -102,6 +102,14 @@ class Finding(WizardModel):
     """Compliance controls involved (CIS / FSBP / checkov ids)."""
 
 
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def by_severity(findings: list[Finding]) -> list[Finding]:
+    """Errors first, then warnings, then notes; stable within each severity."""
+    return sorted(findings, key=lambda f: _SEVERITY_ORDER[f.severity])
+
+
 class Plan(WizardModel):
     """Everything apply needs, and everything preview and dry-run show."""
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from wizard.answers import Answers
 from wizard.context import AccountContext, Names
 from wizard.discovery import Discovery
-from wizard.plan_model import Finding
+from wizard.plan_model import Finding, by_severity
 from wizard.review import PolicyReview, Reviews, describe_probe_failure, statements_text
 
 _READ_ACTION = {
@@ -68,8 +68,7 @@ def preflight(
         from wizard.central import central_findings
 
         findings += central_findings(answers, ctx, found, reviews)
-    order = {"error": 0, "warning": 1, "info": 2}
-    return sorted(findings, key=lambda f: order[f.severity])
+    return by_severity(findings)
 
 
 # --------------------------------------------------------------------------- bucket
