@@ -239,6 +239,8 @@ class StepScreen(Screen[None]):
     @on(Input.Changed)
     def _show_input_problem(self, event: Input.Changed) -> None:
         """Show an input's validation message under it while typing."""
+        # The summary of a refused Next is stale once the person edits: Next re-checks.
+        self.show_errors([])
         if event.validation_result is None or event.input.id is None:
             return
         try:

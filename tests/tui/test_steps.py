@@ -300,6 +300,7 @@ async def test_invalid_trail_name_is_explained_and_next_stays(app_factory: Any) 
 
         await type_into(pilot, "#name", "my-trail")
         assert not app.screen.query_one("#name-problem").display
+        assert text(app, "#errors").strip() == ""  # the refused-Next summary goes once edited
         await next_step(pilot, "storage")
 
 
