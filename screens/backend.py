@@ -78,7 +78,8 @@ class Backend:
                 read_only=self.read_only,
             )
             session = open_session(settings)
-            self._engine = Engine.connect(session.caller, session.region)
+            # open_session() already asked STS who we are; reuse the cached identity.
+            self._engine = Engine(session.caller, session.context())
             ctx = self._engine.ctx
             self._info = AccountInfo(
                 account_id=ctx.account_id,

@@ -117,15 +117,10 @@ def _engine_for(
     *,
     read_only: bool = False,
 ) -> Any:
-    from wizard.context import AccountContext
     from wizard.engine import Engine
 
-    # open_session() already asked STS who we are, and the session cached the answer:
-    # Engine.connect() would send GetCallerIdentity a second time.
-    account, partition, arn = conn.session.whoami()
-    ctx = AccountContext(
-        account_id=account, partition=partition, region=conn.session.region, caller_arn=arn
-    )
+    # open_session() already asked STS who we are; the session cached the answer.
+    ctx = conn.session.context()
     if args is None:
         return Engine(conn.session.caller, ctx)
     # Central logging: the log-archive account's caller and the hand-off options.

@@ -353,7 +353,6 @@ class _Opener:
     def __call__(self, target: Any) -> tuple[Any, Any]:
         from wizard.aws.accounts import assume_role_session
         from wizard.aws.session import CredentialsProblem
-        from wizard.context import AccountContext
         from wizard.ports import AwsError
 
         role = target.entry.role(self.partition)
@@ -364,7 +363,7 @@ class _Opener:
                 session_name="cloudtrail-wizard-onboard",
                 read_only=self.read_only,
             )
-            account, partition, arn = session.whoami()
+            ctx = session.context()
         except CredentialsProblem as exc:
             raise AwsError(
                 service="sts",
@@ -373,10 +372,7 @@ class _Opener:
                 message=exc.message,
             ) from None
         with self.lock:
-            self.sessions[account] = session
-        ctx = AccountContext(
-            account_id=account, partition=partition, region=session.region, caller_arn=arn
-        )
+            self.sessions[ctx.account_id] = session
         return session.caller, ctx
 
 
@@ -404,7 +400,6 @@ def cmd_onboard(args: argparse.Namespace, out: TextIO) -> int:
     from screens.commands import connect
     from wizard.answers_file import AnswersError
     from wizard.aws.session import explain_aws_error
-    from wizard.context import AccountContext
     from wizard.journal import Journal, new_journal_path
     from wizard.onboard import Onboarding, load_accounts
 
@@ -416,10 +411,8 @@ def cmd_onboard(args: argparse.Namespace, out: TextIO) -> int:
         ) from None
     as_json = args.output == "json"
     with connect(args, read_only=args.dry_run) as conn:
-        account, partition, arn = conn.session.whoami()
-        main_ctx = AccountContext(
-            account_id=account, partition=partition, region=conn.session.region, caller_arn=arn
-        )
+        main_ctx = conn.session.context()
+        account, partition = main_ctx.account_id, main_ctx.partition
         central_caller, central_account = _central_caller(args, conn, spec, account)
         opener = _Opener(conn.session, read_only=args.dry_run, partition=partition)
         LAST_OPENER[:] = [opener]

@@ -24,6 +24,7 @@ from botocore import exceptions as boto_errors
 
 from wizard.aws.clients import Boto3Caller, ClientFactory, RetryMode
 from wizard.base import WizardModel
+from wizard.context import AccountContext
 from wizard.operator import action_for
 from wizard.ports import AwsError
 from wizard.regions import check_region
@@ -160,6 +161,19 @@ class AwsSession:
         with self._lock:
             self._identity = identity
         return identity
+
+    def context(self) -> AccountContext:
+        """The account context of this session, from the cached STS identity.
+
+        Front ends build their engine from this rather than asking STS again.
+
+        Raises:
+            CredentialsProblem: the credentials do not work or the endpoint is unreachable.
+        """
+        account, partition, arn = self.whoami()
+        return AccountContext(
+            account_id=account, partition=partition, region=self.region, caller_arn=arn
+        )
 
 
 def _partition_of_arn(arn: str) -> str:
