@@ -81,7 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_validate_answers)
 
     # Command modules register themselves in _EXTRA_COMMANDS when imported.
-    for module in ("screens.commands", "screens.export_cmd", "screens.onboard_cmd"):
+    for module in (
+        "screens.commands",
+        "screens.export_cmd",
+        "screens.onboard_cmd",
+    ):
         importlib.import_module(module)
 
     for register in _EXTRA_COMMANDS:
