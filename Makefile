@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-test
 CHECKOV_VENV := .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: demo test lint typecheck security unit venv clean snapshots-update
+.PHONY: demo test lint typecheck security unit venv clean snapshots-update browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,8 +87,29 @@ print(f"pip-audit: {len(audited)} packages audited, no known vulnerabilities")
 endef
 export PIP_AUDIT_GATE
 
-unit: $(STAMP) $(CHECKOV)
+unit: $(STAMP) $(CHECKOV) browser-deps
 	CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest -n auto -q
+
+## Debian's chromium and chromedriver for the browser tests (tests/browser, `serve`), installed
+## with apt-get (as root, or through sudo) when /usr/bin/chromium or /usr/bin/chromedriver is missing.
+CHROMIUM_PACKAGES := chromium chromium-driver
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser-deps: no apt-get here. Install Debian's $(CHROMIUM_PACKAGES) (or make" \
+	    "/usr/bin/chromium and /usr/bin/chromedriver a matching Chromium and driver)." >&2; \
+	  exit 1; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; \
+	elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	else \
+	  echo "browser-deps: installing $(CHROMIUM_PACKAGES) needs root and sudo is missing." \
+	    "As root, run: apt-get install -y $(CHROMIUM_PACKAGES)" >&2; \
+	  exit 1; \
+	fi; \
+	echo "browser-deps: installing $(CHROMIUM_PACKAGES) with apt-get"; \
+	$$sudo apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(CHROMIUM_PACKAGES)
 
 $(CHECKOV):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
