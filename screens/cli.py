@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         "screens.commands",
         "screens.export_cmd",
         "screens.onboard_cmd",
+        "screens.validate_cmd",
         "screens.serve_cmd",
     ):
         importlib.import_module(module)

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from wizard.aws.sandbox_logs import DEFAULT_DIGEST_INTERVAL, DEFAULT_LOG_INTERVAL
 from wizard.names import (
     check_bucket_name,
     check_prefix,
@@ -44,6 +45,8 @@ from wizard.names import (
 
 if TYPE_CHECKING:
     from types import TracebackType
+
+    from wizard.aws.sandbox_logs import DeliveryReport
 
 _LOG = logging.getLogger(__name__)
 
@@ -143,6 +146,7 @@ class Sandbox:
     credentials: SandboxCredentials = DUMMY_CREDENTIALS
     strict: bool = True
     _server: Any = field(default=None, repr=False)
+    _delivery: object | None = field(default=None, repr=False)
 
     def env(self) -> dict[str, str]:
         """Environment variables that point the AWS SDKs and the AWS CLI at the sandbox.
@@ -174,6 +178,9 @@ class Sandbox:
     def reset(self, *, seed: bool = True) -> None:
         """Forget every resource (moto's ``/moto-api/reset``), then optionally re-seed.
 
+        The recorded API calls and the log delivery state (pending events, digest chains,
+        delivery errors) are forgotten with them; the digest signing key is kept.
+
         Args:
             seed: Re-create the demo account's resources after the reset.
         """
@@ -186,8 +193,29 @@ class Sandbox:
         if seed:
             seed_demo_account(self.endpoint_url)
 
+    def deliver_now(self) -> DeliveryReport:
+        """Deliver CloudTrail log files and digests for every trail now, synchronously.
+
+        Every recorded API call that a logging trail wants is written to its bucket (one
+        gzipped log file per trail, account and region), then a digest file for every chain of
+        every trail with log file validation on, whatever the intervals. Delivery that AWS
+        would refuse (bucket policy, KMS key) is not written: the error shows in
+        GetTrailStatus and in the returned report, and the events wait for the next attempt.
+
+        Returns:
+            The ``s3://`` URIs written and the errors, per trail ARN.
+        """
+        from wizard.aws.sandbox_logs import SERVICE
+
+        return SERVICE.deliver(flush=True)
+
     def stop(self) -> None:
         """Shut the server down and release its port; safe to call twice."""
+        token, self._delivery = self._delivery, None
+        if token is not None:
+            from wizard.aws.sandbox_logs import SERVICE
+
+            SERVICE.detach(token)
         server, self._server = self._server, None
         if server is not None:
             server.stop()
@@ -215,9 +243,20 @@ class Sandbox:
 
 
 def start_sandbox(
-    *, seed: bool = True, host: str = "127.0.0.1", port: int = 0, strict: bool = True
+    *,
+    seed: bool = True,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    strict: bool = True,
+    log_interval: float | None = DEFAULT_LOG_INTERVAL,
+    digest_interval: float | None = DEFAULT_DIGEST_INTERVAL,
 ) -> Sandbox:
     """Start moto's server in this process, make it strict, and seed the demo account.
+
+    The sandbox records every API call it serves and delivers CloudTrail log files (and,
+    with log file validation, signed digest files) into the buckets of logging trails, in
+    a background thread (see :mod:`wizard.aws.sandbox_logs`); :meth:`Sandbox.deliver_now`
+    delivers at once.
 
     Args:
         seed: Create the demo account's resources (see :func:`seed_demo_account`).
@@ -226,6 +265,10 @@ def start_sandbox(
         port: The port to bind; 0 picks a free one.
         strict: Install the strictness patches (process-wide, once). With False they are
             not installed, but patches installed earlier in the process stay active.
+        log_interval: Seconds between automatic log file deliveries (AWS: about 5 minutes).
+            None or 0: only :meth:`Sandbox.deliver_now` delivers.
+        digest_interval: Seconds one digest file covers (AWS: one hour). None or 0: digests
+            only from :meth:`Sandbox.deliver_now`.
 
     Returns:
         The running :class:`Sandbox`.
@@ -234,9 +277,12 @@ def start_sandbox(
         ValueError: ``host`` is not a loopback address.
         OSError: The server could not bind.
     """
+    from wizard.aws import sandbox_logs
+
     _require_loopback(host)
     if strict:
         install_strict_patches()
+    sandbox_logs.install_delivery_patches()
     server = _make_server(host, port)
     server.start()
     if server.startup_error is not None:
@@ -249,6 +295,9 @@ def start_sandbox(
         port=bound_port,
         strict=strict,
         _server=server,
+    )
+    sandbox._delivery = sandbox_logs.SERVICE.attach(
+        log_interval=log_interval, digest_interval=digest_interval
     )
     if seed:
         try:
@@ -293,6 +342,8 @@ def _make_server(host: str, port: int) -> Any:
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import make_server
 
+    from wizard.aws.sandbox_logs import SERVICE, RecordingMiddleware
+
     class QuietHandler(MotoRequestHandler):
         """Werkzeug logs every request to stderr; the wizard's screen is no place for that."""
 
@@ -304,7 +355,8 @@ def _make_server(host: str, port: int) -> Any:
 
         def _server_entry(self) -> None:
             try:
-                app = DomainDispatcherApplication(create_backend_app)
+                # Every API call is recorded for the sandbox's CloudTrail log files.
+                app = RecordingMiddleware(DomainDispatcherApplication(create_backend_app), SERVICE)
                 self._server = make_server(
                     self._ip_address, self._port, app, True, request_handler=QuietHandler
                 )
@@ -805,6 +857,25 @@ def _partition(region: str) -> str:
     return str(get_partition(region))
 
 
+def trail_spec(trail: Any) -> _TrailSpec:
+    """The settings of a moto trail, as the checks (and log delivery) read them."""
+    return _TrailSpec(
+        account=trail.account_id,
+        region=trail.region_name,
+        partition=_partition(trail.region_name),
+        name=trail.trail_name,
+        bucket=trail.bucket_name,
+        prefix=trail.s3_key_prefix,
+        sns_topic=trail.sns_topic_name,
+        include_global=bool(trail.include_global_service_events),
+        multi_region=bool(trail.is_multi_region),
+        organization=bool(trail.is_org_trail),
+        cw_group_arn=trail.cw_log_group_arn,
+        cw_role_arn=trail.cw_role_arn,
+        kms_key_id=trail.kms_key_id,
+    )
+
+
 def _wrap_create_trail(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_trail(
         self: Any,
@@ -902,21 +973,7 @@ def _wrap_update_trail(original: Callable[..., Any]) -> Callable[..., Any]:
             "cw_role_arn": cw_role_arn,
             "kms_key_id": kms_key_id,
         }
-        current = _TrailSpec(
-            account=trail.account_id,
-            region=trail.region_name,
-            partition=_partition(trail.region_name),
-            name=trail.trail_name,
-            bucket=trail.bucket_name,
-            prefix=trail.s3_key_prefix,
-            sns_topic=trail.sns_topic_name,
-            include_global=bool(trail.include_global_service_events),
-            multi_region=bool(trail.is_multi_region),
-            organization=bool(trail.is_org_trail),
-            cw_group_arn=trail.cw_log_group_arn,
-            cw_role_arn=trail.cw_role_arn,
-            kms_key_id=trail.kms_key_id,
-        )
+        current = trail_spec(trail)
         spec = replace(current, **{k: v for k, v in changes.items() if v is not None})
         field_of = {
             "bucket": "bucket",
@@ -1565,7 +1622,8 @@ def main(argv: list[str] | None = None) -> int:
     The first line printed is the endpoint URL, so scripts can wait for it.
 
     Args:
-        argv: Command-line arguments (``--port``, ``--host``, ``--no-seed``, ``--lenient``).
+        argv: Command-line arguments (``--port``, ``--host``, ``--no-seed``, ``--lenient``,
+            ``--log-interval``, ``--digest-interval``).
 
     Returns:
         The process exit status.
@@ -1580,6 +1638,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lenient", action="store_true", help="plain moto, without the strictness patches"
     )
+    parser.add_argument(
+        "--log-interval",
+        type=float,
+        default=DEFAULT_LOG_INTERVAL,
+        help="seconds between CloudTrail log file deliveries (default %(default)s; 0: off)",
+    )
+    parser.add_argument(
+        "--digest-interval",
+        type=float,
+        default=DEFAULT_DIGEST_INTERVAL,
+        help="seconds one digest file covers (default %(default)s; 0: off)",
+    )
     options = parser.parse_args(argv)
     try:
         sandbox = start_sandbox(
@@ -1587,6 +1657,8 @@ def main(argv: list[str] | None = None) -> int:
             host=options.host,
             port=options.port,
             strict=not options.lenient,
+            log_interval=options.log_interval,
+            digest_interval=options.digest_interval,
         )
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,0 +1,194 @@
+"""The ``validate`` command: check a trail's log files against its signed digest files.
+
+It walks the digest chain as AWS documents it (:func:`wizard.integrity.validate_trail`) and
+prints a summary like the AWS CLI's ``cloudtrail validate-logs``: how many digest and log
+files are valid, then every file that is not, with the reason. Exit 0 when everything
+checked is valid, 1 on any problem (a modified, deleted or missing file, or nothing that can
+be validated), 2 on bad input (an unknown trail, an unreadable time).
+
+Nothing here changes the account: the session is read-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
+
+from screens.cli import _EXTRA_COMMANDS, EXIT_FAILED, EXIT_INVALID, EXIT_OK, UsageError
+
+_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])(?:\s+ago)?")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+TIME_HELP = (
+    "ISO 8601 (2024-05-01T12:00:00Z, 2024-05-01; no zone means UTC) or an age: 90s, 30m, 2h, "
+    "7d, 1w ago"
+)
+
+
+def register(sub: Any) -> None:
+    """Add the ``validate`` command to the command-line parser."""
+    p = sub.add_parser(
+        "validate",
+        help="check a trail's log files against its signed digest files (read-only)",
+        description="Validate the integrity of TRAIL's log files: walk its digest chain as AWS "
+        "documents it (each digest's signature against the public keys of CloudTrail's "
+        "ListPublicKeys, the link to the previous digest, the SHA-256 of every log file) and "
+        "report valid, modified, deleted and missing files. The trail needs log file "
+        "validation on. Times: " + TIME_HELP + ". Exit 0 all valid, 1 any problem, 2 bad "
+        "input.",
+    )
+    p.add_argument("trail", metavar="TRAIL", help="the trail's name or ARN")
+    p.add_argument(
+        "--start-time",
+        metavar="T",
+        help="validate digests from this time on (default: from the first one)",
+    )
+    p.add_argument(
+        "--end-time",
+        metavar="T",
+        help="validate log files delivered up to this time (default: now)",
+    )
+    p.add_argument(
+        "--account-id",
+        metavar="ID",
+        help="organization trails: the member account whose logs to validate (default: the "
+        "trail's own account)",
+    )
+    p.add_argument("--output", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--verbose", "-v", action="store_true", help="also list every valid file, as checked"
+    )
+    # The session options are global (before the command); accepted after it too.
+    p.add_argument("--profile", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.add_argument("--region", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--sandbox", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    p.set_defaults(handler=cmd_validate)
+
+
+_EXTRA_COMMANDS.append(register)
+
+
+def parse_time(text: str, option: str, now: datetime) -> datetime:
+    """A command-line time: ISO 8601 (UTC unless it says otherwise) or an age before ``now``.
+
+    Raises:
+        UsageError: neither.
+    """
+    value = text.strip()
+    if value.lower() == "now":
+        return now
+    if age := _AGE.fullmatch(value.lower()):
+        return now - timedelta(**{_UNITS[age.group(2)]: float(age.group(1))})
+    try:
+        moment = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a time: use {TIME_HELP}.") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _show(moment: datetime | None, default: str) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else default
+
+
+_LABEL = {"digest": "Digest file", "log": "Log file"}
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    """``validate``: walk the trail's digest chain and report every problem."""
+    from screens.commands import _aws_failure, connect
+    from wizard.integrity import FileResult, validate_trail
+    from wizard.ports import AwsError
+
+    now = datetime.now(UTC)
+    start = parse_time(args.start_time, "--start-time", now) if args.start_time else None
+    end = parse_time(args.end_time, "--end-time", now) if args.end_time else None
+    if start and start > (end or now):
+        raise UsageError("--start-time is after --end-time: give a start before the end.")
+    text = args.output == "text"
+    if text:
+        out.write(
+            f"Validating log files for trail {args.trail} between "
+            f"{_show(start, 'the first digest')} and {_show(end, 'now')}\n\n"
+        )
+        out.flush()
+
+    def progress(result: FileResult) -> None:
+        if text and args.verbose and result.valid:
+            out.write(f"{_LABEL[result.kind]}\t{result.uri}\tvalid\n")
+            out.flush()
+
+    with connect(args, read_only=True) as conn:
+        try:
+            report = validate_trail(
+                conn.session.caller,
+                args.trail,
+                region=conn.session.region,
+                start=start,
+                end=end,
+                account_id=args.account_id,
+                progress=progress,
+            )
+        except AwsError as err:
+            return _aws_failure(err)
+    code = EXIT_OK if report.ok else EXIT_FAILED
+    if report.problem_kind in ("trail-not-found", "invalid-range"):
+        code = EXIT_INVALID
+    if not text:
+        payload = {"ok": report.ok, "counts": report.counts.model_dump(mode="json")}
+        payload.update(report.model_dump(mode="json"))
+        out.write(json.dumps(payload, indent=2) + "\n")
+        return code
+    if report.problem:
+        if args.verbose:
+            out.write("\n")
+        print(f"error: {report.problem}", file=sys.stderr)
+        return code
+    _summary(report, start, end, now, out, verbose=args.verbose)
+    return code
+
+
+def _summary(
+    report: Any,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+    out: TextIO,
+    *,
+    verbose: bool,
+) -> None:
+    if verbose:
+        out.write("\n")
+    out.write(
+        f"Results requested from {_show(start, 'the first digest')} to {_show(end or now, 'now')}\n"
+    )
+    if report.covered_start and report.covered_end:
+        out.write(
+            f"Results found for {_show(report.covered_start, '')} to "
+            f"{_show(report.covered_end, '')}:\n"
+        )
+    else:
+        out.write("No valid digests found in range\n")
+    counts = report.counts
+    out.write("\n")
+    for valid, invalid, name in (
+        (counts.valid_digests, counts.invalid_digests, "digest"),
+        (counts.valid_logs, counts.invalid_logs, "log"),
+    ):
+        total = valid + invalid
+        line = f"{valid}/{total} {name} files valid"
+        if invalid:
+            line += f", {invalid}/{total} {name} files INVALID"
+        out.write(line + "\n")
+    for note in report.notes:
+        out.write(f"\nNote: {note}\n")
+    if report.invalid:
+        out.write("\nProblems:\n")
+        for result in report.invalid:
+            out.write(f"{_LABEL[result.kind]}\t{result.uri}\n")
+            out.write(f"  {result.status.upper()}: {result.detail}\n")
