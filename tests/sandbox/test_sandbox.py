@@ -815,6 +815,45 @@ def test_put_bucket_policy_accepts_valid_policy(aws: Client) -> None:
     assert aws("s3").get_bucket_policy(Bucket="acme-policy-test")["Policy"] == policy
 
 
+def _object_policy(statement: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def test_tls_only_deny_does_not_block_reads_as_aws_reaches_over_https(aws: Client) -> None:
+    # moto ignores conditions, so the Deny for aws:SecureTransport=false that every new
+    # bucket of the wizard carries would refuse every object read over the sandbox's HTTP.
+    s3 = aws("s3")
+    make_bucket(aws, "acme-tls-only")
+    deny_insecure = {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::acme-tls-only", "arn:aws:s3:::acme-tls-only/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    s3.put_bucket_policy(Bucket="acme-tls-only", Policy=_object_policy(deny_insecure))
+    s3.put_object(Bucket="acme-tls-only", Key="a.txt", Body=b"hello")
+    assert s3.get_object(Bucket="acme-tls-only", Key="a.txt")["Body"].read() == b"hello"
+
+
+def test_unconditional_deny_still_blocks_object_reads(aws: Client) -> None:
+    s3 = aws("s3")
+    make_bucket(aws, "acme-deny-reads")
+    s3.put_object(Bucket="acme-deny-reads", Key="a.txt", Body=b"hello")
+    deny = {
+        "Sid": "DenyReads",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::acme-deny-reads/*",
+    }
+    s3.put_bucket_policy(Bucket="acme-deny-reads", Policy=_object_policy(deny))
+    with pytest.raises(ClientError) as caught:
+        s3.get_object(Bucket="acme-deny-reads", Key="a.txt")
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
 # ---- KMS -----------------------------------------------------------------------------
 
 

@@ -653,7 +653,7 @@ def install_strict_patches() -> None:
         from moto.kms import models as kms_models
         from moto.kms.models import KmsBackend
         from moto.kms.responses import KmsResponse
-        from moto.s3.models import S3Backend
+        from moto.s3.models import FakeBucket, S3Backend
         from moto.s3.responses import S3Response
         from moto.sns.models import SNSBackend
 
@@ -669,6 +669,7 @@ def install_strict_patches() -> None:
             (Trail, "check_topic_exists", _wrap_check_topic_exists),
             (S3Backend, "create_bucket", _wrap_create_bucket),
             (S3Backend, "put_bucket_policy", _wrap_put_bucket_policy),
+            (FakeBucket, "get_permission", _wrap_bucket_permission),
             (S3Response, "_bucket_response_put", _wrap_bucket_put_request_payment),
             (S3Response, "_bucket_response_get", _wrap_bucket_get_request_payment),
             (KmsBackend, "create_key", _wrap_create_key),
@@ -1416,6 +1417,43 @@ def _wrap_put_bucket_policy(original: Callable[..., Any]) -> Callable[..., Any]:
         return original(self, bucket_name, policy)
 
     return put_bucket_policy
+
+
+def _wrap_bucket_permission(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Evaluate a bucket policy's conditions instead of ignoring them.
+
+    moto applies the statements whose principal is ``*`` and ignores their conditions, so
+    the TLS-only Deny every bucket the wizard creates carries (``aws:SecureTransport`` is
+    false) would deny every object read, which AWS, reached only over HTTPS, never does.
+    The sandbox stands in for AWS's HTTPS endpoints: requests count as secure transport,
+    and a condition the evaluator cannot decide leaves the request to moto's usual rules.
+    """
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        from moto.iam.access_control import PermissionResult
+
+        from wizard.access import Decision, PolicyFormatError, Principal, Request, evaluate
+
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = self.policy.decode("utf-8", errors="replace")
+        request = Request(
+            principal=Principal.anonymous(),
+            action=action,
+            resource=resource,
+            context={"aws:SecureTransport": True},
+        )
+        try:
+            result = evaluate(policy, request)
+        except PolicyFormatError:
+            return original(self, action, resource)
+        if result.decision is Decision.EXPLICIT_DENY:
+            return PermissionResult.DENIED
+        if result.decision is Decision.ALLOW:
+            return PermissionResult.PERMITTED
+        return PermissionResult.NEUTRAL
+
+    return get_permission
 
 
 def _s3_policy_scope_problem(document: dict[str, Any], bucket: str, partition: str) -> str | None:
