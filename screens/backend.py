@@ -51,6 +51,7 @@ class Backend:
     _engine: Engine | None = None
     _info: AccountInfo | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _closed: bool = False
 
     def connect(self) -> AccountInfo:
         """Open the session (starting the sandbox when asked) and identify the caller.
@@ -70,6 +71,9 @@ class Backend:
                     from wizard.aws.sandbox import start_sandbox
 
                     self._sandbox = start_sandbox()
+                    if self._closed:  # the wizard quit while the sandbox was starting
+                        self.close()
+                        raise RuntimeError("the wizard has quit")
                 endpoint = self._sandbox.endpoint_url
             settings = SessionSettings(
                 profile=None if self.sandbox else self.profile,
@@ -101,6 +105,11 @@ class Backend:
         return self.connect()
 
     @property
+    def sandbox_to_start(self) -> bool:
+        """Connecting to the sandbox would start it first (about a second)."""
+        return self.endpoint is None and self._sandbox is None
+
+    @property
     def engine(self) -> Engine:
         """The engine (connect first)."""
         if self._engine is None:
@@ -112,8 +121,28 @@ class Backend:
         """Account info, once connected."""
         return self._info
 
+    def deliver_logs_now(self) -> Any:
+        """Sandbox only: deliver the recorded API calls as CloudTrail log files now.
+
+        Returns:
+            The sandbox's delivery report (files written, errors by trail ARN).
+
+        Raises:
+            RuntimeError: not running against the sandbox.
+        """
+        if not self.sandbox:
+            raise RuntimeError("Log files can only be delivered on demand in the sandbox.")
+        if self._sandbox is not None:
+            return self._sandbox.deliver_now()
+        # An in-process sandbox started by someone else (tests share one): delivery is
+        # process-wide, like moto's state.
+        from wizard.aws.sandbox_logs import SERVICE
+
+        return SERVICE.deliver(flush=True)
+
     def close(self) -> None:
-        """Stop the sandbox if this backend started one."""
+        """Stop the sandbox if this backend started one (or as soon as it has started)."""
+        self._closed = True
         if self._sandbox is not None:
             self._sandbox.stop()
             self._sandbox = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from pydantic import ValidationError
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,14 +12,18 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Footer, Input, Label, Markdown, Static
+from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker
 
 from screens.state import WizardState
+from screens.widgets.footer import StepFooter
+from screens.widgets.help_text import help_widget
 from wizard import guide
 from wizard.guide import Question, StepGuide
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pydantic loads with the answers models, after the first frame
+    from pydantic import ValidationError
+
     from screens.app import WizardApp
 
 
@@ -111,13 +114,13 @@ class StepScreen(Screen[None]):
                 yield from self.compose_body()
             with VerticalScroll(id="help-panel"):
                 # "<account>" and the like would be read as HTML tags and vanish: escape them.
-                yield Markdown(self.guide.help.replace("<", "\\<"))
+                yield help_widget(self.guide.help.replace("<", "\\<"))
         yield Static("", id="errors")
         if self.SHOW_NAV:
             with Horizontal(id="nav"):
                 yield Button("Back", id="back")
                 yield Button(self.NEXT_LABEL, id="next", variant="primary")
-        yield Footer()
+        yield StepFooter()
 
     def compose_body(self) -> ComposeResult:
         """The step's own widgets."""

@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "screens.onboard_cmd",
         "screens.validate_cmd",
         "screens.serve_cmd",
+        "screens.status_cmd",
     ):
         importlib.import_module(module)
 

@@ -88,6 +88,7 @@ class DoneScreen(StepScreen):
         Binding("ctrl+n", "next", "Quit", show=False, priority=True),
         Binding("ctrl+b", "back", "Back to review", priority=True),
         Binding("q", "next", "Quit", show=False),
+        Binding("ctrl+t", "status", "Trail health"),
     ]
 
     DEFAULT_CSS = """
@@ -289,6 +290,7 @@ class DoneScreen(StepScreen):
         # dry-run, contradict) them. Hidden after StepScreen.on_mount, which shows it.
         self.call_after_refresh(self._hide_help)
         nav = self.query_one("#nav", Horizontal)
+        nav.mount(Button("Trail health", id="trail-health"), before="#next")
         nav.mount(Button("Save answers", id="save-answers"), before="#next")
         back = self.query_one("#back", Button)
         back.label = "Back to review"
@@ -318,6 +320,15 @@ class DoneScreen(StepScreen):
         if event.button.id == "save-answers":
             event.stop()
             self.wizard.action_save_answers()
+        elif event.button.id == "trail-health":
+            event.stop()
+            self.action_status()
+
+    def action_status(self) -> None:
+        """Open the trail health screen: is the new trail logging and delivering?"""
+        from screens.status import StatusScreen
+
+        self.app.push_screen(StatusScreen())
 
     def action_next(self) -> None:
         """Quit with the exit code of the outcome."""

@@ -8,6 +8,7 @@ from rich.table import Table
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.compose import compose
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -62,6 +63,7 @@ class WelcomeScreen(StepScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel_lookup", "Cancel lookup"),
+        Binding("ctrl+t", "status", "Trail health"),
     ]
 
     def __init__(self) -> None:
@@ -78,6 +80,13 @@ class WelcomeScreen(StepScreen):
             "touches AWS.",
             id="sandbox-note",
         )
+
+    def compose_outcome(self) -> ComposeResult:
+        """What connecting ends in: the account and its trails, or why it failed.
+
+        Both start hidden, so they are mounted just after the first frame (with the
+        connection, see :meth:`on_mount`): fewer widgets to build before it.
+        """
         with Vertical(id="account"):
             yield Label("You are working as", classes="field-label")
             yield Static(id="whoami")
@@ -99,7 +108,24 @@ class WelcomeScreen(StepScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#back", Button).display = False
-        self.start_connect()
+        self.query_one("#nav").mount(
+            Button("Trail health", id="trail-health", disabled=True), before="#next"
+        )
+        self._show_connecting(sandbox=False)
+        # Connecting loads boto3 and the engine, and in sandbox mode starts the emulator: a
+        # thread that would compete with drawing this screen. It starts once the screen has
+        # been painted (as do the hidden blocks it ends in), so the first frame comes at once
+        # and the screen is usable meanwhile.
+        self.call_after_refresh(self._after_first_frame)
+
+    async def _after_first_frame(self) -> None:
+        """Mount the (hidden) blocks connecting ends in, then connect."""
+        blocks = compose(self, self.compose_outcome())
+        for block in blocks:
+            block.display = False
+        await self.query_one("#body").mount_all(blocks, after="#sandbox-note")
+        self._show(connecting=True)
+        self._connect(self.wizard.backend, False)
 
     # ------------------------------------------------------------------ worker
 
@@ -109,8 +135,20 @@ class WelcomeScreen(StepScreen):
         Args:
             sandbox: Drop the configured session and continue on the sandbox.
         """
-        self._show(connecting=True)
+        self._show_connecting(sandbox=sandbox)
         self._connect(self.wizard.backend, sandbox)
+
+    def _show_connecting(self, *, sandbox: bool) -> None:
+        """The "connecting" state, saying whether the sandbox has to start first."""
+        backend = self.wizard.backend
+        if (sandbox or backend.sandbox) and backend.sandbox_to_start:
+            what = "Starting the sandbox (a local AWS emulator)…"
+        elif sandbox or backend.sandbox:
+            what = "Connecting to the sandbox…"
+        else:
+            what = "Connecting to AWS…"
+        self.query_one("#connecting-label", Label).update(f"{what} (Esc cancels)")
+        self._show(connecting=True)
 
     @work(thread=True, exclusive=True, group="connect")
     def _connect(self, backend: Backend, sandbox: bool) -> None:
@@ -203,12 +241,16 @@ class WelcomeScreen(StepScreen):
     ) -> None:
         """Show one of the three states: connecting, connected, failed."""
         self.query_one("#connecting").display = connecting
-        self.query_one("#elsewhere").display = False
-        self.query_one("#elsewhere-note").display = False
+        # query(), not query_one(): the account and failure blocks are mounted after the
+        # first frame (see compose_outcome).
+        self.query("#elsewhere, #elsewhere-note").set(display=False)
         self.query_one("#sandbox-note").display = connecting and self.wizard.backend.sandbox
-        self.query_one("#account").display = connected
-        self.query_one("#failed").display = failed
+        self.query("#account").set(display=connected)
+        self.query("#failed").set(display=failed)
         self.query_one("#next", Button).disabled = not connected
+        for button in self.query("#trail-health").results(Button):
+            button.disabled = not connected
+        self.refresh_bindings()
 
     def _show_failure(self, title: str, text: str) -> None:
         """Say why there is no connection, and offer the sandbox (unless already on it)."""
@@ -279,6 +321,24 @@ class WelcomeScreen(StepScreen):
             )
 
     # ------------------------------------------------------------------ navigation
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Trail health once connected (it needs the session)."""
+        if action == "status":
+            return self.state.account is not None
+        return super().check_action(action, parameters)
+
+    def action_status(self) -> None:
+        """Open the trail health screen (every trail's status and controls, log files)."""
+        if self.state.account is not None:
+            from screens.status import StatusScreen
+
+            self.app.push_screen(StatusScreen())
+
+    @on(Button.Pressed, "#trail-health")
+    def _trail_health(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_status()
 
     def collect(self) -> tuple[WizardState, list[str]]:
         if self.state.account is None:
