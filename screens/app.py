@@ -17,6 +17,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from screens import keys
 from screens.backend import Backend
 from screens.state import WizardState
 from wizard.guide import draft_from_answers
@@ -89,7 +90,7 @@ class WizardApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "cloudtrail-wizard"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit_wizard", "Quit", priority=True),
+        Binding(keys.QUIT, "quit_wizard", "Quit", priority=True),
     ]
 
     def __init__(
@@ -174,7 +175,7 @@ class WizardApp(App[int]):
         )
         for action, title, help_text in (
             ("toggle_help", "Toggle help panel", "Show or hide the explanation of this step"),
-            ("next", "Next step", "Go to the next step (same as Ctrl+N)"),
+            ("next", "Next step", f"Go to the next step (same as {keys.label(keys.NEXT)})"),
             ("back", "Previous step", "Go back one step, keeping the answers"),
             ("dry_run", "Dry-run", "Show what would change, changing nothing (review step)"),
             ("status", "Trail health", "Every trail: logging, delivery, policies, controls"),

@@ -15,6 +15,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker
 
+from screens import keys
 from screens.state import WizardState
 from screens.widgets.footer import StepFooter
 from screens.widgets.help_text import help_widget
@@ -78,7 +79,7 @@ class StepScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "toggle_help", "Help"),
-        Binding("ctrl+n", "next", "Next", show=True, priority=True),
+        Binding(keys.NEXT, "next", "Next", show=True, priority=True),
         Binding("ctrl+b", "back", "Back", show=True, priority=True),
         Binding("ctrl+s", "save_answers", "Save answers"),
     ]

@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Markdown, Static
 
+from screens import keys
 from screens.base import StepScreen
 from wizard.guide import DONE_HELP
 from wizard.plan_model import Call
@@ -85,10 +86,10 @@ class DoneScreen(StepScreen):
     NEXT_LABEL = "Quit"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "next", "Quit", show=False, priority=True),
+        Binding(keys.NEXT, "next", "Quit", show=False, priority=True),
         Binding("ctrl+b", "back", "Back to review", priority=True),
         Binding("q", "next", "Quit", show=False),
-        Binding("ctrl+t", "status", "Trail health"),
+        Binding(keys.TRAIL_HEALTH, "status", "Trail health"),
     ]
 
     DEFAULT_CSS = """

@@ -19,6 +19,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Label, Log, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from screens import keys
 from screens.base import StepScreen
 from screens.done import exit_code_for, shown_path
 from screens.messages import ApplyFinished, ApplyProgress
@@ -70,7 +71,7 @@ class ApplyScreen(StepScreen):
     NEXT_LABEL = "Continue"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "next", "Continue", priority=True),
+        Binding(keys.NEXT, "next", "Continue", priority=True),
         Binding("escape", "stop", "Stop and roll back"),
     ]
 

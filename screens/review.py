@@ -29,6 +29,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from screens import keys
 from screens.base import StepScreen
 from screens.confirm import ConfirmScreen
 from screens.messages import DryRunFinished, PlanFailed, PlanReady
@@ -225,7 +226,7 @@ class ReviewScreen(StepScreen):
     NEXT_LABEL = "Apply…"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "next", "Apply", priority=True),
+        Binding(keys.NEXT, "next", "Apply", priority=True),
         Binding("ctrl+d", "dry_run", "Dry-run", priority=True),
         Binding("c", "copy_tab", "Copy tab"),
         Binding("s", "save_tab", "Save tab"),

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from screens import keys
 from screens.backend import AccountInfo, Backend
 from screens.base import StepScreen
 from screens.messages import Connected, ConnectFailed, LookupDone
@@ -63,7 +64,7 @@ class WelcomeScreen(StepScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel_lookup", "Cancel lookup"),
-        Binding("ctrl+t", "status", "Trail health"),
+        Binding(keys.TRAIL_HEALTH, "status", "Trail health"),
     ]
 
     def __init__(self) -> None:

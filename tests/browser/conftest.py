@@ -242,8 +242,12 @@ class Page:
         except AssertionError as exc:
             raise AssertionError(f"{exc}; the page shows:\n{last[0]}") from None
 
-    def press(self, key: str, *, ctrl: bool = False) -> None:
-        """Type a key into the page (the terminal has the keyboard focus, as after a click)."""
+    def press(self, key: str, *, ctrl: bool = False, alt: bool = False) -> None:
+        """Type a key into the page (the terminal has the keyboard focus, as after a click).
+
+        A person in a browser cannot send Ctrl+N (the browser opens a window instead), so
+        walks use the Alt twins the wizard binds in a page (``screens/keys.py``).
+        """
         from selenium.webdriver.common.action_chains import ActionChains
         from selenium.webdriver.common.keys import Keys
 
@@ -252,6 +256,8 @@ class Page:
         actions = ActionChains(self.driver)
         if ctrl:
             actions.key_down(Keys.CONTROL).send_keys(key).key_up(Keys.CONTROL)
+        elif alt:
+            actions.key_down(Keys.ALT).send_keys(key).key_up(Keys.ALT)
         else:
             actions.send_keys(key)
         actions.perform()

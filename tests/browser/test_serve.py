@@ -66,9 +66,12 @@ def test_keys_typed_in_the_page_walk_the_wizard_to_the_review(
     page = browser.page().open(served.url)
     screen = welcome(page)
     assert "SANDBOX: this is a local demo account" in screen
+    # The footer offers the browser-safe Alt twin, not Ctrl+N (which opens a window).
+    assert "alt+n" in screen
+    assert "^n" not in screen
 
     for step in INPUT_STEPS[1:]:
-        page.press("n", ctrl=True)
+        page.press("n", alt=True)
         page.wait_text(step_title(step.id))
 
     # The plan for the defaults, built against this session's sandbox, ready to apply.
@@ -94,10 +97,10 @@ def test_two_connections_get_two_separate_wizards(served: Served, browser: Brows
 
     # Each is its own wizard: the first moves two steps on, the second then one step.
     for step in ("trail", "storage"):
-        first.press("n", ctrl=True)
+        first.press("n", alt=True)
         first.wait_text(step_title(step))
     assert step_title("welcome") in second.text()
-    second.press("n", ctrl=True)
+    second.press("n", alt=True)
     second.wait_text(step_title("trail"))  # a shared wizard would have gone on to step 4
     assert step_title("storage") in first.text()
 
