@@ -83,6 +83,7 @@ POLICY_KINDS: dict[str, str | None] = {
     "sns_topic_policy": "topic",
     "cloudwatch_logs_role_trust_policy": "role-trust",
     "cloudwatch_logs_role_policy": "role-permissions",
+    "access_log_bucket_policy": "access-log-bucket",
     "operator_policy": None,
 }
 """plan.policies key -> the PolicyChange kind of the step that writes it (None: never written)."""
@@ -95,6 +96,7 @@ _NEW_RESOURCE = {
     "topic": "SNS topic",
     "role-trust": "delivery role",
     "role-permissions": "delivery role",
+    "access-log-bucket": "access log bucket",
 }
 
 
@@ -536,6 +538,7 @@ class PlainWizard:
         self.line(f"Account {plan.account_id} ({plan.partition}), home region {plan.home_region}")
         self.line(f"Trail   {plan.trail_arn}")
         self.print_findings(plan.findings)
+        self.print_controls(plan)
         self.print_steps(plan)
         self.print_policies(plan)
         return plan, found
@@ -558,6 +561,16 @@ class PlainWizard:
                 for text in json.dumps(f.statement, indent=2).splitlines():
                     self.line(f"      {text}")
                 self.line()
+
+    def print_controls(self, plan: Plan) -> None:
+        """Which CIS / Security Hub controls the planned trail passes, and how to pass the rest."""
+        from wizard.controls import plan_controls
+        from wizard.render_plan import controls_to_text
+
+        self.line()
+        for text in controls_to_text(plan_controls(plan), width=max(self.width, 60)):
+            self.line(text)
+        self.line()
 
     def print_steps(self, plan: Plan) -> None:
         """The planned changes, in order, with how each is undone."""

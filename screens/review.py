@@ -1,4 +1,4 @@
-"""Step 8, Review: findings, every policy and diff, the plan and its AWS CLI; dry-run or apply.
+"""Step 8, Review: findings, controls, every policy and diff, the plan; dry-run or apply.
 
 The plan is built in a thread worker (discovery reads the account) and comes back as a
 :class:`~screens.messages.PlanReady` message; nothing here decides anything about AWS or
@@ -43,8 +43,9 @@ from screens.widgets.policy_view import (
     policy_text,
     summarize_diff,
 )
+from wizard.controls import PlannedControl, plan_controls
 from wizard.plan_model import Plan, Step
-from wizard.render_plan import plan_to_cli, plan_to_text
+from wizard.render_plan import controls_summary, controls_to_text, plan_to_cli, plan_to_text
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
@@ -56,6 +57,7 @@ POLICY_TABS: tuple[tuple[str, str | None, str, str], ...] = (
     ("sns_topic_policy", "topic", "topic-policy", "SNS policy"),
     ("cloudwatch_logs_role_trust_policy", "role-trust", "role-trust", "Logs role trust"),
     ("cloudwatch_logs_role_policy", "role-permissions", "role-policy", "Logs role policy"),
+    ("access_log_bucket_policy", "access-log-bucket", "access-log-policy", "Access log bucket"),
     ("operator_policy", None, "operator-policy", "Your IAM policy"),
 )
 """(plan.policies key, PolicyChange kind, tab id, tab label), in display order."""
@@ -67,6 +69,7 @@ NEW_RESOURCE = {
     "topic": "SNS topic",
     "role-trust": "delivery role",
     "role-permissions": "delivery role",
+    "access-log-bucket": "access log bucket",
 }
 """What a policy of each kind is attached to, for people."""
 
@@ -148,6 +151,32 @@ def plan_table(plan: Plan) -> Table:
     return table
 
 
+CONTROL_STYLE = {
+    "pass": ("✓ pass", "green"),
+    "fail": ("✗ fail", "bold red"),
+    "not-applicable": ("– n/a", "dim"),
+    "after-apply": ("? after apply", "yellow"),
+}
+"""How each planned control status is shown: mark and style."""
+
+
+def controls_table(controls: list[PlannedControl]) -> Table:
+    """The controls as a table: verdict, control, and why (with how to pass a failing one)."""
+    table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
+    table.add_column("Verdict", width=13, no_wrap=True)
+    table.add_column("Control", ratio=2, overflow="fold")
+    table.add_column("Why, and how to pass", ratio=3, overflow="fold")
+    for c in controls:
+        mark, style = CONTROL_STYLE[c.status]
+        control = Text(c.control.short_label, style="bold")
+        control.append(f"\n{c.control.title}")
+        why = Text(c.reason)
+        if c.trade_off:
+            why.append(f"\nTo pass: {c.trade_off}", style="italic")
+        table.add_row(Text(mark, style=style), control, why)
+    return table
+
+
 class PlanView(Vertical):
     """The built plan: a summary line, the findings, and one tab per document."""
 
@@ -178,6 +207,19 @@ class PlanView(Vertical):
             self.exports["plan"] = Export("Plan", plan_to_text(plan), "txt")
             with TabPane("Plan", id="plan"), VerticalScroll():
                 yield Static(plan_table(plan), id="plan-table")
+            controls = plan_controls(plan)
+            self.exports["controls"] = Export(
+                "Controls", "\n".join(controls_to_text(controls)) + "\n", "txt"
+            )
+            with TabPane("Controls", id="controls"), VerticalScroll():
+                yield Static(
+                    "CIS AWS Foundations Benchmark and AWS Security Hub controls for the planned "
+                    f"trail: {controls_summary(controls)}. The same rules as "
+                    "`cloudtrail-wizard status` uses once the trail exists.",
+                    classes="pane-note",
+                    markup=False,
+                )
+                yield Static(controls_table(controls), id="controls-table")
             for field, kind, tab_id, label in POLICY_TABS:
                 document = plan.policies.get(field)
                 if document is None:
@@ -253,6 +295,7 @@ class ReviewScreen(StepScreen):
     ReviewScreen .pane-title { padding: 0 1; }
     ReviewScreen .pane-note { padding: 0 1; color: $text-muted; margin-bottom: 1; }
     ReviewScreen #plan-table { padding: 0 1; }
+    ReviewScreen #controls-table { padding: 0 1; }
     ReviewScreen #apply-blocked {
         width: 1fr; height: 3; color: $error; content-align: left middle;
     }

@@ -6,7 +6,9 @@ through the :class:`~wizard.ports.AwsCaller` port, and answers three questions:
 
 * **Facts**: what the trail and its resources look like now (:class:`HealthFacts`).
 * **Controls**: which CIS AWS Foundations Benchmark and AWS Security Hub (Foundational
-  Security Best Practices) CloudTrail controls the trail passes (:data:`CONTROLS`).
+  Security Best Practices) CloudTrail controls the trail passes (:data:`CONTROLS`). The
+  controls and their rules live in :mod:`wizard.controls`, which also judges a planned
+  trail before it is applied with the same rules.
 * **Verdict**: healthy, warning or failing, each reason a sentence that says how to fix it.
 
 Whether CloudTrail may still write is decided by the same access checker and the same
@@ -22,9 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import Field
@@ -41,6 +43,17 @@ from wizard.answers import (
 )
 from wizard.base import WizardModel
 from wizard.context import AccountContext, Names
+from wizard.controls import (
+    CONTROLS,
+    STALE_DELIVERY,
+    ControlResult,
+    ControlSpec,
+    HealthFacts,
+    Unchecked,
+    evaluate_controls,
+    management_events,
+    parse_time,
+)
 from wizard.names import parse_arn
 from wizard.operator import action_for
 from wizard.ports import AwsCaller, AwsError
@@ -74,12 +87,6 @@ __all__ = [
 Verdict = Literal["healthy", "warning", "failing"]
 """A trail's overall state: failing means logs are (or will be) lost."""
 
-ControlStatus = Literal["pass", "fail", "not-applicable", "unknown"]
-"""A control's result; ``unknown`` means a read it needs was refused."""
-
-STALE_DELIVERY = timedelta(hours=24)
-"""A logging trail that delivered nothing for this long is suspicious (CIS checks 24 h)."""
-
 _PUBLIC_GROUPS = {
     "http://acs.amazonaws.com/groups/global/AllUsers": "everyone (AllUsers)",
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers": (
@@ -93,214 +100,7 @@ _ACTIONS = {
 }
 
 
-# --------------------------------------------------------------------------- controls
-
-
-class ControlSpec(WizardModel):
-    """One compliance control about CloudTrail, with its ids in each framework version."""
-
-    id: str
-    """AWS Security Hub control id (``CloudTrail.1``, ``KMS.4``)."""
-    title: str
-    """What it asks, in a few words."""
-    cis: dict[str, str]
-    """CIS AWS Foundations Benchmark recommendation number by benchmark version."""
-
-    @property
-    def label(self) -> str:
-        """``CloudTrail.1 / CIS 3.1 (v1.4.0, v3.0.0), 4.1 (v7.0)``."""
-        by_number: dict[str, list[str]] = {}
-        for version, number in self.cis.items():
-            by_number.setdefault(number, []).append(version)
-        cis = ", ".join(f"{n} ({', '.join(v)})" for n, v in by_number.items())
-        return f"{self.id} / CIS {cis}" if cis else self.id
-
-
-CONTROLS: tuple[ControlSpec, ...] = (
-    ControlSpec(
-        id="CloudTrail.1",
-        title="Multi-region trail, logging read and write management events",
-        cis={"v1.4.0": "3.1", "v3.0.0": "3.1", "v7.0": "4.1"},
-    ),
-    ControlSpec(
-        id="CloudTrail.4",
-        title="Log file validation enabled",
-        cis={"v1.4.0": "3.2", "v3.0.0": "3.2", "v7.0": "4.2"},
-    ),
-    ControlSpec(
-        id="CloudTrail.2",
-        title="Log files encrypted at rest with a KMS key (SSE-KMS)",
-        cis={"v1.4.0": "3.7", "v3.0.0": "3.5", "v7.0": "4.5"},
-    ),
-    ControlSpec(
-        id="KMS.4",
-        title="Automatic rotation of the trail's KMS key",
-        cis={"v1.4.0": "3.8", "v3.0.0": "3.6", "v7.0": "4.6"},
-    ),
-    ControlSpec(
-        id="CloudTrail.6",
-        title="Log bucket not publicly accessible",
-        cis={"v1.4.0": "3.3"},
-    ),
-    ControlSpec(
-        id="CloudTrail.7",
-        title="Server access logging on the log bucket",
-        cis={"v1.4.0": "3.6", "v3.0.0": "3.4", "v7.0": "4.4"},
-    ),
-    ControlSpec(
-        id="CloudTrail.5",
-        title="Trail integrated with CloudWatch Logs",
-        cis={"v1.4.0": "3.4"},
-    ),
-)
-"""The controls checked, in display order.
-
-Ids and numbers: AWS Security Hub's CloudTrail and KMS controls (CloudTrail.1, .2, .4, .5
-and KMS.4 belong to Foundational Security Best Practices v1.0.0; CloudTrail.6 and .7 to the
-CIS standards), and the CIS AWS Foundations Benchmark v1.4.0, v3.0.0 (v5.0.0 numbers them
-the same) and v7.0 recommendations they map to. CIS dropped "bucket not public" and
-"CloudWatch Logs integration" after v1.4.0 (v2.0.0 still had them), hence no later number.
-"""
-
-
-class ControlResult(WizardModel):
-    """A control's result for one trail."""
-
-    control: ControlSpec
-    """Which control."""
-    status: ControlStatus
-    """Pass, fail, not applicable, or unknown (could not check)."""
-    reason: str
-    """One line: why."""
-
-
-# --------------------------------------------------------------------------- facts
-
-
-class Unchecked(WizardModel):
-    """A read that was refused (or failed), so something could not be checked."""
-
-    what: str
-    """What could not be checked (``bucket access logging``)."""
-    action: str
-    """The IAM action that was needed (``s3:GetBucketLogging``)."""
-    detail: str
-    """The error code and AWS's message."""
-    denied: bool = True
-    """True for access denied; False for any other failure."""
-
-    def sentence(self) -> str:
-        """``Could not check bucket access logging: ... s3:GetBucketLogging ...``."""
-        if self.denied:
-            return (
-                f"Could not check {self.what}: the caller may not call {self.action}. Allow "
-                f"that action to check it ({self.detail})."
-            )
-        return f"Could not check {self.what}: {self.action} failed ({self.detail})."
-
-
-class HealthFacts(WizardModel):
-    """What a trail and its resources look like now (None: unknown or not read)."""
-
-    name: str
-    """Trail name."""
-    arn: str
-    """Trail ARN."""
-    home_region: str
-    """Home region."""
-    owner_account: str
-    """Account that owns the trail (from the ARN)."""
-    multi_region: bool = False
-    """Records every region."""
-    include_global_events: bool = False
-    """Records global services (IAM, STS, ...)."""
-    log_file_validation: bool = False
-    """Writes signed digest files."""
-    organization: bool = False
-    """Organization trail."""
-    organization_id: str | None = None
-    """The organization's id, for organization trails (their files are under it)."""
-    bucket: str | None = None
-    """Log bucket."""
-    prefix: str = ""
-    """S3 key prefix (no slashes around)."""
-    kms_key_arn: str | None = None
-    """The trail's KMS key (None: SSE-S3)."""
-    sns_topic_arn: str | None = None
-    """Notification topic."""
-    log_group_arn: str | None = None
-    """CloudWatch Logs group ARN (``...:log-group:NAME:*``)."""
-    cw_role_arn: str | None = None
-    """CloudWatch Logs delivery role."""
-    is_logging: bool | None = None
-    """IsLogging from GetTrailStatus."""
-    latest_delivery_time: str | None = None
-    """Last log file delivered (ISO 8601)."""
-    latest_delivery_error: str | None = None
-    """Last S3 delivery error, as CloudTrail reports it."""
-    latest_digest_delivery_time: str | None = None
-    """Last digest file delivered."""
-    latest_digest_delivery_error: str | None = None
-    """Last digest delivery error."""
-    latest_cloudwatch_logs_delivery_time: str | None = None
-    """Last delivery to CloudWatch Logs."""
-    latest_cloudwatch_logs_delivery_error: str | None = None
-    """Last CloudWatch Logs delivery error."""
-    latest_notification_error: str | None = None
-    """Last SNS notification error."""
-    time_logging_started: str | None = None
-    """When logging was last started."""
-    time_logging_stopped: str | None = None
-    """When logging was last stopped."""
-    management_events: Literal["all", "read", "write", "none"] | None = None
-    """Which management events are recorded (None: selectors not read)."""
-    excluded_sources: list[str] = Field(default_factory=list)
-    """Management event sources left out (kms.amazonaws.com, rdsdata.amazonaws.com)."""
-    bucket_exists: bool | None = None
-    """The bucket exists (None: could not tell)."""
-    bucket_region: str | None = None
-    """The bucket's region."""
-    bucket_policy_allows: bool | None = None
-    """The bucket policy lets CloudTrail check the ACL and write this trail's files."""
-    bucket_policy_problem: str | None = None
-    """Why it does not (the access checker's reasons)."""
-    bucket_public: bool | None = None
-    """The bucket is readable by the public (ACL or policy, after Block Public Access)."""
-    bucket_public_reason: str | None = None
-    """What makes it public."""
-    public_access_block: dict[str, bool] | None = None
-    """Effective Block Public Access (bucket OR account setting, per flag)."""
-    access_logging_target: str | None = None
-    """``bucket/prefix`` server access logs go to; None when off or unknown."""
-    access_logging: bool | None = None
-    """Server access logging is on."""
-    key_state: str | None = None
-    """Enabled, Disabled, PendingDeletion, ..."""
-    key_manager: str | None = None
-    """AWS or CUSTOMER."""
-    key_spec: str | None = None
-    """KeySpec (SYMMETRIC_DEFAULT for CloudTrail)."""
-    key_rotation: bool | None = None
-    """Automatic rotation is on."""
-    key_policy_allows: bool | None = None
-    """The key policy lets CloudTrail encrypt for this trail."""
-    key_policy_problem: str | None = None
-    """Why it does not."""
-    cw_group_exists: bool | None = None
-    """The CloudWatch Logs group exists."""
-    cw_role_allows: bool | None = None
-    """The role's trust and permissions let CloudTrail deliver to the group."""
-    cw_problem: str | None = None
-    """Why not."""
-    unchecked: list[Unchecked] = Field(default_factory=list)
-    """Reads that failed."""
-
-    def unchecked_for(self, *actions: str) -> Unchecked | None:
-        """The first refused read among ``actions``, if any."""
-        for item in self.unchecked:
-            if item.action in actions:
-                return item
-        return None
+# --------------------------------------------------------------------------- verdict
 
 
 class Problem(WizardModel):
@@ -451,44 +251,6 @@ class _Reader:
 def _text(value: Any) -> str | None:
     """A non-empty string, else None (CloudTrail reports "" for "no error")."""
     return str(value) if value not in (None, "") else None
-
-
-def management_events(
-    basic: Sequence[dict[str, Any]], advanced: Sequence[dict[str, Any]]
-) -> tuple[Literal["all", "read", "write", "none"], list[str]]:
-    """Which management events the selectors record, and the excluded sources.
-
-    Args:
-        basic: ``EventSelectors`` from GetEventSelectors.
-        advanced: ``AdvancedEventSelectors``.
-
-    Returns:
-        ("all" | "read" | "write" | "none", excluded event sources). A trail without any
-        selector records all management events (CloudTrail's default).
-    """
-    if not basic and not advanced:
-        return "all", []
-    read = write = False
-    excluded: set[str] = set()
-    for selector in basic:
-        if not selector.get("IncludeManagementEvents", True):
-            continue
-        rw = selector.get("ReadWriteType", "All")
-        read = read or rw in ("All", "ReadOnly")
-        write = write or rw in ("All", "WriteOnly")
-        excluded.update(selector.get("ExcludeManagementEventSources") or [])
-    for selector in advanced:
-        fields = {f.get("Field"): f for f in selector.get("FieldSelectors", [])}
-        category = fields.get("eventCategory", {})
-        if "Management" not in (category.get("Equals") or []):
-            continue
-        only = (fields.get("readOnly") or {}).get("Equals") or []
-        read = read or not only or "true" in only
-        write = write or not only or "false" in only
-        excluded.update((fields.get("eventSource") or {}).get("NotEquals") or [])
-    kind: Literal["all", "read", "write", "none"]
-    kind = "all" if read and write else "read" if read else "write" if write else "none"
-    return kind, sorted(excluded)
 
 
 def _names(facts: HealthFacts, organization_id: str | None) -> Names:
@@ -890,167 +652,6 @@ def read_facts(caller: AwsCaller, trail: dict[str, Any], home: str) -> HealthFac
 # --------------------------------------------------------------------------- judging
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def evaluate_controls(facts: HealthFacts, *, now: datetime | None = None) -> list[ControlResult]:
-    """Judge every control of :data:`CONTROLS` from the facts (pure)."""
-    now = now or datetime.now(UTC)
-    results: list[ControlResult] = []
-    for spec in CONTROLS:
-        status, reason = _CHECKS[spec.id](facts, now)
-        results.append(ControlResult(control=spec, status=status, reason=reason))
-    return results
-
-
-_Check = Callable[[HealthFacts, datetime], tuple[ControlStatus, str]]
-
-
-def _unknown(item: Unchecked) -> tuple[ControlStatus, str]:
-    return "unknown", f"could not check: {item.action} was refused ({item.detail})"
-
-
-def _multi_region(f: HealthFacts, _now: datetime) -> tuple[ControlStatus, str]:
-    if not f.multi_region:
-        return "fail", f"records only {f.home_region}, not every region"
-    if f.is_logging is None:
-        return _unknown(f.unchecked_for("cloudtrail:GetTrailStatus") or _denied_status())
-    if not f.is_logging:
-        return "fail", "multi-region, but not logging"
-    if f.management_events is None:
-        item = f.unchecked_for("cloudtrail:GetEventSelectors")
-        return _unknown(item) if item else ("unknown", "event selectors not read")
-    if f.management_events != "all":
-        what = "no" if f.management_events == "none" else f"only {f.management_events}"
-        return "fail", f"records {what} management events; read and write are both needed"
-    if f.excluded_sources:
-        return "fail", f"leaves out management events from {', '.join(f.excluded_sources)}"
-    return "pass", "multi-region, logging, all read and write management events"
-
-
-def _denied_status() -> Unchecked:
-    return Unchecked(what="trail status", action="cloudtrail:GetTrailStatus", detail="not read")
-
-
-def _validation(f: HealthFacts, _now: datetime) -> tuple[ControlStatus, str]:
-    if f.log_file_validation:
-        return "pass", "log file validation is on (digest files are written)"
-    return "fail", "log file validation is off"
-
-
-def _encryption(f: HealthFacts, _now: datetime) -> tuple[ControlStatus, str]:
-    if f.kms_key_arn:
-        return "pass", f"SSE-KMS with {f.kms_key_arn}"
-    return "fail", "log files use SSE-S3 (S3-managed keys), not a KMS key"
-
-
-def _rotation(f: HealthFacts, _now: datetime) -> tuple[ControlStatus, str]:
-    if not f.kms_key_arn:
-        return "not-applicable", "the trail has no KMS key"
-    if f.key_manager == "AWS":
-        return "not-applicable", "an AWS managed key (AWS rotates it)"
-    if f.key_spec and f.key_spec != "SYMMETRIC_DEFAULT":
-        return "not-applicable", f"a {f.key_spec} key (rotation is for symmetric keys)"
-    if f.key_rotation is None:
-        item = f.unchecked_for("kms:GetKeyRotationStatus", "kms:DescribeKey")
-        return _unknown(item) if item else ("unknown", "rotation status not read")
-    if f.key_rotation:
-        return "pass", "automatic key rotation is on"
-    return "fail", "automatic key rotation is off"
-
-
-def _not_public(f: HealthFacts, _now: datetime) -> tuple[ControlStatus, str]:
-    if not f.bucket:
-        return "not-applicable", "the trail has no bucket"
-    if f.bucket_exists is False:
-        return "not-applicable", "the bucket does not exist"
-    if f.bucket_public:
-        return "fail", f"the bucket is public: {f.bucket_public_reason}"
-    if f.bucket_public is None:
-        item = f.unchecked_for("s3:GetBucketAcl", "s3:GetBucketPolicy", "s3:ListBucket")
-        return _unknown(item) if item else ("unknown", "the bucket's ACL and policy not read")
-    pab = f.public_access_block or {}
-    if pab and all(pab.values()):
-        return "pass", "not public; Block Public Access is fully on"
-    return "pass", "not public (no public ACL grant or policy statement)"
-
-
-def _access_logging(f: HealthFacts, _now: datetime) -> tuple[ControlStatus, str]:
-    if not f.bucket:
-        return "not-applicable", "the trail has no bucket"
-    if f.bucket_exists is False:
-        return "not-applicable", "the bucket does not exist"
-    if f.access_logging is None:
-        item = f.unchecked_for("s3:GetBucketLogging")
-        return _unknown(item) if item else ("unknown", "bucket logging not read")
-    if f.access_logging:
-        return "pass", f"server access logs go to {f.access_logging_target}"
-    return "fail", f"server access logging is off on {f.bucket}"
-
-
-def _cloudwatch(f: HealthFacts, now: datetime) -> tuple[ControlStatus, str]:
-    if not f.log_group_arn:
-        return "fail", "events are not sent to CloudWatch Logs"
-    if f.latest_cloudwatch_logs_delivery_error:
-        return "fail", f"delivery fails: {f.latest_cloudwatch_logs_delivery_error}"
-    last = _parse_time(f.latest_cloudwatch_logs_delivery_time)
-    if last is not None and now - last > STALE_DELIVERY:
-        return "fail", f"nothing delivered to CloudWatch Logs since {last:%Y-%m-%d %H:%M} UTC"
-    group = f.log_group_arn.split(":")[6] if f.log_group_arn.count(":") >= 6 else ""
-    when = f", last delivery {last:%Y-%m-%d %H:%M} UTC" if last else ""
-    return "pass", f"sends events to log group {group}{when}"
-
-
-_CHECKS: dict[str, _Check] = {
-    "CloudTrail.1": _multi_region,
-    "CloudTrail.4": _validation,
-    "CloudTrail.2": _encryption,
-    "KMS.4": _rotation,
-    "CloudTrail.6": _not_public,
-    "CloudTrail.7": _access_logging,
-    "CloudTrail.5": _cloudwatch,
-}
-
-_FIXES: dict[str, str] = {
-    "CloudTrail.1": (
-        "make it multi-region and record all management events: aws cloudtrail update-trail "
-        "--name {arn} --is-multi-region-trail --region {home}, then put an event selector for "
-        "read and write management events"
-    ),
-    "CloudTrail.4": (
-        "turn it on: aws cloudtrail update-trail --name {arn} --enable-log-file-validation "
-        "--region {home}"
-    ),
-    "CloudTrail.2": (
-        "encrypt with a KMS key whose policy allows CloudTrail: aws cloudtrail update-trail "
-        "--name {arn} --kms-key-id KEY --region {home} (the wizard writes that key policy)"
-    ),
-    "KMS.4": "turn rotation on: aws kms enable-key-rotation --key-id {key}",
-    "CloudTrail.6": (
-        "remove the public grant or statement, and turn on all four Block Public Access "
-        "settings: aws s3api put-public-access-block --bucket {bucket} "
-        "--public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,"
-        "BlockPublicPolicy=true,RestrictPublicBuckets=true"
-    ),
-    "CloudTrail.7": (
-        "turn on server access logging to another bucket: aws s3api put-bucket-logging "
-        "--bucket {bucket} --bucket-logging-status file://logging.json"
-    ),
-    "CloudTrail.5": (
-        "send events to a log group: re-run the wizard's delivery step, or aws cloudtrail "
-        "update-trail --name {arn} --cloud-watch-logs-log-group-arn GROUP_ARN "
-        "--cloud-watch-logs-role-arn ROLE_ARN --region {home}"
-    ),
-}
-
-
 def diagnose(
     facts: HealthFacts, controls: Sequence[ControlResult], *, now: datetime | None = None
 ) -> list[Problem]:
@@ -1141,7 +742,7 @@ def diagnose(
                 f"{f.cw_role_arn or '(none)'}: it must trust cloudtrail.amazonaws.com and "
                 "allow logs:CreateLogStream and logs:PutLogEvents on CloudTrail's log stream.",
             )
-    last = _parse_time(f.latest_delivery_time)
+    last = parse_time(f.latest_delivery_time)
     if f.is_logging and last is not None and now - last > STALE_DELIVERY:
         warn(
             "delivery-stale",
@@ -1175,7 +776,7 @@ def diagnose(
         if result.status != "fail":
             continue
         spec = result.control
-        fix = _FIXES[spec.id].format(**values)
+        fix = spec.fix.format(**values)
         warn(
             f"control-{spec.id}",
             f"Fails {spec.label} ({spec.title}): {result.reason}. To pass, {fix}.",

@@ -16,6 +16,7 @@ from typing import Any
 from botocore import xform_name
 
 from wizard import __version__
+from wizard.controls import PlannedControl, plan_controls
 from wizard.plan_model import PLACEHOLDER, Call, Plan, Step
 
 CLI_SERVICE = {"s3": "s3api"}
@@ -31,6 +32,7 @@ def plan_to_json(plan: Plan, **extra: Any) -> dict[str, Any]:
         "trail_arn": plan.trail_arn,
         "blocked": plan.blocked,
         "findings": [f.model_dump(mode="json", exclude_none=True) for f in plan.findings],
+        "controls": [c.to_json() for c in plan_controls(plan)],
         "steps": [
             {
                 "id": s.id,
@@ -56,9 +58,55 @@ def plan_to_json(plan: Plan, **extra: Any) -> dict[str, Any]:
 
 _SEVERITY_MARK = {"error": "ERROR", "warning": "WARN ", "info": "info "}
 
+CONTROL_MARK = {"pass": "pass ", "fail": "fail ", "not-applicable": "n/a  ", "after-apply": "later"}
+"""How each planned control status is marked in text."""
+
+
+def controls_summary(controls: Sequence[PlannedControl]) -> str:
+    """``3 pass, 3 fail, 1 decided after apply`` (statuses that occur, in that order)."""
+    words = (
+        ("pass", "pass"),
+        ("fail", "fail"),
+        ("not-applicable", "not applicable"),
+        ("after-apply", "decided after apply"),
+    )
+    counts = [(sum(c.status == status for c in controls), word) for status, word in words]
+    return ", ".join(f"{n} {word}" for n, word in counts if n)
+
+
+def controls_to_text(controls: Sequence[PlannedControl], width: int = 98) -> list[str]:
+    """The Controls section: one entry per control, with why and, when it fails, how to pass."""
+    lines = textwrap.wrap(
+        "Controls (CIS AWS Foundations Benchmark / AWS Security Hub) for the planned trail: "
+        f"{controls_summary(controls)}:",
+        width,
+        subsequent_indent="  ",
+    )
+    indent = " " * 10
+    for c in controls:
+        lines += textwrap.wrap(
+            f"{c.control.short_label}: {c.control.title}",
+            width,
+            initial_indent=f"  {CONTROL_MARK[c.status]}   ",
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
+        lines += textwrap.wrap(
+            c.reason, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+        )
+        if c.trade_off:
+            lines += textwrap.wrap(
+                f"to pass: {c.trade_off}",
+                width,
+                initial_indent=indent,
+                subsequent_indent=indent + "  ",
+                break_on_hyphens=False,
+            )
+    return lines
+
 
 def plan_to_text(plan: Plan) -> str:
-    """A readable plan: findings (errors first), the steps, and every policy change."""
+    """A readable plan: findings (errors first), controls, the steps, every policy change."""
     lines = [
         f"Account {plan.account_id} ({plan.partition}), home region {plan.home_region}",
         f"Trail   {plan.trail_arn}",
@@ -74,6 +122,7 @@ def plan_to_text(plan: Plan) -> str:
     if plan.blocked:
         lines.append("Apply is blocked until the errors above are fixed. Nothing was changed.")
         lines.append("")
+    lines += [*controls_to_text(plan_controls(plan)), ""]
     lines.append(f"Plan ({len(plan.steps)} changes):")
     for number, step in enumerate(plan.steps, 1):
         lines.append(f"  {number:2}. {step.summary}")
@@ -128,6 +177,7 @@ POLICY_FILES = {
     "topic": "topic-policy",
     "role-trust": "role-trust-policy",
     "role-permissions": "role-permissions-policy",
+    "access-log-bucket": "access-log-bucket-policy",
 }
 """File name (without ``.json``) of each kind of policy in the script's working directory."""
 

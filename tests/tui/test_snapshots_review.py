@@ -52,8 +52,8 @@ async def to_review(pilot: Pilot[Any]) -> None:
 
 def test_review_new_bucket(snap_compare: Any, app_factory: Any) -> None:
     """Review, new bucket with SSE-S3: a warning (sse-s3-not-cis) and a note, the Plan tab
-    with 8 steps and their undo, tabs Plan / Bucket policy / Your IAM policy / AWS CLI, and
-    Back, Dry-run, Apply… enabled."""
+    with 8 steps and their undo, tabs Plan / Controls / Bucket policy / Your IAM policy /
+    AWS CLI, and Back, Dry-run, Apply… enabled."""
     app = app_factory(answers=answers())
     assert snap_compare(app, terminal_size=(120, 40), run_before=to_review)
 
@@ -70,6 +70,18 @@ def test_review_existing_bucket_diff(snap_compare: Any, app_factory: Any) -> Non
         review = await open_review(pilot)
         review.query_one("#tabs", TabbedContent).active = "bucket-policy-diff"
 
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_review_controls_tab(snap_compare: Any, app_factory: Any) -> None:
+    """Review, new bucket with SSE-S3, on the Controls tab: CloudTrail.2, .7 and .5 fail in
+    red with how to pass, KMS.4 is n/a, the rest pass in green."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        review = await open_review(pilot)
+        review.query_one("#tabs", TabbedContent).active = "controls"
+
+    app = app_factory(answers=answers())
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
