@@ -6,7 +6,10 @@ lets CloudTrail deliver, a trail, logging started.
 * ours: ``cloudtrail-wizard apply ANSWERS --yes`` with examples/new-bucket-sse-s3.yaml (new
   bucket, SSE-S3, versioning, Block Public Access, tags), unique names per run. That
   includes discovery, preflight, the plan, the permission check, the stale-plan check, the
-  journal and the verification after apply.
+  journal and the verification after apply. With a core to spare, the command makes its
+  AWS calls through a worker process (wizard.aws.worker); ``--worker on|off`` forces it
+  either way (CLOUDTRAIL_WIZARD_AWS_WORKER), ``auto`` (the default) decides as a user's
+  run does.
 * theirs: ``aws cloudtrail create-subscription --name N --s3-new-bucket B
   --s3-custom-policy file://policy.json`` (the CLI v1 helper; its bucket policy template is
   passed with --s3-custom-policy, since it would otherwise download it from S3).
@@ -20,8 +23,9 @@ Both tools run with their byte-code cached (``PYTHONPYCACHEPREFIX``, filled by t
 runs), as installed tools are: with ``PYTHONDONTWRITEBYTECODE`` set and an editable
 install, the wizard's own modules would be compiled on every start (about 10 ms).
 
-Not a test. Run: ``.venv/bin/python bench/apply_vs_awscli.py [-n RUNS] [--profile]``.
-``--profile`` also runs ours once under cProfile and prints where the time goes.
+Not a test. Run: ``.venv/bin/python bench/apply_vs_awscli.py [-n RUNS] [--worker MODE]
+[--profile]``. ``--profile`` also runs ours once under cProfile and prints where the time
+goes (in the command's own process; the worker's share shows as waiting).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from wizard.aws.sandbox import start_sandbox  # noqa: E402
+from wizard.aws.worker import SWITCH, worth_a_worker  # noqa: E402
 
 TARGET = 0.7
 """ours / theirs must be at most this."""
@@ -97,9 +102,12 @@ def find_wizard() -> list[str]:
     return [sys.executable, "-c", "import sys; from screens.cli import main; sys.exit(main())"]
 
 
-def environment(sandbox: Any, tmp: Path) -> dict[str, str]:
+def environment(sandbox: Any, tmp: Path, worker: str = "auto") -> dict[str, str]:
     """Dummy credentials, every AWS endpoint on the sandbox, nothing from ~/.aws."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.pop(SWITCH, None)
+    if worker != "auto":
+        env[SWITCH] = "1" if worker == "on" else "0"
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(sandbox.env())
     env.update(
@@ -114,10 +122,10 @@ def environment(sandbox: Any, tmp: Path) -> dict[str, str]:
 
 
 class Bench:
-    def __init__(self, sandbox: Any, tmp: Path) -> None:
+    def __init__(self, sandbox: Any, tmp: Path, worker: str = "auto") -> None:
         self.sandbox = sandbox
         self.tmp = tmp
-        self.env = environment(sandbox, tmp)
+        self.env = environment(sandbox, tmp, worker)
         self.aws = find_aws_cli()
         self.wizard = find_wizard()
         self.policy = tmp / "policy.json"
@@ -229,11 +237,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--runs", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="also profile ours once")
+    parser.add_argument(
+        "--worker",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="ours makes its AWS calls through a worker process: as it decides (auto), "
+        "always, never",
+    )
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # moto's unimplemented-op noise
     with tempfile.TemporaryDirectory() as tmp, start_sandbox(seed=True) as sandbox:
-        bench = Bench(sandbox, Path(tmp))
-        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+        bench = Bench(sandbox, Path(tmp), args.worker)
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load {load:.2f}")
+        os.environ.pop(SWITCH, None)
+        guess = "yes" if worth_a_worker() else "no"
+        print(f"worker: {args.worker} (with auto, a run now would use one: {guess})")
         print(f"ours:   {' '.join(bench.wizard)} apply ANSWERS --yes")
         print(f"theirs: {bench.aws} cloudtrail create-subscription ...")
         bench.ours(), bench.theirs()  # warm-up: byte-code cache, file cache

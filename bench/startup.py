@@ -5,8 +5,8 @@ Prints, for each case, the median wall time over N runs (each in a fresh interpr
 its ratio to a baseline:
 
 * non-interactive commands against ``python -c "import boto3"``: ``--version``,
-  ``policies`` (offline) and ``apply --dry-run`` against a local sandbox started by this
-  script (what ``plan`` does, plus the dry-run walk). Each of them asserts, in the child,
+  ``policies`` (offline), ``plan`` and ``apply --dry-run`` (``plan`` plus the dry-run
+  walk) against a local sandbox started by this script. Each of them asserts, in the child,
   that ``textual`` was never imported, and the script fails (exit 1) if one did.
 * the full-screen wizard against a minimal Textual app, both run as a person runs them: in
   a 120x40 pseudo-terminal, through the real entry point (``cloudtrail-wizard`` and
@@ -300,6 +300,9 @@ def main() -> int:
             "cloudtrail-wizard --version": [PY, "-c", PROBE.format(args=["--version"])],
             "cloudtrail-wizard policies": [
                 PY, "-c", PROBE.format(args=["policies", EXAMPLE, "--output", "json"])
+            ],
+            "cloudtrail-wizard plan": [
+                PY, "-c", PROBE.format(args=["plan", EXAMPLE, "--output", "json"])
             ],
             "cloudtrail-wizard apply --dry-run": [
                 PY, "-c", PROBE.format(args=["apply", EXAMPLE, "--dry-run", "--output", "json"])

@@ -14,6 +14,7 @@ POLICY_TITLES: dict[str, str] = {
     "sns_topic_policy": "SNS topic policy",
     "cloudwatch_logs_role_trust_policy": "CloudWatch Logs role: trust policy",
     "cloudwatch_logs_role_policy": "CloudWatch Logs role: permissions policy",
+    "access_log_bucket_policy": "S3 access log bucket policy",
     "operator_policy": "Your IAM policy (least privilege to run this setup)",
 }
 """Human titles of the policies, in display order."""

@@ -49,6 +49,8 @@ class StorageScreen(StepScreen):
     StorageScreen #availability-loading { width: 6; height: 1; }
     StorageScreen #bucket-region { width: 60; }
     StorageScreen #reload-buckets { margin-top: 1; }
+    StorageScreen #access-mode { width: auto; }
+    StorageScreen #access { height: auto; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -117,12 +119,36 @@ class StorageScreen(StepScreen):
                 placeholder="central-logs-bucket",
                 check=lambda v: check_bucket_name(v) if v else None,
             )
+        yield from self.compose_access_logs()
+
+    def compose_access_logs(self) -> ComposeResult:
+        """Server access logging of the log bucket: off, into a new or an existing bucket."""
+        q = self.question("bucket.access_logging")
+        mode = self.initial("bucket.access_logging") or "off"
+        yield Label(q.prompt, classes="field-label")
+        with RadioSet(id="access-mode", compact=True):
+            for choice in q.choices:
+                label = Text.assemble(choice.label, ("  " + choice.hint, "dim"))
+                yield RadioButton(label, value=choice.value == mode, id=f"access-{choice.value}")
+        yield Static(q.help, classes="hint")
+        with Vertical(id="access"):
+            target = self.answer("bucket.access_log_bucket") or ""
+            yield from self.compose_text("bucket.access_log_bucket", "access-bucket", value=target)
+            prefix = self.answer("bucket.access_log_prefix")
+            yield from self.compose_text(
+                "bucket.access_log_prefix",
+                "access-prefix",
+                value=self.question("bucket.access_log_prefix").default(self.state.draft)
+                if prefix is None
+                else str(prefix),
+            )
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#availability-loading").display = False
         self.query_one("#reload-buckets").display = False
         self._show_mode(self._create)
+        self._show_access()
         if self._create:
             self._check_now(self.input_value("bucket-name"))
 
@@ -142,6 +168,32 @@ class StorageScreen(StepScreen):
         if not create and self._buckets is None and not self._listing:
             self._list_buckets()
         self._show_chosen()
+
+    # ------------------------------------------------------------------ access logging
+
+    @property
+    def _access_mode(self) -> str:
+        choices = self.question("bucket.access_logging").choices
+        index = self.query_one("#access-mode", RadioSet).pressed_index
+        return str(choices[index].value) if 0 <= index < len(choices) else "off"
+
+    @on(RadioSet.Changed, "#access-mode")
+    def _access_mode_changed(self, event: RadioSet.Changed) -> None:
+        event.stop()
+        self._show_access()
+
+    def _log_bucket_name(self) -> str:
+        return (self.input_value("bucket-name") if self._create else self._existing_name()) or ""
+
+    def _show_access(self) -> None:
+        on = self._access_mode != "off"
+        self.query_one("#access").display = on
+        target = self.query_one("#access-bucket", Input)
+        if on and not target.value:
+            suggestion = self.question("bucket.access_log_bucket").default(
+                {"bucket": {"name": self._log_bucket_name()}}
+            )
+            target.value = str(suggestion or "")
 
     # ------------------------------------------------------------------ new bucket
 
@@ -337,4 +389,21 @@ class StorageScreen(StepScreen):
                 )
             else:
                 errors += self.check("bucket.name", name)
+        mode = self._access_mode
+        if mode != "off" or self.answer("bucket.access_logging") is not None:
+            # Off is the default: the draft only says so when it was on before.
+            state = state.with_answer("bucket.access_logging", mode)
+        if mode != "off":
+            target = self.input_value("access-bucket")
+            prefix = self.input_value("access-prefix")
+            state = state.with_answer("bucket.access_log_bucket", target).with_answer(
+                "bucket.access_log_prefix", prefix
+            )
+            errors += self.check("bucket.access_log_bucket", target)
+            errors += self.check("bucket.access_log_prefix", prefix)
+            if target and target == name:
+                errors.append(
+                    f"The access logs cannot go to the log bucket {name} itself (every access "
+                    "log would be logged again); name another bucket."
+                )
         return state, errors

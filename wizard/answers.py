@@ -17,6 +17,7 @@ from wizard.choices import EXCLUDABLE_SOURCES as EXCLUDABLE_SOURCES
 from wizard.choices import INSIGHT_TYPES as INSIGHT_TYPES
 from wizard.choices import RETENTION_DAYS as RETENTION_DAYS
 from wizard.names import (
+    check_access_log_prefix,
     check_account_id,
     check_alias_name,
     check_arn,
@@ -29,8 +30,10 @@ from wizard.names import (
     check_topic_name,
     check_trail_name,
     classify_key_ref,
+    normalise_access_log_prefix,
     normalise_prefix,
     parse_arn,
+    suggested_access_log_bucket,
 )
 from wizard.regions import check_region
 
@@ -95,6 +98,30 @@ class TrailAnswers(AnswersModel):
         return self
 
 
+class AccessLogAnswers(AnswersModel):
+    """S3 server access logging of the log bucket (CIS 4.4, Security Hub CloudTrail.7)."""
+
+    bucket: BucketName
+    """Target bucket that receives the log bucket's server access logs."""
+    prefix: str = ""
+    """Key prefix of the access log objects in the target bucket ('access-logs/')."""
+    create: bool = True
+    """True: create the target bucket; false: use an existing one (its policy is merged)."""
+
+    @field_validator("prefix", mode="before")
+    @classmethod
+    def _prefix(cls, value: Any) -> Any:
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            prefix = normalise_access_log_prefix(value)
+            problem = check_access_log_prefix(prefix)
+            if problem:
+                raise ValueError(problem)
+            return prefix
+        return value
+
+
 class BucketAnswers(AnswersModel):
     """Where the log files go."""
 
@@ -112,6 +139,8 @@ class BucketAnswers(AnswersModel):
     """Turn on versioning for a new bucket (keeps overwritten or deleted log files)."""
     account: str | None = None
     """Owner account of an existing bucket in another account (central logging)."""
+    access_logs: AccessLogAnswers | None = None
+    """Server access logging of the log bucket into a target bucket; None leaves it off."""
 
     @field_validator("prefix", mode="before")
     @classmethod
@@ -145,6 +174,19 @@ class BucketAnswers(AnswersModel):
                 "bucket.account names the owner of an existing bucket; a new bucket is always "
                 "created in this account. Remove bucket.account or set create: false."
             )
+        if self.access_logs is not None:
+            if self.access_logs.bucket == self.name:
+                raise ValueError(
+                    f"bucket.access_logs.bucket is the log bucket {self.name} itself: every "
+                    "access log S3 writes there would be logged again, without end. Name "
+                    f"another bucket, for example {suggested_access_log_bucket(self.name)}."
+                )
+            if self.account is not None:
+                raise ValueError(
+                    "bucket.access_logs turns on server access logging of the log bucket, which "
+                    "only its owner can do; the log bucket is in account "
+                    f"{self.account}. Remove bucket.access_logs and ask that account's owner."
+                )
         return self
 
 

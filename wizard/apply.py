@@ -14,6 +14,9 @@ Guarantees of :func:`apply_plan`:
   for, then every completed step is undone in reverse completion order. A failing undo is
   reported and the rollback goes on with the other steps.
 * Every call (and undo call) is written to the journal, without secrets.
+* A KMS key created twice (a retried CreateKey whose first answer was lost) is found by the
+  run's tag and scheduled for deletion, right away or when the step is rolled back
+  (:mod:`wizard.orphans`); the report's ``key_sweeps`` and the journal say what was found.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pydantic import Field
 
 from wizard.base import WizardModel
 from wizard.journal import Journal
+from wizard.orphans import OrphanKey, SweepResult, retry_attempts, run_tag_of, sweep_run_keys
 from wizard.plan_model import PLACEHOLDER, Call, Plan, Step
 from wizard.ports import AwsCaller, AwsError
 from wizard.readonly import is_read_only
@@ -230,6 +234,13 @@ class ApplyReport(WizardModel):
     """Fingerprint keys that changed (stale plans)."""
     journal_errors: list[str] = Field(default_factory=list)
     """Journal writes that failed after the apply started (the apply went on)."""
+    key_sweeps: list[SweepResult] = Field(default_factory=list)
+    """Searches for keys this run created twice (a retried CreateKey, or its rollback)."""
+
+    @property
+    def orphan_keys(self) -> list[OrphanKey]:
+        """Keys this run created but does not use, and whether their deletion is scheduled."""
+        return [k for sweep in self.key_sweeps for k in sweep.orphans]
 
     def step(self, step_id: str) -> StepResult:
         """The result of one step."""
@@ -571,6 +582,8 @@ class _Apply:
         """Failed create steps whose resource a lost-response retry may have created."""
         self.journal_errors: list[str] = []
         self.first_failure: str | None = None
+        self.sweeps: list[SweepResult] = []
+        """Searches for keys a retried CreateKey made twice (wizard.orphans)."""
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -691,6 +704,12 @@ class _Apply:
                     self.maybe_created.append(step.id)
             self.emit("step-failed", step.id, message, self.attempts.get(step.id, 1))
             return
+        run_id = run_tag_of(step.call.operation, step.call.params)
+        if run_id and retry_attempts(response) > 0:
+            # botocore sent the CreateKey more than once: an attempt whose answer was lost
+            # may have created a key too. Keep the one answered, schedule the others.
+            keep = (response.get("KeyMetadata") or {}).get("KeyId")
+            self.sweep_keys(step, run_id, "retried", keep)
         with self.lock:
             self.outputs[step.id] = response
             self.status[step.id] = "done"
@@ -782,6 +801,75 @@ class _Apply:
                 self.emit("rollback-step-done", sid, step.undo_summary or "nothing to undo")
             else:
                 self.emit("rollback-step-failed", sid, error)
+        self.sweep_on_rollback()
+
+    def sweep_keys(
+        self,
+        step: Step,
+        run_id: str,
+        reason: Literal["retried", "rollback"],
+        keep: str | None = None,
+    ) -> SweepResult:
+        """Schedule the deletion of the keys tagged with this run but ``keep`` (journalled)."""
+        call = step.call
+
+        def record(
+            operation: str, params: Mapping[str, Any], result: Any, error: str | None
+        ) -> None:
+            self.write(
+                "cleanup-call",
+                step_id=step.id,
+                service=call.service,
+                region=call.region,
+                operation=operation,
+                params=params,
+                result=result,
+                error=error,
+                rollback=reason == "rollback",
+            )
+
+        sweep = sweep_run_keys(
+            self.caller_for(call),
+            region=call.region,
+            run_id=run_id,
+            step_id=step.id,
+            reason=reason,
+            keep=keep,
+            record=record,
+        )
+        with self.lock:
+            self.sweeps.append(sweep)
+        if sweep.orphans or sweep.error:
+            self.write(
+                "orphan-keys",
+                step_id=step.id,
+                message=_sweep_note([sweep]),
+                result=sweep.model_dump(mode="json"),
+                rollback=reason == "rollback",
+            )
+        return sweep
+
+    def sweep_on_rollback(self) -> None:
+        """Rolling back: look for duplicates of every key this run tried to create."""
+        for step in self.plan.steps:
+            run_id = run_tag_of(step.call.operation, step.call.params)
+            with self.lock:
+                started = self.attempts.get(step.id, 0) > 0
+                output = self.outputs.get(step.id) or {}
+            if not run_id or not started:
+                continue
+            keep = (output.get("KeyMetadata") or {}).get("KeyId")  # the undo schedules it
+            sweep = self.sweep_keys(step, run_id, "rollback", keep)
+            failed = [k for k in sweep.orphans if k.status == "failed"]
+            if failed:
+                error = "; ".join(
+                    f"a duplicate key {k.key_id} could not be scheduled for deletion ({k.error})"
+                    for k in failed
+                )
+                with self.lock:
+                    self.status[step.id] = "rollback-failed"
+                    previous = self.rollback_errors.get(step.id)
+                    self.rollback_errors[step.id] = f"{previous} {error}" if previous else error
 
     def results(self) -> list[StepResult]:
         with self.lock:
@@ -796,6 +884,36 @@ class _Apply:
                 )
                 for s in self.plan.steps
             ]
+
+
+def _sweep_note(sweeps: Sequence[SweepResult]) -> str:
+    """What the searches for duplicate keys found, for the operator ("" when nothing)."""
+    parts: list[str] = []
+    scheduled = [k for s in sweeps for k in s.orphans if k.status == "scheduled"]
+    if scheduled:
+        parts.append(
+            f"A retried CreateKey had created {len(scheduled)} extra KMS key(s) this run does "
+            "not use: "
+            + ", ".join(
+                f"{k.arn or k.key_id} (deletion scheduled for {k.deletion_date or 'in 7 days'})"
+                for k in scheduled
+            )
+            + "."
+        )
+    for k in (k for s in sweeps for k in s.orphans if k.status == "failed"):
+        parts.append(
+            f"An extra KMS key {k.arn or k.key_id} this run created could not be scheduled for "
+            f"deletion ({k.error}); schedule it by hand: aws kms schedule-key-deletion --key-id "
+            f"{k.key_id} --pending-window-in-days 7 --region {k.region}."
+        )
+    for s in sweeps:
+        if s.error:
+            parts.append(
+                f"Could not look for extra KMS keys in {s.region} tagged "
+                f"cloudtrail-wizard:run={s.run_id} ({s.error}); check with aws kms list-keys "
+                "and aws kms list-resource-tags."
+            )
+    return " ".join(parts)
 
 
 def _stale_keys(expected: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
@@ -920,7 +1038,8 @@ def apply_plan(
         # Deliberately not through run.write: without a journal, nothing is changed.
         journal.record(
             "apply-started",
-            message=f"{len(plan.steps)} steps for {plan.trail_arn} in account {plan.account_id}",
+            message=f"{len(plan.steps)} steps for {plan.trail_arn} in account {plan.account_id}"
+            + (f" (run {plan.run_id})" if plan.run_id else ""),
         )
 
     cancelled = run.execute(max(1, max_workers))
@@ -954,11 +1073,15 @@ def apply_plan(
             message = "Cancelled. Every change already made was undone."
         else:
             message = f"{error} Every change already made was undone."
+    note = _sweep_note(run.sweeps)
+    if note:
+        message = f"{message} {note}"
     report = ApplyReport(
         status=status,
         steps=run.results(),
         outputs=dict(run.outputs),
         journal_path=journal_path,
+        key_sweeps=list(run.sweeps),
         error=error,
         message=message,
         journal_errors=list(run.journal_errors),
@@ -976,6 +1099,11 @@ def _finish(run: _Apply, report: ApplyReport) -> ApplyReport:
                     "error": report.error,
                     "message": report.message,
                     "steps": {r.id: r.status for r in report.steps},
+                    **(
+                        {"orphan_keys": [k.model_dump(mode="json") for k in report.orphan_keys]}
+                        if report.orphan_keys
+                        else {}
+                    ),
                 }
             )
         except OSError as exc:

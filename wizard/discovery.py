@@ -58,6 +58,69 @@ class BucketFacts(WizardModel):
     """Reads that failed, explained."""
 
 
+class AccessLogFacts(WizardModel):
+    """Server access logging: the log bucket's current setting and the target bucket."""
+
+    current: dict[str, Any] | None = None
+    """The log bucket's ``LoggingEnabled`` now (None: off, or the bucket is new)."""
+    current_readable: bool = True
+    """False when GetBucketLogging on the log bucket failed."""
+    target: BucketFacts
+    """The target bucket."""
+    target_retention: bool | None = None
+    """The target has an Object Lock default retention (S3 refuses such a target)."""
+    errors: list[str] = Field(default_factory=list)
+    """Reads that failed, explained."""
+
+
+def discover_access_logs(
+    answers: Answers, ctx: AccountContext, caller: AwsCaller
+) -> AccessLogFacts | None:
+    """The log bucket's logging setting and the target bucket, when access logging is on."""
+    access = answers.bucket.access_logs
+    if access is None:
+        return None
+    errors: list[str] = []
+    target = discover_bucket(access.bucket, ctx, caller)
+    if target.exists and target.owned is None:
+        owned = _owned_buckets(caller, ctx.region)
+        if owned is not None:
+            target = target.model_copy(update={"owned": access.bucket in owned})
+    retention: bool | None = None
+    if target.exists and target.region:
+        try:
+            lock = caller.call(
+                "s3", target.region, "GetObjectLockConfiguration", {"Bucket": access.bucket}
+            )
+            rule = lock.get("ObjectLockConfiguration", {}).get("Rule", {})
+            retention = bool(rule.get("DefaultRetention"))
+        except AwsError as err:
+            if err.not_found or err.code == "ObjectLockConfigurationNotFoundError":
+                retention = False
+            else:
+                errors.append(_explain(err, "GetObjectLockConfiguration"))
+    return AccessLogFacts(target=target, target_retention=retention, errors=errors)
+
+
+def read_bucket_logging(
+    facts: AccessLogFacts, bucket: str, region: str, caller: AwsCaller
+) -> AccessLogFacts:
+    """``facts`` with an existing log bucket's current logging setting (GetBucketLogging)."""
+    try:
+        got = caller.call("s3", region, "GetBucketLogging", {"Bucket": bucket})
+    except AwsError as err:
+        if err.not_found:
+            return facts
+        return facts.model_copy(
+            update={
+                "current_readable": False,
+                "errors": [*facts.errors, _explain(err, "GetBucketLogging")],
+            }
+        )
+    enabled = got.get("LoggingEnabled")
+    return facts.model_copy(update={"current": dict(enabled) if enabled else None})
+
+
 class KeyFacts(WizardModel):
     """What the account says about an existing KMS key."""
 
@@ -250,7 +313,8 @@ class Discovery(WizardModel):
     bucket: BucketFacts
     """The log bucket."""
     owned_buckets: list[str] = Field(default_factory=list)
-    """Names of the caller's buckets."""
+    """Names of the caller's buckets: read when the log bucket exists (to tell whether it is
+    this account's), empty otherwise."""
     key: KeyFacts | None = None
     """The existing key, when one is used."""
     trails: list[TrailFacts] = Field(default_factory=list)
@@ -265,29 +329,52 @@ class Discovery(WizardModel):
     """Organization facts, for organization trails."""
     central: CentralFacts | None = None
     """Central logging (bucket or key in another account), None when not used."""
+    access_logs: AccessLogFacts | None = None
+    """Server access logging of the log bucket, when the answers turn it on."""
 
     def fingerprint(self) -> dict[str, str]:
-        """Short hashes of what the plan depends on; apply compares them (stale plan)."""
+        """Short hashes of what the plan depends on; apply compares them (stale plan).
 
-        def digest(value: Any) -> str:
-            raw = json.dumps(value, sort_keys=True, default=str).encode()
-            return hashlib.sha256(raw).hexdigest()[:16]
-
-        prints = {
-            "bucket": digest(
-                [self.bucket.exists, self.bucket.owned, self.bucket.region, self.bucket.policy]
-            ),
-            "trails": digest(sorted((t.arn, t.bucket) for t in self.trails)),
-        }
-        if self.key is not None:
-            prints["key"] = digest([self.key.arn, self.key.state, self.key.policy])
-        if self.topic is not None:
-            prints["topic"] = digest([self.topic.exists, self.topic.policy])
-        if self.logs is not None:
-            prints["logs"] = digest(
-                [self.logs.group_exists, self.logs.role_exists, self.logs.role_trust_policy]
-            )
+        :func:`fingerprint_now` computes the same hashes from fresh reads of only these
+        facts.
+        """
+        prints = _fingerprint(self.bucket, self.trails, self.key, self.topic, self.logs)
+        if self.access_logs is not None:
+            prints["access_logs"] = _access_log_print(self.access_logs)
         return prints
+
+
+def _access_log_print(facts: AccessLogFacts) -> str:
+    """The access log facts a plan depends on: the target's existence, region and policy,
+    and the log bucket's current logging setting (what a rollback restores)."""
+    target = facts.target
+    return _digest([target.exists, target.region, target.policy, facts.current])
+
+
+def _digest(value: Any) -> str:
+    raw = json.dumps(value, sort_keys=True, default=str).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _fingerprint(
+    bucket: BucketFacts,
+    trails: Sequence[TrailFacts],
+    key: KeyFacts | None,
+    topic: TopicFacts | None,
+    logs: LogsFacts | None,
+) -> dict[str, str]:
+    """The fingerprint of these facts: what :meth:`Discovery.fingerprint` documents."""
+    prints = {
+        "bucket": _digest([bucket.exists, bucket.owned, bucket.region, bucket.policy]),
+        "trails": _digest(sorted((t.arn, t.bucket) for t in trails)),
+    }
+    if key is not None:
+        prints["key"] = _digest([key.arn, key.state, key.policy])
+    if topic is not None:
+        prints["topic"] = _digest([topic.exists, topic.policy])
+    if logs is not None:
+        prints["logs"] = _digest([logs.group_exists, logs.role_exists, logs.role_trust_policy])
+    return prints
 
 
 def _explain(err: AwsError, what: str) -> str:
@@ -324,21 +411,24 @@ def discover(
     central = central_facts(
         answers, ctx, callers, readers=central_readers, confirmation=central_confirmation
     )
-    bucket_caller = key_caller = caller
-    if central is not None and callers:
-        if central.bucket_managed and central.bucket_account:
-            bucket_caller = callers[central.bucket_account]
-        if central.key_managed and central.key_account:
-            key_caller = callers[central.key_account]
+    bucket_caller, key_caller = _policy_callers(central, caller, callers)
     tasks: dict[str, Callable[[], Any]] = {
         "bucket": lambda: discover_bucket(
             answers.bucket.name, ctx, caller, policy_caller=bucket_caller
         ),
-        "owned": lambda: _owned_buckets(caller, ctx.region),
         "trails": lambda: discover_trails(names.home_region, caller),
     }
-    if answers.encryption.existing_key:
-        tasks["key"] = lambda: None  # needs the bucket's region: resolved below
+    # Who owns the bucket only matters when it exists: an existing bucket is listed at
+    # once, a new one only if its name turns out to be taken.
+    if not answers.bucket.create:
+        tasks["owned"] = lambda: _owned_buckets(caller, ctx.region)
+    key_ref = answers.encryption.existing_key
+    new_bucket_region = answers.bucket_region(ctx.region)
+    if key_ref and new_bucket_region:
+        # The key must be in the bucket's region, which a new bucket's answers say.
+        tasks["key"] = lambda: discover_key(
+            key_ref, new_bucket_region, names.home_region, key_caller
+        )
     if answers.notifications.sns_topic:
         topic_arn = names.topic_arn
         assert topic_arn is not None
@@ -347,19 +437,25 @@ def discover(
         tasks["logs"] = lambda: discover_logs(names, caller)
     if answers.trail.organization:
         tasks["organization"] = lambda: discover_organization(ctx, caller)
+    if answers.bucket.access_logs is not None:
+        tasks["access_logs"] = lambda: discover_access_logs(answers, ctx, caller)
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="discover") as pool:
         futures = {name: pool.submit(fn) for name, fn in tasks.items()}
         results = {name: f.result() for name, f in futures.items()}
         bucket: BucketFacts = results["bucket"]
-        owned: list[str] | None = results["owned"]
-        if owned is not None and bucket.exists and bucket.owned is None:
-            bucket = bucket.model_copy(update={"owned": answers.bucket.name in owned})
-        key = None
-        if answers.encryption.existing_key:
+        owned: list[str] | None = results.get("owned")
+        if bucket.exists and bucket.owned is None:
+            if "owned" not in tasks:
+                owned = _owned_buckets(caller, ctx.region)
+            if owned is not None:
+                bucket = bucket.model_copy(update={"owned": answers.bucket.name in owned})
+        access: AccessLogFacts | None = results.get("access_logs")
+        if access is not None and not answers.bucket.create and bucket.exists and bucket.region:
+            access = read_bucket_logging(access, answers.bucket.name, bucket.region, caller)
+        key: KeyFacts | None = results.get("key")
+        if key_ref and key is None:
             region = names.bucket_region(bucket.region)
-            key = discover_key(
-                answers.encryption.existing_key, region, names.home_region, key_caller
-            )
+            key = discover_key(key_ref, region, names.home_region, key_caller)
     trails, trails_error = results["trails"]
     return Discovery(
         context=ctx,
@@ -372,7 +468,95 @@ def discover(
         logs=results.get("logs"),
         organization=results.get("organization"),
         central=central,
+        access_logs=access,
     )
+
+
+def _policy_callers(
+    central: CentralFacts | None, caller: AwsCaller, callers: Mapping[str, AwsCaller] | None
+) -> tuple[AwsCaller, AwsCaller]:
+    """Who reads the bucket's and the key's policies: a managed central account's caller."""
+    bucket_caller = key_caller = caller
+    if central is not None and callers:
+        if central.bucket_managed and central.bucket_account:
+            bucket_caller = callers[central.bucket_account]
+        if central.key_managed and central.key_account:
+            key_caller = callers[central.key_account]
+    return bucket_caller, key_caller
+
+
+def fingerprint_now(
+    answers: Answers,
+    ctx: AccountContext,
+    caller: AwsCaller,
+    *,
+    planned: Discovery | None = None,
+    max_workers: int = 6,
+    callers: Mapping[str, AwsCaller] | None = None,
+) -> dict[str, str]:
+    """What :meth:`Discovery.fingerprint` would say now, reading only the facts it covers.
+
+    The stale-plan check before apply. A full discovery would read the same facts and many
+    more (settings, trail status, organization) that the fingerprint ignores; this makes
+    only the reads the fingerprint needs, concurrently:
+
+    * bucket: HeadBucket (GetBucketLocation when HeadBucket names no region); when the
+      bucket exists, GetBucketPolicy and ListBuckets (whether this account owns it);
+    * trails: DescribeTrails;
+    * key: DescribeKey and GetKeyPolicy (as :func:`discover_key`);
+    * topic: GetTopicAttributes;
+    * logs: DescribeLogGroups and GetRole.
+
+    ``planned`` is the discovery the plan was made from. Its bucket region says where to
+    look for the key, and whether the bucket existed (then ListBuckets starts at once):
+    were either wrong now, the bucket's own fingerprint has changed, and the plan is
+    refused all the same.
+    """
+    names = Names(answers, ctx)
+    central = central_facts(answers, ctx, callers)
+    bucket_caller, key_caller = _policy_callers(central, caller, callers)
+    name = answers.bucket.name
+    expect_bucket = planned.bucket.exists if planned is not None else False
+
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="recheck") as pool:
+        listed = pool.submit(_owned_buckets, caller, ctx.region) if expect_bucket else None
+        bucket_future = pool.submit(
+            discover_bucket, name, ctx, caller, policy_caller=bucket_caller, settings=False
+        )
+        trails_future = pool.submit(discover_trails, names.home_region, caller, status=False)
+        key_future = topic_future = logs_future = None
+        if answers.encryption.existing_key:
+            ref = answers.encryption.existing_key
+            region = names.bucket_region(planned.bucket.region if planned else None)
+            key_future = pool.submit(discover_key, ref, region, names.home_region, key_caller)
+        if answers.notifications.sns_topic and names.topic_arn:
+            topic_future = pool.submit(discover_topic, names.topic_arn, caller)
+        if answers.cloudwatch_logs.enabled:
+            logs_future = pool.submit(discover_logs, names, caller)
+        bucket = bucket_future.result()
+        if bucket.exists and bucket.owned is None:
+            owned = (listed or pool.submit(_owned_buckets, caller, ctx.region)).result()
+            if owned is not None:
+                bucket = bucket.model_copy(update={"owned": name in owned})
+        access_future = (
+            pool.submit(discover_access_logs, answers, ctx, caller)
+            if answers.bucket.access_logs is not None
+            else None
+        )
+        trails, _error = trails_future.result()
+        prints = _fingerprint(
+            bucket,
+            trails,
+            key_future.result() if key_future else None,
+            topic_future.result() if topic_future else None,
+            logs_future.result() if logs_future else None,
+        )
+        access = access_future.result() if access_future is not None else None
+        if access is not None:
+            if not answers.bucket.create and bucket.exists and bucket.region:
+                access = read_bucket_logging(access, name, bucket.region, caller)
+            prints["access_logs"] = _access_log_print(access)
+        return prints
 
 
 def _owned_buckets(caller: AwsCaller, region: str) -> list[str] | None:
@@ -383,12 +567,19 @@ def _owned_buckets(caller: AwsCaller, region: str) -> list[str] | None:
 
 
 def discover_bucket(
-    name: str, ctx: AccountContext, caller: AwsCaller, *, policy_caller: AwsCaller | None = None
+    name: str,
+    ctx: AccountContext,
+    caller: AwsCaller,
+    *,
+    policy_caller: AwsCaller | None = None,
+    settings: bool = True,
 ) -> BucketFacts:
     """Existence, ownership, region, policy and settings of a bucket.
 
     ``policy_caller`` reads the policy and settings (the owner's credentials, for a central
     bucket in another account); HeadBucket, which works across accounts, uses ``caller``.
+    With ``settings=False`` only existence, region and policy are read (what the
+    fingerprint covers).
     """
     reader = policy_caller or caller
     errors: list[str] = []
@@ -435,6 +626,9 @@ def discover_bucket(
 
     policy = read("GetBucketPolicy")
     facts["policy"] = policy.get("Policy") if policy else None
+    if not settings:
+        facts["errors"] = errors
+        return BucketFacts(**facts)
     payment = read("GetBucketRequestPayment")
     if payment is not None:
         facts["requester_pays"] = payment.get("Payer") == "Requester"
@@ -553,8 +747,13 @@ def _find_key_elsewhere(
     return None
 
 
-def discover_trails(home_region: str, caller: AwsCaller) -> tuple[list[TrailFacts], str | None]:
-    """Trails visible from the home region, shadow copies of multi-region trails included."""
+def discover_trails(
+    home_region: str, caller: AwsCaller, *, status: bool = True
+) -> tuple[list[TrailFacts], str | None]:
+    """Trails visible from the home region, shadow copies of multi-region trails included.
+
+    ``status``: ask GetTrailStatus whether each multi-region or organization trail logs.
+    """
     try:
         raw = caller.call(
             "cloudtrail", home_region, "DescribeTrails", {"includeShadowTrails": True}
@@ -575,12 +774,12 @@ def discover_trails(home_region: str, caller: AwsCaller) -> tuple[list[TrailFact
             organization=bool(t.get("IsOrganizationTrail", False)),
             owner_account=parsed.account if parsed else None,
         )
-        if facts.multi_region or facts.organization:
+        if status and (facts.multi_region or facts.organization):
             try:
-                status = caller.call(
+                state = caller.call(
                     "cloudtrail", facts.home_region, "GetTrailStatus", {"Name": arn}
                 )
-                facts = facts.model_copy(update={"logging": bool(status.get("IsLogging"))})
+                facts = facts.model_copy(update={"logging": bool(state.get("IsLogging"))})
             except AwsError:
                 pass  # a shadow trail of another account may not be readable: unknown
         trails.append(facts)

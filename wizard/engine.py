@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wizard.answers import Answers
 from wizard.apply import ApplyEvent, ApplyReport, apply_plan
@@ -20,21 +22,20 @@ from wizard.discovery import (
     discover,
     discover_all_trails,
     discover_trails,
+    fingerprint_now,
     whoami,
 )
-from wizard.inventory import (
-    BucketChoice,
-    KeyChoice,
-    bucket_name_available,
-    list_buckets,
-    list_keys,
-)
 from wizard.journal import Journal, new_journal_path
+from wizard.orphans import new_run_id
 from wizard.permissions import check_permissions as check_operator_permissions
-from wizard.plan_model import Plan, Step, by_severity
+from wizard.plan_model import Finding, Plan, Step, by_severity
 from wizard.planner import build_plan
 from wizard.ports import AwsCaller, AwsError
 from wizard.verify import Verification, verify
+
+if TYPE_CHECKING:
+    # The pickers' inventory is imported when a picker asks, not by plan and apply.
+    from wizard.inventory import BucketChoice, KeyChoice
 
 
 class Outcome(WizardModel):
@@ -113,19 +114,43 @@ class Engine:
         )
 
     def plan(self, answers: Answers, found: Discovery | None = None) -> tuple[Plan, Discovery]:
-        """Discover (unless given), build the plan, and check the operator's permissions."""
-        found = found or self.discover(answers)
-        ctx = self.context_for(answers, found)
-        plan = build_plan(answers, ctx, found)
-        if self.check_permissions:
-            finding = check_operator_permissions(self.caller, ctx, answers)
-            if finding is not None:
-                plan = plan.model_copy(update={"findings": by_severity([*plan.findings, finding])})
+        """Discover (unless given), build the plan, and check the operator's permissions.
+
+        The permission check needs only the account context, so it runs while discovery
+        reads the account; an organization trail's context needs discovery's organization
+        facts first, so its check follows discovery.
+        """
+        finding: Finding | None = None
+        if found is None and self.check_permissions and not answers.trail.organization:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="permissions") as pool:
+                checked = pool.submit(check_operator_permissions, self.caller, self.ctx, answers)
+                found = self.discover(answers)
+                finding = checked.result()
+            ctx = self.context_for(answers, found)
+        else:
+            found = found or self.discover(answers)
+            ctx = self.context_for(answers, found)
+            if self.check_permissions:
+                finding = check_operator_permissions(self.caller, ctx, answers)
+        # A fresh run id per plan: a key created twice by a retried request is found by it.
+        plan = build_plan(answers, ctx, found, run_id=new_run_id())
+        if finding is not None:
+            plan = plan.model_copy(update={"findings": by_severity([*plan.findings, finding])})
         return plan, found
 
-    def fingerprint(self, answers: Answers) -> dict[str, str]:
-        """What discovery sees now (compared with the plan's to refuse a stale plan)."""
-        return self.discover(answers).fingerprint()
+    def fingerprint(self, answers: Answers, found: Discovery | None = None) -> dict[str, str]:
+        """What the account looks like now, as the plan's fingerprint (to refuse a stale plan).
+
+        Reads only what the fingerprint covers (:func:`wizard.discovery.fingerprint_now`);
+        ``found``, the discovery the plan was made from, lets those reads start at once.
+        """
+        return fingerprint_now(
+            answers,
+            self.context_for(answers, found),
+            self.caller,
+            planned=found,
+            callers=self.callers,
+        )
 
     def apply(
         self,
@@ -152,7 +177,7 @@ class Engine:
             progress=progress,
             journal=journal,
             cancel=cancel,
-            check_fresh=lambda: self.fingerprint(answers),
+            check_fresh=lambda: self.fingerprint(answers, found),
             explain=explain,
             callers=self.callers,
         )
@@ -187,12 +212,18 @@ class Engine:
 
     def buckets(self) -> list[BucketChoice]:
         """The account's buckets, with regions and whether they already allow CloudTrail."""
+        from wizard.inventory import list_buckets
+
         return list_buckets(self.caller, self.ctx.account_id, self.ctx.region)
 
     def keys(self, regions: list[str], bucket_region: str) -> list[KeyChoice]:
         """KMS keys in ``regions``, judged for a bucket in ``bucket_region``."""
+        from wizard.inventory import list_keys
+
         return list_keys(self.caller, regions, bucket_region)
 
     def bucket_available(self, name: str) -> str | None:
         """None when a new bucket name looks free, else why not."""
+        from wizard.inventory import bucket_name_available
+
         return bucket_name_available(self.caller, name, self.ctx.region)

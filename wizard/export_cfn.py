@@ -39,7 +39,7 @@ from wizard import __version__
 from wizard.answers import RETENTION_DAYS, Answers
 from wizard.context import AccountContext, Names
 from wizard.planner import ROLE_POLICY_NAME, advanced_event_selectors
-from wizard.policies import CLOUDTRAIL, VERSION
+from wizard.policies import CLOUDTRAIL, S3_LOGGING, VERSION
 from wizard.render_plan import wrap_prose
 
 # --------------------------------------------------------------------------- intrinsics
@@ -108,6 +108,8 @@ CONTEXT_PATTERN = f"arn:{PARTITION}:cloudtrail:*:{ACCOUNT}:trail/*"
 # Logical ids.
 BUCKET = "LogBucket"
 BUCKET_POLICY = "LogBucketPolicy"
+ACCESS_LOG_BUCKET = "ServerAccessLogBucket"
+ACCESS_LOG_BUCKET_POLICY = "ServerAccessLogBucketPolicy"
 KEY = "TrailKey"
 KEY_ALIAS = "TrailKeyAlias"
 TOPIC = "NotificationTopic"
@@ -591,7 +593,9 @@ class _Template:
             if self.ctx.organization_id:
                 org = {"Type": "String", "Default": self.ctx.organization_id, **org}
             self.parameter("OrganizationId", org)
-        if a.bucket.create:
+        if a.bucket.create and a.bucket.access_logs is not None:
+            self.access_log_parameters()
+        elif a.bucket.create:
             self.parameter(
                 "AccessLogBucket",
                 {
@@ -793,12 +797,157 @@ class _Template:
             },
         )
 
+    def access_log_parameters(self) -> None:
+        access = self.answers.bucket.access_logs
+        assert access is not None
+        self.parameter(
+            "AccessLogBucket",
+            {
+                "Type": "String",
+                "Default": access.bucket,
+                "AllowedPattern": _BUCKET_PATTERN,
+                "Description": (
+                    "Bucket this stack creates for the log bucket's S3 server access logs."
+                    if access.create
+                    else "Existing bucket in this region for the log bucket's S3 server access "
+                    "logs (its policy must let logging.s3.amazonaws.com write)."
+                ),
+            },
+        )
+        self.parameter(
+            "AccessLogPrefix",
+            {
+                "Type": "String",
+                "Default": access.prefix,
+                "MaxLength": 512,
+                "Description": "Key prefix of the server access log objects (ends in '/').",
+            },
+        )
+
+    def access_log_statement(self) -> dict[str, Any]:
+        """Log delivery's grant on the access log bucket (as :mod:`wizard.policies` writes it)."""
+        return _statement(
+            "S3ServerAccessLogsDelivery",
+            "Allow",
+            _service(S3_LOGGING),
+            "s3:PutObject",
+            sub(f"arn:{PARTITION}:s3:::${{AccessLogBucket}}/${{AccessLogPrefix}}*"),
+            {
+                "ArnLike": {"aws:SourceArn": sub(f"arn:{PARTITION}:s3:::${{BucketName}}")},
+                "StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")},
+            },
+        )
+
+    def build_access_log_bucket(self) -> None:
+        """The access log bucket and its policy, when the answers create it."""
+        access = self.answers.bucket.access_logs
+        assert access is not None
+        if not access.create:
+            self.merge_block(
+                f"Bucket policy of the existing access log bucket {access.bucket}",
+                [self.access_log_statement()],
+            )
+            return
+        props: dict[str, Any] = {
+            "BucketName": ref("AccessLogBucket"),
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        }
+        if self.answers.bucket.versioning:
+            props["VersioningConfiguration"] = {"Status": "Enabled"}
+        if self.tags:
+            props["Tags"] = self.tags
+        self.checks.append(
+            _Check(
+                "CKV_AWS_18",
+                False,
+                "the access log bucket does not log its own access (that would never end)",
+            )
+        )
+        self.resource(
+            ACCESS_LOG_BUCKET,
+            {
+                "Type": "AWS::S3::Bucket",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": props,
+            },
+            [
+                "Receives the log bucket's S3 server access logs (CIS 4.4, CloudTrail.7): ACLs "
+                "disabled, all public access blocked, SSE-S3 (log delivery does not support "
+                "SSE-KMS targets), TLS-only policy. Kept when the stack is deleted.",
+                "CKV_AWS_18 fails here by design: the access log bucket does not log its own "
+                "access (logs of logs never end).",
+            ],
+        )
+        self.resource(
+            ACCESS_LOG_BUCKET_POLICY,
+            {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {
+                    "Bucket": ref(ACCESS_LOG_BUCKET),
+                    "PolicyDocument": {
+                        "Version": VERSION,
+                        "Statement": [
+                            self.access_log_statement(),
+                            _statement(
+                                "DenyInsecureTransport",
+                                "Deny",
+                                "*",
+                                "s3:*",
+                                [
+                                    get_att(ACCESS_LOG_BUCKET, "Arn"),
+                                    sub(f"${{{ACCESS_LOG_BUCKET}.Arn}}/*"),
+                                ],
+                                {"Bool": {"aws:SecureTransport": "false"}},
+                            ),
+                        ],
+                    },
+                },
+            },
+            [
+                "S3 log delivery may write only the log bucket's access logs under the prefix "
+                "(aws:SourceArn, aws:SourceAccount); every request must use TLS."
+            ],
+        )
+
     def build_bucket(self) -> None:
         a = self.answers
+        if a.bucket.access_logs is not None:
+            self.build_access_log_bucket()
         if not a.bucket.create:
             self.merge_block(
                 f"Bucket policy of the existing bucket {a.bucket.name}", self.bucket_statements()
             )
+            if a.bucket.access_logs is not None:
+                access = a.bucket.access_logs
+                self.before_deploy += [
+                    f"Server access logging of the existing bucket {a.bucket.name} is not in "
+                    "this template (CloudFormation does not own that bucket): turn it on with",
+                    f"  aws s3api put-bucket-logging --bucket {a.bucket.name} "
+                    "--bucket-logging-status '"
+                    + json.dumps(
+                        {
+                            "LoggingEnabled": {
+                                "TargetBucket": access.bucket,
+                                "TargetPrefix": access.prefix,
+                            }
+                        },
+                        separators=(",", ":"),
+                    )
+                    + "'",
+                    "",
+                ]
             self.checks.append(
                 _Check(
                     "CKV_AWS_18 / CIS 4.4, CKV_AWS_21, public access block",
@@ -812,7 +961,10 @@ class _Template:
             "TLS-only policy.",
             "Kept when the stack is deleted (DeletionPolicy: Retain): audit logs must outlive it.",
             "CKV_AWS_18 / CIS 4.4 fail while AccessLogBucket is empty: server access logging "
-            "is off.",
+            "is off."
+            if a.bucket.access_logs is None
+            else "Its S3 server access logs go to the AccessLogBucket bucket (CIS 4.4, "
+            "CloudTrail.7, CKV_AWS_18).",
         ]
         if a.bucket.region and a.bucket.region != self.names.home_region:
             comments.append(
@@ -838,6 +990,12 @@ class _Template:
                 None,
                 "server access logging is on only when the AccessLogBucket parameter is set",
             )
+            if a.bucket.access_logs is None
+            else _Check(
+                "CKV_AWS_18 / CIS 4.4 / CloudTrail.7",
+                True,
+                "the log bucket's server access logs go to the AccessLogBucket bucket",
+            )
         )
         props: dict[str, Any] = {
             "BucketName": ref("BucketName"),
@@ -861,14 +1019,20 @@ class _Template:
                 "CKV_AWS_21 fails: versioning is off by the answers' choice (bucket.versioning: "
                 "false); overwritten or deleted log files cannot be recovered."
             )
-        props["LoggingConfiguration"] = if_(
-            "HasAccessLogBucket",
-            {
+        if a.bucket.access_logs is not None:
+            props["LoggingConfiguration"] = {
                 "DestinationBucketName": ref("AccessLogBucket"),
-                "LogFilePrefix": sub("${BucketName}/"),
-            },
-            NO_VALUE,
-        )
+                "LogFilePrefix": ref("AccessLogPrefix"),
+            }
+        else:
+            props["LoggingConfiguration"] = if_(
+                "HasAccessLogBucket",
+                {
+                    "DestinationBucketName": ref("AccessLogBucket"),
+                    "LogFilePrefix": sub("${BucketName}/"),
+                },
+                NO_VALUE,
+            )
         if self.tags:
             props["Tags"] = self.tags
         body: dict[str, Any] = {
@@ -876,6 +1040,9 @@ class _Template:
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
         }
+        if a.bucket.access_logs is not None and a.bucket.access_logs.create:
+            # S3 checks the target when logging is turned on: its policy must be there first.
+            body["DependsOn"] = [ACCESS_LOG_BUCKET_POLICY]
         body["Properties"] = props
         self.resource(BUCKET, body, comments)
         self.resource(

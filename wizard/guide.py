@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from wizard.choices import EXCLUDABLE_SOURCES, INSIGHT_TYPES, RETENTION_DAYS
 from wizard.names import (
+    check_access_log_prefix,
     check_alias_name,
     check_bucket_name,
     check_log_group_name,
@@ -21,7 +22,9 @@ from wizard.names import (
     check_topic_name,
     check_trail_name,
     classify_key_ref,
+    normalise_access_log_prefix,
     normalise_prefix,
+    suggested_access_log_bucket,
 )
 from wizard.regions import check_region
 
@@ -137,6 +140,10 @@ def _prefix(value: Any) -> str | None:
     return check_prefix(normalise_prefix(str(value or "")))
 
 
+def _access_log_prefix(value: Any) -> str | None:
+    return check_access_log_prefix(normalise_access_log_prefix(str(value or "")))
+
+
 WELCOME_HELP = """\
 CloudTrail records the API calls made in your AWS account: who did what, when, from where.
 A trail delivers those records as log files to an S3 bucket, where they are kept for as long
@@ -163,6 +170,19 @@ An existing bucket keeps its current policy: the wizard adds CloudTrail's two st
 it, never replaces or removes anything, and shows you the difference before applying. Each
 statement names this trail (aws:SourceArn), so no other trail or account can use the grant.
 """
+
+ACCESS_LOGS_HELP = """\
+S3 server access logging records every request made to the log bucket itself (who read or
+deleted log files, and when). CIS AWS Foundations 4.4 (3.6 in v1.4.0, 3.4 in v3.0.0) and
+Security Hub CloudTrail.7 expect it on the CloudTrail bucket. The access logs go to a second
+bucket in the same region and account: the wizard can create it with the same hardening as the
+log bucket (SSE-S3, because S3 log delivery does not support SSE-KMS targets), or merge S3 log
+delivery's statement into an existing bucket's policy. Cost: S3 writes the access logs for
+free; you pay only to store them (a few MB a month for a trail bucket) and to read them.
+"""
+
+ACCESS_LOGS_DRAFT = ("access_logging", "access_log_bucket", "access_log_prefix")
+"""Draft keys (in the bucket section) of the access logging questions."""
 
 PREFIX_HELP = """\
 A prefix puts the log files in a folder of the bucket, useful when the bucket holds other
@@ -289,7 +309,7 @@ STEPS: tuple[StepGuide, ...] = (
     StepGuide(
         id="storage",
         title="Storage",
-        help=STORAGE_HELP,
+        help=STORAGE_HELP + "\n" + ACCESS_LOGS_HELP,
         questions=(
             Question(
                 key="bucket.create",
@@ -318,6 +338,39 @@ STEPS: tuple[StepGuide, ...] = (
                 validate=_opt(check_region),
                 when=lambda d: bool(get(d, "bucket.create", True)),
                 help="Empty: the trail's home region.",
+                optional=True,
+            ),
+            Question(
+                key="bucket.access_logging",
+                prompt="Server access logging of the log bucket (CIS 4.4, CloudTrail.7)?",
+                kind="select",
+                choices=(
+                    Choice("off", "Off", "the default; fails CIS 4.4 and CloudTrail.7"),
+                    Choice("new", "Into a new bucket", "created beside the log bucket"),
+                    Choice("existing", "Into an existing bucket", "its policy is merged"),
+                ),
+                default=lambda d: "off",
+                when=lambda d: not get(d, "bucket.account"),
+                help="Records who reads or deletes log files. Storing the access logs costs a "
+                "little; delivering them is free.",
+            ),
+            Question(
+                key="bucket.access_log_bucket",
+                prompt="Bucket that receives the access logs",
+                validate=_req(check_bucket_name, "The access log bucket's name"),
+                default=lambda d: suggested_access_log_bucket(
+                    str(get(d, "bucket.name") or "cloudtrail-logs")
+                ),
+                when=lambda d: get(d, "bucket.access_logging", "off") != "off",
+                help="Same region and account as the log bucket; not the log bucket itself.",
+            ),
+            Question(
+                key="bucket.access_log_prefix",
+                prompt="Key prefix of the access logs",
+                validate=_access_log_prefix,
+                default=lambda d: "access-logs/",
+                when=lambda d: get(d, "bucket.access_logging", "off") != "off",
+                help="A folder in that bucket, ending in '/'. Empty: the top of the bucket.",
                 optional=True,
             ),
         ),
@@ -490,6 +543,11 @@ def draft_from_answers(answers: Any) -> Draft:
     events["data"] = [d["type"] for d in events["data"]]
     if details:
         events[DATA_DETAILS] = details
+    access = data["bucket"].pop("access_logs", None)
+    if access:
+        data["bucket"]["access_logging"] = "new" if access.get("create", True) else "existing"
+        data["bucket"]["access_log_bucket"] = access["bucket"]
+        data["bucket"]["access_log_prefix"] = access.get("prefix", "")
     return data
 
 
@@ -516,6 +574,13 @@ def answers_data(draft: Draft) -> dict[str, Any]:
     bucket = data.get("bucket", {})
     if bucket.get("create") is False:
         bucket.pop("region", None)
+    mode, target, log_prefix = (bucket.pop(k, None) for k in ACCESS_LOGS_DRAFT)
+    if mode in ("new", "existing") and not bucket.get("account"):
+        bucket["access_logs"] = {
+            "bucket": target or suggested_access_log_bucket(str(bucket.get("name") or "")),
+            "prefix": log_prefix or "",
+            "create": mode == "new",
+        }
     cw = data.get("cloudwatch_logs", {})
     if not cw.get("log_group"):
         data["cloudwatch_logs"] = {}

@@ -111,6 +111,38 @@ def check_prefix(prefix: str) -> str | None:
     return None
 
 
+def check_access_log_prefix(prefix: str) -> str | None:
+    """Check a server access log prefix (already normalised to end in '/' or be empty)."""
+    example = "Example: access-logs/ or s3/cloudtrail-bucket/."
+    if len(prefix) > 512:
+        return f"The access log prefix has {len(prefix)} characters; use at most 512. {example}"
+    if prefix.startswith("/"):
+        return f"The access log prefix '{prefix}' must not start with '/'. {example}"
+    if "//" in prefix:
+        return f"The access log prefix '{prefix}' has an empty path segment ('//'). {example}"
+    if any(ord(c) < 32 or c in '\\{}^%`[]"<>~#|*?' for c in prefix):
+        return (
+            f"The access log prefix '{prefix}' contains characters S3 keys should avoid "
+            '(control characters or one of \\ { } ^ % ` [ ] " < > ~ # | * ?). '
+            f"Use letters, digits, '-', '_', '.' and '/'. {example}"
+        )
+    return None
+
+
+def normalise_access_log_prefix(value: str) -> str:
+    """Trim blanks; a non-empty prefix ends in '/' so the log objects form a folder."""
+    prefix = value.strip()
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return prefix
+
+
+def suggested_access_log_bucket(log_bucket: str) -> str:
+    """The default target bucket name for a log bucket: ``<log bucket>-access-logs``."""
+    suffix = "-access-logs"
+    return log_bucket[: 63 - len(suffix)].rstrip(".-") + suffix
+
+
 _ACCOUNT = re.compile(r"^[0-9]{12}\Z")
 
 

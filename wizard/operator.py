@@ -116,6 +116,7 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
                 purpose="check the bucket and merge CloudTrail's statements into its policy",
             )
         )
+    needs.extend(_access_log_needs(answers, n))
     needs.extend(_key_needs(answers, n))
     if answers.notifications.sns_topic:
         topic_arn = n.topic_arn
@@ -166,6 +167,53 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
     return needs
 
 
+def _access_log_needs(answers: Answers, n: Names) -> list[Need]:
+    """Server access logging of the log bucket: its setting, and the target bucket."""
+    access = answers.bucket.access_logs
+    if access is None:
+        return []
+    target_arn = f"arn:{n.partition}:s3:::{access.bucket}"
+    reads = (
+        "s3:GetBucketLocation",
+        "s3:GetBucketObjectLockConfiguration",
+        "s3:GetBucketOwnershipControls",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketRequestPayment",
+        "s3:GetEncryptionConfiguration",
+        "s3:ListBucket",
+    )
+    writes: tuple[str, ...] = ("s3:DeleteBucketPolicy", "s3:PutBucketPolicy")
+    if access.create:
+        writes += (
+            "s3:CreateBucket",
+            "s3:DeleteBucket",
+            "s3:PutBucketOwnershipControls",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutEncryptionConfiguration",
+            *(("s3:PutBucketVersioning",) if answers.bucket.versioning else ()),
+            *(("s3:PutBucketTagging",) if answers.trail.tags else ()),
+        )
+    return [
+        Need(
+            sid="LogBucketAccessLogging",
+            actions=("s3:GetBucketLogging", "s3:PutBucketLogging"),
+            resources=(n.bucket_arn,),
+            purpose="turn on server access logging of the log bucket; restore it on rollback",
+        ),
+        Need(
+            sid="ManageAccessLogBucket",
+            actions=tuple(sorted({*reads, *writes})),
+            resources=(target_arn,),
+            purpose=(
+                "create and secure the access log bucket"
+                if access.create
+                else "check the access log bucket and merge log delivery's statement"
+            ),
+        ),
+    ]
+
+
 def _key_needs(answers: Answers, n: Names) -> list[Need]:
     enc = answers.encryption
     if enc.type != "sse-kms":
@@ -193,13 +241,17 @@ def _key_needs(answers: Answers, n: Names) -> list[Need]:
                             "kms:EnableKeyRotation",
                             "kms:GetKeyPolicy",
                             "kms:GetKeyRotationStatus",
+                            # The run tag every new key gets (CreateKey with Tags), and
+                            # finding a key a retried CreateKey made twice by that tag.
+                            "kms:ListResourceTags",
                             "kms:ScheduleKeyDeletion",
-                            *(("kms:TagResource",) if answers.trail.tags else ()),
+                            "kms:TagResource",
                         }
                     )
                 ),
                 resources=(key_any, alias_arn),
-                purpose="alias, rotate and verify the new key; schedule its deletion on rollback",
+                purpose="tag, alias, rotate and verify the new key; schedule its deletion on "
+                "rollback, and that of a duplicate a retried request created",
             ),
         ]
     ref = classify_key_ref(enc.existing_key or "")
@@ -321,5 +373,6 @@ def action_for(service: str, operation: str) -> str:
         ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
         ("s3", "DeletePublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
         ("s3", "GetBucketRequestPayment"): "s3:GetBucketRequestPayment",
+        ("s3", "GetObjectLockConfiguration"): "s3:GetBucketObjectLockConfiguration",
     }
     return special.get((service, operation), f"{service}:{operation}")

@@ -42,7 +42,7 @@ class Call(WizardModel):
 class PolicyChange(WizardModel):
     """A policy document a step writes, with what was there before."""
 
-    kind: Literal["bucket", "key", "topic", "role-trust", "role-permissions"]
+    kind: Literal["bucket", "key", "topic", "role-trust", "role-permissions", "access-log-bucket"]
     """Which policy."""
     resource: str
     """The resource (ARN or name) the policy is attached to."""
@@ -129,6 +129,10 @@ class Plan(WizardModel):
     """Every policy document (PolicySet fields), merged where merged."""
     fingerprint: dict[str, str] = Field(default_factory=dict)
     """Hashes of what discovery saw; apply refuses when they changed (stale plan)."""
+    run_id: str | None = None
+    """This plan's run: every KMS key it creates is tagged with it
+    (:data:`wizard.orphans.RUN_TAG`), so a key created twice by a retried request can be found
+    and removed. None for plans that are only shown or exported."""
 
     @property
     def blocked(self) -> bool:

@@ -16,6 +16,7 @@ from wizard.answers import DATA_EVENT_TYPES, Answers
 from wizard.context import AccountContext, Names
 from wizard.discovery import Discovery
 from wizard.merge import PolicyError, parse_policy, render_policy
+from wizard.orphans import RUN_TAG
 from wizard.plan_model import Call, Chain, Plan, PolicyChange, Step
 from wizard.preflight import preflight
 from wizard.review import PolicyReview, Reviews, review_policies
@@ -111,18 +112,26 @@ def _policy_change(review: PolicyReview) -> PolicyChange:
     )
 
 
-def build_plan(answers: Answers, ctx: AccountContext, found: Discovery) -> Plan:
-    """The plan for these answers in this account; findings included (errors block)."""
+def build_plan(
+    answers: Answers, ctx: AccountContext, found: Discovery, *, run_id: str | None = None
+) -> Plan:
+    """The plan for these answers in this account; findings included (errors block).
+
+    ``run_id`` (:func:`wizard.orphans.new_run_id`) is given for a plan that will be applied:
+    a new KMS key is then tagged with it, so that a key created twice by a retried request
+    can be found and removed. Without it the plan is the same for the same inputs.
+    """
     names = Names(answers, ctx)
     reviews = review_policies(answers, ctx, found)
     findings = preflight(answers, ctx, found, reviews)
     b = _Builder()
     trail_deps: list[str] = []
-    key_ref = _key_chain(b, answers, names, found, reviews, trail_deps)
+    key_ref = _key_chain(b, answers, names, found, reviews, trail_deps, run_id)
     _bucket_chain(b, answers, names, found, reviews, key_ref, trail_deps)
     topic_ref = _topic_chain(b, answers, names, found, reviews, trail_deps)
     role_ref = _logs_chain(b, answers, names, found, reviews, trail_deps)
     _trail_chain(b, answers, names, key_ref, topic_ref, role_ref, trail_deps)
+    _access_log_chain(b, answers, names, found, reviews)
     policies: dict[str, Any] = {
         "bucket_policy": reviews.bucket.document,
         "key_policy": reviews.key.document if reviews.key else None,
@@ -132,6 +141,8 @@ def build_plan(answers: Answers, ctx: AccountContext, found: Discovery) -> Plan:
         ),
         "cloudwatch_logs_role_policy": reviews.role_permissions,
     }
+    if reviews.access_logs is not None:
+        policies["access_log_bucket_policy"] = reviews.access_logs.document
     from wizard.operator import operator_policy
 
     policies["operator_policy"] = render_policy(operator_policy(answers, ctx))
@@ -152,6 +163,7 @@ def build_plan(answers: Answers, ctx: AccountContext, found: Discovery) -> Plan:
         findings=findings,
         policies=policies,
         fingerprint=found.fingerprint(),
+        run_id=run_id,
     )
 
 
@@ -162,6 +174,7 @@ def _key_chain(
     found: Discovery,
     reviews: Reviews,
     trail_deps: list[str],
+    run_id: str | None,
 ) -> str | None:
     """Create or update the key; returns the value CreateTrail gets as KmsKeyId."""
     enc = answers.encryption
@@ -170,7 +183,9 @@ def _key_chain(
     region = names.bucket_region(found.bucket.region)
     if enc.new_key:
         assert reviews.key is not None
-        tags = {**answers.trail.tags}
+        tags = {k: v for k, v in answers.trail.tags.items() if k != RUN_TAG}
+        if run_id:
+            tags[RUN_TAG] = run_id  # finds the key again if a retry creates a second one
         b.add(
             "create-key",
             "key",
@@ -456,6 +471,203 @@ def _bucket_chain(
     )
     chain.append("bucket-policy")
     trail_deps.extend(chain)
+
+
+def _access_log_chain(
+    b: _Builder, answers: Answers, names: Names, found: Discovery, reviews: Reviews
+) -> None:
+    """Server access logging of the log bucket into its target bucket (off by default)."""
+    access = answers.bucket.access_logs
+    review = reviews.access_logs
+    if access is None or review is None:
+        return
+    log_bucket = answers.bucket.name
+    target = access.bucket
+    target_arn = review.resource
+    region = names.bucket_region(found.bucket.region)
+    # After the log bucket's own steps: the same S3 operations then reach AWS in plan order.
+    after_log_bucket = [s.id for s in b.steps if s.chain == "bucket"]
+    policy_steps: list[str] = []
+    if access.create:
+        params: dict[str, Any] = {"Bucket": target, "ObjectOwnership": "BucketOwnerEnforced"}
+        if region != "us-east-1":
+            params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        first = b.add(
+            "create-access-log-bucket",
+            "bucket",
+            Call(service="s3", region=region, operation="CreateBucket", params=params),
+            f"Create bucket {target} in {region} for the log bucket's server access logs "
+            "(ACLs disabled)",
+            creates=target_arn,
+            depends_on=after_log_bucket,
+            undo=[
+                Call(
+                    service="s3", region=region, operation="DeleteBucket", params={"Bucket": target}
+                )
+            ],
+            undo_summary=f"Delete the bucket {target} (it is new)",
+        )
+        settings: list[tuple[str, str, dict[str, Any], str]] = [
+            (
+                "access-log-block-public-access",
+                "PutPublicAccessBlock",
+                {
+                    "PublicAccessBlockConfiguration": {
+                        "BlockPublicAcls": True,
+                        "IgnorePublicAcls": True,
+                        "BlockPublicPolicy": True,
+                        "RestrictPublicBuckets": True,
+                    }
+                },
+                "Block all public access to the access log bucket",
+            ),
+            (
+                "access-log-bucket-encryption",
+                "PutBucketEncryption",
+                {
+                    "ServerSideEncryptionConfiguration": {
+                        "Rules": [
+                            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                        ]
+                    }
+                },
+                "Encrypt access logs by default with SSE-S3 (AES-256; S3 log delivery does not "
+                "support SSE-KMS targets)",
+            ),
+        ]
+        if answers.bucket.versioning:
+            settings.append(
+                (
+                    "access-log-bucket-versioning",
+                    "PutBucketVersioning",
+                    {"VersioningConfiguration": {"Status": "Enabled"}},
+                    "Turn on versioning of the access log bucket (as for the log bucket)",
+                )
+            )
+        if answers.trail.tags:
+            settings.append(
+                (
+                    "access-log-bucket-tags",
+                    "PutBucketTagging",
+                    {"Tagging": {"TagSet": _tags_kv(answers.trail.tags)}},
+                    "Tag the access log bucket",
+                )
+            )
+        for step_id, operation, extra, summary in settings:
+            b.add(
+                step_id,
+                "bucket",
+                Call(
+                    service="s3",
+                    region=region,
+                    operation=operation,
+                    params={"Bucket": target, **extra},
+                ),
+                summary,
+                changes=target_arn,
+                depends_on=[first],
+            )
+        policy_steps.append(
+            b.add(
+                "access-log-bucket-policy",
+                "bucket",
+                Call(
+                    service="s3",
+                    region=region,
+                    operation="PutBucketPolicy",
+                    params={"Bucket": target, "Policy": review.document},
+                ),
+                "Attach the access log bucket's policy: S3 log delivery may write only the log "
+                "bucket's access logs under the prefix, TLS required",
+                changes=target_arn,
+                depends_on=[first, "access-log-block-public-access"],
+                policy=_policy_change(review),
+            )
+        )
+        policy_steps.extend(step for step, *_ in settings)
+    elif review.needs_change and review.merged is not None:
+        target_region = (
+            found.access_logs.target.region if found.access_logs is not None else None
+        ) or region
+        undo = (
+            Call(
+                service="s3",
+                region=target_region,
+                operation="PutBucketPolicy",
+                params={"Bucket": target, "Policy": review.before},
+            )
+            if review.before
+            else Call(
+                service="s3",
+                region=target_region,
+                operation="DeleteBucketPolicy",
+                params={"Bucket": target},
+            )
+        )
+        policy_steps.append(
+            b.add(
+                "update-access-log-bucket-policy",
+                "bucket",
+                Call(
+                    service="s3",
+                    region=target_region,
+                    operation="PutBucketPolicy",
+                    params={"Bucket": target, "Policy": review.document},
+                ),
+                f"Merge S3 log delivery's statement into the policy of bucket {target} "
+                f"({len(review.merged.added)} added, nothing removed)",
+                changes=target_arn,
+                depends_on=after_log_bucket,
+                undo=[undo],
+                undo_summary=(
+                    "Restore the bucket policy to its exact previous text"
+                    if review.before
+                    else "Delete the bucket policy again (there was none)"
+                ),
+                policy=_policy_change(review),
+            )
+        )
+    facts = found.access_logs
+    previous = facts.current if facts is not None else None
+    restore: dict[str, Any] = {"LoggingEnabled": previous} if previous else {}
+    b.add(
+        "bucket-access-logging",
+        "bucket",
+        Call(
+            service="s3",
+            region=region,
+            operation="PutBucketLogging",
+            params={
+                "Bucket": log_bucket,
+                "BucketLoggingStatus": {
+                    "LoggingEnabled": {"TargetBucket": target, "TargetPrefix": access.prefix}
+                },
+            },
+        ),
+        f"Send the log bucket's server access logs to {target}/{access.prefix} "
+        "(CIS 4.4, Security Hub CloudTrail.7)",
+        changes=names.bucket_arn,
+        # Last of all: once S3 delivers access logs, the new access log bucket is no longer
+        # empty and could not be deleted by a rollback.
+        depends_on=[
+            *(["create-bucket"] if answers.bucket.create else []),
+            *policy_steps,
+            "start-logging",
+        ],
+        undo=[
+            Call(
+                service="s3",
+                region=region,
+                operation="PutBucketLogging",
+                params={"Bucket": log_bucket, "BucketLoggingStatus": restore},
+            )
+        ],
+        undo_summary=(
+            f"Send the access logs to {previous.get('TargetBucket')} again, as before"
+            if previous
+            else "Turn server access logging of the log bucket off again"
+        ),
+    )
 
 
 def _topic_chain(

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pydantic import SerializerFunctionWrapHandler, model_serializer
+
 from wizard.answers import Answers
 from wizard.base import WizardModel
 from wizard.context import AccountContext, Names
@@ -21,6 +23,8 @@ Policy = dict[str, Any]
 
 VERSION = "2012-10-17"
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
+S3_LOGGING = "logging.s3.amazonaws.com"
+"""The service principal that delivers S3 server access logs."""
 
 
 def _doc(statements: Iterable[Statement], policy_id: str | None = None) -> Policy:
@@ -94,6 +98,40 @@ def bucket_policy(names: Names, organization_id: str | None = None) -> Policy:
     statements = bucket_cloudtrail_statements(names, organization_id)
     statements.append(tls_only_statement(names.bucket_arn))
     return _doc(statements)
+
+
+def access_log_target_arn(names: Names) -> str | None:
+    """ARN of the bucket that receives the log bucket's server access logs (None: off)."""
+    target = names.answers.bucket.access_logs
+    return f"arn:{names.partition}:s3:::{target.bucket}" if target is not None else None
+
+
+def access_log_statement(names: Names) -> Statement:
+    """Let S3 log delivery write the log bucket's access logs under the target prefix only.
+
+    Pinned to the log bucket (``aws:SourceArn``) and its account (``aws:SourceAccount``), as
+    AWS recommends for the ``logging.s3.amazonaws.com`` principal.
+    """
+    target = names.answers.bucket.access_logs
+    assert target is not None, "access logging is off"
+    return {
+        "Sid": "S3ServerAccessLogsDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": S3_LOGGING},
+        "Action": "s3:PutObject",
+        "Resource": f"arn:{names.partition}:s3:::{target.bucket}/{target.prefix}*",
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": names.bucket_arn},
+            "StringEquals": {"aws:SourceAccount": names.account},
+        },
+    }
+
+
+def access_log_bucket_policy(names: Names) -> Policy:
+    """The whole policy of a new access log bucket: log delivery's grant plus TLS only."""
+    target_arn = access_log_target_arn(names)
+    assert target_arn is not None, "access logging is off"
+    return _doc([access_log_statement(names), tls_only_statement(target_arn)])
 
 
 class TrailWriter(WizardModel):
@@ -354,8 +392,19 @@ class PolicySet(WizardModel):
     """Trust policy of a new delivery role."""
     cloudwatch_logs_role_policy: dict[str, Any] | None
     """Permissions of a new delivery role."""
+    access_log_bucket_policy: dict[str, Any] | None = None
+    """A new access log bucket's policy, or log delivery's statement for an existing one."""
     operator_policy: dict[str, Any]
     """Least-privilege IAM policy for the person running the wizard."""
+
+    @model_serializer(mode="wrap")
+    def _drop_unused_optional(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Access logging is optional and off by default: leave its key out when unused, so
+        # the documents of answers without it stay exactly what they were.
+        data: dict[str, Any] = handler(self)
+        if data.get("access_log_bucket_policy") is None:
+            data.pop("access_log_bucket_policy", None)
+        return data
 
 
 def build_policies(answers: Answers, ctx: AccountContext) -> PolicySet:
@@ -388,11 +437,19 @@ def build_policies(answers: Answers, ctx: AccountContext) -> PolicySet:
     if answers.cloudwatch_logs.enabled and not answers.cloudwatch_logs.role_is_arn:
         trust = cloudwatch_role_trust_policy(names)
         role = cloudwatch_role_policy(names, org)
+    access: Policy | None = None
+    if answers.bucket.access_logs is not None:
+        access = (
+            access_log_bucket_policy(names)
+            if answers.bucket.access_logs.create
+            else _doc([access_log_statement(names)])
+        )
     return PolicySet(
         bucket_policy=bucket,
         key_policy=key,
         sns_topic_policy=topic,
         cloudwatch_logs_role_trust_policy=trust,
         cloudwatch_logs_role_policy=role,
+        access_log_bucket_policy=access,
         operator_policy=operator_policy(answers, ctx),
     )

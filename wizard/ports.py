@@ -69,6 +69,10 @@ class AwsCaller(Protocol):
     ) -> dict[str, Any]:
         """Make one call and return the response (without ResponseMetadata).
 
+        Except for a change the SDK had to send more than once: its response keeps
+        ``ResponseMetadata.RetryAttempts`` (> 0), because an earlier attempt whose answer
+        was lost may have acted too (see :mod:`wizard.orphans`).
+
         Raises:
             AwsError: the call failed.
         """

@@ -64,6 +64,7 @@ def preflight(
     findings += _organization_findings(answers, found)
     findings += _delivery_findings(answers, names, found, reviews)
     findings += _posture_findings(answers, names, found)
+    findings += _access_log_findings(answers, names, found, reviews.access_logs)
     if found.central is not None:
         from wizard.central import central_findings
 
@@ -731,6 +732,207 @@ def _posture_findings(answers: Answers, names: Names, found: Discovery) -> list[
                 "cannot be recovered.",
                 answers.bucket.name,
                 controls=["CKV_AWS_21"],
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------- access logs
+
+_ACCESS_LOG_CONTROLS = ("CIS 4.4", "CloudTrail.7", "CKV_AWS_18")
+
+
+def _access_log_findings(
+    answers: Answers, names: Names, found: Discovery, review: PolicyReview | None
+) -> list[Finding]:
+    """S3's rules for a server access log target, checked before anything changes."""
+    access = answers.bucket.access_logs
+    facts = found.access_logs
+    if access is None or facts is None:
+        return []
+    out: list[Finding] = []
+    target = facts.target
+    name = access.bucket
+    region = names.bucket_region(found.bucket.region)
+    out += [_warn("access-log-read-failed", error, name) for error in facts.errors]
+    out += [_warn("access-log-read-failed", error, name) for error in target.errors]
+    if access.create:
+        if target.exists:
+            mine = target.owned or name in found.owned_buckets
+            out.append(
+                _error(
+                    "access-log-bucket-exists",
+                    f"The access log bucket {name} already exists"
+                    + (
+                        " in this account: set bucket.access_logs.create to false to use it."
+                        if mine
+                        else " (bucket names are global and this one is taken): choose "
+                        "another name for bucket.access_logs.bucket."
+                    ),
+                    name,
+                )
+            )
+    elif not target.exists:
+        out.append(
+            _error(
+                "access-log-bucket-missing",
+                f"The access log bucket {name} does not exist. Create it first, or set "
+                "bucket.access_logs.create to true and the wizard creates it.",
+                name,
+            )
+        )
+    else:
+        out += _existing_target_findings(answers, names, found, region, review)
+    if not facts.current_readable:
+        out.append(
+            _error(
+                "access-log-current-unreadable",
+                f"The current server access logging setting of {answers.bucket.name} could not "
+                "be read, so it could not be restored if the setup is rolled back. Give the "
+                "operator s3:GetBucketLogging on the log bucket and run again.",
+                answers.bucket.name,
+            )
+        )
+    elif facts.current is not None:
+        before = facts.current
+        out.append(
+            _info(
+                "access-log-replaces-current",
+                f"{answers.bucket.name} already sends its access logs to "
+                f"{before.get('TargetBucket')}/{before.get('TargetPrefix', '')}; the wizard "
+                f"points them at {name}/{access.prefix} instead (a rollback restores the old "
+                "setting).",
+                answers.bucket.name,
+            )
+        )
+    out.append(
+        _info(
+            "access-log-cost",
+            f"Server access logs of {answers.bucket.name} go to {name}/{access.prefix} "
+            "(CIS 4.4, Security Hub CloudTrail.7). S3 writes one small log object per batch of "
+            "requests; you pay only for storing them and for requests that read them.",
+            name,
+            controls=_ACCESS_LOG_CONTROLS,
+        )
+    )
+    return out
+
+
+def _existing_target_findings(
+    answers: Answers, names: Names, found: Discovery, region: str, review: PolicyReview | None
+) -> list[Finding]:
+    assert found.access_logs is not None
+    facts = found.access_logs
+    target = facts.target
+    name = target.name
+    out: list[Finding] = []
+    if target.owned is False or (target.owned is None and name not in found.owned_buckets):
+        out.append(
+            _error(
+                "access-log-bucket-other-account",
+                f"The access log bucket {name} is not a bucket of account {names.account}. "
+                "S3 delivers server access logs only to a bucket of the same account as the "
+                "log bucket: choose one of this account's buckets.",
+                name,
+            )
+        )
+        return out
+    if target.region and target.region != region:
+        out.append(
+            _error(
+                "access-log-region-mismatch",
+                f"The access log bucket {name} is in {target.region} but the log bucket "
+                f"{answers.bucket.name} is in {region}. S3 delivers server access logs only "
+                "to a bucket in the same region: choose a bucket in "
+                f"{region}, or let the wizard create one (create: true).",
+                name,
+            )
+        )
+    if target.encryption in ("aws:kms", "aws:kms:dsse"):
+        out.append(
+            _error(
+                "access-log-bucket-kms",
+                f"The access log bucket {name} encrypts objects by default with SSE-KMS "
+                f"({target.encryption_key or 'a KMS key'}). S3 server access log delivery "
+                "does not support SSE-KMS or DSSE-KMS default encryption on the target: "
+                "switch its default encryption to SSE-S3 (AES256) or choose another bucket.",
+                name,
+            )
+        )
+    if facts.target_retention:
+        out.append(
+            _error(
+                "access-log-bucket-object-lock",
+                f"The access log bucket {name} has an Object Lock default retention period; "
+                "S3 does not deliver server access logs to such a bucket. Remove the default "
+                "retention, or choose another bucket.",
+                name,
+            )
+        )
+    if target.requester_pays:
+        out.append(
+            _error(
+                "access-log-bucket-requester-pays",
+                f"Requester Pays is on for the access log bucket {name}; S3 does not deliver "
+                "server access logs to such a bucket. Turn it off, or choose another bucket.",
+                name,
+            )
+        )
+    if review is None:
+        return out
+    what = f"the access log bucket {name}"
+    if review.error and review.readable:
+        out.append(
+            _error(
+                "access-log-bucket-policy-malformed",
+                f"The current policy of {what} cannot be used: {review.error} The wizard never "
+                "replaces a policy it cannot read; fix the policy first.",
+                review.resource,
+            )
+        )
+    elif not review.readable:
+        out.append(
+            _error(
+                "access-log-bucket-policy-insufficient",
+                f"The policy of {what} could not be read, so the wizard cannot merge into it. "
+                "Give the operator s3:GetBucketPolicy, or have the owner add this statement:\n"
+                + statements_text(review.required),
+                review.resource,
+                statement=review.required,
+            )
+        )
+    elif review.allowed_before:
+        out.append(
+            _info(
+                "access-log-bucket-policy-ok",
+                f"The policy of {what} already lets S3 deliver these access logs; it is left "
+                "unchanged.",
+                review.resource,
+            )
+        )
+    elif review.blocking_after():
+        out.append(
+            _error(
+                "access-log-bucket-policy-denies",
+                f"Even with the delivery statement merged in, the policy of {what} would refuse "
+                "S3 log delivery (logging.s3.amazonaws.com): "
+                + "; ".join(
+                    "; ".join(p.after.reasons) if p.after else p.label
+                    for p in review.blocking_after()
+                )
+                + ". Narrow that Deny and run again.",
+                review.resource,
+            )
+        )
+    else:
+        added = [str(s.get("Sid")) for s in (review.merged.added if review.merged else [])]
+        out.append(
+            _info(
+                "access-log-bucket-policy-merge",
+                f"The statement(s) {', '.join(added)} will be added to the policy of {what} "
+                "so S3 can deliver the access logs; every existing statement is kept exactly "
+                "as it is (see the diff).",
+                review.resource,
             )
         )
     return out

@@ -22,6 +22,10 @@ from wizard.discovery import Discovery
 from wizard.merge import MergeResult, PolicyError, merge, parse_policy, render_policy
 from wizard.policies import (
     CLOUDTRAIL,
+    S3_LOGGING,
+    access_log_bucket_policy,
+    access_log_statement,
+    access_log_target_arn,
     bucket_cloudtrail_statements,
     bucket_policy,
     cloudwatch_role_policy,
@@ -32,7 +36,9 @@ from wizard.policies import (
     topic_policy,
 )
 
-PolicyKind = Literal["bucket", "key", "topic", "role-trust", "role-permissions"]
+PolicyKind = Literal[
+    "bucket", "key", "topic", "role-trust", "role-permissions", "access-log-bucket"
+]
 
 
 class Probe(WizardModel):
@@ -138,6 +144,28 @@ def bucket_probes(names: Names, organization_id: str | None) -> list[Probe]:
             )
         )
     return probes
+
+
+def access_log_probes(names: Names) -> list[Probe]:
+    """The request S3 log delivery makes against the access log bucket."""
+    target = names.answers.bucket.access_logs
+    target_arn = access_log_target_arn(names)
+    assert target is not None and target_arn is not None, "access logging is off"
+    return [
+        Probe(
+            label="deliver server access logs (s3:PutObject)",
+            request=Request(
+                principal=Principal(kind="service", id=S3_LOGGING),
+                action="s3:PutObject",
+                resource=f"{target_arn}/{target.prefix}2026-01-01-00-00-00-0123456789ABCDEF",
+                context={
+                    "aws:SourceArn": names.bucket_arn,
+                    "aws:SourceAccount": names.account,
+                    "aws:SecureTransport": True,
+                },
+            ),
+        )
+    ]
 
 
 def key_probes(names: Names, key_arn: str, *, decrypt: bool) -> list[Probe]:
@@ -335,6 +363,8 @@ class Reviews(WizardModel):
     """Delivery role trust policy."""
     role_permissions: dict[str, Any] | None = None
     """Delivery role permissions (new role only)."""
+    access_logs: PolicyReview | None = None
+    """Policy of the bucket that receives the log bucket's server access logs."""
 
     def all(self) -> list[PolicyReview]:
         """The reviews that exist, in display order."""
@@ -445,6 +475,27 @@ def review_policies(answers: Answers, ctx: AccountContext, found: Discovery) -> 
         topic=topic,
         role_trust=role_trust,
         role_permissions=role_permissions,
+        access_logs=_review_access_logs(answers, names, found),
+    )
+
+
+def _review_access_logs(answers: Answers, names: Names, found: Discovery) -> PolicyReview | None:
+    access = answers.bucket.access_logs
+    target_arn = access_log_target_arn(names)
+    if access is None or target_arn is None:
+        return None
+    probes = access_log_probes(names)
+    facts = found.access_logs
+    if access.create:
+        return _review_new("access-log-bucket", target_arn, access_log_bucket_policy(names), probes)
+    target = facts.target if facts is not None else None
+    return _review_existing(
+        "access-log-bucket",
+        target_arn,
+        target.policy if target is not None else None,
+        {"Version": "2012-10-17", "Statement": [access_log_statement(names)]},
+        probes,
+        readable=target.policy_readable if target is not None else True,
     )
 
 

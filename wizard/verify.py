@@ -16,7 +16,7 @@ from wizard.answers import Answers
 from wizard.base import WizardModel
 from wizard.context import AccountContext, Names
 from wizard.ports import AwsCaller, AwsError
-from wizard.review import bucket_probes, key_probes, topic_probes
+from wizard.review import access_log_probes, bucket_probes, key_probes, topic_probes
 
 
 class Check(WizardModel):
@@ -111,7 +111,56 @@ def verify(
     except AwsError as err:
         checks.append(Check(name="trail is logging", ok=False, detail=err.message))
     checks.extend(_policy_checks(answers, names, caller, key_arn, bucket_region, organization_id))
+    checks.extend(_access_log_checks(answers, names, caller, bucket_region))
     return Verification(checks=checks)
+
+
+def _access_log_checks(
+    answers: Answers, names: Names, caller: AwsCaller, bucket_region: str | None
+) -> list[Check]:
+    """Server access logging reads back as planned, and the target lets S3 deliver."""
+    access = answers.bucket.access_logs
+    if access is None:
+        return []
+    region = bucket_region or names.bucket_region()
+    name = "server access logging of the log bucket"
+    try:
+        got = caller.call("s3", region, "GetBucketLogging", {"Bucket": answers.bucket.name})
+    except AwsError as err:
+        return [Check(name=name, ok=False, detail=err.message)]
+    enabled = got.get("LoggingEnabled") or {}
+    found = (enabled.get("TargetBucket"), enabled.get("TargetPrefix", ""))
+    checks = [
+        Check(
+            name=name,
+            ok=found == (access.bucket, access.prefix),
+            detail=(
+                f"access logs go to {access.bucket}/{access.prefix}"
+                if found == (access.bucket, access.prefix)
+                else f"expected {access.bucket}/{access.prefix}, found "
+                + (f"{found[0]}/{found[1]}" if found[0] else "logging off")
+            ),
+        )
+    ]
+    what = "live access log bucket policy allows S3 log delivery"
+    try:
+        policy = caller.call("s3", region, "GetBucketPolicy", {"Bucket": access.bucket})["Policy"]
+    except AwsError as err:
+        checks.append(Check(name=what, ok=False, detail=err.message))
+        return checks
+    refused = [
+        "; ".join(result.reasons) or probe.label
+        for probe in access_log_probes(names)
+        if not (result := evaluate(policy, probe.request)).allowed
+    ]
+    checks.append(
+        Check(
+            name=what,
+            ok=not refused,
+            detail="; ".join(refused) or "PutObject allowed for this log bucket's access logs",
+        )
+    )
+    return checks
 
 
 def _policy_checks(

@@ -26,6 +26,7 @@ from wizard.apply import (
 from wizard.aws.clients import Boto3Caller, ClientFactory
 from wizard.aws.session import explain_aws_error
 from wizard.journal import Journal, load_journal
+from wizard.orphans import RUN_TAG
 from wizard.plan_model import Call, Finding, Plan, PolicyChange, Step
 from wizard.ports import AwsCaller, AwsError
 from wizard.readonly import is_read_only
@@ -455,6 +456,67 @@ def test_undo_of_something_already_gone_counts_as_undone(caller: Boto3Caller, ra
     assert report.status == "rolled-back"
     assert report.step("create-alias").status == "rolled-back"
     assert_nothing_left(raw)
+
+
+class RetriedCreateKey:
+    """Wraps a caller; CreateKey answers say botocore had to send the request twice."""
+
+    def __init__(self, inner: Boto3Caller) -> None:
+        self.inner = inner
+
+    def call(
+        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        response = self.inner.call(service, region, operation, params)
+        if operation == "CreateKey":
+            response["ResponseMetadata"] = {"RetryAttempts": 1}
+        return response
+
+    def paginate(
+        self,
+        service: str,
+        region: str,
+        operation: str,
+        result_key: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Any]:
+        return self.inner.paginate(service, region, operation, result_key, params)
+
+
+def test_after_a_retried_create_key_only_this_runs_other_keys_are_scheduled(
+    caller: Boto3Caller, raw: Any
+) -> None:
+    kms = raw("kms")
+
+    def key(run: str | None) -> str:
+        tags = [{"TagKey": RUN_TAG, "TagValue": run}] if run else []
+        return str(kms.create_key(Tags=tags)["KeyMetadata"]["KeyId"])
+
+    duplicate, other_run, untagged, gone = key("run-1"), key("run-2"), key(None), key("run-1")
+    kms.schedule_key_deletion(KeyId=gone, PendingWindowInDays=7)
+    tagged = call(
+        "kms", "CreateKey", Description="acme", Tags=[{"TagKey": RUN_TAG, "TagValue": "run-1"}]
+    )
+    plan = make_plan(overrides={"create-key": {"call": tagged}})
+
+    report = apply_plan(plan, RetriedCreateKey(caller), max_workers=1)
+
+    assert report.status == "applied", report.message
+    used = report.outputs["create-key"]["KeyMetadata"]["KeyId"]
+    states = {
+        k: kms.describe_key(KeyId=k)["KeyMetadata"]["KeyState"]
+        for k in (used, duplicate, other_run, untagged, gone)
+    }
+    assert states == {
+        used: "Enabled",
+        duplicate: "PendingDeletion",
+        other_run: "Enabled",
+        untagged: "Enabled",
+        gone: "PendingDeletion",
+    }
+    assert [(k.key_id, k.status) for k in report.orphan_keys] == [(duplicate, "scheduled")]
+    assert caller.stats[("kms", "ScheduleKeyDeletion")] == 1
+    assert report.step("create-key").status == "done"
 
 
 def test_explained_access_denied(caller: Boto3Caller) -> None:

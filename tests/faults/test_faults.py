@@ -42,6 +42,7 @@ from wizard.answers import Answers
 from wizard.answers_file import load_answers
 from wizard.engine import Engine
 from wizard.journal import load_journal
+from wizard.orphans import RUN_TAG, run_tag_of
 from wizard.plan_model import Plan
 from wizard.ports import AwsError
 
@@ -201,6 +202,7 @@ def _created_names(plan: Plan) -> dict[str, str]:
         names[step.id] = str(
             {
                 "create-bucket": params.get("Bucket"),
+                "create-access-log-bucket": params.get("Bucket"),
                 "create-alias": params.get("AliasName"),
                 "create-topic": params.get("Name"),
                 "create-log-group": params.get("logGroupName"),
@@ -221,7 +223,7 @@ def assert_nothing_created_is_left(
             continue
         name = names[step.id]
         region = step.call.region
-        if step.id == "create-bucket":
+        if step.id in ("create-bucket", "create-access-log-bucket"):
             assert name not in after["buckets"], f"bucket {name} is still there"
         elif step.id == "create-key":
             new = set(after[f"keys/{region}"]) - set(before[f"keys/{region}"])
@@ -262,7 +264,11 @@ def test_a_failure_at_each_step_of_each_example_is_rolled_back(
     before = account_state()
     code, status = REFUSALS[failing.service]
     proxy.clear_log()
-    rule = proxy.fail(failing.target, code=code, status=status)
+    # Steps sharing an operation (the log bucket's and the access log bucket's) run in plan
+    # order: fail the request of this step, not an earlier one's.
+    earlier = [s for s in example_plans()[stem] if s.target == failing.target]
+    nth = [s.id for s in earlier].index(failing.id) + 1
+    rule = proxy.fail(failing.target, code=code, status=status, nth=nth)
     journal_path = tmp_path / "journal.json"
 
     outcome = engine.apply(answers, plan, found=found, journal_path=journal_path)
@@ -372,32 +378,16 @@ def test_apply_succeeds_when_every_change_first_loses_its_connection(
         assert actions[(target, "forwarded")] == 1, "each change was made exactly once"
 
 
-LOST_RESPONSE_LEAKS = {
-    "create-key": "CreateKey has no idempotency token: the retry makes a second key and the "
-    "first one is left enabled and unreferenced",
-}
-
-
 @pytest.mark.parametrize(
     "step_id",
     [
-        pytest.param(
-            step_id,
-            marks=pytest.mark.xfail(
-                step_id in LOST_RESPONSE_LEAKS,
-                reason=LOST_RESPONSE_LEAKS.get(step_id, ""),
-                strict=True,
-            ),
-        )
-        for step_id in (
-            "create-key",
-            "create-alias",
-            "create-bucket",
-            "create-topic",
-            "create-log-group",
-            "create-role",
-            "create-trail",
-        )
+        "create-key",
+        "create-alias",
+        "create-bucket",
+        "create-topic",
+        "create-log-group",
+        "create-role",
+        "create-trail",
     ],
 )
 def test_a_create_whose_response_is_lost_leaves_no_stray_resource(
@@ -406,7 +396,9 @@ def test_a_create_whose_response_is_lost_leaves_no_stray_resource(
     """The server creates the resource, the connection drops before the answer arrives.
 
     botocore retries the call; whatever the outcome (applied, or failed and rolled back),
-    the account must not keep a resource nobody knows about.
+    the account must not keep a resource nobody knows about. (CreateKey has no idempotency
+    token: the retry makes a second key, and the first one can only be scheduled for
+    deletion, which is what the run does.)
     """
     answers, plan, found = plan_for(engine, EXAMPLE_BY_STEM["cloudwatch-and-sns"])
     before = account_state()
@@ -417,14 +409,112 @@ def test_a_create_whose_response_is_lost_leaves_no_stray_resource(
 
     after = account_state()
     if outcome.report.status == "applied":
-        # Exactly one of each resource: no duplicate from the retried request.
-        new_keys = set(after["keys/us-east-1"]) - set(before["keys/us-east-1"])
-        assert len(new_keys) == 1, f"{len(new_keys)} new keys"
+        # Exactly one of each resource in use: no duplicate left from the retried request.
+        keys = after["keys/us-east-1"]
+        new_keys = {k for k in keys if k not in before["keys/us-east-1"]}
+        live = {k for k in new_keys if keys[k]["state"] != "PendingDeletion"}
+        assert len(live) == 1, f"{len(live)} new keys in use"
         trail = direct("cloudtrail").get_trail(Name=plan.trail_arn)["Trail"]
-        assert trail["KmsKeyId"].endswith(next(iter(new_keys)))
+        assert trail["KmsKeyId"].endswith(next(iter(live)))
     else:
         assert outcome.report.status == "rolled-back", outcome.report.message
         assert_same_state(before, after)
+
+
+def run_tagged_keys(run_id: str | None, region: str = REGION) -> dict[str, str]:
+    """Key id -> state of every key carrying the run tag ``run_id`` (read straight from KMS)."""
+    kms = direct("kms", region)
+    found = {}
+    for key in kms.list_keys()["Keys"]:
+        tags = kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]
+        if {"TagKey": RUN_TAG, "TagValue": run_id} in tags:
+            found[key["KeyId"]] = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"]
+    return found
+
+
+def test_the_duplicate_of_a_key_whose_answer_was_lost_is_scheduled_for_deletion(
+    engine: Engine, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    answers, plan, found = plan_for(engine, EXAMPLE_BY_STEM["sse-kms-new-key"])
+    assert plan.run_id and run_tag_of("CreateKey", plan.step("create-key").call.params)
+    proxy.drop("kms:CreateKey", after_forward=True)
+    journal_path = tmp_path / "journal.json"
+
+    outcome = engine.apply(answers, plan, found=found, journal_path=journal_path)
+
+    report = outcome.report
+    assert report.status == "applied", report.message
+    assert outcome.verification is not None and outcome.verification.ok
+    used = report.outputs["create-key"]["KeyMetadata"]["KeyId"]
+    tagged = run_tagged_keys(plan.run_id)
+    assert len(tagged) == 2, tagged  # the lost answer's key and the retry's
+    (orphan,) = set(tagged) - {used}
+    assert tagged == {used: "Enabled", orphan: "PendingDeletion"}
+    assert [(k.key_id, k.status) for k in report.orphan_keys] == [(orphan, "scheduled")]
+    assert report.key_sweeps[0].reason == "retried"
+    assert orphan in report.message and "scheduled" in report.message
+    forwarded = Counter(s.target for s in proxy.log if s.action == "forwarded")
+    assert forwarded["kms:ScheduleKeyDeletion"] == 1
+    journal = load_journal(journal_path)
+    cleanup = [e for e in journal["entries"] if e["kind"] == "cleanup-call"]
+    assert [(e["operation"], e["params"]["KeyId"]) for e in cleanup] == [
+        ("ScheduleKeyDeletion", orphan)
+    ]
+    assert cleanup[0]["params"]["PendingWindowInDays"] == 7
+    assert [k["key_id"] for k in journal["summary"]["orphan_keys"]] == [orphan]
+
+
+def test_rolling_back_a_retried_create_key_schedules_both_keys(
+    engine: Engine, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    answers, plan, found = plan_for(engine, EXAMPLE_BY_STEM["sse-kms-new-key"])
+    before = account_state()
+    proxy.drop("kms:CreateKey", after_forward=True)
+    proxy.fail("cloudtrail:CreateTrail", code=REFUSALS["cloudtrail"][0], status=400)
+    journal_path = tmp_path / "journal.json"
+
+    outcome = engine.apply(answers, plan, found=found, journal_path=journal_path)
+
+    report = outcome.report
+    assert report.status == "rolled-back", report.message
+    after = account_state()
+    assert_same_state(before, after)  # new keys: pending deletion; the rest as before
+    tagged = run_tagged_keys(plan.run_id)
+    assert len(tagged) == 2 and set(tagged.values()) == {"PendingDeletion"}, tagged
+    used = report.outputs["create-key"]["KeyMetadata"]["KeyId"]
+    (orphan,) = set(tagged) - {used}
+    assert [(k.key_id, k.status) for k in report.orphan_keys] == [(orphan, "scheduled")]
+    assert report.step("create-key").status == "rolled-back"
+    assert orphan in report.message
+    journal = load_journal(journal_path)
+    scheduled = [
+        e["params"]["KeyId"]
+        for e in journal["entries"]
+        if e.get("operation") == "ScheduleKeyDeletion" and "error" not in e
+    ]
+    assert sorted(scheduled) == sorted([used, orphan])
+
+
+def test_a_normal_apply_makes_no_extra_key_calls(
+    engine: Engine, proxy: FaultProxy, wizard_session: Any, tmp_path: Path
+) -> None:
+    """The search for duplicates costs nothing unless botocore retried a CreateKey."""
+    caller = wizard_session.caller
+    answers, plan, found = plan_for(engine, EXAMPLE_BY_STEM["sse-kms-new-key"])
+    planned = caller.stats
+    caller.reset_stats()
+
+    outcome = engine.apply(answers, plan, found=found, journal_path=tmp_path / "journal.json")
+
+    assert outcome.report.status == "applied", outcome.report.message
+    assert outcome.report.key_sweeps == [] and outcome.report.orphan_keys == []
+    applied = caller.stats
+    assert applied[("kms", "CreateKey")] == 1
+    assert applied[("kms", "ListResourceTags")] == applied[("kms", "ScheduleKeyDeletion")] == 0
+    # ListKeys only as often as discovery lists keys (the stale-plan check repeats it).
+    assert applied[("kms", "ListKeys")] == planned[("kms", "ListKeys")]
+    used = outcome.report.outputs["create-key"]["KeyMetadata"]["KeyId"]
+    assert run_tagged_keys(plan.run_id) == {used: "Enabled"}  # the key carries the run tag
 
 
 # ------------------------------------------------------------------------------- Ctrl-C

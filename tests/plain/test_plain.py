@@ -359,6 +359,7 @@ def test_asks_the_guide_questions_with_its_choices_defaults_and_validators(
         "bucket.create",
         "bucket.name",
         "bucket.region",
+        "bucket.access_logging",  # off (the default), so its bucket and prefix are not asked
         "bucket.prefix",
         "encryption.type",
         "encryption.key",
@@ -405,6 +406,45 @@ def test_asks_the_guide_questions_with_its_choices_defaults_and_validators(
     assert "== KMS key policy ==" in run.output
     assert "Quit before applying. Nothing was changed." in run.output
     assert "plain-trail-logs-123456789012" not in _bucket_names(sandbox)
+
+
+def test_access_logging_is_answered_and_applied(
+    run_wizard: Callable[..., Run], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The storage step's access logging question: a new bucket, the suggested name."""
+    saved = tmp_path / "access.answers.yaml"
+    target = "plain-trail-logs-123456789012-access-logs"
+    run = run_wizard(
+        {
+            **NEW_BUCKET_SSE_S3,
+            QUESTIONS["bucket.access_logging"].prompt: "new",
+            QUESTIONS["bucket.access_log_bucket"].prompt: Seq(
+                "plain-trail-logs-123456789012", target
+            ),
+            QUESTIONS["bucket.access_log_prefix"].prompt: "trail-bucket",
+            plain.PROMPT_NEXT: "apply",
+            "changes to account 123456789012 in region us-east-1?": True,
+            plain.PROMPT_SAVE: True,
+            plain.PROMPT_SAVE_PATH: str(saved),
+        }
+    )
+
+    assert run.code == 0, run.output
+    first = next(
+        a for a in run.fake.asked if a.prompt == QUESTIONS["bucket.access_log_bucket"].prompt
+    )
+    assert first.options["default"] == target
+    # Naming the log bucket itself is refused when the answers are checked as a whole.
+    assert "the log bucket plain-trail-logs-123456789012 itself" in run.text
+    logging = _client(sandbox, "s3").get_bucket_logging(Bucket="plain-trail-logs-123456789012")
+    assert logging["LoggingEnabled"] == {"TargetBucket": target, "TargetPrefix": "trail-bucket/"}
+    assert "[ok] server access logging of the log bucket" in run.output
+    # The review printed the new access log bucket's policy as a policy the apply writes.
+    assert "== S3 access log bucket policy ==" in run.output
+    assert "S3ServerAccessLogsDelivery" in run.output
+    access = load_answers(saved).bucket.access_logs
+    assert access is not None
+    assert (access.bucket, access.prefix, access.create) == (target, "trail-bucket/", True)
 
 
 def _prose(output: str) -> list[str]:

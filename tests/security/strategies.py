@@ -272,6 +272,12 @@ def answers_documents(draw: st.DrawFn, partition: str | None = None) -> dict[str
         bucket["region"] = draw(regions(p))
     if not create and draw(st.booleans()):
         bucket["account"] = draw(account_ids())
+    if "account" not in bucket and draw(st.booleans()):
+        bucket["access_logs"] = {
+            "bucket": draw(bucket_names().filter(lambda n: n != bucket["name"])),
+            "prefix": draw(st.sampled_from(["", "access-logs/", "s3/cloudtrail", "a/b/c/"])),
+            "create": draw(st.booleans()),
+        }
     doc: dict[str, Any] = {"trail": trail, "bucket": bucket}
     if draw(st.booleans()):
         doc["encryption"] = draw(_encryption(p))

@@ -45,7 +45,7 @@ from wizard.discovery import (
 from wizard.merge import render_policy
 from wizard.plan_model import Plan
 from wizard.planner import build_plan
-from wizard.policies import CLOUDTRAIL, PolicySet, build_policies
+from wizard.policies import CLOUDTRAIL, S3_LOGGING, PolicySet, build_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -57,7 +57,7 @@ PROPERTY_SETTINGS = settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
-RESOURCE_POLICIES = ("bucket_policy", "key_policy", "sns_topic_policy")
+RESOURCE_POLICIES = ("bucket_policy", "key_policy", "sns_topic_policy", "access_log_bucket_policy")
 """Policies attached to a resource (they name principals)."""
 TRUST_POLICIES = ("cloudwatch_logs_role_trust_policy",)
 IDENTITY_POLICIES = ("operator_policy", "cloudwatch_logs_role_policy")
@@ -250,8 +250,23 @@ def check_service_statements_pinned(answers: Answers, ctx: AccountContext) -> No
         for statement in _statements(doc):
             if not _is_service_statement(statement):
                 continue
-            assert _as_list(statement["Principal"]["Service"]) == [CLOUDTRAIL], (field, statement)
             conditions = _conditions(statement)
+            if _as_list(statement["Principal"]["Service"]) == [S3_LOGGING]:
+                # Server access log delivery: pinned to the log bucket AND its account.
+                assert field == "access_log_bucket_policy", (field, statement)
+                arns = [v for (op, k), vs in conditions.items() if k == "aws:sourcearn" for v in vs]
+                accounts = [
+                    v for (op, k), vs in conditions.items() if k == "aws:sourceaccount" for v in vs
+                ]
+                assert arns == [names.bucket_arn], (field, statement)
+                assert accounts == [names.account], (field, statement)
+                assert all(
+                    op in POSITIVE_OPERATORS
+                    for (op, k) in conditions
+                    if k in ("aws:sourcearn", "aws:sourceaccount")
+                ), (field, statement)
+                continue
+            assert _as_list(statement["Principal"]["Service"]) == [CLOUDTRAIL], (field, statement)
             arns = [v for (op, key), vs in conditions.items() if key == "aws:sourcearn" for v in vs]
             accounts = [
                 v for (op, key), vs in conditions.items() if key == "aws:sourceaccount" for v in vs
@@ -534,6 +549,12 @@ def _exception_for(field: str, finding: Any, answers: Answers, names: Names) -> 
         expected = f"on {names.bucket_arn} due to "
         if expected in str(detail) and str(detail).endswith("allow s3:PutBucketPolicy"):
             return "the operator writes this bucket's policy by design"
+        # The same holds for the access log bucket (bucket.access_logs): the wizard writes
+        # or merges log delivery's statement into its policy, and only that bucket's.
+        access = answers.bucket.access_logs
+        target = f"on arn:{names.partition}:s3:::{access.bucket} due to " if access else None
+        if target and target in str(detail) and str(detail).endswith("allow s3:PutBucketPolicy"):
+            return "the operator writes the access log bucket's policy by design"
     if (
         field == "operator_policy"
         and issue == "RESOURCE_STAR"

@@ -94,6 +94,19 @@ def test_storage_new_bucket_taken(snap_compare: Any, app_factory: Any) -> None:
     assert snap_compare(app, terminal_size=BIG, run_before=at("storage", taken))
 
 
+def test_storage_access_logging_new_bucket(snap_compare: Any, app_factory: Any) -> None:
+    """Storage, server access logging 'Into a new bucket': the target bucket's name suggested
+    as <log bucket>-access-logs and the prefix access-logs/, with the CIS 4.4 / CloudTrail.7
+    hint under the choice."""
+
+    async def access(pilot: Pilot[Any]) -> None:
+        await pilot.click("#access-new")
+        await pilot.pause()
+
+    app = app_factory(answers=answers())
+    assert snap_compare(app, terminal_size=(120, 50), run_before=at("storage", access))
+
+
 def test_storage_existing_bucket(snap_compare: Any, app_factory: Any) -> None:
     """Storage, existing bucket: the three seeded buckets with their regions, the central one
     marked as already allowing CloudTrail, chosen, and the 'Chosen:' line under the list."""

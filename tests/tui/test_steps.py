@@ -396,6 +396,38 @@ async def test_storage_lists_the_seeded_buckets(app_factory: Any) -> None:
         assert app.state.draft["bucket"]["name"] == CENTRAL_BUCKET
 
 
+async def test_storage_turns_on_access_logging_into_a_new_bucket(app_factory: Any) -> None:
+    app = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        app.go_to("storage", app.state)
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        assert not app.screen.query_one("#access").display  # off by default
+        await pilot.click("#access-new")
+        await pilot.pause()
+        assert app.screen.query_one("#access").display
+        log_bucket = app.screen.query_one("#bucket-name", Input).value
+        target = app.screen.query_one("#access-bucket", Input)
+        assert target.value == f"{log_bucket}-access-logs"  # the suggested name
+        # The log bucket itself is refused: its access logs would be logged without end.
+        await paste_into(pilot, "#access-bucket", log_bucket)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.current_step == "storage"
+        assert "log bucket" in text(app, "#errors") and "itself" in text(app, "#errors")
+        await paste_into(pilot, "#access-bucket", f"{log_bucket}-s3-logs")
+        await paste_into(pilot, "#access-prefix", "trail-bucket")
+        await next_step(pilot, "prefix")
+        access = app.state.answers().bucket.access_logs
+        assert access is not None
+        assert (access.bucket, access.prefix, access.create) == (
+            f"{log_bucket}-s3-logs",
+            "trail-bucket/",
+            True,
+        )
+
+
 async def test_bucket_in_another_account_by_name(app_factory: Any) -> None:
     app = app_factory(answers=answers())
     async with app.run_test(size=SIZE) as pilot:

@@ -34,10 +34,12 @@ TITLES = {
     "sns_topic_policy": "SNS topic policy",
     "cloudwatch_logs_role_trust_policy": "CloudWatch Logs role: trust policy",
     "cloudwatch_logs_role_policy": "CloudWatch Logs role: permissions policy",
+    "access_log_bucket_policy": "S3 access log bucket policy",
     "operator_policy": "Your IAM policy",
 }
 # Which documents each example produces (the others must be null).
 PRESENT = {
+    "access-logging": {"bucket_policy", "access_log_bucket_policy", "operator_policy"},
     "cloudwatch-and-sns": set(KEYS),
     "existing-bucket-prefix": {"bucket_policy", "operator_policy"},
     "new-bucket-sse-s3": {"bucket_policy", "operator_policy"},
@@ -76,7 +78,11 @@ def test_policies_json(example: Path, capsys: pytest.CaptureFixture[str]) -> Non
     out, err = capsys.readouterr()
     assert err == ""
     doc = json.loads(out)
-    assert list(doc) == KEYS
+    # The access log bucket's policy (optional, off by default) is listed only when used.
+    optional = (
+        ["access_log_bucket_policy"] if "access_log_bucket_policy" in PRESENT[example.stem] else []
+    )
+    assert list(doc) == [*KEYS[:-1], *optional, KEYS[-1]]
     present = {k for k, v in doc.items() if v is not None}
     assert present == PRESENT[example.stem]
     for key in present:

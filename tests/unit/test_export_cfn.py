@@ -36,6 +36,7 @@ from wizard.context import AccountContext, Names
 from wizard.export_cfn import cloudformation_template, failing_check_ids, template_checks
 from wizard.planner import advanced_event_selectors
 from wizard.policies import (
+    access_log_bucket_policy,
     bucket_cloudtrail_statements,
     bucket_policy,
     cloudwatch_role_policy,
@@ -126,6 +127,16 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
             "RetentionInDays",
             "CloudWatchLogsRoleName",
         },
+    ),
+    "access-logging": (
+        {
+            "ServerAccessLogBucket",
+            "ServerAccessLogBucketPolicy",
+            "LogBucket",
+            "LogBucketPolicy",
+            "Trail",
+        },
+        {"TrailName", "BucketName", "AccessLogBucket", "AccessLogPrefix"},
     ),
     "existing-bucket-prefix": ({"Trail"}, {"TrailName", "BucketName", "LogPrefix"}),
     "new-bucket-sse-s3": (
@@ -263,6 +274,10 @@ def _env(name: str) -> dict[str, str]:
     for param, body in doc["Parameters"].items():
         if "Default" in body:
             env[param] = str(body["Default"])
+    if answers.bucket.access_logs is not None:
+        target = answers.bucket.access_logs.bucket
+        env["ServerAccessLogBucket"] = target
+        env["ServerAccessLogBucket.Arn"] = f"arn:aws:s3:::{target}"
     if answers.cloudwatch_logs.log_group:
         env["TrailLogGroup"] = answers.cloudwatch_logs.log_group
         env["TrailLogGroup.Arn"] = names.log_group_arn or ""
@@ -389,6 +404,19 @@ def test_policies_are_the_wizards_own(name: str) -> None:
         rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
         algorithm = rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
         assert algorithm == ("aws:kms" if answers.encryption.type == "sse-kms" else "AES256")
+    if "ServerAccessLogBucketPolicy" in resources:
+        policy = resources["ServerAccessLogBucketPolicy"]["Properties"]["PolicyDocument"]
+        assert resolve(policy, env) == access_log_bucket_policy(names)
+        logging = resolve(resources["LogBucket"]["Properties"]["LoggingConfiguration"], env)
+        assert answers.bucket.access_logs is not None
+        assert logging == {
+            "DestinationBucketName": answers.bucket.access_logs.bucket,
+            "LogFilePrefix": answers.bucket.access_logs.prefix,
+        }
+        target = resources["ServerAccessLogBucket"]["Properties"]
+        rule = target["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        assert set(target["PublicAccessBlockConfiguration"].values()) == {True}
     if answers.encryption.new_key:
         key = resources["TrailKey"]["Properties"]
         assert key["EnableKeyRotation"] is answers.encryption.rotation

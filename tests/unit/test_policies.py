@@ -26,6 +26,7 @@ from wizard.context import AccountContext, Names
 from wizard.names import check_role_name
 from wizard.policies import (
     CLOUDTRAIL,
+    S3_LOGGING,
     PolicySet,
     TrailWriter,
     build_policies,
@@ -201,10 +202,17 @@ def test_service_principal_grants_are_pinned_to_the_trail(variant: str) -> None:
                 continue
             if "Service" not in principal:
                 continue
-            assert principal == {"Service": CLOUDTRAIL}
             source_arns = _condition_values(statement, "aws:SourceArn")
             source_accounts = _condition_values(statement, "aws:SourceAccount")
             assert source_arns or source_accounts, f"{name}/{statement['Sid']} is not pinned"
+            if principal == {"Service": S3_LOGGING}:
+                # Server access log delivery: pinned to the log bucket and its account.
+                assert name == "access_log_bucket_policy"
+                assert source_arns == [names.bucket_arn], f"{name}/{statement['Sid']}"
+                assert source_accounts == [names.account], f"{name}/{statement['Sid']}"
+                checked += 1
+                continue
+            assert principal == {"Service": CLOUDTRAIL}
             assert source_arns == [names.trail_arn], f"{name}/{statement['Sid']}"
             checked += 1
     assert checked >= 2

@@ -669,6 +669,8 @@ def install_strict_patches() -> None:
             (Trail, "check_topic_exists", _wrap_check_topic_exists),
             (S3Backend, "create_bucket", _wrap_create_bucket),
             (S3Backend, "put_bucket_policy", _wrap_put_bucket_policy),
+            (S3Backend, "put_bucket_logging", _wrap_put_bucket_logging),
+            (FakeBucket, "_log_permissions_enabled_policy", _wrap_log_permissions_policy),
             (FakeBucket, "get_permission", _wrap_bucket_permission),
             (S3Response, "_bucket_response_put", _wrap_bucket_put_request_payment),
             (S3Response, "_bucket_response_get", _wrap_bucket_get_request_payment),
@@ -684,7 +686,10 @@ def install_strict_patches() -> None:
         for cls, name, make_wrapper in patches:
             original = cls.__dict__[name]
             wrapper = make_wrapper(original)
-            functools.update_wrapper(wrapper, original)
+            if isinstance(wrapper, staticmethod):
+                functools.update_wrapper(wrapper.__func__, original.__func__)
+            else:
+                functools.update_wrapper(wrapper, original)
             _ORIGINALS[(cls, name)] = original
             setattr(cls, name, wrapper)
         # moto builds a topic ARN from SnsTopicName even when it already is an ARN; the
@@ -1417,6 +1422,60 @@ def _wrap_put_bucket_policy(original: Callable[..., Any]) -> Callable[..., Any]:
         return original(self, bucket_name, policy)
 
     return put_bucket_policy
+
+
+def _wrap_put_bucket_logging(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse an access log target with an Object Lock default retention, as AWS does.
+
+    AWS does not deliver server access logs into a bucket with a default retention period;
+    moto accepts it.
+    """
+
+    def put_bucket_logging(self: Any, bucket_name: str, logging_config: dict[str, Any]) -> Any:
+        if logging_config:
+            target = self.buckets.get(logging_config.get("TargetBucket"))
+            if target is not None and target.object_lock_enabled and target.default_lock_mode:
+                raise _s3_error(
+                    "InvalidTargetBucketForLogging",
+                    "The target bucket for logging must not have a default retention period "
+                    "configured in its Object Lock configuration.",
+                )
+        return original(self, bucket_name, logging_config)
+
+    return put_bucket_logging
+
+
+def _wrap_log_permissions_policy(original: Any) -> Any:
+    """Read the access log target's policy as AWS does, whatever shape its statements have.
+
+    moto assumes every statement has a ``Principal`` object, so a target whose policy holds a
+    ``"Principal": "*"`` statement (a TLS-only Deny, say) before the log delivery grant makes
+    PutBucketLogging fail with an internal error; AWS accepts it.
+    """
+
+    def enabled(target_bucket: Any, target_prefix: str | None) -> bool:
+        if not target_bucket.policy:
+            return False
+        try:
+            document = json.loads(target_bucket.policy.decode())
+        except ValueError:
+            return False
+        arn = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}"
+        wanted = {f"{arn}/{target_prefix or ''}*", f"{arn}/*", arn}
+        for statement in _as_list(document.get("Statement", [])):
+            principal = statement.get("Principal")
+            services = _as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+            actions = [str(a).lower() for a in _as_list(statement.get("Action", []))]
+            if (
+                statement.get("Effect") == "Allow"
+                and "logging.s3.amazonaws.com" in services
+                and ("s3:putobject" in actions or "s3:*" in actions)
+                and wanted & set(_as_list(statement.get("Resource", [])))
+            ):
+                return True
+        return False
+
+    return staticmethod(enabled)
 
 
 def _wrap_bucket_permission(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -5,7 +5,7 @@ login, a region that does not exist, an endpoint that cannot be reached) becomes
 :class:`CredentialsProblem` whose message says what to do next; the front ends print it
 instead of a traceback.
 
-Sandbox mode talks to a local emulator. It forces dummy credentials on the boto3 Session
+Sandbox mode talks to a local emulator. It forces dummy credentials on the botocore Session
 itself (the process environment is left alone, so nothing else in the process is
 affected) and sends every client to the emulator's endpoint, so a sandbox run cannot reach
 a real account even if real credentials are configured.
@@ -16,29 +16,32 @@ from __future__ import annotations
 import os
 import re
 import threading
-from typing import Literal
+from typing import TYPE_CHECKING
 
-import boto3
 import botocore.session
 from botocore import exceptions as boto_errors
 
-from wizard.aws.clients import Boto3Caller, ClientFactory, RetryMode
-from wizard.base import WizardModel
-from wizard.context import AccountContext
-from wizard.operator import action_for
+from wizard.aws.basics import CredentialsProblem as CredentialsProblem
+from wizard.aws.basics import ProblemKind as ProblemKind
+from wizard.aws.basics import RetryMode as RetryMode
+from wizard.aws.clients import Boto3Caller, ClientFactory, SdkSession, install_fast_loader
 from wizard.ports import AwsError
 from wizard.regions import check_region
 
-ProblemKind = Literal[
-    "profile-not-found",
-    "no-credentials",
-    "expired",
-    "invalid-credentials",
-    "credentials",
-    "region",
-    "endpoint",
-]
-"""What kind of session problem a :class:`CredentialsProblem` is."""
+if TYPE_CHECKING:
+    from wizard.aws.settings import SessionSettings as SessionSettings
+    from wizard.context import AccountContext
+
+
+def __getattr__(name: str) -> type[SessionSettings]:
+    # SessionSettings (a pydantic model) is imported on first use: the AWS worker process
+    # (wizard.aws.worker) opens sessions without loading the wizard's models.
+    if name == "SessionSettings":
+        from wizard.aws.settings import SessionSettings
+
+        return SessionSettings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 SANDBOX_CREDENTIALS: dict[str, str] = {
     "aws_access_key_id": "testing",
@@ -75,49 +78,24 @@ DEFAULT_POLICY_HINT = "`cloudtrail-wizard policies ANSWERS` prints it"
 """Where to find the operator policy, when the caller does not say."""
 
 
-class CredentialsProblem(Exception):
-    """The session cannot be used as configured; ``message`` says how to fix it.
-
-    Despite the name it covers every session-level problem (profile, credentials, region,
-    endpoint): ``kind`` says which. None of them is fixed by retrying.
-    """
-
-    def __init__(self, message: str, *, kind: ProblemKind = "credentials") -> None:
-        self.message = message
-        self.kind: ProblemKind = kind
-        super().__init__(message)
-
-
-class SessionSettings(WizardModel):
-    """How to reach AWS: from the command line (``--profile``, ``--region``, ``--sandbox``)."""
-
-    profile: str | None = None
-    """Named profile from the AWS config; None uses the default credential chain."""
-    region: str | None = None
-    """Region for calls; None: ``AWS_REGION``, then the profile or AWS_DEFAULT_REGION."""
-    sandbox_endpoint: str | None = None
-    """URL of the local emulator; when set, dummy credentials are forced."""
-    read_only: bool = False
-    """Install the read-only guard on every client (dry-run)."""
-    retry_mode: RetryMode = "standard"
-    """botocore retry mode."""
-    max_attempts: int = 8
-    """Attempts per request, the first included."""
-
-
 class AwsSession:
-    """An opened session: boto3 Session, region, client factory and caller."""
+    """An opened session: SDK session, region, client factory and caller."""
 
     def __init__(
         self,
         *,
         settings: SessionSettings,
-        boto3_session: boto3.Session,
+        boto3_session: SdkSession,
         region: str,
         factory: ClientFactory,
         caller: Boto3Caller,
     ) -> None:
-        """Bundle the parts; use :func:`open_session` rather than calling this."""
+        """Bundle the parts; use :func:`open_session` rather than calling this.
+
+        ``boto3_session`` holds the credentials: the botocore Session :func:`open_session`
+        makes (boto3 is not needed for that), or a boto3 Session. Both have
+        ``get_credentials()``.
+        """
         self.settings = settings
         self.boto3_session = boto3_session
         self.region = region
@@ -170,6 +148,8 @@ class AwsSession:
         Raises:
             CredentialsProblem: the credentials do not work or the endpoint is unreachable.
         """
+        from wizard.context import AccountContext
+
         account, partition, arn = self.whoami()
         return AccountContext(
             account_id=account, partition=partition, region=self.region, caller_arn=arn
@@ -278,15 +258,26 @@ def credentials_problem_from(
     )
 
 
-def _boto3_session(settings: SessionSettings) -> boto3.Session:
+def _sdk_session(settings: SessionSettings) -> botocore.session.Session:
     if settings.sandbox_endpoint:
         # Explicit dummy keys on this Session only: real credentials in the environment or
         # in ~/.aws can never be picked up, and os.environ is not touched. AWS_PROFILE is
         # ignored too, so a stale profile name cannot break the sandbox.
         core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
-        return boto3.Session(botocore_session=core, **SANDBOX_CREDENTIALS)
+        core.set_credentials(
+            SANDBOX_CREDENTIALS["aws_access_key_id"],
+            SANDBOX_CREDENTIALS["aws_secret_access_key"],
+            SANDBOX_CREDENTIALS["aws_session_token"],
+        )
+        install_fast_loader(core)
+        return core
     try:
-        return boto3.Session(profile_name=settings.profile)
+        core = botocore.session.Session(profile=settings.profile)
+        # Resolving the profile's settings fails now, not at the first call, when the
+        # profile (given, or named by AWS_PROFILE) does not exist.
+        install_fast_loader(core)
+        core.get_scoped_config()
+        return core
     except boto_errors.ProfileNotFound as exc:
         missing = str(exc.kwargs.get("profile") or settings.profile)
         known = _configured_profiles()
@@ -304,10 +295,12 @@ def _boto3_session(settings: SessionSettings) -> boto3.Session:
         ) from exc
 
 
-def _resolve_region(settings: SessionSettings, session: boto3.Session) -> str:
-    # AWS_REGION is the variable the AWS SDKs and CLI v2 use; boto3 itself only reads
+def _resolve_region(settings: SessionSettings, session: botocore.session.Session) -> str:
+    # AWS_REGION is the variable the AWS SDKs and CLI v2 use; botocore itself only reads
     # AWS_DEFAULT_REGION and the profile, so it is consulted here explicitly.
-    region = settings.region or os.environ.get("AWS_REGION") or session.region_name
+    region = (
+        settings.region or os.environ.get("AWS_REGION") or session.get_config_variable("region")
+    )
     if not region and settings.sandbox_endpoint:
         region = SANDBOX_DEFAULT_REGION
     if not region:
@@ -336,7 +329,7 @@ def open_session(settings: SessionSettings, *, verify: bool = True) -> AwsSessio
     Raises:
         CredentialsProblem: with an actionable message, for every way this can fail.
     """
-    session = _boto3_session(settings)
+    session = _sdk_session(settings)
     region = _resolve_region(settings, session)
     endpoint = _normalise_endpoint(settings.sandbox_endpoint) if settings.sandbox_endpoint else None
     if endpoint is None:
@@ -354,7 +347,11 @@ def open_session(settings: SessionSettings, *, verify: bool = True) -> AwsSessio
         read_only=settings.read_only,
     )
     opened = AwsSession(
-        settings=settings.model_copy(update={"sandbox_endpoint": endpoint}),
+        settings=(
+            settings
+            if endpoint == settings.sandbox_endpoint
+            else settings.model_copy(update={"sandbox_endpoint": endpoint})
+        ),
         boto3_session=session,
         region=region,
         factory=factory,
@@ -385,6 +382,8 @@ def explain_aws_error(
     """
     call = f"{err.service}:{err.operation}"
     if err.access_denied:
+        from wizard.operator import action_for
+
         action = action_for(err.service, err.operation)
         needed = purpose or _words(err.operation)
         needed = needed[0].lower() + needed[1:] if needed else needed

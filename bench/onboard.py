@@ -1,0 +1,327 @@
+"""Onboarding 50 accounts: ``cloudtrail-wizard onboard`` one account at a time vs concurrently.
+
+One local sandbox holds a log-archive account (999999999999: a central bucket and KMS key,
+with their owner's policies) and 50 member accounts, reached with STS AssumeRole as in an
+AWS organization (the emulator maps an assumed role's credentials to the role's account).
+An accounts file lists the 50 accounts; the shared answers give each one a trail
+``org-audit-{account_id}`` delivering to the central bucket under one prefix, encrypted
+with the central key.
+
+Each run is ``cloudtrail-wizard onboard ACCOUNTS --yes --output json --concurrency N`` in a
+child process, as an operator runs it: assume every role, discover and plan everywhere, one
+summary, the central bucket and key policies updated once, then every account applied
+(re-planned on fresh discovery, the stale-plan check, the changes, the verification reads),
+one journal. It runs once with ``--concurrency 1`` and once with ``--concurrency N``
+(default 16), each on a freshly reset sandbox (the reset and the log-archive set-up are not
+timed), and every run is checked: the report says every account is ``applied``, and each
+account's trail exists and is logging (read back as that account).
+
+Two settings, each printing the wall time, the requests the emulator received, and the
+speed-up against the target (at least 4x):
+
+* **emulator**: straight to the sandbox on 127.0.0.1. No network latency, and the emulator
+  shares the machine's cores with the wizard, so concurrency gains little here.
+* **latency**: through an HTTP proxy (:class:`tests.faults.proxy.FaultProxy`) that holds
+  every request ``--latency-ms`` (default 40) before forwarding it, as a real AWS endpoint
+  tens of milliseconds away would. This is the setting the target is about.
+
+Not a test. Run: ``.venv/bin/python bench/onboard.py [--accounts 50] [--concurrency 16]
+[--latency-ms 40] [--only emulator|latency]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.faults.proxy import FaultProxy  # noqa: E402
+from wizard.aws.sandbox import start_sandbox  # noqa: E402
+
+TARGET = 4.0
+"""The concurrent run must be at least this many times faster than the serial one."""
+
+LOG_ACCOUNT = "999999999999"
+LOG_ROLE = f"arn:aws:iam::{LOG_ACCOUNT}:role/LogArchiveAdmin"
+BUCKET = f"bench-central-logs-{LOG_ACCOUNT}"
+PREFIX = "org"
+MEMBER_ROLE = "OrganizationAccountAccessRole"
+REGION = "us-east-1"
+
+
+def member_accounts(count: int) -> list[str]:
+    """``count`` distinct member account ids (none is the sandbox's or the log archive's)."""
+    return [f"{210000000000 + i:012d}" for i in range(1, count + 1)]
+
+
+class RequestCounter:
+    """WSGI middleware on the emulator: counts every AWS request that reaches it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not str(environ.get("PATH_INFO", "")).startswith("/moto-api"):
+            with self.lock:
+                self.count += 1
+        return self.app(environ, start_response)
+
+    def take(self) -> int:
+        """The count so far, and start again from 0."""
+        with self.lock:
+            count, self.count = self.count, 0
+        return count
+
+
+def count_requests(sandbox: Any) -> RequestCounter:
+    """Wrap the sandbox server's WSGI app (werkzeug looks it up for every request)."""
+    inner = sandbox._server._server
+    counter = RequestCounter(inner.app)
+    inner.app = counter
+    return counter
+
+
+class Accounts:
+    """Plain boto3 clients acting as any account of the sandbox (via STS AssumeRole)."""
+
+    def __init__(self, sandbox: Any) -> None:
+        import boto3
+        import botocore.session
+
+        core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+        # One session for every client: each new session would load botocore's models again.
+        self.session = boto3.session.Session(
+            botocore_session=core,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name=REGION,
+        )
+        self.endpoint = sandbox.endpoint_url
+        self.sts = self.session.client("sts", endpoint_url=self.endpoint)
+
+    def client(self, service: str, role_arn: str) -> Any:
+        creds = self.sts.assume_role(RoleArn=role_arn, RoleSessionName="bench")["Credentials"]
+        return self.session.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.endpoint,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
+
+def set_up_log_archive(accounts: Accounts) -> str:
+    """The central bucket and key, with their owner's policies; returns the key ARN."""
+    s3 = accounts.client("s3", LOG_ROLE)
+    s3.create_bucket(Bucket=BUCKET)
+    deny_http = {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    s3.put_bucket_policy(
+        Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny_http]})
+    )
+    root = {
+        "Sid": "Root",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{LOG_ACCOUNT}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    kms = accounts.client("kms", LOG_ROLE)
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [root]})
+    return str(kms.create_key(Policy=policy)["KeyMetadata"]["Arn"])
+
+
+def write_accounts_file(directory: Path, members: list[str], key_arn: str) -> Path:
+    """The shared answers (with ``{account_id}``) and the accounts file naming them."""
+    (directory / "answers.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "trail": {"name": "org-audit-{account_id}", "tags": {"account": "{account_id}"}},
+                "bucket": {
+                    "name": BUCKET,
+                    "create": False,
+                    "account": LOG_ACCOUNT,
+                    "prefix": PREFIX,
+                },
+                "encryption": {"type": "sse-kms", "key": key_arn},
+            }
+        )
+    )
+    path = directory / "accounts.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "answers": "answers.yaml",
+                "central": {"role_arn": LOG_ROLE},
+                "accounts": [{"id": a, "role_name": MEMBER_ROLE} for a in members],
+            }
+        )
+    )
+    return path
+
+
+def find_wizard() -> list[str]:
+    """The installed console script, as an operator runs it."""
+    script = Path(sys.executable).parent / "cloudtrail-wizard"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from screens.cli import main; sys.exit(main())"]
+
+
+def environment(endpoint: str, tmp: Path) -> dict[str, str]:
+    """Dummy credentials, every AWS endpoint at ``endpoint``, nothing from ~/.aws."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        AWS_CONFIG_FILE=str(tmp / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp / "no-aws-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        XDG_STATE_HOME=str(tmp / "state"),
+    )
+    return env
+
+
+@dataclass
+class Run:
+    seconds: float
+    requests: int
+
+
+class Bench:
+    def __init__(self, sandbox: Any, tmp: Path, members: list[str]) -> None:
+        self.sandbox = sandbox
+        self.tmp = tmp
+        self.members = members
+        self.counter = count_requests(sandbox)
+        self.accounts = Accounts(sandbox)
+        self.wizard = find_wizard()
+
+    def prepare(self) -> Path:
+        """A freshly reset sandbox with the log archive; the accounts file (not timed)."""
+        self.sandbox.reset(seed=True)
+        key_arn = set_up_log_archive(self.accounts)
+        return write_accounts_file(self.tmp, self.members, key_arn)
+
+    def onboard(self, endpoint: str, concurrency: int) -> Run:
+        path = self.prepare()
+        env = environment(endpoint, self.tmp)
+        command = [
+            *self.wizard,
+            "onboard",
+            str(path),
+            "--yes",
+            "--output",
+            "json",
+            "--concurrency",
+            str(concurrency),
+        ]
+        self.counter.take()
+        start = time.perf_counter()
+        result = subprocess.run(
+            command, env=env, cwd=self.tmp, capture_output=True, text=True, check=False
+        )
+        elapsed = time.perf_counter() - start
+        requests = self.counter.take()
+        if result.returncode != 0:
+            raise SystemExit(
+                f"onboard --concurrency {concurrency} failed ({result.returncode}):\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
+        self.check(json.loads(result.stdout))
+        return Run(elapsed, requests)
+
+    def check(self, report: dict[str, Any]) -> None:
+        """Every account applied, and its trail exists and is logging (read as that account)."""
+        statuses = {a["account_id"]: a["status"] for a in report["accounts"]}
+        wrong = {a: s for a, s in statuses.items() if s != "applied"}
+        if sorted(statuses) != sorted(self.members) or wrong:
+            raise SystemExit(f"not every account was applied: {wrong or statuses}")
+        for account in self.members:
+            role = f"arn:aws:iam::{account}:role/{MEMBER_ROLE}"
+            cloudtrail = self.accounts.client("cloudtrail", role)
+            arn = f"arn:aws:cloudtrail:{REGION}:{account}:trail/org-audit-{account}"
+            if not cloudtrail.get_trail_status(Name=arn)["IsLogging"]:
+                raise SystemExit(f"{arn} is not logging")
+
+
+def compare(bench: Bench, label: str, endpoint: str, concurrency: int) -> float:
+    print(f"\n{label}:")
+    print(f"  {'mode':<16} {'seconds':>8} {'requests':>9}")
+    serial = bench.onboard(endpoint, 1)
+    print(f"  {'concurrency 1':<16} {serial.seconds:8.2f} {serial.requests:9d}")
+    parallel = bench.onboard(endpoint, concurrency)
+    print(f"  {f'concurrency {concurrency}':<16} {parallel.seconds:8.2f} {parallel.requests:9d}")
+    speedup = serial.seconds / parallel.seconds
+    verdict = "met" if speedup >= TARGET else "NOT met"
+    print(f"  speed-up {speedup:.2f}x (target >= {TARGET:g}x): {verdict}")
+    return speedup
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=50, help="member accounts (default 50)")
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="the concurrent run's --concurrency"
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=40.0,
+        help="latency the proxy adds to every request in the second setting (default 40)",
+    )
+    parser.add_argument("--only", choices=("emulator", "latency"), help="run one setting")
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # moto's unimplemented-op noise
+    members = member_accounts(args.accounts)
+    with tempfile.TemporaryDirectory() as tmp, start_sandbox(seed=True) as sandbox:
+        bench = Bench(sandbox, Path(tmp), members)
+        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+        print(f"{len(members)} member accounts, central bucket and key in {LOG_ACCOUNT}")
+        print(f"{' '.join(bench.wizard)} onboard ACCOUNTS --yes --output json --concurrency N")
+        if args.only in (None, "emulator"):
+            compare(
+                bench,
+                "emulator (loopback, no added latency)",
+                sandbox.endpoint_url,
+                args.concurrency,
+            )
+        if args.only in (None, "latency"):
+            with FaultProxy(sandbox.endpoint_url) as proxy:
+                proxy.delay(args.latency_ms / 1000)
+                compare(
+                    bench,
+                    f"latency ({args.latency_ms:g} ms added to every request by a proxy)",
+                    proxy.url,
+                    args.concurrency,
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
