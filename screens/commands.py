@@ -66,6 +66,22 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.add_argument("--no-seed", action="store_true", help="start empty")
+    p.add_argument(
+        "--log-interval",
+        type=_seconds,
+        default=None,
+        metavar="S",
+        help="seconds between log file deliveries to logging trails' buckets (default 10; "
+        "AWS: about 5 minutes; 0: off)",
+    )
+    p.add_argument(
+        "--digest-interval",
+        type=_seconds,
+        default=None,
+        metavar="S",
+        help="seconds one digest file covers when log file validation is on (default 60; "
+        "AWS: one hour; 0: off)",
+    )
     p.set_defaults(handler=cmd_sandbox)
 
 
@@ -494,11 +510,30 @@ def _ctx_of(plan: Any) -> Any:
     )
 
 
+def _seconds(value: str) -> float:
+    """An interval option: a number of seconds, 0 or more."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not 0 <= seconds <= 86400:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 86400 seconds")
+    return seconds
+
+
 def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
     """``sandbox``: run the seeded emulator until Ctrl-C."""
     from wizard.aws.sandbox import start_sandbox
+    from wizard.aws.sandbox_logs import DEFAULT_DIGEST_INTERVAL, DEFAULT_LOG_INTERVAL
 
-    sandbox = start_sandbox(seed=not args.no_seed, port=args.port)
+    sandbox = start_sandbox(
+        seed=not args.no_seed,
+        port=args.port,
+        log_interval=DEFAULT_LOG_INTERVAL if args.log_interval is None else args.log_interval,
+        digest_interval=(
+            DEFAULT_DIGEST_INTERVAL if args.digest_interval is None else args.digest_interval
+        ),
+    )
     try:
         out.write(f"Sandbox running at {sandbox.endpoint_url} (account {sandbox.account_id}).\n")
         out.write("Use it from other tools with:\n")

@@ -6,6 +6,7 @@ What was applied is checked with plain boto3, never with the wizard's own reads;
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -601,6 +603,12 @@ def test_create_trail_is_retried_while_the_bucket_policy_propagates(
 @pytest.fixture
 def cli_sandbox(tmp_path: Path) -> Iterator[dict[str, str]]:
     """``cloudtrail-wizard sandbox`` in a child process; yields the environment it prints."""
+    with _cli_sandbox(tmp_path) as env:
+        yield env
+
+
+@contextlib.contextmanager
+def _cli_sandbox(tmp_path: Path, *options: str) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         AWS_CONFIG_FILE=str(tmp_path / "no-config"),
@@ -609,7 +617,7 @@ def cli_sandbox(tmp_path: Path) -> Iterator[dict[str, str]]:
         PYTHONPATH=str(ROOT),
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "screens.cli", "sandbox"],
+        [sys.executable, "-m", "screens.cli", "sandbox", *options],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -645,6 +653,45 @@ def cli_sandbox(tmp_path: Path) -> Iterator[dict[str, str]]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_standalone_sandbox_delivers_log_files_at_the_interval_asked(tmp_path: Path) -> None:
+    import boto3
+
+    with _cli_sandbox(tmp_path, "--log-interval", "1", "--digest-interval", "0") as env:
+        session = boto3.session.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+        endpoint = env["AWS_ENDPOINT_URL"]
+        trails = session.client("cloudtrail", region_name="us-west-2", endpoint_url=endpoint)
+        trail = trails.get_trail(Name="legacy-trail")["Trail"]
+        s3 = session.client("s3", region_name="us-west-2", endpoint_url=endpoint)
+
+        def delivered() -> list[str]:
+            listing = s3.list_objects_v2(Bucket=trail["S3BucketName"], Prefix="AWSLogs/")
+            return [item["Key"] for item in listing.get("Contents", [])]
+
+        deadline = time.monotonic() + 60
+        while not delivered():
+            assert time.monotonic() < deadline, "no log file delivered within 60 s"
+            time.sleep(0.2)
+        keys = delivered()
+        assert all("/CloudTrail/us-west-2/" in key for key in keys), keys
+        assert not any("CloudTrail-Digest" in key for key in keys), "digests were turned off"
+
+
+def test_standalone_sandbox_refuses_a_bad_interval() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "screens.cli", "sandbox", "--digest-interval=-5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "not between 0 and 86400 seconds" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 @pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
