@@ -438,6 +438,7 @@ def _apply(args: argparse.Namespace, out: TextIO, worker: Any | None) -> int:
             journal=str(report.journal_path) if report.journal_path else None,
             error=report.error,
             verification=verification.model_dump(mode="json") if verification else None,
+            orphan_keys=[k.model_dump(mode="json") for k in report.orphan_keys],
         )
         out.write(json.dumps(doc, indent=2, default=str) + "\n")
     else:
@@ -498,8 +499,28 @@ def _print_outcome(plan: Any, answers: Any, outcome: Any, out: TextIO) -> None:
             if report.status == "rolled-back"
             else "The rollback did not complete; the journal lists what is left.\n"
         )
+    _print_orphan_keys(report.orphan_keys, out)
     if report.journal_path:
         out.write(f"Journal: {report.journal_path}\n")
+
+
+def _print_orphan_keys(orphans: Any, out: TextIO) -> None:
+    """Keys a retried CreateKey made twice: said on screen, not only in the journal."""
+    for key in orphans:
+        where = f"{key.arn or key.key_id} ({key.region})"
+        if key.status == "scheduled":
+            when = f" on {key.deletion_date}" if key.deletion_date else ""
+            out.write(
+                f"Note: KMS created a second key when a lost CreateKey answer was retried; "
+                f"{where} is not used and is scheduled for deletion{when}.\n"
+            )
+        else:
+            out.write(
+                f"Warning: {where} was created twice by a retried CreateKey and is not used, "
+                f"but its deletion could not be scheduled ({key.error}). Schedule it with: "
+                f"aws kms schedule-key-deletion --key-id {key.key_id} --region {key.region} "
+                f"--pending-window-in-days 7\n"
+            )
 
 
 def _ctx_of(plan: Any) -> Any:

@@ -762,3 +762,25 @@ def test_no_real_aws_endpoint_is_configured(isolated_env: dict[str, str]) -> Non
     assert isolated_env["AWS_ACCESS_KEY_ID"] == "testing"
     assert "AWS_PROFILE" not in isolated_env and "AWS_SESSION_TOKEN" not in isolated_env
     assert os.environ.get("AWS_ENDPOINT_URL") is None
+
+
+def test_apply_output_names_a_duplicate_key_scheduled_or_not() -> None:
+    import io
+
+    from screens.commands import _print_orphan_keys
+    from wizard.orphans import OrphanKey
+
+    out = io.StringIO()
+    _print_orphan_keys(
+        [
+            OrphanKey(
+                key_id="k-1", region="eu-west-1", status="scheduled", deletion_date="2026-12-04"
+            ),
+            OrphanKey(key_id="k-2", region="eu-west-1", status="failed", error="AccessDenied"),
+        ],
+        out,
+    )
+    first, second = out.getvalue().splitlines()
+    assert "k-1 (eu-west-1) is not used and is scheduled for deletion on 2026-12-04" in first
+    assert "could not be scheduled (AccessDenied)" in second
+    assert "aws kms schedule-key-deletion --key-id k-2 --region eu-west-1" in second
