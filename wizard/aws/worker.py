@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import pickle
+import pickle  # nosec B403
 import signal
 import struct
 import sys
@@ -43,7 +43,7 @@ from wizard.ports import AwsCaller, AwsError
 from wizard.readonly import DryRunViolation
 
 if TYPE_CHECKING:
-    import subprocess
+    import subprocess  # nosec B404
 
     from wizard.aws.settings import SessionSettings
     from wizard.context import AccountContext
@@ -98,7 +98,9 @@ def _receive(stream: IO[bytes]) -> Any:
     data = stream.read(size)
     if len(data) < size:
         return None
-    return pickle.loads(data)
+    # Only this process and the worker it started hold the two anonymous pipes (pass_fds),
+    # so what is unpickled here was pickled by our own code in the same user's process.
+    return pickle.loads(data)  # nosec B301
 
 
 def _encode_error(exc: BaseException) -> tuple[Any, ...]:
@@ -428,8 +430,9 @@ def start_worker(
     """
     if os.name != "posix" or not sys.executable:
         return None
+    # The worker is this Python running _BOOTSTRAP: a fixed argv, no shell.
     import json
-    import subprocess
+    import subprocess  # nosec B404
     from pathlib import Path
 
     import wizard
@@ -456,7 +459,7 @@ def start_worker(
     ]
     try:
         with _sigint_ignored():  # inherited: Ctrl-C is for the command, not the worker
-            process = subprocess.Popen(
+            process = subprocess.Popen(  # nosec B603
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
