@@ -7,6 +7,7 @@ TUI and in the plain prompts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
@@ -98,6 +99,21 @@ class TrailAnswers(AnswersModel):
         return self
 
 
+def _checked_prefix(
+    value: Any, normalise: Callable[[str], str], check: Callable[[str], str | None]
+) -> Any:
+    """A prefix field's value: None is no prefix; a string is normalised, then checked."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        prefix = normalise(value)
+        problem = check(prefix)
+        if problem:
+            raise ValueError(problem)
+        return prefix
+    return value
+
+
 class AccessLogAnswers(AnswersModel):
     """S3 server access logging of the log bucket (CIS 4.4, Security Hub CloudTrail.7)."""
 
@@ -111,15 +127,7 @@ class AccessLogAnswers(AnswersModel):
     @field_validator("prefix", mode="before")
     @classmethod
     def _prefix(cls, value: Any) -> Any:
-        if value is None:
-            return ""
-        if isinstance(value, str):
-            prefix = normalise_access_log_prefix(value)
-            problem = check_access_log_prefix(prefix)
-            if problem:
-                raise ValueError(problem)
-            return prefix
-        return value
+        return _checked_prefix(value, normalise_access_log_prefix, check_access_log_prefix)
 
 
 class BucketAnswers(AnswersModel):
@@ -145,15 +153,7 @@ class BucketAnswers(AnswersModel):
     @field_validator("prefix", mode="before")
     @classmethod
     def _prefix(cls, value: Any) -> Any:
-        if value is None:
-            return ""
-        if isinstance(value, str):
-            prefix = normalise_prefix(value)
-            problem = check_prefix(prefix)
-            if problem:
-                raise ValueError(problem)
-            return prefix
-        return value
+        return _checked_prefix(value, normalise_prefix, check_prefix)
 
     @field_validator("account")
     @classmethod
