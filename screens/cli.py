@@ -192,6 +192,7 @@ def _validation_text(exc: Any) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (also used as the console script)."""
+    _start_worker_early(sys.argv[1:] if argv is None else list(argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
@@ -214,6 +215,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return EXIT_OK
+
+
+def _start_worker_early(argv: list[str]) -> None:
+    """For ``plan`` and ``apply``, start the AWS worker before the parser is even built.
+
+    Building the full parser imports every command module; the worker (see
+    :mod:`wizard.aws.worker`) can load the AWS SDK meanwhile. Only the options that decide
+    the worker's session are read here, leniently: anything this cannot tell leaves the
+    worker to :func:`screens.commands._start_worker`, which adopts this one only when its
+    settings match the fully parsed options.
+    """
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--profile")
+    early.add_argument("--region")
+    early.add_argument("--sandbox", action="store_true")
+    early.add_argument("--dry-run", action="store_true")
+    early.add_argument("--log-account-profile")
+    early.add_argument("--log-account-role")
+    early.add_argument("-h", "--help", "--version", action="store_true", dest="other")
+    try:
+        known, rest = early.parse_known_args(argv)
+    except SystemExit:  # argparse's own complaint comes again from the real parser
+        return
+    command = next((word for word in rest if not word.startswith("-")), None)
+    if command not in ("plan", "apply") or known.other:
+        return
+    if known.sandbox or known.log_account_profile or known.log_account_role:
+        return
+    from screens.commands import prestart_worker
+
+    prestart_worker(
+        profile=known.profile,
+        region=known.region,
+        read_only=command == "plan" or known.dry_run,
+    )
 
 
 def _run_interactive(args: argparse.Namespace) -> int:

@@ -119,6 +119,40 @@ class Connection:
     sandbox: Any | None
 
 
+_PRESTARTED: dict[str, Any] = {}
+"""The worker :func:`prestart_worker` started, with the settings it was started for."""
+
+
+def prestart_worker(*, profile: str | None, region: str | None, read_only: bool) -> None:
+    """Start the AWS worker before the command line is fully parsed (see screens.cli)."""
+    from wizard.aws.worker import start_worker, worth_a_worker
+
+    if not worth_a_worker():
+        return
+    worker = start_worker(profile=profile, region=region, read_only=read_only)
+    if worker is not None:
+        _PRESTARTED.update(worker=worker, settings=(profile, region, read_only))
+
+
+def _adopt_prestarted(args: argparse.Namespace, *, read_only: bool) -> Any | None:
+    """The pre-started worker if it was started for exactly these options (else closed)."""
+    worker = _PRESTARTED.pop("worker", None)
+    settings = _PRESTARTED.pop("settings", None)
+    if worker is None:
+        return None
+    if settings == (args.profile, args.region, read_only):
+        return worker
+    worker.close()
+    return None
+
+
+def _discard_prestarted() -> None:
+    worker = _PRESTARTED.pop("worker", None)
+    _PRESTARTED.clear()
+    if worker is not None:
+        worker.close()
+
+
 def _start_worker(args: argparse.Namespace, *, read_only: bool) -> Any | None:
     """Start the AWS worker process now, if this command can use one (else None).
 
@@ -130,7 +164,11 @@ def _start_worker(args: argparse.Namespace, *, read_only: bool) -> Any | None:
     credentials (that session is opened from this one's, in this process).
     """
     if getattr(args, "sandbox", False) or _log_account_options(args):
+        _discard_prestarted()
         return None
+    prestarted = _adopt_prestarted(args, read_only=read_only)
+    if prestarted is not None:
+        return prestarted
     from wizard.aws.worker import start_worker, worth_a_worker
 
     if not worth_a_worker():

@@ -250,3 +250,69 @@ def test_without_the_switch_a_busy_machine_gets_no_worker(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0}, raising=False)
     assert worth_a_worker() is False
+
+
+# ---- the worker started before the command line is fully parsed ---------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["plan", "a.yaml"], {"profile": None, "region": None, "read_only": True}),
+        (
+            ["--profile", "dev", "apply", "a.yaml", "--dry-run"],
+            {"profile": "dev", "region": None, "read_only": True},
+        ),
+        (
+            ["apply", "a.yaml", "--yes", "--region", "eu-west-1"],
+            {"profile": None, "region": "eu-west-1", "read_only": False},
+        ),
+        (["--sandbox", "plan", "a.yaml"], None),
+        (["apply", "a.yaml", "--log-account-profile", "archive"], None),
+        (["policies", "a.yaml"], None),
+        (["plan", "--help"], None),
+        ([], None),
+        (["--profile"], None),
+    ],
+)
+def test_the_worker_starts_early_only_for_plan_and_apply(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], expected: dict[str, Any] | None
+) -> None:
+    import screens.commands
+    from screens.cli import _start_worker_early
+
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        screens.commands, "prestart_worker", lambda **kwargs: started.append(kwargs)
+    )
+    _start_worker_early(argv)
+    assert started == ([] if expected is None else [expected])
+
+
+class _FakeWorker:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_prestarted_worker_is_adopted_only_for_the_same_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import argparse
+
+    from screens import commands
+
+    args = argparse.Namespace(profile="dev", region=None, sandbox=False)
+    same = _FakeWorker()
+    monkeypatch.setattr(commands, "_PRESTARTED", {"worker": same, "settings": ("dev", None, True)})
+    assert commands._start_worker(args, read_only=True) is same
+    assert not same.closed and commands._PRESTARTED == {}
+
+    other = _FakeWorker()
+    monkeypatch.setattr(
+        commands, "_PRESTARTED", {"worker": other, "settings": ("dev", None, False)}
+    )
+    monkeypatch.setenv("CLOUDTRAIL_WIZARD_AWS_WORKER", "0")  # no second worker either
+    assert commands._start_worker(args, read_only=True) is None
+    assert other.closed and commands._PRESTARTED == {}
