@@ -50,7 +50,19 @@ ControlStatus = Literal["pass", "fail", "not-applicable", "unknown"]
 STALE_DELIVERY = timedelta(hours=24)
 """A logging trail that delivered nothing for this long is suspicious (CIS checks 24 h)."""
 
-_PAB_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+PUBLIC_ACCESS_BLOCK_KEYS = (
+    "BlockPublicAcls",
+    "IgnorePublicAcls",
+    "BlockPublicPolicy",
+    "RestrictPublicBuckets",
+)
+"""The four Block Public Access settings of a bucket (and of an account)."""
+
+BLOCK_PUBLIC_ACCESS_COMMAND = (
+    "aws s3api put-public-access-block --bucket {bucket} --public-access-block-configuration "
+    + ",".join(f"{key}=true" for key in PUBLIC_ACCESS_BLOCK_KEYS)
+)
+"""The AWS CLI command that turns all four settings on (``{bucket}`` to fill in)."""
 
 # --------------------------------------------------------------------------- controls
 
@@ -144,9 +156,7 @@ CONTROLS: tuple[ControlSpec, ...] = (
         cis={"v1.4.0": "3.3"},
         fix=(
             "remove the public grant or statement, and turn on all four Block Public Access "
-            "settings: aws s3api put-public-access-block --bucket {bucket} "
-            "--public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,"
-            "BlockPublicPolicy=true,RestrictPublicBuckets=true"
+            "settings: " + BLOCK_PUBLIC_ACCESS_COMMAND
         ),
         choice=(
             "let the wizard create the bucket (all four Block Public Access settings on), or "
@@ -660,10 +670,11 @@ def _planned_bucket(plan: Plan, bucket: str, prefix: str, facts: dict[str, Any])
     for step in mine:
         if step.call.operation == "PutPublicAccessBlock":
             config = step.call.params.get("PublicAccessBlockConfiguration") or {}
-            pab = {k: bool(config.get(k)) for k in _PAB_KEYS}
+            pab = {k: bool(config.get(k)) for k in PUBLIC_ACCESS_BLOCK_KEYS}
     warned = any(f.code == "bucket-public-access" for f in plan.findings)
     if pab is None and not new and not warned and "central_handoff" not in plan.policies:
-        pab = dict.fromkeys(_PAB_KEYS, True)  # preflight warns unless all four are on
+        # preflight warns unless all four are on
+        pab = dict.fromkeys(PUBLIC_ACCESS_BLOCK_KEYS, True)
     facts["public_access_block"] = pab
     policy = plan.policies.get("bucket_policy")
     resource = (

@@ -44,7 +44,9 @@ from wizard.answers import (
 from wizard.base import WizardModel
 from wizard.context import AccountContext, Names
 from wizard.controls import (
+    BLOCK_PUBLIC_ACCESS_COMMAND,
     CONTROLS,
+    PUBLIC_ACCESS_BLOCK_KEYS,
     STALE_DELIVERY,
     ControlResult,
     ControlSpec,
@@ -93,7 +95,6 @@ _PUBLIC_GROUPS = {
         "every AWS account (AuthenticatedUsers)"
     ),
 }
-_PAB_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 _ACTIONS = {
     ("s3", "ListObjectsV2"): "s3:ListBucket",
     ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
@@ -466,7 +467,7 @@ def _public_access_block(
         pass
     if not levels:
         return None
-    return {k: any(bool(level.get(k)) for level in levels) for k in _PAB_KEYS}
+    return {k: any(bool(level.get(k)) for level in levels) for k in PUBLIC_ACCESS_BLOCK_KEYS}
 
 
 def _read_key(reader: _Reader, facts: dict[str, Any], names: Names) -> None:
@@ -767,9 +768,7 @@ def diagnose(
             "bucket-public-access-block",
             f"Block Public Access is not fully on for {f.bucket}: the log files are not public "
             "now, but a later policy or ACL change could expose them. Turn on all four "
-            f"settings: aws s3api put-public-access-block --bucket {f.bucket} "
-            "--public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,"
-            "BlockPublicPolicy=true,RestrictPublicBuckets=true",
+            "settings: " + BLOCK_PUBLIC_ACCESS_COMMAND.format(bucket=f.bucket),
         )
     values = {"arn": f.arn, "home": f.home_region, "bucket": f.bucket, "key": f.kms_key_arn}
     for result in controls:

@@ -314,6 +314,20 @@ class _Walk:
             self.progress(result)
         return result
 
+    def verdict_for(
+        self, kind: Literal["digest", "log"], bucket: str, key: str, region: str
+    ) -> Callable[[FileStatus, str], FileResult]:
+        """A function that records one file's status and reason (and reports it)."""
+
+        def verdict(status: FileStatus, detail: str) -> FileResult:
+            return self.emit(
+                FileResult(
+                    kind=kind, bucket=bucket, key=key, region=region, status=status, detail=detail
+                )
+            )
+
+        return verdict
+
     # ---- the trail -----------------------------------------------------------------
 
     def run(
@@ -590,17 +604,7 @@ class _Walk:
     ) -> tuple[dict[str, Any] | None, bool]:
         """Check one digest and its log files; returns (document, follow its link)."""
 
-        def verdict(status: FileStatus, detail: str) -> FileResult:
-            return self.emit(
-                FileResult(
-                    kind="digest",
-                    bucket=bucket,
-                    key=key,
-                    region=source,
-                    status=status,
-                    detail=detail,
-                )
-            )
+        verdict = self.verdict_for("digest", bucket, key, source)
 
         try:
             raw, metadata = read_object(self.caller, region, bucket, key)
@@ -701,17 +705,7 @@ class _Walk:
         key = str(log.get("s3Object", ""))
         expected = str(log.get("hashValue", "")).lower()
 
-        def verdict(status: FileStatus, detail: str) -> None:
-            self.emit(
-                FileResult(
-                    kind="log",
-                    bucket=bucket,
-                    key=key,
-                    region=source,
-                    status=status,
-                    detail=detail,
-                )
-            )
+        verdict = self.verdict_for("log", bucket, key, source)
 
         try:
             raw, _ = read_object(self.caller, region, bucket, key)
