@@ -8,6 +8,10 @@ STAMP  := $(VENV)/.installed-test
 # checkov pins boto3 exactly, so it lives in a venv of its own (used by the export tests).
 CHECKOV_VENV := .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
+# The AWS CLI (v1, from PyPI) runs the exported scripts and checks the sandbox's errors as
+# another client sees them. Its own venv: it pins botocore to its own release line.
+AWS_CLI_VENV := .venv-awscli
+AWS_CLI      := $(AWS_CLI_VENV)/bin/aws
 
 .PHONY: demo test lint typecheck security unit venv clean snapshots-update browser-deps
 
@@ -87,8 +91,8 @@ print(f"pip-audit: {len(audited)} packages audited, no known vulnerabilities")
 endef
 export PIP_AUDIT_GATE
 
-unit: $(STAMP) $(CHECKOV) browser-deps
-	CHECKOV=$(CURDIR)/$(CHECKOV) $(BIN)/pytest -n auto -q
+unit: $(STAMP) $(CHECKOV) $(AWS_CLI) browser-deps
+	CHECKOV=$(CURDIR)/$(CHECKOV) AWS_CLI=$(CURDIR)/$(AWS_CLI) $(BIN)/pytest -n auto -q
 
 ## Debian's chromium and chromedriver for the browser tests (tests/browser, `serve`), installed
 ## with apt-get (as root, or through sudo) when /usr/bin/chromium or /usr/bin/chromedriver is missing.
@@ -115,8 +119,12 @@ $(CHECKOV):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==3.3.30'
 
+$(AWS_CLI):
+	$(PYTHON) -m venv $(AWS_CLI_VENV)
+	$(AWS_CLI_VENV)/bin/python -m pip install --quiet 'awscli==1.46.2'
+
 snapshots-update: $(STAMP)
 	$(BIN)/pytest -q tests/tui --snapshot-update
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(AWS_CLI_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import queue
-import shutil
 import subprocess
 import sys
 import threading
@@ -694,14 +693,15 @@ def test_standalone_sandbox_refuses_a_bad_interval() -> None:
     assert "Traceback" not in run.stderr
 
 
-@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
-def test_aws_cli_gets_awss_error_for_a_bad_bucket_policy(cli_sandbox: dict[str, str]) -> None:
+def test_aws_cli_gets_awss_error_for_a_bad_bucket_policy(
+    cli_sandbox: dict[str, str], aws_cli: Path
+) -> None:
     endpoint = cli_sandbox["AWS_ENDPOINT_URL"]
     assert endpoint.startswith("http://127.0.0.1:")
 
-    def aws_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    def run_aws(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["aws", "--endpoint-url", endpoint, "--region", "us-east-1", *args],
+            [str(aws_cli), "--endpoint-url", endpoint, "--region", "us-east-1", *args],
             env=cli_sandbox,
             capture_output=True,
             text=True,
@@ -709,12 +709,12 @@ def test_aws_cli_gets_awss_error_for_a_bad_bucket_policy(cli_sandbox: dict[str, 
         )
 
     # The seeded app-data bucket has a policy, but not one that lets CloudTrail write.
-    refused = aws_cli(
+    refused = run_aws(
         "cloudtrail", "create-trail", "--name", "cli-trail", "--s3-bucket-name", APP_BUCKET
     )
     assert refused.returncode != 0
     assert "InsufficientS3BucketPolicyException" in refused.stderr
     assert f"Incorrect S3 bucket policy is detected for bucket: {APP_BUCKET}" in refused.stderr
-    listed = aws_cli("cloudtrail", "describe-trails", "--output", "json")
+    listed = run_aws("cloudtrail", "describe-trails", "--output", "json")
     assert listed.returncode == 0, listed.stderr
     assert "cli-trail" not in [t["Name"] for t in json.loads(listed.stdout)["trailList"]]

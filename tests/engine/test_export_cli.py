@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -225,18 +224,16 @@ def test_session_options_work_after_the_command(
     assert "aws s3api create-bucket --region us-east-1" in capsys.readouterr().out
 
 
-AWS_CLI = shutil.which("aws")
-
-
-@pytest.mark.skipif(AWS_CLI is None, reason="the AWS CLI is not installed")
 @pytest.mark.parametrize("name", ["sse-kms-new-key", "existing-bucket-prefix"])
 def test_exported_script_runs_against_the_sandbox(
-    name: str, sandbox_env: Sandbox, tmp_path: Path
+    name: str, sandbox_env: Sandbox, tmp_path: Path, aws_cli: Path
 ) -> None:
     script = tmp_path / "setup.sh"
     example = EXAMPLES[name]
     assert main(["export", str(example), "--format", "cli", "--output", str(script)]) == EXIT_OK
-    env = {**os.environ, "WORK_DIR": str(tmp_path / "work")}
+    # The script calls plain `aws`: the tests' CLI comes first on its PATH.
+    path = os.pathsep.join([str(aws_cli.parent), os.environ.get("PATH", os.defpath)])
+    env = {**os.environ, "WORK_DIR": str(tmp_path / "work"), "PATH": path}
     env.pop("AWS_SESSION_TOKEN", None)
     result = subprocess.run(
         ["bash", str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -925,13 +925,10 @@ def test_create_role_accepts_valid_trust_policy(aws: Client) -> None:
 # ---- what other clients see ----------------------------------------------------------
 
 
-@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
-def test_aws_cli_sees_the_strict_error(sandbox: Sandbox) -> None:
-    aws_cli = shutil.which("aws")
-    assert aws_cli is not None
+def test_aws_cli_sees_the_strict_error(sandbox: Sandbox, aws_cli: Path) -> None:
     result = subprocess.run(
         [
-            aws_cli,
+            str(aws_cli),
             "cloudtrail",
             "create-trail",
             "--name",
