@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from wizard import discovery, planner
 from wizard.answers import Answers
 from wizard.answers_file import load_answers
 from wizard.context import AccountContext, Names
@@ -439,8 +440,7 @@ def test_action_for(service: str, operation: str, action: str) -> None:
 # ------------------------------------------------- the plan stays within the policy
 
 
-def _discovery_for(answers: Answers, ctx: AccountContext) -> Any:
-    discovery = pytest.importorskip("wizard.discovery")
+def _discovery_for(answers: Answers, ctx: AccountContext) -> discovery.Discovery:
     names = Names(answers, ctx)
     key = None
     if answers.encryption.existing_key:
@@ -487,7 +487,6 @@ def _discovery_for(answers: Answers, ctx: AccountContext) -> Any:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_every_planned_call_is_in_the_operator_policy(example: Path) -> None:
-    planner = pytest.importorskip("wizard.planner")
     answers = load_answers(example)
     ctx = _ctx(answers, management_account_id=ACCOUNT if answers.trail.organization else None)
     plan = planner.build_plan(answers, ctx, _discovery_for(answers, ctx), run_id="0" * 32)

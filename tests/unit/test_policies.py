@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from wizard import access
 from wizard.answers import Answers
 from wizard.answers_file import load_answers
 from wizard.context import AccountContext, Names
@@ -635,7 +636,7 @@ def test_account_context_validation(kwargs: dict[str, str], fragment: str) -> No
 
 
 # ------------------------------------------------- evaluating the real policies
-# These use the offline evaluator in wizard.access (skipped while it does not exist).
+# These use the offline evaluator in wizard.access.
 
 _TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/acme-audit"
 _BUCKET = "arn:aws:s3:::acme-audit-logs-123456789012"
@@ -648,10 +649,6 @@ _DELIVERY = {
 }
 
 
-def _access() -> Any:
-    return pytest.importorskip("wizard.access")
-
-
 def _decide(
     policy: dict[str, Any] | None,
     action: str,
@@ -659,7 +656,6 @@ def _decide(
     context: dict[str, Any],
     principal: tuple[str, str] = ("service", CLOUDTRAIL),
 ) -> str:
-    access = _access()
     assert policy is not None
     request = access.Request(
         principal=access.Principal(kind=principal[0], id=principal[1]),
@@ -749,7 +745,6 @@ def test_organization_bucket_policy() -> None:
 
 
 def test_tls_deny_denies_plain_http_to_everyone() -> None:
-    access = _access()
     policy = _variant_policies("new-bucket-sse-s3").bucket_policy
     assert policy is not None
     request = access.Request(
@@ -784,7 +779,6 @@ def test_key_policy_lets_cloudtrail_encrypt_with_the_right_context() -> None:
 
 
 def test_key_policy_decrypt_only_for_named_readers_and_log_files() -> None:
-    access = _access()
     policy = _variant_policies("sse-kms-new-key").key_policy
     assert policy is not None
     key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{'1' * 8}-1111-1111-1111-{'1' * 12}"
