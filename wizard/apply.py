@@ -13,7 +13,16 @@ Guarantees of :func:`apply_plan`:
 * On the first failure, or when cancelled, no new step starts; running steps are waited
   for, then every completed step is undone in reverse completion order. A failing undo is
   reported and the rollback goes on with the other steps.
-* Every call (and undo call) is written to the journal, without secrets.
+* Every mutating call (and undo call) is written to the journal, without secrets, twice:
+  its intent before it is sent (durably: when the intent cannot be written the call is not
+  made, the step fails and the run rolls back) and its outcome after.
+* A create answered "already exists" is a refusal unless the resource carries this run's
+  tag (:mod:`wizard.ownership`): a resource the run did not create is never undone.
+* The policy of a resource the run did not create is read again right before it is written
+  and right before it is restored (:mod:`wizard.policy_guard`): a colleague's edit is
+  merged into, or kept, never overwritten.
+* A cancel (Ctrl-C, SIGTERM, SIGHUP) at any moment before the report rolls back everything
+  the run did, even when it arrives while the last step runs.
 * A KMS key created twice (a retried CreateKey whose first answer was lost) is found by the
   run's tag and scheduled for deletion, right away or when the step is rolled back
   (:mod:`wizard.orphans`); the report's ``key_sweeps`` and the journal say what was found.
@@ -35,7 +44,9 @@ from pydantic import Field
 from wizard.base import WizardModel
 from wizard.journal import Journal
 from wizard.orphans import OrphanKey, SweepResult, retry_attempts, run_tag_of, sweep_run_keys
+from wizard.ownership import lookup_created
 from wizard.plan_model import PLACEHOLDER, Call, Plan, Step
+from wizard.policy_guard import PolicyConflict, guarded, plan_restore, plan_write, read_policy
 from wizard.ports import AwsCaller, AwsError
 from wizard.readonly import is_read_only
 
@@ -45,6 +56,7 @@ __all__ = [
     "ApplyReport",
     "ApplyStatus",
     "DryRunReport",
+    "JournalUnwritable",
     "PlaceholderError",
     "RecordingCaller",
     "StepResult",
@@ -74,6 +86,10 @@ ALREADY_EXISTS_CODES = frozenset(
 
 class PlaceholderError(ValueError):
     """A ``${step-id:Path}`` placeholder cannot be resolved."""
+
+
+class JournalUnwritable(OSError):
+    """The journal could not record a call before it was made: the call is not made."""
 
 
 _SEGMENT = re.compile(r"(?P<dot>\.)?(?P<name>[A-Za-z0-9_]+)|\[(?P<index>\d+)\]")
@@ -578,8 +594,12 @@ class _Apply:
         self.summaries: dict[str, str] = {}
         self.outputs: dict[str, Any] = {}
         self.completed: list[str] = []
-        self.maybe_created: list[str] = []
-        """Failed create steps whose resource a lost-response retry may have created."""
+        self.written: dict[str, str] = {}
+        """The exact policy text each guarded step wrote (what a restore compares against)."""
+        self.notes: list[str] = []
+        """What the operator must know beyond the steps' results (a policy merged again)."""
+        self.lookups: dict[str, str] = {}
+        """What a look-up after "already exists" found, by step."""
         self.journal_errors: list[str] = []
         self.first_failure: str | None = None
         self.sweeps: list[SweepResult] = []
@@ -606,6 +626,36 @@ class _Apply:
             # state than going on; the report says the journal is incomplete.
             with self.lock:
                 self.journal_errors.append(f"{kind}: {exc}")
+
+    def intent(self, step: Step, call: Call, params: Mapping[str, Any], rollback: bool) -> None:
+        """Record, durably, that ``call`` is about to be made (write-ahead).
+
+        Raises:
+            JournalUnwritable: not recorded; the call must not be made (a rollback call is
+                made all the same: undoing is always better than leaving a change).
+        """
+        if self.journal is None:
+            return
+        fields: dict[str, Any] = {
+            "step_id": step.id,
+            "service": call.service,
+            "region": call.region,
+            "operation": call.operation,
+            "params": params,
+            "rollback": rollback,
+        }
+        if call.account is not None:
+            fields["account"] = call.account
+        try:
+            self.journal.record("intent", **fields)
+        except OSError as exc:
+            with self.lock:
+                self.journal_errors.append(f"intent of {step.id} {call.operation}: {exc}")
+            if not rollback:
+                raise JournalUnwritable(
+                    f"The journal {self.journal.path} could not record {call.operation} "
+                    f"before it was sent ({exc.strerror or exc}); the call was not made."
+                ) from exc
 
     def cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
@@ -645,9 +695,12 @@ class _Apply:
             }
             if call.account is not None:
                 where["message"] = f"as account {call.account}"
+                where["account"] = call.account
             if not rollback:
                 with self.lock:
                     self.attempts[step.id] = attempt
+            if not is_read_only(call.operation):
+                self.intent(step, call, params, rollback)
             try:
                 response = self.caller_for(call).call(
                     call.service, call.region, call.operation, params
@@ -684,24 +737,20 @@ class _Apply:
         """Worker: run one step; never raises (the outcome is stored)."""
         self.emit("step-started", step.id, step.summary, 1)
         try:
-            response = self.invoke(step, step.call, rollback=False)
+            response = self.make_step_call(step)
         except Exception as exc:  # any failure must lead to rollback
             message = self.describe_error(exc, step)
+            if isinstance(exc, AwsError) and exc.code in ALREADY_EXISTS_CODES and step.creates:
+                adopted = self.own_after_already_exists(step)
+                if adopted is not None:
+                    self.succeed(step, adopted)
+                    return
+                message = self.refusal(step, exc)
             with self.lock:
                 self.status[step.id] = "failed"
                 self.errors[step.id] = message
                 if self.first_failure is None:
                     self.first_failure = step.id
-                if (
-                    isinstance(exc, AwsError)
-                    and exc.code in ALREADY_EXISTS_CODES
-                    and step.creates
-                    and step.undo
-                ):
-                    # Discovery saw the resource absent and the stale check passed, so
-                    # "already exists" means our own first attempt most likely created it
-                    # and its answer was lost (botocore then retried). Undo it too.
-                    self.maybe_created.append(step.id)
             self.emit("step-failed", step.id, message, self.attempts.get(step.id, 1))
             return
         run_id = run_tag_of(step.call.operation, step.call.params)
@@ -710,12 +759,76 @@ class _Apply:
             # may have created a key too. Keep the one answered, schedule the others.
             keep = (response.get("KeyMetadata") or {}).get("KeyId")
             self.sweep_keys(step, run_id, "retried", keep)
+        self.succeed(step, response)
+
+    def succeed(self, step: Step, response: dict[str, Any]) -> None:
         with self.lock:
             self.outputs[step.id] = response
             self.status[step.id] = "done"
             self.summaries[step.id] = summarize_response(response)
             self.completed.append(step.id)
         self.emit("step-done", step.id, step.summary, self.attempts.get(step.id, 1))
+
+    def resolved(self, call: Call) -> Call:
+        """``call`` with its placeholders filled from the outputs so far."""
+        with self.lock:
+            outputs = dict(self.outputs)
+        return call.model_copy(update={"params": resolve_placeholders(call.params, outputs)})
+
+    def make_step_call(self, step: Step) -> dict[str, Any]:
+        """The step's call; a guarded policy write first reads the policy again.
+
+        Raises:
+            Exception: the call failed, or the policy can no longer be merged into.
+        """
+        if not guarded(step):
+            return self.invoke(step, step.call, rollback=False)
+        call = self.resolved(step.call)
+        current = read_policy(self.caller_for(call), call)
+        write = plan_write(step, call, current)
+        if write.note:
+            self.write("policy-merged-again", step_id=step.id, message=write.note)
+            with self.lock:
+                self.notes.append(write.note)
+        # Recorded before the call: a crash during it must restore against this text.
+        with self.lock:
+            self.written[step.id] = write.written
+        return self.invoke(step, write.call, rollback=False)
+
+    def own_after_already_exists(self, step: Step) -> dict[str, Any] | None:
+        """The create's output when the resource that "already exists" is this run's own.
+
+        botocore re-sends a request whose answer was lost; if the first attempt created the
+        resource, the second hears "already exists". The run's tag tells the two cases apart.
+        """
+        call = self.resolved(step.call)
+        with self.lock:
+            outputs = dict(self.outputs)
+        found = lookup_created(
+            self.caller_for(call),
+            call,
+            run_id=self.plan.run_id,
+            account_id=call.account or self.plan.account_id,
+            partition=self.plan.partition,
+            outputs=outputs,
+        )
+        self.write("already-exists-checked", step_id=step.id, message=found.detail)
+        if found.state != "ours":
+            with self.lock:
+                self.lookups[step.id] = found.detail
+            return None
+        return {**found.output, "Adopted": found.detail}
+
+    def refusal(self, step: Step, err: AwsError) -> str:
+        with self.lock:
+            detail = self.lookups.get(step.id, "")
+        return (
+            f"{step.creates} already exists and was not created by this run"
+            + (f" ({detail})" if detail else "")
+            + ": someone else made it after the plan was read, or at the same time. It was "
+            "left alone; nothing of it is undone. Choose another name, or run the wizard "
+            f"again to plan with it. ({err.code}: {err.message})"
+        )
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -763,45 +876,72 @@ class _Apply:
 
     def rollback(self, reason: str) -> None:
         with self.lock:
-            to_undo = [*reversed(self.maybe_created), *reversed(self.completed)]
+            to_undo = list(reversed(self.completed))
         self.write("rollback-started", message=reason)
         self.emit(
             "rollback-started", None, f"Rolling back {len(to_undo)} completed steps: {reason}"
         )
         for sid in to_undo:
-            step = self.plan.step(sid)
-            if not step.mutating and not step.undo:
-                continue  # a read changed nothing; it stays "done"
-            self.emit("rollback-started", sid, step.undo_summary or f"Undo: {step.summary}")
-            error: str | None = None
-            for undo in step.undo:
-                try:
-                    self.invoke(step, undo, rollback=True)
-                except AwsError as err:
-                    if err.not_found:
-                        # Already gone: the undo's goal is reached (an earlier, partly
-                        # failed rollback, or someone cleaned up by hand).
-                        continue
-                    error = self.describe_error(err, step)
-                except Exception as exc:  # report it, and go on with the others
-                    error = self.describe_error(exc, step)
-                if error is not None:
-                    error = (
-                        f"{error} Undo by hand: {undo.service} {undo.operation} "
-                        f"{json.dumps(undo.params, default=str)} in {undo.region}."
-                    )
-                    break  # later undo calls of this step assume this one worked
-            with self.lock:
-                if error is None:
-                    self.status[sid] = "rolled-back"
-                else:
-                    self.status[sid] = "rollback-failed"
-                    self.rollback_errors[sid] = error
-            if error is None:
-                self.emit("rollback-step-done", sid, step.undo_summary or "nothing to undo")
-            else:
-                self.emit("rollback-step-failed", sid, error)
+            self.undo_step(self.plan.step(sid))
         self.sweep_on_rollback()
+
+    def undo_step(self, step: Step) -> None:
+        """Undo one completed step; the outcome goes to ``status`` and ``rollback_errors``."""
+        if not step.mutating and not step.undo:
+            return  # a read changed nothing; it stays "done"
+        self.emit("rollback-started", step.id, step.undo_summary or f"Undo: {step.summary}")
+        error: str | None = None
+        note = ""
+        calls = step.undo
+        if guarded(step) and step.id in self.written:
+            try:
+                call = self.resolved(step.call)
+                current = read_policy(self.caller_for(call), call)
+                restore, note = plan_restore(step, call, current, self.written[step.id])
+                calls = [restore] if restore is not None else []
+            except (AwsError, PolicyConflict) as exc:
+                error = self.describe_error(exc, step)
+                calls = []
+            if note:
+                self.write("policy-restore-adjusted", step_id=step.id, message=note)
+                with self.lock:
+                    self.notes.append(note)
+        for undo in calls:
+            try:
+                self.invoke(step, undo, rollback=True)
+            except AwsError as err:
+                if err.not_found:
+                    # Already gone: the undo's goal is reached (an earlier, partly
+                    # failed rollback, or someone cleaned up by hand).
+                    continue
+                error = self.describe_error(err, step)
+            except Exception as exc:  # report it, and go on with the others
+                error = self.describe_error(exc, step)
+            if error is not None:
+                error = f"{error} Undo by hand: {self.by_hand(undo)}"
+                break  # later undo calls of this step assume this one worked
+        with self.lock:
+            if error is None:
+                self.status[step.id] = "rolled-back"
+            else:
+                self.status[step.id] = "rollback-failed"
+                self.rollback_errors[step.id] = error
+        if error is None:
+            self.emit("rollback-step-done", step.id, note or step.undo_summary or "nothing to undo")
+        else:
+            self.emit("rollback-step-failed", step.id, error)
+
+    def by_hand(self, undo: Call) -> str:
+        """The undo call with real ids, for a person to make."""
+        try:
+            params: Any = self.resolved(undo).params
+        except PlaceholderError:
+            params = undo.params
+        return (
+            f"{undo.service} {undo.operation} {json.dumps(params, default=str)} in {undo.region}"
+            + (f" as account {undo.account}" if undo.account else "")
+            + "."
+        )
 
     def sweep_keys(
         self,
@@ -1036,13 +1176,19 @@ def apply_plan(
 
     if journal is not None:
         # Deliberately not through run.write: without a journal, nothing is changed.
+        # The plan itself goes in: `recover` rebuilds the undo calls from it after a crash.
         journal.record(
             "apply-started",
             message=f"{len(plan.steps)} steps for {plan.trail_arn} in account {plan.account_id}"
             + (f" (run {plan.run_id})" if plan.run_id else ""),
+            result={"plan": plan.model_dump(mode="json")},
         )
 
     cancelled = run.execute(max(1, max_workers))
+    late_cancel = not cancelled and run.first_failure is None and run.cancelled()
+    # A cancel that arrives while the last steps run is honoured all the same: the person
+    # asked for nothing to stay, and was told the run would be rolled back.
+    cancelled = cancelled or late_cancel
     failed_step = run.first_failure
     if failed_step is None and not cancelled:
         status: ApplyStatus = "applied"
@@ -1069,11 +1215,16 @@ def apply_plan(
                 f"'{sid}': {msg}" for sid, msg in sorted(run.rollback_errors.items())
             )
             message = "The rollback did not complete; these changes are still in place: " + failures
+        elif status == "cancelled" and late_cancel:
+            message = (
+                "Cancelled while the last step ran: it was let finish, then every change the "
+                "run made was undone."
+            )
         elif status == "cancelled":
             message = "Cancelled. Every change already made was undone."
         else:
             message = f"{error} Every change already made was undone."
-    note = _sweep_note(run.sweeps)
+    note = " ".join([*run.notes, _sweep_note(run.sweeps)]).strip()
     if note:
         message = f"{message} {note}"
     report = ApplyReport(

@@ -1,10 +1,18 @@
 """The apply journal: a crash-safe, secret-free record of every AWS call apply makes.
 
 One journal is one JSON document. It is rewritten in full after every entry (temporary file
-in the same directory, then :func:`os.replace`), so whatever happens to the process the file
-on disk is always a complete, parseable document holding every entry written so far. That
-is what an operator needs after a crash: which resources were created, with which
-parameters, and which rollback calls already ran.
+in the same directory, fsync, :func:`os.replace`, fsync of the directory), so whatever
+happens to the process the file on disk is always a complete, parseable document holding
+every entry written so far. That is what an operator needs after a crash: which resources
+were created, with which parameters, and which rollback calls already ran.
+
+It is a write-ahead journal: apply records an ``intent`` entry, durably, *before* each
+mutating call, and the outcome (``call`` / ``rollback-call``) after it. A call whose intent
+has no outcome was in flight when the process died; ``cloudtrail-wizard recover`` looks the
+resource up to learn whether it happened. While a run writes its journal it holds an
+exclusive lock on ``<journal>.lock`` (released by the kernel when the process dies, even on
+``kill -9``), so a journal with no summary whose lock is free belongs to a run that ended
+without finishing: an *unfinished run*.
 
 Everything written passes through :func:`redact` first: credentials must never end up on
 disk, even when a caller puts them where they do not belong.
@@ -14,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -25,8 +34,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-JOURNAL_VERSION = 1
-"""Format version written into every journal document."""
+JOURNAL_VERSION = 2
+"""Format version written into every journal document (2: intent entries, ``seq``, lock)."""
+
+LOCK_SUFFIX = ".lock"
+"""Suffix of the lock file beside a journal (``<journal>.json.lock``)."""
 
 REDACTED = "***REDACTED***"
 """What replaces a secret."""
@@ -177,13 +189,30 @@ class Journal:
         """
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._lock_fd: int | None = None
         self._doc: dict[str, Any] = {
             "version": JOURNAL_VERSION,
             "started": _now(),
-            "meta": redact(dict(meta or {})),
+            "meta": redact({"pid": os.getpid(), "host": _hostname(), **dict(meta or {})}),
             "entries": [],
             "summary": None,
         }
+
+    @classmethod
+    def reopen(cls, path: Path | str) -> Journal:
+        """Append to an existing journal (recovery writes into the run's own journal).
+
+        Raises:
+            OSError: the journal cannot be read.
+            ValueError: it is not a journal document.
+        """
+        doc = load_journal(path)
+        if not isinstance(doc.get("entries"), list):
+            raise ValueError(f"{path} is not a cloudtrail-wizard journal (no entries).")
+        journal = cls(path)
+        journal._doc = doc
+        journal._doc["summary"] = None  # the run is being finished now
+        return journal
 
     @property
     def entries(self) -> list[dict[str, Any]]:
@@ -204,8 +233,9 @@ class Journal:
         error: str | None = None,
         rollback: bool = False,
         message: str | None = None,
+        account: str | None = None,
     ) -> None:
-        """Append one entry and rewrite the file atomically.
+        """Append one entry and rewrite the file atomically (durable when this returns).
 
         Args:
             kind: What happened (``call``, ``rollback-call``, ``apply-started``, ...).
@@ -218,6 +248,7 @@ class Journal:
             error: Error text when the call failed.
             rollback: True for calls made while rolling back.
             message: Free text for non-call entries.
+            account: The account whose credentials made the call, when not the run's own.
 
         Raises:
             OSError: the file could not be written (the previous file stays intact).
@@ -231,6 +262,8 @@ class Journal:
             "message": message,
         }
         entry.update({k: v for k, v in optional.items() if v is not None})
+        if account is not None:
+            entry["account"] = account
         if params is not None:
             entry["params"] = redact(dict(params))
         if result is not None:
@@ -239,8 +272,14 @@ class Journal:
             entry["error"] = redact(error)
         entry["rollback"] = rollback
         with self._lock:
+            entry["seq"] = len(self._doc["entries"]) + 1
             self._doc["entries"].append(entry)
-            self._write_locked()
+            try:
+                self._write_locked()
+            except BaseException:
+                # Not on disk, so not in the journal: the in-memory copy must say the same.
+                self._doc["entries"].pop()
+                raise
 
     def finish(self, summary: Mapping[str, Any]) -> None:
         """Write the final summary (status, per-step results) and rewrite the file.
@@ -251,11 +290,37 @@ class Journal:
         with self._lock:
             self._doc["summary"] = redact({"finished": _now(), **dict(summary)})
             self._write_locked()
+            self._release_locked()
+
+    def _claim_locked(self) -> None:
+        """Hold ``<journal>.lock`` while the run writes: it tells a live run from a dead one."""
+        if self._lock_fd is not None:
+            return
+        lock_path = self.path.with_name(self.path.name + LOCK_SUFFIX)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise OSError(
+                f"{self.path} is being written by another running cloudtrail-wizard process."
+            ) from None
+        self._lock_fd = fd
+
+    def _release_locked(self) -> None:
+        if self._lock_fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path.with_name(self.path.name + LOCK_SUFFIX))
+        with contextlib.suppress(OSError):
+            os.close(self._lock_fd)
+        self._lock_fd = None
 
     def _write_locked(self) -> None:
         # Serialise first: a value json cannot handle must fail before the file is touched.
         text = json.dumps(self._doc, indent=2, default=_json_default, ensure_ascii=False)
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._claim_locked()
         fd, tmp = tempfile.mkstemp(
             prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
         )
@@ -267,11 +332,67 @@ class Journal:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
+            _fsync_dir(self.path.parent)
         except BaseException:
             # Leave no half-written temporary file behind; the previous journal is intact.
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (a crash could otherwise undo it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _hostname() -> str:
+    return os.uname().nodename
+
+
+def lock_held(path: Path | str) -> bool:
+    """True while a live process holds the journal's lock (its run is still going)."""
+    lock_path = Path(path).with_name(Path(path).name + LOCK_SUFFIX)
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def check_state_dir() -> str | None:
+    """Why journals cannot be written (an explained message), or None when they can.
+
+    Apply calls this before any change: a run that cannot keep its journal makes no change.
+    """
+    directory = journal_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return (
+            f"The state directory {directory} cannot be written ({reason}). The wizard keeps "
+            "its journal there so that every change can be recovered after a crash. Make it "
+            "writable, or set XDG_STATE_HOME to a writable directory, and run again. Nothing "
+            "was changed."
+        )
+    return None
 
 
 def load_journal(path: Path | str) -> dict[str, Any]:

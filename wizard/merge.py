@@ -26,7 +26,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
@@ -740,3 +740,61 @@ def _merge(existing: str | None, required: Mapping[str, Any]) -> MergeResult:
         renamed=renamed,
         diff=_diff(before, text),
     )
+
+
+# --------------------------------------------------------------------------------------
+# Taking statements out again (rollback after someone else edited the policy)
+# --------------------------------------------------------------------------------------
+
+
+def remove_statements(existing: str, added: Sequence[Mapping[str, Any]]) -> str | None:
+    """The existing text without exactly the statements the wizard added, or None.
+
+    The inverse of :func:`merge` for a rollback that finds the policy edited by someone else
+    since the wizard wrote it: every statement equal to one in ``added`` (same members and
+    values, compared as JSON) is cut out of the text together with the separator before it
+    (or after it, for the first), and every other byte stays as it is, so a colleague's
+    statements, added before or after ours, survive the rollback unchanged.
+
+    Args:
+        existing: The policy text as it is now.
+        added: The statements the wizard added (as recorded in the plan).
+
+    Returns:
+        The text without them; ``existing`` itself when none of them is there any more;
+        None when removing them would leave no statement at all (delete the policy instead).
+
+    Raises:
+        PolicyError: ``existing`` is not a policy document (it cannot be edited safely).
+    """
+    document = parse_policy(existing)
+    statements = _validate_document(document, "The existing policy")
+    wanted = [_canonical(_plain(dict(s))) for s in added]
+    drop: list[int] = []
+    for index, statement in enumerate(statements):
+        key = _canonical(_plain(statement))
+        if key in wanted:
+            wanted.remove(key)  # each added statement removes one occurrence only
+            drop.append(index)
+    if not drop:
+        return existing
+    if len(drop) == len(statements):
+        return None
+    layout = _scan(existing)
+    if not layout.is_array(existing):  # pragma: no cover - one statement is all or nothing
+        return existing
+    # Spans to cut, in the original text's offsets. A leading run of removed elements goes
+    # up to the first element kept (taking the comma after it); any other removed element
+    # goes with the comma and blanks before it. The spans never overlap.
+    first_kept = next(i for i in range(len(statements)) if i not in drop)
+    spans: list[tuple[int, int]] = []
+    if first_kept > 0:
+        spans.append((layout.items[0][0], layout.items[first_kept][0]))
+    spans += [(layout.items[i - 1][1], layout.items[i][1]) for i in drop if i > first_kept]
+    text = existing
+    for cut_start, cut_end in sorted(spans, reverse=True):
+        text = text[:cut_start] + text[cut_end:]
+    check = _validate_document(_decode(text), "The policy without the wizard's statements")
+    if len(check) != len(statements) - len(drop):  # pragma: no cover - a bug guard
+        raise RuntimeError("Removing statements produced an unexpected document.")
+    return text

@@ -54,6 +54,9 @@ class PolicyChange(WizardModel):
     """Unified diff before -> after (empty for a new resource)."""
     added_sids: list[str] = Field(default_factory=list)
     """Sids of the statements the wizard adds."""
+    new_resource: bool = False
+    """True when this plan creates the resource: nobody else can have edited its policy, so
+    apply writes it without reading it again first."""
 
 
 class Step(WizardModel):

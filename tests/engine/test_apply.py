@@ -717,8 +717,21 @@ def test_journal_holds_every_call_and_no_secret(caller: Boto3Caller, tmp_path: P
     assert all(e["rollback"] for e in undos)
     key_id = report.outputs["create-key"]["KeyMetadata"]["KeyId"]
     assert undos[1]["params"]["KeyId"] == key_id  # placeholders resolved before journaling
-    topic = next(e for e in doc["entries"] if e.get("operation") == "CreateTopic")
+    topic = next(
+        e for e in doc["entries"] if e.get("operation") == "CreateTopic" and e["kind"] == "call"
+    )
     assert "InternalFailure" in topic["error"]
+    # Write-ahead: every mutating call's intent precedes its outcome, with the same params.
+    for outcome in (e for e in doc["entries"] if e["kind"] in ("call", "rollback-call")):
+        intents = [
+            e
+            for e in doc["entries"]
+            if e["kind"] == "intent"
+            and e["seq"] < outcome["seq"]
+            and (e["step_id"], e["operation"]) == (outcome["step_id"], outcome["operation"])
+        ]
+        assert intents, f"no intent before {outcome['step_id']} {outcome['operation']}"
+        assert intents[-1]["params"] == outcome["params"]
     assert doc["summary"]["status"] == "rolled-back"
     assert doc["summary"]["steps"]["create-topic"] == "failed"
 

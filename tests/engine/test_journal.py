@@ -63,13 +63,16 @@ def test_every_write_leaves_a_complete_document(tmp_path: Path) -> None:
         assert doc["summary"] is None
     journal.finish({"status": "applied"})
     doc = load_journal(path)
-    assert doc["version"] == 1 and doc["meta"] == {"account": "123456789012"}
+    assert doc["version"] == 2
+    assert doc["meta"] == {"account": "123456789012", "pid": os.getpid(), "host": os.uname()[1]}
+    assert [e["seq"] for e in doc["entries"]] == [1, 2, 3]
     assert [e["step_id"] for e in doc["entries"]] == ["s0", "s1", "s2"]
     assert doc["entries"][0]["result"]["When"] == "2024-05-06T00:00:00+00:00"
     assert doc["entries"][0]["rollback"] is False
     assert doc["summary"]["status"] == "applied" and "finished" in doc["summary"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert [p.name for p in path.parent.iterdir()] == ["j.json"]  # no temporary files
+    # No temporary files, and the lock file went with the summary.
+    assert [p.name for p in path.parent.iterdir()] == ["j.json"]
 
 
 def test_a_failed_write_keeps_the_previous_file(
@@ -88,7 +91,8 @@ def test_a_failed_write_keeps_the_previous_file(
     monkeypatch.undo()
     doc = load_journal(path)
     assert [e["step_id"] for e in doc["entries"]] == ["first"]
-    assert [p.name for p in tmp_path.iterdir()] == ["j.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["j.json", "j.json.lock"]
+    assert [e["step_id"] for e in journal.entries] == ["first"]  # memory agrees with disk
 
 
 def test_concurrent_records_are_all_kept(tmp_path: Path) -> None:

@@ -490,7 +490,9 @@ def test_rolling_back_a_retried_create_key_schedules_both_keys(
     scheduled = [
         e["params"]["KeyId"]
         for e in journal["entries"]
-        if e.get("operation") == "ScheduleKeyDeletion" and "error" not in e
+        if e.get("operation") == "ScheduleKeyDeletion"
+        and e["kind"] != "intent"  # the outcomes, not the write-ahead records
+        and "error" not in e
     ]
     assert sorted(scheduled) == sorted([used, orphan])
 
@@ -609,7 +611,10 @@ def test_ctrl_c_during_apply_rolls_back_or_completes(
     if process.returncode == 130:
         assert doc["status"] == "cancelled", err
         assert set(steps.values()) <= {"rolled-back", "skipped"}, steps
-        assert "skipped" in steps.values(), "a cancel after every step started has no effect"
+        if "skipped" not in steps.values():
+            # The signal came while the last steps ran: they were let finish, then undone,
+            # and the report says so rather than claiming nothing had started.
+            assert "last step" in journal["summary"]["message"], journal["summary"]
         # Nothing half-done: the account is as it was (a new key: pending deletion).
         assert_same_state(before, after)
         assert "Interrupted" in err
