@@ -15,6 +15,7 @@ from typing import Any, Literal
 from wizard.answers import Answers
 from wizard.context import AccountContext, Names
 from wizard.discovery import Discovery
+from wizard.limits import limit_findings
 from wizard.plan_model import Finding, by_severity
 from wizard.review import PolicyReview, Reviews, describe_probe_failure, statements_text
 
@@ -23,9 +24,6 @@ _READ_ACTION = {
     "kms": "kms:GetKeyPolicy",
     "sns": "sns:GetTopicAttributes",
 }
-
-MAX_TRAILS_PER_REGION = 5
-"""CloudTrail's limit of trails per region."""
 
 
 def _finding(
@@ -65,6 +63,7 @@ def preflight(
     findings += _delivery_findings(answers, names, found, reviews)
     findings += _posture_findings(answers, names, found)
     findings += _access_log_findings(answers, names, found, reviews.access_logs)
+    findings += limit_findings(answers, ctx, found, reviews)
     if found.central is not None:
         from wizard.central import central_findings
 
@@ -444,14 +443,7 @@ def _trail_findings(answers: Answers, names: Names, found: Discovery) -> list[Fi
                 same[0].arn,
             )
         )
-    elif len(own) >= MAX_TRAILS_PER_REGION:
-        out.append(
-            _error(
-                "trail-limit",
-                f"{home} already has {len(own)} trails, CloudTrail's limit per region. Delete "
-                "an unused trail or create this one in another home region.",
-            )
-        )
+    # The limit of trails per region is checked with the other AWS limits (wizard.limits).
     org_trails = [t for t in found.trails if t.organization and t.owner_account != names.account]
     if org_trails and not answers.trail.organization:
         out.append(

@@ -392,9 +392,9 @@ CASES = [
         ("legacy-trail", "us-west-2", "Choose another name"),
     ),
     Case(
-        "trail-limit",
+        "trails-per-region-limit",
         answers(trail={"region": "us-west-2"}),
-        "trail-limit",
+        "trails-per-region-limit",
         "error",
         ("us-west-2 already has 5 trails", "Delete an unused trail"),
         setup=trails_in_us_west_2(4),
@@ -580,9 +580,9 @@ CLEAN = [
         "trail-exists", answers(trail={"name": "new-trail", "region": "us-west-2"}), "trail-exists"
     ),
     Clean(
-        "trail-limit",
+        "trails-per-region-limit",
         answers(trail={"region": "us-west-2"}),
-        "trail-limit",
+        "trails-per-region-limit",
         setup=trails_in_us_west_2(3),
     ),
     Clean(

@@ -29,7 +29,7 @@ import re
 import sys
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -653,6 +653,7 @@ def install_strict_patches() -> None:
         from moto.kms import models as kms_models
         from moto.kms.models import KmsBackend
         from moto.kms.responses import KmsResponse
+        from moto.logs.models import LogsBackend
         from moto.s3.models import FakeBucket, S3Backend
         from moto.s3.responses import S3Response
         from moto.sns.models import SNSBackend
@@ -680,6 +681,14 @@ def install_strict_patches() -> None:
             (SNSBackend, "create_topic", _wrap_create_topic),
             (SNSBackend, "set_topic_attribute", _wrap_set_topic_attribute),
             (IAMBackend, "create_role", _wrap_create_role),
+            # AWS size and count limits (see that section below).
+            (IAMBackend, "update_assume_role_policy", _wrap_update_assume_role_policy),
+            (IAMBackend, "put_role_policy", _wrap_put_role_policy),
+            (CloudTrailBackend, "add_tags", _wrap_trail_add_tags),
+            (KmsBackend, "tag_resource", _wrap_kms_tag_resource),
+            (S3Backend, "put_bucket_tagging", _wrap_put_bucket_tagging),
+            (LogsBackend, "create_log_group", _wrap_create_log_group),
+            (LogsBackend, "tag_resource", _wrap_logs_tag_resource),
             # Not a strictness patch: it makes CreateKey fast (see _lazy_private_key).
             (kms_models, "generate_private_key", _lazy_private_key),
         ]
@@ -932,6 +941,7 @@ def _wrap_create_trail(original: Callable[..., Any]) -> Callable[..., Any]:
             cw_role_arn=cw_role_arn,
             kms_key_id=kms_key_id,
         )
+        _refuse_trail_tags(tags_list)
         _validate_trail(spec, _ALL_FIELDS)
         return original(
             self,
@@ -1092,6 +1102,7 @@ def _wrap_put_event_selectors(original: Callable[..., Any]) -> Callable[..., Any
                 "You cannot apply both event selectors and advanced event selectors to a trail.",
             )
         _home_trail(self, trail_name or "")
+        _refuse_bad_selector_counts(event_selectors, advanced_event_selectors)
         return original(
             self,
             trail_name=trail_name,
@@ -1414,6 +1425,7 @@ def _wrap_create_bucket(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_put_bucket_policy(original: Callable[..., Any]) -> Callable[..., Any]:
     def put_bucket_policy(self: Any, bucket_name: str, policy: bytes) -> Any:
         bucket = self.get_bucket(bucket_name)
+        _refuse_large_bucket_policy(policy)
         document, problem = _policy_problem(policy, need_principal=True)
         if document is not None:
             problem = _s3_policy_scope_problem(document, bucket_name, str(bucket.partition))
@@ -1587,6 +1599,8 @@ def _wrap_create_key(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_key(
         self: Any, policy: str | None, key_usage: str | None, *args: Any, **kwargs: Any
     ) -> Any:
+        _refuse_large_key_policy(policy)
+        _refuse_key_tags(args[2] if len(args) > 2 else kwargs.get("tags"))
         _malformed_key_policy(policy)
         # AWS defaults KeyUsage to ENCRYPT_DECRYPT; moto stores None and omits the field.
         return original(self, policy, key_usage or "ENCRYPT_DECRYPT", *args, **kwargs)
@@ -1627,6 +1641,7 @@ def _lazy_private_key(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap_put_key_policy(original: Callable[..., Any]) -> Callable[..., Any]:
     def put_key_policy(self: Any, key_id: str, policy: str) -> Any:
+        _refuse_large_key_policy(policy)
         _malformed_key_policy(policy if policy is not None else "")
         return original(self, key_id, policy)
 
@@ -1655,6 +1670,7 @@ def _wrap_set_alias(original: Callable[..., Any]) -> Callable[..., Any]:
 def _sns_policy_error(policy: Any) -> None:
     from moto.sns.exceptions import InvalidParameterValue
 
+    _refuse_large_topic_policy(policy)
     _, problem = _policy_problem(
         policy if isinstance(policy, (str, bytes)) else json.dumps(policy),
         need_principal=True,
@@ -1670,6 +1686,7 @@ def _wrap_create_topic(original: Callable[..., Any]) -> Callable[..., Any]:
         attributes: dict[str, str] | None = None,
         tags: dict[str, str] | None = None,
     ) -> Any:
+        _refuse_topic_tags(tags)
         if attributes and "Policy" in attributes:
             _sns_policy_error(attributes["Policy"])
         return original(self, name, attributes, tags)
@@ -1696,6 +1713,7 @@ def _wrap_create_role(original: Callable[..., Any]) -> Callable[..., Any]:
         from moto.iam.exceptions import MalformedPolicyDocument
         from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator
 
+        _refuse_large_trust_policy(assume_role_policy_document)
         _, problem = _policy_problem(
             assume_role_policy_document, need_principal=True, need_resource=False
         )
@@ -1706,6 +1724,223 @@ def _wrap_create_role(original: Callable[..., Any]) -> Callable[..., Any]:
         return original(self, role_name, assume_role_policy_document, *args, **kwargs)
 
     return create_role
+
+
+# --------------------------------------------------------------------------------------
+# AWS size and count limits
+#
+# moto stores a 1 MB bucket policy, a thousand data selectors or a hundred tags without a
+# word; AWS refuses each, mid-apply. These checks refuse the same requests with the error
+# code AWS uses, measuring documents the way each service does (wizard.limits holds the
+# numbers, their sources and the measuring functions).
+# --------------------------------------------------------------------------------------
+
+
+def _refuse_large_bucket_policy(policy: str | bytes) -> None:
+    """S3 PutBucketPolicy over 20 KB: ``MalformedPolicy`` (HTTP 400), as S3 answers."""
+    from wizard.limits import BUCKET_POLICY_MAX_BYTES, s3_policy_size
+
+    size = s3_policy_size(policy)
+    if size > BUCKET_POLICY_MAX_BYTES:
+        _LOG.info("PutBucketPolicy refused: %d bytes > %d", size, BUCKET_POLICY_MAX_BYTES)
+        raise _s3_error("MalformedPolicy", "Policy exceeds the maximum allowed document size.")
+
+
+def _refuse_large_key_policy(policy: str | None) -> None:
+    """KMS CreateKey / PutKeyPolicy over 32 KB: ``LimitExceededException``."""
+    from wizard.limits import KEY_POLICY_MAX_BYTES, policy_bytes
+
+    if policy is None:
+        return
+    size = policy_bytes(policy)
+    if size > KEY_POLICY_MAX_BYTES:
+        raise _json_error(
+            "LimitExceededException",
+            f"Key policy is {size} bytes; the maximum size of a key policy is "
+            f"{KEY_POLICY_MAX_BYTES} bytes.",
+        )
+
+
+def _refuse_large_topic_policy(policy: Any) -> None:
+    """SNS CreateTopic / SetTopicAttributes: a policy over 30 KB or 100 statements is an
+    ``InvalidParameter`` (the code SNS gives every unacceptable Policy attribute)."""
+    from moto.sns.exceptions import InvalidParameterValue
+
+    from wizard.limits import (
+        TOPIC_POLICY_MAX_BYTES,
+        TOPIC_POLICY_MAX_STATEMENTS,
+        policy_bytes,
+        topic_statement_count,
+    )
+
+    text = policy if isinstance(policy, (str, bytes)) else json.dumps(policy)
+    size = policy_bytes(text)
+    if size > TOPIC_POLICY_MAX_BYTES:
+        raise InvalidParameterValue(
+            f"Invalid parameter: Policy Error: policy is {size} bytes; a topic policy can "
+            f"be at most {TOPIC_POLICY_MAX_BYTES} bytes"
+        )
+    decoded = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
+    statements = topic_statement_count(decoded)
+    if statements is not None and statements > TOPIC_POLICY_MAX_STATEMENTS:
+        raise InvalidParameterValue(
+            f"Invalid parameter: Policy Error: policy has {statements} statements; a topic "
+            f"policy can have at most {TOPIC_POLICY_MAX_STATEMENTS}"
+        )
+
+
+def _refuse_large_trust_policy(document: str) -> None:
+    """IAM CreateRole / UpdateAssumeRolePolicy: ``LimitExceeded`` past the default quota."""
+    from moto.iam.exceptions import LimitExceededException
+
+    from wizard.limits import ROLE_TRUST_POLICY_MAX_CHARS, iam_policy_size
+
+    if iam_policy_size(document) > ROLE_TRUST_POLICY_MAX_CHARS:
+        raise LimitExceededException(
+            f"Cannot exceed quota for ACLSizePerRole: {ROLE_TRUST_POLICY_MAX_CHARS}"
+        )
+
+
+def _wrap_update_assume_role_policy(original: Callable[..., Any]) -> Callable[..., Any]:
+    def update_assume_role_policy(self: Any, role_name: str, policy_document: str) -> Any:
+        self.get_role(role_name)  # an unknown role is NoSuchEntity, as in AWS
+        _refuse_large_trust_policy(policy_document)
+        return original(self, role_name, policy_document)
+
+    return update_assume_role_policy
+
+
+def _wrap_put_role_policy(original: Callable[..., Any]) -> Callable[..., Any]:
+    def put_role_policy(self: Any, role_name: str, policy_name: str, policy_json: str) -> Any:
+        from moto.iam.exceptions import LimitExceededException
+
+        from wizard.limits import ROLE_POLICIES_MAX_CHARS, iam_policy_size
+
+        role = self.get_role(role_name)
+        # The quota covers every inline policy of the role together; the one being
+        # replaced (same name) no longer counts.
+        others = [d for name, d in role.policies.items() if name != policy_name]
+        size = sum(iam_policy_size(d) for d in [*others, policy_json])
+        if size > ROLE_POLICIES_MAX_CHARS:
+            raise LimitExceededException(
+                f"Maximum policy size of {ROLE_POLICIES_MAX_CHARS} bytes exceeded for role "
+                f"{role_name}"
+            )
+        return original(self, role_name, policy_name, policy_json)
+
+    return put_role_policy
+
+
+def _refuse_bad_selector_counts(
+    event_selectors: list[dict[str, Any]] | None,
+    advanced_event_selectors: list[dict[str, Any]] | None,
+) -> None:
+    """CloudTrail PutEventSelectors past its counts: ``InvalidEventSelectorsException``."""
+    from wizard.limits import event_selector_problem
+
+    problem = event_selector_problem(event_selectors, advanced_event_selectors)
+    if problem:
+        raise _json_error("InvalidEventSelectorsException", f"Invalid request: {problem}.")
+
+
+def _too_many_tags(current: Mapping[str, str], new_keys: Iterable[str]) -> int | None:
+    """The tag count after adding ``new_keys`` to ``current``, when it is over the limit."""
+    from wizard.limits import TAGS_PER_RESOURCE_MAX
+
+    total = len(set(current) | set(new_keys))
+    return total if total > TAGS_PER_RESOURCE_MAX else None
+
+
+def _trail_tags_error() -> Exception:
+    return _json_error(
+        "TagsLimitExceededException",
+        "The number of tags per trail has exceeded the permitted amount. Currently, the "
+        "limit is 50.",
+    )
+
+
+def _refuse_trail_tags(tags_list: Iterable[Mapping[str, str]] | None) -> None:
+    """CloudTrail CreateTrail with more than 50 tags: ``TagsLimitExceededException``."""
+    if _too_many_tags({}, (str(t.get("Key")) for t in tags_list or [])):
+        raise _trail_tags_error()
+
+
+def _wrap_trail_add_tags(original: Callable[..., Any]) -> Callable[..., Any]:
+    def add_tags(self: Any, resource_id: str, tags_list: list[dict[str, str]]) -> Any:
+        current = self.tagging_service.get_tag_dict_for_resource(resource_id)
+        if _too_many_tags(current, (str(t.get("Key")) for t in tags_list or [])):
+            raise _trail_tags_error()
+        return original(self, resource_id, tags_list)
+
+    return add_tags
+
+
+def _refuse_key_tags(tags: Iterable[Mapping[str, str]] | None) -> None:
+    """KMS CreateKey with more than 50 tags: ``TagException``."""
+    count = _too_many_tags({}, (str(t.get("TagKey")) for t in tags or []))
+    if count:
+        raise _json_error(
+            "TagException", f"Tag limit exceeded: a KMS key can have at most 50 tags, not {count}."
+        )
+
+
+def _wrap_kms_tag_resource(original: Callable[..., Any]) -> Callable[..., Any]:
+    def tag_resource(self: Any, arn: str, tags: dict[str, str]) -> Any:
+        key_id = self.get_key_id(arn)
+        current = self.tagger.get_tag_dict_for_resource(key_id) if key_id in self.keys else {}
+        count = _too_many_tags(current, tags)
+        if count:
+            raise _json_error(
+                "TagException",
+                f"Tag limit exceeded: a KMS key can have at most 50 tags, not {count}.",
+            )
+        return original(self, arn, tags)
+
+    return tag_resource
+
+
+def _refuse_topic_tags(tags: Mapping[str, str] | None) -> None:
+    """SNS CreateTopic with more than 50 tags: ``TagLimitExceeded``, as its TagResource."""
+    if _too_many_tags({}, tags or {}):
+        from moto.sns.exceptions import TagLimitExceededError
+
+        raise TagLimitExceededError
+
+
+def _wrap_put_bucket_tagging(original: Callable[..., Any]) -> Callable[..., Any]:
+    # PutBucketTagging replaces the whole tag set, so only the new set counts.
+    def put_bucket_tagging(self: Any, bucket_name: str, tags: dict[str, str]) -> Any:
+        count = _too_many_tags({}, tags or {})
+        if count:
+            raise _s3_error("InvalidTag", "Bucket tag count cannot be greater than 50")
+        return original(self, bucket_name, tags)
+
+    return put_bucket_tagging
+
+
+def _logs_too_many_tags() -> Exception:
+    return _json_error("TooManyTagsException", "A resource can have no more than 50 tags.")
+
+
+def _wrap_create_log_group(original: Callable[..., Any]) -> Callable[..., Any]:
+    # Checked before moto creates the group: it tags a group only after making it.
+    def create_log_group(
+        self: Any, log_group_name: str, tags: dict[str, str], **kwargs: Any
+    ) -> Any:
+        if _too_many_tags({}, tags or {}):
+            raise _logs_too_many_tags()
+        return original(self, log_group_name, tags, **kwargs)
+
+    return create_log_group
+
+
+def _wrap_logs_tag_resource(original: Callable[..., Any]) -> Callable[..., Any]:
+    def tag_resource(self: Any, arn: str, tags: dict[str, str]) -> Any:
+        if _too_many_tags(self.tagger.get_tag_dict_for_resource(arn), tags or {}):
+            raise _logs_too_many_tags()
+        return original(self, arn, tags)
+
+    return tag_resource
 
 
 # --------------------------------------------------------------------------------------
