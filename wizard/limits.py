@@ -8,7 +8,7 @@ service measures it. Each problem is an error finding with the numbers and how t
 so the plan is blocked and nothing is changed.
 
 The sandbox (:mod:`wizard.aws.sandbox`) refuses the same requests server-side, with AWS's
-error codes, using the measuring functions below; it keeps its own copy of nothing else.
+error codes, using the constants and measuring functions below.
 """
 
 from __future__ import annotations
