@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         "screens.commands",
         "screens.export_cmd",
         "screens.onboard_cmd",
+        "screens.recover_cmd",
         "screens.validate_cmd",
         "screens.serve_cmd",
         "screens.status_cmd",
@@ -111,7 +112,10 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _err(message: str) -> None:
-    print(message, file=sys.stderr)
+    from wizard.text import printable_lines
+
+    # Error messages quote what the user or AWS supplied: escape sequences are shown, not run.
+    print(printable_lines(message), file=sys.stderr)
 
 
 def _load_all(paths: Sequence[str]) -> list[tuple[str, Any]]:
@@ -139,8 +143,10 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_validate_answers(args: argparse.Namespace, out: TextIO) -> int:
+    from wizard.text import printable
+
     for path, _answers in _load_all(args.answers):
-        out.write(f"{path}: valid\n")
+        out.write(f"{printable(path)}: valid\n")
     return EXIT_OK
 
 

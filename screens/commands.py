@@ -320,7 +320,8 @@ def _plan(args: argparse.Namespace, out: TextIO, worker: Any | None) -> int:
     return EXIT_INVALID if plan.blocked else EXIT_OK
 
 
-def _explain(err: Any, step: Any) -> str:
+def explain_step_error(err: Any, step: Any) -> str:
+    """A failed step's AWS error, explained for the operator (apply, plain mode, recover)."""
     from wizard.aws.session import explain_aws_error
 
     return explain_aws_error(
@@ -335,7 +336,7 @@ def _aws_failure(err: Any) -> int:
     return EXIT_FAILED
 
 
-class _Printer:
+class Printer:
     """Thread-safe progress lines (apply events arrive from worker threads)."""
 
     def __init__(self, out: TextIO, enabled: bool) -> None:
@@ -363,28 +364,49 @@ class _Printer:
             self.out.flush()
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Ctrl-C, ``kill``/``timeout``, and a closed terminal or dropped ssh session: each asks a
+running apply to stop cleanly and roll back, instead of dying between two calls."""
+
+
 @contextlib.contextmanager
-def _sigint_sets(cancel: threading.Event, out: TextIO) -> Iterator[None]:
-    """While applying, Ctrl-C asks for a clean stop and rollback instead of dying mid-call."""
+def stop_signals_set(cancel: threading.Event, out: TextIO) -> Iterator[None]:
+    """While applying, SIGINT, SIGTERM and SIGHUP set ``cancel`` instead of killing.
 
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        if cancel.is_set():
-            return
+    The run then starts no new step, lets the running call finish, and rolls back
+    everything it did. A repeated signal changes nothing (a rollback must finish); to see
+    what a killed run left, ``cloudtrail-wizard recover``.
+    """
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        first = not cancel.is_set()
         cancel.set()
-        print(
-            "\nInterrupted: finishing the running call, then rolling back what was done...",
-            file=sys.stderr,
+        text = (
+            f"\nInterrupted ({name}): finishing the running call, then rolling back what was "
+            "done..."
+            if first
+            else f"\n{name} again: the rollback is running and must finish to leave nothing "
+            "half-done; please wait."
         )
+        # After SIGHUP the terminal may be gone: saying so must not break the rollback.
+        with contextlib.suppress(OSError, ValueError):
+            print(text, file=sys.stderr, flush=True)
 
+    previous: dict[int, Any] = {}
     try:
-        previous = signal.signal(signal.SIGINT, handler)
+        for sig in STOP_SIGNALS:
+            previous[sig] = signal.signal(sig, handler)
     except ValueError:  # not the main thread: leave signals alone
+        for number, old in previous.items():
+            signal.signal(number, old)
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def _confirm(plan: Any, out: TextIO) -> bool:
@@ -461,10 +483,15 @@ def _apply(args: argparse.Namespace, out: TextIO, worker: Any | None) -> int:
             out.write("Not applied. Nothing was changed.\n")
             return EXIT_INVALID
         cancel = threading.Event()
-        printer = _Printer(out, enabled=not as_json)
-        with _sigint_sets(cancel, out):
+        printer = Printer(out, enabled=not as_json)
+        with stop_signals_set(cancel, out):
             outcome = engine.apply(
-                answers, plan, progress=printer, cancel=cancel, found=found, explain=_explain
+                answers,
+                plan,
+                progress=printer,
+                cancel=cancel,
+                found=found,
+                explain=explain_step_error,
             )
     report = outcome.report
     verification = outcome.verification

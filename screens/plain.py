@@ -12,7 +12,7 @@ coloured when ``NO_COLOR`` is set (prompt_toolkit honours it for the questions, 
 Every question uses ``.unsafe_ask()``, so Ctrl-C raises ``KeyboardInterrupt``; one handler
 at the top (:func:`run_plain`) says that nothing was changed, as harlequin's config wizard
 does. Ctrl-C while applying is different: it asks for a clean stop and a rollback
-(:func:`screens.commands._sigint_sets`).
+(:func:`screens.commands.stop_signals_set`).
 """
 
 from __future__ import annotations
@@ -33,13 +33,15 @@ from pydantic import ValidationError
 
 from screens.backend import AccountInfo, Backend
 from screens.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, _load_all
-from screens.commands import _explain, _print_outcome, _Printer, _sigint_sets
+from screens.commands import Printer, _print_outcome, explain_step_error, stop_signals_set
 from screens.render import POLICY_TITLES, print_json_block
 from wizard import guide
 from wizard.answers import Answers
 from wizard.journal import first_run as _first_run
 from wizard.plan_model import by_severity
 from wizard.ports import AwsError
+from wizard.safe_io import write_atomically
+from wizard.text import printable_lines
 
 if TYPE_CHECKING:
     from wizard.apply import DryRunReport
@@ -202,7 +204,8 @@ class PlainWizard:
         if not text and self._blank:
             return
         self._blank = not text
-        self.out.write(text + "\n")
+        # Names, messages and AWS answers may hold escape sequences: show them, never run them.
+        self.out.write(printable_lines(text) + "\n")
         self.out.flush()
 
     def para(
@@ -676,14 +679,14 @@ class PlainWizard:
             f"({plan.home_region}). Ctrl-C stops and rolls back."
         )
         cancel = threading.Event()
-        with _sigint_sets(cancel, self.out):
+        with stop_signals_set(cancel, self.out):
             outcome = engine.apply(
                 answers,
                 plan,
-                progress=_Printer(self.out, enabled=True),
+                progress=Printer(self.out, enabled=True),
                 cancel=cancel,
                 found=found,
-                explain=_explain,
+                explain=explain_step_error,
             )
         self.applied_code = exit_code_for(outcome)
         _print_outcome(plan, answers, outcome, self.out)
@@ -722,7 +725,7 @@ class PlainWizard:
             self.line("The answers were not saved.")
             return None
         try:
-            path.write_text(dump_answers(answers), encoding="utf-8")
+            write_atomically(path, dump_answers(answers))
         except OSError as exc:
             self.line(f"Could not save the answers to {path}: {exc}")
             return None

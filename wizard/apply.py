@@ -62,9 +62,11 @@ __all__ = [
     "StepResult",
     "StepStatus",
     "apply_plan",
+    "continue_recorded",
     "dry_run",
     "resolve_placeholders",
     "resolve_value",
+    "rollback_recorded",
     "synthetic_response",
 ]
 
@@ -1184,7 +1186,12 @@ def apply_plan(
             result={"plan": plan.model_dump(mode="json")},
         )
 
-    cancelled = run.execute(max(1, max_workers))
+    return _conclude(run, run.execute(max(1, max_workers)))
+
+
+def _conclude(run: _Apply, cancelled: bool) -> ApplyReport:
+    """After the steps ran: roll back on failure or cancel, then report."""
+    plan = run.plan
     late_cancel = not cancelled and run.first_failure is None and run.cancelled()
     # A cancel that arrives while the last steps run is honoured all the same: the person
     # asked for nothing to stay, and was told the run would be rolled back.
@@ -1211,10 +1218,7 @@ def apply_plan(
             else ("cancelled" if cancelled and failed_step is None else "rolled-back")
         )
         if incomplete:
-            failures = " ".join(
-                f"'{sid}': {msg}" for sid, msg in sorted(run.rollback_errors.items())
-            )
-            message = "The rollback did not complete; these changes are still in place: " + failures
+            message = _incomplete_message(run)
         elif status == "cancelled" and late_cancel:
             message = (
                 "Cancelled while the last step ran: it was let finish, then every change the "
@@ -1224,6 +1228,19 @@ def apply_plan(
             message = "Cancelled. Every change already made was undone."
         else:
             message = f"{error} Every change already made was undone."
+    return _report(run, status, message, error)
+
+
+def _incomplete_message(run: _Apply) -> str:
+    failures = " ".join(f"'{sid}': {msg}" for sid, msg in sorted(run.rollback_errors.items()))
+    return (
+        "The rollback did not complete; these changes are still in place: "
+        + failures
+        + " Once the cause is fixed, `cloudtrail-wizard recover --rollback` finishes it."
+    )
+
+
+def _report(run: _Apply, status: ApplyStatus, message: str, error: str | None) -> ApplyReport:
     note = " ".join([*run.notes, _sweep_note(run.sweeps)]).strip()
     if note:
         message = f"{message} {note}"
@@ -1231,13 +1248,141 @@ def apply_plan(
         status=status,
         steps=run.results(),
         outputs=dict(run.outputs),
-        journal_path=journal_path,
+        journal_path=str(run.journal.path) if run.journal is not None else None,
         key_sweeps=list(run.sweeps),
         error=error,
         message=message,
         journal_errors=list(run.journal_errors),
     )
     return _finish(run, report)
+
+
+def _recorded_run(
+    plan: Plan,
+    caller: AwsCaller,
+    *,
+    completed: Sequence[str],
+    outputs: Mapping[str, Any],
+    written: Mapping[str, str],
+    journal: Journal | None,
+    progress: Callable[[ApplyEvent], None] | None,
+    explain: Callable[[AwsError, Step], str] | None,
+    callers: Mapping[str, AwsCaller] | None,
+    cancel: threading.Event | None = None,
+) -> _Apply:
+    """An :class:`_Apply` standing where a journal left its run."""
+    run = _Apply(
+        plan,
+        caller,
+        progress=progress,
+        journal=journal,
+        cancel=cancel,
+        sleep=time.sleep,
+        retry_delays=(1, 2, 4, 8, 15),
+        explain=explain or _default_explain,
+        callers=callers,
+    )
+    with run.lock:
+        for sid in completed:
+            if sid in run.status and sid not in run.completed:
+                run.status[sid] = "done"
+                run.attempts[sid] = 1
+                run.completed.append(sid)
+        run.outputs.update(outputs)
+        run.written.update(written)
+    return run
+
+
+def rollback_recorded(
+    plan: Plan,
+    caller: AwsCaller,
+    *,
+    completed: Sequence[str],
+    outputs: Mapping[str, Any],
+    written: Mapping[str, str],
+    journal: Journal | None = None,
+    progress: Callable[[ApplyEvent], None] | None = None,
+    explain: Callable[[AwsError, Step], str] | None = None,
+    callers: Mapping[str, AwsCaller] | None = None,
+    undecided: Sequence[str] = (),
+) -> ApplyReport:
+    """Roll back a run a journal recorded (``recover --rollback``), as apply would have.
+
+    Args:
+        plan: The run's plan.
+        caller: Makes the calls.
+        completed: Steps whose change is in place, in the order they completed.
+        outputs: Their responses (undo calls' placeholders are filled from them).
+        written: The policy text each guarded step wrote.
+        journal: The run's journal, reopened.
+        progress: As for :func:`apply_plan`.
+        explain: As for :func:`apply_plan`.
+        callers: As for :func:`apply_plan`.
+        undecided: In-flight calls whose effect could not be looked up (reported).
+
+    Returns:
+        ``rolled-back`` or ``rollback-incomplete``.
+    """
+    run = _recorded_run(
+        plan,
+        caller,
+        completed=completed,
+        outputs=outputs,
+        written=written,
+        journal=journal,
+        progress=progress,
+        explain=explain,
+        callers=callers,
+    )
+    with run.lock:
+        for sid, status in run.status.items():
+            if status == "pending":
+                run.status[sid] = "skipped"
+    run.rollback("recovering an unfinished run")
+    if run.rollback_errors or undecided:
+        message = _incomplete_message(run) if run.rollback_errors else ""
+        if undecided:
+            message = (
+                f"{message} Could not tell whether these calls acted: {'; '.join(undecided)}. "
+                "Check them by hand."
+            ).strip()
+        return _report(run, "rollback-incomplete", message, None)
+    return _report(
+        run, "rolled-back", f"Recovered: the {len(completed)} change(s) in place were undone.", None
+    )
+
+
+def continue_recorded(
+    plan: Plan,
+    caller: AwsCaller,
+    *,
+    completed: Sequence[str],
+    outputs: Mapping[str, Any],
+    written: Mapping[str, str],
+    journal: Journal | None = None,
+    progress: Callable[[ApplyEvent], None] | None = None,
+    explain: Callable[[AwsError, Step], str] | None = None,
+    callers: Mapping[str, AwsCaller] | None = None,
+    cancel: threading.Event | None = None,
+) -> ApplyReport:
+    """Run the steps a recorded run did not complete (``recover --resume``).
+
+    Same guarantees as :func:`apply_plan`; on failure or cancel everything the run made,
+    before the interruption and now, is rolled back.
+    """
+    run = _recorded_run(
+        plan,
+        caller,
+        completed=completed,
+        outputs=outputs,
+        written=written,
+        journal=journal,
+        progress=progress,
+        explain=explain,
+        callers=callers,
+        cancel=cancel,
+    )
+    return _conclude(run, run.execute(4))
 
 
 def _finish(run: _Apply, report: ApplyReport) -> ApplyReport:

@@ -165,6 +165,8 @@ def plan_restore(
     assert step.policy is not None
     before = step.policy.before
     resource = step.policy.resource
+    if current == before and current != written:
+        return None, ""  # the write never took effect (a crash while it was in flight)
     if current == written:
         if before is not None:
             return _with_text(call, before), ""
