@@ -22,10 +22,10 @@ import pytest
 
 from tests.faults.conftest import (
     EXAMPLES,
-    direct,
     PlannedStep,
     account_state,
     assert_same_state,
+    direct,
     example_plans,
     prepare,
 )
