@@ -351,17 +351,16 @@ def _write(text: str, args: argparse.Namespace, out: TextIO, *, executable: bool
     if not args.output:
         out.write(text)
         return
+    from wizard.safe_io import write_atomically
+
     path = Path(args.output)
     if not path.parent.is_dir():
         raise UsageError(f"Cannot write {path}: the directory {path.parent} does not exist.")
-    tmp = path.with_name(f".{path.name}.tmp")
+    # Output already printed must come first when --output is /dev/stdout.
+    out.flush()
     try:
-        tmp.write_text(text, encoding="utf-8")
-        if executable:
-            tmp.chmod(0o755)
-        tmp.replace(path)
+        write_atomically(path, text, executable=executable)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise UsageError(f"Cannot write {path}: {exc.strerror or exc}") from None
 
 

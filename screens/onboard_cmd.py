@@ -168,6 +168,7 @@ def engine_options(args: argparse.Namespace) -> dict[str, Any]:
 def write_handoff(plan: Any, directory: str, answers_path: str, out: TextIO) -> bool:
     """Write the plan's hand-off pack to ``directory``; False when there is none."""
     from wizard.central import HandoffPack
+    from wizard.safe_io import write_atomically
 
     data = plan.policies.get("central_handoff")
     if not data:
@@ -179,7 +180,7 @@ def write_handoff(plan: Any, directory: str, answers_path: str, out: TextIO) -> 
     try:
         target.mkdir(parents=True, exist_ok=True)
         for name, text in pack.files().items():
-            (target / name).write_text(text.replace(" ANSWERS ", f" {quoted} "), encoding="utf-8")
+            write_atomically(target / name, text.replace(" ANSWERS ", f" {quoted} "))
     except OSError as exc:
         raise UsageError(f"--handoff-out {directory}: cannot write the pack: {exc}") from None
     out.write(
@@ -397,18 +398,19 @@ LAST_OPENER: list[_Opener] = []
 
 def cmd_onboard(args: argparse.Namespace, out: TextIO) -> int:
     """``onboard``: many accounts, one central bucket, one summary, one journal."""
-    from screens.commands import connect
     from wizard.answers_file import AnswersError
-    from wizard.aws.session import explain_aws_error
-    from wizard.journal import Journal, new_journal_path
     from wizard.onboard import Onboarding, load_accounts
 
+    # The file is checked before the AWS SDK is even imported: a wrong path fails at once.
     try:
         spec = load_accounts(args.accounts)
     except AnswersError as exc:
         raise UsageError(
             exc.render() + "\nNothing was changed. Fix the accounts file and run again."
         ) from None
+    from screens.commands import connect
+    from wizard.aws.session import explain_aws_error
+    from wizard.journal import Journal, new_journal_path
     as_json = args.output == "json"
     with connect(args, read_only=args.dry_run) as conn:
         main_ctx = conn.session.context()

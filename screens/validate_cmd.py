@@ -74,22 +74,44 @@ def register(sub: Any) -> None:
 _EXTRA_COMMANDS.append(register)
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+"""Earliest time accepted (CloudTrail itself began in 2013)."""
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+"""Latest time accepted. The walk reads a little before the start and after the end of the
+range; bounded times keep that arithmetic far from the limits of Python's dates."""
+
+_RANGE_WORDS = f"give a time from {EARLIEST:%Y-%m-%d} to {LATEST - timedelta(days=1):%Y-%m-%d}"
+
+
 def parse_time(text: str, option: str, now: datetime) -> datetime:
     """A command-line time: ISO 8601 (UTC unless it says otherwise) or an age before ``now``.
 
     Raises:
-        UsageError: neither.
+        UsageError: neither, or a time before :data:`EARLIEST` or from :data:`LATEST` on.
     """
     value = text.strip()
     if value.lower() == "now":
         return now
     if age := _AGE.fullmatch(value.lower()):
-        return now - timedelta(**{_UNITS[age.group(2)]: float(age.group(1))})
+        # A float, then a bounded timedelta: "99999999999d" would overflow timedelta.
+        seconds = float(age.group(1)) * timedelta(**{_UNITS[age.group(2)]: 1}).total_seconds()
+        oldest = (now - EARLIEST).total_seconds()
+        if not seconds <= oldest:  # also catches inf from hundreds of digits
+            raise UsageError(
+                f"{option} {text!r} is too long ago: give an age of at most "
+                f"{int(oldest // 86400)}d, or a time from {EARLIEST:%Y-%m-%d} on."
+            )
+        return now - timedelta(seconds=seconds)
     try:
         moment = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except ValueError:
         raise UsageError(f"{option} {text!r} is not a time: use {TIME_HELP}.") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved past the calendar's end by its zone
+        raise UsageError(f"{option} {text!r} is out of range: {_RANGE_WORDS}.") from None
+    if not EARLIEST <= moment < LATEST:
+        raise UsageError(f"{option} {text!r} is out of range: {_RANGE_WORDS}.")
+    return moment
 
 
 def _show(moment: datetime | None, default: str) -> str:

@@ -1,7 +1,9 @@
 """Reading and writing answers files (YAML or JSON) with messages a person can act on.
 
 A malformed file names the line and column; a bad value names the field path and, for YAML
-and JSON alike, the line it is on. Nothing here raises anything but :class:`AnswersError`.
+and JSON alike, the line it is on; a key given twice in one mapping is refused at its line
+(otherwise the last one would silently win). Only a regular file of at most
+:data:`MAX_ANSWERS_BYTES` is read. Nothing here raises anything but :class:`AnswersError`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,13 @@ from pydantic import ValidationError
 
 from wizard.answers import Answers
 from wizard.base import WizardModel
+from wizard.safe_io import FileRefused, read_bounded
+from wizard.text import printable
+
+MAX_ANSWERS_BYTES = 1 << 20
+"""Largest answers file read (1 MiB). A complete answers file is a few kilobytes; even one
+listing hundreds of decrypt principals and data selectors stays far below this, while the
+cap keeps a wrong path (a log, an image, ``/dev/zero``) from being read into memory."""
 
 
 class Problem(WizardModel):
@@ -30,11 +39,15 @@ class Problem(WizardModel):
     """What is wrong and how to fix it."""
 
     def render(self, source: str) -> str:
-        """``file:line: field: message``."""
+        """``file:line: field: message``, one line with control characters escaped.
+
+        Messages quote the values they complain about, and a value (or a file name) may
+        hold terminal escape sequences: they are shown, never obeyed.
+        """
         where = f"{source}:{self.line}" if self.line else source
         if self.field:
-            return f"{where}: {self.field}: {self.message}"
-        return f"{where}: {self.message}"
+            return printable(f"{where}: {self.field}: {self.message}")
+        return printable(f"{where}: {self.message}")
 
 
 class AnswersError(Exception):
@@ -53,17 +66,127 @@ class AnswersError(Exception):
 def load_answers(path: str | Path) -> Answers:
     """Read and validate an answers file."""
     source = str(path)
+    return parse_answers(
+        read_input_file(path, source, MAX_ANSWERS_BYTES, what="answers file"), source
+    )
+
+
+def read_input_file(path: str | Path, source: str, limit: int, *, what: str) -> str:
+    """The UTF-8 text of a file a person named, refused unless regular and at most ``limit``.
+
+    Args:
+        path: The file.
+        source: How messages name it.
+        limit: The largest size read, in bytes.
+        what: What the file is, for messages (``answers file``).
+
+    Raises:
+        AnswersError: missing, unreadable, not a regular file, too large, or not UTF-8.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = read_bounded(path, limit, what=what)
     except FileNotFoundError:
         raise AnswersError(
             source, [Problem(field="", line=None, message="file not found; check the path.")]
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except FileRefused as exc:
         raise AnswersError(
             source, [Problem(field="", line=None, message=f"cannot read the file: {exc}")]
         ) from None
-    return parse_answers(text, source)
+    except OSError as exc:
+        raise AnswersError(
+            source,
+            [Problem(field="", line=None, message=f"cannot read the file: {exc.strerror or exc}.")],
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise AnswersError(
+            source,
+            [
+                Problem(
+                    field="",
+                    line=line,
+                    message=f"cannot read the file: it is not UTF-8 text ({exc.reason} at "
+                    f"byte {exc.start}); save it as UTF-8.",
+                )
+            ],
+        ) from None
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A key given twice in one mapping (YAML forbids it; JSON parsers keep the last)."""
+
+    def __init__(self, key: object, first: yaml.Mark, again: yaml.Mark) -> None:
+        self.key = key
+        """The key."""
+        self.first_line = first.line + 1
+        """1-based line of its first occurrence."""
+        super().__init__(
+            None, None, f"duplicate key {_short_repr(key)} (first on line {first.line + 1})", again
+        )
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a key given twice in one mapping.
+
+    The check runs while the document is constructed, on the keys written in each mapping
+    itself, before a YAML merge (``<<: *defaults``) adds the keys it brings in: those may be
+    overridden, as the merge is meant for.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._checked: set[int] = set()
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """Check the mapping's own keys, then merge ``<<`` into it as PyYAML does.
+
+        PyYAML flattens every mapping before constructing it, and flattens a merged mapping
+        before merging it: this is the one place that sees each mapping as written. A
+        mapping is checked once; flattened again, it holds the merged keys too.
+        """
+        if id(node) not in self._checked:
+            self._checked.add(id(node))
+            seen: dict[Any, yaml.Mark] = {}
+            for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: construct_mapping reports it
+                    continue
+                if first is not None:
+                    raise DuplicateKeyError(key, first, key_node.start_mark)
+                seen[key] = key_node.start_mark
+        super().flatten_mapping(node)
+
+
+def load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
+    """The data of a YAML (or JSON) text and its node tree (for line numbers), in one pass.
+
+    Raises:
+        DuplicateKeyError: a key written twice in one mapping.
+        yaml.YAMLError: not valid YAML.
+    """
+    loader = UniqueKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), node
+    finally:
+        loader.dispose()
+
+
+def duplicate_problem(exc: DuplicateKeyError) -> Problem:
+    """The problem to report for a duplicate key, at the line of its second occurrence."""
+    mark = exc.problem_mark
+    return Problem(
+        field="",
+        line=mark.line + 1 if mark is not None else None,
+        message=f"{exc.problem}: a key may appear only once in a mapping. Keep one of them.",
+    )
 
 
 def parse_answers(text: str, source: str = "<answers>") -> Answers:
@@ -76,9 +199,24 @@ def parse_answers(text: str, source: str = "<answers>") -> Answers:
     try:
         if json_error is None:
             node = _compose_for_lines(text.replace("\t", " "))
+        elif isinstance(json_error, _DuplicateJsonKey):
+            # Valid JSON but for a key given twice: load it as YAML for the key's line.
+            load_yaml(text.replace("\t", " "))
+            raise AnswersError(  # not reached: YAML sees the same duplicate
+                source,
+                [Problem(field="", line=None, message=f"{json_error.msg} in a JSON object.")],
+            )
         else:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+            # Composed, then constructed: a value that cannot be constructed is found in
+            # the node tree for its line (see _unreadable_scalar_line).
+            loader = UniqueKeyLoader(text)
+            try:
+                node = loader.get_single_node()
+                data = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
+    except DuplicateKeyError as exc:
+        raise AnswersError(source, [duplicate_problem(exc)]) from None
     except yaml.MarkedYAMLError as exc:
         if json_error is not None and text.lstrip().startswith(("{", "[")):
             # It was meant to be JSON: JSON's own message is the one that helps.
@@ -155,10 +293,23 @@ def parse_answers(text: str, source: str = "<answers>") -> Answers:
         ) from None
 
 
+class _DuplicateJsonKey(json.JSONDecodeError):
+    """A JSON object with a key given twice (the JSON module would keep the last one)."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateJsonKey(f"duplicate key {key!r}", "", 0)
+        result[key] = value
+    return result
+
+
 def _json_or_error(text: str) -> tuple[Any, json.JSONDecodeError | None]:
     """The text parsed as JSON, or the JSON error (YAML files end up here too)."""
     try:
-        return json.loads(text), None
+        return json.loads(text, object_pairs_hook=_unique_object), None
     except json.JSONDecodeError as exc:
         return None, exc
     except RecursionError:

@@ -41,7 +41,16 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from wizard.answers import Answers
-from wizard.answers_file import AnswersError, Problem, _line_of
+from wizard.answers_file import (
+    MAX_ANSWERS_BYTES,
+    AnswersError,
+    DuplicateKeyError,
+    Problem,
+    _line_of,
+    duplicate_problem,
+    load_yaml,
+    read_input_file,
+)
 from wizard.apply import ApplyEvent, dry_run
 from wizard.base import WizardModel
 from wizard.central import (
@@ -291,7 +300,9 @@ def _message(error: Mapping[str, Any]) -> str:
 
 def _load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     try:
-        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+        return load_yaml(text)
+    except DuplicateKeyError as exc:
+        raise AnswersError(source, [duplicate_problem(exc)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise AnswersError(
@@ -310,17 +321,17 @@ def _load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
         ) from None
 
 
-def _read(path: Path, source: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AnswersError(
-            source, [Problem(field="", line=None, message="file not found; check the path.")]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnswersError(
-            source, [Problem(field="", line=None, message=f"cannot read the file: {exc}")]
-        ) from None
+MAX_ACCOUNTS_BYTES = 8 << 20
+"""Largest accounts file read (8 MiB). An entry (id, role and a few overrides) takes a few
+hundred bytes, so thousands of accounts fit many times over; the cap keeps a wrong path
+(``/dev/zero``, a log) from being read into memory. The shared answers file it names is an
+answers file, capped at :data:`~wizard.answers_file.MAX_ANSWERS_BYTES`."""
+
+
+def _read(path: Path, source: str, *, accounts: bool = False) -> str:
+    if accounts:
+        return read_input_file(path, source, MAX_ACCOUNTS_BYTES, what="accounts file")
+    return read_input_file(path, source, MAX_ANSWERS_BYTES, what="answers file")
 
 
 def load_accounts(path: str | Path) -> OnboardSpec:
@@ -330,7 +341,9 @@ def load_accounts(path: str | Path) -> OnboardSpec:
         AnswersError: with ``file:line: field: message`` problems.
     """
     source = str(path)
-    return parse_accounts(_read(Path(path), source), source, base_dir=Path(path).parent)
+    return parse_accounts(
+        _read(Path(path), source, accounts=True), source, base_dir=Path(path).parent
+    )
 
 
 def parse_accounts(
@@ -594,6 +607,7 @@ class _AccountJournal(Journal):
         error: str | None = None,
         rollback: bool = False,
         message: str | None = None,
+        account: str | None = None,
     ) -> None:
         """Record in the parent journal, the step id prefixed with the account."""
         self._parent.record(
@@ -607,6 +621,7 @@ class _AccountJournal(Journal):
             error=error,
             rollback=rollback,
             message=f"account {self._account}" + (f": {message}" if message else ""),
+            account=account,
         )
 
     def finish(self, summary: Mapping[str, Any]) -> None:

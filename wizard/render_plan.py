@@ -18,6 +18,7 @@ from botocore import xform_name
 from wizard import __version__
 from wizard.controls import PlannedControl, plan_controls
 from wizard.plan_model import PLACEHOLDER, Call, Plan, Step
+from wizard.text import printable_lines
 
 CLI_SERVICE = {"s3": "s3api"}
 """AWS CLI command names that differ from boto3 service names."""
@@ -132,7 +133,8 @@ def plan_to_text(plan: Plan) -> str:
     for step in plan.steps:
         if step.policy is not None and step.policy.diff:
             lines += ["", f"Policy change: {step.summary}", step.policy.diff.rstrip("\n")]
-    return "\n".join(lines) + "\n"
+    # Names, messages and policies carry text from answers files and AWS: shown, not obeyed.
+    return printable_lines("\n".join(lines)) + "\n"
 
 
 def _kebab(operation: str) -> str:
@@ -307,7 +309,8 @@ def _comment_lines(lines: Sequence[str], width: int = 98) -> list[str]:
     for line in lines:
         text = line.lstrip()
         if not text or text[0] in '[]{}"':
-            out.append(f"# {line}".rstrip())
+            # Kept as it is, but a line break inside must not end the comment in a script.
+            out += [f"# {part}".rstrip() for part in line.split("\n")]
             continue
         lead = line[: len(line) - len(text)]
         hang = lead + ("  " if text.startswith("- ") else "")
