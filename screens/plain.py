@@ -317,6 +317,12 @@ class PlainWizard:
         if self.show_help:
             self.line()
             self.para(guide.WELCOME_HELP)
+        from wizard.recover import unfinished_finding
+
+        unfinished = unfinished_finding()
+        if unfinished is not None:
+            self.line()
+            self.para(f"Warning: {unfinished.message}")
         info = self.connect()
         if info is None:
             self.line("Nothing was changed.")

@@ -58,6 +58,7 @@ class WelcomeScreen(StepScreen):
     WelcomeScreen #whoami { height: auto; }
     WelcomeScreen #coverage { margin-top: 1; color: $warning; }
     WelcomeScreen #failed { height: auto; }
+    WelcomeScreen #unfinished { display: none; height: auto; margin-bottom: 1; }
     WelcomeScreen #failed-buttons { height: auto; margin-top: 1; }
     WelcomeScreen #failed-buttons Button { margin-right: 2; }
     """
@@ -81,6 +82,7 @@ class WelcomeScreen(StepScreen):
             "touches AWS.",
             id="sandbox-note",
         )
+        yield Static(id="unfinished", classes="problem")
 
     def compose_outcome(self) -> ComposeResult:
         """What connecting ends in: the account and its trails, or why it failed.
@@ -127,6 +129,21 @@ class WelcomeScreen(StepScreen):
         await self.query_one("#body").mount_all(blocks, after="#sandbox-note")
         self._show(connecting=True)
         self._connect(self.wizard.backend, False)
+        self._look_for_unfinished_runs()
+
+    @work(thread=True, group="unfinished")
+    def _look_for_unfinished_runs(self) -> None:
+        """Warn, before anything is planned, about an earlier run that died half-way."""
+        from wizard.recover import unfinished_finding
+
+        finding = unfinished_finding()
+        if finding is not None:
+            self.app.call_from_thread(self._show_unfinished, finding.message)
+
+    def _show_unfinished(self, message: str) -> None:
+        note = self.query_one("#unfinished", Static)
+        note.update(f"⚠ {message}")
+        note.display = True
 
     # ------------------------------------------------------------------ worker
 

@@ -134,8 +134,12 @@ class Engine:
                 finding = check_operator_permissions(self.caller, ctx, answers)
         # A fresh run id per plan: a key created twice by a retried request is found by it.
         plan = build_plan(answers, ctx, found, run_id=new_run_id())
-        if finding is not None:
-            plan = plan.model_copy(update={"findings": by_severity([*plan.findings, finding])})
+        # An earlier run that died half-way may have left changes (and names) in place.
+        from wizard.recover import unfinished_finding
+
+        extra = [f for f in (finding, unfinished_finding()) if f is not None]
+        if extra:
+            plan = plan.model_copy(update={"findings": by_severity([*plan.findings, *extra])})
         return plan, found
 
     def fingerprint(self, answers: Answers, found: Discovery | None = None) -> dict[str, str]:

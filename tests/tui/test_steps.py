@@ -769,3 +769,32 @@ def test_organization_verdict(facts: OrganizationFacts, possible: bool, words: s
     verdict, hint = organization_verdict(facts)
     assert verdict is possible
     assert words in hint
+
+
+async def test_welcome_warns_about_an_unfinished_run(app_factory: Any) -> None:
+    """A journal left by a killed run (no summary, no live lock) is named on Welcome."""
+    import json
+
+    from wizard.journal import journal_dir
+
+    path = journal_dir() / "20261207T080000Z-acme-audit-dead.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plan = {
+        "account_id": ACCOUNT,
+        "partition": "aws",
+        "home_region": "us-east-1",
+        "trail_arn": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/acme-audit",
+        "steps": [],
+        "run_id": "0123456789abcdef0123456789abcdef",
+    }
+    entries = [
+        {"seq": 1, "kind": "apply-started", "result": {"plan": plan}},
+        {"seq": 2, "kind": "intent", "step_id": "create-bucket", "operation": "CreateBucket"},
+    ]
+    path.write_text(json.dumps({"version": 2, "entries": entries, "summary": None}))
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await until(pilot, lambda: app.screen.query_one("#unfinished").display, "the warning")
+        note = text(app, "#unfinished")
+        assert "0123456789ab" in note and "recover --rollback" in note
