@@ -502,6 +502,8 @@ def _apply(args: argparse.Namespace, out: TextIO, worker: Any | None) -> int:
             steps=[s.model_dump(mode="json") for s in report.steps],
             journal=str(report.journal_path) if report.journal_path else None,
             error=report.error,
+            message=report.message,
+            journal_errors=list(report.journal_errors),
             verification=verification.model_dump(mode="json") if verification else None,
             orphan_keys=[k.model_dump(mode="json") for k in report.orphan_keys],
         )
@@ -512,8 +514,8 @@ def _apply(args: argparse.Namespace, out: TextIO, worker: Any | None) -> int:
         return EXIT_INTERRUPTED
     if report.status == "stale":
         return EXIT_INVALID
-    if report.status != "applied":
-        return EXIT_FAILED
+    if report.status != "applied" or report.journal_errors:
+        return EXIT_FAILED  # an incomplete journal is a failure even when the changes landed
     return EXIT_OK if verification is None or verification.ok else EXIT_FAILED
 
 
@@ -556,15 +558,26 @@ def _print_outcome(plan: Any, answers: Any, outcome: Any, out: TextIO) -> None:
     elif report.status == "stale":
         out.write(f"Refused: {report.error}\nNothing was changed. Run plan again and review it.\n")
     elif report.status == "cancelled":
-        out.write("Interrupted: every change made was rolled back (see the journal).\n")
+        out.write(f"Interrupted: {report.message}\n")
     else:
-        out.write(f"Failed: {report.error}\n")
-        out.write(
-            "Every change made was rolled back.\n"
-            if report.status == "rolled-back"
-            else "The rollback did not complete; the journal lists what is left.\n"
-        )
+        out.write(f"Failed: {report.message}\n")
+        if report.status == "rollback-incomplete":
+            out.write(
+                "What is still in place is listed above and by `cloudtrail-wizard recover`; "
+                "once the cause is fixed, `cloudtrail-wizard recover --rollback` finishes the "
+                "rollback.\n"
+            )
+    if (
+        report.status == "applied"
+        and report.message != f"All {len(plan.steps)} steps were applied."
+    ):
+        out.write(f"Note: {report.message}\n")  # a policy merged again into a colleague's edit
     _print_orphan_keys(report.orphan_keys, out)
+    if report.journal_errors:
+        out.write(
+            "Warning: the journal is incomplete (" + "; ".join(report.journal_errors) + "). "
+            "Free space in, or fix the permissions of, the state directory.\n"
+        )
     if report.journal_path:
         out.write(f"Journal: {report.journal_path}\n")
 
