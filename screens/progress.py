@@ -7,6 +7,9 @@ thread-safe). Widgets are updated by the message handlers, on the UI thread.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -151,8 +154,32 @@ class ApplyScreen(StepScreen):
         self.query_one("#apply-journal", Static).update(f"Journal: {shown_path(self.journal_path)}")
         self.running = True
         self._set_state("Applying… Esc or Ctrl+Q stops and rolls back.")
+        self._watch_stop_signals(True)
         self._apply(answers, self.plan, self.state.discovery, self.journal_path)
         self.refresh_bindings()
+
+    def _watch_stop_signals(self, on: bool) -> None:
+        """While applying, SIGTERM and SIGHUP (kill, a closed terminal) stop and roll back.
+
+        Without this they would end the process between two calls; the journal would let
+        ``recover`` undo the run, but undoing it right away is better.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - screens run inside the app's loop
+            return
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            # Not in the main thread (serve's tests run apps elsewhere): signals stay as
+            # they are, and the journal covers a kill.
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                if on:
+                    loop.add_signal_handler(sig, self._stop_signalled, sig)
+                else:
+                    loop.remove_signal_handler(sig)
+
+    def _stop_signalled(self, sig: signal.Signals) -> None:
+        self._log(f"■ {sig.name} received.")
+        self.action_cancel_apply()
 
     @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
     def _apply(self, answers: Answers, plan: Plan, found: Any, journal_path: Path) -> None:
@@ -289,6 +316,7 @@ class ApplyScreen(StepScreen):
         self.wizard.exit_code = 1
 
     def _finish(self, headline: str, good: bool) -> None:
+        self._watch_stop_signals(False)
         self.running = False
         self.finished = True
         heading = self.query_one("#apply-heading", Static)

@@ -498,3 +498,44 @@ async def test_cloudformation_tab_exports_the_same_setup(
         saved = (tmp_path / "acme-cfn.yaml").read_text(encoding="utf-8")
         assert "AWS::CloudTrail::Trail" in saved
         assert "AWS::S3::BucketPolicy" in saved
+
+
+class SignallingCaller(FailingCaller):
+    """The engine's caller; CreateTrail first sends this process SIGTERM (a `kill`)."""
+
+    def __init__(self, inner: Any, screen: Callable[[], Any]) -> None:
+        super().__init__(inner)
+        self.screen = screen
+
+    def call(
+        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if operation == "CreateTrail":
+            import os
+            import signal
+
+            # The screen must be watching SIGTERM, or the signal would end the test run.
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert self.screen().cancel_event.wait(30), "SIGTERM did not stop the apply"
+        return self.inner.call(service, region, operation, params)  # type: ignore[no-any-return]
+
+
+async def test_sigterm_during_apply_rolls_back_everything(app_factory: Any, sandbox: Any) -> None:
+    """`kill` while the trail is being created: the run stops, undoes everything, says why."""
+    app = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.account is not None, "the connection")
+        engine = app.backend.engine
+        engine.caller = SignallingCaller(engine.caller, lambda: app.screen)
+        await open_review(pilot)
+        apply, _question = await apply_from_review(pilot)
+        log = "\n".join(apply.query_one("#apply-log", Log).lines)
+        assert "SIGTERM received" in log
+        assert apply.outcome is not None and apply.outcome.report.status == "cancelled"
+        assert set(statuses(apply).values()) <= {"↺ rolled back", "– not started"}
+        import signal
+
+        assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None), "handler removed"
+    trails = client(sandbox, "cloudtrail").describe_trails()["trailList"]
+    assert "acme" not in {t["Name"] for t in trails}
