@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Input, Label, LoadingIndicator, S
 from textual.worker import get_current_worker
 
 from screens.messages import LookupDone
+from wizard.text import printable, printable_lines
 
 if TYPE_CHECKING:
     from screens.app import WizardApp
@@ -170,7 +171,9 @@ class LogBrowserScreen(Screen[None]):
         table.clear()
         self.files = list(listing.files) if listing is not None else []
         for f in self.files:
-            table.add_row(delivered_at(f.stamp), f.region, f"{f.size:,} B", Text(f.name), key=f.key)
+            table.add_row(
+                delivered_at(f.stamp), f.region, f"{f.size:,} B", Text(printable(f.name)), key=f.key
+            )
         table.display = bool(self.files)
         text = ""
         if listing is not None and not self.files:
@@ -196,7 +199,7 @@ class LogBrowserScreen(Screen[None]):
         """Read ``key`` (in a thread worker) and show its events."""
         self.opened = key
         title = self.query_one("#logs-file-title", Static)
-        title.update(f"Events in {key.rsplit('/', 1)[-1]}")
+        title.update(f"Events in {printable(key.rsplit('/', 1)[-1])}")
         title.display = True
         self.query_one("#logs-file-loading").display = True
         self._read(self.wizard.backend.engine.caller, key)
@@ -242,7 +245,7 @@ class LogBrowserScreen(Screen[None]):
 
     def _error(self, error: str | None) -> None:
         box = self.query_one("#logs-error", Static)
-        box.update(error or "")
+        box.update(printable_lines(error or ""))
         box.display = bool(error)
 
     # ------------------------------------------------------------------ filter
@@ -266,18 +269,18 @@ class LogBrowserScreen(Screen[None]):
         table = self.query_one("#logs-records", DataTable)
         table.clear()
         for row in self.shown:
+            # The fields are whatever the file in the bucket says: as Text (a string cell
+            # would be read as markup, and "[/]" would stop the screen) with every control
+            # character escaped.
+            cells = (row.time, row.service, row.action, row.who, row.source)
             table.add_row(
-                row.time,
-                row.service,
-                row.action,
-                row.who,
-                row.source,
-                Text(row.error, style="red") if row.error else "",
+                *(Text(printable(cell)) for cell in cells),
+                Text(printable(row.error), style="red") if row.error else "",
                 key=str(row.index),
             )
         name = (self.opened or "").rsplit("/", 1)[-1]
         self.query_one("#logs-file-title", Static).update(
-            f"Events in {name}: {len(self.shown)} of {len(self.rows)}"
+            f"Events in {printable(name)}: {len(self.shown)} of {len(self.rows)}"
         )
         self._show_record(self.shown[0].index if self.shown else None)
 

@@ -170,6 +170,7 @@ def cmd_logs(args: argparse.Namespace, out: TextIO) -> int:
         record_row,
         trail_log_location,
     )
+    from wizard.text import printable
 
     if not 1 <= args.limit <= 1000:
         raise UsageError(f"--limit {args.limit}: give a number from 1 to 1000.")
@@ -200,7 +201,7 @@ def cmd_logs(args: argparse.Namespace, out: TextIO) -> int:
         except TrailNotFound as exc:
             raise UsageError(str(exc)) from None
         except LogFileError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {printable(exc)}", file=sys.stderr)
             return EXIT_FAILED
     rows = [record_row(r, i) for i, r in enumerate(records)]
     shown = filter_rows(rows, args.filter)
@@ -213,9 +214,16 @@ def cmd_logs(args: argparse.Namespace, out: TextIO) -> int:
         }
         out.write(json.dumps(payload, indent=2) + "\n")
         return EXIT_OK
-    out.write(f"s3://{where.bucket}/{key}: {len(shown)} of {len(rows)} events\n")
+    out.write(f"s3://{where.bucket}/{printable(key)}: {len(shown)} of {len(rows)} events\n")
     headers = ("Time", "Service", "Action", "Who", "From", "Error")
-    table = [headers, *((r.time, r.service, r.action, r.who, r.source, r.error) for r in shown)]
+    # Whoever can write to the bucket wrote these fields: escape sequences are shown, not run.
+    table = [
+        headers,
+        *(
+            tuple(printable(c) for c in (r.time, r.service, r.action, r.who, r.source, r.error))
+            for r in shown
+        ),
+    ]
     widths = [min(40, max(len(row[i]) for row in table)) for i in range(len(headers) - 1)]
     for row in table:
         cells = [cell[:40].ljust(w) for cell, w in zip(row[:-1], widths, strict=True)]
@@ -224,6 +232,8 @@ def cmd_logs(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _write_listing(where: Any, listing: Any, output: str, out: TextIO) -> None:
+    from wizard.text import printable
+
     if output == "json":
         payload = {
             "bucket": where.bucket,
@@ -242,7 +252,7 @@ def _write_listing(where: Any, listing: Any, output: str, out: TextIO) -> None:
         return
     out.write(f"Newest log files of {where.trail} in s3://{where.bucket}/{where.root}\n")
     for f in listing.files:
-        out.write(f"  {f.stamp:<16}  {f.region:<15} {f.size:>9,} B  {f.key}\n")
+        out.write(f"  {f.stamp:<16}  {f.region:<15} {f.size:>9,} B  {printable(f.key)}\n")
     if not listing.complete:
         out.write("(Only the newest days were searched; older files may exist.)\n")
     out.write("Show one: cloudtrail-wizard logs TRAIL --file KEY [--filter TEXT]\n")

@@ -126,6 +126,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     from screens.commands import _aws_failure, connect
     from wizard.integrity import FileResult, validate_trail
     from wizard.ports import AwsError
+    from wizard.text import printable
 
     now = datetime.now(UTC)
     start = parse_time(args.start_time, "--start-time", now) if args.start_time else None
@@ -135,14 +136,14 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     text = args.output == "text"
     if text:
         out.write(
-            f"Validating log files for trail {args.trail} between "
+            f"Validating log files for trail {printable(args.trail)} between "
             f"{_show(start, 'the first digest')} and {_show(end, 'now')}\n\n"
         )
         out.flush()
 
     def progress(result: FileResult) -> None:
         if text and args.verbose and result.valid:
-            out.write(f"{_LABEL[result.kind]}\t{result.uri}\tvalid\n")
+            out.write(f"{_LABEL[result.kind]}\t{printable(result.uri)}\tvalid\n")
             out.flush()
 
     with connect(args, read_only=True) as conn:
@@ -169,7 +170,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     if report.problem:
         if args.verbose:
             out.write("\n")
-        print(f"error: {report.problem}", file=sys.stderr)
+        print(f"error: {printable(report.problem)}", file=sys.stderr)
         return code
     _summary(report, start, end, now, out, verbose=args.verbose)
     return code
@@ -184,6 +185,8 @@ def _summary(
     *,
     verbose: bool,
 ) -> None:
+    from wizard.text import printable
+
     if verbose:
         out.write("\n")
     out.write(
@@ -207,10 +210,12 @@ def _summary(
         if invalid:
             line += f", {invalid}/{total} {name} files INVALID"
         out.write(line + "\n")
+    # Keys and details come from the bucket, which whoever tampered with it chose: every
+    # control character is shown escaped, so the report cannot be rewritten on screen.
     for note in report.notes:
-        out.write(f"\nNote: {note}\n")
+        out.write(f"\nNote: {printable(note)}\n")
     if report.invalid:
         out.write("\nProblems:\n")
         for result in report.invalid:
-            out.write(f"{_LABEL[result.kind]}\t{result.uri}\n")
-            out.write(f"  {result.status.upper()}: {result.detail}\n")
+            out.write(f"{_LABEL[result.kind]}\t{printable(result.uri)}\n")
+            out.write(f"  {result.status.upper()}: {printable(result.detail)}\n")

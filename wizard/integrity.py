@@ -23,18 +23,20 @@ detected, as with the AWS CLI: the deletion of the newest digest, and log files 
 digest lists (delivered while validation was off).
 
 It talks to AWS only through :class:`wizard.ports.AwsCaller`; the cryptography package
-verifies the signatures.
+verifies the signatures. Whoever can write to the bucket chooses what these files hold, so
+every file is read with a cap (:func:`wizard.logfiles.fetch_object`, then at most
+:data:`wizard.logfiles.MAX_DECOMPRESSED` decompressed, a log file only streamed through its
+hash): a decompression bomb in place of a log file is one more file reported, not the end
+of the report.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import hashlib
 import json
 import re
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -42,7 +44,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from wizard.base import WizardModel
+from wizard.logfiles import MAX_DECOMPRESSED, fetch_object
 from wizard.ports import AwsCaller, AwsError
+from wizard.safe_io import FileRefused, GzipError, gunzip_bounded, gunzip_chunks, size_words
 
 FileStatus = Literal[
     "valid",
@@ -64,7 +68,8 @@ FileStatus = Literal[
 * ``missing``: a digest that the next digest links to is not in the bucket (deleted).
 * ``invalid-signature``: the digest's signature does not verify, or is not there.
 * ``unknown-key``: the digest names a public key ListPublicKeys does not return.
-* ``invalid-format``: not gzip, not JSON, or fields missing.
+* ``invalid-format``: not gzip, damaged gzip, far too large (in the bucket or once
+  decompressed: a decompression bomb), not JSON, or fields missing.
 * ``moved``: the digest says it was delivered to another bucket or key.
 * ``unreadable``: access denied (or another error) reading the file.
 """
@@ -252,10 +257,11 @@ def read_object(
 
     Raises:
         AwsError: the object could not be read (``NoSuchKey``, access denied...).
+        FileRefused: the object is larger than :data:`wizard.logfiles.MAX_OBJECT_BYTES`.
+        GzipError: damaged gzip data, or more than :data:`MAX_DECOMPRESSED` once
+            decompressed.
     """
-    response = caller.call("s3", region, "GetObject", {"Bucket": bucket, "Key": key})
-    body = _blob(response.get("Body"))
-    metadata = {str(k).lower(): str(v) for k, v in (response.get("Metadata") or {}).items()}
+    body, metadata = fetch_object(caller, region, bucket, key)
     return _inflate(body), metadata
 
 
@@ -264,7 +270,8 @@ def read_log_records(caller: AwsCaller, region: str, bucket: str, key: str) -> l
 
     Raises:
         AwsError: the object could not be read.
-        ValueError: it is not a CloudTrail log file (not gzip JSON with ``Records``).
+        ValueError: it is not a CloudTrail log file (not gzip JSON with ``Records``), or
+            it is far too large (``FileRefused``, ``GzipError``).
     """
     raw, _ = read_object(caller, region, bucket, key)
     document = json.loads(raw)
@@ -619,12 +626,12 @@ class _Walk:
             else:
                 verdict("unreadable", _unreadable(err))
             return None, False
-        except (OSError, EOFError, zlib.error):
-            verdict("invalid-format", "Not a gzip file: the digest file was replaced.")
+        except (FileRefused, GzipError) as exc:
+            verdict("invalid-format", _oversized_or_damaged(exc, "digest"))
             return None, False
         try:
             document = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             verdict("invalid-format", "Not JSON: the digest file was changed after delivery.")
             return None, False
         missing = [
@@ -708,17 +715,17 @@ class _Walk:
         verdict = self.verdict_for("log", bucket, key, source)
 
         try:
-            raw, _ = read_object(self.caller, region, bucket, key)
+            body, _ = fetch_object(self.caller, region, bucket, key)
+            actual = _sha256_of_content(body)
         except AwsError as err:
             if err.not_found:
                 verdict("deleted", f"Listed in {_name(digest_key)} but not in the bucket: deleted.")
             else:
                 verdict("unreadable", _unreadable(err))
             return
-        except (OSError, EOFError, zlib.error):
-            verdict("invalid-format", "Not a gzip file: the log file was replaced.")
+        except (FileRefused, GzipError) as exc:
+            verdict("invalid-format", _oversized_or_damaged(exc, "log"))
             return
-        actual = hashlib.sha256(raw).hexdigest()
         if actual != expected:
             verdict(
                 "modified",
@@ -773,10 +780,40 @@ def _blob(value: Any) -> bytes:
 
 
 def _inflate(body: bytes) -> bytes:
-    """The uncompressed content (CloudTrail gzips its files; some readers inflate already)."""
+    """The uncompressed content (CloudTrail gzips its files; some readers inflate already).
+
+    Raises:
+        GzipError: damaged, or more than :data:`MAX_DECOMPRESSED` once decompressed.
+    """
     if body[:2] == b"\x1f\x8b":
-        return gzip.decompress(body)
+        return bytes(gunzip_bounded(body, MAX_DECOMPRESSED))
     return body
+
+
+def _sha256_of_content(body: bytes) -> str:
+    """The SHA-256 of the uncompressed content, streamed: the content is never held whole.
+
+    Raises:
+        GzipError: damaged, or more than :data:`MAX_DECOMPRESSED` once decompressed.
+    """
+    if body[:2] != b"\x1f\x8b":
+        return hashlib.sha256(body).hexdigest()
+    digest = hashlib.sha256()
+    for piece in gunzip_chunks(body, MAX_DECOMPRESSED):
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+def _oversized_or_damaged(exc: FileRefused | GzipError, kind: str) -> str:
+    """The verdict's detail for a file too large or damaged to check."""
+    if isinstance(exc, GzipError) and exc.problem == "too-large":
+        return (
+            f"Larger than {size_words(MAX_DECOMPRESSED)} once decompressed (a decompression "
+            f"bomb?); CloudTrail's {kind} files are far smaller: the file was replaced."
+        )
+    if isinstance(exc, FileRefused):
+        return f"Not a CloudTrail {kind} file: {exc}. The file was replaced."
+    return f"Not a valid gzip file: {exc}; the {kind} file was replaced or damaged."
 
 
 def _utc(moment: datetime) -> datetime:

@@ -14,10 +14,8 @@ Everything goes through the :class:`~wizard.ports.AwsCaller` port and only reads
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import re
-import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -26,6 +24,7 @@ from pydantic import Field
 
 from wizard.base import WizardModel
 from wizard.ports import AwsCaller, AwsError
+from wizard.safe_io import FileRefused, GzipError, gunzip_bounded, size_words
 
 __all__ = [
     "FILTER_FIELDS",
@@ -34,6 +33,7 @@ __all__ = [
     "LogListing",
     "LogLocation",
     "LogRow",
+    "fetch_object",
     "filter_rows",
     "latest_log_files",
     "log_root",
@@ -44,7 +44,13 @@ __all__ = [
 ]
 
 MAX_DECOMPRESSED = 256 * 1024 * 1024
-"""Largest decompressed log file read (CloudTrail's files are far smaller)."""
+"""Largest decompressed log or digest file read. CloudTrail delivers a file about every five
+minutes per account and region, typically kilobytes to a few megabytes; anything near this
+is not one of its files (a decompression bomb turns a few megabytes into gigabytes)."""
+
+MAX_OBJECT_BYTES = 64 * 1024 * 1024
+"""Largest object downloaded. CloudTrail's JSON shrinks several times over in gzip, so a
+file within :data:`MAX_DECOMPRESSED` is far smaller than this in the bucket."""
 
 _FILE_TIME = re.compile(r"_(\d{8}T\d{4}Z)_")
 _FOLDER = re.compile(r"(\d+)/$")
@@ -342,8 +348,40 @@ def _body_bytes(body: Any) -> bytes:
     return text.encode("utf-8")
 
 
+def fetch_object(
+    caller: AwsCaller, region: str, bucket: str, key: str
+) -> tuple[bytes, dict[str, str]]:
+    """An object's bytes, as stored (not decompressed), and its user metadata.
+
+    At most :data:`MAX_OBJECT_BYTES` are accepted: the request asks for one byte more (a
+    ``Range``), so a huge object in place of a log file is never downloaded in full.
+
+    Raises:
+        AwsError: it could not be read.
+        FileRefused: it is larger than :data:`MAX_OBJECT_BYTES`.
+    """
+    params = {"Bucket": bucket, "Key": key, "Range": f"bytes=0-{MAX_OBJECT_BYTES}"}
+    try:
+        response = caller.call("s3", region, "GetObject", params)
+    except AwsError as err:
+        if err.code == "InvalidRange":  # only an empty object has no first byte
+            return b"", {}
+        raise
+    body = _body_bytes(response.get("Body"))
+    if len(body) > MAX_OBJECT_BYTES:
+        raise FileRefused(
+            f"it is larger than {size_words(MAX_OBJECT_BYTES)} in the bucket; CloudTrail never "
+            "writes files that big"
+        )
+    metadata = {str(k).lower(): str(v) for k, v in (response.get("Metadata") or {}).items()}
+    return body, metadata
+
+
 def parse_log_file(data: bytes, key: str = "the file") -> list[dict[str, Any]]:
     """The records of a CloudTrail log file (gzip of ``{"Records": [...]}``).
+
+    Decompression stops at :data:`MAX_DECOMPRESSED` (see :func:`wizard.safe_io.gunzip_bounded`),
+    so a decompression bomb is reported, not held in memory.
 
     Raises:
         LogFileError: not gzip, too big, not JSON, or not a CloudTrail log file.
@@ -355,28 +393,25 @@ def parse_log_file(data: bytes, key: str = "the file") -> list[dict[str, Any]]:
             "folder of the trail's bucket."
         )
     try:
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        text = inflater.decompress(data, MAX_DECOMPRESSED)
-        if inflater.unconsumed_tail:
+        text = gunzip_bounded(data, MAX_DECOMPRESSED)
+    except GzipError as exc:
+        if exc.problem == "too-large":
             raise LogFileError(
-                f"{key} is larger than {MAX_DECOMPRESSED // (1024 * 1024)} MB once "
-                "decompressed; CloudTrail never writes files that big. Download it and "
-                "inspect it with other tools."
-            )
-        if not inflater.eof:
-            raise LogFileError(
-                f"{key} is damaged: its gzip data ends early (an incomplete upload or "
-                "download?). Pick another file."
-            )
-    except (zlib.error, EOFError, gzip.BadGzipFile) as exc:
+                f"{key} is larger than {size_words(MAX_DECOMPRESSED)} once decompressed; "
+                "CloudTrail never writes files that big (it may be a decompression bomb). "
+                "Download it and inspect it with other tools."
+            ) from exc
+        if exc.problem == "truncated":
+            raise LogFileError(f"{key} is damaged: {exc}. Pick another file.") from exc
         raise LogFileError(f"{key} is damaged: it cannot be decompressed ({exc}).") from exc
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise LogFileError(
             f"{key} is gzip-compressed but does not hold JSON ({exc}), so it is not a "
             "CloudTrail log file."
         ) from exc
+    del text  # the records are kept, the text need not be
     records = document.get("Records") if isinstance(document, dict) else None
     if not isinstance(records, list):
         keys = ", ".join(sorted(document)[:5]) if isinstance(document, dict) else "none"
@@ -399,7 +434,12 @@ def read_log_file(caller: AwsCaller, bucket: str, region: str, key: str) -> list
         LogFileError: it cannot be read, or is not a CloudTrail log file.
     """
     try:
-        response = caller.call("s3", region, "GetObject", {"Bucket": bucket, "Key": key})
+        body, _metadata = fetch_object(caller, region, bucket, key)
+    except FileRefused as exc:
+        raise LogFileError(
+            f"{key} is not a CloudTrail log file: {exc}. Download it and inspect it with other "
+            "tools."
+        ) from exc
     except AwsError as err:
         if err.access_denied:
             raise LogFileError(
@@ -414,7 +454,7 @@ def read_log_file(caller: AwsCaller, bucket: str, region: str, key: str) -> list
         raise LogFileError(
             f"Could not read s3://{bucket}/{key}: {err.code}: {err.message}"
         ) from err
-    return parse_log_file(_body_bytes(response.get("Body")), key)
+    return parse_log_file(body, key)
 
 
 def _who(identity: Any) -> str:
