@@ -675,6 +675,7 @@ def install_strict_patches() -> None:
             (FakeBucket, "get_permission", _wrap_bucket_permission),
             (S3Response, "_bucket_response_put", _wrap_bucket_put_request_payment),
             (S3Response, "_bucket_response_get", _wrap_bucket_get_request_payment),
+            (S3Response, "_bucket_response", _wrap_create_bucket_tags),
             (KmsBackend, "create_key", _wrap_create_key),
             (KmsBackend, "put_key_policy", _wrap_put_key_policy),
             (KmsResponse, "_set_alias", _wrap_set_alias),
@@ -1584,6 +1585,48 @@ def _wrap_bucket_get_request_payment(original: Callable[..., Any]) -> Callable[.
     return bucket_response_get
 
 
+def _create_bucket_tags(body: str | bytes | None) -> dict[str, str]:
+    """The tags in a CreateBucket request's ``CreateBucketConfiguration`` (``<Tags>``)."""
+    import html
+
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    block = re.search(r"<Tags>(.*?)</Tags>", text, re.DOTALL)
+    tags: dict[str, str] = {}
+    for tag in re.findall(r"<Tag>(.*?)</Tag>", block.group(1) if block else "", re.DOTALL):
+        key = re.search(r"<Key>(.*?)</Key>", tag, re.DOTALL)
+        value = re.search(r"<Value>(.*?)</Value>", tag, re.DOTALL)
+        if key is not None:
+            tags[html.unescape(key.group(1))] = html.unescape(value.group(1) if value else "")
+    return tags
+
+
+def _wrap_create_bucket_tags(original: Callable[..., Any]) -> Callable[..., Any]:
+    # S3 tags a general purpose bucket given CreateBucketConfiguration.Tags as it creates it;
+    # moto 5.2.5 reads only the LocationConstraint and drops the tags, so a bucket created
+    # with its owner's tags would look untagged (GetBucketTagging: NoSuchTagSet).
+    def bucket_response(self: Any, request: Any, full_url: str) -> Any:
+        if request.method != "PUT" or self._get_querystring(request, full_url):
+            return original(self, request, full_url)
+        name = self.parse_bucket_name_from_url(request, full_url)
+        tags = _create_bucket_tags(self.body)
+        if not name or not tags:
+            return original(self, request, full_url)
+        existed = name in self.backend.buckets
+        response = original(self, request, full_url)
+        # Only a bucket this request created gets them (re-creating one's own bucket in
+        # us-east-1 succeeds without creating anything).
+        if not existed and name in self.backend.buckets:
+            try:
+                self.backend.put_bucket_tagging(name, tags)
+            except Exception:
+                # Tags AWS would refuse refuse the whole request: no bucket is left behind.
+                self.backend.delete_bucket(name)
+                raise
+        return response
+
+    return bucket_response
+
+
 # ---- KMS -----------------------------------------------------------------------------
 
 
@@ -1689,9 +1732,52 @@ def _wrap_create_topic(original: Callable[..., Any]) -> Callable[..., Any]:
         _refuse_topic_tags(tags)
         if attributes and "Policy" in attributes:
             _sns_policy_error(attributes["Policy"])
+        _refuse_topic_clash(self, name, attributes, tags)
         return original(self, name, attributes, tags)
 
     return create_topic
+
+
+def _refuse_topic_clash(
+    backend: Any, name: str, attributes: Mapping[str, str] | None, tags: Mapping[str, str] | None
+) -> None:
+    """CreateTopic on a name the account already has, as AWS answers it.
+
+    AWS returns the existing topic's ARN only when the request matches it (every attribute
+    and tag asked for already has that value), and refuses with InvalidParameter otherwise;
+    moto returns the existing topic whatever was asked, which would let a run believe it
+    created, and may delete, a topic that was already there.
+    """
+    from moto.sns.exceptions import InvalidParameterValue
+    from moto.sns.utils import make_arn_for_topic
+
+    topic = backend.topics.get(make_arn_for_topic(backend.account_id, name, backend.region_name))
+    if topic is None:
+        return
+    for attribute, value in (attributes or {}).items():
+        if not _same_topic_attribute(topic, attribute, value):
+            raise InvalidParameterValue(
+                "Invalid parameter: Attributes Reason: Topic already exists with different "
+                "attributes"
+            )
+    current = dict(getattr(topic, "_tags", None) or {})
+    if any(current.get(key) != value for key, value in (tags or {}).items()):
+        raise InvalidParameterValue(
+            "Invalid parameter: Tags Reason: Topic already exists with different tags"
+        )
+
+
+def _same_topic_attribute(topic: Any, attribute: str, value: str) -> bool:
+    """Whether the topic's ``attribute`` already is ``value`` (policies compared as JSON)."""
+    from moto.core.utils import camelcase_to_underscores
+
+    current = getattr(topic, camelcase_to_underscores(attribute), None)
+    if attribute == "Policy":
+        try:
+            return bool(json.loads(str(current)) == json.loads(value))
+        except ValueError:
+            return False
+    return str(current if current is not None else "") == str(value)
 
 
 def _wrap_set_topic_attribute(original: Callable[..., Any]) -> Callable[..., Any]:
