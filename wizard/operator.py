@@ -95,6 +95,8 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
             "s3:PutEncryptionConfiguration",
             *(("s3:PutBucketVersioning",) if answers.bucket.versioning else ()),
             *(("s3:PutBucketTagging",) if answers.trail.tags else ()),
+            # CreateBucket carries the run tag (CreateBucketConfiguration.Tags).
+            "s3:TagResource",
         )
         needs.append(
             Need(
@@ -123,9 +125,8 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
         assert topic_arn is not None
         actions: tuple[str, ...] = ("sns:GetTopicAttributes", "sns:SetTopicAttributes")
         if not answers.notifications.topic_is_arn:
-            actions += ("sns:CreateTopic", "sns:DeleteTopic")
-            if answers.trail.tags:
-                actions += ("sns:TagResource",)
+            # A new topic is tagged as it is created (the run tag, and the answers' tags).
+            actions += ("sns:CreateTopic", "sns:DeleteTopic", "sns:TagResource")
         needs.append(
             Need(
                 sid="ManageNotificationTopic",
@@ -193,6 +194,7 @@ def _access_log_needs(answers: Answers, n: Names) -> list[Need]:
             "s3:PutEncryptionConfiguration",
             *(("s3:PutBucketVersioning",) if answers.bucket.versioning else ()),
             *(("s3:PutBucketTagging",) if answers.trail.tags else ()),
+            "s3:TagResource",  # the run tag, given to CreateBucket
         )
     return [
         Need(
@@ -294,7 +296,7 @@ def _cloudwatch_needs(answers: Answers, n: Names) -> list[Need]:
                         "logs:CreateLogGroup",
                         "logs:DeleteLogGroup",
                         "logs:PutRetentionPolicy",
-                        *(("logs:TagResource",) if answers.trail.tags else ()),
+                        "logs:TagResource",  # a new group is created with the run tag
                     }
                 )
             ),
@@ -311,9 +313,8 @@ def _cloudwatch_needs(answers: Answers, n: Names) -> list[Need]:
             "iam:DeleteRole",
             "iam:DeleteRolePolicy",
             "iam:PutRolePolicy",
+            "iam:TagRole",  # a new role is created with the run tag
         }
-        if answers.trail.tags:
-            role_actions.add("iam:TagRole")
     needs.append(
         Need(
             sid="ManageDeliveryRole",

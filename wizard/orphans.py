@@ -30,16 +30,19 @@ __all__ = [
     "PENDING_WINDOW_DAYS",
     "RECOVERY_OPERATIONS",
     "RUN_TAG",
+    "TAGGED_CREATES",
     "OrphanKey",
     "SweepResult",
     "new_run_id",
     "retry_attempts",
+    "run_tag_in",
     "run_tag_of",
     "sweep_run_keys",
 ]
 
 RUN_TAG = "cloudtrail-wizard:run"
-"""Tag key on every KMS key the wizard creates; the value is the run's id."""
+"""Tag key on every resource a run creates (key, bucket, trail, topic, log group, role); the
+value is the run's id."""
 
 PENDING_WINDOW_DAYS = 7
 """The shortest waiting period before KMS deletes a key."""
@@ -67,6 +70,50 @@ def run_tag_of(operation: str, params: Mapping[str, Any]) -> str | None:
     for tag in params.get("Tags") or []:
         if isinstance(tag, Mapping) and tag.get("TagKey") == RUN_TAG:
             value = tag.get("TagValue")
+            return str(value) if value else None
+    return None
+
+
+TAGGED_CREATES: dict[str, tuple[str, ...]] = {
+    "CreateKey": ("Tags", "TagKey", "TagValue"),
+    "CreateTrail": ("TagsList", "Key", "Value"),
+    "CreateTopic": ("Tags", "Key", "Value"),
+    "CreateRole": ("Tags", "Key", "Value"),
+    "CreateLogGroup": ("tags",),
+    "CreateBucket": ("CreateBucketConfiguration", "Tags", "Key", "Value"),
+}
+"""Where each create operation the wizard sends carries its tags, in the service's own shape:
+a list of key/value pairs under a parameter (with the pair's field names), a ``tags`` map
+(CloudWatch Logs), or S3's list inside ``CreateBucketConfiguration``."""
+
+
+def run_tag_in(operation: str, params: Mapping[str, Any]) -> str | None:
+    """The run id a create call tags its new resource with, or None.
+
+    Covers every create the wizard sends (:data:`TAGGED_CREATES`), each in its service's
+    native shape; any other operation, or a create without the run tag, gives None.
+
+    Args:
+        operation: The API operation (``CreateTopic``).
+        params: Its parameters, as sent.
+
+    Returns:
+        The value of :data:`RUN_TAG`, or None.
+    """
+    shape = TAGGED_CREATES.get(operation)
+    if shape is None:
+        return None
+    if len(shape) == 1:  # a map of tag key to value
+        tags = params.get(shape[0])
+        value = tags.get(RUN_TAG) if isinstance(tags, Mapping) else None
+        return str(value) if value else None
+    container: Any = params
+    *path, key_field, value_field = shape
+    for name in path:
+        container = container.get(name) if isinstance(container, Mapping) else None
+    for tag in container if isinstance(container, list) else []:
+        if isinstance(tag, Mapping) and tag.get(key_field) == RUN_TAG:
+            value = tag.get(value_field)
             return str(value) if value else None
     return None
 

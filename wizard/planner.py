@@ -39,6 +39,19 @@ def _tags_kv(tags: dict[str, str], key: str = "Key", value: str = "Value") -> li
     return [{key: k, value: v} for k, v in sorted(tags.items())]
 
 
+def creation_tags(answers: Answers, run_id: str | None) -> dict[str, str]:
+    """The tags a new resource is created with: the answers' tags plus the run tag.
+
+    The run tag (:data:`wizard.orphans.RUN_TAG`, valued with the plan's run id) is how a
+    resource is known to be this run's: a recovery or rollback only touches what carries it.
+    An answers tag with the same key never replaces it.
+    """
+    tags = {k: v for k, v in answers.trail.tags.items() if k != RUN_TAG}
+    if run_id:
+        tags[RUN_TAG] = run_id
+    return dict(sorted(tags.items()))
+
+
 class _Builder:
     def __init__(self) -> None:
         self.steps: list[Step] = []
@@ -118,8 +131,10 @@ def build_plan(
     """The plan for these answers in this account; findings included (errors block).
 
     ``run_id`` (:func:`wizard.orphans.new_run_id`) is given for a plan that will be applied:
-    a new KMS key is then tagged with it, so that a key created twice by a retried request
-    can be found and removed. Without it the plan is the same for the same inputs.
+    every resource the plan creates (key, bucket, access log bucket, trail, topic, log group,
+    role) is then tagged with it at creation, so what this run made can be told from what
+    was already there (and a key created twice by a retried request can be found and
+    removed). Without it the plan is the same for the same inputs.
     """
     names = Names(answers, ctx)
     reviews = review_policies(answers, ctx, found)
@@ -127,11 +142,11 @@ def build_plan(
     b = _Builder()
     trail_deps: list[str] = []
     key_ref = _key_chain(b, answers, names, found, reviews, trail_deps, run_id)
-    _bucket_chain(b, answers, names, found, reviews, key_ref, trail_deps)
-    topic_ref = _topic_chain(b, answers, names, found, reviews, trail_deps)
-    role_ref = _logs_chain(b, answers, names, found, reviews, trail_deps)
-    _trail_chain(b, answers, names, key_ref, topic_ref, role_ref, trail_deps)
-    _access_log_chain(b, answers, names, found, reviews)
+    _bucket_chain(b, answers, names, found, reviews, key_ref, trail_deps, run_id)
+    topic_ref = _topic_chain(b, answers, names, found, reviews, trail_deps, run_id)
+    role_ref = _logs_chain(b, answers, names, found, reviews, trail_deps, run_id)
+    _trail_chain(b, answers, names, key_ref, topic_ref, role_ref, trail_deps, run_id)
+    _access_log_chain(b, answers, names, found, reviews, run_id)
     policies: dict[str, Any] = {
         "bucket_policy": reviews.bucket.document,
         "key_policy": reviews.key.document if reviews.key else None,
@@ -183,9 +198,8 @@ def _key_chain(
     region = names.bucket_region(found.bucket.region)
     if enc.new_key:
         assert reviews.key is not None
-        tags = {k: v for k, v in answers.trail.tags.items() if k != RUN_TAG}
-        if run_id:
-            tags[RUN_TAG] = run_id  # finds the key again if a retry creates a second one
+        # The run tag also finds the key again if a retry creates a second one.
+        tags = creation_tags(answers, run_id)
         b.add(
             "create-key",
             "key",
@@ -303,6 +317,7 @@ def _bucket_chain(
     reviews: Reviews,
     key_ref: str | None,
     trail_deps: list[str],
+    run_id: str | None,
 ) -> None:
     bucket = answers.bucket.name
     if not answers.bucket.create:
@@ -360,9 +375,7 @@ def _bucket_chain(
             trail_deps.append("update-bucket-policy")
         return
     region = names.bucket_region()
-    create_params: dict[str, Any] = {"Bucket": bucket, "ObjectOwnership": "BucketOwnerEnforced"}
-    if region != "us-east-1":
-        create_params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    create_params = _create_bucket_params(bucket, region, run_id)
     b.add(
         "create-bucket",
         "bucket",
@@ -448,7 +461,12 @@ def _bucket_chain(
                 service="s3",
                 region=region,
                 operation="PutBucketTagging",
-                params={"Bucket": bucket, "Tagging": {"TagSet": _tags_kv(answers.trail.tags)}},
+                # PutBucketTagging replaces the whole tag set: the run tag CreateBucket gave
+                # the bucket is written again with the answers' tags, never dropped.
+                params={
+                    "Bucket": bucket,
+                    "Tagging": {"TagSet": _tags_kv(creation_tags(answers, run_id))},
+                },
             ),
             "Tag the bucket",
             changes=names.bucket_arn,
@@ -473,8 +491,31 @@ def _bucket_chain(
     trail_deps.extend(chain)
 
 
+def _create_bucket_params(bucket: str, region: str, run_id: str | None) -> dict[str, Any]:
+    """CreateBucket's parameters: ACLs disabled, the region, and the run tag.
+
+    The run tag goes into ``CreateBucketConfiguration.Tags`` (S3 tags a general purpose
+    bucket at creation; the caller needs ``s3:TagResource``), so the bucket is never there
+    without it. The answers' tags follow in the ``PutBucketTagging`` step, as before.
+    """
+    params: dict[str, Any] = {"Bucket": bucket, "ObjectOwnership": "BucketOwnerEnforced"}
+    configuration: dict[str, Any] = {}
+    if region != "us-east-1":
+        configuration["LocationConstraint"] = region
+    if run_id:
+        configuration["Tags"] = [{"Key": RUN_TAG, "Value": run_id}]
+    if configuration:
+        params["CreateBucketConfiguration"] = configuration
+    return params
+
+
 def _access_log_chain(
-    b: _Builder, answers: Answers, names: Names, found: Discovery, reviews: Reviews
+    b: _Builder,
+    answers: Answers,
+    names: Names,
+    found: Discovery,
+    reviews: Reviews,
+    run_id: str | None,
 ) -> None:
     """Server access logging of the log bucket into its target bucket (off by default)."""
     access = answers.bucket.access_logs
@@ -489,9 +530,7 @@ def _access_log_chain(
     after_log_bucket = [s.id for s in b.steps if s.chain == "bucket"]
     policy_steps: list[str] = []
     if access.create:
-        params: dict[str, Any] = {"Bucket": target, "ObjectOwnership": "BucketOwnerEnforced"}
-        if region != "us-east-1":
-            params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        params = _create_bucket_params(target, region, run_id)
         first = b.add(
             "create-access-log-bucket",
             "bucket",
@@ -549,7 +588,8 @@ def _access_log_chain(
                 (
                     "access-log-bucket-tags",
                     "PutBucketTagging",
-                    {"Tagging": {"TagSet": _tags_kv(answers.trail.tags)}},
+                    # The whole tag set: the run tag from CreateBucket is kept.
+                    {"Tagging": {"TagSet": _tags_kv(creation_tags(answers, run_id))}},
                     "Tag the access log bucket",
                 )
             )
@@ -677,6 +717,7 @@ def _topic_chain(
     found: Discovery,
     reviews: Reviews,
     trail_deps: list[str],
+    run_id: str | None,
 ) -> str | None:
     topic_arn = names.topic_arn
     if not answers.notifications.sns_topic or topic_arn is None or reviews.topic is None:
@@ -686,8 +727,11 @@ def _topic_chain(
     if review.new_resource:
         name = answers.notifications.topic_name or ""
         params: dict[str, Any] = {"Name": name, "Attributes": {"Policy": review.document}}
-        if answers.trail.tags:
-            params["Tags"] = _tags_kv(answers.trail.tags)
+        tags = creation_tags(answers, run_id)
+        if tags:
+            # With the run tag, CreateTopic on a name someone else's topic already has fails
+            # (different tags) instead of quietly answering with that topic's ARN.
+            params["Tags"] = _tags_kv(tags)
         b.add(
             "create-topic",
             "topic",
@@ -749,6 +793,7 @@ def _logs_chain(
     found: Discovery,
     reviews: Reviews,
     trail_deps: list[str],
+    run_id: str | None,
 ) -> str | None:
     cw = answers.cloudwatch_logs
     if not cw.enabled or cw.log_group is None:
@@ -756,7 +801,8 @@ def _logs_chain(
     region = names.home_region
     logs = found.logs
     if logs is None or not logs.group_exists:
-        tags = {"tags": dict(sorted(answers.trail.tags.items()))} if answers.trail.tags else {}
+        group_tags = creation_tags(answers, run_id)
+        tags = {"tags": group_tags} if group_tags else {}
         b.add(
             "create-log-group",
             "logs",
@@ -794,6 +840,10 @@ def _logs_chain(
         trail_deps.extend(["create-log-group", "log-group-retention"])
     if cw.role_is_arn:
         return cw.role
+    if logs is not None and logs.role_exists:
+        # A role of that name is not this run's to create or change: preflight refuses the
+        # plan (iam-role-exists), and the plan only names the role it found.
+        return logs.role_arn or names.role_arn
     role = names.role_name or ""
     assert reviews.role_trust is not None and reviews.role_permissions is not None
 
@@ -802,8 +852,9 @@ def _logs_chain(
         "AssumeRolePolicyDocument": reviews.role_trust.document,
         "Description": f"Lets CloudTrail trail {answers.trail.name} write to {cw.log_group}",
     }
-    if answers.trail.tags:
-        role_params["Tags"] = _tags_kv(answers.trail.tags)
+    role_tags = creation_tags(answers, run_id)
+    if role_tags:
+        role_params["Tags"] = _tags_kv(role_tags)
     b.add(
         "create-role",
         "logs",
@@ -893,6 +944,7 @@ def _trail_chain(
     topic_ref: str | None,
     role_ref: str | None,
     deps: list[str],
+    run_id: str | None,
 ) -> None:
     t = answers.trail
     region = names.home_region
@@ -913,8 +965,9 @@ def _trail_chain(
     if role_ref and names.log_group_arn:
         params["CloudWatchLogsLogGroupArn"] = names.log_group_arn
         params["CloudWatchLogsRoleArn"] = role_ref
-    if t.tags:
-        params["TagsList"] = _tags_kv(t.tags)
+    trail_tags = creation_tags(answers, run_id)
+    if trail_tags:
+        params["TagsList"] = _tags_kv(trail_tags)
     b.add(
         "create-trail",
         "trail",

@@ -31,6 +31,7 @@ from wizard.answers import Answers
 from wizard.answers_file import load_answers
 from wizard.apply import ApplyEvent, apply_plan, dry_run
 from wizard.engine import Engine
+from wizard.orphans import RUN_TAG
 from wizard.plan_model import Plan
 from wizard.ports import AwsCaller, AwsError
 
@@ -114,9 +115,9 @@ def check_applied(aws: Any, answers: Answers, plan: Plan, org_id: str | None) ->
     assert cloudtrail.get_trail_status(Name=trail_arn)["IsLogging"] is True
     planned = plan.step("put-event-selectors").call.params["AdvancedEventSelectors"]
     assert cloudtrail.get_event_selectors(TrailName=trail_arn)["AdvancedEventSelectors"] == planned
-    if answers.trail.tags:
-        tags = cloudtrail.list_tags(ResourceIdList=[trail_arn])["ResourceTagList"][0]["TagsList"]
-        assert {t["Key"]: t["Value"] for t in tags} == answers.trail.tags
+    tags = cloudtrail.list_tags(ResourceIdList=[trail_arn])["ResourceTagList"][0]["TagsList"]
+    # The answers' tags, and the run tag that marks the trail as this run's.
+    assert {t["Key"]: t["Value"] for t in tags} == {**answers.trail.tags, RUN_TAG: plan.run_id}
 
     s3 = aws("s3")
     location = s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] or "us-east-1"
