@@ -62,6 +62,10 @@ FINGERPRINT_READS: dict[str, set[Key]] = {
     "key": {("kms", "DescribeKey"), ("kms", "GetKeyPolicy")},
     "topic": {("sns", "GetTopicAttributes")},
     "logs": {("logs", "DescribeLogGroups"), ("iam", "GetRole")},
+    # The names the plan creates that the keys above do not cover: a new key's alias, and
+    # the new multi-region trail's name in every region.
+    "alias": {("kms", "DescribeKey")},
+    "trail_names": {("cloudtrail", "ListTrails")},
 }
 """The reads that recompute each fingerprint key: what the stale-plan check may send."""
 

@@ -4,6 +4,11 @@ Everything preflight and the plan need to know is gathered here, as frozen model
 independent reads (bucket, key, trails, topic, log group and role, organization) run
 concurrently; each read that fails is recorded with its reason instead of aborting the
 whole discovery, so preflight can say exactly what could not be checked.
+
+Every name the plan would create is looked up too (the new key's alias, the bucket and the
+access log bucket, the trail in every region a multi-region trail is copied to, the topic,
+the log group, the role), so preflight can refuse a name that is taken before anything
+changes, and the fingerprint makes apply refuse a plan when one is taken after planning.
 """
 
 from __future__ import annotations
@@ -152,6 +157,62 @@ class KeyFacts(WizardModel):
     """False when GetKeyPolicy was refused."""
     errors: list[str] = Field(default_factory=list)
     """Reads that failed, explained."""
+
+
+class AliasFacts(WizardModel):
+    """The alias a new key is to be named with, looked up where the key would be created."""
+
+    name: str
+    """The alias (``alias/NAME``)."""
+    region: str
+    """The region it was looked up in (the bucket's: where the new key goes)."""
+    exists: bool | None = False
+    """The alias is taken (None: it could not be checked, see :attr:`errors`)."""
+    target_key_id: str | None = None
+    """The key it points at, when it exists."""
+    target_key_arn: str | None = None
+    """That key's ARN, when it could be read."""
+    errors: list[str] = Field(default_factory=list)
+    """Reads that failed, explained."""
+
+
+def discover_alias(alias: str, region: str, caller: AwsCaller) -> AliasFacts:
+    """Whether ``alias`` exists in ``region``, and which key it points at.
+
+    One DescribeKey by the alias name answers both (KMS resolves the alias, NotFound when it
+    does not exist). When DescribeKey is refused (a key policy that does not let this
+    account describe the key), ListAliases, which needs no access to the key, says it.
+    """
+    try:
+        meta = caller.call("kms", region, "DescribeKey", {"KeyId": alias})["KeyMetadata"]
+    except AwsError as err:
+        if err.not_found:
+            return AliasFacts(name=alias, region=region, exists=False)
+        try:
+            listed = caller.paginate("kms", region, "ListAliases", "Aliases")
+        except AwsError as list_err:
+            return AliasFacts(
+                name=alias,
+                region=region,
+                exists=None,
+                errors=[_explain(err, "DescribeKey"), _explain(list_err, "ListAliases")],
+            )
+        for entry in listed:
+            if entry.get("AliasName") == alias:
+                return AliasFacts(
+                    name=alias,
+                    region=region,
+                    exists=True,
+                    target_key_id=entry.get("TargetKeyId"),
+                )
+        return AliasFacts(name=alias, region=region, exists=False)
+    return AliasFacts(
+        name=alias,
+        region=region,
+        exists=True,
+        target_key_id=meta.get("KeyId"),
+        target_key_arn=meta.get("Arn"),
+    )
 
 
 class TrailFacts(WizardModel):
@@ -331,6 +392,14 @@ class Discovery(WizardModel):
     """Central logging (bucket or key in another account), None when not used."""
     access_logs: AccessLogFacts | None = None
     """Server access logging of the log bucket, when the answers turn it on."""
+    alias: AliasFacts | None = None
+    """The new key's alias, when a new key is created."""
+    named_trails: list[TrailFacts] | None = None
+    """Trails of this account named like the new trail, in any region (ListTrails): read
+    for a multi-region trail, whose copies in every region would collide with them. None
+    when not read."""
+    named_trails_error: str | None = None
+    """Why they could not be listed."""
 
     def fingerprint(self) -> dict[str, str]:
         """Short hashes of what the plan depends on; apply compares them (stale plan).
@@ -341,7 +410,21 @@ class Discovery(WizardModel):
         prints = _fingerprint(self.bucket, self.trails, self.key, self.topic, self.logs)
         if self.access_logs is not None:
             prints["access_logs"] = _access_log_print(self.access_logs)
+        prints.update(_name_prints(self.alias, self.named_trails))
         return prints
+
+
+def _name_prints(
+    alias: AliasFacts | None, named_trails: Sequence[TrailFacts] | None
+) -> dict[str, str]:
+    """The fingerprint of the names the plan creates that the other keys do not cover: the
+    new key's alias, and same-named trails in other regions (for a multi-region trail)."""
+    prints: dict[str, str] = {}
+    if alias is not None:
+        prints["alias"] = _digest([alias.exists, alias.target_key_id])
+    if named_trails is not None:
+        prints["trail_names"] = _digest(sorted(t.arn for t in named_trails))
+    return prints
 
 
 def _access_log_print(facts: AccessLogFacts) -> str:
@@ -439,6 +522,13 @@ def discover(
         tasks["organization"] = lambda: discover_organization(ctx, caller)
     if answers.bucket.access_logs is not None:
         tasks["access_logs"] = lambda: discover_access_logs(answers, ctx, caller)
+    alias_region = _alias_region_guess(answers, names)
+    if alias_region is not None:
+        tasks["alias"] = lambda: discover_alias(names.key_alias(), alias_region, caller)
+    if answers.trail.multi_region:
+        tasks["named_trails"] = lambda: discover_named_trails(
+            answers.trail.name, ctx.region, caller
+        )
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="discover") as pool:
         futures = {name: pool.submit(fn) for name, fn in tasks.items()}
         results = {name: f.result() for name, f in futures.items()}
@@ -456,7 +546,13 @@ def discover(
         if key_ref and key is None:
             region = names.bucket_region(bucket.region)
             key = discover_key(key_ref, region, names.home_region, key_caller)
+        alias: AliasFacts | None = results.get("alias")
+        if alias is not None and alias.region != names.bucket_region(bucket.region):
+            # An existing bucket outside the home region: the new key (and so its alias)
+            # goes where the bucket turned out to be.
+            alias = discover_alias(alias.name, names.bucket_region(bucket.region), caller)
     trails, trails_error = results["trails"]
+    named: tuple[list[TrailFacts] | None, str | None] = results.get("named_trails", (None, None))
     return Discovery(
         context=ctx,
         bucket=bucket,
@@ -469,7 +565,56 @@ def discover(
         organization=results.get("organization"),
         central=central,
         access_logs=access,
+        alias=alias,
+        named_trails=named[0],
+        named_trails_error=named[1],
     )
+
+
+def _alias_region_guess(answers: Answers, names: Names) -> str | None:
+    """Where a new key's alias is first looked up (None: no new key).
+
+    The key is created in the bucket's region: a new bucket's is in the answers; an existing
+    bucket's is only known after discovery, so the home region (where it usually is) is
+    tried at once, concurrently with the rest, and the lookup is repeated only when the
+    bucket turns out to be elsewhere.
+    """
+    if not answers.encryption.new_key:
+        return None
+    return names.bucket_region(None)
+
+
+def discover_named_trails(
+    name: str, region: str, caller: AwsCaller
+) -> tuple[list[TrailFacts] | None, str | None]:
+    """Trails of the account named ``name``, in any region (one ListTrails, any region).
+
+    A multi-region trail is copied into every region, where a trail of the same name
+    (single-region, homed elsewhere, so invisible to DescribeTrails in the home region)
+    would collide with the copy: AWS refuses the trail with TrailAlreadyExistsException.
+
+    Returns:
+        The trails and None, or None and why they could not be listed.
+    """
+    try:
+        listed = caller.paginate("cloudtrail", region, "ListTrails", "Trails")
+    except AwsError as err:
+        return None, _explain(err, "ListTrails")
+    found: list[TrailFacts] = []
+    for entry in listed:
+        if entry.get("Name") != name:
+            continue
+        arn = str(entry.get("TrailARN", ""))
+        parsed = parse_arn(arn)
+        found.append(
+            TrailFacts(
+                name=name,
+                arn=arn,
+                home_region=str(entry.get("HomeRegion") or (parsed.region if parsed else "")),
+                owner_account=parsed.account if parsed else None,
+            )
+        )
+    return found, None
 
 
 def _policy_callers(
@@ -505,7 +650,9 @@ def fingerprint_now(
     * trails: DescribeTrails;
     * key: DescribeKey and GetKeyPolicy (as :func:`discover_key`);
     * topic: GetTopicAttributes;
-    * logs: DescribeLogGroups and GetRole.
+    * logs: DescribeLogGroups and GetRole;
+    * alias (a new key): DescribeKey by the alias name (as :func:`discover_alias`);
+    * trail_names (a multi-region trail): ListTrails.
 
     ``planned`` is the discovery the plan was made from. Its bucket region says where to
     look for the key, and whether the bucket existed (then ListBuckets starts at once):
@@ -533,6 +680,14 @@ def fingerprint_now(
             topic_future = pool.submit(discover_topic, names.topic_arn, caller)
         if answers.cloudwatch_logs.enabled:
             logs_future = pool.submit(discover_logs, names, caller)
+        alias_future = named_future = None
+        if answers.encryption.new_key:
+            alias_region = names.bucket_region(planned.bucket.region if planned else None)
+            alias_future = pool.submit(discover_alias, names.key_alias(), alias_region, caller)
+        if answers.trail.multi_region:
+            named_future = pool.submit(
+                discover_named_trails, answers.trail.name, ctx.region, caller
+            )
         bucket = bucket_future.result()
         if bucket.exists and bucket.owned is None:
             owned = (listed or pool.submit(_owned_buckets, caller, ctx.region)).result()
@@ -556,6 +711,12 @@ def fingerprint_now(
             if not answers.bucket.create and bucket.exists and bucket.region:
                 access = read_bucket_logging(access, name, bucket.region, caller)
             prints["access_logs"] = _access_log_print(access)
+        prints.update(
+            _name_prints(
+                alias_future.result() if alias_future is not None else None,
+                named_future.result()[0] if named_future is not None else None,
+            )
+        )
         return prints
 
 

@@ -299,6 +299,7 @@ def _key_findings(
         return out
     bucket_region = names.bucket_region(found.bucket.region)
     if enc.new_key:
+        out += _alias_findings(names, found)
         if not enc.rotation:
             out.append(
                 _warn(
@@ -409,6 +410,35 @@ def _key_findings(
     return out
 
 
+def _alias_findings(names: Names, found: Discovery) -> list[Finding]:
+    """``kms-alias-exists``: the new key's alias is taken (CreateAlias would refuse it)."""
+    alias = found.alias
+    if alias is None:
+        return []
+    if alias.exists is None:
+        return [
+            _warn(
+                "discovery-incomplete",
+                f"Could not check that the alias {alias.name} is free in {alias.region}: "
+                + "; ".join(alias.errors),
+                alias.name,
+            )
+        ]
+    if not alias.exists:
+        return []
+    target = alias.target_key_arn or alias.target_key_id or "another key"
+    return [
+        _error(
+            "kms-alias-exists",
+            f"The alias {alias.name} already exists in {alias.region} and points at key "
+            f"{target}. A new key cannot take it, and the wizard never moves an alias it did "
+            "not create. Choose another name in encryption.alias, or use that key: set "
+            f"encryption.key to {alias.name} and remove encryption.alias.",
+            f"arn:{names.partition}:kms:{alias.region}:{names.account}:{alias.name}",
+        )
+    ]
+
+
 def _names_aws_managed_alias(ref: str) -> bool:
     """True for ``alias/aws/...`` and alias ARNs ending in ``:alias/aws/...``."""
     ref = ref.lower()
@@ -432,17 +462,7 @@ def _trail_findings(answers: Answers, names: Names, found: Discovery) -> list[Fi
     if found.trails_error:
         out.append(_warn("discovery-incomplete", f"Could not list trails: {found.trails_error}"))
     home = names.home_region
-    own = [t for t in found.trails if t.home_region == home and t.owner_account == names.account]
-    same = [t for t in own if t.name == answers.trail.name]
-    if same:
-        out.append(
-            _error(
-                "trail-exists",
-                f"A trail named {answers.trail.name} already exists in {home} ({same[0].arn}). "
-                "Choose another name; the wizard does not modify existing trails.",
-                same[0].arn,
-            )
-        )
+    out += _trail_name_findings(answers, names, found)
     # The limit of trails per region is checked with the other AWS limits (wizard.limits).
     org_trails = [t for t in found.trails if t.organization and t.owner_account != names.account]
     if org_trails and not answers.trail.organization:
@@ -491,6 +511,57 @@ def _trail_findings(answers: Answers, names: Names, found: Discovery) -> list[Fi
     return out
 
 
+def _trail_name_findings(answers: Answers, names: Names, found: Discovery) -> list[Finding]:
+    """``trail-exists``: the new trail's name is taken where CloudTrail would refuse it.
+
+    In the home region, by a trail homed there or by the copy of a multi-region trail homed
+    elsewhere (DescribeTrails shows both); for a multi-region trail, also by a trail of the
+    same name in any other region, where its own copy would go (ListTrails).
+    """
+    name = answers.trail.name
+    home = names.home_region
+    here = [t for t in found.trails if t.name == name]
+    here.sort(key=lambda t: (t.home_region != home, t.arn))
+    if here:
+        trail = here[0]
+        where = (
+            f"in {home}"
+            if trail.home_region == home
+            else f"in {home}: the copy of the multi-region trail homed in {trail.home_region}"
+        )
+        return [
+            _error(
+                "trail-exists",
+                f"A trail named {name} already exists {where} ({trail.arn}). Choose another "
+                "name in trail.name; the wizard does not modify existing trails.",
+                trail.arn,
+            )
+        ]
+    out: list[Finding] = []
+    if found.named_trails_error:
+        out.append(
+            _warn(
+                "discovery-incomplete",
+                f"Could not check that the name {name} is free in every region (a multi-region "
+                f"trail is copied into each): {found.named_trails_error}",
+            )
+        )
+    elsewhere = sorted(found.named_trails or [], key=lambda t: (t.home_region, t.arn))
+    if elsewhere:
+        trail = elsewhere[0]
+        out.append(
+            _error(
+                "trail-exists",
+                f"A trail named {name} already exists in {trail.home_region} ({trail.arn}). "
+                f"A multi-region trail is copied into every region, so its name must be free "
+                "in all of them (AWS refuses with TrailAlreadyExistsException). Choose another "
+                "name in trail.name; the wizard does not modify existing trails.",
+                trail.arn,
+            )
+        )
+    return out
+
+
 def _organization_findings(answers: Answers, found: Discovery) -> list[Finding]:
     if not answers.trail.organization:
         return []
@@ -534,7 +605,9 @@ def _delivery_findings(
     n = answers.notifications
     if n.sns_topic:
         topic = found.topic
-        if n.topic_is_arn and (topic is None or not topic.exists):
+        if not n.topic_is_arn and topic is not None and topic.exists:
+            out.append(_topic_exists(names, n.sns_topic, topic.arn))
+        elif n.topic_is_arn and (topic is None or not topic.exists):
             out.append(
                 _error(
                     "sns-topic-not-found",
@@ -588,6 +661,19 @@ def _delivery_findings(
     return out
 
 
+def _topic_exists(names: Names, name: str, arn: str) -> Finding:
+    """``sns-topic-exists``: a topic given by name (a new one) already exists."""
+    return _error(
+        "sns-topic-exists",
+        f"An SNS topic named {name} already exists in {names.home_region} ({arn}). A name in "
+        "notifications.sns_topic asks for a new topic, and the wizard never takes over one "
+        "it did not create. To use this topic, give its ARN in notifications.sns_topic "
+        "(CloudTrail's publish statement is then merged into its policy); otherwise choose "
+        "another name there.",
+        arn,
+    )
+
+
 def _logs_findings(answers: Answers, names: Names, logs: object, reviews: Reviews) -> list[Finding]:
     from wizard.discovery import LogsFacts
 
@@ -636,14 +722,19 @@ def _logs_findings(answers: Answers, names: Names, logs: object, reviews: Review
                 )
             )
     elif logs is not None and logs.role_exists:
+        existing = logs.role_arn or names.role_arn
         out.append(
             _error(
-                "cloudwatch-logs-arn",
-                f"A role named {names.role_name} already exists. Give its ARN in "
-                "cloudwatch_logs.role to use it as it is, or choose another role name.",
-                logs.role_arn,
+                "iam-role-exists",
+                f"An IAM role named {names.role_name} already exists ({existing}). "
+                "The wizard creates the delivery role named in cloudwatch_logs.role and never "
+                "takes over one it did not create. To use this role as it is, give its ARN in "
+                "cloudwatch_logs.role; otherwise choose another role name there.",
+                existing,
             )
         )
+    if logs is not None and logs.group_exists:
+        out.append(_log_group_exists(answers, names, logs))
     if (
         logs is not None
         and logs.group_exists
@@ -662,6 +753,30 @@ def _logs_findings(answers: Answers, names: Names, logs: object, reviews: Review
         for problem in logs.errors:
             out.append(_warn("discovery-incomplete", f"CloudWatch Logs: {problem}"))
     return out
+
+
+def _log_group_exists(answers: Answers, names: Names, logs: Any) -> Finding:
+    """``log-group-exists``: the log group is there already, so it is used, not created.
+
+    The answers say "created when missing": an existing group is not a clash. It is not this
+    run's, so the plan neither creates it, changes its retention, nor deletes it on
+    rollback; the finding says so, with its retention, so nobody expects the answers'.
+    """
+    cw = answers.cloudwatch_logs
+    kept = (
+        f"keeps events for {logs.retention_days} days"
+        if logs.retention_days
+        else "keeps events forever (no retention set)"
+    )
+    return _info(
+        "log-group-exists",
+        f"The log group {cw.log_group} already exists ({logs.group_arn or names.log_group_arn}) "
+        f"and {kept}. The trail delivers to it as it is: the wizard does not create it, "
+        f"does not set its retention (cloudwatch_logs.retention_days: {cw.retention_days} is "
+        "for a new group) and never deletes it on rollback. To have a new group created "
+        "instead, choose another name in cloudwatch_logs.log_group.",
+        logs.group_arn or names.log_group_arn,
+    )
 
 
 # ------------------------------------------------------------------------- posture
