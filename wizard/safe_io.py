@@ -21,6 +21,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import stat
 import tempfile
 import zlib
@@ -153,9 +154,10 @@ def write_atomically(path: str | os.PathLike[str], text: str, *, executable: boo
     the file it points to is replaced.
 
     A target that exists and is not a regular file (a character device such as
-    ``/dev/null``, a FIFO), or that is reached through ``/dev`` or ``/proc`` (``/dev/stdout``
-    is a link to the descriptor's file), is written to directly: replacing it would break
-    it, or leave the process that holds it open writing to a deleted file.
+    ``/dev/null``, a FIFO), or that is an open descriptor (``/dev/stdout``, ``/dev/fd/N``,
+    ``/proc/self/fd/N``: links to whatever the descriptor is open on), is written to
+    directly: replacing it would break it, or leave the process that holds it open writing
+    to a deleted file.
 
     Args:
         path: The file to write.
@@ -198,13 +200,37 @@ def write_atomically(path: str | os.PathLike[str], text: str, *, executable: boo
 
 def _is_special(target: Path) -> bool:
     """True when ``target`` must be written in place rather than replaced."""
-    absolute = os.path.abspath(target)
-    if absolute.startswith(("/dev/", "/proc/")):
+    if _is_descriptor_link(target):
         return True
     try:
         return not stat.S_ISREG(os.stat(target).st_mode)
     except FileNotFoundError:
         return False
+
+
+_DESCRIPTOR = re.compile(r"/proc/(?:self|thread-self|\d+)/fd/\d+")
+"""A process's open descriptor, as /proc shows it."""
+
+
+def _is_descriptor_link(target: Path) -> bool:
+    """True for ``/dev/stdout``, ``/dev/fd/3``, ``/proc/self/fd/1``: an open descriptor.
+
+    Such a path is a link to whatever the descriptor is open on, often a regular file (the
+    shell's ``> out.txt``): that file must be written through the descriptor's link, not
+    replaced, or the process holding it would go on writing to a deleted file. The links
+    are followed one at a time (up to 40, as the kernel does), looking for a descriptor.
+    """
+    path = os.path.abspath(target)
+    for _ in range(40):
+        path = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+        if _DESCRIPTOR.fullmatch(path):
+            return True
+        try:
+            link = os.readlink(path)
+        except OSError:  # not a link (or not there): the chain ends here
+            return False
+        path = os.path.join(os.path.dirname(path), link)
+    return False
 
 
 def _write_special(target: Path, data: bytes) -> None:

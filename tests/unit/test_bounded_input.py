@@ -511,6 +511,30 @@ def test_export_to_dev_stdout_redirected_to_a_file_appends_to_that_file(tmp_path
     assert out.stat().st_ino == inode  # the file the shell opened, not a replacement
 
 
+def test_a_link_to_dev_stdout_writes_through_the_descriptor(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # capfd points descriptor 1 at a regular file: replacing that file would lose the text.
+    link = tmp_path / "out.yaml"
+    link.symlink_to("/dev/stdout")
+
+    write_atomically(link, "to the terminal\n")
+
+    assert capfd.readouterr().out == "to the terminal\n"
+    assert link.is_symlink()
+
+
+def test_a_link_to_a_regular_file_is_followed_and_the_file_replaced(tmp_path: Path) -> None:
+    # Only open descriptors are written in place: the file a link names is replaced.
+    target = tmp_path / "plain.txt"
+    target.write_text("old and longer\n", encoding="utf-8")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    write_atomically(link, "new\n")
+    write_atomically(link, "newer\n")
+    assert target.read_text(encoding="utf-8") == "newer\n"
+
+
 def test_a_failed_export_leaves_the_target_as_it_was(tmp_path: Path) -> None:
     target = tmp_path / "template.yaml"
     target.write_text("the previous template\n", encoding="utf-8")
