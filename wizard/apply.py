@@ -43,7 +43,14 @@ from pydantic import Field
 
 from wizard.base import WizardModel
 from wizard.journal import Journal
-from wizard.orphans import OrphanKey, SweepResult, retry_attempts, run_tag_of, sweep_run_keys
+from wizard.orphans import (
+    RUN_TAG,
+    OrphanKey,
+    SweepResult,
+    retry_attempts,
+    run_tag_of,
+    sweep_run_keys,
+)
 from wizard.ownership import lookup_created
 from wizard.plan_model import PLACEHOLDER, Call, Plan, Step
 from wizard.policy_guard import PolicyConflict, guarded, plan_restore, plan_write, read_policy
@@ -598,6 +605,11 @@ class _Apply:
         self.completed: list[str] = []
         self.written: dict[str, str] = {}
         """The exact policy text each guarded step wrote (what a restore compares against)."""
+        self.added: dict[str, list[dict[str, Any]]] = {}
+        """The statements a guarded step merged into someone else's newer text, by step: only
+        those may be taken out again (a step missing here replaced the plan's ``before``)."""
+        self.foreign: set[str] = set()
+        """Creates refused because the resource exists and is someone else's."""
         self.notes: list[str] = []
         """What the operator must know beyond the steps' results (a policy merged again)."""
         self.lookups: dict[str, str] = {}
@@ -747,7 +759,7 @@ class _Apply:
                 if adopted is not None:
                     self.succeed(step, adopted)
                     return
-                message = self.refusal(step, exc)
+                message = self.refusal(step, f"{exc.code}: {exc.message}")
             with self.lock:
                 self.status[step.id] = "failed"
                 self.errors[step.id] = message
@@ -761,6 +773,18 @@ class _Apply:
             # may have created a key too. Keep the one answered, schedule the others.
             keep = (response.get("KeyMetadata") or {}).get("KeyId")
             self.sweep_keys(step, run_id, "retried", keep)
+        elsewhere = self.made_by_someone_else(step) if step.creates else None
+        if elsewhere is not None:
+            message = self.refusal(
+                step, f"{step.call.operation} answered success without creating it"
+            )
+            with self.lock:
+                self.status[step.id] = "failed"
+                self.errors[step.id] = message
+                if self.first_failure is None:
+                    self.first_failure = step.id
+            self.emit("step-failed", step.id, message, self.attempts.get(step.id, 1))
+            return
         self.succeed(step, response)
 
     def succeed(self, step: Step, response: dict[str, Any]) -> None:
@@ -789,12 +813,22 @@ class _Apply:
         current = read_policy(self.caller_for(call), call)
         write = plan_write(step, call, current)
         if write.note:
-            self.write("policy-merged-again", step_id=step.id, message=write.note)
+            # What was added goes in too: `recover` may take out only that.
+            self.write(
+                "policy-merged-again",
+                step_id=step.id,
+                message=write.note,
+                result={"added": write.added},
+            )
             with self.lock:
                 self.notes.append(write.note)
         # Recorded before the call: a crash during it must restore against this text.
         with self.lock:
             self.written[step.id] = write.written
+            if write.added is not None:
+                self.added[step.id] = write.added
+        if write.added == []:
+            return {}  # CloudTrail's statements are there already: nothing to write
         return self.invoke(step, write.call, rollback=False)
 
     def own_after_already_exists(self, step: Step) -> dict[str, Any] | None:
@@ -818,10 +852,49 @@ class _Apply:
         if found.state != "ours":
             with self.lock:
                 self.lookups[step.id] = found.detail
+                if found.state == "foreign":
+                    self.foreign.add(step.id)
             return None
         return {**found.output, "Adopted": found.detail}
 
-    def refusal(self, step: Step, err: AwsError) -> str:
+    def made_by_someone_else(self, step: Step) -> str | None:
+        """Why a create that answered success made nothing, or None when it made the resource.
+
+        S3 answers CreateBucket in us-east-1 with 200 when the account already owns the
+        bucket (another run of the same answers made it a moment ago): no error to go by, and
+        the rollback would delete the other run's bucket. The run tag the request gave the
+        bucket tells: a bucket without it was not made by this request.
+        """
+        call = self.resolved(step.call)
+        if (call.service, call.operation, call.region) != ("s3", "CreateBucket", "us-east-1"):
+            return None
+        config = call.params.get("CreateBucketConfiguration") or {}
+        tags = config.get("Tags") if isinstance(config, Mapping) else None
+        if not any(
+            isinstance(t, Mapping)
+            and t.get("Key") == RUN_TAG
+            and t.get("Value") == self.plan.run_id
+            for t in tags or []
+        ):
+            return None  # created untagged: the two cases cannot be told apart
+        found = lookup_created(
+            self.caller_for(call),
+            call,
+            run_id=self.plan.run_id,
+            account_id=call.account or self.plan.account_id,
+            partition=self.plan.partition,
+            outputs={},
+        )
+        self.write("already-exists-checked", step_id=step.id, message=found.detail)
+        if found.state == "ours":
+            return None
+        with self.lock:
+            self.lookups[step.id] = found.detail
+            if found.state == "foreign":
+                self.foreign.add(step.id)
+        return found.detail
+
+    def refusal(self, step: Step, cause: str) -> str:
         with self.lock:
             detail = self.lookups.get(step.id, "")
         return (
@@ -829,7 +902,7 @@ class _Apply:
             + (f" ({detail})" if detail else "")
             + ": someone else made it after the plan was read, or at the same time. It was "
             "left alone; nothing of it is undone. Choose another name, or run the wizard "
-            f"again to plan with it. ({err.code}: {err.message})"
+            f"again to plan with it. ({cause})"
         )
 
     # -- scheduling ------------------------------------------------------------------------
@@ -895,11 +968,23 @@ class _Apply:
         error: str | None = None
         note = ""
         calls = step.undo
-        if guarded(step) and step.id in self.written:
+        taken = self.trail_taken()
+        if guarded(step) and step.id in self.written and taken is not None:
+            # The trail these statements let CloudTrail write for exists and is someone
+            # else's (most likely another run of the same answers, which needs them).
+            note = (
+                f"CloudTrail's statements in the policy of "
+                f"{step.policy.resource if step.policy else step.id} were kept: the trail "
+                f"{taken} they grant exists and was not created by this run."
+            )
+            calls = []
+        elif guarded(step) and step.id in self.written:
             try:
                 call = self.resolved(step.call)
                 current = read_policy(self.caller_for(call), call)
-                restore, note = plan_restore(step, call, current, self.written[step.id])
+                restore, note = plan_restore(
+                    step, call, current, self.written[step.id], self.added.get(step.id)
+                )
                 calls = [restore] if restore is not None else []
             except (AwsError, PolicyConflict) as exc:
                 error = self.describe_error(exc, step)
@@ -932,6 +1017,15 @@ class _Apply:
             self.emit("rollback-step-done", step.id, note or step.undo_summary or "nothing to undo")
         else:
             self.emit("rollback-step-failed", step.id, error)
+
+    def trail_taken(self) -> str | None:
+        """The trail's ARN when its create was refused: it exists and is someone else's."""
+        with self.lock:
+            refused = set(self.foreign)
+        for step in self.plan.steps:
+            if step.id in refused and step.call.operation == "CreateTrail":
+                return self.plan.trail_arn or step.creates or step.id
+        return None
 
     def by_hand(self, undo: Call) -> str:
         """The undo call with real ids, for a person to make."""
@@ -1269,6 +1363,7 @@ def _recorded_run(
     explain: Callable[[AwsError, Step], str] | None,
     callers: Mapping[str, AwsCaller] | None,
     cancel: threading.Event | None = None,
+    added: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> _Apply:
     """An :class:`_Apply` standing where a journal left its run."""
     run = _Apply(
@@ -1290,6 +1385,7 @@ def _recorded_run(
                 run.completed.append(sid)
         run.outputs.update(outputs)
         run.written.update(written)
+        run.added.update(added or {})
     return run
 
 
@@ -1305,6 +1401,7 @@ def rollback_recorded(
     explain: Callable[[AwsError, Step], str] | None = None,
     callers: Mapping[str, AwsCaller] | None = None,
     undecided: Sequence[str] = (),
+    added: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> ApplyReport:
     """Roll back a run a journal recorded (``recover --rollback``), as apply would have.
 
@@ -1319,6 +1416,8 @@ def rollback_recorded(
         explain: As for :func:`apply_plan`.
         callers: As for :func:`apply_plan`.
         undecided: In-flight calls whose effect could not be looked up (reported).
+        added: The statements each guarded step merged into a newer text than the plan's
+            (``policy-merged-again`` in the journal): only those are taken out.
 
     Returns:
         ``rolled-back`` or ``rollback-incomplete``.
@@ -1333,6 +1432,7 @@ def rollback_recorded(
         progress=progress,
         explain=explain,
         callers=callers,
+        added=added,
     )
     with run.lock:
         for sid, status in run.status.items():
@@ -1364,6 +1464,7 @@ def continue_recorded(
     explain: Callable[[AwsError, Step], str] | None = None,
     callers: Mapping[str, AwsCaller] | None = None,
     cancel: threading.Event | None = None,
+    added: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> ApplyReport:
     """Run the steps a recorded run did not complete (``recover --resume``).
 
@@ -1381,6 +1482,7 @@ def continue_recorded(
         explain=explain,
         callers=callers,
         cancel=cancel,
+        added=added,
     )
     return _conclude(run, run.execute(4))
 

@@ -46,6 +46,11 @@ class GuardedWrite(WizardModel):
     """The exact text it writes."""
     note: str = ""
     """Empty when the policy was as planned; else what changed and what was done about it."""
+    added: list[dict[str, Any]] | None = None
+    """None when the policy was as planned (the write replaces the plan's ``before``, and a
+    rollback may restore that exactly); else the statements this write adds to the text it
+    replaces, all a rollback may take out again (empty: they were all there already, put
+    there by someone else, perhaps another run of the same answers, and nothing is written)."""
 
 
 _READS: dict[tuple[str, str], tuple[str, str]] = {
@@ -136,16 +141,28 @@ def plan_write(step: Step, call: Call, current: str | None) -> GuardedWrite:
             f"The policy of {step.policy.resource} changed since the plan was made and can no "
             f"longer be merged into: {exc}"
         ) from exc
-    note = (
-        f"The policy of {step.policy.resource} changed since the plan was made; CloudTrail's "
-        f"statements were merged into the new text ({len(merged.added)} added), keeping the "
-        "change."
+    if not merged.added:
+        note = (
+            f"The policy of {step.policy.resource} changed since the plan was made and already "
+            "holds CloudTrail's statements; it was left as it is."
+        )
+    else:
+        note = (
+            f"The policy of {step.policy.resource} changed since the plan was made; CloudTrail's "
+            f"statements were merged into the new text ({len(merged.added)} added), keeping "
+            "the change."
+        )
+    return GuardedWrite(
+        call=_with_text(call, merged.text), written=merged.text, note=note, added=merged.added
     )
-    return GuardedWrite(call=_with_text(call, merged.text), written=merged.text, note=note)
 
 
 def plan_restore(
-    step: Step, call: Call, current: str | None, written: str
+    step: Step,
+    call: Call,
+    current: str | None,
+    written: str,
+    added: list[dict[str, Any]] | None = None,
 ) -> tuple[Call | None, str]:
     """How to undo a guarded write now that the policy reads ``current``.
 
@@ -154,6 +171,9 @@ def plan_restore(
         call: The step's call, parameters resolved (the resource to restore).
         current: The policy as just read.
         written: The exact text the run wrote.
+        added: :attr:`GuardedWrite.added` of the write: None when it replaced the plan's
+            ``before`` (which may then be restored exactly), else the only statements that
+            may be taken out (the text it replaced was someone else's edit).
 
     Returns:
         The call to make (None: nothing to write) and a note for the operator ("" when the
@@ -165,15 +185,22 @@ def plan_restore(
     assert step.policy is not None
     before = step.policy.before
     resource = step.policy.resource
-    if current == before and current != written:
+    exact = added is None
+    if exact and current == before and current != written:
         return None, ""  # the write never took effect (a crash while it was in flight)
-    if current == written:
+    if exact and current == written:
         if before is not None:
             return _with_text(call, before), ""
         return _delete_call(call), ""
-    added = _added_statements(step)
+    ours = _added_statements(step) if added is None else list(added)
+    if not ours:
+        return None, (
+            f"The policy of {resource} already held CloudTrail's statements when the wizard "
+            "came to write it (someone else, or another run, had added them); the wizard added "
+            "none, so it took none out and left the policy as it is."
+        )
     try:
-        remaining = remove_statements(current, added) if current is not None else None
+        remaining = remove_statements(current, ours) if current is not None else None
     except PolicyError as exc:
         raise PolicyConflict(
             f"The policy of {resource} was edited after the wizard wrote it and cannot be read "
@@ -185,10 +212,14 @@ def plan_restore(
             f"The policy of {resource} was changed by someone else after the wizard wrote it and "
             "no longer holds the wizard's statements; it was left as it is."
         )
+    sids = ", ".join(str(s.get("Sid", "")) for s in ours)
     note = (
         f"The policy of {resource} was edited by someone else after the wizard wrote it: only "
-        f"the wizard's statements ({', '.join(step.policy.added_sids)}) were removed, their "
-        "change was kept."
+        f"the wizard's statements ({sids}) were removed, their change was kept."
+        if current != written
+        else f"The policy of {resource} had been changed by someone else before the wizard "
+        f"merged into it: only the wizard's statements ({sids}) were removed, that change was "
+        "kept."
     )
     if remaining is None:
         return _delete_call(call), note

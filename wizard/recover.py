@@ -99,6 +99,9 @@ class RunState(WizardModel):
     """Responses of the done steps."""
     written: dict[str, str] = Field(default_factory=dict)
     """The policy text each guarded step wrote (or was writing)."""
+    added: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    """The statements a guarded step merged into a newer text than the plan's: only those
+    may be taken out (steps missing here replaced the plan's ``before``)."""
     undone: list[str] = Field(default_factory=list)
     """Steps already rolled back."""
     finished: bool = False
@@ -147,6 +150,7 @@ def read_run(path: Path | str) -> RunState:
     in_flight: dict[str, dict[str, Any]] = {}
     outputs: dict[str, Any] = {}
     written: dict[str, str] = {}
+    added: dict[str, list[dict[str, Any]]] = {}
     undone: list[str] = []
     undo_counts: dict[str, int] = {}
     for entry in entries:
@@ -157,7 +161,11 @@ def read_run(path: Path | str) -> RunState:
         step = steps[sid]
         params = entry.get("params") or {}
         is_main = entry.get("operation") == step.call.operation
-        if kind == "intent" and not entry.get("rollback") and is_main:
+        if kind == "policy-merged-again":
+            merged = (entry.get("result") or {}).get("added")
+            if isinstance(merged, list):
+                added[sid] = merged
+        elif kind == "intent" and not entry.get("rollback") and is_main:
             in_flight[sid] = entry
             text = _policy_text(params) if guarded(step) else None
             if text is not None:
@@ -181,6 +189,7 @@ def read_run(path: Path | str) -> RunState:
         in_flight={k: v for k, v in in_flight.items() if k not in undone},
         outputs=outputs,
         written=written,
+        added=added,
         undone=undone,
         finished=status in _FINISHED,
         summary_status=status,
@@ -400,6 +409,7 @@ def recover_rollback(
         explain=explain,
         callers=others,
         undecided=undecided,
+        added=state.added,
     )
     return report
 
@@ -477,6 +487,7 @@ def recover_resume(
         progress=progress,
         explain=explain,
         callers=others,
+        added={k: v for k, v in state.added.items() if k in state.completed},
     )
 
 

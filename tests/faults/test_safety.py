@@ -1,0 +1,536 @@
+"""The safety promises under real-world conditions (issue 11), proved on the wire.
+
+Each test runs the wizard against the strict sandbox through the fault proxy and reads the
+account back with plain boto3: a colleague editing a policy while an apply runs, two runs of
+the same answers at once, a name taken by someone else a moment before the create, a disk
+that fills up under the journal, an unwritable state directory, SIGTERM / SIGHUP /
+``timeout``, an undo call that fails, and ``recover`` resuming a killed run or refusing
+what it cannot do.
+
+Every moment that matters is reached deterministically: a proxy hook runs the other party's
+change, or sends the signal, just before a given request is forwarded, and waits for what it
+needs (another request answered, the child's "Interrupted" line) instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.faults.conftest import (
+    ACCOUNT,
+    APP_BUCKET,
+    EXAMPLES,
+    HAND_WRITTEN_POLICY,
+    REGION,
+    ROOT,
+    account_state,
+    assert_same_state,
+    direct,
+    prepare,
+)
+from tests.faults.proxy import FaultProxy, Seen
+from wizard.answers import Answers
+from wizard.answers_file import load_answers
+from wizard.engine import Engine
+from wizard.journal import load_journal
+from wizard.plan_model import Plan, Step
+from wizard.verify import verify
+
+EXAMPLE_BY_STEM = {p.stem: p for p in EXAMPLES}
+CLI = [sys.executable, "-m", "screens.cli"]
+"""The command line, in a child process."""
+
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+READY_KEY = "alias/cloudtrail-ready"
+"""The sandbox's key the sse-kms-existing-key example uses."""
+
+DENIED: dict[str, tuple[str, int]] = {
+    "s3": ("AccessDenied", 403),
+    "kms": ("AccessDeniedException", 400),
+    "cloudtrail": ("AccessDeniedException", 400),
+}
+"""A non-retryable refusal per service, as each spells it."""
+
+COLLEAGUE_SID = "ColleagueAuditors"
+COLLEAGUE_S3 = (
+    f'{{"Sid": "{COLLEAGUE_SID}", "Effect": "Allow", "Principal": {{"AWS": '
+    f'"arn:aws:iam::{ACCOUNT}:role/SecurityAuditor"}}, "Action": "s3:GetObject", '
+    f'"Resource": "arn:aws:s3:::{APP_BUCKET}/*"}}'
+)
+"""The statement a colleague adds to the bucket policy (their own spacing)."""
+COLLEAGUE_KMS = (
+    f'{{"Sid": "{COLLEAGUE_SID}", "Effect": "Allow", "Principal": {{"AWS": '
+    f'"arn:aws:iam::{ACCOUNT}:role/SecurityAuditor"}}, "Action": "kms:Decrypt", '
+    '"Resource": "*"}'
+)
+"""The statement a colleague adds to the key policy."""
+
+ROOT_ONLY_KEY_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+        "Statement": [
+            {
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    },
+    indent=2,
+)
+"""KMS's default key policy: CloudTrail may not use the key, so the plan merges into it."""
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def plan_for(engine: Engine, stem: str) -> tuple[Answers, Plan, Any]:
+    """The example's answers, a fresh plan (new run id) and the discovery behind it."""
+    answers = load_answers(EXAMPLE_BY_STEM[stem])
+    plan, found = engine.plan(answers)
+    assert not plan.blocked, [f.message for f in plan.findings if f.severity == "error"]
+    return answers, plan, found
+
+
+def mutating(log: list[Seen], action: str | None = "forwarded") -> list[str]:
+    """``service:Operation`` of the changes in the log (those the proxy forwarded)."""
+    return [s.target for s in log if s.mutating and (action is None or s.action == action)]
+
+
+def insert_first(policy: str, statement: str) -> str:
+    """``policy`` with ``statement`` spliced in as its first statement, every byte kept."""
+    marker = '"Statement": ['
+    assert policy.count(marker) == 1, policy
+    return policy.replace(marker, f"{marker}{statement}, ", 1)
+
+
+def statements(policy: str) -> list[dict[str, Any]]:
+    raw = json.loads(policy)["Statement"]
+    return raw if isinstance(raw, list) else [raw]
+
+
+def cloudtrail_sids(policy: str) -> list[str]:
+    """Sids of the statements that grant something to CloudTrail."""
+    return [
+        str(s.get("Sid"))
+        for s in statements(policy)
+        if CLOUDTRAIL in json.dumps(s.get("Principal", {}))
+    ]
+
+
+def bucket_policy() -> str:
+    return str(direct("s3").get_bucket_policy(Bucket=APP_BUCKET)["Policy"])
+
+
+def ready_key_id() -> str:
+    return str(direct("kms").describe_key(KeyId=READY_KEY)["KeyMetadata"]["KeyId"])
+
+
+def key_policy(key_id: str) -> str:
+    return str(direct("kms").get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+
+
+def prepare_policy(stem: str) -> tuple[Callable[[], str], Callable[[str], None], str]:
+    """Set up the example whose existing policy the plan merges into.
+
+    Returns:
+        How to read that policy, how a colleague writes it (plain boto3, not through the
+        wizard), and the statement the colleague adds.
+    """
+    prepare(EXAMPLE_BY_STEM[stem])
+    if stem == "existing-bucket-prefix":
+        return (
+            bucket_policy,
+            lambda text: direct("s3").put_bucket_policy(Bucket=APP_BUCKET, Policy=text),
+            COLLEAGUE_S3,
+        )
+    key_id = ready_key_id()
+    # The seeded key already lets CloudTrail in; with KMS's default policy instead, the plan
+    # must merge CloudTrail's statements into it (the update-key-policy step).
+    direct("kms").put_key_policy(KeyId=key_id, PolicyName="default", Policy=ROOT_ONLY_KEY_POLICY)
+    return (
+        lambda: key_policy(key_id),
+        lambda text: direct("kms").put_key_policy(KeyId=key_id, PolicyName="default", Policy=text),
+        COLLEAGUE_KMS,
+    )
+
+
+def policy_step(plan: Plan) -> Step:
+    """The step that merges into a policy the run did not create."""
+    (step,) = [s for s in plan.steps if s.policy is not None and s.policy.before is not None]
+    return step
+
+
+def cli_env(isolated_env: dict[str, str], proxy: FaultProxy, **extra: str) -> dict[str, str]:
+    """The child's environment: dummy credentials, the proxy as endpoint, journals in tmp."""
+    return {**isolated_env, "AWS_ENDPOINT_URL": proxy.url, "PYTHONPATH": str(ROOT), **extra}
+
+
+def run_cli(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+# ----------------------------------------------- 1. a colleague edits before our write
+
+
+@pytest.mark.parametrize("stem", ["existing-bucket-prefix", "sse-kms-existing-key"])
+def test_a_policy_edited_after_the_stale_check_is_merged_into_again(
+    stem: str, engine: Engine, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The colleague's edit lands after the freshness check passed and before the wizard
+    writes the policy: the wizard reads it again, merges its statements into the new text
+    and says so; the colleague's statement stays, byte for byte."""
+    read, write, colleague = prepare_policy(stem)
+    answers, plan, found = plan_for(engine, stem)
+    step = policy_step(plan)
+    assert step.policy is not None and step.policy.before == read()
+    edited = insert_first(read(), colleague)
+    fingerprint = engine.fingerprint
+
+    def fingerprint_then_colleague_edits(*args: Any, **kwargs: Any) -> dict[str, str]:
+        current = fingerprint(*args, **kwargs)  # the check passes: nothing changed yet
+        write(edited)
+        return current
+
+    monkeypatch.setattr(engine, "fingerprint", fingerprint_then_colleague_edits)
+    proxy.clear_log()
+
+    outcome = engine.apply(answers, plan, found=found, journal_path=tmp_path / "journal.json")
+
+    report = outcome.report
+    assert report.status == "applied", report.message
+    assert outcome.verification is not None and outcome.verification.ok, outcome.verification
+    final = read()
+    # Everything up to the end of the colleague's last statement is theirs, byte for byte;
+    # CloudTrail's statements follow it.
+    last_end = edited.rindex("}", 0, edited.rindex("]")) + 1
+    assert final.startswith(edited[:last_end]), final
+    assert colleague in final
+    assert [s.get("Sid") for s in statements(final)][: len(statements(edited))] == [
+        s.get("Sid") for s in statements(edited)
+    ]
+    assert set(step.policy.added_sids) <= set(cloudtrail_sids(final))
+    assert set(cloudtrail_sids(final)) - set(cloudtrail_sids(edited)) == set(step.policy.added_sids)
+    # What was written is the merge into the colleague's text, not the planned text.
+    writes = [s for s in proxy.log if s.target == f"{step.call.service}:{step.call.operation}"]
+    assert [s.action for s in writes] == ["forwarded"]
+    assert final != step.policy.after
+    # The report and the journal say what happened.
+    assert "changed since the plan was made" in report.message, report.message
+    assert "merged into the new text" in report.message
+    journal = load_journal(tmp_path / "journal.json")
+    merged = [e for e in journal["entries"] if e["kind"] == "policy-merged-again"]
+    assert [e["step_id"] for e in merged] == [step.id]
+    assert journal["summary"]["status"] == "applied"
+
+
+@pytest.mark.parametrize("edit", ["colleague", "another-run"])
+def test_a_policy_merged_into_again_is_rolled_back_to_the_edited_text(
+    edit: str, engine: Engine, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the freshness check, the bucket policy gains a colleague's statement, or the
+    very statements the plan adds (another run of the same answers wrote them); a later step
+    then fails. The rollback goes back to that edited text, not to the plan's older one."""
+    stem = "existing-bucket-prefix"
+    read, write, colleague = prepare_policy(stem)
+    answers, plan, found = plan_for(engine, stem)
+    step = policy_step(plan)
+    assert step.policy is not None
+    edited = insert_first(read(), colleague) if edit == "colleague" else step.policy.after
+    fingerprint = engine.fingerprint
+
+    def fingerprint_then_edit(*args: Any, **kwargs: Any) -> dict[str, str]:
+        current = fingerprint(*args, **kwargs)
+        write(edited)
+        return current
+
+    monkeypatch.setattr(engine, "fingerprint", fingerprint_then_edit)
+    proxy.fail("cloudtrail:PutEventSelectors", code="AccessDeniedException", status=400)
+    before = account_state()
+    proxy.clear_log()
+
+    outcome = engine.apply(answers, plan, found=found, journal_path=tmp_path / "journal.json")
+
+    report = outcome.report
+    assert report.status == "rolled-back", report.message
+    assert read() == edited
+    before["buckets"][APP_BUCKET]["policy"] = edited
+    assert_same_state(before, account_state())
+    writes = [s for s in proxy.log if s.target == "s3:PutBucketPolicy"]
+    journal = load_journal(tmp_path / "journal.json")
+    if edit == "colleague":
+        # Merged into their text, then only CloudTrail's statements taken out again.
+        assert [s.action for s in writes] == ["forwarded", "forwarded"]
+        assert "merged into the new text" in report.message, report.message
+        assert "before the wizard merged into it" in report.message
+        restores = [e for e in journal["entries"] if e["kind"] == "rollback-call"]
+        assert [e["params"].get("Policy") for e in restores if e["step_id"] == step.id] == [edited]
+    else:
+        # CloudTrail's statements were there already: nothing written, nothing taken out.
+        assert writes == []
+        assert "already holds CloudTrail's statements" in report.message, report.message
+        assert "added none, so it took none out" in report.message
+
+
+# ------------------------------------ 2. a colleague edits after our write, before rollback
+
+
+def _edit_then_fail(
+    proxy: FaultProxy,
+    read: Callable[[], str],
+    write: Callable[[str], None],
+    colleague: str,
+    target: str = "cloudtrail:PutEventSelectors",
+) -> list[str]:
+    """A later step fails; just before it, a colleague adds a statement to the policy the
+    wizard wrote. Returns (once the hook ran) the text the colleague saw, then wrote."""
+    seen: list[str] = []
+
+    def colleague_edits() -> None:
+        current = read()
+        seen.extend([current, insert_first(current, colleague)])
+        write(seen[1])
+
+    proxy.before(target, colleague_edits)
+    code, status = DENIED[target.split(":")[0]]
+    proxy.fail(target, code=code, status=status)
+    return seen
+
+
+def _assert_only_ours_removed(
+    before: dict[str, Any], step: Step, seen: list[str], final: str, expected: str
+) -> None:
+    """The rollback took out exactly the wizard's statements and kept the colleague's."""
+    assert step.policy is not None
+    wrote, colleague_wrote = seen
+    assert set(step.policy.added_sids) <= set(cloudtrail_sids(wrote)), "the write had happened"
+    assert COLLEAGUE_SID in colleague_wrote
+    assert final == expected, final
+    assert not set(step.policy.added_sids) & set(cloudtrail_sids(final))
+
+
+def test_a_bucket_policy_edited_before_the_rollback_keeps_the_edit_cli(
+    sandbox: Any, proxy: FaultProxy, isolated_env: dict[str, str]
+) -> None:
+    stem = "existing-bucket-prefix"
+    read, write, colleague = prepare_policy(stem)
+    before = account_state()
+    seen = _edit_then_fail(proxy, read, write, colleague)
+
+    result = run_cli(
+        cli_env(isolated_env, proxy),
+        "apply",
+        str(EXAMPLE_BY_STEM[stem]),
+        "--yes",
+        "--output",
+        "json",
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "rolled-back"
+    steps = {s["id"]: s["status"] for s in doc["steps"]}
+    assert steps["update-bucket-policy"] == "rolled-back"
+    assert steps["put-event-selectors"] == "failed"
+    final = bucket_policy()
+    expected = insert_first(HAND_WRITTEN_POLICY, colleague)
+    plan = load_journal(doc["journal"])["entries"][0]["result"]["plan"]
+    step = Plan.model_validate(plan).step("update-bucket-policy")
+    assert step.policy is not None
+    _assert_only_ours_removed(before, step, seen, final, expected)
+    # Nothing else in the account changed: the trail is gone, the rest as it was.
+    before["buckets"][APP_BUCKET]["policy"] = expected
+    assert_same_state(before, account_state())
+    # The output says exactly that, not "every change was rolled back".
+    message = doc["message"]
+    assert "edited by someone else after the wizard wrote it" in message, message
+    assert "only the wizard's statements" in message and "their change was kept" in message
+    assert all(sid in message for sid in step.policy.added_sids)
+    journal = load_journal(doc["journal"])
+    adjusted = [e for e in journal["entries"] if e["kind"] == "policy-restore-adjusted"]
+    assert [e["step_id"] for e in adjusted] == ["update-bucket-policy"]
+    # The restore was a write of the remaining text, never a write of the old text.
+    restores = [
+        e["params"]["Policy"]
+        for e in journal["entries"]
+        if e["kind"] == "rollback-call" and e.get("operation") == "PutBucketPolicy"
+    ]
+    assert restores == [expected]
+
+
+def test_a_key_policy_edited_before_the_rollback_keeps_the_edit(
+    engine: Engine, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    stem = "sse-kms-existing-key"
+    read, write, colleague = prepare_policy(stem)
+    answers, plan, found = plan_for(engine, stem)
+    step = policy_step(plan)
+    before = account_state()
+    seen = _edit_then_fail(proxy, read, write, colleague)
+
+    outcome = engine.apply(answers, plan, found=found, journal_path=tmp_path / "journal.json")
+
+    report = outcome.report
+    assert report.status == "rolled-back", report.message
+    assert report.step(step.id).status == "rolled-back"
+    final = read()
+    expected = insert_first(ROOT_ONLY_KEY_POLICY, colleague)
+    _assert_only_ours_removed(before, step, seen, final, expected)
+    before[f"keys/{REGION}"][ready_key_id()]["policy"] = expected
+    assert_same_state(before, account_state())
+    assert "edited by someone else after the wizard wrote it" in report.message, report.message
+    assert "their change was kept" in report.message
+
+
+# ------------------------------------------------------------ 3. two runs at the same time
+
+
+def overlap(proxy: FaultProxy, target: str) -> list[bool]:
+    """Make the two runs' ``target`` requests overlap, the same way every time.
+
+    The first to arrive waits until the other run's has arrived too (so both runs passed
+    their freshness check and read what they read before either acted), then goes; the
+    second waits until the first has been answered. The first to arrive wins the name.
+
+    Returns:
+        One True per hook that saw what it waited for (checked by the test).
+    """
+    waited: list[bool] = []
+    arrived: list[int] = []
+    lock = threading.Lock()
+
+    def hook() -> None:
+        with lock:
+            arrived.append(len(arrived) + 1)
+            mine = arrived[-1]
+        if mine == 1:
+            waited.append(
+                proxy.wait_for(
+                    lambda seen: sum(s.target == target for s in seen) >= 2,
+                    timeout=60,
+                    arrivals=True,
+                )
+            )
+        else:
+            waited.append(
+                proxy.wait_for(lambda seen: any(s.target == target for s in seen), timeout=60)
+            )
+
+    proxy.before(target, hook, times=2)
+    return waited
+
+
+def apply_twice_at_once(
+    engine: Engine, stem: str, proxy: FaultProxy, tmp_path: Path, targets: list[str]
+) -> list[tuple[Plan, Any, Any]]:
+    """Plan the example twice (two run ids), then apply both plans at the same time, their
+    ``targets`` requests overlapping (see :func:`overlap`).
+
+    Returns:
+        (plan, discovery, outcome) of each run, the one that did not apply first.
+    """
+    runs = [plan_for(engine, stem) for _ in range(2)]
+    assert runs[0][1].run_id != runs[1][1].run_id
+    waits = [overlap(proxy, target) for target in targets]
+    proxy.clear_log()
+    outcomes: dict[int, Any] = {}
+
+    def apply(index: int) -> None:
+        answers, plan, found = runs[index]
+        outcomes[index] = engine.apply(
+            answers, plan, found=found, journal_path=tmp_path / f"journal-{index}.json"
+        )
+
+    threads = [threading.Thread(target=apply, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert set(outcomes) == {0, 1}, "both applies finished"
+    assert waits == [[True, True]] * len(targets), "the requests overlapped as arranged"
+    both = [(runs[i][1], runs[i][2], outcomes[i]) for i in range(2)]
+    return sorted(both, key=lambda run: run[2].report.status == "applied")
+
+
+@pytest.mark.parametrize(
+    ("stem", "targets", "refused"),
+    [
+        # A bucket in us-east-1: S3 answers the second CreateBucket with 200 (the account
+        # owns the bucket already), not with an error.
+        ("new-bucket-sse-s3", ["s3:CreateBucket"], "create-bucket"),
+        # An existing bucket: both runs merge into its policy, then race for the trail name.
+        (
+            "existing-bucket-prefix",
+            ["s3:PutBucketPolicy", "cloudtrail:CreateTrail"],
+            "create-trail",
+        ),
+    ],
+)
+def test_two_runs_at_once_the_slower_refuses_and_keeps_the_faster_runs_setup(
+    stem: str,
+    targets: list[str],
+    refused: str,
+    engine: Engine,
+    proxy: FaultProxy,
+    tmp_path: Path,
+) -> None:
+    prepare(EXAMPLE_BY_STEM[stem])
+    (_slow_plan, _, slow), (fast_plan, fast_found, fast) = apply_twice_at_once(
+        engine, stem, proxy, tmp_path, targets
+    )
+
+    assert fast.report.status == "applied", fast.report.message
+    assert fast.verification is not None and fast.verification.ok, fast.verification
+    assert slow.report.status == "rolled-back", slow.report.message
+    assert [r.id for r in slow.report.steps if r.status == "failed"] == [refused]
+    error = slow.report.step(refused).error or ""
+    assert "already exists and was not created by this run" in error, error
+    assert "It was left alone; nothing of it is undone" in error
+    assert error in (slow.report.message or "")
+    if refused == "create-trail":
+        # Its merge into the bucket policy stays: the trail those statements serve is there.
+        assert "were kept: the trail" in slow.report.message, slow.report.message
+    # Both runs sent the create that clashed; the slower run's rollback made no call at
+    # all: nothing of the faster run's was deleted or restored.
+    forwarded = Counter(mutating(proxy.log))
+    assert forwarded[targets[-1]] == 2, forwarded
+    slow_journal = load_journal(slow.report.journal_path or "")
+    assert [e for e in slow_journal["entries"] if e["kind"] == "rollback-call"] == []
+    assert not [s for s in proxy.log if s.mutating and s.operation.startswith("Delete")]
+    # The faster run's setup is whole after the slower run's rollback: its trail logs,
+    # and verifying it again now (bucket, bucket policy, trail settings) passes.
+    answers = load_answers(EXAMPLE_BY_STEM[stem])
+    state = account_state()
+    trail_arn = fast_plan.trail_arn
+    assert state[f"trails/{trail_arn.split(':')[3]}"].get(trail_arn) is True
+    assert answers.bucket.name in state["buckets"]
+    again = verify(
+        answers,
+        engine.context_for(answers, fast_found),
+        engine.caller,
+        bucket_region=fast_found.bucket.region,
+    )
+    assert again.ok, [c for c in again.checks if not c.ok]
