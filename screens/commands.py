@@ -27,6 +27,7 @@ from screens.cli import (
     UsageError,
     _load_all,
 )
+from wizard.text import printable
 
 
 def register(sub: Any) -> None:
@@ -360,7 +361,8 @@ class Printer:
         mark = marks.get(event.kind, "  ")
         label = f" {event.step_id}" if event.step_id else ""
         with self.lock:
-            self.out.write(f"[{mark}]{label}: {event.message}\n")
+            # Messages carry AWS's error text and resource names: never raw to a terminal.
+            self.out.write(f"[{mark}]{label}: {printable(event.message)}\n")
             self.out.flush()
 
 
@@ -558,9 +560,9 @@ def _print_outcome(plan: Any, answers: Any, outcome: Any, out: TextIO) -> None:
     elif report.status == "stale":
         out.write(f"Refused: {report.error}\nNothing was changed. Run plan again and review it.\n")
     elif report.status == "cancelled":
-        out.write(f"Interrupted: {report.message}\n")
+        out.write(f"Interrupted: {printable(report.message)}\n")
     else:
-        out.write(f"Failed: {report.message}\n")
+        out.write(f"Failed: {printable(report.message)}\n")
         if report.status == "rollback-incomplete":
             out.write(
                 "What is still in place is listed above and by `cloudtrail-wizard recover`; "
@@ -571,7 +573,9 @@ def _print_outcome(plan: Any, answers: Any, outcome: Any, out: TextIO) -> None:
         report.status == "applied"
         and report.message != f"All {len(plan.steps)} steps were applied."
     ):
-        out.write(f"Note: {report.message}\n")  # a policy merged again into a colleague's edit
+        out.write(
+            f"Note: {printable(report.message)}\n"
+        )  # a policy merged again into a colleague's edit
     _print_orphan_keys(report.orphan_keys, out)
     if report.journal_errors:
         out.write(
