@@ -447,6 +447,13 @@ def _apply(args: argparse.Namespace, out: TextIO, worker: Any | None) -> int:
     from wizard.render_plan import plan_to_json, plan_to_text
 
     ((path, answers),) = _load_all([args.answers])
+    if not args.dry_run:
+        from wizard.journal import check_state_dir
+
+        # Every change is journalled first, so a run that cannot keep its journal makes none.
+        problem = check_state_dir()
+        if problem is not None:
+            raise UsageError(problem)
     _meanwhile(worker, answers)
     as_json = args.output == "json"
     with connect(args, read_only=args.dry_run, worker=worker) as conn:

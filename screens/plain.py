@@ -677,6 +677,14 @@ class PlainWizard:
     def apply(self, answers: Answers, plan: Plan, found: Discovery, engine: Engine) -> int:
         """Apply with one progress line per event; Ctrl-C stops and rolls back."""
         self.heading("Apply")
+        from wizard.journal import check_state_dir
+
+        # Every change is journalled first, so a run that cannot keep its journal makes none.
+        problem = check_state_dir()
+        if problem is not None:
+            self.para(problem)
+            self.applied_code = EXIT_INVALID
+            return EXIT_INVALID
         if self.show_help:
             self.para(guide.APPLY_HELP)
         n = len(plan.steps)

@@ -289,8 +289,12 @@ class Journal:
         """
         with self._lock:
             self._doc["summary"] = redact({"finished": _now(), **dict(summary)})
-            self._write_locked()
-            self._release_locked()
+            try:
+                self._write_locked()
+            finally:
+                # The run is over either way: a journal left without its summary must look
+                # unfinished to `recover`, not alive for as long as this process runs.
+                self._release_locked()
 
     def _claim_locked(self) -> None:
         """Hold ``<journal>.lock`` while the run writes: it tells a live run from a dead one."""

@@ -14,9 +14,13 @@ needs (another request answered, the child's "Interrupted" line) instead of slee
 
 from __future__ import annotations
 
+import errno
+import io
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -41,8 +45,9 @@ from tests.faults.proxy import FaultProxy, Seen
 from wizard.answers import Answers
 from wizard.answers_file import load_answers
 from wizard.engine import Engine
-from wizard.journal import load_journal
+from wizard.journal import load_journal, lock_held
 from wizard.plan_model import Plan, Step
+from wizard.recover import unfinished_runs
 from wizard.verify import verify
 
 EXAMPLE_BY_STEM = {p.stem: p for p in EXAMPLES}
@@ -534,3 +539,155 @@ def test_two_runs_at_once_the_slower_refuses_and_keeps_the_faster_runs_setup(
         bucket_region=fast_found.bucket.region,
     )
     assert again.ok, [c for c in again.checks if not c.ok]
+
+
+def test_an_alias_made_for_another_key_just_before_create_alias_is_left_alone(
+    engine: Engine, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    stem = "sse-kms-new-key"
+    answers, plan, found = plan_for(engine, stem)
+    alias = answers.encryption.alias
+    assert alias is not None
+    other_key = ready_key_id()
+    before = account_state()
+    assert alias not in before[f"aliases/{REGION}"], "the plan saw the name free"
+    proxy.before(
+        "kms:CreateAlias",
+        lambda: direct("kms").create_alias(AliasName=alias, TargetKeyId=other_key),
+    )
+    proxy.clear_log()
+
+    outcome = engine.apply(answers, plan, found=found, journal_path=tmp_path / "journal.json")
+
+    report = outcome.report
+    assert report.status == "rolled-back", report.message
+    assert report.step("create-alias").status == "failed"
+    error = report.step("create-alias").error or ""
+    assert f"{alias} already exists and was not created by this run" in error, error
+    assert f"points at another key ({other_key})" in error
+    assert "AlreadyExistsException" in error
+    after = account_state()
+    assert after[f"aliases/{REGION}"][alias] == other_key, "the alias still points at its key"
+    # Nothing else changed; the run's own key is scheduled for deletion.
+    before[f"aliases/{REGION}"][alias] = other_key
+    assert_same_state(before, after)
+    sent = mutating(proxy.log)
+    assert "kms:DeleteAlias" not in sent, sent
+    assert sent.count("kms:ScheduleKeyDeletion") == 1
+    own_key = report.outputs["create-key"]["KeyMetadata"]["KeyId"]
+    assert after[f"keys/{REGION}"][own_key]["state"] == "PendingDeletion"
+    assert after[f"keys/{REGION}"][other_key]["state"] == "Enabled"
+
+
+# ------------------------------------------------------------- 4. the journal cannot be kept
+
+
+class DiskFillsUp:
+    """Stands in for :mod:`tempfile` in :mod:`wizard.journal`: the first ``room`` journal
+    writes succeed, every later one fails as a full disk does (ENOSPC)."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.writes = 0
+        self.refused = 0
+        self._lock = threading.Lock()
+
+    def mkstemp(self, *args: Any, **kwargs: Any) -> tuple[int, str]:
+        with self._lock:
+            self.writes += 1
+            full = self.writes > self.room
+            self.refused += full
+        if full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return tempfile.mkstemp(*args, **kwargs)
+
+
+@pytest.mark.parametrize("room", [1, 3])
+def test_a_call_whose_intent_cannot_be_journalled_is_never_sent(
+    room: int, engine: Engine, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up after ``room`` journal entries: 1 = only ``apply-started`` is on
+    disk; 3 = also the intent and the outcome of the first change (CreateBucket)."""
+    import wizard.journal
+
+    answers, plan, found = plan_for(engine, "new-bucket-sse-s3")
+    before = account_state()
+    disk = DiskFillsUp(room)
+    monkeypatch.setattr(wizard.journal, "tempfile", disk)
+    journal_path = tmp_path / "journal.json"
+    proxy.clear_log()
+
+    outcome = engine.apply(answers, plan, found=found, journal_path=journal_path)
+
+    report = outcome.report
+    assert report.status == "rolled-back", report.message
+    assert_same_state(before, account_state())
+    # Only the change whose intent is on disk was sent, and then undone.
+    sent = mutating(proxy.log, action=None)
+    assert sent == (["s3:CreateBucket", "s3:DeleteBucket"] if room == 3 else []), sent
+    failed = [r for r in report.steps if r.status == "failed"]
+    assert failed, report.steps
+    for result in failed:
+        assert "could not record" in (result.error or "")
+        assert "the call was not made" in (result.error or "")
+        assert "No space left on device" in (result.error or "")
+    assert report.step("create-bucket").status == ("rolled-back" if room == 3 else "failed")
+    # The report says the journal is incomplete, down to the summary.
+    assert disk.refused == len(report.journal_errors) >= 2
+    assert any(e.startswith("intent of ") for e in report.journal_errors)
+    assert report.journal_errors[-1].startswith("summary: ")
+    # What is on disk is whole and says only what was written before the disk filled up.
+    on_disk = load_journal(journal_path)
+    assert [e["kind"] for e in on_disk["entries"]] == ["apply-started", "intent", "call"][:room]
+    assert on_disk["summary"] is None
+    # The run does not look alive: `recover` lists it, so the operator learns of it.
+    assert not lock_held(journal_path)
+    (listed,) = unfinished_runs(journal_path.parent)
+    assert listed.run_id == plan.run_id
+    assert listed.done == (["create-bucket"] if room == 3 else [])
+
+
+@pytest.mark.parametrize("state", ["a-file", "under-a-file", "/dev/null"])
+def test_apply_with_an_unwritable_state_directory_stops_before_any_change(
+    state: str, sandbox: Any, proxy: FaultProxy, isolated_env: dict[str, str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the state directory should be\n")
+    home = {"a-file": blocker, "under-a-file": blocker / "state"}.get(state, Path(state))
+    env = cli_env(isolated_env, proxy, XDG_STATE_HOME=str(home))
+    before = account_state()
+
+    result = run_cli(env, "apply", str(EXAMPLE_BY_STEM["new-bucket-sse-s3"]), "--yes")
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"The state directory {home}/cloudtrail-wizard/journal cannot be written" in message
+    assert "set XDG_STATE_HOME to a writable directory" in message
+    assert message.endswith("Nothing was changed.")
+    assert proxy.log == [], "it stopped before even reading the account"
+    assert_same_state(before, account_state())
+    assert blocker.read_text() == "a file where the state directory should be\n"
+
+
+def test_plain_mode_with_an_unwritable_state_directory_stops_before_any_change(
+    engine: Engine, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screens.backend import Backend
+    from screens.plain import PlainWizard
+
+    answers, plan, found = plan_for(engine, "new-bucket-sse-s3")
+    blocker = tmp_path / "state"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
+    out = io.StringIO()
+    wizard = PlainWizard(Backend(endpoint=proxy.url), out=out, show_help=False)
+    proxy.clear_log()
+
+    code = wizard.apply(answers, plan, found, engine)
+
+    assert code == 2
+    text = " ".join(out.getvalue().split())
+    assert "cannot be written (Not a directory)" in text, text
+    assert "Nothing was changed." in text
+    assert mutating(proxy.log, action=None) == []
