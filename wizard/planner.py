@@ -115,6 +115,7 @@ def _policy_change(review: PolicyReview) -> PolicyChange:
         resource=review.resource,
         before=None if review.new_resource else review.before,
         after=review.document,
+        new_resource=review.new_resource,
         diff=readable_diff(review.before, review.document) if review.merged else "",
         added_sids=[
             str(s.get("Sid", ""))
