@@ -62,6 +62,8 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
                 "cloudtrail:GetEventSelectors",
                 "cloudtrail:GetTrail",
                 "cloudtrail:GetTrailStatus",
+                # Is a trail of this name the run's own? (its run tag; wizard.ownership)
+                "cloudtrail:ListTags",
                 "cloudtrail:PutEventSelectors",
                 "cloudtrail:StartLogging",
                 "cloudtrail:StopLogging",
@@ -95,7 +97,9 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
             "s3:PutEncryptionConfiguration",
             *(("s3:PutBucketVersioning",) if answers.bucket.versioning else ()),
             *(("s3:PutBucketTagging",) if answers.trail.tags else ()),
-            # CreateBucket carries the run tag (CreateBucketConfiguration.Tags).
+            # CreateBucket carries the run tag (CreateBucketConfiguration.Tags), read back
+            # to tell the run's bucket from a same-named one (wizard.ownership).
+            "s3:GetBucketTagging",
             "s3:TagResource",
         )
         needs.append(
@@ -126,7 +130,12 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
         actions: tuple[str, ...] = ("sns:GetTopicAttributes", "sns:SetTopicAttributes")
         if not answers.notifications.topic_is_arn:
             # A new topic is tagged as it is created (the run tag, and the answers' tags).
-            actions += ("sns:CreateTopic", "sns:DeleteTopic", "sns:TagResource")
+            actions += (
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:ListTagsForResource",  # is a topic of this name the run's? (its tag)
+                "sns:TagResource",
+            )
         needs.append(
             Need(
                 sid="ManageNotificationTopic",
@@ -194,6 +203,7 @@ def _access_log_needs(answers: Answers, n: Names) -> list[Need]:
             "s3:PutEncryptionConfiguration",
             *(("s3:PutBucketVersioning",) if answers.bucket.versioning else ()),
             *(("s3:PutBucketTagging",) if answers.trail.tags else ()),
+            "s3:GetBucketTagging",  # the run tag, read back (wizard.ownership)
             "s3:TagResource",  # the run tag, given to CreateBucket
         )
     return [
@@ -295,6 +305,7 @@ def _cloudwatch_needs(answers: Answers, n: Names) -> list[Need]:
                     {
                         "logs:CreateLogGroup",
                         "logs:DeleteLogGroup",
+                        "logs:ListTagsLogGroup",  # is the group the run's own? (its tag)
                         "logs:PutRetentionPolicy",
                         "logs:TagResource",  # a new group is created with the run tag
                     }
@@ -312,6 +323,7 @@ def _cloudwatch_needs(answers: Answers, n: Names) -> list[Need]:
             "iam:CreateRole",
             "iam:DeleteRole",
             "iam:DeleteRolePolicy",
+            "iam:ListRoleTags",  # is a role of this name the run's own? (its tag)
             "iam:PutRolePolicy",
             "iam:TagRole",  # a new role is created with the run tag
         }
