@@ -17,7 +17,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from screens import keys
+from screens import keys, saves
 from screens.backend import Backend
 from screens.state import WizardState
 from wizard.guide import draft_from_answers
@@ -198,13 +198,32 @@ class WizardApp(App[int]):
                 severity="warning",
             )
             return
-        path = self.answers_path or Path.cwd() / f"{answers.trail.name}.answers.yaml"
-        try:
-            path.write_text(dump_answers(answers), encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"Could not save answers to {path}: {exc}", severity="error")
-            return
-        self.notify(f"Answers saved to {path}")
+        saves.save_text(
+            self,
+            dump_answers(answers),
+            name=f"{answers.trail.name}.answers.yaml",
+            what="Answers",
+            path=self.answers_path,
+        )
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """The palette's Screenshot: under ``serve --save-dir``, into the session's directory.
+
+        Elsewhere Textual's own delivery stands: a download in a page, a file in a terminal.
+        """
+        if not (keys.in_browser() and saves.session_save_dir()):
+            return super().deliver_screenshot(filename, path, time_format)
+        from datetime import datetime
+
+        stamp = datetime.now().strftime(time_format or "%Y-%m-%dT%H_%M_%S")
+        name = filename or f"{self.title}_{stamp}.svg"
+        saves.save_text(self, self.export_screenshot(), name=name, what="Screenshot")
+        return None
 
     def action_quit_wizard(self) -> None:
         """Quit, asking first; during apply this means roll back."""

@@ -8,7 +8,6 @@ policies, it only shows the :class:`~wizard.plan_model.Plan` the engine made.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ValidationError
@@ -29,7 +28,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from screens import keys
+from screens import keys, saves
 from screens.base import StepScreen
 from screens.confirm import ConfirmScreen
 from screens.messages import DryRunFinished, PlanFailed, PlanReady
@@ -564,14 +563,11 @@ class ReviewScreen(StepScreen):
             return
         tab = self.query_one("#tabs", TabbedContent).active
         trail = self.plan.trail_arn.rsplit("/", 1)[-1] if self.plan else "trail"
-        path = Path.cwd() / f"{trail}-{tab}.{export.extension}"
-        number = 2
-        while path.exists():  # never overwrite: an earlier save may be someone's edited copy
-            path = Path.cwd() / f"{trail}-{tab}-{number}.{export.extension}"
-            number += 1
-        try:
-            path.write_text(export.text, encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"Could not save {path}: {exc}", severity="error")
-            return
-        self.notify(f"Saved the {export.label} tab to {path}")
+        # keep_earlier: never overwrite, an earlier save may be someone's edited copy.
+        saves.save_text(
+            self.app,
+            export.text,
+            name=f"{trail}-{tab}.{export.extension}",
+            what=f"The {export.label} tab",
+            keep_earlier=True,
+        )
