@@ -862,37 +862,36 @@ class _Apply:
 
         S3 answers CreateBucket in us-east-1 with 200 when the account already owns the
         bucket (another run of the same answers made it a moment ago): no error to go by, and
-        the rollback would delete the other run's bucket. The run tag the request gave the
-        bucket tells: a bucket without it was not made by this request.
+        the rollback would delete the other run's bucket. The run tag tells: a bucket that
+        carries another run's id was not made by this request. (An untagged one, or tags
+        that cannot be read, cannot tell; the bucket is taken as made, as before.)
         """
         call = self.resolved(step.call)
         if (call.service, call.operation, call.region) != ("s3", "CreateBucket", "us-east-1"):
             return None
-        config = call.params.get("CreateBucketConfiguration") or {}
-        tags = config.get("Tags") if isinstance(config, Mapping) else None
-        if not any(
-            isinstance(t, Mapping)
-            and t.get("Key") == RUN_TAG
-            and t.get("Value") == self.plan.run_id
-            for t in tags or []
-        ):
-            return None  # created untagged: the two cases cannot be told apart
-        found = lookup_created(
-            self.caller_for(call),
-            call,
-            run_id=self.plan.run_id,
-            account_id=call.account or self.plan.account_id,
-            partition=self.plan.partition,
-            outputs={},
+        bucket = call.params.get("Bucket")
+        try:
+            response = self.caller_for(call).call(
+                "s3", call.region, "GetBucketTagging", {"Bucket": bucket}
+            )
+        except AwsError:
+            return None  # NoSuchTagSet, or no permission to read them: cannot tell
+        owner = next(
+            (
+                t.get("Value")
+                for t in response.get("TagSet") or []
+                if isinstance(t, Mapping) and t.get("Key") == RUN_TAG
+            ),
+            None,
         )
-        self.write("already-exists-checked", step_id=step.id, message=found.detail)
-        if found.state == "ours":
+        if owner is None or owner == self.plan.run_id:
             return None
+        detail = f"bucket {bucket} carries {RUN_TAG}={owner}: another run made it"
+        self.write("already-exists-checked", step_id=step.id, message=detail)
         with self.lock:
-            self.lookups[step.id] = found.detail
-            if found.state == "foreign":
-                self.foreign.add(step.id)
-        return found.detail
+            self.lookups[step.id] = detail
+            self.foreign.add(step.id)
+        return detail
 
     def refusal(self, step: Step, cause: str) -> str:
         with self.lock:
@@ -989,10 +988,10 @@ class _Apply:
             except (AwsError, PolicyConflict) as exc:
                 error = self.describe_error(exc, step)
                 calls = []
-            if note:
-                self.write("policy-restore-adjusted", step_id=step.id, message=note)
-                with self.lock:
-                    self.notes.append(note)
+        if note:
+            self.write("policy-restore-adjusted", step_id=step.id, message=note)
+            with self.lock:
+                self.notes.append(note)
         for undo in calls:
             try:
                 self.invoke(step, undo, rollback=True)

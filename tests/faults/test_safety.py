@@ -18,6 +18,7 @@ import errno
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -691,3 +692,124 @@ def test_plain_mode_with_an_unwritable_state_directory_stops_before_any_change(
     assert "cannot be written (Not a directory)" in text, text
     assert "Nothing was changed." in text
     assert mutating(proxy.log, action=None) == []
+
+
+# --------------------------------------------------- 5. SIGTERM, SIGHUP and `timeout -s TERM`
+
+
+class Child:
+    """The command line in a child process, its output read as it comes."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        # A session of its own: a signal to "the process group" reaches the command and its
+        # AWS worker process, as a closed terminal's SIGHUP does, and nothing else.
+        self.process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._changed = threading.Condition()
+        self._readers = [
+            threading.Thread(target=self._read, args=(stream, into), daemon=True)
+            for stream, into in ((self.process.stdout, self.out), (self.process.stderr, self.err))
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, stream: Any, into: list[str]) -> None:
+        for line in stream:
+            with self._changed:
+                into.append(line)
+                self._changed.notify_all()
+
+    def wait_for_stderr(self, text: str, timeout: float = 60) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: text in "".join(self.err), timeout)
+
+    def finish(self, timeout: float = 120) -> int:
+        try:
+            code = self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        for reader in self._readers:
+            reader.join(timeout=10)
+        return code
+
+
+def children_of(pid: int) -> list[int]:
+    """The process's children (Linux /proc), to see the AWS worker is really there."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+STOPS = {
+    "SIGTERM": "kill -TERM <command>",
+    "SIGHUP": "the terminal closes: SIGHUP to the whole process group, AWS worker included",
+    "timeout": "timeout -s TERM: SIGTERM to the whole process group when the time is up",
+}
+
+
+@pytest.mark.parametrize("how", list(STOPS))
+def test_sigterm_sighup_and_timeout_during_apply_roll_back(
+    how: str, sandbox: Any, proxy: FaultProxy, isolated_env: dict[str, str]
+) -> None:
+    """The stop comes while CreateTrail is held by the proxy (the bucket is done, three
+    changes are still to come); once the command has said it is interrupted, the CreateTrail
+    goes through. Everything, the trail included, is rolled back; exit 130."""
+    example = EXAMPLE_BY_STEM["new-bucket-sse-s3"]
+    before = account_state()
+    # The AWS worker process is used whatever the machine's load: it must survive the
+    # group's signal, since the rollback needs it.
+    env = cli_env(isolated_env, proxy, CLOUDTRAIL_WIZARD_AWS_WORKER="1")
+    argv = [*CLI, "apply", str(example), "--yes", "--output", "json"]
+    if how == "timeout":
+        argv = ["timeout", "--preserve-status", "-s", "TERM", "600", *argv]
+    child = Child(argv, env)
+    name = "SIGHUP" if how == "SIGHUP" else "SIGTERM"
+    seen: dict[str, Any] = {}
+
+    def stop_now() -> None:
+        command = child.process.pid
+        if how == "timeout":
+            (command,) = children_of(child.process.pid)
+        seen["worker"] = children_of(command)
+        if how == "SIGTERM":
+            os.kill(command, signal.SIGTERM)
+        elif how == "SIGHUP":
+            os.killpg(child.process.pid, signal.SIGHUP)
+        else:
+            # What timeout does when its time is up (SIGALRM is its own timer's signal).
+            os.kill(child.process.pid, signal.SIGALRM)
+        seen["interrupted"] = child.wait_for_stderr(f"Interrupted ({name})")
+
+    proxy.before("cloudtrail:CreateTrail", stop_now)
+    code = child.finish()
+
+    err = "".join(child.err)
+    assert seen == {"worker": seen.get("worker"), "interrupted": True}, err
+    assert len(seen["worker"]) == 1, "the AWS worker process was running"
+    assert code == 130, err
+    assert "Traceback" not in err
+    doc = json.loads("".join(child.out))
+    assert doc["status"] == "cancelled"
+    steps = {s["id"]: s["status"] for s in doc["steps"]}
+    assert steps["create-trail"] == "rolled-back", steps
+    assert steps["start-logging"] == "skipped"
+    assert set(steps.values()) == {"rolled-back", "skipped"}
+    assert_same_state(before, account_state())
+    sent = mutating(proxy.log)
+    assert "cloudtrail:StartLogging" not in sent
+    assert sent.count("cloudtrail:DeleteTrail") == sent.count("s3:DeleteBucket") == 1, sent
+    journal = load_journal(doc["journal"])
+    assert journal["summary"]["status"] == "cancelled"
+    assert [e["kind"] for e in journal["entries"]].count("cancelled") == 1

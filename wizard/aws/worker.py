@@ -19,8 +19,9 @@ AwsError code :data:`WORKER_STOPPED` (like a lost connection: AWS may or may not
 received them), and every later call, a rollback's included, is made in this process by an
 in-process session with the same settings.
 
-The worker ignores Ctrl-C (it arrives at the whole terminal process group): interrupting is
-the command's business, and a rollback needs the worker. It exits as soon as the command
+The worker ignores Ctrl-C, SIGTERM and SIGHUP (a terminal's Ctrl-C and hang-up, and
+``timeout``, signal the whole process group): interrupting is the command's business, and a
+rollback needs the worker. It exits as soon as the command
 closes the pipe, or ends. This side of the module imports neither botocore nor boto3.
 """
 
@@ -458,7 +459,7 @@ def start_worker(
         ",".join(services),
     ]
     try:
-        with _sigint_ignored():  # inherited: Ctrl-C is for the command, not the worker
+        with _stop_signals_ignored():  # inherited: stopping is the command's, not the worker's
             process = subprocess.Popen(  # nosec B603
                 command,
                 stdin=subprocess.DEVNULL,
@@ -488,17 +489,22 @@ serve()
 """
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals the command handles by rolling back (through the worker): the worker ignores them."""
+
+
 @contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
+def _stop_signals_ignored() -> Iterator[None]:
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: the worker ignores it itself, a moment later
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
+    except ValueError:  # not the main thread: the worker ignores them itself, a moment later
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 # ------------------------------------------------------------------------- worker side
@@ -510,7 +516,8 @@ def serve() -> None:
     Started by :func:`start_worker`; its arguments: the file descriptors to read requests
     from and write answers to, the settings as JSON, the services to make clients for.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     # A short-lived process that builds large, long-lived object graphs (botocore's models
     # and clients): the cyclic collector's passes over them would only slow it down.
     gc.disable()
