@@ -371,10 +371,21 @@ def _check_existing_alias(alias: str) -> str | None:
 
 
 def check_tags(tags: dict[str, str]) -> str | None:
-    """Check resource tags against AWS's common limits (50 tags, key 128, value 256)."""
+    """Check resource tags against AWS's common limits (50 tags, key 128, value 256).
+
+    The key ``cloudtrail-wizard:run`` is the wizard's alone: every resource it creates
+    carries it, and it is how a rollback tells the run's resources from everyone else's.
+    (That tag also counts against AWS's 50: preflight's ``tags-limit`` says so with the
+    numbers.)
+    """
     if len(tags) > 50:
         return f"{len(tags)} tags given; a trail can have at most 50."
     for key, value in tags.items():
+        if key == "cloudtrail-wizard:run":
+            return (
+                "Tag key 'cloudtrail-wizard:run' is the wizard's own: it marks what a run "
+                "created, so that a rollback never touches anything else. Use another key."
+            )
         if not 1 <= len(key) <= 128:
             return f"Tag key '{key}' must have 1 to 128 characters."
         if key.lower().startswith("aws:"):

@@ -655,3 +655,12 @@ def test_tags_valid(tags: dict[str, str]) -> None:
 )
 def test_tags_invalid(tags: dict[str, str], fragments: tuple[str, ...]) -> None:
     _assert_refused(check_tags(tags), *fragments)
+
+
+def test_the_run_tag_key_is_reserved_for_the_wizard() -> None:
+    from wizard.names import check_tags
+
+    message = check_tags({"team": "security", "cloudtrail-wizard:run": "mine"})
+    assert message is not None
+    assert "cloudtrail-wizard:run" in message and "rollback" in message
+    assert check_tags({"team": "security"}) is None
