@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -33,6 +33,11 @@ STARTUP_SECONDS = 60.0
 """Upper bound for the server to print its address (never reached when healthy)."""
 SCREEN_SECONDS = 60.0
 """Upper bound for text to appear on the page (never reached when healthy)."""
+SERVER_SECRETS = {
+    "DATABASE_PASSWORD": "server-side-secret-password",
+    "GITHUB_TOKEN": "server-side-secret-token",
+}
+"""Secret-looking variables in the server's environment: no wizard process may see them."""
 
 CATCH_TERMINAL = """
 Object.defineProperty(Object.prototype, 'terminal', {
@@ -101,13 +106,41 @@ class Served:
     """A running `cloudtrail-wizard serve` and everything it printed."""
 
     process: subprocess.Popen[str]
+    cwd: Path
     url: str = ""
     lines: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rstrip("/").rsplit(":", 1)[1])
 
     def output(self) -> str:
         with self._lock:
             return "\n".join(self.lines)
+
+    def wait_output(
+        self, pattern: str, what: str, timeout: float = SCREEN_SECONDS
+    ) -> re.Match[str]:
+        """Wait until the server has printed a line matching ``pattern`` (a regular
+        expression); the server writes its log from another process, so it is never read
+        right after the request that causes it, only waited for."""
+        found: re.Match[str] = wait_for(
+            lambda: re.search(pattern, self.output(), re.MULTILINE),
+            f"{what} in the server's log",
+            timeout,
+        )
+        return found
+
+    def session_from(self, local_port: int) -> tuple[int, int]:
+        """``(number, pid)`` of the session the server started for a connection from
+        ``local_port`` (on 127.0.0.1), once it has said so."""
+        found = self.wait_output(
+            rf"^session (\d+) started \(pid (\d+);[^)]* from 127\.0\.0\.1:{local_port}[;)]",
+            f"a session for the connection from port {local_port}",
+        )
+        return int(found.group(1)), int(found.group(2))
 
     def session_pids(self) -> list[int]:
         """Wizard processes the server reported starting, in order."""
@@ -126,11 +159,14 @@ class Served:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:
-            return self.process.wait(timeout=timeout)
+            code = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             raise AssertionError(f"serve did not stop on Ctrl-C:\n{self.output()}") from None
+        if self.reader is not None:
+            self.reader.join(timeout)  # its last lines may still be in the pipe
+        return code
 
 
 def serve_environment(tmp: Path) -> dict[str, str]:
@@ -145,6 +181,7 @@ def serve_environment(tmp: Path) -> dict[str, str]:
         AWS_EC2_METADATA_DISABLED="true",
         XDG_STATE_HOME=str(tmp / "state"),
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        **SERVER_SECRETS,
     )
     return env
 
@@ -163,7 +200,7 @@ def start_serve(tmp: Path, *options: str) -> Iterator[Served]:
         text=True,
         start_new_session=True,  # its own process group: the teardown can end everything
     )
-    served = Served(process)
+    served = Served(process, cwd=tmp)
 
     def read() -> None:
         assert process.stdout is not None
@@ -171,7 +208,7 @@ def start_serve(tmp: Path, *options: str) -> Iterator[Served]:
             with served._lock:
                 served.lines.append(line.rstrip("\n"))
 
-    reader = threading.Thread(target=read, daemon=True)
+    reader = served.reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
 
@@ -199,6 +236,67 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """One `serve --sandbox` for the whole module."""
     with start_serve(tmp_path_factory.mktemp("serve"), "--sandbox") as server:
         yield server
+
+
+# ------------------------------------------------------------------------------ a raw session
+
+
+class RawSession:
+    """A websocket to the server, as the page opens it but without a browser: it starts a
+    wizard in a few milliseconds, or hears the server's refusal.
+
+    A wizard paints its screen in pieces (only the cells that change), so what it shows is
+    read in a browser (:class:`Page`); the server's own messages come in one piece.
+    """
+
+    def __init__(self, served: Served) -> None:
+        import websocket  # websocket-client, which selenium uses
+
+        self._socket = websocket.create_connection(
+            f"ws://127.0.0.1:{served.port}/ws?width=120&height=40",
+            timeout=SCREEN_SECONDS,
+            enable_multithread=True,
+        )
+        sock = self._socket.sock
+        assert sock is not None
+        self.local_port: int = sock.getsockname()[1]
+        self._socket.settimeout(None)  # a quiet wizard is not a closed connection
+        self.received = bytearray()
+        self.close_code: int | None = None
+        self.close_reason = b""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        import websocket
+
+        while True:
+            try:
+                opcode, data = self._socket.recv_data(control_frame=True)
+            except (websocket.WebSocketException, OSError):
+                return
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                if len(data) >= 2:
+                    self.close_code = int.from_bytes(data[:2], "big")
+                    self.close_reason = bytes(data[2:])
+                return
+            if opcode == websocket.ABNF.OPCODE_BINARY:
+                self.received += data
+
+    def heard(self, text: str) -> bool:
+        """Whether the server has sent ``text`` (one of its own messages) so far."""
+        return text.encode() in bytes(self.received)
+
+    def closed(self) -> bool:
+        """Whether the server has closed the connection."""
+        return not self._reader.is_alive()
+
+    def close(self) -> None:
+        """Hang up as a browser closing its tab does (a close frame), and wait for the reply."""
+        with contextlib.suppress(Exception):
+            self._socket.send_close()
+        self._reader.join(SCREEN_SECONDS)
+        cast(Any, self._socket).shutdown()
 
 
 # ------------------------------------------------------------------------------ the browser
@@ -268,6 +366,8 @@ class Browser:
     """A headless Chromium; :meth:`page` opens tabs."""
 
     driver: Any
+    downloads: Path
+    """Where the browser saves downloads."""
     pages: int = 0
 
     def page(self) -> Page:
@@ -283,7 +383,7 @@ class Browser:
 
 
 @pytest.fixture
-def browser() -> Iterator[Browser]:
+def browser(tmp_path: Path) -> Iterator[Browser]:
     """Debian's chromium, headless, driven by Debian's chromedriver."""
     require_chromium()
     from selenium import webdriver
@@ -298,10 +398,17 @@ def browser() -> Iterator[Browser]:
         f"--window-size={WINDOW[0]},{WINDOW[1]}",
         # The page asks Google for a web font; nothing may leave this machine in a test.
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        # A page left is unloaded (its session ends), not kept in the back/forward cache.
+        "--disable-features=BackForwardCache",
     ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
     try:
-        yield Browser(driver)
+        driver.execute_cdp_cmd(
+            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+        )
+        yield Browser(driver, downloads)
     finally:
         driver.quit()
