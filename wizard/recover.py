@@ -182,6 +182,14 @@ def read_run(path: Path | str) -> RunState:
                 undo_counts[sid] = undo_counts.get(sid, 0) + 1
                 if undo_counts[sid] >= max(1, len(step.undo)) or guarded(step):
                     undone.append(sid)
+    if isinstance(summary, dict) and isinstance(summary.get("steps"), dict):
+        # A rollback that did not complete still undid most steps, many without a call of
+        # their own (a bucket's settings went with the bucket): its summary says which.
+        undone += [
+            sid
+            for sid, result in summary["steps"].items()
+            if result == "rolled-back" and sid in steps and sid not in undone
+        ]
     return RunState(
         path=str(path),
         plan=plan,

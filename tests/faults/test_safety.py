@@ -48,7 +48,7 @@ from wizard.answers_file import load_answers
 from wizard.engine import Engine
 from wizard.journal import load_journal, lock_held
 from wizard.plan_model import Plan, Step
-from wizard.recover import unfinished_runs
+from wizard.recover import recover_rollback, unfinished_runs
 from wizard.verify import verify
 
 EXAMPLE_BY_STEM = {p.stem: p for p in EXAMPLES}
@@ -813,3 +813,196 @@ def test_sigterm_sighup_and_timeout_during_apply_roll_back(
     journal = load_journal(doc["journal"])
     assert journal["summary"]["status"] == "cancelled"
     assert [e["kind"] for e in journal["entries"]].count("cancelled") == 1
+
+
+# ------------------------------------------------- 6. "Undo by hand" names the real ids
+
+
+def test_a_failed_undo_says_how_to_undo_it_by_hand_with_the_real_key_id(
+    engine: Engine, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    answers, plan, found = plan_for(engine, "sse-kms-new-key")
+    proxy.fail("cloudtrail:CreateTrail", code="AccessDeniedException", status=400)
+    # Every attempt to schedule the key's deletion is refused (botocore does not retry it).
+    refused = proxy.fail(
+        "kms:ScheduleKeyDeletion", code="AccessDeniedException", status=400, times=None
+    )
+    journal_path = tmp_path / "journal.json"
+
+    outcome = engine.apply(answers, plan, found=found, journal_path=journal_path)
+
+    report = outcome.report
+    assert report.status == "rollback-incomplete", report.message
+    assert refused.fired >= 1
+    key_id = report.outputs["create-key"]["KeyMetadata"]["KeyId"]
+    assert direct("kms").describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    step = report.step("create-key")
+    assert step.status == "rollback-failed"
+    by_hand = (step.rollback_error or "").split("Undo by hand: ", 1)[1]
+    assert by_hand == (
+        f'kms ScheduleKeyDeletion {{"KeyId": "{key_id}", "PendingWindowInDays": 7}} in {REGION}.'
+    )
+    assert "${" not in report.message and by_hand in report.message
+    assert "cloudtrail-wizard recover --rollback" in report.message
+    # The rest was undone: only the key is left, and recover lists the run for it.
+    assert {r.status for r in report.steps} == {
+        "failed",
+        "rolled-back",
+        "rollback-failed",
+        "skipped",
+    }
+    (listed,) = unfinished_runs(journal_path.parent)
+    assert (listed.reason, listed.done) == ("rollback-incomplete", ["create-key"])
+    # Once the cause is fixed, recovering finishes the rollback with that very call.
+    proxy.reset()
+    finished = recover_rollback(None, engine.caller, directory=journal_path.parent)
+    assert finished.status == "rolled-back", finished.message
+    assert mutating(proxy.log) == ["kms:ScheduleKeyDeletion"]
+    assert direct("kms").describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == (
+        "PendingDeletion"
+    )
+    assert unfinished_runs(journal_path.parent) == []
+
+
+# ------------------------------------------------------------------ 7. recover --resume
+
+
+def test_recover_resume_finishes_a_run_killed_during_create_trail(
+    engine: Engine, proxy: FaultProxy, isolated_env: dict[str, str]
+) -> None:
+    """kill -9 while CreateTrail is in flight (it acts, nobody hears the answer), then
+    ``recover --resume``: the trail is found by the run's tag, the rest is applied."""
+    stem = "new-bucket-sse-s3"
+    answers = load_answers(EXAMPLE_BY_STEM[stem])
+    env = cli_env(isolated_env, proxy)
+    child = Child([*CLI, "apply", str(EXAMPLE_BY_STEM[stem]), "--yes", "--output", "json"], env)
+    proxy.before("cloudtrail:CreateTrail", lambda: os.kill(child.process.pid, signal.SIGKILL))
+    assert child.finish() == -signal.SIGKILL
+    proxy.reset()
+
+    listed = run_cli(env, "recover", "--output", "json")
+    assert listed.returncode == 1, listed.stderr
+    (run,) = json.loads(listed.stdout)["unfinished"]
+    assert (run["reason"], run["in_flight"]) == ("interrupted", ["create-trail"])
+    assert run["pending"] == ["put-event-selectors", "start-logging"]
+
+    resumed = run_cli(env, "recover", "--resume", "--yes")
+
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "create-trail: the call was in flight; looked it up: ours" in resumed.stdout
+    assert "\napplied: " in resumed.stdout
+    # Every change is there, made once: the trail logs into its bucket as planned.
+    sent = mutating(proxy.log)
+    assert sent == ["cloudtrail:PutEventSelectors", "cloudtrail:StartLogging"], sent
+    state = account_state()
+    assert state[f"trails/{REGION}"][run["trail_arn"]] is True, "the trail is logging"
+    assert answers.bucket.name in state["buckets"]
+    _plan, found = engine.plan(answers)
+    again = verify(answers, engine.context_for(answers, found), engine.caller, bucket_region=REGION)
+    assert again.ok, [c for c in again.checks if not c.ok]
+    assert load_journal(run["journal"])["summary"]["status"] == "applied"
+    after = run_cli(env, "recover")
+    assert after.returncode == 0 and "No unfinished run" in after.stdout, after.stdout
+
+
+# -------------------------------------------------------------- 8. recover's edge cases
+
+_WRITE_JOURNAL = """
+import sys
+from pathlib import Path
+from wizard.journal import Journal
+from wizard.plan_model import Plan
+
+path, plan_file, hold = sys.argv[1], sys.argv[2], sys.argv[3] == "hold"
+plan = Plan.model_validate_json(Path(plan_file).read_text())
+journal = Journal(path)
+journal.record("apply-started", message="test", result={"plan": plan.model_dump(mode="json")})
+step = plan.steps[0]
+journal.record(
+    "intent", step_id=step.id, service=step.call.service, region=step.call.region,
+    operation=step.call.operation, params=step.call.params,
+)
+print("written", flush=True)
+if hold:
+    sys.stdin.read()  # a live run: the journal's lock is held until stdin closes
+"""
+"""Writes the journal of a run that stopped with its first change in flight, in a process
+of its own (a run's lock belongs to its process); with ``hold``, stays alive."""
+
+
+def start_run(plan: Plan, path: Path, *, hold: bool) -> subprocess.Popen[str]:
+    plan_file = path.with_suffix(".plan")
+    plan_file.write_text(plan.model_dump_json())
+    process = subprocess.Popen(
+        [sys.executable, "-c", _WRITE_JOURNAL, str(path), str(plan_file), "hold" if hold else ""],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stdout.readline() == "written\n"
+    return process
+
+
+def test_recover_lists_nothing_and_refuses_to_act_when_no_run_is_unfinished(
+    sandbox: Any, proxy: FaultProxy, isolated_env: dict[str, str]
+) -> None:
+    env = cli_env(isolated_env, proxy)
+
+    listed = run_cli(env, "recover")
+    as_json = run_cli(env, "recover", "--output", "json")
+    rollback = run_cli(env, "recover", "--rollback", "--yes")
+    resume = run_cli(env, "recover", "--resume", "--yes")
+
+    assert (listed.returncode, as_json.returncode) == (0, 0), listed.stderr + as_json.stderr
+    assert "No unfinished run" in listed.stdout
+    assert json.loads(as_json.stdout) == {"unfinished": []}
+    for refused in (rollback, resume):
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stderr.strip() == (
+            "error: There is no unfinished run: nothing to recover."
+        ), refused.stderr
+    assert proxy.log == [], "nothing was even read from the account"
+
+
+def test_recover_names_both_of_two_unfinished_runs_and_never_a_live_one(
+    engine: Engine, proxy: FaultProxy, isolated_env: dict[str, str]
+) -> None:
+    env = cli_env(isolated_env, proxy)
+    folder = Path(env["XDG_STATE_HOME"]) / "cloudtrail-wizard" / "journal"
+    folder.mkdir(parents=True)
+    plans = [plan_for(engine, "new-bucket-sse-s3")[1] for _ in range(3)]
+    ids = [str(p.run_id) for p in plans]
+    assert len(set(ids)) == 3 and all(p.run_id for p in plans)
+    for index, plan in enumerate(plans[:2]):
+        dead = start_run(plan, folder / f"2026010{index}T000000Z-acme-audit.json", hold=False)
+        assert dead.wait(timeout=30) == 0
+    live = start_run(plans[2], folder / "20260109T000000Z-acme-audit.json", hold=True)
+    try:
+        listed = run_cli(env, "recover", "--output", "json")
+        rollback = run_cli(env, "recover", "--rollback", "--yes")
+        live_one = run_cli(env, "recover", "--rollback", "--yes", ids[2][:12])
+    finally:
+        assert live.stdin is not None
+        live.stdin.close()
+        assert live.wait(timeout=30) == 0
+    after_it_ended = run_cli(env, "recover", "--output", "json")
+
+    # The two runs that stopped are listed, the live one is not.
+    assert listed.returncode == 1, listed.stderr
+    runs = json.loads(listed.stdout)["unfinished"]
+    assert [r["run_id"] for r in runs] == ids[:2]
+    assert all(r["in_flight"] == ["create-bucket"] for r in runs)
+    # Which one to roll back? recover does not guess: exit 2, naming both.
+    assert rollback.returncode == 2, rollback.stdout + rollback.stderr
+    assert "2 unfinished runs" in rollback.stderr
+    assert all(run_id in rollback.stderr for run_id in ids[:2])
+    assert "Name one: cloudtrail-wizard recover --rollback RUN." in rollback.stderr
+    # Naming the live run finds nothing to recover: it is not touched.
+    assert live_one.returncode == 2
+    assert f"No unfinished run matches '{ids[2][:12]}'" in live_one.stderr
+    assert mutating(proxy.log, action=None) == [], "nothing was changed"
+    # Once its process has ended without finishing, it is an unfinished run like the others.
+    assert after_it_ended.returncode == 1
+    assert [r["run_id"] for r in json.loads(after_it_ended.stdout)["unfinished"]] == ids
