@@ -300,6 +300,40 @@ def test_a_policy_merged_into_again_is_rolled_back_to_the_edited_text(
         assert "added none, so it took none out" in report.message
 
 
+def test_recover_takes_out_only_what_a_merged_again_write_added(
+    engine: Engine, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write merged into a colleague's newer text, the run then failed and its restore
+    failed too; `recover --rollback` works from the journal alone and must still take out
+    only CloudTrail's statements, not go back to the plan's older text."""
+    stem = "existing-bucket-prefix"
+    read, write, colleague = prepare_policy(stem)
+    answers, plan, found = plan_for(engine, stem)
+    edited = insert_first(read(), colleague)
+    fingerprint = engine.fingerprint
+
+    def fingerprint_then_edit(*args: Any, **kwargs: Any) -> dict[str, str]:
+        current = fingerprint(*args, **kwargs)
+        write(edited)
+        return current
+
+    monkeypatch.setattr(engine, "fingerprint", fingerprint_then_edit)
+    proxy.fail("cloudtrail:CreateTrail", code="AccessDeniedException", status=400)
+    proxy.fail("s3:PutBucketPolicy", code="AccessDenied", status=403, nth=2)  # the restore
+    journal_path = tmp_path / "journal.json"
+    outcome = engine.apply(answers, plan, found=found, journal_path=journal_path)
+    assert outcome.report.status == "rollback-incomplete", outcome.report.message
+    assert COLLEAGUE_SID in read() and cloudtrail_sids(read())
+    proxy.reset()
+
+    report = recover_rollback(None, engine.caller, directory=tmp_path)
+
+    assert report.status == "rolled-back", report.message
+    assert read() == edited
+    assert mutating(proxy.log) == ["s3:PutBucketPolicy"]
+    assert "before the wizard merged into it" in report.message, report.message
+
+
 # ------------------------------------ 2. a colleague edits after our write, before rollback
 
 
