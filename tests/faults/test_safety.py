@@ -207,7 +207,13 @@ def test_a_policy_edited_after_the_stale_check_is_merged_into_again(
 ) -> None:
     """The colleague's edit lands after the freshness check passed and before the wizard
     writes the policy: the wizard reads it again, merges its statements into the new text
-    and says so; the colleague's statement stays, byte for byte."""
+    and says so; the colleague's statement stays, byte for byte.
+
+    The edit is made as the freshness check returns, not in a hook on the PutBucketPolicy /
+    PutKeyPolicy request itself: the wizard's second read comes right before that request,
+    and neither S3 nor KMS offers a conditional policy write, so an edit landing between
+    that read and the write cannot be seen by any client (that window is what is left).
+    """
     read, write, colleague = prepare_policy(stem)
     answers, plan, found = plan_for(engine, stem)
     step = policy_step(plan)
@@ -359,9 +365,7 @@ def _edit_then_fail(
     return seen
 
 
-def _assert_only_ours_removed(
-    before: dict[str, Any], step: Step, seen: list[str], final: str, expected: str
-) -> None:
+def _assert_only_ours_removed(step: Step, seen: list[str], final: str, expected: str) -> None:
     """The rollback took out exactly the wizard's statements and kept the colleague's."""
     assert step.policy is not None
     wrote, colleague_wrote = seen
@@ -400,7 +404,7 @@ def test_a_bucket_policy_edited_before_the_rollback_keeps_the_edit_cli(
     plan = load_journal(doc["journal"])["entries"][0]["result"]["plan"]
     step = Plan.model_validate(plan).step("update-bucket-policy")
     assert step.policy is not None
-    _assert_only_ours_removed(before, step, seen, final, expected)
+    _assert_only_ours_removed(step, seen, final, expected)
     # Nothing else in the account changed: the trail is gone, the rest as it was.
     before["buckets"][APP_BUCKET]["policy"] = expected
     assert_same_state(before, account_state())
@@ -438,7 +442,7 @@ def test_a_key_policy_edited_before_the_rollback_keeps_the_edit(
     assert report.step(step.id).status == "rolled-back"
     final = read()
     expected = insert_first(ROOT_ONLY_KEY_POLICY, colleague)
-    _assert_only_ours_removed(before, step, seen, final, expected)
+    _assert_only_ours_removed(step, seen, final, expected)
     before[f"keys/{REGION}"][ready_key_id()]["policy"] = expected
     assert_same_state(before, account_state())
     assert "edited by someone else after the wizard wrote it" in report.message, report.message
