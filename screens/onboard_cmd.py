@@ -411,6 +411,7 @@ def cmd_onboard(args: argparse.Namespace, out: TextIO) -> int:
     from screens.commands import connect
     from wizard.aws.session import explain_aws_error
     from wizard.journal import Journal, new_journal_path
+
     as_json = args.output == "json"
     with connect(args, read_only=args.dry_run) as conn:
         main_ctx = conn.session.context()
