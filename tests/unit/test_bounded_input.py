@@ -19,7 +19,7 @@ import socket
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,6 @@ from typing import Any
 import pytest
 
 from screens.cli import EXIT_INVALID, EXIT_OK, main
-from wizard import safe_io
 from wizard.answers_file import AnswersError, load_answers, parse_answers
 from wizard.onboard import load_accounts, parse_accounts
 from wizard.plan_model import Call, Finding, Plan, Step
@@ -118,12 +117,13 @@ def unix_socket(tmp_path: Path) -> Iterator[Path]:
 def test_validate_answers_refuses_what_is_not_a_regular_file_at_once(
     tmp_path: Path, request: pytest.FixtureRequest, target: str, kind: str
 ) -> None:
-    path = {
+    paths: dict[str, Callable[[], str]] = {
         "/dev/zero": lambda: "/dev/zero",
         "fifo": lambda: str(request.getfixturevalue("fifo")),
         "directory": lambda: str(tmp_path),
         "socket": lambda: str(request.getfixturevalue("unix_socket")),
-    }[target]()
+    }
+    path = paths[target]()
 
     result, elapsed = run_guarded(tmp_path, "validate-answers", path)
 
@@ -600,7 +600,7 @@ def test_write_atomically_leaves_nothing_when_the_rename_fails(
     def refuse(src: str, dst: str) -> None:
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(safe_io.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)  # the os module safe_io uses
     with pytest.raises(OSError, match="Read-only"):
         write_atomically(target, "after\n")
     assert target.read_text(encoding="utf-8") == "before\n"
