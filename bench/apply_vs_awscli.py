@@ -47,8 +47,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wizard.aws.sandbox import start_sandbox  # noqa: E402
 from wizard.aws.worker import SWITCH, worth_a_worker  # noqa: E402
+from wizard.sandbox.server import start_sandbox  # noqa: E402
 
 TARGET = 0.7
 """ours / theirs must be at most this."""

@@ -37,12 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from screens.commands import Connection, _engine_for  # noqa: E402
-from wizard.answers_file import load_answers  # noqa: E402
-from wizard.apply import ApplyEvent  # noqa: E402
 from wizard.aws.clients import Boto3Caller  # noqa: E402
-from wizard.aws.sandbox import start_sandbox  # noqa: E402
 from wizard.aws.session import SessionSettings, open_session  # noqa: E402
 from wizard.engine import Engine  # noqa: E402
+from wizard.model.answers_file import load_answers  # noqa: E402
+from wizard.run.apply import ApplyEvent  # noqa: E402
+from wizard.sandbox.server import start_sandbox  # noqa: E402
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 PHASES = ("session", "plan", "stale-check", "apply", "verify")

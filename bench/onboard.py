@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.faults.proxy import FaultProxy  # noqa: E402
-from wizard.aws.sandbox import start_sandbox  # noqa: E402
+from wizard.sandbox.server import start_sandbox  # noqa: E402
 
 TARGET = 4.0
 """The concurrent run must be at least this many times faster than the serial one."""

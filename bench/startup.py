@@ -289,7 +289,7 @@ def median_of(runs: int, measure: Callable[..., float], *args: Any) -> float:
 def main() -> int:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     sys.path.insert(0, str(ROOT))
-    from wizard.aws.sandbox import start_sandbox
+    from wizard.sandbox.server import start_sandbox
 
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # moto's unimplemented-op noise
     with tempfile.TemporaryDirectory() as tmp_name, start_sandbox(seed=True) as sandbox:

@@ -112,14 +112,14 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _err(message: str) -> None:
-    from wizard.text import printable_lines
+    from wizard.model.text import printable_lines
 
     # Error messages quote what the user or AWS supplied: escape sequences are shown, not run.
     print(printable_lines(message), file=sys.stderr)
 
 
 def _load_all(paths: Sequence[str]) -> list[tuple[str, Any]]:
-    from wizard.answers_file import AnswersError, load_answers
+    from wizard.model.answers_file import AnswersError, load_answers
 
     loaded: list[tuple[str, Any]] = []
     failed: list[str] = []
@@ -136,14 +136,14 @@ def _load_all(paths: Sequence[str]) -> list[tuple[str, Any]]:
 
 
 def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
-    from wizard.answers_file import answers_schema
+    from wizard.model.answers_file import answers_schema
 
     out.write(answers_schema() + "\n")
     return EXIT_OK
 
 
 def _cmd_validate_answers(args: argparse.Namespace, out: TextIO) -> int:
-    from wizard.text import printable
+    from wizard.model.text import printable
 
     for path, _answers in _load_all(args.answers):
         out.write(f"{printable(path)}: valid\n")
@@ -153,8 +153,8 @@ def _cmd_validate_answers(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_policies(args: argparse.Namespace, out: TextIO) -> int:
     from pydantic import ValidationError
 
-    from wizard.context import AccountContext
-    from wizard.policies import build_policies
+    from wizard.model.context import AccountContext
+    from wizard.policy.policies import build_policies
 
     region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     try:
@@ -180,7 +180,7 @@ def _cmd_policies(args: argparse.Namespace, out: TextIO) -> int:
         payload: Any = docs[0] if len(docs) == 1 else dict(zip(args.answers, docs, strict=True))
         out.write(json.dumps(payload, indent=2) + "\n")
         return EXIT_OK
-    from screens.render import print_policy_set
+    from screens.common.console import print_policy_set
 
     for path, policies in results:
         print_policy_set(path, policies, out)
@@ -279,11 +279,11 @@ def _run_interactive(args: argparse.Namespace) -> int:
                 "`cloudtrail-wizard plan ANSWERS` and `cloudtrail-wizard apply ANSWERS` (see "
                 "`cloudtrail-wizard schema` for the answers file format)."
             )
-        from screens.plain import run_plain
+        from screens.plain.wizard import run_plain
 
         return run_plain(args, answers=answers)
-    from screens.app import make_app
-    from screens.backend import Backend
+    from screens.common.backend import Backend
+    from screens.tui.app import make_app
 
     backend = Backend(profile=args.profile, region=args.region, sandbox=args.sandbox)
     app = make_app(

@@ -27,7 +27,7 @@ from screens.cli import (
     UsageError,
     _load_all,
 )
-from wizard.text import printable
+from wizard.model.text import printable
 
 
 def register(sub: Any) -> None:
@@ -218,7 +218,7 @@ def connect(
 
     sandbox = None
     if worker is None and getattr(args, "sandbox", False):
-        from wizard.aws.sandbox import start_sandbox
+        from wizard.sandbox.server import start_sandbox
 
         sandbox = start_sandbox()
     try:
@@ -291,8 +291,8 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _plan(args: argparse.Namespace, out: TextIO, worker: Any | None) -> int:
+    from wizard.export.text import plan_to_cli, plan_to_json, plan_to_text
     from wizard.ports import AwsError
-    from wizard.render_plan import plan_to_cli, plan_to_json, plan_to_text
 
     ((path, answers),) = _load_all([args.answers])
     _meanwhile(worker, answers)
@@ -442,13 +442,13 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _apply(args: argparse.Namespace, out: TextIO, worker: Any | None) -> int:
-    from wizard.apply import dry_run
+    from wizard.export.text import plan_to_json, plan_to_text
     from wizard.ports import AwsError
-    from wizard.render_plan import plan_to_json, plan_to_text
+    from wizard.run.apply import dry_run
 
     ((path, answers),) = _load_all([args.answers])
     if not args.dry_run:
-        from wizard.journal import check_state_dir
+        from wizard.run.journal import check_state_dir
 
         # Every change is journalled first, so a run that cannot keep its journal makes none.
         problem = check_state_dir()
@@ -541,7 +541,7 @@ def _result(status: str, plan: Any, **extra: Any) -> dict[str, Any]:
 
 
 def _print_policies(plan: Any, out: TextIO) -> None:
-    from screens.render import POLICY_TITLES, print_json_block
+    from screens.common.console import POLICY_TITLES, print_json_block
 
     for field, title in POLICY_TITLES.items():
         text = plan.policies.get(field)
@@ -560,7 +560,7 @@ def _print_outcome(plan: Any, answers: Any, outcome: Any, out: TextIO) -> None:
             out.write("Verification:\n")
             for check in outcome.verification.checks:
                 out.write(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}\n")
-        from wizard.context import Names
+        from wizard.model.context import Names
 
         names = Names(answers, _ctx_of(plan))
         out.write(f"Log files will appear under {names.log_object_path()}\n")
@@ -613,7 +613,7 @@ def _print_orphan_keys(orphans: Any, out: TextIO) -> None:
 
 
 def _ctx_of(plan: Any) -> Any:
-    from wizard.context import AccountContext
+    from wizard.model.context import AccountContext
 
     return AccountContext(
         account_id=plan.account_id, partition=plan.partition, region=plan.home_region
@@ -633,8 +633,8 @@ def _seconds(value: str) -> float:
 
 def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
     """``sandbox``: run the seeded emulator until Ctrl-C."""
-    from wizard.aws.sandbox import start_sandbox
-    from wizard.aws.sandbox_logs import DEFAULT_DIGEST_INTERVAL, DEFAULT_LOG_INTERVAL
+    from wizard.sandbox.delivery import DEFAULT_DIGEST_INTERVAL, DEFAULT_LOG_INTERVAL
+    from wizard.sandbox.server import start_sandbox
 
     sandbox = start_sandbox(
         seed=not args.no_seed,

@@ -1,11 +1,12 @@
 """The ``export`` command: the setup as an AWS CLI script or a CloudFormation template.
 
 * ``--format cli`` writes the plan as a commented bash script of AWS CLI commands
-  (:func:`wizard.render_plan.plan_to_cli`). The plan needs discovery, so by default a session
+  (:func:`wizard.export.text.plan_to_cli`). The plan needs discovery, so by default a session
   is opened like ``plan`` does (``--sandbox``, ``--profile``, ``--region``). With
   ``--offline --account ID`` the plan is built from the answers alone (see
   :func:`offline_plan` for what is assumed; the script's header says it).
-* ``--format cloudformation`` writes a template (:mod:`wizard.export_cfn`); it never needs AWS.
+* ``--format cloudformation`` writes a template (:mod:`wizard.export.cloudformation`); it never
+needs AWS.
 
 Nothing here changes an account: the session is read-only.
 """
@@ -89,7 +90,7 @@ class OfflinePlan:
     """A plan built without AWS, with what the script must say and check because of that."""
 
     plan: Any
-    """The :class:`wizard.plan_model.Plan`."""
+    """The :class:`wizard.model.plan.Plan`."""
     notes: list[str] = field(default_factory=list)
     """Header lines: what was assumed, and statements to merge by hand."""
     guards: dict[str, list[str]] = field(default_factory=dict)
@@ -111,8 +112,7 @@ def offline_plan(answers: Any, ctx: Any) -> OfflinePlan:
     script does not change it: CloudTrail's statements are listed in the header to merge by
     hand, and the key's ARN is looked up by a first, read-only step.
     """
-    from wizard.context import Names
-    from wizard.discovery import (
+    from wizard.account.discovery import (
         BucketFacts,
         Discovery,
         KeyFacts,
@@ -120,11 +120,12 @@ def offline_plan(answers: Any, ctx: Any) -> OfflinePlan:
         OrganizationFacts,
         TopicFacts,
     )
-    from wizard.merge import render_policy
-    from wizard.names import classify_key_ref
-    from wizard.plan_model import Call, Step
-    from wizard.planner import build_plan
-    from wizard.policies import cloudwatch_role_trust_policy
+    from wizard.model.context import Names
+    from wizard.model.names import classify_key_ref
+    from wizard.model.plan import Call, Step
+    from wizard.plan.planner import build_plan
+    from wizard.policy.merge import render_policy
+    from wizard.policy.policies import cloudwatch_role_trust_policy
 
     names = Names(answers, ctx)
     home = names.home_region
@@ -327,7 +328,7 @@ def _offline_context(args: argparse.Namespace, answers: Any, *, account: str) ->
     from pydantic import ValidationError
 
     from screens.cli import _validation_text
-    from wizard.context import AccountContext
+    from wizard.model.context import AccountContext
 
     region = (
         getattr(args, "region", None)
@@ -351,7 +352,7 @@ def _write(text: str, args: argparse.Namespace, out: TextIO, *, executable: bool
     if not args.output:
         out.write(text)
         return
-    from wizard.safe_io import write_atomically
+    from wizard.model.safe_io import write_atomically
 
     path = Path(args.output)
     if not path.parent.is_dir():
@@ -377,7 +378,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     """``export``: write the CLI script or the CloudFormation template."""
     ((path, answers),) = _load_all([args.answers])
     if args.format == "cloudformation":
-        from wizard.export_cfn import cloudformation_template
+        from wizard.export.cloudformation import cloudformation_template
 
         if args.offline:
             raise UsageError(
@@ -398,7 +399,7 @@ def _done(args: argparse.Namespace, what: str) -> None:
 
 
 def _export_offline(args: argparse.Namespace, path: str, answers: Any, out: TextIO) -> int:
-    from wizard.render_plan import plan_to_cli
+    from wizard.export.text import plan_to_cli
 
     if getattr(args, "sandbox", False):
         raise UsageError("--offline and --sandbox contradict each other; use one of them.")
@@ -424,8 +425,8 @@ def _export_offline(args: argparse.Namespace, path: str, answers: Any, out: Text
 
 def _export_online(args: argparse.Namespace, answers: Any, out: TextIO) -> int:
     from screens.commands import _aws_failure, _engine_for, connect
+    from wizard.export.text import plan_to_cli
     from wizard.ports import AwsError
-    from wizard.render_plan import plan_to_cli
 
     for option in ("account", "organization_id", "management_account"):
         if getattr(args, option):

@@ -109,7 +109,7 @@ def open_log_session(
             raise UsageError(f"--log-account-profile {profile}: {exc.message}") from None
     if role:
         from wizard.aws.accounts import assume_role_session
-        from wizard.names import check_principal_arn
+        from wizard.model.names import check_principal_arn
 
         problem = check_principal_arn(role)
         if problem is None and ":role/" not in role:
@@ -167,8 +167,8 @@ def engine_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def write_handoff(plan: Any, directory: str, answers_path: str, out: TextIO) -> bool:
     """Write the plan's hand-off pack to ``directory``; False when there is none."""
-    from wizard.central import HandoffPack
-    from wizard.safe_io import write_atomically
+    from wizard.model.safe_io import write_atomically
+    from wizard.plan.central import HandoffPack
 
     data = plan.policies.get("central_handoff")
     if not data:
@@ -279,9 +279,9 @@ def _main_connection(args: argparse.Namespace) -> Iterator[Any | None]:
 
 def cmd_check_central(args: argparse.Namespace, out: TextIO) -> int:
     """``check-central``: evaluate the live central policies for this account's trail."""
-    from wizard.central import check_central
-    from wizard.context import AccountContext
-    from wizard.names import check_account_id
+    from wizard.model.context import AccountContext
+    from wizard.model.names import check_account_id
+    from wizard.plan.central import check_central
 
     ((path, answers),) = _load_all([args.answers])
     if args.account and (problem := check_account_id(args.account)):
@@ -398,7 +398,7 @@ LAST_OPENER: list[_Opener] = []
 
 def cmd_onboard(args: argparse.Namespace, out: TextIO) -> int:
     """``onboard``: many accounts, one central bucket, one summary, one journal."""
-    from wizard.answers_file import AnswersError
+    from wizard.model.answers_file import AnswersError
     from wizard.onboard import Onboarding, load_accounts
 
     # The file is checked before the AWS SDK is even imported: a wrong path fails at once.
@@ -410,7 +410,7 @@ def cmd_onboard(args: argparse.Namespace, out: TextIO) -> int:
         ) from None
     from screens.commands import connect
     from wizard.aws.session import explain_aws_error
-    from wizard.journal import Journal, new_journal_path
+    from wizard.run.journal import Journal, new_journal_path
 
     as_json = args.output == "json"
     with connect(args, read_only=args.dry_run) as conn:

@@ -57,7 +57,7 @@ _EXTRA_COMMANDS.append(register)
 
 def cmd_recover(args: argparse.Namespace, out: TextIO) -> int:
     """``recover``: list, roll back or resume unfinished runs."""
-    from wizard.recover import RecoveryError, find_run, unfinished_runs
+    from wizard.run.recover import RecoveryError, find_run, unfinished_runs
 
     if not (args.rollback or args.resume):
         runs = unfinished_runs()
@@ -127,7 +127,7 @@ def _recover(args: argparse.Namespace, out: TextIO, run_id: str, *, rollback: bo
     from screens.commands import Printer, connect, explain_step_error, stop_signals_set
     from screens.onboard_cmd import open_log_session
     from wizard.ports import AwsError
-    from wizard.recover import RecoveryError, recover_resume, recover_rollback
+    from wizard.run.recover import RecoveryError, recover_resume, recover_rollback
 
     as_json = args.output == "json"
     printer = Printer(out, enabled=not as_json)

@@ -19,7 +19,7 @@ And a class of visitors cannot exhaust the machine or reach the trainer's files:
 * each wizard process gets a scrubbed environment (:func:`child_environment`): what it needs
   to run and, without ``--sandbox``, to find the AWS credentials, nothing else of the server's;
 * what a visitor saves goes to their browser as a download, or under ``--save-dir``, never
-  into the server's working directory (:mod:`screens.saves`).
+  into the server's working directory (:mod:`screens.tui.saves`).
 
 Neither Textual nor textual-serve is imported until the command runs.
 """
@@ -45,7 +45,7 @@ from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from screens.cli import _EXTRA_COMMANDS, EXIT_FAILED, EXIT_OK, UsageError, _load_all
-from screens.saves import SAVE_DIR_VARIABLE
+from screens.tui.saves import SAVE_DIR_VARIABLE
 
 log = logging.getLogger("cloudtrail-wizard.serve")
 
@@ -398,7 +398,7 @@ KEPT_VARIABLES = (
     "COLORTERM",
     "NO_COLOR",
     "TMPDIR",
-    "XDG_STATE_HOME",  # the journal (wizard.journal)
+    "XDG_STATE_HOME",  # the journal (wizard.run.journal)
 )
 """Passed to every wizard process as they are: how to run, speak, show time and colour."""
 KEPT_PREFIXES = ("LC_", "CLOUDTRAIL_WIZARD_")
@@ -1004,8 +1004,8 @@ def session_main() -> NoReturn:
     args = parser.parse_args(sys.argv[1:])
     _end_with_parent()
 
-    from screens.app import make_app
-    from screens.backend import Backend
+    from screens.common.backend import Backend
+    from screens.tui.app import make_app
 
     answers = None
     if args.answers:
@@ -1016,7 +1016,7 @@ def session_main() -> NoReturn:
             sys.exit(2)
     backend = Backend(profile=args.profile, region=args.region, sandbox=args.sandbox)
     # answers_path stays None: many sessions must not all save over the shared answers file;
-    # saves are downloads or go to the session's own directory (screens.saves).
+    # saves are downloads or go to the session's own directory (screens.tui.saves).
     app = make_app(backend, answers=answers)
     sys.exit(int(app.run() or 0))
 

@@ -2,12 +2,12 @@
 
 * ``cloudtrail-wizard status [TRAIL]`` checks every trail of the account (or one): logging,
   deliveries, whether the bucket, key and CloudWatch Logs role still let CloudTrail deliver,
-  and the CIS / Security Hub CloudTrail controls (:mod:`wizard.health`). Exit 0 when no
+  and the CIS / Security Hub CloudTrail controls (:mod:`wizard.health.trails`). Exit 0 when no
   trail is failing (warnings included), 1 when one is (or the trails cannot be listed), 2
   for bad input such as an unknown trail.
 * ``cloudtrail-wizard logs TRAIL`` lists the newest log files; ``--file KEY`` (or
   ``--file latest``) prints one file's records as rows, ``--filter`` narrows them
-  (:mod:`wizard.logfiles`).
+  (:mod:`wizard.health.logfiles`).
 
 Both only read (the session is read-only). They never import Textual.
 """
@@ -87,7 +87,7 @@ _EXTRA_COMMANDS.append(register)
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     """``status``: the health of every trail, or of one."""
     from screens.commands import _aws_failure, connect
-    from wizard.health import TrailNotFound, check_health
+    from wizard.health.trails import TrailNotFound, check_health
     from wizard.ports import AwsError
 
     with connect(args, read_only=True) as conn:
@@ -118,7 +118,7 @@ def _wrap(text: str, first: str, width: int = 100) -> str:
 
 def write_report(report: Any, out: TextIO) -> None:
     """The health report as text: per trail the verdict, reasons, controls and facts."""
-    from wizard.health import fact_rows
+    from wizard.health.trails import fact_rows
 
     if not report.trails:
         out.write(
@@ -161,8 +161,7 @@ def write_report(report: Any, out: TextIO) -> None:
 def cmd_logs(args: argparse.Namespace, out: TextIO) -> int:
     """``logs``: the newest log files of a trail, or one file's events."""
     from screens.commands import connect
-    from wizard.health import TrailNotFound
-    from wizard.logfiles import (
+    from wizard.health.logfiles import (
         LogFileError,
         filter_rows,
         latest_log_files,
@@ -170,7 +169,8 @@ def cmd_logs(args: argparse.Namespace, out: TextIO) -> int:
         record_row,
         trail_log_location,
     )
-    from wizard.text import printable
+    from wizard.health.trails import TrailNotFound
+    from wizard.model.text import printable
 
     if not 1 <= args.limit <= 1000:
         raise UsageError(f"--limit {args.limit}: give a number from 1 to 1000.")
@@ -232,7 +232,7 @@ def cmd_logs(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _write_listing(where: Any, listing: Any, output: str, out: TextIO) -> None:
-    from wizard.text import printable
+    from wizard.model.text import printable
 
     if output == "json":
         payload = {

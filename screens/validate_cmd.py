@@ -1,6 +1,6 @@
 """The ``validate`` command: check a trail's log files against its signed digest files.
 
-It walks the digest chain as AWS documents it (:func:`wizard.integrity.validate_trail`) and
+It walks the digest chain as AWS documents it (:func:`wizard.health.integrity.validate_trail`) and
 prints a summary like the AWS CLI's ``cloudtrail validate-logs``: how many digest and log
 files are valid, then every file that is not, with the reason. Exit 0 when everything
 checked is valid, 1 on any problem (a modified, deleted or missing file, or nothing that can
@@ -124,9 +124,9 @@ _LABEL = {"digest": "Digest file", "log": "Log file"}
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     """``validate``: walk the trail's digest chain and report every problem."""
     from screens.commands import _aws_failure, connect
-    from wizard.integrity import FileResult, validate_trail
+    from wizard.health.integrity import FileResult, validate_trail
+    from wizard.model.text import printable
     from wizard.ports import AwsError
-    from wizard.text import printable
 
     now = datetime.now(UTC)
     start = parse_time(args.start_time, "--start-time", now) if args.start_time else None
@@ -185,7 +185,7 @@ def _summary(
     *,
     verbose: bool,
 ) -> None:
-    from wizard.text import printable
+    from wizard.model.text import printable
 
     if verbose:
         out.write("\n")

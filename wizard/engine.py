@@ -12,11 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.answers import Answers
-from wizard.apply import ApplyEvent, ApplyReport, apply_plan
-from wizard.base import WizardModel
-from wizard.context import AccountContext
-from wizard.discovery import (
+from wizard.account.discovery import (
     Discovery,
     TrailFacts,
     discover,
@@ -25,17 +21,21 @@ from wizard.discovery import (
     fingerprint_now,
     whoami,
 )
-from wizard.journal import Journal, new_journal_path
-from wizard.orphans import new_run_id
-from wizard.permissions import check_permissions as check_operator_permissions
-from wizard.plan_model import Finding, Plan, Step, by_severity
-from wizard.planner import build_plan
+from wizard.account.permissions import check_permissions as check_operator_permissions
+from wizard.model.answers import Answers
+from wizard.model.base import WizardModel
+from wizard.model.context import AccountContext
+from wizard.model.plan import Finding, Plan, Step, by_severity
+from wizard.plan.planner import build_plan
 from wizard.ports import AwsCaller, AwsError
-from wizard.verify import Verification, verify
+from wizard.run.apply import ApplyEvent, ApplyReport, apply_plan
+from wizard.run.journal import Journal, new_journal_path
+from wizard.run.orphans import new_run_id
+from wizard.run.verify import Verification, verify
 
 if TYPE_CHECKING:
     # The pickers' inventory is imported when a picker asks, not by plan and apply.
-    from wizard.inventory import BucketChoice, KeyChoice
+    from wizard.account.inventory import BucketChoice, KeyChoice
 
 
 class Outcome(WizardModel):
@@ -66,12 +66,12 @@ class Engine:
             caller: Makes every AWS call.
             ctx: The account and region the engine works in.
             check_permissions: Check the operator's own permissions with IAM's policy
-                simulator when planning (see :mod:`wizard.permissions`).
+                simulator when planning (see :mod:`wizard.account.permissions`).
             callers: Callers of other accounts by id (a central log-archive account): its
                 bucket and key policies are read, changed and restored with them.
             central_readers: Principals the central-logging hand-off lets decrypt logs.
             central_confirmation: The code ``check-central`` printed (see
-                :mod:`wizard.central`).
+                :mod:`wizard.plan.central`).
         """
         self.caller = caller
         self.ctx = ctx
@@ -135,7 +135,7 @@ class Engine:
         # A fresh run id per plan: a key created twice by a retried request is found by it.
         plan = build_plan(answers, ctx, found, run_id=new_run_id())
         # An earlier run that died half-way may have left changes (and names) in place.
-        from wizard.recover import unfinished_finding
+        from wizard.run.recover import unfinished_finding
 
         extra = [f for f in (finding, unfinished_finding()) if f is not None]
         if extra:
@@ -145,7 +145,7 @@ class Engine:
     def fingerprint(self, answers: Answers, found: Discovery | None = None) -> dict[str, str]:
         """What the account looks like now, as the plan's fingerprint (to refuse a stale plan).
 
-        Reads only what the fingerprint covers (:func:`wizard.discovery.fingerprint_now`);
+        Reads only what the fingerprint covers (:func:`wizard.account.discovery.fingerprint_now`);
         ``found``, the discovery the plan was made from, lets those reads start at once.
         """
         return fingerprint_now(
@@ -196,7 +196,7 @@ class Engine:
                 organization_id=ctx.organization_id,
             )
             if found is not None and found.central is not None:
-                from wizard.central import central_verification
+                from wizard.plan.central import central_verification
 
                 verification = central_verification(
                     verification, answers, ctx, found, self.caller, self.callers
@@ -216,18 +216,18 @@ class Engine:
 
     def buckets(self) -> list[BucketChoice]:
         """The account's buckets, with regions and whether they already allow CloudTrail."""
-        from wizard.inventory import list_buckets
+        from wizard.account.inventory import list_buckets
 
         return list_buckets(self.caller, self.ctx.account_id, self.ctx.region)
 
     def keys(self, regions: list[str], bucket_region: str) -> list[KeyChoice]:
         """KMS keys in ``regions``, judged for a bucket in ``bucket_region``."""
-        from wizard.inventory import list_keys
+        from wizard.account.inventory import list_keys
 
         return list_keys(self.caller, regions, bucket_region)
 
     def bucket_available(self, name: str) -> str | None:
         """None when a new bucket name looks free, else why not."""
-        from wizard.inventory import bucket_name_available
+        from wizard.account.inventory import bucket_name_available
 
         return bucket_name_available(self.caller, name, self.ctx.region)

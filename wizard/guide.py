@@ -2,7 +2,7 @@
 
 The TUI and the plain prompts render these same questions, choices, defaults, validation
 messages and help texts, so the two never drift apart. Answers are collected as a nested
-dict (``{"trail": {"name": ...}}``) and validated by :class:`wizard.answers.Answers`.
+dict (``{"trail": {"name": ...}}``) and validated by :class:`wizard.model.answers.Answers`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from wizard.choices import EXCLUDABLE_SOURCES, INSIGHT_TYPES, RETENTION_DAYS
-from wizard.names import (
+from wizard.model.choices import EXCLUDABLE_SOURCES, INSIGHT_TYPES, RETENTION_DAYS
+from wizard.model.names import (
     check_access_log_prefix,
     check_alias_name,
     check_bucket_name,
@@ -26,7 +26,7 @@ from wizard.names import (
     normalise_prefix,
     suggested_access_log_bucket,
 )
-from wizard.regions import check_region
+from wizard.model.regions import check_region
 
 Draft = dict[str, dict[str, Any]]
 """Answers being collected: section -> field -> value."""

@@ -19,7 +19,7 @@ Strings in the shared answers and the overrides may use ``{account_id}``.
 The run (:class:`Onboarding`): assume the role in every account (a failure is that
 account's, the others go on); discover and plan everywhere, concurrently and bounded; show
 one summary; update the central bucket and key policies **once** with every account's
-path and trail (:func:`wizard.central.central_update_plan`, merged, never replaced); then
+path and trail (:func:`wizard.plan.central.central_update_plan`, merged, never replaced); then
 apply account by account with bounded concurrency, each re-planned on fresh discovery; end
 with one result per account and one journal. An account whose trail already exists with the
 planned settings and is logging is ``already-done``: re-running is idempotent and retries
@@ -40,8 +40,10 @@ from typing import Any, Literal, Protocol
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from wizard.answers import Answers
-from wizard.answers_file import (
+from wizard.account.discovery import Discovery, discover_organization
+from wizard.engine import Engine
+from wizard.model.answers import Answers
+from wizard.model.answers_file import (
     MAX_ANSWERS_BYTES,
     AnswersError,
     DuplicateKeyError,
@@ -51,22 +53,25 @@ from wizard.answers_file import (
     load_yaml,
     read_input_file,
 )
-from wizard.apply import ApplyEvent, dry_run
-from wizard.base import WizardModel
-from wizard.central import (
+from wizard.model.base import WizardModel
+from wizard.model.context import AccountContext, Names
+from wizard.model.names import (
+    check_account_id,
+    check_principal_arn,
+    check_role_name,
+    classify_key_ref,
+)
+from wizard.model.plan import Finding, Plan
+from wizard.plan.central import (
     CentralUpdate,
     central_update_plan,
     read_central_policies,
 )
-from wizard.context import AccountContext, Names
-from wizard.discovery import Discovery, discover_organization
-from wizard.engine import Engine
-from wizard.journal import Journal
-from wizard.merge import PolicyError
-from wizard.names import check_account_id, check_principal_arn, check_role_name, classify_key_ref
-from wizard.plan_model import Finding, Plan
-from wizard.policies import TrailWriter
+from wizard.policy.merge import PolicyError
+from wizard.policy.policies import TrailWriter
 from wizard.ports import AwsCaller, AwsError
+from wizard.run.apply import ApplyEvent, dry_run
+from wizard.run.journal import Journal
 
 __all__ = [
     "DEFAULT_ROLE_NAME",
@@ -325,7 +330,7 @@ MAX_ACCOUNTS_BYTES = 8 << 20
 """Largest accounts file read (8 MiB). An entry (id, role and a few overrides) takes a few
 hundred bytes, so thousands of accounts fit many times over; the cap keeps a wrong path
 (``/dev/zero``, a log) from being read into memory. The shared answers file it names is an
-answers file, capped at :data:`~wizard.answers_file.MAX_ANSWERS_BYTES`."""
+answers file, capped at :data:`~wizard.model.answers_file.MAX_ANSWERS_BYTES`."""
 
 
 def _read(path: Path, source: str, *, accounts: bool = False) -> str:
@@ -821,8 +826,8 @@ class Onboarding:
         )
 
     def _judge_existing(self, state: _State, found: Discovery) -> None:
-        from wizard.central import central_verification
-        from wizard.verify import verify
+        from wizard.plan.central import central_verification
+        from wizard.run.verify import verify
 
         assert state.caller is not None and state.ctx is not None
         answers = state.target.answers
@@ -926,7 +931,7 @@ class Onboarding:
         added = [str(s.get("Sid", "")) for s in update.bucket_merge.added]
         if update.key_merge is not None:
             added += [str(s.get("Sid", "")) for s in update.key_merge.added]
-        from wizard.planner import readable_diff
+        from wizard.plan.planner import readable_diff
 
         parts = [
             readable_diff(s.policy.before, s.policy.after) or s.policy.diff
@@ -961,7 +966,7 @@ class Onboarding:
             recorded = dry_run(update.plan, self.central_caller).recorded_calls
             self.record("central-dry-run", f"{len(recorded)} central call(s) recorded, none sent")
             return True
-        from wizard.apply import apply_plan
+        from wizard.run.apply import apply_plan
 
         assert self.central_caller is not None
         self.say(f"central: updating the policies in account {update.plan.account_id}")

@@ -71,7 +71,7 @@ class AwsCaller(Protocol):
 
         Except for a change the SDK had to send more than once: its response keeps
         ``ResponseMetadata.RetryAttempts`` (> 0), because an earlier attempt whose answer
-        was lost may have acted too (see :mod:`wizard.orphans`).
+        was lost may have acted too (see :mod:`wizard.run.orphans`).
 
         Raises:
             AwsError: the call failed.

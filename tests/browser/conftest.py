@@ -344,7 +344,7 @@ class Page:
         """Type a key into the page (the terminal has the keyboard focus, as after a click).
 
         A person in a browser cannot send Ctrl+N (the browser opens a window instead), so
-        walks use the Alt twins the wizard binds in a page (``screens/keys.py``).
+        walks use the Alt twins the wizard binds in a page (``screens/tui/keys.py``).
         """
         from selenium.webdriver.common.action_chains import ActionChains
         from selenium.webdriver.common.keys import Keys

@@ -233,7 +233,7 @@ class SandboxFixture:
 @pytest.fixture(scope="session")
 def engine_sandbox() -> Iterator[SandboxFixture]:
     """One strict sandbox per session, its server app wrapped in a :class:`RequestLog`."""
-    from wizard.aws.sandbox import start_sandbox
+    from wizard.sandbox.server import start_sandbox
 
     sandbox = start_sandbox(seed=False)
     # start_sandbox runs moto's ThreadedMotoServer; its werkzeug server (``_server``)

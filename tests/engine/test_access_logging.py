@@ -17,11 +17,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.engine.conftest import ACCOUNT, REGION
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
 from wizard.engine import Engine
-from wizard.health import check_health
-from wizard.plan_model import Call, Step
+from wizard.health.trails import check_health
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.plan import Call, Step
 from wizard.ports import AwsCaller, AwsError
 
 ROOT = Path(__file__).resolve().parents[2]

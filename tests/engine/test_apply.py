@@ -15,7 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.engine.conftest import ACCOUNT, REGION
-from wizard.apply import (
+from wizard.aws.clients import Boto3Caller, ClientFactory
+from wizard.aws.session import explain_aws_error
+from wizard.model.plan import Call, Finding, Plan, PolicyChange, Step
+from wizard.model.readonly import is_read_only
+from wizard.ports import AwsCaller, AwsError
+from wizard.run.apply import (
     ApplyEvent,
     PlaceholderError,
     RecordingCaller,
@@ -23,13 +28,8 @@ from wizard.apply import (
     dry_run,
     resolve_placeholders,
 )
-from wizard.aws.clients import Boto3Caller, ClientFactory
-from wizard.aws.session import explain_aws_error
-from wizard.journal import Journal, load_journal
-from wizard.orphans import RUN_TAG
-from wizard.plan_model import Call, Finding, Plan, PolicyChange, Step
-from wizard.ports import AwsCaller, AwsError
-from wizard.readonly import is_read_only
+from wizard.run.journal import Journal, load_journal
+from wizard.run.orphans import RUN_TAG
 
 BUCKET = "acme-trail-logs"
 ALIAS = "alias/acme-trail"

@@ -22,10 +22,10 @@ import pytest
 
 from screens.cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, main
 from tests.engine.conftest import ACCOUNT, REGION, RequestLog
-from wizard.answers import Answers
 from wizard.aws.accounts import assume_role_session
 from wizard.aws.clients import Boto3Caller
 from wizard.engine import Engine
+from wizard.model.answers import Answers
 from wizard.ports import AwsCaller, AwsError
 
 LOG_ACCOUNT = "999999999999"

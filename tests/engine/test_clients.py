@@ -28,8 +28,8 @@ from wizard.aws.session import (
     explain_aws_error,
     open_session,
 )
+from wizard.model.readonly import READ_PREFIXES, is_read_only
 from wizard.ports import AwsError
-from wizard.readonly import READ_PREFIXES, is_read_only
 
 # --- factory --------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The controls preview: what a planned trail will pass, and that ``status`` agrees after apply.
 
 Plans are made by the engine on the seeded sandbox from the examples (and variations of
-their answers); after applying, the trail is judged by :func:`wizard.health.check_health`
+their answers); after applying, the trail is judged by :func:`wizard.health.trails.check_health`
 over HTTP like ``cloudtrail-wizard status`` does, and every control the preview could
 decide must come out the same.
 """
@@ -17,12 +17,12 @@ import pytest
 from screens.cli import EXIT_OK, main
 from tests.engine.conftest import ACCOUNT
 from tests.engine.test_cli_engine import cli_env  # noqa: F401 (fixture)
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
-from wizard.controls import CONTROLS, PlannedControl, plan_controls
 from wizard.engine import Engine
-from wizard.health import check_health
-from wizard.plan_model import Call, Plan, Step
+from wizard.health.trails import check_health
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.plan import Call, Plan, Step
+from wizard.policy.controls import CONTROLS, PlannedControl, plan_controls
 
 pytestmark = pytest.mark.aws
 

@@ -27,13 +27,13 @@ from tests.engine.conftest import (
     account_state,
     assert_same_state,
 )
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
-from wizard.apply import ApplyEvent, apply_plan, dry_run
 from wizard.engine import Engine
-from wizard.orphans import RUN_TAG
-from wizard.plan_model import Plan
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.plan import Plan
 from wizard.ports import AwsCaller, AwsError
+from wizard.run.apply import ApplyEvent, apply_plan, dry_run
+from wizard.run.orphans import RUN_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

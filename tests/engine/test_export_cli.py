@@ -23,16 +23,16 @@ from botocore import xform_name
 from screens.cli import EXIT_INVALID, EXIT_OK, main
 from screens.export_cmd import offline_plan
 from tests.engine.conftest import ACCOUNT
-from wizard.answers_file import load_answers
-from wizard.aws.sandbox import (
+from wizard.export.text import CLI_SERVICE
+from wizard.model.answers_file import load_answers
+from wizard.model.context import AccountContext
+from wizard.sandbox.server import (
     DEMO_APP_BUCKET,
     Sandbox,
     remove_strict_patches,
     start_sandbox,
     strict_patches_installed,
 )
-from wizard.context import AccountContext
-from wizard.render_plan import CLI_SERVICE
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = {p.stem: p for p in sorted((ROOT / "examples").glob("*.yaml"))}

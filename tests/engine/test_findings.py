@@ -21,9 +21,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.engine.conftest import ACCOUNT, OTHER_ACCOUNT, RequestLog
-from wizard.answers import Answers
 from wizard.engine import Engine
-from wizard.plan_model import Finding, Plan
+from wizard.model.answers import Answers
+from wizard.model.plan import Finding, Plan
 
 NEW_BUCKET = "audit-trail-logs-123456789012"
 APP_BUCKET = f"demo-app-data-{ACCOUNT}"

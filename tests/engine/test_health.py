@@ -15,10 +15,9 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from tests.engine.conftest import ACCOUNT, REGION, dummy_session
-from wizard.answers import Answers
 from wizard.aws.clients import Boto3Caller, ClientFactory
 from wizard.engine import Engine
-from wizard.health import (
+from wizard.health.trails import (
     CONTROLS,
     HealthFacts,
     TrailHealth,
@@ -27,6 +26,7 @@ from wizard.health import (
     judge,
     management_events,
 )
+from wizard.model.answers import Answers
 
 pytestmark = pytest.mark.aws
 

@@ -150,7 +150,7 @@ def test_logs_refuses_a_gzip_bomb(bombed_log: str, tmp_path: Path) -> None:
 def test_validate_reports_damaged_and_truncated_gzip(
     sandbox: Any, aws: Any, sandbox_session: Any
 ) -> None:
-    from wizard.integrity import validate_trail
+    from wizard.health.integrity import validate_trail
 
     setup_trail(aws)
     deliver_periods(sandbox, aws, 2)
@@ -175,7 +175,7 @@ def test_validate_reports_damaged_and_truncated_gzip(
 def test_an_empty_object_in_place_of_a_log_file_is_modified(
     sandbox: Any, aws: Any, sandbox_session: Any
 ) -> None:
-    from wizard.integrity import validate_trail
+    from wizard.health.integrity import validate_trail
 
     setup_trail(aws)
     deliver_periods(sandbox, aws, 1)

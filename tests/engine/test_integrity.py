@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from screens.cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, main
-from wizard.integrity import FileResult, IntegrityReport, validate_trail
+from wizard.health.integrity import FileResult, IntegrityReport, validate_trail
 from wizard.ports import AwsError
 
 ACCT = "123456789012"

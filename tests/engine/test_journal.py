@@ -14,7 +14,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wizard.journal import REDACTED, Journal, journal_dir, load_journal, new_journal_path, redact
+from wizard.run.journal import (
+    REDACTED,
+    Journal,
+    journal_dir,
+    load_journal,
+    new_journal_path,
+    redact,
+)
 
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 SESSION_TOKEN = (
@@ -195,7 +202,7 @@ def test_redaction_never_lets_a_planted_secret_through(value: Any) -> None:
 
 
 def test_a_secret_key_inside_a_longer_string_is_redacted() -> None:
-    from wizard.journal import REDACTED, redact
+    from wizard.run.journal import REDACTED, redact
 
     secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     assert len(secret) == 40

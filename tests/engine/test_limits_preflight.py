@@ -6,7 +6,7 @@ blocked, and not one mutating request reaches the emulator). The boundary cases 
 prove that preflight measures each document the way the service does: one byte of
 disagreement would make one of the two twins fail.
 
-Sizes are measured here with ``json`` and ``len``, not with :mod:`wizard.limits`.
+Sizes are measured here with ``json`` and ``len``, not with :mod:`wizard.plan.limits`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.engine.conftest import ACCOUNT, RequestLog
-from wizard.answers import Answers
 from wizard.engine import Engine
-from wizard.plan_model import Finding, Plan
+from wizard.model.answers import Answers
+from wizard.model.plan import Finding, Plan
 
 BUCKET = f"limits-existing-logs-{ACCOUNT}"
 NEW_BUCKET = f"limits-new-logs-{ACCOUNT}"

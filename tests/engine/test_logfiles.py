@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.engine.conftest import ACCOUNT
-from wizard.logfiles import (
+from wizard.health.logfiles import (
     LogFileError,
     filter_rows,
     latest_log_files,

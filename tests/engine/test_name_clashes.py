@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from tests.engine.conftest import ACCOUNT, RequestLog
-from wizard.answers import Answers
 from wizard.engine import Engine
-from wizard.plan_model import Finding, Plan
+from wizard.model.answers import Answers
+from wizard.model.plan import Finding, Plan
 
 pytestmark = pytest.mark.aws
 

@@ -24,8 +24,8 @@ import yaml
 import tests.engine.test_central as central
 from screens.cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, main
 from tests.engine.conftest import REGION, RequestLog
-from wizard.journal import load_journal
-from wizard.readonly import is_read_only
+from wizard.model.readonly import is_read_only
+from wizard.run.journal import load_journal
 
 ACCOUNTS = ("111111111111", "222222222222", "333333333333")
 LOG_ACCOUNT = central.LOG_ACCOUNT

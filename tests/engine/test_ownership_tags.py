@@ -15,10 +15,7 @@ from typing import Any
 import pytest
 
 from tests.engine.conftest import ACCOUNT
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
-from wizard.context import AccountContext, Names
-from wizard.discovery import (
+from wizard.account.discovery import (
     BucketFacts,
     Discovery,
     KeyFacts,
@@ -27,10 +24,13 @@ from wizard.discovery import (
     TopicFacts,
 )
 from wizard.engine import Engine
-from wizard.operator import action_for, operator_policy
-from wizard.orphans import RUN_TAG, TAGGED_CREATES, run_tag_in, run_tag_of
-from wizard.plan_model import Plan
-from wizard.planner import build_plan
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.context import AccountContext, Names
+from wizard.model.plan import Plan
+from wizard.plan.planner import build_plan
+from wizard.policy.operator import action_for, operator_policy
+from wizard.run.orphans import RUN_TAG, TAGGED_CREATES, run_tag_in, run_tag_of
 
 pytestmark = pytest.mark.aws
 

@@ -16,17 +16,17 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.engine.conftest import ACCOUNT, REGION, RequestLog
-from wizard.answers import Answers
-from wizard.aws.clients import Boto3Caller, ClientFactory
-from wizard.context import AccountContext
-from wizard.engine import Engine
-from wizard.operator import Need, operator_needs, operator_policy
-from wizard.permissions import (
+from wizard.account.permissions import (
     CHECKED_CODE,
     UNCHECKED_CODE,
     check_permissions,
     simulation_principal,
 )
+from wizard.aws.clients import Boto3Caller, ClientFactory
+from wizard.engine import Engine
+from wizard.model.answers import Answers
+from wizard.model.context import AccountContext
+from wizard.policy.operator import Need, operator_needs, operator_policy
 from wizard.ports import AwsCaller
 
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/ops/alice"

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from wizard.answers_file import load_answers
 from wizard.engine import Engine
-from wizard.journal import journal_dir
-from wizard.plan_model import Plan
-from wizard.recover import RecoveryError, find_run, read_run, unfinished_runs
+from wizard.model.answers_file import load_answers
+from wizard.model.plan import Plan
+from wizard.run.journal import journal_dir
+from wizard.run.recover import RecoveryError, find_run, read_run, unfinished_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "new-bucket-sse-s3.yaml"

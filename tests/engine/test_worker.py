@@ -30,8 +30,8 @@ from wizard.aws.worker import (
     start_worker,
     worth_a_worker,
 )
+from wizard.model.readonly import DryRunViolation
 from wizard.ports import AwsError
-from wizard.readonly import DryRunViolation
 
 from .conftest import ACCOUNT, REGION
 

@@ -29,7 +29,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.faults.proxy import FaultProxy
-from wizard.answers_file import load_answers
+from wizard.model.answers_file import load_answers
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -70,7 +70,7 @@ _LOCK = threading.Lock()
 @functools.cache
 def shared_sandbox() -> Any:
     """The process's strict sandbox, started on first use and stopped at exit."""
-    from wizard.aws.sandbox import start_sandbox
+    from wizard.sandbox.server import start_sandbox
 
     # moto's server logs a traceback for every operation it does not implement
     # (iam:SimulatePrincipalPolicy, which the permission check tries): noise here.

@@ -77,7 +77,7 @@ _QUERY_SERVICES = frozenset({"iam", "sts", "sns", "sqs", "ec2", "cloudformation"
 def is_mutating(operation: str) -> bool:
     """True unless the operation is a read by AWS's naming convention.
 
-    Written out here independently of :func:`wizard.readonly.is_read_only`, so a mistake
+    Written out here independently of :func:`wizard.model.readonly.is_read_only`, so a mistake
     there cannot hide a mutating request from these tests.
     """
     return not (operation in _READS or operation.startswith(_READ_PREFIXES))

@@ -38,13 +38,13 @@ from tests.faults.conftest import (
     prepare,
 )
 from tests.faults.proxy import FaultProxy, Seen, throttle_error_for
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
 from wizard.engine import Engine
-from wizard.journal import load_journal
-from wizard.orphans import RUN_TAG, run_tag_of
-from wizard.plan_model import Plan
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.plan import Plan
 from wizard.ports import AwsError
+from wizard.run.journal import load_journal
+from wizard.run.orphans import RUN_TAG, run_tag_of
 
 EXAMPLE_BY_STEM = {p.stem: p for p in EXAMPLES}
 
@@ -775,7 +775,7 @@ def test_apply_output_names_a_duplicate_key_scheduled_or_not() -> None:
     import io
 
     from screens.commands import _print_orphan_keys
-    from wizard.orphans import OrphanKey
+    from wizard.run.orphans import OrphanKey
 
     out = io.StringIO()
     _print_orphan_keys(

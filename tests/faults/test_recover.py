@@ -30,7 +30,7 @@ from tests.faults.conftest import (
     prepare,
 )
 from tests.faults.proxy import FaultProxy
-from wizard.journal import load_journal
+from wizard.run.journal import load_journal
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "screens.cli"]

@@ -43,13 +43,13 @@ from tests.faults.conftest import (
     prepare,
 )
 from tests.faults.proxy import FaultProxy, Seen
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
 from wizard.engine import Engine
-from wizard.journal import load_journal, lock_held
-from wizard.plan_model import Plan, Step
-from wizard.recover import recover_rollback, unfinished_runs
-from wizard.verify import verify
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.plan import Plan, Step
+from wizard.run.journal import load_journal, lock_held
+from wizard.run.recover import recover_rollback, unfinished_runs
+from wizard.run.verify import verify
 
 EXAMPLE_BY_STEM = {p.stem: p for p in EXAMPLES}
 CLI = [sys.executable, "-m", "screens.cli"]
@@ -622,7 +622,7 @@ def test_an_alias_made_for_another_key_just_before_create_alias_is_left_alone(
 
 
 class DiskFillsUp:
-    """Stands in for :mod:`tempfile` in :mod:`wizard.journal`: the first ``room`` journal
+    """Stands in for :mod:`tempfile` in :mod:`wizard.run.journal`: the first ``room`` journal
     writes succeed, every later one fails as a full disk does (ENOSPC)."""
 
     def __init__(self, room: int) -> None:
@@ -647,12 +647,12 @@ def test_a_call_whose_intent_cannot_be_journalled_is_never_sent(
 ) -> None:
     """The disk fills up after ``room`` journal entries: 1 = only ``apply-started`` is on
     disk; 3 = also the intent and the outcome of the first change (CreateBucket)."""
-    import wizard.journal
+    import wizard.run.journal
 
     answers, plan, found = plan_for(engine, "new-bucket-sse-s3")
     before = account_state()
     disk = DiskFillsUp(room)
-    monkeypatch.setattr(wizard.journal, "tempfile", disk)
+    monkeypatch.setattr(wizard.run.journal, "tempfile", disk)
     journal_path = tmp_path / "journal.json"
     proxy.clear_log()
 
@@ -712,8 +712,8 @@ def test_apply_with_an_unwritable_state_directory_stops_before_any_change(
 def test_plain_mode_with_an_unwritable_state_directory_stops_before_any_change(
     engine: Engine, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from screens.backend import Backend
-    from screens.plain import PlainWizard
+    from screens.common.backend import Backend
+    from screens.plain.wizard import PlainWizard
 
     answers, plan, found = plan_for(engine, "new-bucket-sse-s3")
     blocker = tmp_path / "state"
@@ -948,8 +948,8 @@ def test_recover_resume_finishes_a_run_killed_during_create_trail(
 _WRITE_JOURNAL = """
 import sys
 from pathlib import Path
-from wizard.journal import Journal
-from wizard.plan_model import Plan
+from wizard.run.journal import Journal
+from wizard.model.plan import Plan
 
 path, plan_file, hold = sys.argv[1], sys.argv[2], sys.argv[3] == "hold"
 plan = Plan.model_validate_json(Path(plan_file).read_text())

@@ -1,4 +1,4 @@
-"""The plain-prompt wizard (screens/plain.py), tested like a function.
+"""The plain-prompt wizard (screens/plain/wizard.py), tested like a function.
 
 questionary's prompt functions are replaced by a :class:`FakePrompt` that answers by a
 substring of the prompt text (as harlequin's config-wizard tests do) and runs each text
@@ -26,13 +26,13 @@ import boto3
 import pytest
 import questionary
 
-from screens import plain
-from screens.backend import Backend
+from screens.common.backend import Backend
+from screens.plain import wizard as plain
 from wizard import guide
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
-from wizard.aws.sandbox import DEMO_ACCOUNT, DEMO_BUCKETS, DEMO_TRAIL, Sandbox
-from wizard.names import check_bucket_name, check_trail_name
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.names import check_bucket_name, check_trail_name
+from wizard.sandbox.server import DEMO_ACCOUNT, DEMO_BUCKETS, DEMO_TRAIL, Sandbox
 
 pytestmark = pytest.mark.aws
 
@@ -104,7 +104,7 @@ class FakePrompt:
         }
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Replace questionary's prompt functions (screens.plain calls them through it)."""
+        """Replace questionary's prompt functions (screens.plain.wizard calls them through it)."""
         for kind in ("text", "confirm", "select", "checkbox", "path"):
             monkeypatch.setattr(questionary, kind, self._factory(kind))
 
@@ -193,7 +193,7 @@ class _Question:
 @pytest.fixture(scope="session")
 def plain_sandbox() -> Iterator[Sandbox]:
     """One seeded emulator for the test session."""
-    from wizard.aws.sandbox import start_sandbox
+    from wizard.sandbox.server import start_sandbox
 
     sandbox = start_sandbox()
     yield sandbox

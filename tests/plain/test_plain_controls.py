@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from screens import plain
+from screens.plain import wizard as plain
 from tests.plain.test_plain import (  # noqa: F401 (fixtures)
     NEW_BUCKET_SSE_S3,
     Run,

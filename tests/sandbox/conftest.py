@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from wizard.aws.sandbox import Sandbox, start_sandbox
+from wizard.sandbox.server import Sandbox, start_sandbox
 
 # Variables that would point boto3 at a real profile or add a real session token.
 _REAL_AWS_VARS = (

@@ -21,13 +21,13 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from wizard.aws.sandbox import (
+from wizard.sandbox.delivery import SERVICE, DeliveryService
+from wizard.sandbox.server import (
     DEMO_ACCOUNT,
     DEMO_KEY_READY,
     Sandbox,
     start_sandbox,
 )
-from wizard.aws.sandbox_logs import SERVICE, DeliveryService
 
 pytestmark = pytest.mark.aws
 
@@ -649,7 +649,7 @@ def test_background_thread_delivers_logs_and_digests(sandbox: Sandbox, aws: Clie
 
 
 def sandbox_intervals() -> tuple[float | None, float | None]:
-    from wizard.aws.sandbox_logs import DEFAULT_DIGEST_INTERVAL, DEFAULT_LOG_INTERVAL
+    from wizard.sandbox.delivery import DEFAULT_DIGEST_INTERVAL, DEFAULT_LOG_INTERVAL
 
     return DEFAULT_LOG_INTERVAL, DEFAULT_DIGEST_INTERVAL
 

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from wizard.aws.sandbox import (
+from wizard.sandbox.server import (
     DEMO_ACCOUNT,
     DEMO_CENTRAL_BUCKET,
     DEMO_KEY_READY,

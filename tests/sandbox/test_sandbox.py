@@ -22,8 +22,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from wizard.aws import sandbox as sandbox_module
-from wizard.aws.sandbox import (
+from wizard.sandbox import server as sandbox_module
+from wizard.sandbox.server import (
     DEMO_ACCOUNT,
     DEMO_APP_BUCKET,
     DEMO_BUCKETS,
@@ -1009,7 +1009,7 @@ def test_sandbox_binds_to_loopback_only() -> None:
 def test_python_m_sandbox_prints_a_loopback_endpoint() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "wizard.aws.sandbox", "--no-seed"],
+        [sys.executable, "-m", "wizard.sandbox.server", "--no-seed"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

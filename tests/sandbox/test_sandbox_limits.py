@@ -3,7 +3,7 @@
 Each limit is tried at exactly the limit (accepted, and stored) and one past it (refused,
 and nothing stored), with plain boto3 over HTTP, so the emulator is never more lenient than
 AWS. The sizes are measured here independently of the wizard: with ``json.dumps`` and
-``len``, not with :mod:`wizard.limits`.
+``len``, not with :mod:`wizard.plan.limits`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from wizard.aws.sandbox import (
+from wizard.sandbox.server import (
     DEMO_ACCOUNT,
     DEMO_APP_BUCKET,
     DEMO_CENTRAL_BUCKET,

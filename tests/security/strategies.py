@@ -1,9 +1,9 @@
 """Hypothesis strategies for valid answers files, account contexts and random documents.
 
-Everything here builds *valid* values from the naming rules in :mod:`wizard.names` (bucket,
+Everything here builds *valid* values from the naming rules in :mod:`wizard.model.names` (bucket,
 trail, topic, log group, role and alias names, prefixes, ARNs, key references) and the
-partitions and regions botocore ships (:mod:`wizard.regions`). A generated answers document
-is validated with :class:`wizard.answers.Answers` itself, so a value the strategies think
+partitions and regions botocore ships (:mod:`wizard.model.regions`). A generated answers document
+is validated with :class:`wizard.model.answers.Answers` itself, so a value the strategies think
 valid but the models refuse fails the property that drew it: the strategies double as a
 check that every valid name is accepted.
 
@@ -20,16 +20,16 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from wizard.answers import EXCLUDABLE_SOURCES, INSIGHT_TYPES, RETENTION_DAYS, Answers
-from wizard.context import AccountContext
-from wizard.names import (
+from wizard.model.answers import EXCLUDABLE_SOURCES, INSIGHT_TYPES, RETENTION_DAYS, Answers
+from wizard.model.context import AccountContext
+from wizard.model.names import (
     check_alias_name,
     check_bucket_name,
     check_log_group_name,
     check_prefix,
     check_trail_name,
 )
-from wizard.regions import partitions
+from wizard.model.regions import partitions
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 """The partitions the answers are generated for (commercial, China, GovCloud)."""
@@ -610,8 +610,8 @@ def policy_like(draw: st.DrawFn) -> Any:
 
 @st.composite
 def requests(draw: st.DrawFn) -> Any:
-    """A valid :class:`wizard.access.Request` with a random principal, action and context."""
-    from wizard.access import Principal, Request
+    """A valid :class:`wizard.policy.access.Request` with a random principal, action and context."""
+    from wizard.policy.access import Principal, Request
 
     principal = draw(
         st.sampled_from(

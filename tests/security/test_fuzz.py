@@ -5,9 +5,10 @@ documents: a result, or the module's own error with a message a person can act o
 traceback. The inputs mix structured documents (so the fuzzer reaches the validators) with
 raw text, YAML tags and anchors, deep nesting and huge values.
 
-Entry points: :func:`wizard.answers_file.parse_answers`, every ``check_*`` of
-:mod:`wizard.names` and :func:`wizard.names.classify_key_ref`, :func:`wizard.merge.merge`,
-:func:`wizard.access.evaluate` and ``cloudtrail-wizard policies``.
+Entry points: :func:`wizard.model.answers_file.parse_answers`, every ``check_*`` of
+:mod:`wizard.model.names` and :func:`wizard.model.names.classify_key_ref`,
+:func:`wizard.policy.merge.merge`,
+:func:`wizard.policy.access.evaluate` and ``cloudtrail-wizard policies``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import wizard.names
+import wizard.model.names
 from screens.cli import EXIT_INVALID, EXIT_OK, main
 from tests.security.strategies import (
     KNOWN_FIELDS,
@@ -37,11 +38,18 @@ from tests.security.strategies import (
     policy_like,
     requests,
 )
-from wizard.access import AccessResult, Decision, PolicyFormatError, Principal, Request, evaluate
-from wizard.answers import Answers
-from wizard.answers_file import AnswersError, parse_answers
-from wizard.merge import MergeResult, PolicyError, merge, statement_present
-from wizard.names import KeyRef, classify_key_ref
+from wizard.model.answers import Answers
+from wizard.model.answers_file import AnswersError, parse_answers
+from wizard.model.names import KeyRef, classify_key_ref
+from wizard.policy.access import (
+    AccessResult,
+    Decision,
+    PolicyFormatError,
+    Principal,
+    Request,
+    evaluate,
+)
+from wizard.policy.merge import MergeResult, PolicyError, merge, statement_present
 
 
 @pytest.fixture(autouse=True)
@@ -238,7 +246,7 @@ def test_valid_answers_always_parse(document: dict[str, Any], how: str) -> None:
 def _checks() -> list[tuple[str, Callable[..., Any]]]:
     found: list[tuple[str, Callable[..., Any]]] = [
         (name, fn)
-        for name, fn in inspect.getmembers(wizard.names, inspect.isfunction)
+        for name, fn in inspect.getmembers(wizard.model.names, inspect.isfunction)
         if name.startswith("check_")
     ]
     assert len(found) >= 12, found  # the module's checks, check_region included

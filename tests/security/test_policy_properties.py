@@ -7,7 +7,7 @@ over answers hypothesis builds from valid names in every partition (see
 * every statement that grants a service principal is pinned to this trail with
   ``aws:SourceArn`` (``aws:SourceAccount`` accepted where a source ARN cannot apply);
 * no ``Allow`` to ``"*"`` / ``{"AWS": "*"}`` without a condition that limits it to this
-  account, checked by its shape *and* by asking :func:`wizard.access.evaluate` whether a
+  account, checked by its shape *and* by asking :func:`wizard.policy.access.evaluate` whether a
   principal of another account would be let in;
 * a new bucket blocks all public access and its policy explicitly denies every request
   without TLS, to the bucket and to its objects;
@@ -31,21 +31,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.security.strategies import Setup, setups
-from wizard.access import Decision, Principal, Request, evaluate
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
-from wizard.context import AccountContext, Names
-from wizard.discovery import (
+from wizard.account.discovery import (
     BucketFacts,
     Discovery,
     LogsFacts,
     OrganizationFacts,
     TopicFacts,
 )
-from wizard.merge import render_policy
-from wizard.plan_model import Plan
-from wizard.planner import build_plan
-from wizard.policies import CLOUDTRAIL, S3_LOGGING, PolicySet, build_policies
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.context import AccountContext, Names
+from wizard.model.plan import Plan
+from wizard.plan.planner import build_plan
+from wizard.policy.access import Decision, Principal, Request, evaluate
+from wizard.policy.merge import render_policy
+from wizard.policy.policies import CLOUDTRAIL, S3_LOGGING, PolicySet, build_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

@@ -6,7 +6,7 @@ the default credential chain (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
 written to stdout, stderr and the state directory (journals) is then searched for the fake
 secrets, their base64 forms and any 24-character piece of them.
 
-The unit tests at the end pin :func:`wizard.journal.redact` on nested structures.
+The unit tests at the end pin :func:`wizard.run.journal.redact` on nested structures.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from screens.cli import EXIT_OK, main
-from wizard.aws.sandbox import Sandbox, start_sandbox
-from wizard.journal import REDACTED, Journal, load_journal, redact
+from wizard.run.journal import REDACTED, Journal, load_journal, redact
+from wizard.sandbox.server import Sandbox, start_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -297,7 +297,7 @@ def test_detector_finds_every_form() -> None:
 # [tool.bandit] in pyproject.toml skips B105 and B310 for the places below, and only for
 # them: (file, check, the flagged source line). Line numbers may move; the code may not.
 BANDIT_REVIEWED = {
-    ("wizard/access.py", "B105", 'if token == ":" and len(parts) < 6:'),
+    ("wizard/policy/access.py", "B105", 'if token == ":" and len(parts) < 6:'),
     ("wizard/aws/session.py", "B105", '"aws_secret_access_key": "testing",'),
     ("wizard/aws/session.py", "B105", '"aws_session_token": "testing",'),
     # A control's status "pass" (as in pass/fail) used as a dictionary key.
@@ -306,15 +306,15 @@ BANDIT_REVIEWED = {
         "B105",
         '_MARK = {"pass": "✓", "fail": "✗", "not-applicable": "–", "unknown": "?"}',
     ),
-    ("wizard/controls.py", "B105", '"pass": "Passes",'),
+    ("wizard/policy/controls.py", "B105", '"pass": "Passes",'),
     (
-        "wizard/render_plan.py",
+        "wizard/export/text.py",
         "B105",
         'CONTROL_MARK = {"pass": "pass ", "fail": "fail ", "not-applicable": "n/a  ", '
         '"after-apply": "later"}',
     ),
     (
-        "wizard/aws/sandbox.py",
+        "wizard/sandbox/server.py",
         "B310",
         "with urllib.request.urlopen(request, timeout=30) as response:",
     ),

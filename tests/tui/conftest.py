@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from screens.app import WizardApp, make_app
-from screens.backend import Backend
+from screens.common.backend import Backend
+from screens.tui.app import WizardApp, make_app
 
 
 @pytest.fixture(scope="session")
 def tui_sandbox() -> Iterator[Any]:
     """One seeded emulator per test session (per xdist worker)."""
-    from wizard.aws.sandbox import start_sandbox
+    from wizard.sandbox.server import start_sandbox
 
     sandbox = start_sandbox()
     yield sandbox

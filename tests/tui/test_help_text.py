@@ -1,6 +1,6 @@
 """The help panel draws the guide's help exactly as Textual's Markdown widget would.
 
-:func:`screens.widgets.help_text.help_widget` skips the Markdown widget (slow to import and
+:func:`screens.tui.widgets.help_text.help_widget` skips the Markdown widget (slow to import and
 to build) for plain paragraphs; these tests compare screenshots of both, for every step's
 help and for the edge cases of the subset, in the dark, light and ANSI themes, and check
 that anything outside the subset still gets the Markdown widget.
@@ -16,13 +16,13 @@ from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
-from screens.widgets.help_text import HelpText, Paragraph, help_widget, parse_plain
+from screens.tui.widgets.help_text import HelpText, Paragraph, help_widget, parse_plain
 from wizard import guide
 
 pytestmark = [pytest.mark.tui]
 
 HELP = {step.id: step.help.replace("<", "\\<") for step in guide.STEPS}
-"""Every step's help, escaped as screens.base escapes it."""
+"""Every step's help, escaped as screens.tui.base escapes it."""
 
 PLAIN_HELP = [name for name, markdown in HELP.items() if parse_plain(markdown) is not None]
 """The steps whose help the shortcut draws (the others get the Markdown widget)."""

@@ -21,16 +21,16 @@ from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Log, Static, TabbedContent
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from screens.app import WizardApp
-from screens.confirm import ConfirmScreen
-from screens.done import DoneScreen
-from screens.progress import ApplyScreen
-from screens.review import PlanView, ReviewScreen
-from screens.widgets.findings import FindingsList
-from screens.widgets.policy_view import PolicyDiff, PolicyJson
-from wizard.answers import Answers
+from screens.tui.app import WizardApp
+from screens.tui.confirm import ConfirmScreen
+from screens.tui.steps.apply import ApplyScreen
+from screens.tui.steps.done import DoneScreen
+from screens.tui.steps.review import PlanView, ReviewScreen
+from screens.tui.widgets.findings import FindingsList
+from screens.tui.widgets.policy_view import PolicyDiff, PolicyJson
+from wizard.model.answers import Answers
+from wizard.model.readonly import is_read_only
 from wizard.ports import AwsError
-from wizard.readonly import is_read_only
 
 pytestmark = [pytest.mark.tui, pytest.mark.aws]
 
@@ -471,7 +471,7 @@ async def test_unwritable_journal_changes_nothing(
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("", encoding="utf-8")
     monkeypatch.setattr(
-        "screens.progress.new_journal_path", lambda label="apply": blocker / "journal.json"
+        "screens.tui.steps.apply.new_journal_path", lambda label="apply": blocker / "journal.json"
     )
     app = app_factory(answers=answers())
     async with app.run_test(size=SIZE) as pilot:

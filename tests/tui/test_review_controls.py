@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from textual.widgets import TabbedContent
 
-from screens.review import PlanView
+from screens.tui.steps.review import PlanView
 from tests.tui.test_review_apply import SIZE, answers, open_review, text_of
 
 pytestmark = [pytest.mark.tui, pytest.mark.aws]

@@ -15,8 +15,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
-from screens.confirm import ConfirmScreen
-from screens.done import DoneScreen
+from screens.tui.confirm import ConfirmScreen
+from screens.tui.steps.done import DoneScreen
 from tests.tui.test_review_apply import (
     APP_BUCKET,
     answers,
@@ -32,16 +32,16 @@ pytestmark = [pytest.mark.tui, pytest.mark.aws]
 @pytest.fixture(autouse=True)
 def steady(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fixed journal name under a fixed-looking home; one apply step at a time."""
-    import wizard.apply
     import wizard.engine
+    import wizard.run.apply
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setattr(
-        "screens.progress.new_journal_path",
+        "screens.tui.steps.apply.new_journal_path",
         lambda label="apply": tmp_path / "journal" / f"20250101T000000Z-{label}-snapshot.json",
     )
     monkeypatch.setattr(
-        wizard.engine, "apply_plan", functools.partial(wizard.apply.apply_plan, max_workers=1)
+        wizard.engine, "apply_plan", functools.partial(wizard.run.apply.apply_plan, max_workers=1)
     )
     monkeypatch.delenv("NO_COLOR", raising=False)
 

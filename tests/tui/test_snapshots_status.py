@@ -14,12 +14,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from screens.logs import LogBrowserScreen
-from screens.status import StatusScreen
+from screens.tui.logs import LogBrowserScreen
+from screens.tui.status import StatusScreen
 from tests.engine.test_logfiles import SAMPLE_RECORDS, at, log_key, put_log_file
 from tests.tui.test_review_apply import client, until
 from tests.tui.test_steps import connected
-from wizard.logfiles import LogLocation, log_root
+from wizard.health.logfiles import LogLocation, log_root
 
 pytestmark = [pytest.mark.tui, pytest.mark.aws]
 
@@ -39,9 +39,9 @@ _TIMES = (
 @pytest.fixture(autouse=True)
 def steady(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fixed times in the health report; colours on."""
-    import wizard.health
+    import wizard.health.trails
 
-    real = wizard.health.check_health
+    real = wizard.health.trails.check_health
 
     def fixed_times(*args: Any, **kwargs: Any) -> Any:
         report = real(*args, **kwargs)
@@ -49,10 +49,10 @@ def steady(monkeypatch: pytest.MonkeyPatch) -> None:
         for health in report.trails:
             update = {name: FIXED for name in _TIMES if getattr(health.facts, name)}
             facts = health.facts.model_copy(update=update)
-            trails.append(wizard.health.judge(facts, now=NOW))
+            trails.append(wizard.health.trails.judge(facts, now=NOW))
         return report.model_copy(update={"trails": trails, "checked_at": FIXED})
 
-    monkeypatch.setattr(wizard.health, "check_health", fixed_times)
+    monkeypatch.setattr(wizard.health.trails, "check_health", fixed_times)
     monkeypatch.delenv("NO_COLOR", raising=False)
 
 

@@ -14,8 +14,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
-from screens.app import WizardApp
-from screens.widgets.choice_table import ChoiceTable
+from screens.tui.app import WizardApp
+from screens.tui.widgets.choice_table import ChoiceTable
 from tests.tui.test_steps import (
     CENTRAL_BUCKET,
     answers,

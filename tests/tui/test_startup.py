@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from screens.app import make_app
-from screens.backend import AccountInfo, Backend
-from screens.welcome import WelcomeScreen
+from screens.common.backend import AccountInfo, Backend
+from screens.tui.app import make_app
+from screens.tui.steps.welcome import WelcomeScreen
 from tests.tui.test_steps import SIZE, connected, text
 
 
@@ -69,7 +69,7 @@ def test_quitting_while_the_sandbox_starts_stops_it(monkeypatch: pytest.MonkeyPa
         assert stopped == []  # nothing to stop yet: the emulator is not up
         return Emulator()
 
-    monkeypatch.setattr("wizard.aws.sandbox.start_sandbox", start_sandbox)
+    monkeypatch.setattr("wizard.sandbox.server.start_sandbox", start_sandbox)
     with pytest.raises(RuntimeError, match="quit"):
         backend.connect()
     assert stopped == ["http://127.0.0.1:9"]

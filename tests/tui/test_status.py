@@ -12,11 +12,11 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
-from screens.app import WizardApp
-from screens.done import DoneScreen
-from screens.logs import LogBrowserScreen
-from screens.status import StatusScreen
-from screens.welcome import WelcomeScreen
+from screens.tui.app import WizardApp
+from screens.tui.logs import LogBrowserScreen
+from screens.tui.status import StatusScreen
+from screens.tui.steps.done import DoneScreen
+from screens.tui.steps.welcome import WelcomeScreen
 from tests.engine.test_logfiles import SAMPLE_RECORDS, at, log_key, put_log_file
 from tests.tui.test_review_apply import (
     answers,

@@ -19,16 +19,16 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select, Switch
 from textual.worker import WorkerState
 
-from screens.app import WizardApp, make_app
-from screens.backend import Backend
-from screens.encryption import EncryptionScreen
-from screens.storage import StorageScreen
-from screens.trail import TrailScreen, organization_verdict, parse_tags
-from screens.welcome import WelcomeScreen
-from screens.widgets.choice_table import ChoiceTable
-from wizard.answers import Answers
-from wizard.discovery import OrganizationFacts
+from screens.common.backend import Backend
+from screens.tui.app import WizardApp, make_app
+from screens.tui.steps.encryption import EncryptionScreen
+from screens.tui.steps.storage import StorageScreen
+from screens.tui.steps.trail import TrailScreen, organization_verdict, parse_tags
+from screens.tui.steps.welcome import WelcomeScreen
+from screens.tui.widgets.choice_table import ChoiceTable
+from wizard.account.discovery import OrganizationFacts
 from wizard.engine import Engine
+from wizard.model.answers import Answers
 
 pytestmark = [pytest.mark.tui, pytest.mark.aws]
 
@@ -775,7 +775,7 @@ async def test_welcome_warns_about_an_unfinished_run(app_factory: Any) -> None:
     """A journal left by a killed run (no summary, no live lock) is named on Welcome."""
     import json
 
-    from wizard.journal import journal_dir
+    from wizard.run.journal import journal_dir
 
     path = journal_dir() / "20261207T080000Z-acme-audit-dead.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Tests for wizard.access: offline evaluation of AWS resource policies, with reasons.
+"""Tests for wizard.policy.access: offline evaluation of AWS resource policies, with reasons.
 
 Every operator family, the set qualifiers and ``IfExists``, principal/action/resource
 matching (including the negated elements and wildcards), deny-over-allow, undecided
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from wizard.access import (
+from wizard.policy.access import (
     AccessResult,
     ContextValue,
     Decision,

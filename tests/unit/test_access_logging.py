@@ -9,13 +9,13 @@ import pytest
 from pydantic import ValidationError
 
 from wizard import guide
-from wizard.access import Principal, Request, evaluate
-from wizard.answers import Answers
-from wizard.context import AccountContext, Names
-from wizard.discovery import AccessLogFacts, BucketFacts, Discovery
-from wizard.operator import action_for, operator_policy
-from wizard.planner import build_plan
-from wizard.policies import S3_LOGGING, access_log_bucket_policy, access_log_statement
+from wizard.account.discovery import AccessLogFacts, BucketFacts, Discovery
+from wizard.model.answers import Answers
+from wizard.model.context import AccountContext, Names
+from wizard.plan.planner import build_plan
+from wizard.policy.access import Principal, Request, evaluate
+from wizard.policy.operator import action_for, operator_policy
+from wizard.policy.policies import S3_LOGGING, access_log_bucket_policy, access_log_statement
 
 ACCOUNT = "123456789012"
 LOG_BUCKET = "acme-trail-logs"

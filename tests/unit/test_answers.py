@@ -1,4 +1,5 @@
-"""Tests for the answers models (wizard.answers) and the file loader (wizard.answers_file).
+"""Tests for the answers models (wizard.model.answers) and the file loader
+(wizard.model.answers_file).
 
 A bad answers file must always end in an AnswersError whose problems name the field path
 and, where the file has one, the line: never a traceback, never a silently ignored value.
@@ -17,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from wizard.answers import RETENTION_DAYS, Answers, BucketAnswers
-from wizard.answers_file import (
+from wizard.model.answers import RETENTION_DAYS, Answers, BucketAnswers
+from wizard.model.answers_file import (
     AnswersError,
     Problem,
     answers_schema,
@@ -711,7 +712,7 @@ def test_any_text_gives_answers_or_answers_error(text: str) -> None:
 
 
 def test_a_huge_bad_value_gives_a_short_message() -> None:
-    from wizard.answers_file import AnswersError, parse_answers
+    from wizard.model.answers_file import AnswersError, parse_answers
 
     text = "trail:\n  name: '" + "a_" * 100_000 + "'\nbucket:\n  name: acme-logs\n"
     try:

@@ -27,12 +27,12 @@ from typing import Any
 import pytest
 
 from screens.cli import EXIT_INVALID, EXIT_OK, main
-from wizard.answers_file import AnswersError, load_answers, parse_answers
+from wizard.export.text import plan_to_text
+from wizard.model.answers_file import AnswersError, load_answers, parse_answers
+from wizard.model.plan import Call, Finding, Plan, Step
+from wizard.model.safe_io import FileRefused, read_bounded, write_atomically
+from wizard.model.text import printable, printable_lines
 from wizard.onboard import load_accounts, parse_accounts
-from wizard.plan_model import Call, Finding, Plan, Step
-from wizard.render_plan import plan_to_text
-from wizard.safe_io import FileRefused, read_bounded, write_atomically
-from wizard.text import printable, printable_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "new-bucket-sse-s3.yaml"
@@ -46,7 +46,7 @@ RUNNER = """
 import os, resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
 from screens.cli import build_parser, main
-import wizard.answers_file, wizard.onboard
+import wizard.model.answers_file, wizard.onboard
 build_parser()
 start = time.monotonic()
 code = main(sys.argv[1:])
@@ -162,7 +162,7 @@ def test_an_answers_file_just_under_the_cap_is_read(tmp_path: Path) -> None:
 
 
 def safe_io_cap() -> int:
-    from wizard.answers_file import MAX_ANSWERS_BYTES
+    from wizard.model.answers_file import MAX_ANSWERS_BYTES
 
     return MAX_ANSWERS_BYTES
 

@@ -1,10 +1,11 @@
-"""Tests for the CloudFormation export (wizard.export_cfn) and ``export --format cloudformation``.
+"""Tests for the CloudFormation export (wizard.export.cloudformation) and ``export --format
+cloudformation``.
 
 Every example answers file (plus two variants that exercise the remaining branches: weak
 choices, and existing key/topic/role/bucket) is rendered once. Each template must parse as
 YAML with CloudFormation's short tags, hold the expected resources and parameters, carry the
 wizard's own policies (checked by resolving the intrinsics with concrete values and comparing
-with wizard.policies), pass cfn-lint without errors (one cfn-lint run over all templates) and
+with wizard.policy.policies), pass cfn-lint without errors (one cfn-lint run over all templates) and
 get from checkov exactly the failures the answers chose, each explained by a comment next to a
 resource (one checkov run over all templates).
 
@@ -31,12 +32,12 @@ import pytest
 import yaml
 
 from screens.cli import EXIT_INVALID, EXIT_OK, main
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
-from wizard.context import AccountContext, Names
-from wizard.export_cfn import cloudformation_template, failing_check_ids, template_checks
-from wizard.planner import advanced_event_selectors
-from wizard.policies import (
+from wizard.export.cloudformation import cloudformation_template, failing_check_ids, template_checks
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.context import AccountContext, Names
+from wizard.plan.planner import advanced_event_selectors
+from wizard.policy.policies import (
     access_log_bucket_policy,
     bucket_cloudtrail_statements,
     bucket_policy,
@@ -384,7 +385,7 @@ def test_trail_follows_the_answers(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_policies_are_the_wizards_own(name: str) -> None:
-    """Resolved with this account's values, each policy is what wizard.policies builds."""
+    """Resolved with this account's values, each policy is what wizard.policy.policies builds."""
     answers = answers_for(name)
     ctx = _ctx(answers)
     names = Names(answers, ctx)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from wizard import guide
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 

@@ -11,9 +11,9 @@ import pytest
 
 from screens.cli import UsageError
 from screens.validate_cmd import parse_time
-from wizard import integrity
-from wizard.aws import sandbox_logs as logs
-from wizard.aws.sandbox_logs import RecordedEvent, _TrailView
+from wizard.health import integrity
+from wizard.sandbox import delivery as logs
+from wizard.sandbox.delivery import RecordedEvent, _TrailView
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

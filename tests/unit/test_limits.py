@@ -1,4 +1,4 @@
-"""wizard.limits: each AWS limit at exactly the limit (no finding) and one past it (a
+"""wizard.plan.limits: each AWS limit at exactly the limit (no finding) and one past it (a
 finding with the numbers), measured the way the service measures, and the whole plan
 blocked by it.
 
@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from wizard import limits
-from wizard.answers import Answers
-from wizard.context import AccountContext
-from wizard.discovery import BucketFacts, Discovery, TrailFacts
-from wizard.limits import (
+from wizard.account.discovery import BucketFacts, Discovery, TrailFacts
+from wizard.model.answers import Answers
+from wizard.model.context import AccountContext
+from wizard.plan import limits
+from wizard.plan.limits import (
     bucket_policy_findings,
     count_selectors,
     event_selector_findings,
@@ -33,9 +33,9 @@ from wizard.limits import (
     topic_policy_findings,
     trails_per_region_findings,
 )
-from wizard.orphans import RUN_TAG
-from wizard.planner import build_plan
-from wizard.review import review_policies
+from wizard.plan.planner import build_plan
+from wizard.plan.review import review_policies
+from wizard.run.orphans import RUN_TAG
 
 ACCOUNT = "123456789012"
 CTX = AccountContext(account_id=ACCOUNT, region="us-east-1")

@@ -1,4 +1,5 @@
-"""Tests for wizard.merge: required statements are merged in, nothing existing is ever lost."""
+"""Tests for wizard.policy.merge: required statements are merged in, nothing existing is ever
+lost."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from wizard import merge as merge_module
-from wizard.merge import (
+from wizard.policy import merge as merge_module
+from wizard.policy.merge import (
     MergeResult,
     PolicyError,
     merge,

@@ -1,4 +1,4 @@
-"""Tests for wizard.names and wizard.regions: every naming rule, valid and invalid.
+"""Tests for wizard.model.names and wizard.model.regions: every naming rule, valid and invalid.
 
 Each refusal is checked for *what* it says: the message must name the offending value or
 the rule it breaks, so a person can fix the input without reading the source.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from wizard.names import (
+from wizard.model.names import (
     Arn,
     KeyRef,
     check_account_id,
@@ -27,7 +27,7 @@ from wizard.names import (
     normalise_prefix,
     parse_arn,
 )
-from wizard.regions import (
+from wizard.model.regions import (
     all_regions,
     check_region,
     normalise_bucket_location,
@@ -658,7 +658,7 @@ def test_tags_invalid(tags: dict[str, str], fragments: tuple[str, ...]) -> None:
 
 
 def test_the_run_tag_key_is_reserved_for_the_wizard() -> None:
-    from wizard.names import check_tags
+    from wizard.model.names import check_tags
 
     message = check_tags({"team": "security", "cloudtrail-wizard:run": "mine"})
     assert message is not None

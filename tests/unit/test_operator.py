@@ -1,4 +1,4 @@
-"""Tests for wizard.operator: the operator's least-privilege IAM policy.
+"""Tests for wizard.policy.operator: the operator's least-privilege IAM policy.
 
 Least privilege is checked both ways: what a setup needs is there, scoped to its resources,
 and what it does not need (KMS for SSE-S3, creating a role that already exists, ...) is not.
@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
-from wizard import discovery, planner
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
-from wizard.context import AccountContext, Names
-from wizard.operator import action_for, operator_needs, operator_policy
-from wizard.orphans import RECOVERY_OPERATIONS, run_tag_of
-from wizard.plan_model import Call
+from wizard.account import discovery
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.context import AccountContext, Names
+from wizard.model.plan import Call
+from wizard.plan import planner
+from wizard.policy.operator import action_for, operator_needs, operator_policy
+from wizard.run.orphans import RECOVERY_OPERATIONS, run_tag_of
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

@@ -1,4 +1,4 @@
-"""Tests for wizard.policies (and the names in wizard.context it builds from).
+"""Tests for wizard.policy.policies (and the names in wizard.model.context it builds from).
 
 Golden files pin every example's complete output byte for byte; regenerate them after a
 reviewed change with ``UPDATE_GOLDEN=1 pytest tests/unit/test_policies.py`` and read the
@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from wizard import access
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
-from wizard.context import AccountContext, Names
-from wizard.names import check_role_name
-from wizard.policies import (
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.context import AccountContext, Names
+from wizard.model.names import check_role_name
+from wizard.policy import access
+from wizard.policy.policies import (
     CLOUDTRAIL,
     S3_LOGGING,
     PolicySet,
@@ -636,7 +636,7 @@ def test_account_context_validation(kwargs: dict[str, str], fragment: str) -> No
 
 
 # ------------------------------------------------- evaluating the real policies
-# These use the offline evaluator in wizard.access.
+# These use the offline evaluator in wizard.policy.access.
 
 _TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/acme-audit"
 _BUCKET = "arn:aws:s3:::acme-audit-logs-123456789012"
@@ -834,7 +834,7 @@ def test_topic_policy_lets_only_this_trail_publish() -> None:
 def test_trust_policy_lets_only_this_trail_assume_the_role() -> None:
     # A trust policy has no Resource (it governs its own role); review.trust_as_resource_policy
     # gives each statement the role as Resource, as the access checker needs.
-    from wizard.review import trust_as_resource_policy
+    from wizard.plan.review import trust_as_resource_policy
 
     policies = _variant_policies("cloudwatch-and-sns")
     trail = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/acme-monitored"

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from wizard.answers import Answers
-from wizard.answers_file import load_answers
-from wizard.context import AccountContext
-from wizard.controls import plan_controls
-from wizard.discovery import BucketFacts, Discovery
-from wizard.plan_model import Plan
-from wizard.planner import build_plan
-from wizard.render_plan import controls_to_text, plan_to_json, plan_to_text
+from wizard.account.discovery import BucketFacts, Discovery
+from wizard.export.text import controls_to_text, plan_to_json, plan_to_text
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.context import AccountContext
+from wizard.model.plan import Plan
+from wizard.plan.planner import build_plan
+from wizard.policy.controls import plan_controls
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"

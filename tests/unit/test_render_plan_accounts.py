@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from wizard.plan_model import Call, Plan, Step
-from wizard.render_plan import plan_to_cli
+from wizard.export.text import plan_to_cli
+from wizard.model.plan import Call, Plan, Step
 
 LOG_ACCOUNT = "999999999999"
 

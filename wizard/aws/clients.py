@@ -6,7 +6,7 @@ never imported here. Everything above it calls AWS through :class:`Boto3Caller`,
 turns every botocore failure into one of three things the core understands:
 :class:`wizard.ports.AwsError` (AWS said no, or could not be reached),
 :class:`wizard.aws.session.CredentialsProblem` (the credentials cannot be used; no retry or
-rollback will fix that) or :class:`wizard.readonly.DryRunViolation` (a bug: a write in a
+rollback will fix that) or :class:`wizard.model.readonly.DryRunViolation` (a bug: a write in a
 read-only session).
 """
 
@@ -33,7 +33,7 @@ from botocore.response import StreamingBody
 
 from wizard import __version__
 from wizard.aws.basics import RetryMode
-from wizard.readonly import DryRunViolation, is_read_only
+from wizard.model.readonly import DryRunViolation, is_read_only
 
 if TYPE_CHECKING:
     import boto3
@@ -266,7 +266,7 @@ def install_readonly_guard(
     """Refuse every non-read operation before it is sent, with :class:`DryRunViolation`.
 
     The guard is a botocore ``before-call`` hook; the allowlist is
-    :func:`wizard.readonly.is_read_only`. Installing it twice is harmless.
+    :func:`wizard.model.readonly.is_read_only`. Installing it twice is harmless.
 
     Args:
         target: A :class:`ClientFactory` (guards its clients, present and future), a botocore
@@ -376,7 +376,7 @@ class Boto3Caller:
         retries = meta.get("RetryAttempts") or 0
         if retries and not is_read_only(operation):
             # A change botocore sent more than once may have been made more than once (its
-            # first answer lost): the core needs to know (wizard.orphans).
+            # first answer lost): the core needs to know (wizard.run.orphans).
             result["ResponseMetadata"] = {"RetryAttempts": retries}
         return result  # type: ignore[no-any-return]
 

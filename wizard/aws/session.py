@@ -25,12 +25,12 @@ from wizard.aws.basics import CredentialsProblem as CredentialsProblem
 from wizard.aws.basics import ProblemKind as ProblemKind
 from wizard.aws.basics import RetryMode as RetryMode
 from wizard.aws.clients import Boto3Caller, ClientFactory, SdkSession, install_fast_loader
+from wizard.model.regions import check_region
 from wizard.ports import AwsError
-from wizard.regions import check_region
 
 if TYPE_CHECKING:
     from wizard.aws.settings import SessionSettings as SessionSettings
-    from wizard.context import AccountContext
+    from wizard.model.context import AccountContext
 
 
 def __getattr__(name: str) -> type[SessionSettings]:
@@ -148,7 +148,7 @@ class AwsSession:
         Raises:
             CredentialsProblem: the credentials do not work or the endpoint is unreachable.
         """
-        from wizard.context import AccountContext
+        from wizard.model.context import AccountContext
 
         account, partition, arn = self.whoami()
         return AccountContext(
@@ -382,7 +382,7 @@ def explain_aws_error(
     """
     call = f"{err.service}:{err.operation}"
     if err.access_denied:
-        from wizard.operator import action_for
+        from wizard.policy.operator import action_for
 
         action = action_for(err.service, err.operation)
         needed = purpose or _words(err.operation)

@@ -8,7 +8,7 @@ describing a session loads no AWS SDK: the command line starts its AWS worker pr
 from __future__ import annotations
 
 from wizard.aws.basics import RetryMode
-from wizard.base import WizardModel
+from wizard.model.base import WizardModel
 
 __all__ = ["SessionSettings"]
 

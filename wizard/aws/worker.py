@@ -12,7 +12,7 @@ What reaches AWS does not change: the worker runs the same
 an in-process session uses (same environment, profile, region, endpoint, retries and
 read-only guard), several calls at a time, and its failures come back as the same
 exceptions: :class:`~wizard.ports.AwsError`, :class:`~wizard.aws.basics.CredentialsProblem`,
-:class:`~wizard.readonly.DryRunViolation`.
+:class:`~wizard.model.readonly.DryRunViolation`.
 
 Should the worker stop (killed, out of memory), the calls it was making fail with the
 AwsError code :data:`WORKER_STOPPED` (like a lost connection: AWS may or may not have
@@ -40,14 +40,14 @@ from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
 from wizard.aws.basics import CredentialsProblem
+from wizard.model.readonly import DryRunViolation
 from wizard.ports import AwsCaller, AwsError
-from wizard.readonly import DryRunViolation
 
 if TYPE_CHECKING:
     import subprocess  # nosec B404
 
     from wizard.aws.settings import SessionSettings
-    from wizard.context import AccountContext
+    from wizard.model.context import AccountContext
 
 __all__ = [
     "DEFAULT_SERVICES",
@@ -231,7 +231,7 @@ class WorkerSession:
         Raises:
             CredentialsProblem: the credentials do not work or the endpoint is unreachable.
         """
-        from wizard.context import AccountContext
+        from wizard.model.context import AccountContext
 
         account, partition, arn = self.whoami()
         return AccountContext(

@@ -1,0 +1,148 @@
+"""The TUI's connection to AWS: opens the session (or the sandbox) and owns the engine.
+
+Every method here blocks (network calls); screens call them only from thread workers.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the engine (boto3, pydantic models) loads when connecting, not at start-up
+    from wizard.engine import Engine
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """Who the wizard runs as, for the welcome screen."""
+
+    account_id: str
+    """12-digit account id."""
+    partition: str
+    """ARN partition."""
+    caller_arn: str
+    """The caller's ARN."""
+    region: str
+    """Session region."""
+    profile: str | None
+    """Profile in use."""
+    sandbox: bool
+    """Running against the embedded sandbox."""
+    endpoint: str | None = None
+    """Sandbox endpoint URL."""
+
+
+@dataclass
+class Backend:
+    """Opens the AWS session the command line asked for and builds the engine."""
+
+    profile: str | None = None
+    """--profile."""
+    region: str | None = None
+    """--region."""
+    sandbox: bool = False
+    """--sandbox."""
+    read_only: bool = False
+    """Refuse every mutating call (dry-run only sessions)."""
+    endpoint: str | None = None
+    """An already running sandbox endpoint to use (tests share one emulator)."""
+    _sandbox: Any = None
+    _engine: Engine | None = None
+    _info: AccountInfo | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _closed: bool = False
+
+    def connect(self) -> AccountInfo:
+        """Open the session (starting the sandbox when asked) and identify the caller.
+
+        Raises:
+            wizard.aws.session.CredentialsProblem: with a message that says how to fix it.
+        """
+        from wizard.aws.session import SessionSettings, open_session
+        from wizard.engine import Engine
+
+        with self._lock:
+            if self._info is not None:
+                return self._info
+            endpoint = self.endpoint
+            if self.sandbox and endpoint is None:
+                if self._sandbox is None:
+                    from wizard.sandbox.server import start_sandbox
+
+                    self._sandbox = start_sandbox()
+                    if self._closed:  # the wizard quit while the sandbox was starting
+                        self.close()
+                        raise RuntimeError("the wizard has quit")
+                endpoint = self._sandbox.endpoint_url
+            settings = SessionSettings(
+                profile=None if self.sandbox else self.profile,
+                region=self.region or ("us-east-1" if self.sandbox else None),
+                sandbox_endpoint=endpoint,
+                read_only=self.read_only,
+            )
+            session = open_session(settings)
+            # open_session() already asked STS who we are; reuse the cached identity.
+            self._engine = Engine(session.caller, session.context())
+            ctx = self._engine.ctx
+            self._info = AccountInfo(
+                account_id=ctx.account_id,
+                partition=ctx.partition,
+                caller_arn=ctx.caller_arn or "",
+                region=session.region,
+                profile=session.profile,
+                sandbox=self.sandbox,
+                endpoint=endpoint,
+            )
+            return self._info
+
+    def switch_to_sandbox(self) -> AccountInfo:
+        """Drop the current session and continue on the sandbox."""
+        with self._lock:
+            self.sandbox = True
+            self._info = None
+            self._engine = None
+        return self.connect()
+
+    @property
+    def sandbox_to_start(self) -> bool:
+        """Connecting to the sandbox would start it first (about a second)."""
+        return self.endpoint is None and self._sandbox is None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine (connect first)."""
+        if self._engine is None:
+            raise RuntimeError("not connected")
+        return self._engine
+
+    @property
+    def info(self) -> AccountInfo | None:
+        """Account info, once connected."""
+        return self._info
+
+    def deliver_logs_now(self) -> Any:
+        """Sandbox only: deliver the recorded API calls as CloudTrail log files now.
+
+        Returns:
+            The sandbox's delivery report (files written, errors by trail ARN).
+
+        Raises:
+            RuntimeError: not running against the sandbox.
+        """
+        if not self.sandbox:
+            raise RuntimeError("Log files can only be delivered on demand in the sandbox.")
+        if self._sandbox is not None:
+            return self._sandbox.deliver_now()
+        # An in-process sandbox started by someone else (tests share one): delivery is
+        # process-wide, like moto's state.
+        from wizard.sandbox.delivery import SERVICE
+
+        return SERVICE.deliver(flush=True)
+
+    def close(self) -> None:
+        """Stop the sandbox if this backend started one (or as soon as it has started)."""
+        self._closed = True
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox = None

@@ -1,0 +1,876 @@
+"""The plain-prompt wizard: the TUI's flow as a sequence of questionary questions.
+
+Used with ``--plain``, and automatically when standard output is not a terminal or TERM is
+``dumb``. It asks exactly the questions of :mod:`wizard.guide` (same prompts, choices,
+defaults, validation messages and help texts) and drives the same
+:class:`wizard.engine.Engine` as the TUI and the ``plan``/``apply`` commands.
+
+Accessibility: every status is a full line of text, there is no animation, and nothing is
+coloured when ``NO_COLOR`` is set (prompt_toolkit honours it for the questions, and
+:func:`screens.common.console.print_json_block` for the policies).
+
+Every question uses ``.unsafe_ask()``, so Ctrl-C raises ``KeyboardInterrupt``; one handler
+at the top (:func:`run_plain`) says that nothing was changed, as harlequin's config wizard
+does. Ctrl-C while applying is different: it asks for a clean stop and a rollback
+(:func:`screens.commands.stop_signals_set`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import textwrap
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import questionary
+from pydantic import ValidationError
+
+from screens.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, _load_all
+from screens.commands import Printer, _print_outcome, explain_step_error, stop_signals_set
+from screens.common.backend import AccountInfo, Backend
+from screens.common.console import POLICY_TITLES, print_json_block
+from wizard import guide
+from wizard.model.answers import Answers
+from wizard.model.plan import by_severity
+from wizard.model.safe_io import write_atomically
+from wizard.model.text import printable_lines
+from wizard.ports import AwsError
+from wizard.run.journal import first_run as _first_run
+
+if TYPE_CHECKING:
+    from wizard.account.discovery import Discovery
+    from wizard.engine import Engine, Outcome
+    from wizard.model.plan import Finding, Plan
+    from wizard.run.apply import DryRunReport
+
+PROMPT_USE_SANDBOX = "Continue on the sandbox instead (a local demo account; nothing touches AWS)?"
+"""Asked when the session cannot be opened."""
+PROMPT_NEXT = "What now?"
+"""The action menu after the review: apply, dry-run, save, quit."""
+PROMPT_SAVE = "Save these answers to a file?"
+"""Offered at the end of every run that got as far as a plan."""
+PROMPT_SAVE_PATH = "Answers file"
+"""Where to save the answers."""
+
+OWN_PROMPTS = (PROMPT_USE_SANDBOX, PROMPT_NEXT, PROMPT_SAVE, PROMPT_SAVE_PATH)
+"""The prompts of this front end that are not guide questions (besides the two below)."""
+
+INTERRUPTED = "Interrupted before applying. Nothing was changed."
+"""What Ctrl-C before an apply prints."""
+
+SANDBOX_NOTE = (
+    "SANDBOX: this is a local demo account with made-up resources. Nothing you do here touches AWS."
+)
+
+MAX_WIDTH = 100
+"""Text is wrapped to the terminal's width, but never wider than this (readability)."""
+
+ACTIONS: tuple[tuple[str, str], ...] = (
+    ("apply", "Apply (asks once more, rolls back on failure)"),
+    ("dry-run", "Dry-run (records the calls, changes nothing)"),
+    ("save", "Save answers and quit"),
+    ("quit", "Quit (nothing is changed)"),
+)
+"""The action menu's values and titles."""
+
+POLICY_KINDS: dict[str, str | None] = {
+    "bucket_policy": "bucket",
+    "key_policy": "key",
+    "sns_topic_policy": "topic",
+    "cloudwatch_logs_role_trust_policy": "role-trust",
+    "cloudwatch_logs_role_policy": "role-permissions",
+    "access_log_bucket_policy": "access-log-bucket",
+    "operator_policy": None,
+}
+"""plan.policies key -> the PolicyChange kind of the step that writes it (None: never written)."""
+
+_SEVERITY = {"error": "ERROR", "warning": "WARNING", "info": "NOTE"}
+
+_NEW_RESOURCE = {
+    "bucket": "bucket",
+    "key": "KMS key",
+    "topic": "SNS topic",
+    "role-trust": "delivery role",
+    "role-permissions": "delivery role",
+    "access-log-bucket": "access log bucket",
+}
+
+
+def confirm_apply_prompt(plan: Plan) -> str:
+    """The last question before applying.
+
+    Args:
+        plan: The plan about to be applied.
+
+    Returns:
+        ``Apply 9 changes to account 123456789012 in region us-east-1?``
+    """
+    n = len(plan.steps)
+    return (
+        f"Apply {n} change{'s' if n != 1 else ''} to account {plan.account_id} in region "
+        f"{plan.home_region}?"
+    )
+
+
+def replace_prompt(path: Path) -> str:
+    """Asked before overwriting an existing answers file."""
+    return f"{path} already exists. Replace it?"
+
+
+def exit_code_for(outcome: Outcome) -> int:
+    """The documented exit code of an apply (as ``cloudtrail-wizard apply`` returns it).
+
+    Args:
+        outcome: What the apply ended with.
+
+    Returns:
+        0 applied and verified, 1 failed (rolled back) or not verified, 2 refused as stale,
+        130 stopped with Ctrl-C.
+    """
+    status = outcome.report.status
+    if status == "cancelled":
+        return EXIT_INTERRUPTED
+    if status == "stale":
+        return EXIT_INVALID
+    if status != "applied":
+        return EXIT_FAILED
+    verification = outcome.verification
+    return EXIT_OK if verification is None or verification.ok else EXIT_FAILED
+
+
+def _choice_title(choice: guide.Choice) -> str:
+    return f"{choice.label} ({choice.hint})" if choice.hint else choice.label
+
+
+def _as_text(value: Any) -> str:
+    """A draft value as the text a text question starts with."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def _text_answer(text: str | None) -> str | None:
+    """What a typed answer means: surrounding blanks dropped, empty means none."""
+    text = (text or "").strip()
+    return text or None
+
+
+class PlainWizard:
+    """One run of the plain-prompt wizard; :meth:`run` returns the exit code."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        out: TextIO,
+        draft: guide.Draft | None = None,
+        show_help: bool | None = None,
+    ) -> None:
+        """Prepare a run.
+
+        Args:
+            backend: Opens the session (or the sandbox) and owns the engine.
+            out: Where everything but the questions is written.
+            draft: Answers to start from (``--answers``).
+            show_help: Print each step's help; None: on the first run and in the sandbox.
+        """
+        self.backend = backend
+        self.out = out
+        self.draft: guide.Draft = draft or {}
+        """The answers being collected (section -> field -> value)."""
+        self.show_help = show_help if show_help is not None else backend.sandbox or _first_run()
+        """Print each step's help text."""
+        self._help_forced = show_help is not None
+        self.width = min(_terminal_columns(), MAX_WIDTH) - 1
+        """Wrap width for text."""
+        self.applied_code: int | None = None
+        """The apply's exit code, once an apply has run (Ctrl-C then skips only the save)."""
+        self.prompt_options = _prompt_options()
+        """Extra keyword arguments for every questionary prompt (where to draw it)."""
+        self._blank = True
+
+    # ------------------------------------------------------------------ output
+
+    def line(self, text: str = "") -> None:
+        """Write one line (a blank line only once in a row)."""
+        if not text and self._blank:
+            return
+        self._blank = not text
+        # Names, messages and AWS answers may hold escape sequences: show them, never run them.
+        self.out.write(printable_lines(text) + "\n")
+        self.out.flush()
+
+    def para(
+        self, text: str, indent: str = "", *, hang: str | None = None, blank: bool = True
+    ) -> None:
+        """Write text re-wrapped to the terminal width (blank lines separate paragraphs).
+
+        Args:
+            text: The text; its own line breaks inside a paragraph are ignored.
+            indent: Put before the first line of each paragraph.
+            hang: Put before the following lines (default: ``indent``).
+            blank: Write a blank line after each paragraph.
+        """
+        for block in text.strip().split("\n\n"):
+            self.line(
+                textwrap.fill(
+                    " ".join(block.split()),
+                    width=self.width,
+                    initial_indent=indent,
+                    subsequent_indent=indent if hang is None else hang,
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
+            if blank:
+                self.line()
+
+    def heading(self, title: str) -> None:
+        """A section heading on its own line, after a blank line."""
+        self.line()
+        self.line(f"== {title} ==")
+        self.line()
+
+    # ------------------------------------------------------------------ questions
+
+    def _ask(self, question: Any) -> Any:
+        """Ask one questionary question (flushing our own output first)."""
+        self.out.flush()
+        self._blank = False  # questionary leaves its answer on a line of its own
+        return question.unsafe_ask()
+
+    def confirm(self, prompt: str, default: bool) -> bool:
+        """Ask a yes/no question."""
+        return bool(self._ask(questionary.confirm(prompt, default=default, **self.prompt_options)))
+
+    def ask_question(self, q: guide.Question) -> Any:
+        """Ask one guide question, starting from the draft's value or the guide's default.
+
+        Args:
+            q: The question.
+
+        Returns:
+            The value to store in the draft.
+        """
+        section, _, name = q.key.partition(".")
+        current = self.draft.get(section, {}).get(name)
+        default = current if current is not None else q.default(self.draft)
+        if q.help:
+            self.para(q.help, indent="  ", blank=False)
+        if q.kind == "confirm":
+            return self.confirm(q.prompt, bool(default))
+        if q.kind == "select":
+            values = [c.value for c in q.choices]
+            if default not in values:
+                default = q.default(self.draft)
+            return self._ask(
+                questionary.select(
+                    q.prompt,
+                    choices=[
+                        questionary.Choice(_choice_title(c), value=c.value) for c in q.choices
+                    ],
+                    default=default if default in values else None,
+                    **self.prompt_options,
+                )
+            )
+        if q.kind == "checkbox":
+            chosen = default if isinstance(default, list) else []
+            return list(
+                self._ask(
+                    questionary.checkbox(
+                        q.prompt,
+                        choices=[
+                            questionary.Choice(
+                                _choice_title(c), value=c.value, checked=c.value in chosen
+                            )
+                            for c in q.choices
+                        ],
+                        **self.prompt_options,
+                    )
+                )
+            )
+
+        def validate(text: str) -> bool | str:
+            problem = q.validate(_text_answer(text))
+            return True if problem is None else problem
+
+        answer = self._ask(
+            questionary.text(
+                q.prompt, default=_as_text(default), validate=validate, **self.prompt_options
+            )
+        )
+        return _text_answer(answer)
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self) -> int:
+        """The whole wizard: connect, ask, review, then apply, dry-run or save."""
+        self.line("cloudtrail-wizard: set up an AWS CloudTrail trail, step by step.")
+        if self.show_help:
+            self.line()
+            self.para(guide.WELCOME_HELP)
+        from wizard.run.recover import unfinished_finding
+
+        unfinished = unfinished_finding()
+        if unfinished is not None:
+            self.line()
+            self.para(f"Warning: {unfinished.message}")
+        info = self.connect()
+        if info is None:
+            self.line("Nothing was changed.")
+            return EXIT_INVALID
+        engine = self.backend.engine
+        self.show_account(info, engine)
+        answers = self.collect()
+        planned = self.review(answers, engine)
+        if planned is None:
+            return EXIT_FAILED
+        plan, found = planned
+        if plan.blocked:
+            self.line()
+            self.para(
+                "Apply is blocked by the errors above. Nothing was changed. Fix them (change "
+                "the answers, or the account) and run the wizard again."
+            )
+            self.offer_save(answers)
+            return EXIT_INVALID
+        return self.act(answers, plan, found, engine)
+
+    def connect(self) -> AccountInfo | None:
+        """Open the session; without one, say why and offer the sandbox.
+
+        Returns:
+            Who the wizard runs as, or None when there is no session to work with.
+        """
+        from wizard.aws.session import CredentialsProblem, explain_aws_error
+
+        sandbox = self.backend.sandbox
+        self.line()
+        self.line("Starting the sandbox and connecting..." if sandbox else "Connecting to AWS...")
+        try:
+            return self.backend.connect()
+        except CredentialsProblem as problem:
+            reason = problem.message
+        except AwsError as err:
+            reason = explain_aws_error(err)
+        self.line("Could not connect to AWS.")
+        self.para(reason, indent="  ")
+        if sandbox or not self.confirm(PROMPT_USE_SANDBOX, default=True):
+            return None
+        if not self._help_forced:
+            self.show_help = True
+        self.line("Starting the sandbox and connecting...")
+        try:
+            return self.backend.switch_to_sandbox()
+        except (CredentialsProblem, AwsError) as exc:
+            self.line(f"The sandbox did not start: {exc}")
+            return None
+
+    def show_account(self, info: AccountInfo, engine: Engine) -> None:
+        """Who the wizard runs as, and the trails the account already has."""
+        if info.sandbox:
+            profile = "none (sandbox credentials)"
+        else:
+            profile = info.profile or "none (default credential chain)"
+        self.line()
+        self.line("You are working as:")
+        for label, value in (
+            ("Account", info.account_id),
+            ("Caller", info.caller_arn),
+            ("Partition", info.partition),
+            ("Region", info.region),
+            ("Profile", profile),
+        ):
+            self.line(f"  {label:<10} {value}")
+        if info.sandbox:
+            self.line()
+            self.para(SANDBOX_NOTE)
+        else:
+            self.line()
+        self.line("Looking for existing trails...")
+        try:
+            trails = engine.all_trails()
+        except AwsError as err:
+            self.line(f"Could not list the existing trails: {err.message}")
+            return
+        if not trails:
+            self.line("No trail exists yet: this will be the account's first trail.")
+            return
+        self.line(f"Trails that already exist ({len(trails)}):")
+        for t in trails:
+            kind = (
+                "organization"
+                if t.organization
+                else ("multi-region" if t.multi_region else "single-region")
+            )
+            bucket = f", logs to {t.bucket}" if t.bucket else ""
+            self.line(f"  {t.name}: home {t.home_region}, {kind}{bucket}")
+        covering = [t for t in trails if t.organization or t.multi_region]
+        if covering:
+            t = covering[0]
+            what = "organization trail" if t.organization else "multi-region trail"
+            self.line()
+            self.para(
+                f"Note: {t.name} ({what}) already records management events in every region "
+                "of this account. The first copy is free; a second trail's copy is charged, so "
+                "consider recording only data events in the new trail."
+            )
+
+    # ------------------------------------------------------------------ questions
+
+    def collect(self) -> Answers:
+        """Ask every step's questions until the answers validate as a whole."""
+        steps = [s for s in guide.STEPS if s.questions]
+        start = 0
+        while True:
+            for index in range(start, len(steps)):
+                self.ask_step(steps[index], index + 1, len(steps))
+            try:
+                return Answers.model_validate(guide.answers_data(self.draft))
+            except ValidationError as exc:
+                start = self.explain_invalid(exc, steps)
+
+    def ask_step(self, step: guide.StepGuide, number: int, total: int) -> None:
+        """Print a step's title and help, then ask its questions that apply."""
+        self.heading(f"{step.title} (step {number} of {total})")
+        if self.show_help:
+            self.para(step.help)
+        for q in step.questions:
+            if not q.when(self.draft):
+                # An answer to a question that no longer applies must not linger: it could
+                # contradict the answers given since, with no question left to fix it.
+                section, _, name = q.key.partition(".")
+                self.draft.get(section, {}).pop(name, None)
+                continue
+            self.before_question(q)
+            guide.put(self.draft, q.key, self.ask_question(q))
+
+    def before_question(self, q: guide.Question) -> None:
+        """What the account has to choose from, listed before the questions that pick it."""
+        if q.key == "bucket.name" and guide.get(self.draft, "bucket.create") is False:
+            self.list_buckets()
+        elif q.key == "encryption.key":
+            self.list_keys()
+
+    def list_buckets(self) -> None:
+        """List the account's buckets (information for the bucket name question)."""
+        self.line("Looking at the account's buckets...")
+        try:
+            buckets = self.backend.engine.buckets()
+        except AwsError as err:
+            self.line(f"Could not list the buckets ({err.code}); type the bucket's name.")
+            return
+        if not buckets:
+            self.line("The account has no bucket yet.")
+            return
+        self.line("Buckets of this account:")
+        for b in buckets:
+            note = f": {b.note}" if b.note else ""
+            self.line(f"  {b.name} ({b.region or 'region unknown'}){note}")
+
+    def list_keys(self) -> None:
+        """List the KMS keys near the bucket, with whether each can be used."""
+        engine = self.backend.engine
+        home = guide.get(self.draft, "trail.region") or engine.ctx.region
+        bucket = guide.get(self.draft, "bucket.name")
+        self.line("Looking at the account's KMS keys...")
+        try:
+            if guide.get(self.draft, "bucket.create", True) is not False:
+                region = guide.get(self.draft, "bucket.region") or home
+                regions = {home, region}
+            else:
+                buckets = engine.buckets()
+                region = next((b.region for b in buckets if b.name == bucket and b.region), home)
+                regions = {b.region for b in buckets if b.region} | {home, region}
+            keys = engine.keys(sorted(regions), region)
+        except AwsError as err:
+            self.line(f"Could not list the keys ({err.code}); type a key below.")
+            return
+        self.line(f"The bucket is in {region}: the key must be in {region} too.")
+        usable = [k for k in keys if k.eligible]
+        for k in usable:
+            self.line(f"  {k.label} ({k.region}): usable")
+        for k in keys:
+            if not k.eligible:
+                self.para(
+                    f"{k.label} ({k.region}): not usable, {k.reason}",
+                    indent="  ",
+                    hang="    ",
+                    blank=False,
+                )
+        if not usable:
+            self.line("  No usable key: answer 'new' to create one.")
+
+    def explain_invalid(self, exc: ValidationError, steps: list[guide.StepGuide]) -> int:
+        """Print why the answers do not fit together; returns the step to ask again from."""
+        self.line()
+        self.line("These answers do not fit together:")
+        first: tuple[Any, ...] | None = None
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            first = first or loc
+            path = ".".join(str(p) for p in loc)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            self.para(f"{path}: {message}" if path else message, indent="  ")
+        index = _step_of(first or (), steps)
+        self.line(f"Asking again from the {steps[index].title} step.")
+        return index
+
+    # ------------------------------------------------------------------ review
+
+    def review(self, answers: Answers, engine: Engine) -> tuple[Plan, Discovery] | None:
+        """Discovery, preflight and plan; print findings, steps and every policy.
+
+        Returns:
+            The plan and the discovery behind it, or None when AWS could not be read.
+        """
+        from wizard.aws.session import explain_aws_error
+
+        self.heading("Review")
+        if self.show_help:
+            self.para(guide.REVIEW_HELP)
+        self.line("Looking at the account (discovery and preflight checks)...")
+        try:
+            plan, found = engine.plan(answers)
+        except AwsError as err:
+            self.para(f"{explain_aws_error(err)} Nothing was changed.")
+            return None
+        self.line()
+        self.line(f"Account {plan.account_id} ({plan.partition}), home region {plan.home_region}")
+        self.line(f"Trail   {plan.trail_arn}")
+        self.print_findings(plan.findings)
+        self.print_controls(plan)
+        self.print_steps(plan)
+        self.print_policies(plan)
+        return plan, found
+
+    def print_findings(self, findings: Iterable[Finding]) -> None:
+        """Findings, errors first, each with what to do about it."""
+        ordered = by_severity(list(findings))
+        if not ordered:
+            return
+        counts = [
+            _count(sum(f.severity == severity for f in ordered), word)
+            for severity, word in (("error", "error"), ("warning", "warning"), ("info", "note"))
+        ]
+        self.line()
+        self.line(f"Findings: {', '.join(c for c in counts if c)}.")
+        for f in ordered:
+            self.para(f"{_SEVERITY[f.severity]} [{f.code}] {f.message}", indent="  ", hang="    ")
+            if f.statement:
+                self.line("    The statement concerned:")
+                for text in json.dumps(f.statement, indent=2).splitlines():
+                    self.line(f"      {text}")
+                self.line()
+
+    def print_controls(self, plan: Plan) -> None:
+        """Which CIS / Security Hub controls the planned trail passes, and how to pass the rest."""
+        from wizard.export.text import controls_to_text
+        from wizard.policy.controls import plan_controls
+
+        self.line()
+        for text in controls_to_text(plan_controls(plan), width=max(self.width, 60)):
+            self.line(text)
+        self.line()
+
+    def print_steps(self, plan: Plan) -> None:
+        """The planned changes, in order, with how each is undone."""
+        self.line(f"Plan: {_count(len(plan.steps), 'change')}, in this order:")
+        for number, step in enumerate(plan.steps, 1):
+            self.para(step.summary, indent=f"  {number:2}. ", hang="      ", blank=False)
+            self.line(f"      {step.call.service}:{step.call.operation} in {step.call.region}")
+            if step.undo_summary:
+                self.para(f"undo: {step.undo_summary}", indent="      ", blank=False)
+
+    def print_policies(self, plan: Plan) -> None:
+        """Every policy as it will be written; for merged ones, the diff."""
+        for key, title in POLICY_TITLES.items():
+            doc = plan.policies.get(key)
+            if not doc:
+                continue
+            kind = POLICY_KINDS.get(key)
+            step = next(
+                (s for s in plan.steps if s.policy is not None and s.policy.kind == kind), None
+            )
+            self.line()
+            if step is not None and step.policy is not None:
+                text = step.policy.after  # exactly what the step writes
+            else:
+                text = _pretty_json(doc)
+            print_json_block(title, text, self.out)
+            if kind is None:
+                self.para(
+                    "Attach this to whoever runs the setup: it allows exactly the calls of the "
+                    "plan (prefer it to AWSCloudTrail_FullAccess). The wizard does not create it."
+                )
+            elif step is None or step.policy is None:
+                self.para("The existing policy already allows CloudTrail; it is left unchanged.")
+            elif step.policy.before is None:
+                noun = _NEW_RESOURCE.get(step.policy.kind, "resource")
+                self.para(f"The complete policy of the new {noun}, written when it is created.")
+            elif step.policy.diff:
+                self.para(
+                    f"Merged into the existing policy of {step.policy.resource}. The changes "
+                    "('+' lines are added, '-' lines removed):"
+                )
+                self.line(step.policy.diff.rstrip("\n"))
+
+    # ------------------------------------------------------------------ actions
+
+    def act(self, answers: Answers, plan: Plan, found: Discovery, engine: Engine) -> int:
+        """The action menu: apply, dry-run (then the menu again), save and quit, or quit."""
+        dry_run_done = False
+        while True:
+            self.line()
+            actions = [a for a in ACTIONS if not (dry_run_done and a[0] == "dry-run")]
+            action = self._ask(
+                questionary.select(
+                    PROMPT_NEXT,
+                    choices=[questionary.Choice(title, value=value) for value, title in actions],
+                    default="apply",
+                    **self.prompt_options,
+                )
+            )
+            if action == "dry-run":
+                self.dry_run(plan, engine)
+                dry_run_done = True
+            elif action == "save":
+                self.save(answers)
+                return EXIT_OK
+            elif action == "quit":
+                self.line("Quit before applying. Nothing was changed.")
+                return EXIT_OK
+            elif self.confirm(confirm_apply_prompt(plan), default=False):
+                code = self.apply(answers, plan, found, engine)
+                self.offer_save(answers)
+                return code
+            else:
+                self.line("Not applied. Nothing was changed.")
+
+    def dry_run(self, plan: Plan, engine: Engine) -> DryRunReport:
+        """Record the calls apply would make; send none of them."""
+        from wizard.run.apply import dry_run
+
+        self.line("Dry-run: recording the calls apply would make...")
+        report = dry_run(plan, engine.caller)
+        for number, call in enumerate(report.recorded_calls, 1):
+            self.line(f"  {number:2}. {call.service}:{call.operation} in {call.region}")
+        for problem in report.problems:
+            self.para(f"Problem: {problem}", indent="  ")
+        recorded = _count(len(report.recorded_calls), "change") or "No change"
+        reads = len(report.read_calls)
+        self.line()
+        self.line(
+            f"DRY RUN: nothing was changed. {recorded} recorded, none sent."
+            + (f" Only {_count(reads, 'read call')} went to AWS." if reads else "")
+        )
+        return report
+
+    def apply(self, answers: Answers, plan: Plan, found: Discovery, engine: Engine) -> int:
+        """Apply with one progress line per event; Ctrl-C stops and rolls back."""
+        self.heading("Apply")
+        from wizard.run.journal import check_state_dir
+
+        # Every change is journalled first, so a run that cannot keep its journal makes none.
+        problem = check_state_dir()
+        if problem is not None:
+            self.para(problem)
+            self.applied_code = EXIT_INVALID
+            return EXIT_INVALID
+        if self.show_help:
+            self.para(guide.APPLY_HELP)
+        n = len(plan.steps)
+        self.line(
+            f"Applying {n} change{'s' if n != 1 else ''} to account {plan.account_id} "
+            f"({plan.home_region}). Ctrl-C stops and rolls back."
+        )
+        cancel = threading.Event()
+        with stop_signals_set(cancel, self.out):
+            outcome = engine.apply(
+                answers,
+                plan,
+                progress=Printer(self.out, enabled=True),
+                cancel=cancel,
+                found=found,
+                explain=explain_step_error,
+            )
+        self.applied_code = exit_code_for(outcome)
+        _print_outcome(plan, answers, outcome, self.out)
+        if outcome.report.status == "applied":
+            self.heading("Next steps")
+            self.para(guide.DONE_HELP)
+        return self.applied_code
+
+    def offer_save(self, answers: Answers) -> None:
+        """Offer to save the answers (the end of every run that got to a plan)."""
+        self.line()
+        if self.confirm(PROMPT_SAVE, default=True):
+            self.save(answers)
+
+    def save(self, answers: Answers) -> Path | None:
+        """Ask where, then write the answers file.
+
+        Returns:
+            The file written, or None when nothing was saved.
+        """
+        from wizard.model.answers_file import dump_answers
+
+        answer = self._ask(
+            questionary.path(
+                PROMPT_SAVE_PATH,
+                default=f"{answers.trail.name}.answers.yaml",
+                validate=_check_save_path,
+                **self.prompt_options,
+            )
+        )
+        if not (answer or "").strip():
+            self.line("The answers were not saved.")
+            return None
+        path = Path(answer.strip()).expanduser()
+        if path.exists() and not self.confirm(replace_prompt(path), default=False):
+            self.line("The answers were not saved.")
+            return None
+        try:
+            write_atomically(path, dump_answers(answers))
+        except OSError as exc:
+            self.line(f"Could not save the answers to {path}: {exc}")
+            return None
+        self.line(f"Answers saved to {path}.")
+        self.para(
+            f"Start the wizard from them with `cloudtrail-wizard --answers {path}`, or apply them "
+            f"in another account with `cloudtrail-wizard apply {path}`."
+        )
+        return path
+
+    def interrupted(self) -> int:
+        """What Ctrl-C at a question means (the one KeyboardInterrupt handler's work)."""
+        self.line()
+        if self.applied_code is not None:
+            self.line("Interrupted: the answers were not saved.")
+            return self.applied_code
+        self.line(INTERRUPTED)
+        return EXIT_INTERRUPTED
+
+
+def _count(n: int, word: str) -> str:
+    """``1 change``, ``3 changes``; empty for 0 (left out of lists)."""
+    return f"{n} {word}{'s' if n != 1 else ''}" if n else ""
+
+
+def _pretty_json(doc: Any) -> str:
+    """A policy document as indented JSON (AWS returns existing ones on a single line)."""
+    from wizard.policy.merge import render_policy
+
+    if isinstance(doc, str):
+        text: str = doc
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return text
+    if isinstance(doc, dict):
+        return render_policy(doc)
+    return json.dumps(doc, indent=2)
+
+
+def _check_save_path(text: str) -> bool | str:
+    """questionary validator: an empty answer (do not save) or a writable file path."""
+    text = text.strip()
+    if not text:
+        return True
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return f"{path} is a directory; give a file name, e.g. {path / 'trail.answers.yaml'}."
+    if not path.parent.is_dir():
+        return f"The directory {path.parent} does not exist."
+    return True
+
+
+def _step_of(loc: tuple[Any, ...], steps: list[guide.StepGuide]) -> int:
+    """The index of the step that asks about an error's field (its section's first step)."""
+    if not loc:
+        return 0
+    section = str(loc[0])
+    key = f"{section}.{loc[1]}" if len(loc) > 1 else None
+    for index, step in enumerate(steps):
+        if any(q.key == key for q in step.questions):
+            return index
+    for index, step in enumerate(steps):
+        if any(q.key.startswith(section + ".") for q in step.questions):
+            return index
+    return 0
+
+
+def _terminal_columns() -> int:
+    """The terminal's width: COLUMNS, else standard output's, else standard error's, else 80."""
+    columns = shutil.get_terminal_size((0, 0)).columns
+    if columns:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stderr__.fileno()).columns if sys.__stderr__ else 80
+    except (OSError, ValueError):
+        return 80
+
+
+def _prompt_options() -> dict[str, Any]:
+    """Draw the questions on the terminal even when standard output is redirected.
+
+    prompt_toolkit renders into standard output, as plain text when it is not a terminal.
+    When output goes to a pipe or a file but standard error is still the terminal, the
+    questions go there, and the report (help, plan, policies, results) to standard output.
+    """
+    if sys.stdout.isatty() or not sys.stderr.isatty():
+        return {}
+    from prompt_toolkit.output import create_output
+
+    return {"output": create_output(always_prefer_tty=True)}
+
+
+def run_plain(
+    args: argparse.Namespace,
+    *,
+    answers: Answers | None = None,
+    backend: Backend | None = None,
+    out: TextIO | None = None,
+    show_help: bool | None = None,
+) -> int:
+    """Run the plain-prompt wizard; returns the exit code.
+
+    Args:
+        args: The command line's options (``--profile``, ``--region``, ``--sandbox``,
+            ``--answers``).
+        answers: Answers to pre-fill (read from ``args.answers`` when not given).
+        backend: The session to use; by default one is opened from ``args`` (tests pass one
+            connected to a running sandbox). A backend given here is not closed.
+        out: Where the report is written (default: standard output).
+        show_help: Print the help texts; None: on the first run and in sandbox mode.
+
+    Returns:
+        0 applied and verified (or dry-run, saved, quit), 1 failed and rolled back,
+        2 blocked or invalid, 130 interrupted.
+    """
+    if answers is None and getattr(args, "answers", None):
+        ((_path, answers),) = _load_all([args.answers])
+    own_backend = backend is None
+    if backend is None:
+        backend = Backend(
+            profile=getattr(args, "profile", None),
+            region=getattr(args, "region", None),
+            sandbox=bool(getattr(args, "sandbox", False)),
+        )
+    draft = guide.draft_from_answers(answers) if answers is not None else None
+    wizard = PlainWizard(backend, out=out or sys.stdout, draft=draft, show_help=show_help)
+    try:
+        return wizard.run()
+    except (KeyboardInterrupt, EOFError):
+        return wizard.interrupted()
+    finally:
+        if own_backend:
+            backend.close()

@@ -1,0 +1,273 @@
+"""The Textual application: owns the state, the backend and the step order.
+
+It is the hub: screens hand back a new state with ``go_next``/``go_back``; blocking AWS work
+runs in thread workers that post messages. Build it with :func:`make_app` (the command line
+and every test do).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from screens.common.backend import Backend
+from screens.tui import keys, saves
+from screens.tui.state import WizardState
+from wizard.guide import draft_from_answers
+
+STEP_ORDER = ("welcome", "trail", "storage", "prefix", "encryption", "delivery", "events", "review")
+"""The input steps, in order; apply and done follow the review."""
+
+
+def _screen_for(step_id: str) -> Any:
+    """Import the screen class of a step lazily (keeps start-up light)."""
+    if step_id == "welcome":
+        from screens.tui.steps.welcome import WelcomeScreen
+
+        return WelcomeScreen()
+    if step_id == "trail":
+        from screens.tui.steps.trail import TrailScreen
+
+        return TrailScreen()
+    if step_id == "storage":
+        from screens.tui.steps.storage import StorageScreen
+
+        return StorageScreen()
+    if step_id == "prefix":
+        from screens.tui.steps.prefix import PrefixScreen
+
+        return PrefixScreen()
+    if step_id == "encryption":
+        from screens.tui.steps.encryption import EncryptionScreen
+
+        return EncryptionScreen()
+    if step_id == "delivery":
+        from screens.tui.steps.delivery import DeliveryScreen
+
+        return DeliveryScreen()
+    if step_id == "events":
+        from screens.tui.steps.events import EventsScreen
+
+        return EventsScreen()
+    if step_id == "review":
+        from screens.tui.steps.review import ReviewScreen
+
+        return ReviewScreen()
+    if step_id == "apply":
+        from screens.tui.steps.apply import ApplyScreen
+
+        return ApplyScreen()
+    if step_id == "done":
+        from screens.tui.steps.done import DoneScreen
+
+        return DoneScreen()
+    raise KeyError(step_id)
+
+
+def _freeze_startup_objects() -> None:
+    """Keep the objects of start-up out of the garbage collector's full passes.
+
+    By the first screen, Textual and the wizard's modules are loaded: some 50,000 objects
+    that live as long as the process. The first full collection, which came while the first
+    frame was being drawn, spent about 35 ms walking them; frozen, they are skipped by it and
+    by every later one. Only the first app of a process freezes (tests build many, and each
+    freeze would also keep the garbage of the apps before it).
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+
+
+class WizardApp(App[int]):
+    """cloudtrail-wizard's full-screen wizard."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "cloudtrail-wizard"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(keys.QUIT, "quit_wizard", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        state: WizardState | None = None,
+        *,
+        show_help: bool = True,
+        answers_path: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.state = state or WizardState()
+        self.show_help = show_help
+        """Help panels visible (on by default for the first run and in sandbox mode)."""
+        self.answers_path = answers_path
+        """Where Ctrl+S saves answers."""
+        self.current_step = "welcome"
+        """The step on screen."""
+        self.exit_code = 0
+        """Exit code the command line returns."""
+
+    @property
+    def sandbox_banner(self) -> bool:
+        """True when running against the sandbox."""
+        return self.backend.sandbox
+
+    def on_mount(self) -> None:
+        if os.environ.get("NO_COLOR"):
+            self.theme = "textual-ansi"
+        welcome = _screen_for("welcome")
+        _freeze_startup_objects()
+        self.push_screen(welcome)
+
+    def on_ready(self) -> None:
+        # Textual draws the first screen while its start-up is still batched and drops that
+        # frame; later updates repaint only what changed since, so the first frame a person
+        # saw lacked parts (the help panel's border) for some 40 ms. Repaint it whole.
+        for widget in self.screen.children:
+            widget.refresh()
+
+    # ------------------------------------------------------------------ navigation
+
+    def go_to(self, step_id: str, state: WizardState | None = None) -> None:
+        """Show a step (replacing the current screen)."""
+        if state is not None:
+            self.state = state
+        self.current_step = step_id
+        self.switch_screen(_screen_for(step_id))
+
+    def go_next(self, step_id: str, state: WizardState) -> None:
+        """Leave ``step_id`` forward with the new state."""
+        if step_id in STEP_ORDER and step_id != "review":
+            self.go_to(STEP_ORDER[STEP_ORDER.index(step_id) + 1], state)
+        elif step_id == "review":
+            self.go_to("apply", state)
+        elif step_id == "apply":
+            self.go_to("done", state)
+
+    def go_back(self, step_id: str, state: WizardState) -> None:
+        """Leave ``step_id`` backwards, keeping what was typed."""
+        if step_id in STEP_ORDER and step_id != "welcome":
+            self.go_to(STEP_ORDER[STEP_ORDER.index(step_id) - 1], state)
+        else:
+            self.state = state
+
+    # ------------------------------------------------------------------ palette
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The main actions in the command palette (Ctrl+P), beside Textual's own."""
+        for command in super().get_system_commands(screen):
+            # "Quit" from Textual would skip the wizard's "nothing changed / roll back?" question.
+            if command.title != "Quit":
+                yield command
+        yield SystemCommand(
+            "Quit wizard", "Quit (asks first; rolls back during apply)", self.action_quit_wizard
+        )
+        yield SystemCommand(
+            "Save answers",
+            "Save the answers so far as a YAML answers file",
+            self.action_save_answers,
+        )
+        for action, title, help_text in (
+            ("toggle_help", "Toggle help panel", "Show or hide the explanation of this step"),
+            ("next", "Next step", f"Go to the next step (same as {keys.label(keys.NEXT)})"),
+            ("back", "Previous step", "Go back one step, keeping the answers"),
+            ("dry_run", "Dry-run", "Show what would change, changing nothing (review step)"),
+            ("status", "Trail health", "Every trail: logging, delivery, policies, controls"),
+            ("log_files", "Log files", "Browse the selected trail's newest log files"),
+        ):
+            method = getattr(screen, f"action_{action}", None)
+            if callable(method):
+                yield SystemCommand(title, help_text, method)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_save_answers(self) -> None:
+        """Save the current answers as a YAML answers file."""
+        from wizard.model.answers_file import dump_answers
+
+        answers = self.state.answers_or_none()
+        if answers is None:
+            self.notify(
+                "The answers are not complete yet; finish the trail and storage steps first.",
+                severity="warning",
+            )
+            return
+        saves.save_text(
+            self,
+            dump_answers(answers),
+            name=f"{answers.trail.name}.answers.yaml",
+            what="Answers",
+            path=self.answers_path,
+        )
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """The palette's Screenshot: under ``serve --save-dir``, into the session's directory.
+
+        Elsewhere Textual's own delivery stands: a download in a page, a file in a terminal.
+        """
+        if not (keys.in_browser() and saves.session_save_dir()):
+            return super().deliver_screenshot(filename, path, time_format)
+        from datetime import datetime
+
+        stamp = datetime.now().strftime(time_format or "%Y-%m-%dT%H_%M_%S")
+        name = filename or f"{self.title}_{stamp}.svg"
+        saves.save_text(self, self.export_screenshot(), name=name, what="Screenshot")
+        return None
+
+    def action_quit_wizard(self) -> None:
+        """Quit, asking first; during apply this means roll back."""
+        from screens.tui.confirm import ConfirmScreen
+
+        if self.current_step == "apply" and getattr(self.screen, "running", False):
+            question = "Stop now? Everything done so far will be rolled back."
+
+            def stop(yes: bool | None) -> None:
+                if yes:
+                    self.screen.action_cancel_apply()  # type: ignore[attr-defined]
+
+            self.push_screen(ConfirmScreen(question, yes_label="Stop and roll back"), stop)
+            return
+        if self.current_step in ("apply", "done"):
+            # The apply has ended (applied, rolled back or refused): the done/apply screen
+            # already says what changed, so quitting needs no question.
+            self.exit(self.exit_code)
+            return
+
+        def leave(yes: bool | None) -> None:
+            if yes:
+                self.exit(self.exit_code, message="Quit before applying. Nothing was changed.")
+
+        self.push_screen(
+            ConfirmScreen("Quit the wizard? Nothing has been changed.", yes_label="Quit"), leave
+        )
+
+    def on_unmount(self) -> None:
+        self.backend.close()
+
+
+def make_app(
+    backend: Backend | None = None,
+    *,
+    answers: Any = None,
+    answers_path: Path | None = None,
+    show_help: bool | None = None,
+) -> WizardApp:
+    """Build the app: the one composition root for the command line and the tests."""
+    backend = backend or Backend()
+    state = WizardState(draft=draft_from_answers(answers) if answers is not None else {})
+    if show_help is None:
+        from wizard.run.journal import first_run
+
+        show_help = backend.sandbox or first_run()
+    return WizardApp(backend, state, show_help=show_help, answers_path=answers_path)

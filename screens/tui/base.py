@@ -1,0 +1,305 @@
+"""What every step screen shares: the frame, the help panel, Back/Next and validation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Button, Input, Label, Static
+from textual.worker import Worker
+
+from screens.tui import keys
+from screens.tui.state import WizardState
+from screens.tui.widgets.footer import StepFooter
+from screens.tui.widgets.help_text import help_widget
+from wizard import guide
+from wizard.guide import Question, StepGuide
+
+if TYPE_CHECKING:  # pydantic loads with the answers models, after the first frame
+    from pydantic import ValidationError
+
+    from screens.tui.app import WizardApp
+
+
+class GuideValidator(Validator):
+    """Run a guide question's validator inside an :class:`~textual.widgets.Input`.
+
+    The message is the guide's own, so the TUI, the plain prompts and the answers file all
+    say the same thing about the same mistake.
+    """
+
+    def __init__(self, check: Callable[[Any], str | None]) -> None:
+        """Wrap ``check``.
+
+        Args:
+            check: Returns None when the value is fine, else what is wrong and how to fix it.
+        """
+        super().__init__()
+        self.check = check
+
+    def validate(self, value: str) -> ValidationResult:
+        """Validate the typed text (surrounding blanks ignored)."""
+        problem = self.check(value.strip())
+        return self.failure(problem) if problem else self.success()
+
+
+def validation_messages(exc: ValidationError) -> list[str]:
+    """Pydantic errors as ``field.path: message`` lines, the way the command line prints them.
+
+    Args:
+        exc: The validation error of :meth:`WizardState.answers` or a section model.
+
+    Returns:
+        One line per error.
+    """
+    lines = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(p) for p in error["loc"] if not str(p).startswith("function-"))
+        msg = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{field}: {msg}" if field else msg)
+    return lines
+
+
+class StepScreen(Screen[None]):
+    """Base of every step: subclasses fill :meth:`compose_body` and :meth:`collect`."""
+
+    STEP_ID: ClassVar[str] = ""
+    """Id of the step in :data:`wizard.guide.STEPS`."""
+    SHOW_NAV: ClassVar[bool] = True
+    """Show the Back/Next bar."""
+    NEXT_LABEL: ClassVar[str] = "Next"
+    """Label of the Next button."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "toggle_help", "Help"),
+        Binding(keys.NEXT, "next", "Next", show=True, priority=True),
+        Binding("ctrl+b", "back", "Back", show=True, priority=True),
+        Binding("ctrl+s", "save_answers", "Save answers"),
+    ]
+
+    @property
+    def wizard(self) -> WizardApp:
+        """The app, typed."""
+        from screens.tui.app import WizardApp
+
+        return cast(WizardApp, self.app)
+
+    @property
+    def state(self) -> WizardState:
+        """The app's current state."""
+        return self.wizard.state
+
+    @property
+    def guide(self) -> StepGuide:
+        """This step's questions and help."""
+        return guide.step(self.STEP_ID)
+
+    def compose(self) -> ComposeResult:
+        steps = [s for s in guide.STEPS if s.id not in ("apply", "done")]
+        ids = [s.id for s in steps]
+        number = ids.index(self.STEP_ID) + 1 if self.STEP_ID in ids else None
+        where = f"Step {number} of {len(ids)}: " if number else ""
+        with Horizontal(id="titlebar"):
+            yield Label(f"cloudtrail-wizard  {where}{self.guide.title}", id="title")
+            if self.wizard.sandbox_banner:
+                yield Label(" SANDBOX ", id="sandbox-banner")
+        with Horizontal(id="main"):
+            with VerticalScroll(id="body"):
+                yield from self.compose_body()
+            with VerticalScroll(id="help-panel"):
+                # "<account>" and the like would be read as HTML tags and vanish: escape them.
+                yield help_widget(self.guide.help.replace("<", "\\<"))
+        yield Static("", id="errors")
+        if self.SHOW_NAV:
+            with Horizontal(id="nav"):
+                yield Button("Back", id="back")
+                yield Button(self.NEXT_LABEL, id="next", variant="primary")
+        yield StepFooter()
+
+    def compose_body(self) -> ComposeResult:
+        """The step's own widgets."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.query_one("#help-panel").display = self.wizard.show_help
+
+    # ------------------------------------------------------------------ navigation
+
+    def collect(self) -> tuple[WizardState, list[str]]:
+        """Read the widgets into a new state; return it with the validation errors."""
+        return self.state, []
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "next":
+            event.stop()
+            self.action_next()
+        elif event.button.id == "back":
+            event.stop()
+            self.action_back()
+
+    def action_next(self) -> None:
+        state, errors = self.collect()
+        if errors:
+            self.show_errors(errors)
+            return
+        self.show_errors([])
+        self.wizard.go_next(self.STEP_ID, state)
+
+    def action_back(self) -> None:
+        state, _errors = self.collect()  # keep what was typed, valid or not
+        self.wizard.go_back(self.STEP_ID, state)
+
+    def action_toggle_help(self) -> None:
+        self.wizard.show_help = not self.wizard.show_help
+        self.query_one("#help-panel").display = self.wizard.show_help
+
+    def action_save_answers(self) -> None:
+        state, _ = self.collect()
+        self.wizard.state = state
+        self.wizard.action_save_answers()
+
+    def show_errors(self, errors: list[str]) -> None:
+        """Show validation errors under the form (empty list clears them)."""
+        box = self.query_one("#errors", Static)
+        box.update("\n".join(f"✗ {e}" for e in errors))
+        box.set_class(bool(errors), "has-errors")
+
+    # ------------------------------------------------------------------ form helpers
+
+    def compose_text(
+        self,
+        key: str,
+        input_id: str,
+        *,
+        value: str | None = None,
+        placeholder: str = "",
+        prompt: str | None = None,
+        check: Callable[[Any], str | None] | None = None,
+    ) -> ComposeResult:
+        """A guide text question: label, input validated as you type, help, message line.
+
+        Args:
+            key: The guide question (its prompt, help and validator are used).
+            input_id: Id of the Input; the message line is ``#<input_id>-problem``.
+            value: Initial text (default: the answer so far, else the question's default).
+            placeholder: Shown while the input is empty.
+            prompt: Replaces the question's prompt (for a richer picker's wording).
+            check: Replaces the question's validator.
+        """
+        q = self.question(key)
+        if value is None:
+            initial = self.initial(key)
+            value = "" if initial is None else str(initial)
+        yield from self.compose_input(
+            input_id,
+            prompt=prompt or q.prompt,
+            value=value,
+            check=check or q.validate,
+            placeholder=placeholder,
+            hint=q.help,
+        )
+
+    def compose_input(
+        self,
+        input_id: str,
+        *,
+        prompt: str,
+        value: str,
+        check: Callable[[Any], str | None],
+        placeholder: str = "",
+        hint: str = "",
+    ) -> ComposeResult:
+        """A text field that is not a guide question (or reads it differently).
+
+        Args:
+            input_id: Id of the Input; the message line is ``#<input_id>-problem``.
+            prompt: The label above the input.
+            value: Initial text.
+            check: None when the text is fine, else what is wrong and how to fix it.
+            placeholder: Shown while the input is empty.
+            hint: A help line under the input (none when empty).
+        """
+        yield Label(prompt, classes="field-label")
+        yield Input(
+            value=value,
+            placeholder=placeholder,
+            id=input_id,
+            validators=[GuideValidator(check)],
+            validate_on=["changed", "submitted"],
+        )
+        if hint:
+            yield Static(hint, classes="hint")
+        problem = Static("", id=f"{input_id}-problem", classes="problem")
+        problem.display = False  # takes a line only while there is something to say
+        yield problem
+
+    @on(Input.Changed)
+    def _show_input_problem(self, event: Input.Changed) -> None:
+        """Show an input's validation message under it while typing."""
+        # The summary of a refused Next is stale once the person edits: Next re-checks.
+        self.show_errors([])
+        if event.validation_result is None or event.input.id is None:
+            return
+        try:
+            box = self.query_one(f"#{event.input.id}-problem", Static)
+        except NoMatches:
+            return
+        text = " ".join(event.validation_result.failure_descriptions)
+        box.update(text)
+        box.display = bool(text)
+
+    def input_value(self, input_id: str) -> str:
+        """The text of an Input, surrounding blanks removed."""
+        return self.query_one(f"#{input_id}", Input).value.strip()
+
+    def check(self, key: str, value: Any) -> list[str]:
+        """Run a question's validator: ``[]`` when fine, else ``[message]``."""
+        problem = self.question(key).validate(value)
+        return [problem] if problem else []
+
+    # ------------------------------------------------------------------ lookups
+
+    def lookups_running(self) -> list[Worker[Any]]:
+        """This screen's workers that have not finished yet."""
+        return [w for w in self.workers if w.node is self and not w.is_finished]
+
+    def action_cancel_lookup(self) -> None:
+        """Cancel this screen's running lookups (screens that run lookups bind Escape)."""
+        for worker in self.lookups_running():
+            worker.cancel()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer "cancel lookup" only while a lookup runs."""
+        if action == "cancel_lookup":
+            return bool(self.lookups_running())
+        return True
+
+    @on(Worker.StateChanged)
+    def _refresh_lookup_binding(self, event: Worker.StateChanged) -> None:
+        """Show or hide the Escape binding in the footer as lookups start and end."""
+        self.refresh_bindings()
+
+    def answer(self, key: str, default: Any = None) -> Any:
+        """The current value of a dotted answer."""
+        return guide.get(self.state.draft, key, default)
+
+    def question(self, key: str) -> Question:
+        """This step's question for a dotted key."""
+        for q in self.guide.questions:
+            if q.key == key:
+                return q
+        raise KeyError(key)
+
+    def initial(self, key: str) -> Any:
+        """The value to show: the answer so far, else the question's default."""
+        value = self.answer(key)
+        if value is None:
+            value = self.question(key).default(self.state.draft)
+        return value

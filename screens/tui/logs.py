@@ -1,0 +1,314 @@
+"""The log browser: a trail's newest log files; open one to see its events as a filterable table.
+
+The files are listed newest first (:func:`wizard.health.logfiles.latest_log_files`, which walks
+the date folders backwards instead of listing years of keys); Enter opens one. Its records
+become rows (time, service, action, who, from where, error) that the filter box narrows as
+you type (:func:`wizard.health.logfiles.filter_rows`); the highlighted record is shown in full
+below. Listing and reading run in thread workers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label, LoadingIndicator, Static
+from textual.worker import get_current_worker
+
+from screens.tui.messages import LookupDone
+from wizard.model.text import printable, printable_lines
+
+if TYPE_CHECKING:
+    from screens.tui.app import WizardApp
+    from wizard.health.logfiles import LogFile, LogLocation, LogRow
+
+FILTER_HINT = (
+    "Filter: words match any column; who:alice, service:s3, action:Put, from:10.0., "
+    "region:eu-west-1, error:* (failed calls), -word excludes"
+)
+"""Placeholder of the filter box."""
+
+
+def delivered_at(stamp: str) -> str:
+    """``20250102T1005Z`` as ``2025-01-02 10:05Z`` (other text unchanged)."""
+    if len(stamp) == 14 and stamp[8] == "T":
+        return f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} {stamp[9:11]}:{stamp[11:13]}Z"
+    return stamp
+
+
+class LogBrowserScreen(Screen[None]):
+    """The newest log files of one trail, and the events of the one opened."""
+
+    DEFAULT_CSS = """
+    LogBrowserScreen { layout: vertical; }
+    LogBrowserScreen #logs-where { height: auto; padding: 0 1; margin-top: 1; }
+    LogBrowserScreen .logs-loading { height: 1; margin: 0 1; }
+    LogBrowserScreen .logs-loading LoadingIndicator { width: 6; height: 1; }
+    LogBrowserScreen #logs-files { height: auto; max-height: 8; margin: 0 1; }
+    LogBrowserScreen .logs-note { height: auto; padding: 0 1; color: $text-muted; }
+    LogBrowserScreen #logs-error { height: auto; padding: 0 1; color: $error; }
+    LogBrowserScreen #logs-file-title { text-style: bold; margin: 1 1 0 1; }
+    LogBrowserScreen #logs-filter { margin: 0 1 1 1; }
+    LogBrowserScreen #logs-records { height: 1fr; margin: 0 1; }
+    LogBrowserScreen #logs-record { height: auto; max-height: 8; margin: 0 1;
+        border-top: solid $primary; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Back"),
+        Binding("r", "refresh", "Refresh files"),
+        Binding("slash", "focus_filter", "Filter"),
+    ]
+
+    def __init__(self, location: LogLocation, *, limit: int = 50) -> None:
+        """Browse ``location`` (a trail's bucket and log root).
+
+        Args:
+            location: Where the trail's log files are.
+            limit: How many of the newest files to list.
+        """
+        super().__init__()
+        self.location = location
+        """Bucket, region and root of the trail's log files."""
+        self.limit = limit
+        """Files listed."""
+        self.files: list[LogFile] = []
+        """The files listed, newest first."""
+        self.opened: str | None = None
+        """Key of the file whose events are shown."""
+        self.records: list[dict[str, Any]] = []
+        """The opened file's records."""
+        self.rows: list[LogRow] = []
+        """Its records as rows."""
+        self.shown: list[LogRow] = []
+        """The rows the filter lets through, in the table's order."""
+
+    @property
+    def wizard(self) -> WizardApp:
+        """The app, typed."""
+        from screens.tui.app import WizardApp
+
+        assert isinstance(self.app, WizardApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        where = self.location
+        with Horizontal(id="titlebar"):
+            yield Label(f"cloudtrail-wizard  Log files of {where.trail}", id="title")
+            if self.wizard.sandbox_banner:
+                yield Label(" SANDBOX ", id="sandbox-banner")
+        yield Static(
+            f"s3://{where.bucket}/{where.root} ({where.bucket_region}), newest first. Enter "
+            "opens a file.",
+            id="logs-where",
+            markup=False,
+        )
+        with Horizontal(id="logs-files-loading", classes="logs-loading"):
+            yield LoadingIndicator()
+            yield Label("Looking for the newest log files…")
+        files: DataTable[Any] = DataTable(id="logs-files", cursor_type="row", zebra_stripes=True)
+        yield files
+        yield Static(id="logs-files-note", classes="logs-note", markup=False)
+        yield Static(id="logs-error", markup=False)
+        yield Static(id="logs-file-title", markup=False)
+        with Horizontal(id="logs-file-loading", classes="logs-loading"):
+            yield LoadingIndicator()
+            yield Label("Reading the log file…")
+        yield Input(placeholder=FILTER_HINT, id="logs-filter", compact=True)
+        records: DataTable[Any] = DataTable(
+            id="logs-records", cursor_type="row", zebra_stripes=True
+        )
+        yield records
+        with VerticalScroll(id="logs-record"):
+            yield Static(id="logs-record-json", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#logs-files", DataTable).add_columns("Delivered", "Region", "Size", "File")
+        self.query_one("#logs-records", DataTable).add_columns(
+            "Time", "Service", "Action", "Who", "From", "Error"
+        )
+        for selector in ("#logs-file-loading", "#logs-filter", "#logs-records", "#logs-record"):
+            self.query_one(selector).display = False
+        self.query_one("#logs-error").display = False
+        self.query_one("#logs-file-title").display = False
+        self.action_refresh()
+
+    # ------------------------------------------------------------------ listing
+
+    def action_refresh(self) -> None:
+        """List the newest files again."""
+        self.query_one("#logs-files-loading").display = True
+        self.query_one("#logs-files-note").display = False
+        self._list(self.wizard.backend.engine.caller)
+
+    @work(thread=True, exclusive=True, group="logfiles")
+    def _list(self, caller: Any) -> None:
+        from wizard.health.logfiles import LogFileError, latest_log_files
+
+        where = self.location
+        try:
+            listing: Any = latest_log_files(
+                caller, where.bucket, where.bucket_region, where.root, limit=self.limit
+            )
+            message = LookupDone("logfiles", listing)
+        except LogFileError as exc:
+            message = LookupDone("logfiles", None, str(exc))
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    def _listed(self, listing: Any, error: str | None) -> None:
+        self.query_one("#logs-files-loading").display = False
+        self._error(error)
+        note = self.query_one("#logs-files-note", Static)
+        table = self.query_one("#logs-files", DataTable)
+        table.clear()
+        self.files = list(listing.files) if listing is not None else []
+        for f in self.files:
+            table.add_row(
+                delivered_at(f.stamp), f.region, f"{f.size:,} B", Text(printable(f.name)), key=f.key
+            )
+        table.display = bool(self.files)
+        text = ""
+        if listing is not None and not self.files:
+            text = (
+                "No log files yet. CloudTrail delivers about every 5 minutes once the trail "
+                "is logging (in the sandbox: Deliver logs now, on the status screen)."
+            )
+        elif listing is not None and not listing.complete:
+            text = "Only the newest days were searched; older files may exist."
+        note.update(text)
+        note.display = bool(text)
+        if self.files and self.opened is None:
+            table.focus()
+
+    # ------------------------------------------------------------------ one file
+
+    @on(DataTable.RowSelected, "#logs-files")
+    def _file_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.open_file(str(event.row_key.value))
+
+    def open_file(self, key: str) -> None:
+        """Read ``key`` (in a thread worker) and show its events."""
+        self.opened = key
+        title = self.query_one("#logs-file-title", Static)
+        title.update(f"Events in {printable(key.rsplit('/', 1)[-1])}")
+        title.display = True
+        self.query_one("#logs-file-loading").display = True
+        self._read(self.wizard.backend.engine.caller, key)
+
+    @work(thread=True, exclusive=True, group="logfile")
+    def _read(self, caller: Any, key: str) -> None:
+        from wizard.health.logfiles import LogFileError, read_log_file
+
+        where = self.location
+        try:
+            records: Any = read_log_file(caller, where.bucket, where.bucket_region, key)
+            message = LookupDone("logfile", (key, records))
+        except LogFileError as exc:
+            message = LookupDone("logfile", (key, None), str(exc))
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    def _read_done(self, result: tuple[str, Any], error: str | None) -> None:
+        from wizard.health.logfiles import record_row
+
+        key, records = result
+        if key != self.opened:
+            return
+        self.query_one("#logs-file-loading").display = False
+        self._error(error)
+        self.records = list(records or [])
+        self.rows = [record_row(r, i) for i, r in enumerate(self.records)]
+        for selector in ("#logs-filter", "#logs-records", "#logs-record"):
+            self.query_one(selector).display = records is not None
+        if records is None:
+            self.query_one("#logs-file-title").display = False
+            return
+        self.apply_filter()
+        self.query_one("#logs-records", DataTable).focus()
+
+    def on_lookup_done(self, message: LookupDone) -> None:
+        if message.name == "logfiles":
+            message.stop()
+            self._listed(message.result, message.error)
+        elif message.name == "logfile":
+            message.stop()
+            self._read_done(message.result, message.error)
+
+    def _error(self, error: str | None) -> None:
+        box = self.query_one("#logs-error", Static)
+        box.update(printable_lines(error or ""))
+        box.display = bool(error)
+
+    # ------------------------------------------------------------------ filter
+
+    @on(Input.Changed, "#logs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.apply_filter()
+
+    @on(Input.Submitted, "#logs-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one("#logs-records", DataTable).focus()
+
+    def apply_filter(self) -> None:
+        """Show the rows the filter text lets through."""
+        from wizard.health.logfiles import filter_rows
+
+        text = self.query_one("#logs-filter", Input).value
+        self.shown = filter_rows(self.rows, text)
+        table = self.query_one("#logs-records", DataTable)
+        table.clear()
+        for row in self.shown:
+            # The fields are whatever the file in the bucket says: as Text (a string cell
+            # would be read as markup, and "[/]" would stop the screen) with every control
+            # character escaped.
+            cells = (row.time, row.service, row.action, row.who, row.source)
+            table.add_row(
+                *(Text(printable(cell)) for cell in cells),
+                Text(printable(row.error), style="red") if row.error else "",
+                key=str(row.index),
+            )
+        name = (self.opened or "").rsplit("/", 1)[-1]
+        self.query_one("#logs-file-title", Static).update(
+            f"Events in {printable(name)}: {len(self.shown)} of {len(self.rows)}"
+        )
+        self._show_record(self.shown[0].index if self.shown else None)
+
+    @on(DataTable.RowHighlighted, "#logs-records")
+    def _record_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self._show_record(int(event.row_key.value))
+
+    def _show_record(self, index: int | None) -> None:
+        text = ""
+        if index is not None and 0 <= index < len(self.records):
+            text = json.dumps(self.records[index], indent=2, sort_keys=True, default=str)
+        self.query_one("#logs-record-json", Static).update(text)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_focus_filter(self) -> None:
+        """Put the cursor in the filter box (once a file is open)."""
+        box = self.query_one("#logs-filter", Input)
+        if box.display:
+            box.focus()
+
+    def action_close(self) -> None:
+        """From the filter box, back to the events; else back to the status screen."""
+        if self.query_one("#logs-filter", Input).has_focus:
+            self.query_one("#logs-records", DataTable).focus()
+            return
+        for worker in self.workers:
+            worker.cancel()
+        self.dismiss()

@@ -1,0 +1,65 @@
+"""The TUI's state: the answers being collected and what the account told us.
+
+The App owns one :class:`WizardState` and replaces it whole (``with_``); screens never
+mutate it in place, so going back always finds the answers as they were left.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from screens.common.backend import AccountInfo
+from wizard.guide import Draft, answers_data
+
+if TYPE_CHECKING:  # heavy models: imported where used, after the first frame
+    from wizard.engine import Outcome
+    from wizard.model.answers import Answers
+    from wizard.model.plan import Plan
+
+
+@dataclass(frozen=True)
+class WizardState:
+    """Everything the screens share."""
+
+    draft: Draft = field(default_factory=dict)
+    """Answers collected so far (section -> field -> value)."""
+    account: AccountInfo | None = None
+    """The connected account, once known."""
+    plan: Plan | None = None
+    """The plan built on the review screen."""
+    discovery: Any = None
+    """Discovery behind the plan (wizard.account.discovery.Discovery)."""
+    outcome: Outcome | None = None
+    """What apply ended with."""
+    dry_run_calls: int | None = None
+    """Number of changes a dry run recorded (and did not send)."""
+
+    def with_(self, **changes: Any) -> WizardState:
+        """A copy with some fields replaced."""
+        return replace(self, **changes)
+
+    def with_answer(self, key: str, value: Any) -> WizardState:
+        """A copy with one dotted answer set (plan and outcome are dropped: answers changed)."""
+        draft = copy.deepcopy(self.draft)
+        section, _, name = key.partition(".")
+        draft.setdefault(section, {})[name] = value
+        return replace(self, draft=draft, plan=None, discovery=None, outcome=None)
+
+    def answers(self) -> Answers:
+        """The draft validated as Answers.
+
+        Raises:
+            ValidationError: the draft is not complete or not valid yet.
+        """
+        from wizard.model.answers import Answers
+
+        return Answers.model_validate(answers_data(self.draft))
+
+    def answers_or_none(self) -> Answers | None:
+        """The answers, or None while the draft is incomplete."""
+        try:
+            return self.answers()
+        except ValueError:  # pydantic's ValidationError is a ValueError
+            return None

@@ -1,0 +1,316 @@
+"""Step 5: encryption at rest: SSE-S3, or SSE-KMS with a new key or one of the account's."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from screens.tui.base import StepScreen
+from screens.tui.messages import LookupDone
+from screens.tui.state import WizardState
+from screens.tui.widgets.choice_table import ChoiceTable, Row
+from wizard.account.discovery import discover_bucket
+from wizard.account.inventory import KeyChoice
+from wizard.engine import Engine
+from wizard.ports import AwsError
+
+KEY_MODES = (("new", "A new key"), ("existing", "An existing key"))
+"""The two ways to get a KMS key (the guide asks for "new" or a key reference)."""
+
+
+def split_principals(text: str) -> list[str]:
+    """Principals typed space or comma separated, as a list."""
+    return text.replace(",", " ").split()
+
+
+class EncryptionScreen(StepScreen):
+    """SSE-S3 or SSE-KMS; for an existing key, the account's keys are listed and judged.
+
+    Keys in another region than the bucket, asymmetric, disabled or AWS managed are shown
+    with the reason they cannot be used, and Next refuses them with that reason.
+    """
+
+    STEP_ID = "encryption"
+    AUTO_FOCUS = "#type"
+
+    DEFAULT_CSS = """
+    EncryptionScreen #type, EncryptionScreen #key-mode { width: auto; }
+    EncryptionScreen #comparison { margin-top: 1; height: auto; }
+    EncryptionScreen #kms, EncryptionScreen #new-key, EncryptionScreen #existing-key {
+        height: auto;
+    }
+    EncryptionScreen #bucket-region-note { margin-top: 1; }
+    EncryptionScreen #key-chosen { margin-top: 1; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel_lookup", "Cancel lookup"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: list[KeyChoice] | None = None
+        """The account's keys, judged for the bucket's region, once listed."""
+        self._chosen: KeyChoice | None = None
+        """The key chosen from the list."""
+        self._wanted: str | None = None
+        """The existing key reference from the answers, until the list shows it."""
+        self._bucket_region: str | None = None
+        """The bucket's region, once known."""
+
+    def compose_body(self) -> ComposeResult:
+        q = self.question("encryption.type")
+        current = self.initial("encryption.type")
+        yield Label(q.prompt, classes="field-label")
+        with RadioSet(id="type", compact=True):
+            for choice in q.choices:
+                yield RadioButton(
+                    self._short(choice.label),
+                    value=choice.value == current,
+                    id=f"type-{choice.value}",
+                )
+        yield Static(self._comparison(), id="comparison")
+        key = self.answer("encryption.key")
+        existing = key not in (None, "", "new")
+        if existing:
+            self._wanted = str(key)
+        with Vertical(id="kms"):
+            yield Label(self.question("encryption.key").prompt, classes="field-label")
+            with RadioSet(id="key-mode", compact=True):
+                for mode, label in KEY_MODES:
+                    yield RadioButton(
+                        label, value=(mode == "existing") == existing, id=f"key-mode-{mode}"
+                    )
+            with Vertical(id="new-key"):
+                yield from self.compose_text("encryption.alias", "alias")
+                principals = self.answer("encryption.decrypt_principals") or []
+                if isinstance(principals, list):
+                    principals = " ".join(principals)
+                yield from self.compose_text(
+                    "encryption.decrypt_principals",
+                    "principals",
+                    value=str(principals),
+                    placeholder="arn:aws:iam::123456789012:role/LogReader",
+                )
+            with Vertical(id="existing-key"):
+                yield Static("", id="bucket-region-note")
+                yield ChoiceTable(
+                    ("Key", "Region", "Can be used?"),
+                    filter_placeholder="Type to filter the keys",
+                    id="keys",
+                )
+                yield Static("", id="key-chosen")
+                yield Button("List the keys again", id="reload-keys")
+                yield from self.compose_input(
+                    "key-ref",
+                    value="",
+                    prompt="Or a key id, key ARN or alias (for example a key of another account)",
+                    check=lambda v: self.question("encryption.key").validate(v) if v else None,
+                    hint="It must be in the bucket's region; the review screen checks it.",
+                )
+
+    @staticmethod
+    def _short(label: str) -> str:
+        """``SSE-KMS`` from ``SSE-KMS: a KMS key you control``."""
+        return label.partition(":")[0]
+
+    def _comparison(self) -> Table:
+        """The encryption choices side by side, from the guide's labels and hints."""
+        table = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold")
+        table.add_column("Option")
+        table.add_column("Keys")
+        table.add_column("In short")
+        for choice in self.question("encryption.type").choices:
+            name, _, what = choice.label.partition(": ")
+            table.add_row(name, what, choice.hint)
+        return table
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#reload-keys").display = False
+        self._show_mode()
+
+    # ------------------------------------------------------------------ modes
+
+    @property
+    def _kms(self) -> bool:
+        choices = self.question("encryption.type").choices
+        index = self.query_one("#type", RadioSet).pressed_index
+        return index < 0 or choices[index].value == "sse-kms"
+
+    @property
+    def _existing(self) -> bool:
+        return self.query_one("#key-mode", RadioSet).pressed_index == 1
+
+    @on(RadioSet.Changed)
+    def _radio_changed(self, event: RadioSet.Changed) -> None:
+        self._show_mode()
+
+    def _show_mode(self) -> None:
+        self.query_one("#kms").display = self._kms
+        self.query_one("#new-key").display = not self._existing
+        self.query_one("#existing-key").display = self._existing
+        running = any(w.group == "keys" for w in self.lookups_running())
+        if self._kms and self._existing and self._keys is None and not running:
+            self._list_keys()
+        self._show_chosen()
+
+    # ------------------------------------------------------------------ keys
+
+    def _list_keys(self) -> None:
+        self.query_one("#reload-keys").display = False
+        self.query_one("#keys", ChoiceTable).show_loading("Listing the account's keys…")
+        home = self.answer("trail.region") or (
+            self.state.account.region if self.state.account else "us-east-1"
+        )
+        create = self.answer("bucket.create", True) is not False
+        new_region = (self.answer("bucket.region") or home) if create else None
+        self._look_up_keys(self.wizard.backend.engine, self.answer("bucket.name"), new_region, home)
+
+    @work(thread=True, exclusive=True, group="keys")
+    def _look_up_keys(
+        self, engine: Engine, bucket: str | None, new_region: str | None, home: str
+    ) -> None:
+        """Find the bucket's region, then list the keys where the account works.
+
+        Args:
+            engine: The connected engine.
+            bucket: The bucket's name.
+            new_region: The new bucket's region; None for an existing bucket.
+            home: The trail's home region.
+        """
+        worker = get_current_worker()
+        try:
+            buckets = engine.buckets()
+            region = new_region
+            if region is None:
+                region = next((b.region for b in buckets if b.name == bucket and b.region), None)
+            if region is None and bucket:
+                # Not one of the account's buckets (another account's): ask S3 where it is.
+                region = discover_bucket(bucket, engine.ctx, engine.caller).region
+            region = region or home
+            regions = sorted({b.region for b in buckets if b.region} | {home, region})
+            keys = engine.keys(regions, region)
+        except AwsError as err:
+            message = LookupDone("keys", None, error=f"{err.code}: {err.message}")
+        else:
+            message = LookupDone("keys", (region, keys))
+        if not worker.is_cancelled:
+            self.post_message(message)
+
+    def on_lookup_done(self, message: LookupDone) -> None:
+        if message.name != "keys":
+            return
+        table = self.query_one("#keys", ChoiceTable)
+        if message.error:
+            table.show_note(f"Could not list the keys ({message.error}); type a key below.")
+            self.query_one("#reload-keys").display = True
+            return
+        self._bucket_region, self._keys = message.result
+        self.query_one("#bucket-region-note", Static).update(
+            f"The bucket {self.answer('bucket.name')} is in {self._bucket_region}: the key "
+            f"must be in {self._bucket_region} too."
+        )
+        rows: list[Row] = []
+        for k in self._keys:
+            # The table shows the reason's first clause; the chosen line shows all of it.
+            short = k.reason.partition(": ")[0]
+            usable = Text("✓ yes", style="green") if k.eligible else Text(f"✗ {short}", "red")
+            rows.append((k.arn, (k.label, k.region, usable)))
+        if self._wanted is not None:
+            wanted = self._wanted
+            self._chosen = next(
+                (k for k in self._keys if wanted in (k.arn, k.key_id, *k.aliases)), None
+            )
+            if self._chosen is None and not self.input_value("key-ref"):
+                self.query_one("#key-ref", Input).value = wanted
+            self._wanted = None
+        table.set_rows(rows, chosen=self._chosen.arn if self._chosen else None)
+        table.show_note("Enter or a click chooses a key." if rows else "No key found.")
+        self._show_chosen()
+
+    @on(Worker.StateChanged)
+    def _lookup_cancelled(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "keys" and event.state == WorkerState.CANCELLED:
+            self.query_one("#keys", ChoiceTable).show_note(
+                "Listing cancelled: list again, or type a key below."
+            )
+            self.query_one("#reload-keys").display = True
+
+    @on(Button.Pressed, "#reload-keys")
+    def _reload(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._list_keys()
+
+    @on(ChoiceTable.Chosen, "#keys")
+    def _key_chosen(self, event: ChoiceTable.Chosen) -> None:
+        self._chosen = next((k for k in self._keys or [] if k.arn == event.key), None)
+        self.query_one("#key-ref", Input).value = ""
+        self._show_chosen()
+
+    @on(Input.Changed, "#key-ref")
+    def _typed_changed(self, event: Input.Changed) -> None:
+        self._show_chosen()
+
+    def _show_chosen(self) -> None:
+        box = self.query_one("#key-chosen", Static)
+        typed = self.input_value("key-ref")
+        problem = self._key_problem()
+        box.set_class(bool(problem), "problem")
+        if typed:
+            box.update(f"Chosen: {typed} (checked on the review screen)")
+        elif self._chosen is None:
+            box.update("No key chosen yet." if self._keys is not None else "")
+        elif problem:
+            box.update(f"✗ {problem}")
+        else:
+            box.update(f"Chosen: {self._chosen.label} ({self._chosen.region}).")
+
+    def _key_problem(self) -> str | None:
+        """Why the chosen key cannot be used (None when it can, or when a key was typed)."""
+        if self.input_value("key-ref") or self._chosen is None or self._chosen.eligible:
+            return None
+        return f"{self._chosen.label} cannot be used: {self._chosen.reason}."
+
+    # ------------------------------------------------------------------ navigation
+
+    def collect(self) -> tuple[WizardState, list[str]]:
+        kms = self._kms
+        state = self.state.with_answer("encryption.type", "sse-kms" if kms else "sse-s3")
+        errors: list[str] = []
+        alias = self.input_value("alias")
+        principals = split_principals(self.input_value("principals"))
+        # The new key's fields are kept even for an existing key, so switching back finds them;
+        # the answers drop them when an existing key is used.
+        state = state.with_answer("encryption.alias", alias or None)
+        state = state.with_answer("encryption.decrypt_principals", principals)
+        if not kms:
+            return state, errors
+        if not self._existing:
+            state = state.with_answer("encryption.key", "new")
+            errors += self.check("encryption.alias", alias)
+            errors += self.check("encryption.decrypt_principals", principals)
+            return state, errors
+        typed = self.input_value("key-ref")
+        ref: Any = typed or (self._chosen_ref() if self._chosen else self._wanted)
+        state = state.with_answer("encryption.key", ref)
+        if not ref:
+            errors.append("Choose a key from the list, or type a key id, key ARN or alias.")
+        elif problem := self._key_problem():
+            errors.append(problem)
+        else:
+            errors += self.check("encryption.key", ref)
+        return state, errors
+
+    def _chosen_ref(self) -> str:
+        """How the answers name the chosen key: its alias when it has one, else its ARN."""
+        assert self._chosen is not None
+        return self._chosen.aliases[0] if self._chosen.aliases else self._chosen.arn

@@ -1,0 +1,573 @@
+"""Step 8, Review: findings, controls, every policy and diff, the plan; dry-run or apply.
+
+The plan is built in a thread worker (discovery reads the account) and comes back as a
+:class:`~screens.tui.messages.PlanReady` message; nothing here decides anything about AWS or
+policies, it only shows the :class:`~wizard.model.plan.Plan` the engine made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import ValidationError
+from rich import box
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import (
+    Button,
+    Label,
+    LoadingIndicator,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from screens.common.console import POLICY_TITLES
+from screens.tui import keys, saves
+from screens.tui.base import StepScreen
+from screens.tui.confirm import ConfirmScreen
+from screens.tui.messages import DryRunFinished, PlanFailed, PlanReady
+from screens.tui.state import WizardState
+from screens.tui.widgets.findings import FindingsList
+from screens.tui.widgets.policy_view import (
+    PolicyDiff,
+    PolicyJson,
+    diff_headline,
+    policy_text,
+    summarize_diff,
+)
+from wizard.export.text import controls_summary, controls_to_text, plan_to_cli, plan_to_text
+from wizard.model.plan import Plan, Step
+from wizard.policy.controls import PlannedControl, plan_controls
+
+if TYPE_CHECKING:
+    from wizard.model.answers import Answers
+    from wizard.run.apply import DryRunReport
+
+POLICY_TABS: tuple[tuple[str, str | None, str, str], ...] = (
+    ("bucket_policy", "bucket", "bucket-policy", "Bucket policy"),
+    ("key_policy", "key", "key-policy", "Key policy"),
+    ("sns_topic_policy", "topic", "topic-policy", "SNS policy"),
+    ("cloudwatch_logs_role_trust_policy", "role-trust", "role-trust", "Logs role trust"),
+    ("cloudwatch_logs_role_policy", "role-permissions", "role-policy", "Logs role policy"),
+    ("access_log_bucket_policy", "access-log-bucket", "access-log-policy", "Access log bucket"),
+    ("operator_policy", None, "operator-policy", "Your IAM policy"),
+)
+"""(plan.policies key, PolicyChange kind, tab id, tab label), in display order."""
+
+
+NEW_RESOURCE = {
+    "bucket": "bucket",
+    "key": "KMS key",
+    "topic": "SNS topic",
+    "role-trust": "delivery role",
+    "role-permissions": "delivery role",
+    "access-log-bucket": "access log bucket",
+}
+"""What a policy of each kind is attached to, for people."""
+
+
+@dataclass(frozen=True)
+class Export:
+    """What one tab copies and saves."""
+
+    label: str
+    """The tab's label, for messages."""
+    text: str
+    """The content."""
+    extension: str
+    """File extension when saved (json, diff, txt, sh)."""
+
+
+def explain(exc: BaseException) -> str:
+    """A failure of a worker, in words (AWS errors explained like the command line does).
+
+    Args:
+        exc: What the worker raised.
+
+    Returns:
+        One or two sentences.
+    """
+    from wizard.ports import AwsError
+
+    if isinstance(exc, AwsError):
+        from wizard.aws.session import explain_aws_error
+
+        return explain_aws_error(exc)
+    return str(exc) or type(exc).__name__
+
+
+def policy_step(plan: Plan, kind: str | None) -> Step | None:
+    """The step that writes the policy of ``kind``, if the plan writes it."""
+    if kind is None:
+        return None
+    for step in plan.steps:
+        if step.policy is not None and step.policy.kind == kind:
+            return step
+    return None
+
+
+def policy_note(plan: Plan, kind: str | None) -> str:
+    """One sentence on what happens to a policy: new, merged, or left alone."""
+    if kind is None:
+        return (
+            "Attach this to whoever runs the setup: it allows exactly the calls in the Plan tab "
+            "(prefer it to AWSCloudTrail_FullAccess). The wizard does not create it."
+        )
+    step = policy_step(plan, kind)
+    if step is None or step.policy is None:
+        return "The existing policy already allows CloudTrail; the wizard leaves it unchanged."
+    if step.policy.before is None:
+        noun = NEW_RESOURCE.get(step.policy.kind, "resource")
+        return f"The complete policy of the new {noun}, written when it is created."
+    if step.policy.diff:
+        headline = diff_headline(summarize_diff(step.policy.diff), len(step.policy.added_sids))
+        return (
+            f"Merged into the existing policy of {step.policy.resource}: {headline}. "
+            "The changes tab shows the diff."
+        )
+    return f"The existing policy of {step.policy.resource} is kept as it is."
+
+
+def plan_table(plan: Plan) -> Table:
+    """The steps as a table: what, with which API call where, and how it is undone."""
+    table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
+    table.add_column("#", justify="right", width=2, no_wrap=True)
+    table.add_column("Change (API call, region)", ratio=3, overflow="fold")
+    table.add_column("Undo on failure", ratio=2, overflow="fold")
+    for number, step in enumerate(plan.steps, 1):
+        change = Text(step.summary)
+        change.append(f"\n{step.call.service}:{step.call.operation}", style="bold")
+        change.append(f" · {step.call.region}", style="dim")
+        undo = Text(step.undo_summary or "—", style="" if step.undo else "dim")
+        table.add_row(str(number), change, undo)
+    return table
+
+
+CONTROL_STYLE = {
+    "pass": ("✓ pass", "green"),
+    "fail": ("✗ fail", "bold red"),
+    "not-applicable": ("– n/a", "dim"),
+    "after-apply": ("? after apply", "yellow"),
+}
+"""How each planned control status is shown: mark and style."""
+
+
+def controls_table(controls: list[PlannedControl]) -> Table:
+    """The controls as a table: verdict, control, and why (with how to pass a failing one)."""
+    table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
+    table.add_column("Verdict", width=13, no_wrap=True)
+    table.add_column("Control", ratio=2, overflow="fold")
+    table.add_column("Why, and how to pass", ratio=3, overflow="fold")
+    for c in controls:
+        mark, style = CONTROL_STYLE[c.status]
+        control = Text(c.control.short_label, style="bold")
+        control.append(f"\n{c.control.title}")
+        why = Text(c.reason)
+        if c.trade_off:
+            why.append(f"\nTo pass: {c.trade_off}", style="italic")
+        table.add_row(Text(mark, style=style), control, why)
+    return table
+
+
+class PlanView(Vertical):
+    """The built plan: a summary line, the findings, and one tab per document."""
+
+    def __init__(self, plan: Plan, cloudformation: str | None = None) -> None:
+        """Create the view.
+
+        Args:
+            plan: The plan to show.
+            cloudformation: The same setup as a CloudFormation template, when it can be made.
+        """
+        super().__init__(id="plan-view")
+        self.plan = plan
+        """The plan shown."""
+        self.cloudformation = cloudformation
+        """The CloudFormation export of the answers."""
+        self.exports: dict[str, Export] = {}
+        """What each tab copies and saves, by tab id."""
+
+    def compose(self) -> ComposeResult:
+        plan = self.plan
+        yield Static(
+            f"Trail [b]{plan.trail_arn}[/b]\nAccount {plan.account_id} · {plan.home_region} · "
+            f"{len(plan.steps)} changes, all undone if one fails",
+            id="plan-summary",
+        )
+        yield FindingsList(plan.findings, id="findings")
+        with TabbedContent(id="tabs"):
+            self.exports["plan"] = Export("Plan", plan_to_text(plan), "txt")
+            with TabPane("Plan", id="plan"), VerticalScroll():
+                yield Static(plan_table(plan), id="plan-table")
+            controls = plan_controls(plan)
+            self.exports["controls"] = Export(
+                "Controls", "\n".join(controls_to_text(controls)) + "\n", "txt"
+            )
+            with TabPane("Controls", id="controls"), VerticalScroll():
+                yield Static(
+                    "CIS AWS Foundations Benchmark and AWS Security Hub controls for the planned "
+                    f"trail: {controls_summary(controls)}. The same rules as "
+                    "`cloudtrail-wizard status` uses once the trail exists.",
+                    classes="pane-note",
+                    markup=False,
+                )
+                yield Static(controls_table(controls), id="controls-table")
+            for field, kind, tab_id, label in POLICY_TABS:
+                document = plan.policies.get(field)
+                if document is None:
+                    continue
+                self.exports[tab_id] = Export(label, policy_text(document), "json")
+                with TabPane(label, id=tab_id), VerticalScroll():
+                    yield Static(f"[b]{POLICY_TITLES[field]}[/b]", classes="pane-title")
+                    yield Static(policy_note(plan, kind), classes="pane-note", markup=False)
+                    yield PolicyJson(document, id=f"{tab_id}-json")
+                step = policy_step(plan, kind)
+                if step is not None and step.policy is not None and step.policy.diff:
+                    diff_id = f"{tab_id}-diff"
+                    self.exports[diff_id] = Export(
+                        f"{label} changes", step.policy.diff.rstrip("\n") + "\n", "diff"
+                    )
+                    with TabPane(f"{label} changes", id=diff_id), VerticalScroll():
+                        yield Static(
+                            f"[b]{POLICY_TITLES[field]}[/b]: what the merge changes",
+                            classes="pane-title",
+                        )
+                        yield PolicyDiff(
+                            step.policy.diff, len(step.policy.added_sids), id=f"{diff_id}-view"
+                        )
+            self.exports["cli"] = Export("AWS CLI", plan_to_cli(plan), "sh")
+            with TabPane("AWS CLI", id="cli"), VerticalScroll():
+                yield Static(
+                    "The same plan as AWS CLI commands, for a change ticket or to run by hand.",
+                    classes="pane-note",
+                )
+                yield PolicyJson(self.exports["cli"].text, language="bash", id="cli-script")
+            if self.cloudformation is not None:
+                self.exports["cfn"] = Export("CloudFormation", self.cloudformation, "yaml")
+                with TabPane("CloudFormation", id="cfn"), VerticalScroll():
+                    yield Static(
+                        "The same setup as a CloudFormation template with parameters, for "
+                        "StackSets and infrastructure-as-code reviews (cfn-lint clean).",
+                        classes="pane-note",
+                    )
+                    yield PolicyJson(self.cloudformation, language="yaml", id="cfn-template")
+
+
+class ReviewScreen(StepScreen):
+    """Shows the plan with every policy and finding; dry-runs it or hands it to apply."""
+
+    STEP_ID = "review"
+    NEXT_LABEL = "Apply…"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(keys.NEXT, "next", "Apply", priority=True),
+        Binding("ctrl+d", "dry_run", "Dry-run", priority=True),
+        Binding("c", "copy_tab", "Copy tab"),
+        Binding("s", "save_tab", "Save tab"),
+        Binding("escape", "cancel_plan", "Cancel"),
+        Binding("r", "retry", "Retry"),
+        Binding("pagedown", "scroll_tab(1)", "Scroll", show=False),
+        Binding("pageup", "scroll_tab(-1)", "Scroll", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    ReviewScreen #body { overflow-y: hidden; }
+    ReviewScreen #review-loading { height: 1fr; align: center middle; }
+    ReviewScreen #review-loading LoadingIndicator { height: 3; }
+    ReviewScreen #review-loading Label { width: 100%; content-align: center middle; }
+    ReviewScreen #review-failed { height: auto; display: none; padding: 1 0; }
+    ReviewScreen #review-failed-message { color: $error; margin-bottom: 1; }
+    ReviewScreen #review-content { height: 1fr; display: none; }
+    ReviewScreen #plan-view { height: 1fr; }
+    ReviewScreen #plan-summary { height: auto; }
+    ReviewScreen #tabs { height: 1fr; }
+    ReviewScreen #tabs ContentSwitcher { height: 1fr; }
+    ReviewScreen #tabs TabPane { height: 1fr; padding: 0; }
+    ReviewScreen #tabs TabPane > VerticalScroll { height: 1fr; }
+    ReviewScreen .pane-title { padding: 0 1; }
+    ReviewScreen .pane-note { padding: 0 1; color: $text-muted; margin-bottom: 1; }
+    ReviewScreen #plan-table { padding: 0 1; }
+    ReviewScreen #controls-table { padding: 0 1; }
+    ReviewScreen #apply-blocked {
+        width: 1fr; height: 3; color: $error; content-align: left middle;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plan: Plan | None = None
+        """The plan on screen, once built."""
+        self.found: Any = None
+        """The discovery behind the plan."""
+        self.mode = "loading"
+        """``loading`` (planning), ``failed`` (planning failed or cancelled) or ``ready``."""
+        self.dry_running = False
+        """A dry-run is in progress."""
+        self._dry_run_report: DryRunReport | None = None
+
+    # ------------------------------------------------------------------ layout
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="review-loading"):
+            yield LoadingIndicator()
+            yield Label("Reading the account and building the plan…   Esc cancels.")
+        with Vertical(id="review-failed"):
+            yield Static("", id="review-failed-message", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Retry", id="retry", variant="primary")
+        yield Vertical(id="review-content")
+
+    def on_mount(self) -> None:
+        """Finish the nav bar and start planning (StepScreen's on_mount runs after this)."""
+        nav = self.query_one("#nav", Horizontal)
+        nav.mount(Label("", id="apply-blocked"), before=0)
+        nav.mount(Button("Dry-run", id="dry-run"), before="#next")
+        self.start_plan()
+
+    def _show(self, mode: str) -> None:
+        """Switch between the loading, failed and ready layouts."""
+        self.mode = mode
+        self.query_one("#review-loading").display = mode == "loading"
+        self.query_one("#review-failed").display = mode == "failed"
+        self.query_one("#review-content").display = mode == "ready"
+        ready = mode == "ready" and self.plan is not None
+        blocked = self.plan is not None and self.plan.blocked
+        self.query_one("#next", Button).disabled = not ready or blocked
+        dry = self.query_one("#dry-run", Button)
+        dry.disabled = not ready or self.dry_running
+        dry.label = "Dry-running…" if self.dry_running else "Dry-run"
+        reason = ""
+        if ready and self.plan is not None and blocked:
+            codes = ", ".join(f.code for f in self.plan.findings if f.severity == "error")
+            reason = f"Apply is blocked by {codes} (see above)."
+        self.query_one("#apply-blocked", Label).update(reason)
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------------ planning
+
+    def start_plan(self) -> None:
+        """Build the plan for the current answers in a worker."""
+        self.plan = None
+        self.found = None
+        try:
+            answers = self.state.answers()
+        except ValidationError as exc:
+            problems = "; ".join(str(e["msg"]) for e in exc.errors()[:3])
+            self._fail(f"The answers are not complete yet ({problems}). Go Back and finish them.")
+            return
+        self._show("loading")
+        self._build_plan(answers)
+
+    @work(thread=True, exclusive=True, group="review-plan", exit_on_error=False)
+    def _build_plan(self, answers: Answers) -> None:
+        """Worker: discovery and planning (blocking reads), posted back as a message."""
+        worker = get_current_worker()
+        try:
+            plan, found = self.wizard.backend.engine.plan(answers)
+        except Exception as exc:  # every failure is shown, with Retry
+            if not worker.is_cancelled:
+                self.post_message(PlanFailed(explain(exc)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(PlanReady(plan, found))
+
+    async def on_plan_ready(self, message: PlanReady) -> None:
+        message.stop()
+        if self.mode != "loading":
+            return  # cancelled meanwhile
+        self.plan = message.plan
+        self.found = message.discovery
+        content = self.query_one("#review-content", Vertical)
+        await content.remove_children()
+        await content.mount(PlanView(message.plan, self._cloudformation(message.plan)))
+        self._show("ready")
+        self.query_one("#tabs Tabs").focus()
+
+    def _cloudformation(self, plan: Plan) -> str | None:
+        """The answers as a CloudFormation template (pure; None if they cannot be rendered)."""
+        from wizard.export.cloudformation import cloudformation_template
+        from wizard.model.context import AccountContext
+
+        try:
+            ctx = AccountContext(
+                account_id=plan.account_id, partition=plan.partition, region=plan.home_region
+            )
+            return cloudformation_template(self.state.answers(), ctx)
+        except ValueError:
+            return None
+
+    def on_plan_failed(self, message: PlanFailed) -> None:
+        message.stop()
+        if self.mode == "loading":
+            self._fail(f"Could not build the plan: {message.message}")
+
+    def _fail(self, text: str) -> None:
+        self.query_one("#review-failed-message", Static).update(
+            f"{text}\nNothing was changed. Retry (r), or go Back to change the answers."
+        )
+        self._show("failed")
+        self.query_one("#retry", Button).focus()
+
+    def action_cancel_plan(self) -> None:
+        """Stop waiting for the plan (the reads already sent finish in the background)."""
+        if self.mode != "loading":
+            return
+        self.workers.cancel_group(self, "review-plan")
+        self._fail("Planning was cancelled.")
+
+    def action_retry(self) -> None:
+        """Plan again."""
+        if self.mode == "failed":
+            self.start_plan()
+
+    # ------------------------------------------------------------------ state
+
+    def collect(self) -> tuple[WizardState, list[str]]:
+        return (
+            self.state.with_(
+                plan=self.plan, discovery=self.found, outcome=None, dry_run_calls=None
+            ),
+            [],
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        ready = self.mode == "ready" and self.plan is not None
+        if action == "next":
+            return True if ready and self.plan is not None and not self.plan.blocked else None
+        if action == "dry_run":
+            return True if ready and not self.dry_running else None
+        if action in ("copy_tab", "save_tab", "scroll_tab"):
+            return ready
+        if action == "cancel_plan":
+            return self.mode == "loading"
+        if action == "retry":
+            return self.mode == "failed"
+        return True
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Dry-run and Retry; Back and Apply are StepScreen's (its handler runs too)."""
+        if event.button.id == "dry-run":
+            event.stop()
+            self.action_dry_run()
+        elif event.button.id == "retry":
+            event.stop()
+            self.action_retry()
+
+    # ------------------------------------------------------------------ apply
+
+    def action_next(self) -> None:
+        """Ask once more, then hand the plan to the apply step."""
+        plan = self.plan
+        if self.mode != "ready" or plan is None or plan.blocked:
+            self.app.bell()
+            return
+        count = len(plan.steps)
+        question = (
+            f"Apply {count} change{'s' if count != 1 else ''} to account {plan.account_id} "
+            f"in region {plan.home_region}?\n\nIf any step fails, every change already made "
+            "is undone, and each call is written to a journal."
+        )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.wizard.go_next(self.STEP_ID, self.collect()[0])
+
+        self.app.push_screen(ConfirmScreen(question, yes_label="Apply"), answer)
+
+    # ------------------------------------------------------------------ dry-run
+
+    def action_dry_run(self) -> None:
+        """Walk the plan sending only reads; the writes are recorded, never sent."""
+        if self.mode != "ready" or self.plan is None or self.dry_running:
+            return
+        self.dry_running = True
+        self._show("ready")
+        self._dry_run(self.plan)
+
+    @work(thread=True, exclusive=True, group="review-dry-run", exit_on_error=False)
+    def _dry_run(self, plan: Plan) -> None:
+        """Worker: the dry-run (reads only), posted back as a message."""
+        from wizard.run.apply import dry_run
+
+        report = dry_run(plan, self.wizard.backend.engine.caller)
+        # Read by the message handler, which runs after this message is posted.
+        self._dry_run_report = report
+        self.post_message(DryRunFinished(list(report.recorded_calls)))
+
+    def on_dry_run_finished(self, message: DryRunFinished) -> None:
+        from screens.tui.steps.done import DoneScreen
+
+        message.stop()
+        self.dry_running = False
+        state = self.collect()[0].with_(dry_run_calls=len(message.calls))
+        self.wizard.state = state
+        self.wizard.current_step = "done"
+        self.app.switch_screen(DoneScreen(dry_run=self._dry_run_report))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR or event.worker.group != "review-dry-run":
+            return
+        self.dry_running = False
+        self._show("ready")
+        error = event.worker.error
+        self.notify(
+            f"The dry-run failed: {explain(error) if error else 'unknown error'}. "
+            "Nothing was changed.",
+            severity="error",
+            timeout=10,
+        )
+
+    # ------------------------------------------------------------------ copy and save
+
+    def action_scroll_tab(self, pages: int) -> None:
+        """Page the shown tab while the tab bar has focus (its arrows switch tabs)."""
+        if self.mode != "ready":
+            return
+        tabs = self.query_one("#tabs", TabbedContent)
+        pane = tabs.get_pane(tabs.active)
+        scroller = pane.query_one(VerticalScroll)
+        if pages > 0:
+            scroller.scroll_page_down()
+        else:
+            scroller.scroll_page_up()
+
+    def _active_export(self) -> Export | None:
+        if self.mode != "ready":
+            return None
+        view = self.query_one(PlanView)
+        return view.exports.get(self.query_one("#tabs", TabbedContent).active)
+
+    def action_copy_tab(self) -> None:
+        """Copy the shown tab's content to the clipboard."""
+        export = self._active_export()
+        if export is None:
+            return
+        self.app.copy_to_clipboard(export.text)
+        lines = export.text.count("\n") + 1
+        self.notify(
+            f"Copied the {export.label} tab ({lines} lines) to the clipboard. If your terminal "
+            "does not allow that, press s to save it to a file."
+        )
+
+    def action_save_tab(self) -> None:
+        """Save the shown tab's content next to the current directory."""
+        export = self._active_export()
+        if export is None:
+            return
+        tab = self.query_one("#tabs", TabbedContent).active
+        trail = self.plan.trail_arn.rsplit("/", 1)[-1] if self.plan else "trail"
+        # keep_earlier: never overwrite, an earlier save may be someone's edited copy.
+        saves.save_text(
+            self.app,
+            export.text,
+            name=f"{trail}-{tab}.{export.extension}",
+            what=f"The {export.label} tab",
+            keep_earlier=True,
+        )

@@ -1,0 +1,1472 @@
+"""CloudFormation export: the answers as one self-contained, commented template (pure).
+
+:func:`cloudformation_template` turns an answers file into YAML a person can review and deploy
+with ``aws cloudformation deploy`` or roll out to many accounts with StackSets: every name is a
+parameter (defaults from the answers), every ARN is built with ``!Sub`` from the stack's
+partition, region and account, and the policies are the ones :mod:`wizard.policy.policies` writes.
+
+What differs from ``apply``, on purpose:
+
+* Only what the answers ask for is in the template. An *existing* bucket, key, topic or role
+  is referenced by a parameter; CloudFormation cannot merge statements into a policy it does
+  not own, so the statements CloudTrail needs are printed as a comment block to merge by hand
+  (the same statements the wizard would merge).
+* The template is a little more hardened than the API plan where scanners expect it and a
+  template can do it in one place: the SNS topic and the CloudWatch Logs group are encrypted
+  with the trail's new key (CKV_AWS_26, CKV_AWS_158), and the key policy gets the statements
+  SNS/CloudTrail and CloudWatch Logs need for that. Server access logging of the log bucket
+  (CIS 4.4, CKV_AWS_18) is one parameter away (``AccessLogBucket``).
+* Resources holding log data or their key are kept when the stack is deleted
+  (``DeletionPolicy: Retain``): deleting audit logs or scheduling their key for deletion must
+  never be a side effect of removing a stack.
+* Where a check fails because of a choice in the answers (SSE-S3, single region, no CloudWatch
+  Logs, ...), a comment next to the resource says which check and why.
+
+No AWS call happens here, and the same answers always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from wizard import __version__
+from wizard.export.text import wrap_prose
+from wizard.model.answers import RETENTION_DAYS, Answers
+from wizard.model.context import AccountContext, Names
+from wizard.plan.planner import ROLE_POLICY_NAME, advanced_event_selectors
+from wizard.policy.policies import CLOUDTRAIL, S3_LOGGING, VERSION
+
+# --------------------------------------------------------------------------- intrinsics
+
+
+@dataclass(frozen=True)
+class Intrinsic:
+    """A CloudFormation intrinsic function, written with its short YAML tag (``!Sub``)."""
+
+    tag: str
+    """The YAML tag: ``!Ref``, ``!Sub``, ``!GetAtt``, ``!If``, ``!Equals``, ``!Not``."""
+    value: Any
+    """The tag's argument: a string, or a list for the functions that take several."""
+
+    def placeholder(self) -> str:
+        """How the value reads in a comment block: ``${Name}`` for a reference."""
+        if self.tag == "!Sub":
+            return str(self.value)
+        if self.tag in ("!Ref", "!GetAtt"):
+            return "${" + str(self.value) + "}"
+        return f"{self.tag} {self.value}"
+
+
+def ref(name: str) -> Intrinsic:
+    """``!Ref name``: a parameter's value or a resource's primary id."""
+    return Intrinsic("!Ref", name)
+
+
+def sub(text: str) -> Intrinsic:
+    """``!Sub text``: ``${Name}`` and ``${AWS::AccountId}`` are replaced when deployed."""
+    return Intrinsic("!Sub", text)
+
+
+def get_att(resource: str, attribute: str) -> Intrinsic:
+    """``!GetAtt resource.attribute``."""
+    return Intrinsic("!GetAtt", f"{resource}.{attribute}")
+
+
+def if_(condition: str, when_true: Any, when_false: Any) -> Intrinsic:
+    """``!If [condition, when_true, when_false]``."""
+    return Intrinsic("!If", [condition, when_true, when_false])
+
+
+def equals(left: Any, right: Any) -> Intrinsic:
+    """``!Equals [left, right]``."""
+    return Intrinsic("!Equals", [left, right])
+
+
+def not_(condition: Any) -> Intrinsic:
+    """``!Not [condition]``."""
+    return Intrinsic("!Not", [condition])
+
+
+NO_VALUE = ref("AWS::NoValue")
+"""Leaves a property out (in one branch of ``!If``)."""
+
+PARTITION = "${AWS::Partition}"
+ACCOUNT = "${AWS::AccountId}"
+REGION = "${AWS::Region}"
+TRAIL_ARN = f"arn:{PARTITION}:cloudtrail:{REGION}:{ACCOUNT}:trail/${{TrailName}}"
+"""The trail's ARN, known before the trail exists (its home region is the stack's)."""
+ACCOUNT_ROOT = f"arn:{PARTITION}:iam::{ACCOUNT}:root"
+CONTEXT_PATTERN = f"arn:{PARTITION}:cloudtrail:*:{ACCOUNT}:trail/*"
+"""``kms:EncryptionContext:aws:cloudtrail:arn`` of this account's trails."""
+
+# Logical ids.
+BUCKET = "LogBucket"
+BUCKET_POLICY = "LogBucketPolicy"
+ACCESS_LOG_BUCKET = "ServerAccessLogBucket"
+ACCESS_LOG_BUCKET_POLICY = "ServerAccessLogBucketPolicy"
+KEY = "TrailKey"
+KEY_ALIAS = "TrailKeyAlias"
+TOPIC = "NotificationTopic"
+TOPIC_POLICY = "NotificationTopicPolicy"
+LOG_GROUP = "TrailLogGroup"
+ROLE = "CloudWatchLogsRole"
+TRAIL = "Trail"
+
+# Parameter patterns (what AWS accepts; the wizard's own checks are stricter).
+_TRAIL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$"
+_BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+_PREFIX_PATTERN = r"^[^/](.{0,198}[^/])?$"
+_ALIAS_PATTERN = r"^alias/[a-zA-Z0-9:/_-]+$"
+_LOG_GROUP_PATTERN = r"^[A-Za-z0-9_./#-]{1,512}$"
+_TOPIC_PATTERN = r"^[A-Za-z0-9_-]{1,256}$"
+_ROLE_PATTERN = r"^[A-Za-z0-9+=,.@_-]{1,64}$"
+_ORG_PATTERN = r"^o-[a-z0-9]{10,32}$"
+
+
+# --------------------------------------------------------------------------- YAML output
+
+
+_TAGS = frozenset({"!Ref", "!Sub", "!GetAtt", "!If", "!Equals", "!Not"})
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style YAML with indented lists, CloudFormation's short tags and no anchors."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+    def choose_scalar_style(self) -> str:
+        # PyYAML quotes every tagged scalar; CloudFormation's short tags read better plain
+        # (``!Ref BucketName``) wherever a plain scalar means the same text.
+        style: str = super().choose_scalar_style()
+        event = self.event
+        if style == "'" and isinstance(event, yaml.ScalarEvent) and event.tag in _TAGS:
+            analysis = self.analysis
+            if analysis is None:
+                analysis = self.analysis = self.analyze_scalar(event.value)
+            plain_ok = analysis.allow_flow_plain if self.flow_level else analysis.allow_block_plain
+            if plain_ok and not analysis.empty and not analysis.multiline:
+                return ""
+        return style
+
+
+def _represent_intrinsic(dumper: yaml.SafeDumper, data: Intrinsic) -> yaml.Node:
+    if isinstance(data.value, list):
+        flat = all(not isinstance(v, (dict, list)) for v in data.value)
+        return dumper.represent_sequence(data.tag, data.value, flow_style=flat)
+    return dumper.represent_scalar(data.tag, str(data.value))
+
+
+_Dumper.add_representer(Intrinsic, _represent_intrinsic)
+
+
+def _dump(value: Any) -> str:
+    text = yaml.dump(
+        value,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=4096,
+    )
+    return str(text)
+
+
+def _indent(text: str, spaces: int) -> list[str]:
+    pad = " " * spaces
+    return [pad + line if line else line for line in text.rstrip("\n").split("\n")]
+
+
+def _comment(lines: Iterable[str], spaces: int = 0) -> list[str]:
+    """Comment lines; prose is wrapped to 100 columns, indented lines (JSON) are kept."""
+    pad = " " * spaces
+    out: list[str] = []
+    for line in lines:
+        text = line.lstrip()
+        if not text or text[0] in '[]{}"':
+            out.append(f"{pad}# {line}".rstrip())
+            continue
+        lead = line[: len(line) - len(text)]
+        out += [
+            f"{pad}# {part}"
+            for part in wrap_prose(
+                text, 98 - spaces, initial_indent=lead, subsequent_indent=lead + "  " * bool(lead)
+            )
+        ]
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """A value with every intrinsic written as its ``${...}`` text (for comment blocks)."""
+    if isinstance(value, Intrinsic):
+        return value.placeholder()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _json_block(document: Any) -> list[str]:
+    return json.dumps(_plain(document), indent=2, ensure_ascii=False).split("\n")
+
+
+# --------------------------------------------------------------------------- the builder
+
+
+@dataclass
+class _Entry:
+    """A named template section entry, with the comment lines shown above it."""
+
+    body: Any
+    comments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Check:
+    """A scanner check: the ids, whether this template passes it, and why."""
+
+    ids: str
+    passes: bool | None
+    """True passes, False fails by the answers' choice, None depends on a parameter."""
+    reason: str
+
+
+def _tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def _statement(
+    sid: str,
+    effect: str,
+    principal: Any,
+    action: str | list[str],
+    resource: Any,
+    condition: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Sid": sid, "Effect": effect}
+    if principal is not None:
+        statement["Principal"] = principal
+    statement["Action"] = action
+    if resource is not None:
+        statement["Resource"] = resource
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _service(name: Any) -> dict[str, Any]:
+    return {"Service": name}
+
+
+def _source_arn() -> dict[str, Any]:
+    return {"aws:SourceArn": sub(TRAIL_ARN)}
+
+
+class _Template:
+    """Builds the template for one set of answers."""
+
+    def __init__(self, answers: Answers, ctx: AccountContext) -> None:
+        self.answers = answers
+        self.ctx = ctx
+        self.names = Names(answers, ctx)
+        self.parameters: dict[str, _Entry] = {}
+        self.conditions: dict[str, Any] = {}
+        self.resources: dict[str, _Entry] = {}
+        self.outputs: dict[str, Any] = {}
+        self.checks: list[_Check] = []
+        self.before_deploy: list[str] = []
+        self.trail_depends: list[str] = []
+        self.tags = _tags(answers.trail.tags)
+        enc = answers.encryption
+        self.new_key = enc.new_key
+        self.existing_key = enc.existing_key
+        self.kms = enc.type == "sse-kms"
+        cw = answers.cloudwatch_logs
+        self.logs = cw.enabled
+        self.new_role = cw.enabled and not cw.role_is_arn
+        n = answers.notifications
+        self.topic = n.sns_topic is not None
+        self.new_topic = self.topic and not n.topic_is_arn
+
+    # ------------------------------------------------------------------ values
+
+    def key_value(self) -> Any:
+        """What a resource's KMS key property gets (the new key's ARN or the parameter)."""
+        return get_att(KEY, "Arn") if self.new_key else ref("KmsKeyId")
+
+    def bucket_arn(self) -> Any:
+        return get_att(BUCKET, "Arn") if self.answers.bucket.create else self.bucket_arn_text()
+
+    def bucket_arn_text(self) -> Intrinsic:
+        if self.answers.bucket.create:
+            return sub("${LogBucket.Arn}")
+        return sub(f"arn:{PARTITION}:s3:::${{BucketName}}")
+
+    def objects_arn(self, owner: str) -> Intrinsic:
+        if self.answers.bucket.create:
+            base = "${LogBucket.Arn}"
+        else:
+            base = f"arn:{PARTITION}:s3:::${{BucketName}}"
+        prefix = "${LogPrefix}/" if self.answers.bucket.prefix else ""
+        return sub(f"{base}/{prefix}AWSLogs/{owner}/*")
+
+    def topic_arn_text(self) -> Intrinsic:
+        if self.new_topic:
+            return sub(f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:${{TopicName}}")
+        return ref("SnsTopicArn")
+
+    def log_group_arn_text(self) -> Intrinsic:
+        return sub(f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:${{LogGroupName}}")
+
+    # ------------------------------------------------------------------ policies
+
+    def bucket_statements(self) -> list[dict[str, Any]]:
+        """CloudTrail's statements on the log bucket (as :mod:`wizard.policy.policies` writes
+        them)."""
+        write_condition = {
+            "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", **_source_arn()}
+        }
+        statements = [
+            _statement(
+                "AWSCloudTrailAclCheck",
+                "Allow",
+                _service(CLOUDTRAIL),
+                "s3:GetBucketAcl",
+                self.bucket_arn(),
+                {"StringEquals": _source_arn()},
+            ),
+            _statement(
+                "AWSCloudTrailWrite",
+                "Allow",
+                _service(CLOUDTRAIL),
+                "s3:PutObject",
+                self.objects_arn(ACCOUNT),
+                write_condition,
+            ),
+        ]
+        if self.answers.trail.organization:
+            statements.append(
+                _statement(
+                    "AWSCloudTrailOrganizationWrite",
+                    "Allow",
+                    _service(CLOUDTRAIL),
+                    "s3:PutObject",
+                    self.objects_arn("${OrganizationId}"),
+                    write_condition,
+                )
+            )
+        return statements
+
+    def tls_only_statement(self) -> dict[str, Any]:
+        return _statement(
+            "DenyInsecureTransport",
+            "Deny",
+            "*",
+            "s3:*",
+            [get_att(BUCKET, "Arn"), sub("${LogBucket.Arn}/*")],
+            {"Bool": {"aws:SecureTransport": "false"}},
+        )
+
+    def key_cloudtrail_statements(self) -> list[dict[str, Any]]:
+        """CloudTrail's statements in the key policy (encrypt pinned to this trail, describe)."""
+        return [
+            _statement(
+                "AllowCloudTrailEncryptLogs",
+                "Allow",
+                _service(CLOUDTRAIL),
+                "kms:GenerateDataKey*",
+                "*",
+                {
+                    "StringEquals": _source_arn(),
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": sub(CONTEXT_PATTERN)
+                    },
+                },
+            ),
+            _statement(
+                "AllowCloudTrailDescribeKey",
+                "Allow",
+                _service(CLOUDTRAIL),
+                "kms:DescribeKey",
+                "*",
+                {"StringEquals": _source_arn()},
+            ),
+        ]
+
+    def key_topic_statement(self) -> dict[str, Any]:
+        """Lets CloudTrail publish to a topic encrypted with the key (only this trail/topic)."""
+        return _statement(
+            "AllowCloudTrailPublishToEncryptedTopic",
+            "Allow",
+            _service(CLOUDTRAIL),
+            ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "*",
+            {
+                "StringEquals": {
+                    **_source_arn(),
+                    "kms:EncryptionContext:aws:sns:topicArn": self.topic_arn_text(),
+                }
+            },
+        )
+
+    def key_logs_statement(self) -> dict[str, Any]:
+        """Lets CloudWatch Logs encrypt this one log group with the key."""
+        return _statement(
+            "AllowCloudWatchLogsEncryptLogGroup",
+            "Allow",
+            _service(sub("logs.${AWS::Region}.amazonaws.com")),
+            [
+                "kms:Decrypt*",
+                "kms:Describe*",
+                "kms:Encrypt*",
+                "kms:GenerateDataKey*",
+                "kms:ReEncrypt*",
+            ],
+            "*",
+            {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": self.log_group_arn_text()}},
+        )
+
+    def key_policy(self) -> dict[str, Any]:
+        """The new key's whole policy: :func:`wizard.policy.policies.key_policy`, plus SNS and
+        Logs."""
+        statements = [
+            _statement(
+                "EnableIAMUserPermissions",
+                "Allow",
+                {"AWS": sub(ACCOUNT_ROOT)},
+                "kms:*",
+                "*",
+            ),
+            *self.key_cloudtrail_statements(),
+        ]
+        readers = sorted(set(self.answers.encryption.decrypt_principals))
+        context = {"kms:EncryptionContext:aws:cloudtrail:arn": sub(CONTEXT_PATTERN)}
+        if readers:
+            statements.append(
+                _statement(
+                    "AllowLogReadersDecrypt",
+                    "Allow",
+                    {"AWS": readers[0] if len(readers) == 1 else readers},
+                    "kms:Decrypt",
+                    "*",
+                    {
+                        "Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"},
+                        "StringLike": context,
+                    },
+                )
+            )
+        else:
+            statements.append(
+                _statement(
+                    "AllowAccountPrincipalsDecryptLogs",
+                    "Allow",
+                    {"AWS": "*"},
+                    ["kms:Decrypt", "kms:ReEncryptFrom"],
+                    "*",
+                    {
+                        "StringEquals": {"kms:CallerAccount": ref("AWS::AccountId")},
+                        "StringLike": context,
+                    },
+                )
+            )
+        if self.new_topic:
+            statements.append(self.key_topic_statement())
+        if self.logs:
+            statements.append(self.key_logs_statement())
+        return {"Version": VERSION, "Id": "cloudtrail-wizard-key-policy", "Statement": statements}
+
+    def topic_cloudtrail_statement(self) -> dict[str, Any]:
+        return _statement(
+            "AWSCloudTrailSNSPolicy",
+            "Allow",
+            _service(CLOUDTRAIL),
+            "SNS:Publish",
+            self.topic_arn_text() if not self.new_topic else ref(TOPIC),
+            {"StringEquals": _source_arn()},
+        )
+
+    def role_trust_policy(self) -> dict[str, Any]:
+        return {
+            "Version": VERSION,
+            "Statement": [
+                {
+                    "Sid": "AllowCloudTrailAssumeRole",
+                    "Effect": "Allow",
+                    "Principal": _service(CLOUDTRAIL),
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {
+                            "aws:SourceAccount": ref("AWS::AccountId"),
+                            "aws:SourceArn": sub(TRAIL_ARN),
+                        }
+                    },
+                }
+            ],
+        }
+
+    def role_permissions_policy(self, group: str) -> dict[str, Any]:
+        base = f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{group}"
+        streams: list[Any] = [sub(f"{base}:log-stream:{ACCOUNT}_CloudTrail_{REGION}*")]
+        if self.answers.trail.organization:
+            streams.append(sub(f"{base}:log-stream:${{OrganizationId}}_*"))
+        resource: Any = streams[0] if len(streams) == 1 else streams
+        return {
+            "Version": VERSION,
+            "Statement": [
+                _statement(
+                    "AWSCloudTrailCreateLogStream",
+                    "Allow",
+                    None,
+                    "logs:CreateLogStream",
+                    resource,
+                ),
+                _statement(
+                    "AWSCloudTrailPutLogEvents", "Allow", None, "logs:PutLogEvents", resource
+                ),
+            ],
+        }
+
+    # ------------------------------------------------------------------ sections
+
+    def parameter(self, name: str, body: dict[str, Any], *comments: str) -> None:
+        self.parameters[name] = _Entry(body, list(comments))
+
+    def resource(self, name: str, body: dict[str, Any], comments: Sequence[str] = ()) -> None:
+        self.resources[name] = _Entry(body, list(comments))
+
+    def merge_block(self, what: str, statements: list[dict[str, Any]]) -> None:
+        self.before_deploy += [
+            f"{what}: CloudFormation cannot merge into a policy it does not own, so add these "
+            "statements to it yourself (keep every statement already there):",
+            *_json_block(statements),
+            "",
+        ]
+
+    def build(self) -> None:
+        a = self.answers
+        self.parameter(
+            "TrailName",
+            {
+                "Type": "String",
+                "Default": a.trail.name,
+                "AllowedPattern": _TRAIL_PATTERN,
+                "Description": "Name of the trail (3-128 letters, digits, '.', '_' or '-').",
+            },
+        )
+        self.parameter(
+            "BucketName",
+            {
+                "Type": "String",
+                "Default": a.bucket.name,
+                "AllowedPattern": _BUCKET_PATTERN,
+                "Description": (
+                    "Log bucket to create (names are global: give each account its own)."
+                    if a.bucket.create
+                    else "Existing log bucket (its policy must already allow this trail)."
+                ),
+            },
+        )
+        if a.bucket.prefix:
+            self.parameter(
+                "LogPrefix",
+                {
+                    "Type": "String",
+                    "Default": a.bucket.prefix,
+                    "AllowedPattern": _PREFIX_PATTERN,
+                    "Description": "Key prefix of the log files (no leading or trailing '/').",
+                },
+            )
+        if a.trail.organization:
+            org: dict[str, Any] = {
+                "Type": "String",
+                "AllowedPattern": _ORG_PATTERN,
+                "Description": "Organization id (o-...); member accounts' logs go under it.",
+            }
+            if self.ctx.organization_id:
+                org = {"Type": "String", "Default": self.ctx.organization_id, **org}
+            self.parameter("OrganizationId", org)
+        if a.bucket.create and a.bucket.access_logs is not None:
+            self.access_log_parameters()
+        elif a.bucket.create:
+            self.parameter(
+                "AccessLogBucket",
+                {
+                    "Type": "String",
+                    "Default": "",
+                    "AllowedPattern": r"^$|" + _BUCKET_PATTERN,
+                    "Description": (
+                        "Bucket that receives S3 server access logs of the log bucket; empty "
+                        "turns access logging off (fails CIS 4.4 / CKV_AWS_18)."
+                    ),
+                },
+                "Empty (the default) leaves server access logging of the log bucket off: that "
+                "fails CIS 4.4 / CloudTrail.7 / CKV_AWS_18.",
+                "Name an existing bucket in this region that accepts S3 server access logs to "
+                "pass them.",
+            )
+            self.conditions["HasAccessLogBucket"] = not_(equals(ref("AccessLogBucket"), ""))
+        if self.new_key:
+            self.parameter(
+                "KeyAlias",
+                {
+                    "Type": "String",
+                    "Default": self.names.key_alias(),
+                    "AllowedPattern": _ALIAS_PATTERN,
+                    "Description": "Alias of the new KMS key that encrypts the log files.",
+                },
+            )
+        elif self.existing_key:
+            key_param: dict[str, Any] = {
+                "Type": "String",
+                "Description": (
+                    "Existing KMS key (key ARN recommended; alias/NAME, alias ARN or key id "
+                    "also work for the trail). Same region as the bucket; its policy must allow "
+                    "this trail."
+                ),
+            }
+            key_arn = self.existing_key.startswith("arn:") and ":key/" in self.existing_key
+            if not self.logs or key_arn:
+                key_param = {"Type": "String", "Default": self.existing_key, **key_param}
+            else:
+                key_param["Description"] += (
+                    " The log group needs the key ARN, so there is no default (the answers "
+                    f"name the key as {self.existing_key})."
+                )
+            self.parameter("KmsKeyId", key_param)
+        if self.topic:
+            if self.new_topic:
+                self.parameter(
+                    "TopicName",
+                    {
+                        "Type": "String",
+                        "Default": a.notifications.topic_name or "",
+                        "AllowedPattern": _TOPIC_PATTERN,
+                        "Description": "SNS topic notified of every log file delivered.",
+                    },
+                )
+            else:
+                self.parameter(
+                    "SnsTopicArn",
+                    {
+                        "Type": "String",
+                        "Default": a.notifications.sns_topic or "",
+                        "Description": "Existing SNS topic (its policy must let the trail "
+                        "publish).",
+                    },
+                )
+        if self.logs:
+            self.parameter(
+                "LogGroupName",
+                {
+                    "Type": "String",
+                    "Default": a.cloudwatch_logs.log_group or "",
+                    "AllowedPattern": _LOG_GROUP_PATTERN,
+                    "Description": "CloudWatch Logs group the trail delivers events to.",
+                },
+            )
+            self.parameter(
+                "RetentionInDays",
+                {
+                    "Type": "Number",
+                    "Default": a.cloudwatch_logs.retention_days,
+                    "AllowedValues": list(RETENTION_DAYS),
+                    "Description": "Days CloudWatch Logs keeps the events (CKV_AWS_338: >= 365).",
+                },
+            )
+            if self.new_role:
+                self.parameter(
+                    "CloudWatchLogsRoleName",
+                    {
+                        "Type": "String",
+                        "Default": self.names.role_name or "",
+                        "AllowedPattern": _ROLE_PATTERN,
+                        "Description": "IAM role CloudTrail assumes to write to the log group "
+                        "(IAM is global: one per account).",
+                    },
+                )
+            else:
+                self.parameter(
+                    "CloudWatchLogsRoleArn",
+                    {
+                        "Type": "String",
+                        "Default": a.cloudwatch_logs.role or "",
+                        "Description": "Existing role CloudTrail assumes to write to the log "
+                        "group.",
+                    },
+                )
+        self.build_key()
+        self.build_bucket()
+        self.build_topic()
+        self.build_logs()
+        self.build_trail()
+        self.build_outputs()
+
+    def build_key(self) -> None:
+        enc = self.answers.encryption
+        if not self.kms:
+            self.checks.append(
+                _Check(
+                    "CKV_AWS_35 / CIS 4.5 / CloudTrail.2",
+                    False,
+                    "SSE-S3 was chosen (encryption.type: sse-s3): the trail has no KMS key",
+                )
+            )
+            return
+        self.checks.append(
+            _Check("CKV_AWS_35 / CIS 4.5 / CloudTrail.2", True, "the trail's KMS key encrypts")
+        )
+        if self.existing_key:
+            statements = self.key_cloudtrail_statements()
+            if self.new_topic:
+                statements.append(self.key_topic_statement())
+            if self.logs:
+                statements.append(self.key_logs_statement())
+            self.merge_block(f"Key policy of the existing key {self.existing_key}", statements)
+            return
+        comments = [
+            "Customer managed key for the log files (same region as the bucket: this stack's).",
+            "Kept when the stack is deleted: without it the log files cannot be read.",
+        ]
+        if self.new_topic:
+            comments.append(
+                "Also encrypts the SNS topic (CKV_AWS_26) and lets this trail publish to it."
+            )
+        if self.logs:
+            comments.append(
+                "Also encrypts the CloudWatch Logs group (CKV_AWS_158): "
+                "logs.<region>.amazonaws.com may use it for that one group only."
+            )
+        if enc.rotation:
+            self.checks.append(_Check("CKV_AWS_7 / CIS 4.6", True, "yearly key rotation is on"))
+        else:
+            self.checks.append(
+                _Check(
+                    "CKV_AWS_7 / CIS 4.6",
+                    False,
+                    "key rotation is off (encryption.rotation: false)",
+                )
+            )
+            comments.append(
+                "CKV_AWS_7 / CIS 4.6 fail: automatic key rotation is off "
+                "(encryption.rotation: false)."
+            )
+        if not enc.decrypt_principals:
+            self.checks.append(
+                _Check(
+                    "CKV_AWS_33",
+                    False,
+                    'no decrypt_principals: principals of this account may decrypt (Principal "*" '
+                    "limited by kms:CallerAccount)",
+                )
+            )
+            comments.append(
+                'CKV_AWS_33 fails: no encryption.decrypt_principals, so Principal "*" (limited to '
+                "this account by kms:CallerAccount) may decrypt log files. Name the reader roles "
+                "to narrow it."
+            )
+        self.resource(
+            KEY,
+            {
+                "Type": "AWS::KMS::Key",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": {
+                    "Description": sub("CloudTrail log encryption for trail ${TrailName}"),
+                    "KeySpec": "SYMMETRIC_DEFAULT",
+                    "KeyUsage": "ENCRYPT_DECRYPT",
+                    "EnableKeyRotation": enc.rotation,
+                    "KeyPolicy": self.key_policy(),
+                    **({"Tags": self.tags} if self.tags else {}),
+                },
+            },
+            comments,
+        )
+        self.resource(
+            KEY_ALIAS,
+            {
+                "Type": "AWS::KMS::Alias",
+                "Properties": {"AliasName": ref("KeyAlias"), "TargetKeyId": ref(KEY)},
+            },
+        )
+
+    def access_log_parameters(self) -> None:
+        access = self.answers.bucket.access_logs
+        assert access is not None
+        self.parameter(
+            "AccessLogBucket",
+            {
+                "Type": "String",
+                "Default": access.bucket,
+                "AllowedPattern": _BUCKET_PATTERN,
+                "Description": (
+                    "Bucket this stack creates for the log bucket's S3 server access logs."
+                    if access.create
+                    else "Existing bucket in this region for the log bucket's S3 server access "
+                    "logs (its policy must let logging.s3.amazonaws.com write)."
+                ),
+            },
+        )
+        self.parameter(
+            "AccessLogPrefix",
+            {
+                "Type": "String",
+                "Default": access.prefix,
+                "MaxLength": 512,
+                "Description": "Key prefix of the server access log objects (ends in '/').",
+            },
+        )
+
+    def access_log_statement(self) -> dict[str, Any]:
+        """Log delivery's grant on the access log bucket (as :mod:`wizard.policy.policies`
+        writes it)."""
+        return _statement(
+            "S3ServerAccessLogsDelivery",
+            "Allow",
+            _service(S3_LOGGING),
+            "s3:PutObject",
+            sub(f"arn:{PARTITION}:s3:::${{AccessLogBucket}}/${{AccessLogPrefix}}*"),
+            {
+                "ArnLike": {"aws:SourceArn": sub(f"arn:{PARTITION}:s3:::${{BucketName}}")},
+                "StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")},
+            },
+        )
+
+    def build_access_log_bucket(self) -> None:
+        """The access log bucket and its policy, when the answers create it."""
+        access = self.answers.bucket.access_logs
+        assert access is not None
+        if not access.create:
+            self.merge_block(
+                f"Bucket policy of the existing access log bucket {access.bucket}",
+                [self.access_log_statement()],
+            )
+            return
+        props: dict[str, Any] = {
+            "BucketName": ref("AccessLogBucket"),
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        }
+        if self.answers.bucket.versioning:
+            props["VersioningConfiguration"] = {"Status": "Enabled"}
+        if self.tags:
+            props["Tags"] = self.tags
+        self.checks.append(
+            _Check(
+                "CKV_AWS_18",
+                False,
+                "the access log bucket does not log its own access (that would never end)",
+            )
+        )
+        self.resource(
+            ACCESS_LOG_BUCKET,
+            {
+                "Type": "AWS::S3::Bucket",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": props,
+            },
+            [
+                "Receives the log bucket's S3 server access logs (CIS 4.4, CloudTrail.7): ACLs "
+                "disabled, all public access blocked, SSE-S3 (log delivery does not support "
+                "SSE-KMS targets), TLS-only policy. Kept when the stack is deleted.",
+                "CKV_AWS_18 fails here by design: the access log bucket does not log its own "
+                "access (logs of logs never end).",
+            ],
+        )
+        self.resource(
+            ACCESS_LOG_BUCKET_POLICY,
+            {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {
+                    "Bucket": ref(ACCESS_LOG_BUCKET),
+                    "PolicyDocument": {
+                        "Version": VERSION,
+                        "Statement": [
+                            self.access_log_statement(),
+                            _statement(
+                                "DenyInsecureTransport",
+                                "Deny",
+                                "*",
+                                "s3:*",
+                                [
+                                    get_att(ACCESS_LOG_BUCKET, "Arn"),
+                                    sub(f"${{{ACCESS_LOG_BUCKET}.Arn}}/*"),
+                                ],
+                                {"Bool": {"aws:SecureTransport": "false"}},
+                            ),
+                        ],
+                    },
+                },
+            },
+            [
+                "S3 log delivery may write only the log bucket's access logs under the prefix "
+                "(aws:SourceArn, aws:SourceAccount); every request must use TLS."
+            ],
+        )
+
+    def build_bucket(self) -> None:
+        a = self.answers
+        if a.bucket.access_logs is not None:
+            self.build_access_log_bucket()
+        if not a.bucket.create:
+            self.merge_block(
+                f"Bucket policy of the existing bucket {a.bucket.name}", self.bucket_statements()
+            )
+            if a.bucket.access_logs is not None:
+                access = a.bucket.access_logs
+                self.before_deploy += [
+                    f"Server access logging of the existing bucket {a.bucket.name} is not in "
+                    "this template (CloudFormation does not own that bucket): turn it on with",
+                    f"  aws s3api put-bucket-logging --bucket {a.bucket.name} "
+                    "--bucket-logging-status '"
+                    + json.dumps(
+                        {
+                            "LoggingEnabled": {
+                                "TargetBucket": access.bucket,
+                                "TargetPrefix": access.prefix,
+                            }
+                        },
+                        separators=(",", ":"),
+                    )
+                    + "'",
+                    "",
+                ]
+            self.checks.append(
+                _Check(
+                    "CKV_AWS_18 / CIS 4.4, CKV_AWS_21, public access block",
+                    None,
+                    "the existing bucket is not in this template: check its settings there",
+                )
+            )
+            return
+        comments = [
+            "The log bucket: ACLs disabled, all public access blocked, default encryption, "
+            "TLS-only policy.",
+            "Kept when the stack is deleted (DeletionPolicy: Retain): audit logs must outlive it.",
+            "CKV_AWS_18 / CIS 4.4 fail while AccessLogBucket is empty: server access logging "
+            "is off."
+            if a.bucket.access_logs is None
+            else "Its S3 server access logs go to the AccessLogBucket bucket (CIS 4.4, "
+            "CloudTrail.7, CKV_AWS_18).",
+        ]
+        if a.bucket.region and a.bucket.region != self.names.home_region:
+            comments.append(
+                f"The answers put the bucket in {a.bucket.region}; a stack creates it in its own "
+                "region (deploy the stack there, or use the wizard for a cross-region setup)."
+            )
+        if self.kms:
+            rule: dict[str, Any] = {
+                "ServerSideEncryptionByDefault": {
+                    "SSEAlgorithm": "aws:kms",
+                    "KMSMasterKeyID": self.key_value(),
+                },
+                "BucketKeyEnabled": False,
+            }
+        else:
+            rule = {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+            comments.append(
+                "Encrypted with SSE-S3 (AES256) by the answers' choice; CIS 4.5 expects SSE-KMS."
+            )
+        self.checks.append(
+            _Check(
+                "CKV_AWS_18 / CIS 4.4 / CloudTrail.7",
+                None,
+                "server access logging is on only when the AccessLogBucket parameter is set",
+            )
+            if a.bucket.access_logs is None
+            else _Check(
+                "CKV_AWS_18 / CIS 4.4 / CloudTrail.7",
+                True,
+                "the log bucket's server access logs go to the AccessLogBucket bucket",
+            )
+        )
+        props: dict[str, Any] = {
+            "BucketName": ref("BucketName"),
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [rule]},
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        }
+        if a.bucket.versioning:
+            props["VersioningConfiguration"] = {"Status": "Enabled"}
+            self.checks.append(_Check("CKV_AWS_21", True, "versioning is on"))
+        else:
+            self.checks.append(
+                _Check("CKV_AWS_21", False, "versioning is off (bucket.versioning: false)")
+            )
+            comments.append(
+                "CKV_AWS_21 fails: versioning is off by the answers' choice (bucket.versioning: "
+                "false); overwritten or deleted log files cannot be recovered."
+            )
+        if a.bucket.access_logs is not None:
+            props["LoggingConfiguration"] = {
+                "DestinationBucketName": ref("AccessLogBucket"),
+                "LogFilePrefix": ref("AccessLogPrefix"),
+            }
+        else:
+            props["LoggingConfiguration"] = if_(
+                "HasAccessLogBucket",
+                {
+                    "DestinationBucketName": ref("AccessLogBucket"),
+                    "LogFilePrefix": sub("${BucketName}/"),
+                },
+                NO_VALUE,
+            )
+        if self.tags:
+            props["Tags"] = self.tags
+        body: dict[str, Any] = {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        }
+        if a.bucket.access_logs is not None and a.bucket.access_logs.create:
+            # S3 checks the target when logging is turned on: its policy must be there first.
+            body["DependsOn"] = [ACCESS_LOG_BUCKET_POLICY]
+        body["Properties"] = props
+        self.resource(BUCKET, body, comments)
+        self.resource(
+            BUCKET_POLICY,
+            {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {
+                    "Bucket": ref(BUCKET),
+                    "PolicyDocument": {
+                        "Version": VERSION,
+                        "Statement": [*self.bucket_statements(), self.tls_only_statement()],
+                    },
+                },
+            },
+            [
+                "CloudTrail may check the ACL and write only this trail's log files "
+                "(aws:SourceArn); every request must use TLS."
+            ],
+        )
+        self.trail_depends.append(BUCKET_POLICY)
+
+    def build_topic(self) -> None:
+        if not self.topic:
+            self.checks.append(
+                _Check("CKV_AWS_252", False, "no SNS topic (notifications.sns_topic not set)")
+            )
+            return
+        self.checks.append(_Check("CKV_AWS_252", True, "the trail notifies an SNS topic"))
+        if not self.new_topic:
+            self.merge_block(
+                f"Access policy of the existing topic {self.answers.notifications.sns_topic}",
+                [self.topic_cloudtrail_statement()],
+            )
+            return
+        comments = ["SNS topic notified of every log file delivered."]
+        props: dict[str, Any] = {"TopicName": ref("TopicName")}
+        if self.kms:
+            props["KmsMasterKeyId"] = self.key_value()
+            self.checks.append(_Check("CKV_AWS_26", True, "the topic is encrypted with the key"))
+            if self.existing_key:
+                comments.append(
+                    "Encrypted with the existing key: its policy needs the "
+                    "AllowCloudTrailPublishToEncryptedTopic statement listed at the top."
+                )
+        else:
+            self.checks.append(
+                _Check("CKV_AWS_26", False, "SSE-S3: no customer managed key for the topic")
+            )
+            comments.append(
+                "CKV_AWS_26 fails: the answers choose SSE-S3, so there is no customer managed key "
+                "to encrypt the topic with (CloudTrail cannot publish to a topic encrypted with "
+                "the AWS managed alias/aws/sns key)."
+            )
+        if self.tags:
+            props["Tags"] = self.tags
+        self.resource(TOPIC, {"Type": "AWS::SNS::Topic", "Properties": props}, comments)
+        owner = _statement(
+            "TopicOwnerAdministers",
+            "Allow",
+            {"AWS": sub(ACCOUNT_ROOT)},
+            [
+                "SNS:AddPermission",
+                "SNS:DeleteTopic",
+                "SNS:GetTopicAttributes",
+                "SNS:ListSubscriptionsByTopic",
+                "SNS:Publish",
+                "SNS:RemovePermission",
+                "SNS:SetTopicAttributes",
+                "SNS:Subscribe",
+            ],
+            ref(TOPIC),
+        )
+        self.resource(
+            TOPIC_POLICY,
+            {
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {
+                    "Topics": [ref(TOPIC)],
+                    "PolicyDocument": {
+                        "Version": VERSION,
+                        "Statement": [owner, self.topic_cloudtrail_statement()],
+                    },
+                },
+            },
+            ["The account administers the topic; only this trail may publish to it."],
+        )
+        self.trail_depends.append(TOPIC_POLICY)
+
+    def build_logs(self) -> None:
+        cw = self.answers.cloudwatch_logs
+        if not self.logs:
+            self.checks.append(
+                _Check(
+                    "CKV2_AWS_10 / CloudTrail.5",
+                    False,
+                    "no CloudWatch Logs delivery (cloudwatch_logs.log_group not set)",
+                )
+            )
+            return
+        self.checks.append(
+            _Check("CKV2_AWS_10 / CloudTrail.5", True, "events are delivered to CloudWatch Logs")
+        )
+        comments = [
+            "CloudWatch Logs group the trail delivers to (for CIS metric filters and alarms).",
+            "Kept when the stack is deleted. Remove this resource if the group already exists.",
+        ]
+        props: dict[str, Any] = {
+            "LogGroupName": ref("LogGroupName"),
+            "RetentionInDays": ref("RetentionInDays"),
+        }
+        if self.kms:
+            props["KmsKeyId"] = self.key_value()
+            self.checks.append(_Check("CKV_AWS_158", True, "the log group is encrypted"))
+            if self.existing_key:
+                comments.append(
+                    "Encrypted with the existing key: its policy needs the "
+                    "AllowCloudWatchLogsEncryptLogGroup statement listed at the top."
+                )
+        else:
+            self.checks.append(
+                _Check("CKV_AWS_158", False, "SSE-S3: no customer managed key for the log group")
+            )
+            comments.append(
+                "CKV_AWS_158 fails: the answers choose SSE-S3, so there is no customer managed "
+                "key to encrypt the log group with."
+            )
+        if cw.retention_days >= 365:
+            self.checks.append(
+                _Check("CKV_AWS_338", True, f"events are kept {cw.retention_days} days")
+            )
+        else:
+            self.checks.append(
+                _Check("CKV_AWS_338", False, f"events are kept only {cw.retention_days} days")
+            )
+            comments.append(
+                f"CKV_AWS_338 fails: events are kept {cw.retention_days} days by the answers' "
+                "choice (cloudwatch_logs.retention_days); it expects at least 365."
+            )
+        if self.tags:
+            props["Tags"] = self.tags
+        self.resource(
+            LOG_GROUP,
+            {
+                "Type": "AWS::Logs::LogGroup",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": props,
+            },
+            comments,
+        )
+        if not self.new_role:
+            self.before_deploy += [
+                f"The existing role {cw.role} must trust CloudTrail and may write to the log "
+                "group; the template does not change it. Its trust policy needs:",
+                *_json_block(self.role_trust_policy()["Statement"]),
+                "and its permissions:",
+                *_json_block(self.role_permissions_policy("${LogGroupName}")["Statement"]),
+                "",
+            ]
+            return
+        role_props: dict[str, Any] = {
+            "RoleName": ref("CloudWatchLogsRoleName"),
+            "Description": sub("Lets CloudTrail trail ${TrailName} write to ${LogGroupName}"),
+            "AssumeRolePolicyDocument": self.role_trust_policy(),
+            "Policies": [
+                {
+                    "PolicyName": ROLE_POLICY_NAME,
+                    "PolicyDocument": self.role_permissions_policy(f"${{{LOG_GROUP}}}"),
+                }
+            ],
+        }
+        if self.tags:
+            role_props["Tags"] = self.tags
+        self.resource(
+            ROLE,
+            {"Type": "AWS::IAM::Role", "Properties": role_props},
+            [
+                "Only this trail (aws:SourceArn) may assume the role; it may only create streams "
+                "and put events in the trail's own streams of the log group.",
+                "Named role: deploy with CAPABILITY_NAMED_IAM, once per account (IAM is global).",
+            ],
+        )
+
+    def build_trail(self) -> None:
+        a = self.answers
+        t = a.trail
+        if self.before_deploy:
+            comments = [
+                "The trail. CloudTrail checks the policies of the bucket, key, topic and role it "
+                "uses when it is created: merge the statements listed at the top first."
+            ]
+        else:
+            comments = [
+                "The trail. CloudTrail checks the policies of the bucket, key, topic and role it "
+                "uses when it is created, so it depends on them."
+            ]
+        if not t.multi_region:
+            self.checks.append(
+                _Check("CKV_AWS_67 / CIS 4.1 / CloudTrail.1", False, "single-region trail")
+            )
+            comments.append(
+                "CKV_AWS_67 / CIS 4.1 fail: a single-region trail by the answers' choice "
+                "(trail.multi_region: false); other regions go unrecorded."
+            )
+        else:
+            self.checks.append(
+                _Check("CKV_AWS_67 / CIS 4.1 / CloudTrail.1", True, "multi-region trail")
+            )
+        if not t.log_file_validation:
+            self.checks.append(
+                _Check("CKV_AWS_36 / CIS 4.2 / CloudTrail.4", False, "log file validation off")
+            )
+            comments.append(
+                "CKV_AWS_36 / CIS 4.2 fail: log file validation is off by the answers' choice "
+                "(trail.log_file_validation: false)."
+            )
+        else:
+            self.checks.append(
+                _Check("CKV_AWS_36 / CIS 4.2 / CloudTrail.4", True, "log file validation on")
+            )
+        if not self.kms:
+            comments.append(
+                "CKV_AWS_35 / CIS 4.5 / CloudTrail.2 fail: SSE-S3 was chosen "
+                "(encryption.type: sse-s3), so there is no KMSKeyId; choose sse-kms to pass."
+            )
+        if not self.topic:
+            comments.append(
+                "CKV_AWS_252 fails: no SNS topic is notified (notifications.sns_topic not set)."
+            )
+        if not self.logs:
+            comments.append(
+                "CKV2_AWS_10 / CloudTrail.5 fail: no CloudWatch Logs delivery "
+                "(cloudwatch_logs.log_group not set); the CIS monitoring alarms need it."
+            )
+        if t.organization:
+            comments.append(
+                "Organization trail: deploy in the organization's management account, with "
+                "trusted access for cloudtrail.amazonaws.com enabled."
+            )
+        props: dict[str, Any] = {
+            "TrailName": ref("TrailName"),
+            "S3BucketName": ref(BUCKET) if a.bucket.create else ref("BucketName"),
+        }
+        if a.bucket.prefix:
+            props["S3KeyPrefix"] = ref("LogPrefix")
+        props.update(
+            {
+                "IsLogging": True,
+                "EnableLogFileValidation": t.log_file_validation,
+                "IsMultiRegionTrail": t.multi_region,
+                "IncludeGlobalServiceEvents": t.include_global_events,
+            }
+        )
+        if t.organization:
+            props["IsOrganizationTrail"] = True
+        if self.kms:
+            props["KMSKeyId"] = self.key_value()
+        if self.topic:
+            props["SnsTopicName"] = (
+                get_att(TOPIC, "TopicName") if self.new_topic else ref("SnsTopicArn")
+            )
+        if self.logs:
+            # The log group's Arn attribute ends in ":*", the form CloudTrail accepts.
+            props["CloudWatchLogsLogGroupArn"] = get_att(LOG_GROUP, "Arn")
+            props["CloudWatchLogsRoleArn"] = (
+                get_att(ROLE, "Arn") if self.new_role else ref("CloudWatchLogsRoleArn")
+            )
+        props["AdvancedEventSelectors"] = self.event_selectors()
+        if a.events.insights:
+            props["InsightSelectors"] = [{"InsightType": i} for i in a.events.insights]
+        if self.tags:
+            props["Tags"] = self.tags
+        body: dict[str, Any] = {"Type": "AWS::CloudTrail::Trail"}
+        if self.trail_depends:
+            body["DependsOn"] = list(self.trail_depends)
+        body["Properties"] = props
+        self.resource(TRAIL, body, comments)
+
+    def event_selectors(self) -> list[dict[str, Any]]:
+        """The planner's advanced event selectors, with the log bucket's ARN as a ``!Sub``."""
+        own = f"{self.names.bucket_arn}/"
+        replacement = sub(f"arn:{PARTITION}:s3:::${{BucketName}}/")
+
+        def swap(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: swap(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [swap(v) for v in value]
+            return replacement if value == own else value
+
+        selectors: list[dict[str, Any]] = []
+        for selector in advanced_event_selectors(self.answers, self.names):
+            swapped = dict(selector)
+            swapped["FieldSelectors"] = [
+                {k: (swap(v) if k == "NotStartsWith" else v) for k, v in field_selector.items()}
+                for field_selector in selector["FieldSelectors"]
+            ]
+            selectors.append(swapped)
+        return selectors
+
+    def build_outputs(self) -> None:
+        self.outputs["TrailArn"] = {
+            "Description": "ARN of the trail",
+            "Value": get_att(TRAIL, "Arn"),
+        }
+        self.outputs["BucketName"] = {
+            "Description": "Bucket the log files go to",
+            "Value": ref(BUCKET) if self.answers.bucket.create else ref("BucketName"),
+        }
+        if self.new_key:
+            self.outputs["KeyArn"] = {
+                "Description": "KMS key that encrypts the log files",
+                "Value": get_att(KEY, "Arn"),
+            }
+        elif self.existing_key:
+            self.outputs["KeyArn"] = {
+                "Description": "KMS key that encrypts the log files (as given)",
+                "Value": ref("KmsKeyId"),
+            }
+        if self.new_topic:
+            self.outputs["TopicArn"] = {"Description": "SNS topic", "Value": ref(TOPIC)}
+        if self.logs:
+            self.outputs["LogGroupArn"] = {
+                "Description": "CloudWatch Logs group",
+                "Value": get_att(LOG_GROUP, "Arn"),
+            }
+
+    # ------------------------------------------------------------------ text
+
+    def header(self) -> list[str]:
+        a = self.answers
+        mark = {True: "pass", False: "FAIL", None: "param"}
+        lines = [
+            f"CloudTrail trail {a.trail.name}: CloudFormation template generated by "
+            f"cloudtrail-wizard {__version__}.",
+            "",
+            "Deploy in the trail's home region, in one account:",
+            f"  aws cloudformation deploy --stack-name cloudtrail-{a.trail.name} \\",
+            "    --template-file THIS_FILE --capabilities CAPABILITY_NAMED_IAM",
+            "or in many accounts with a StackSet: every name is a parameter (bucket names are "
+            "global, so give each account its own BucketName, for example ending in its "
+            "account id).",
+            "Every resource is created in the stack's region; ARNs use the stack's partition, "
+            "region and account.",
+            "",
+            "Scanner results for this template (pass, FAIL by the answers' choice, or "
+            "param: depends on a parameter):",
+        ]
+        width = max(len(c.ids) for c in self.checks)
+        for check in self.checks:
+            lead = f"  {mark[check.passes]:5} {check.ids:{width}}  "
+            lines += wrap_prose(
+                check.reason, 98, initial_indent=lead, subsequent_indent=" " * len(lead)
+            )
+        if self.before_deploy:
+            lines += ["", "BEFORE DEPLOYING:", ""]
+            lines += self.before_deploy
+            lines.append(
+                "${AWS::AccountId}, ${AWS::Region} and ${AWS::Partition} stand for the stack's "
+                "account, region and partition, ${Name} for the parameter Name."
+            )
+        return lines
+
+    def render(self) -> str:
+        self.build()
+        out = _comment(self.header())
+        description = (
+            f"CloudTrail trail {self.answers.trail.name} and what it needs (cloudtrail-wizard)"
+        )
+        out += [
+            'AWSTemplateFormatVersion: "2010-09-09"',
+            *_dump({"Description": description}).rstrip("\n").split("\n"),
+        ]
+        out.append("Parameters:")
+        for name, entry in self.parameters.items():
+            out += _comment(entry.comments, 2)
+            out += _indent(_dump({name: entry.body}), 2)
+        if self.conditions:
+            out.append("Conditions:")
+            out += _indent(_dump(self.conditions), 2)
+        out.append("Resources:")
+        for name, entry in self.resources.items():
+            out += _comment(entry.comments, 2)
+            out += _indent(_dump({name: entry.body}), 2)
+        out.append("Outputs:")
+        out += _indent(_dump(self.outputs), 2)
+        return "\n".join(out) + "\n"
+
+
+def cloudformation_template(answers: Answers, ctx: AccountContext) -> str:
+    """The answers as a commented CloudFormation template (YAML text, short intrinsic tags).
+
+    Args:
+        answers: The answers file.
+        ctx: Account facts; only the organization id (a parameter default) and the names
+            derived from the answers are used: ARNs in the template come from the stack.
+
+    Returns:
+        The template text; the same answers always give the same bytes.
+    """
+    return _Template(answers, ctx).render()
+
+
+def template_checks(answers: Answers, ctx: AccountContext) -> dict[str, bool | None]:
+    """The scanner checks the template reports in its header: check ids -> passes.
+
+    True passes, False fails by the answers' choice, None depends on a parameter.
+    """
+    template = _Template(answers, ctx)
+    template.build()
+    return {check.ids: check.passes for check in template.checks}
+
+
+_CHECK_ID = re.compile(r"CKV2?_AWS_\d+")
+
+
+def failing_check_ids(answers: Answers, ctx: AccountContext) -> set[str]:
+    """checkov ids the template fails by the answers' choice (not counting parameters)."""
+    return {
+        check_id
+        for ids, passes in template_checks(answers, ctx).items()
+        if passes is False
+        for check_id in _CHECK_ID.findall(ids)
+    }

@@ -1,0 +1,468 @@
+"""The answers file: what the operator wants, as frozen pydantic models.
+
+The field names are the public file format (YAML or JSON) and must stay stable. Every
+validator reuses :mod:`wizard.model.names`, so a bad value gets the same message in a file, in the
+TUI and in the plain prompts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+
+from wizard.model.base import WizardModel
+from wizard.model.choices import DATA_EVENT_TYPES as DATA_EVENT_TYPES
+from wizard.model.choices import EXCLUDABLE_SOURCES as EXCLUDABLE_SOURCES
+from wizard.model.choices import INSIGHT_TYPES as INSIGHT_TYPES
+from wizard.model.choices import RETENTION_DAYS as RETENTION_DAYS
+from wizard.model.names import (
+    check_access_log_prefix,
+    check_account_id,
+    check_alias_name,
+    check_arn,
+    check_bucket_name,
+    check_log_group_name,
+    check_prefix,
+    check_principal_arn,
+    check_role_name,
+    check_tags,
+    check_topic_name,
+    check_trail_name,
+    classify_key_ref,
+    normalise_access_log_prefix,
+    normalise_prefix,
+    parse_arn,
+    suggested_access_log_bucket,
+)
+from wizard.model.regions import check_region
+
+
+class AnswersModel(WizardModel):
+    """Base of the answers sections: like every model, plus surrounding blanks are trimmed."""
+
+    model_config = ConfigDict(**{**WizardModel.model_config, "str_strip_whitespace": True})
+
+
+def _checked(check: Any) -> Any:
+    """Turn a ``check_*`` function into a pydantic after-validator."""
+
+    def validate(value: str) -> str:
+        problem = check(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(validate)
+
+
+Region = Annotated[str, _checked(check_region)]
+TrailName = Annotated[str, _checked(check_trail_name)]
+BucketName = Annotated[str, _checked(check_bucket_name)]
+PrincipalArn = Annotated[str, _checked(check_principal_arn)]
+
+
+class TrailAnswers(AnswersModel):
+    """Trail basics."""
+
+    name: TrailName
+    """Trail name (3-128 characters)."""
+    region: Region | None = None
+    """Home region; None means the session's region."""
+    multi_region: bool = True
+    """Log every enabled region (recommended, CIS 4.1)."""
+    include_global_events: bool = True
+    """Record global services such as IAM and STS."""
+    log_file_validation: bool = True
+    """Write signed digest files (CIS 4.2)."""
+    organization: bool = False
+    """Organization trail (management account or delegated administrator only)."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags on the trail and on every resource the wizard creates."""
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        problem = check_tags(tags)
+        if problem:
+            raise ValueError(problem)
+        return tags
+
+    @model_validator(mode="after")
+    def _global_events(self) -> TrailAnswers:
+        if self.multi_region and not self.include_global_events:
+            raise ValueError(
+                "A multi-region trail must include global service events: set "
+                "trail.include_global_events to true, or trail.multi_region to false."
+            )
+        return self
+
+
+def _checked_prefix(
+    value: Any, normalise: Callable[[str], str], check: Callable[[str], str | None]
+) -> Any:
+    """A prefix field's value: None is no prefix; a string is normalised, then checked."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        prefix = normalise(value)
+        problem = check(prefix)
+        if problem:
+            raise ValueError(problem)
+        return prefix
+    return value
+
+
+class AccessLogAnswers(AnswersModel):
+    """S3 server access logging of the log bucket (CIS 4.4, Security Hub CloudTrail.7)."""
+
+    bucket: BucketName
+    """Target bucket that receives the log bucket's server access logs."""
+    prefix: str = ""
+    """Key prefix of the access log objects in the target bucket ('access-logs/')."""
+    create: bool = True
+    """True: create the target bucket; false: use an existing one (its policy is merged)."""
+
+    @field_validator("prefix", mode="before")
+    @classmethod
+    def _prefix(cls, value: Any) -> Any:
+        return _checked_prefix(value, normalise_access_log_prefix, check_access_log_prefix)
+
+
+class BucketAnswers(AnswersModel):
+    """Where the log files go."""
+
+    name: BucketName
+    """Bucket name."""
+    create: bool = True
+    """True: create a new bucket; false: use an existing one."""
+    region: Region | None = None
+    """Where a new bucket is created; None means the trail's region."""
+    prefix: str = ""
+    """Optional key prefix; leading and trailing '/' are removed."""
+    update_policy: bool = True
+    """Merge CloudTrail's statements into an existing bucket's policy when they are missing."""
+    versioning: bool = True
+    """Turn on versioning for a new bucket (keeps overwritten or deleted log files)."""
+    account: str | None = None
+    """Owner account of an existing bucket in another account (central logging)."""
+    access_logs: AccessLogAnswers | None = None
+    """Server access logging of the log bucket into a target bucket; None leaves it off."""
+
+    @field_validator("prefix", mode="before")
+    @classmethod
+    def _prefix(cls, value: Any) -> Any:
+        return _checked_prefix(value, normalise_prefix, check_prefix)
+
+    @field_validator("account")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and (problem := check_account_id(value)):
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _new_bucket_region(self) -> BucketAnswers:
+        if not self.create and self.region is not None:
+            raise ValueError(
+                "bucket.region is only for a new bucket (create: true); an existing bucket's "
+                "region is read from AWS. Remove bucket.region."
+            )
+        if self.create and self.account is not None:
+            raise ValueError(
+                "bucket.account names the owner of an existing bucket; a new bucket is always "
+                "created in this account. Remove bucket.account or set create: false."
+            )
+        if self.access_logs is not None:
+            if self.access_logs.bucket == self.name:
+                raise ValueError(
+                    f"bucket.access_logs.bucket is the log bucket {self.name} itself: every "
+                    "access log S3 writes there would be logged again, without end. Name "
+                    f"another bucket, for example {suggested_access_log_bucket(self.name)}."
+                )
+            if self.account is not None:
+                raise ValueError(
+                    "bucket.access_logs turns on server access logging of the log bucket, which "
+                    "only its owner can do; the log bucket is in account "
+                    f"{self.account}. Remove bucket.access_logs and ask that account's owner."
+                )
+        return self
+
+
+class EncryptionAnswers(AnswersModel):
+    """How log files are encrypted at rest."""
+
+    type: Literal["sse-s3", "sse-kms"] = "sse-kms"
+    """sse-s3 (AES-256, keys managed by S3) or sse-kms (a KMS key you control)."""
+    key: str | None = None
+    """sse-kms only: "new", or an existing key id, key ARN, alias/NAME or alias ARN."""
+    alias: str | None = None
+    """For a new key: its alias (alias/NAME)."""
+    decrypt_principals: list[PrincipalArn] = Field(default_factory=list)
+    """IAM principals allowed to decrypt log files; empty: principals of this account."""
+    update_key_policy: bool = True
+    """Merge CloudTrail's statements into an existing key's policy when they are missing."""
+    rotation: bool = True
+    """Turn on yearly rotation for a new key (CIS 4.6)."""
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is None or value == "new":
+            return value
+        ref = classify_key_ref(value)
+        if isinstance(ref, str):
+            raise ValueError(ref)
+        return value
+
+    @field_validator("alias")
+    @classmethod
+    def _alias(cls, value: str | None) -> str | None:
+        if value is not None and (problem := check_alias_name(value)):
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _combinations(self) -> EncryptionAnswers:
+        if self.type == "sse-s3":
+            given = [
+                name
+                for name, value in (
+                    ("key", self.key),
+                    ("alias", self.alias),
+                    ("decrypt_principals", self.decrypt_principals),
+                )
+                if value
+            ]
+            if given:
+                raise ValueError(
+                    f"encryption.{given[0]} is only used with type: sse-kms. Either set "
+                    f"encryption.type to sse-kms or remove encryption.{given[0]}."
+                )
+        elif self.key not in (None, "new") and self.alias is not None:
+            raise ValueError(
+                "encryption.alias names a new key, but encryption.key points at an existing key. "
+                "Remove encryption.alias, or set encryption.key to new."
+            )
+        elif self.key not in (None, "new") and self.decrypt_principals:
+            # Only a new key's policy is written whole; an existing key only gets CloudTrail's
+            # statements merged in, so the readers would be silently ignored.
+            raise ValueError(
+                "encryption.decrypt_principals is written into a new key's policy, but "
+                "encryption.key points at an existing key, whose readers are granted in its own "
+                "key policy. Remove encryption.decrypt_principals, or set encryption.key to new."
+            )
+        return self
+
+    @property
+    def new_key(self) -> bool:
+        """True when a new KMS key is to be created."""
+        return self.type == "sse-kms" and self.key in (None, "new")
+
+    @property
+    def existing_key(self) -> str | None:
+        """The existing key reference, when one is used."""
+        if self.type == "sse-kms" and self.key not in (None, "new"):
+            return self.key
+        return None
+
+
+class NotificationAnswers(AnswersModel):
+    """SNS notification for each log file delivered."""
+
+    sns_topic: str | None = None
+    """A new topic's name, or an existing topic's ARN."""
+
+    @field_validator("sns_topic")
+    @classmethod
+    def _topic(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith("arn:"):
+            problem = check_arn(value, service="sns", what="SNS topic")
+            arn = parse_arn(value)
+            if problem is None and arn is not None:
+                if not (arn.region and arn.account):
+                    problem = (
+                        f"'{value}' is not an SNS topic ARN: it needs a region and an account "
+                        "(arn:aws:sns:us-east-1:123456789012:NAME)."
+                    )
+                else:
+                    problem = check_topic_name(arn.resource)
+        else:
+            problem = check_topic_name(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @property
+    def topic_is_arn(self) -> bool:
+        """True when the topic is an existing topic given by ARN."""
+        return bool(self.sns_topic and self.sns_topic.startswith("arn:"))
+
+    @property
+    def topic_name(self) -> str | None:
+        """The topic's name, from the name or the last ARN field."""
+        if not self.sns_topic:
+            return None
+        arn = parse_arn(self.sns_topic)
+        return arn.resource if arn else self.sns_topic
+
+
+class CloudWatchLogsAnswers(AnswersModel):
+    """Delivery of events to CloudWatch Logs."""
+
+    log_group: str | None = None
+    """Log group name; created when missing."""
+    role: str | None = None
+    """Role name (created) or role ARN (existing); default: a new role named after the trail."""
+    retention_days: int = 365
+    """Retention of a new log group, in days (CKV_AWS_338 wants at least 365)."""
+
+    @field_validator("log_group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith("arn:"):
+            raise ValueError(
+                "cloudwatch_logs.log_group takes the log group's name, not its ARN "
+                "(for example aws-cloudtrail-logs-acme)."
+            )
+        if problem := check_log_group_name(value):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith("arn:"):
+            problem = check_arn(value, service="iam", what="IAM role")
+            arn = parse_arn(value)
+            if problem is None and arn is not None and not arn.resource.startswith("role/"):
+                problem = f"'{value}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)."
+            if problem is None:
+                problem = check_principal_arn(value)
+        else:
+            problem = check_role_name(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in RETENTION_DAYS:
+            allowed = ", ".join(str(d) for d in RETENTION_DAYS)
+            raise ValueError(
+                f"{value} days is not a retention CloudWatch Logs accepts; choose one of {allowed}."
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _role_needs_group(self) -> CloudWatchLogsAnswers:
+        if self.role is not None and self.log_group is None:
+            raise ValueError(
+                "cloudwatch_logs.role is set but cloudwatch_logs.log_group is not; name the log "
+                "group too, or remove the role."
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """True when events go to CloudWatch Logs."""
+        return self.log_group is not None
+
+    @property
+    def role_is_arn(self) -> bool:
+        """True when an existing role is given by ARN."""
+        return bool(self.role and self.role.startswith("arn:"))
+
+
+class DataEventAnswers(AnswersModel):
+    """One kind of data event to record."""
+
+    type: Literal["s3", "lambda", "dynamodb"]
+    """Resource kind: s3 objects, lambda invocations, dynamodb items."""
+    resources: Literal["all"] | list[str] = "all"
+    """"all", or ARN prefixes (arn:aws:s3:::bucket/ or arn:aws:s3:::bucket/path/)."""
+    read_write: Literal["all", "read", "write"] = "all"
+    """Read events, write events, or both."""
+
+    @field_validator("resources")
+    @classmethod
+    def _resources(cls, value: Literal["all"] | list[str]) -> Literal["all"] | list[str]:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError('resources is empty; use "all" or list ARN prefixes.')
+            for item in value:
+                if parse_arn(item) is None:
+                    raise ValueError(
+                        f"'{item}' is not an ARN; data-event resources are ARN prefixes such as "
+                        "arn:aws:s3:::my-bucket/ or "
+                        "arn:aws:lambda:us-east-1:123456789012:function:f."
+                    )
+        return value
+
+
+class EventsAnswers(AnswersModel):
+    """Which events the trail records."""
+
+    management: Literal["all", "read", "write", "none"] = "all"
+    """Management events: all, read-only, write-only or none."""
+    exclude_sources: list[Literal["kms.amazonaws.com", "rdsdata.amazonaws.com"]] = Field(
+        default_factory=list
+    )
+    """High-volume management event sources to leave out."""
+    data: list[DataEventAnswers] = Field(default_factory=list)
+    """Data events (charged per event)."""
+    insights: list[Literal["ApiCallRateInsight", "ApiErrorRateInsight"]] = Field(
+        default_factory=list
+    )
+    """CloudTrail Insights types (charged per event analysed)."""
+
+    @model_validator(mode="after")
+    def _something_recorded(self) -> EventsAnswers:
+        if self.management == "none" and not self.data:
+            raise ValueError(
+                "events.management is none and events.data is empty, so the trail would record "
+                "nothing. Record management events (all) or add data events."
+            )
+        if self.management == "none" and self.exclude_sources:
+            raise ValueError("events.exclude_sources only applies when management events are on.")
+        if self.insights and self.management not in ("all", "write"):
+            raise ValueError(
+                "CloudTrail Insights analyses write management events: set events.management to "
+                "all or write, or remove events.insights."
+            )
+        return self
+
+
+class Answers(AnswersModel):
+    """A whole answers file."""
+
+    trail: TrailAnswers
+    """Trail basics."""
+    bucket: BucketAnswers
+    """Log bucket."""
+    encryption: EncryptionAnswers = Field(default_factory=EncryptionAnswers)
+    """Encryption at rest."""
+    notifications: NotificationAnswers = Field(default_factory=NotificationAnswers)
+    """SNS notifications."""
+    cloudwatch_logs: CloudWatchLogsAnswers = Field(default_factory=CloudWatchLogsAnswers)
+    """CloudWatch Logs delivery."""
+    events: EventsAnswers = Field(default_factory=EventsAnswers)
+    """Event selection."""
+
+    def home_region(self, default: str) -> str:
+        """The trail's home region, falling back to ``default`` (the session's)."""
+        return self.trail.region or default
+
+    def bucket_region(self, default: str) -> str | None:
+        """Region of a new bucket (None for an existing bucket: discovery reads it)."""
+        if not self.bucket.create:
+            return None
+        return self.bucket.region or self.home_region(default)

@@ -1,0 +1,1045 @@
+"""Preflight: refuse what AWS would refuse, before anything changes, and explain the traps.
+
+Every finding has a stable code, a severity (errors block apply) and a message that says
+what is wrong and how to fix it. The checks run on discovery's facts and the policy
+reviews; the local emulator is more lenient than AWS in many of them, so these checks are
+what stands between the operator and a failed or unsafe trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Any, Literal
+
+from wizard.account.discovery import Discovery
+from wizard.model.answers import Answers
+from wizard.model.context import AccountContext, Names
+from wizard.model.plan import Finding, by_severity
+from wizard.plan.limits import limit_findings
+from wizard.plan.review import PolicyReview, Reviews, describe_probe_failure, statements_text
+
+_READ_ACTION = {
+    "bucket": "s3:GetBucketPolicy",
+    "kms": "kms:GetKeyPolicy",
+    "sns": "sns:GetTopicAttributes",
+}
+
+
+def _finding(
+    severity: Literal["error", "warning", "info"],
+    code: str,
+    message: str,
+    subject: str | None = None,
+    *,
+    statement: dict[str, Any] | None = None,
+    controls: Sequence[str] = (),
+) -> Finding:
+    return Finding(
+        severity=severity,
+        code=code,
+        message=message,
+        subject=subject,
+        statement=statement,
+        controls=list(controls),
+    )
+
+
+_error = partial(_finding, "error")
+_warn = partial(_finding, "warning")
+_info = partial(_finding, "info")
+
+
+def preflight(
+    answers: Answers, ctx: AccountContext, found: Discovery, reviews: Reviews
+) -> list[Finding]:
+    """All findings, errors first."""
+    names = Names(answers, ctx)
+    findings: list[Finding] = []
+    findings += _bucket_findings(answers, names, found, reviews.bucket)
+    findings += _key_findings(answers, names, found, reviews)
+    findings += _trail_findings(answers, names, found)
+    findings += _organization_findings(answers, found)
+    findings += _delivery_findings(answers, names, found, reviews)
+    findings += _posture_findings(answers, names, found)
+    findings += _access_log_findings(answers, names, found, reviews.access_logs)
+    findings += limit_findings(answers, ctx, found, reviews)
+    if found.central is not None:
+        from wizard.plan.central import central_findings
+
+        findings += central_findings(answers, ctx, found, reviews)
+    return by_severity(findings)
+
+
+# --------------------------------------------------------------------------- bucket
+
+
+def _bucket_findings(
+    answers: Answers, names: Names, found: Discovery, review: PolicyReview
+) -> list[Finding]:
+    b = found.bucket
+    name = answers.bucket.name
+    out: list[Finding] = []
+    central = found.central
+    # A central bucket whose owner the wizard cannot act as: its policy is the hand-off's
+    # business (wizard.plan.central), and its settings are the owner's to read.
+    handoff = bool(central and central.bucket_account and not central.bucket_managed)
+    if handoff and b.errors:
+        out.append(
+            _info(
+                "discovery-incomplete",
+                f"Bucket {name} belongs to account {central.bucket_account if central else ''}; "
+                "its settings cannot be read from this account ("
+                + "; ".join(b.errors)
+                + "). Its owner checks them (see the central-logging hand-off).",
+                name,
+            )
+        )
+    for problem in [] if handoff else b.errors:
+        out.append(
+            _warn("discovery-incomplete", f"Could not fully inspect bucket {name}: {problem}", name)
+        )
+    if answers.bucket.create:
+        if b.exists:
+            if b.owned:
+                msg = (
+                    f"A new bucket was asked for, but you already own a bucket named {name} "
+                    f"(in {b.region}). To use it, set bucket.create to false (choose 'existing "
+                    "bucket'); to keep it separate, pick another name."
+                )
+            else:
+                msg = (
+                    f"A new bucket was asked for, but the name {name} is taken by another AWS "
+                    "account (bucket names are global). Pick another name, for example one "
+                    f"ending in your account id: {name[:40]}-{names.account}."
+                )
+            out.append(_error("bucket-exists", msg, name))
+        return out
+    if not b.exists:
+        out.append(
+            _error(
+                "bucket-not-found",
+                f"The existing bucket {name} does not exist (or its name is misspelt). Check the "
+                "name, or set bucket.create to true to create it.",
+                name,
+            )
+        )
+        return out
+    if b.owned is False and answers.bucket.account is None:
+        readable = review.readable
+        out.append(
+            _error(
+                "bucket-not-owned",
+                f"Bucket {name} belongs to another account. "
+                + (
+                    "Its policy can be read, but the wizard only changes policies of your own "
+                    "resources. "
+                    if readable
+                    else "Its policy cannot be read from this account. "
+                )
+                + "If this is a central log bucket, set bucket.account to the owner's account id "
+                "and have the owner add these statements to the bucket policy:\n"
+                + statements_text(review.required),
+                name,
+                statement=review.required,
+            )
+        )
+        return out
+    if b.requester_pays:
+        out.append(
+            _error(
+                "bucket-requester-pays",
+                f"Bucket {name} has Requester Pays turned on, and CloudTrail cannot deliver to "
+                "such a bucket. Turn Requester Pays off (S3 console > bucket > Properties) or "
+                "use another bucket.",
+                name,
+            )
+        )
+    if not handoff or (review.readable and not review.error and review.allowed_before):
+        out += _policy_findings(
+            review,
+            code_prefix="bucket",
+            what=f"bucket {name}",
+            update_allowed=answers.bucket.update_policy
+            and (b.owned is not False or (central is not None and central.bucket_managed)),
+            switch="bucket.update_policy",
+        )
+    unread = any("GetPublicAccessBlock" in e for e in b.errors)
+    if not (handoff and unread) and (
+        b.public_access_block is None or not all(b.public_access_block.values())
+    ):
+        out.append(
+            _warn(
+                "bucket-public-access",
+                f"Bucket {name} does not block all public access. Log files are sensitive; turn "
+                "on all four Block Public Access settings for this bucket.",
+                name,
+                controls=["CIS 3.3", "CloudTrail.6", "CKV2_AWS_6"],
+            )
+        )
+    others = [t for t in found.trails if t.bucket == name and t.name != answers.trail.name]
+    if others:
+        out.append(
+            _info(
+                "bucket-shared",
+                f"Bucket {name} already receives logs from trail(s) "
+                f"{', '.join(sorted({t.name for t in others}))}. That is fine: each trail writes "
+                "under its own account path.",
+                name,
+            )
+        )
+    return out
+
+
+def _policy_findings(
+    review: PolicyReview, *, code_prefix: str, what: str, update_allowed: bool, switch: str
+) -> list[Finding]:
+    """Findings for an existing resource policy CloudTrail depends on."""
+    out: list[Finding] = []
+    if review.error and review.readable:
+        out.append(
+            _error(
+                f"{code_prefix}-policy-malformed",
+                f"The current policy of {what} cannot be used: {review.error} The wizard never "
+                "replaces a policy it cannot read; fix the policy first.",
+                review.resource,
+            )
+        )
+        return out
+    if not review.readable:
+        out.append(
+            _error(
+                f"{code_prefix}-policy-insufficient",
+                f"The policy of {what} could not be read, so the wizard cannot check or merge "
+                f"it. Give the operator {_READ_ACTION.get(code_prefix, 'read access')}"
+                ", or have the owner add these statements:\n" + statements_text(review.required),
+                review.resource,
+                statement=review.required,
+            )
+        )
+        return out
+    if review.allowed_before:
+        out.append(
+            _info(
+                f"{code_prefix}-policy-ok",
+                f"The policy of {what} already allows everything CloudTrail needs; it is left "
+                "unchanged.",
+                review.resource,
+            )
+        )
+        return out
+    refused = [
+        describe_probe_failure(p, current=True)
+        for p in review.probes
+        if not (p.before and p.before.allowed)
+    ]
+    if not update_allowed:
+        out.append(
+            _error(
+                f"{code_prefix}-policy-insufficient",
+                f"The policy of {what} does not let CloudTrail do its job ("
+                + "; ".join(refused)
+                + f"). {switch} is false, so the wizard will not change it: add these "
+                "statements yourself (or set "
+                + switch
+                + " to true):\n"
+                + statements_text(review.required),
+                review.resource,
+                statement=review.required,
+            )
+        )
+        return out
+    blocking = review.blocking_after()
+    if blocking:
+        out.append(
+            _error(
+                f"{code_prefix}-policy-denies",
+                f"Even with CloudTrail's statements merged in, the policy of {what} would refuse "
+                "CloudTrail: "
+                + "; ".join(describe_probe_failure(p) for p in blocking)
+                + ". Change or narrow that statement (for example exclude "
+                "cloudtrail.amazonaws.com from the Deny) and run again.",
+                review.resource,
+            )
+        )
+        return out
+    added = [str(s.get("Sid")) for s in (review.merged.added if review.merged else [])]
+    missing = [p.label for p in review.probes if not (p.before and p.before.allowed)]
+    out.append(
+        _info(
+            f"{code_prefix}-policy-merge",
+            f"The policy of {what} does not yet let CloudTrail {'; '.join(missing)}. The "
+            f"statement(s) {', '.join(added)} will be added; every existing statement is kept "
+            "exactly as it is (see the diff).",
+            review.resource,
+        )
+    )
+    return out
+
+
+# ------------------------------------------------------------------------------ key
+
+
+def _key_findings(
+    answers: Answers, names: Names, found: Discovery, reviews: Reviews
+) -> list[Finding]:
+    enc = answers.encryption
+    out: list[Finding] = []
+    if enc.type == "sse-s3":
+        out.append(
+            _warn(
+                "sse-s3-not-cis",
+                "Log files will be encrypted with SSE-S3 (keys managed by S3). CIS AWS "
+                "Foundations 4.5 and AWS Security Hub CloudTrail.2 expect SSE-KMS with your own "
+                "key; choose sse-kms if you are assessed against them (a key costs about $1 a "
+                "month plus requests).",
+                controls=["CIS 4.5", "CloudTrail.2", "CKV_AWS_35"],
+            )
+        )
+        return out
+    bucket_region = names.bucket_region(found.bucket.region)
+    if enc.new_key:
+        out += _alias_findings(names, found)
+        if not enc.rotation:
+            out.append(
+                _warn(
+                    "key-rotation-off",
+                    "Automatic rotation is off for the new key. CIS 4.6 expects it; set "
+                    "encryption.rotation to true.",
+                    controls=["CIS 4.6", "CKV_AWS_7"],
+                )
+            )
+        if not enc.decrypt_principals:
+            out.append(
+                _warn(
+                    "kms-decrypt-account-wide",
+                    "No decrypt_principals given: any principal in this account whose IAM "
+                    "policy allows kms:Decrypt can read the log files (the Console's default). "
+                    "Name the roles that read logs in encryption.decrypt_principals to narrow it.",
+                )
+            )
+        return out
+    key = found.key
+    ref = enc.existing_key or ""
+    central = found.central
+    # A key in another account the wizard cannot act as: wizard.plan.central's hand-off covers its
+    # policy; only what its ARN says (the region) is checked here when it cannot be described.
+    handoff = bool(central and central.key_account and not central.key_managed)
+    if handoff and (key is None or not key.found):
+        key_region = ref.split(":")[3] if ref.startswith("arn:") else None
+        if key_region and key_region != bucket_region:
+            out.append(
+                _error(
+                    "kms-region-mismatch",
+                    _region_mismatch(ref, key_region, answers.bucket.name, bucket_region),
+                    ref,
+                )
+            )
+        return out
+    if key is None or not key.found:
+        detail = f" ({'; '.join(key.errors)})" if key is not None and key.errors else ""
+        out.append(
+            _error(
+                "kms-key-not-found",
+                f"The KMS key {ref} was not found in {bucket_region}, the bucket's region{detail}. "
+                "Check the key id or alias; a key must be in the same region as the bucket.",
+                ref,
+            )
+        )
+        return out
+    if key.region != bucket_region:
+        out.append(
+            _error(
+                "kms-region-mismatch",
+                _region_mismatch(key.arn or "", key.region, answers.bucket.name, bucket_region)
+                + (
+                    " This is a multi-Region key: use its replica there."
+                    if key.multi_region
+                    else ""
+                ),
+                key.arn,
+            )
+        )
+    # AWS reserves the alias/aws/ prefix for its managed keys, so the alias alone proves it,
+    # whatever DescribeKey says (emulators report such keys as CUSTOMER).
+    if key.manager == "AWS" or _names_aws_managed_alias(ref):
+        out.append(
+            _error(
+                "kms-key-aws-managed",
+                f"{ref} is an AWS managed key; its policy cannot be changed to let CloudTrail "
+                "use it. Use a customer managed key (encryption.key: new).",
+                key.arn,
+            )
+        )
+    if key.spec not in (None, "SYMMETRIC_DEFAULT") or key.usage not in (None, "ENCRYPT_DECRYPT"):
+        out.append(
+            _error(
+                "kms-key-not-symmetric",
+                f"{ref} is a {key.spec} key for {key.usage}; CloudTrail and S3 support only "
+                "symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT). Choose another "
+                "key or create a new one.",
+                key.arn,
+            )
+        )
+    if key.state not in (None, "Enabled"):
+        out.append(
+            _error(
+                "kms-key-disabled",
+                f"{ref} is {key.state}; CloudTrail cannot encrypt with it. "
+                + (
+                    "Cancel the scheduled deletion and enable it, or choose another key."
+                    if key.state == "PendingDeletion"
+                    else "Enable it (kms enable-key) or choose another key."
+                ),
+                key.arn,
+            )
+        )
+    if any(f.severity == "error" for f in out) or reviews.key is None:
+        return out
+    if handoff and not (
+        reviews.key.readable and not reviews.key.error and reviews.key.allowed_before
+    ):
+        return out
+    out += _policy_findings(
+        reviews.key,
+        code_prefix="kms",
+        what=f"key {ref}",
+        update_allowed=enc.update_key_policy,
+        switch="encryption.update_key_policy",
+    )
+    return out
+
+
+def _alias_findings(names: Names, found: Discovery) -> list[Finding]:
+    """``kms-alias-exists``: the new key's alias is taken (CreateAlias would refuse it)."""
+    alias = found.alias
+    if alias is None:
+        return []
+    if alias.exists is None:
+        return [
+            _warn(
+                "discovery-incomplete",
+                f"Could not check that the alias {alias.name} is free in {alias.region}: "
+                + "; ".join(alias.errors),
+                alias.name,
+            )
+        ]
+    if not alias.exists:
+        return []
+    target = alias.target_key_arn or alias.target_key_id or "another key"
+    return [
+        _error(
+            "kms-alias-exists",
+            f"The alias {alias.name} already exists in {alias.region} and points at key "
+            f"{target}. A new key cannot take it, and the wizard never moves an alias it did "
+            "not create. Choose another name in encryption.alias, or use that key: set "
+            f"encryption.key to {alias.name} and remove encryption.alias.",
+            f"arn:{names.partition}:kms:{alias.region}:{names.account}:{alias.name}",
+        )
+    ]
+
+
+def _names_aws_managed_alias(ref: str) -> bool:
+    """True for ``alias/aws/...`` and alias ARNs ending in ``:alias/aws/...``."""
+    ref = ref.lower()
+    return ref.startswith("alias/aws/") or ":alias/aws/" in ref
+
+
+def _region_mismatch(key_arn: str, key_region: str | None, bucket: str, bucket_region: str) -> str:
+    return (
+        f"The KMS key {key_arn} is in {key_region}, but the bucket {bucket} is in "
+        f"{bucket_region}. CloudTrail requires the key and the bucket to be in the same region "
+        f"(AWS refuses with KmsKeyNotFoundException). Use a key in {bucket_region}, create a new "
+        f"one (encryption.key: new), or use a bucket in {key_region}."
+    )
+
+
+# ---------------------------------------------------------------------------- trail
+
+
+def _trail_findings(answers: Answers, names: Names, found: Discovery) -> list[Finding]:
+    out: list[Finding] = []
+    if found.trails_error:
+        out.append(_warn("discovery-incomplete", f"Could not list trails: {found.trails_error}"))
+    home = names.home_region
+    out += _trail_name_findings(answers, names, found)
+    # The limit of trails per region is checked with the other AWS limits (wizard.plan.limits).
+    org_trails = [t for t in found.trails if t.organization and t.owner_account != names.account]
+    if org_trails and not answers.trail.organization:
+        out.append(
+            _warn(
+                "organization-trail-exists",
+                f"The organization trail {org_trails[0].name} already records this account. A "
+                "second trail for management events is a paid second copy; consider data "
+                "events only, or rely on the organization trail.",
+                org_trails[0].arn,
+            )
+        )
+    multi = [
+        t
+        for t in found.trails
+        if t.multi_region and t.owner_account == names.account and t.name != answers.trail.name
+    ]
+    if multi and answers.events.management != "none":
+        out.append(
+            _warn(
+                "second-management-trail",
+                f"Trail {multi[0].name} already records management events in every region. The "
+                "first copy of management events is free; this trail's copy is charged. "
+                "Consider recording only data events here (events.management: none).",
+                multi[0].arn,
+            )
+        )
+    if not answers.trail.multi_region:
+        out.append(
+            _warn(
+                "single-region",
+                f"The trail records only {home}. Activity in other regions goes unrecorded; CIS "
+                "4.1 and Security Hub CloudTrail.1 expect a multi-region trail.",
+                controls=["CIS 4.1", "CloudTrail.1", "CKV_AWS_67"],
+            )
+        )
+    if not answers.trail.log_file_validation:
+        out.append(
+            _warn(
+                "log-validation-off",
+                "Log file validation is off, so tampering with log files cannot be detected. "
+                "CIS 4.2 expects it on (trail.log_file_validation: true).",
+                controls=["CIS 4.2", "CloudTrail.4", "CKV_AWS_36"],
+            )
+        )
+    return out
+
+
+def _trail_name_findings(answers: Answers, names: Names, found: Discovery) -> list[Finding]:
+    """``trail-exists``: the new trail's name is taken where CloudTrail would refuse it.
+
+    In the home region, by a trail homed there or by the copy of a multi-region trail homed
+    elsewhere (DescribeTrails shows both); for a multi-region trail, also by a trail of the
+    same name in any other region, where its own copy would go (ListTrails).
+    """
+    name = answers.trail.name
+    home = names.home_region
+    here = [t for t in found.trails if t.name == name]
+    here.sort(key=lambda t: (t.home_region != home, t.arn))
+    if here:
+        trail = here[0]
+        where = (
+            f"in {home}"
+            if trail.home_region == home
+            else f"in {home}: the copy of the multi-region trail homed in {trail.home_region}"
+        )
+        return [
+            _error(
+                "trail-exists",
+                f"A trail named {name} already exists {where} ({trail.arn}). Choose another "
+                "name in trail.name; the wizard does not modify existing trails.",
+                trail.arn,
+            )
+        ]
+    out: list[Finding] = []
+    if found.named_trails_error:
+        out.append(
+            _warn(
+                "discovery-incomplete",
+                f"Could not check that the name {name} is free in every region (a multi-region "
+                f"trail is copied into each): {found.named_trails_error}",
+            )
+        )
+    elsewhere = sorted(found.named_trails or [], key=lambda t: (t.home_region, t.arn))
+    if elsewhere:
+        trail = elsewhere[0]
+        out.append(
+            _error(
+                "trail-exists",
+                f"A trail named {name} already exists in {trail.home_region} ({trail.arn}). "
+                f"A multi-region trail is copied into every region, so its name must be free "
+                "in all of them (AWS refuses with TrailAlreadyExistsException). Choose another "
+                "name in trail.name; the wizard does not modify existing trails.",
+                trail.arn,
+            )
+        )
+    return out
+
+
+def _organization_findings(answers: Answers, found: Discovery) -> list[Finding]:
+    if not answers.trail.organization:
+        return []
+    org = found.organization
+    problems: list[str] = []
+    if org is None or not org.in_organization:
+        problems.append("this account is not in an AWS organization")
+    else:
+        if not (org.is_management_account or org.is_delegated_admin):
+            problems.append(
+                "only the management account or CloudTrail's delegated administrator can create "
+                f"organization trails (management account: {org.management_account_id})"
+            )
+        if org.all_features is False:
+            problems.append("the organization must have all features enabled")
+        if org.trusted_access is False:
+            problems.append(
+                "trusted access for CloudTrail is off (aws organizations "
+                "enable-aws-service-access --service-principal cloudtrail.amazonaws.com)"
+            )
+        problems.extend(org.errors)
+    if not problems:
+        return []
+    return [
+        _error(
+            "organization-not-ready",
+            "An organization trail cannot be created: "
+            + "; ".join(problems)
+            + ". Fix these, or set trail.organization to false.",
+        )
+    ]
+
+
+# ------------------------------------------------------------------------- delivery
+
+
+def _delivery_findings(
+    answers: Answers, names: Names, found: Discovery, reviews: Reviews
+) -> list[Finding]:
+    out: list[Finding] = []
+    n = answers.notifications
+    if n.sns_topic:
+        topic = found.topic
+        if not n.topic_is_arn and topic is not None and topic.exists:
+            out.append(_topic_exists(names, n.sns_topic, topic.arn))
+        elif n.topic_is_arn and (topic is None or not topic.exists):
+            out.append(
+                _error(
+                    "sns-topic-not-found",
+                    f"The SNS topic {n.sns_topic} does not exist. Check the ARN, or give a name "
+                    "to create a new topic.",
+                    n.sns_topic,
+                )
+            )
+        elif topic is not None and topic.exists and reviews.topic is not None:
+            arn = names.topic_arn or ""
+            if arn.split(":")[3:4] != [names.home_region]:
+                out.append(
+                    _error(
+                        "sns-topic-region",
+                        f"The topic {arn} is not in the trail's home region {names.home_region}; "
+                        "CloudTrail needs the topic there.",
+                        arn,
+                    )
+                )
+            out += _policy_findings(
+                reviews.topic,
+                code_prefix="sns",
+                what=f"topic {arn}",
+                update_allowed=True,
+                switch="",
+            )
+    cw = answers.cloudwatch_logs
+    if cw.enabled:
+        logs = found.logs
+        out += _logs_findings(answers, names, logs, reviews)
+        if cw.retention_days < 365:
+            out.append(
+                _warn(
+                    "cloudwatch-retention-short",
+                    f"The log group {cw.log_group} keeps events for {cw.retention_days} days; "
+                    "checkov CKV_AWS_338 and most audit regimes expect at least 365. Set "
+                    "cloudwatch_logs.retention_days to 365 or more.",
+                    cw.log_group,
+                    controls=["CKV_AWS_338"],
+                )
+            )
+    else:
+        out.append(
+            _info(
+                "no-cloudwatch-logs",
+                "Events are not sent to CloudWatch Logs. The CIS monitoring controls (metric "
+                "filters and alarms for root use, IAM changes, ...) need it.",
+                controls=["CIS 3.4 (v1.4)", "CloudTrail.5", "CKV2_AWS_10"],
+            )
+        )
+    return out
+
+
+def _topic_exists(names: Names, name: str, arn: str) -> Finding:
+    """``sns-topic-exists``: a topic given by name (a new one) already exists."""
+    return _error(
+        "sns-topic-exists",
+        f"An SNS topic named {name} already exists in {names.home_region} ({arn}). A name in "
+        "notifications.sns_topic asks for a new topic, and the wizard never takes over one "
+        "it did not create. To use this topic, give its ARN in notifications.sns_topic "
+        "(CloudTrail's publish statement is then merged into its policy); otherwise choose "
+        "another name there.",
+        arn,
+    )
+
+
+def _logs_findings(answers: Answers, names: Names, logs: object, reviews: Reviews) -> list[Finding]:
+    from wizard.account.discovery import LogsFacts
+
+    out: list[Finding] = []
+    cw = answers.cloudwatch_logs
+    assert isinstance(logs, LogsFacts) or logs is None
+    if cw.role_is_arn:
+        role_arn = cw.role or ""
+        account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+        if account != names.account:
+            out.append(
+                _error(
+                    "cloudwatch-logs-arn",
+                    f"The role {role_arn} is in account {account}; CloudTrail needs the delivery "
+                    f"role in this account ({names.account}).",
+                    role_arn,
+                )
+            )
+        elif logs is None or not logs.role_exists:
+            out.append(
+                _error(
+                    "cloudwatch-logs-arn",
+                    f"The delivery role {role_arn} does not exist. Check the ARN, or give a role "
+                    "name to have the wizard create it.",
+                    role_arn,
+                )
+            )
+        elif reviews.role_trust is not None and not reviews.role_trust.allowed_before:
+            out.append(
+                _error(
+                    "cloudwatch-logs-arn",
+                    f"The trust policy of {role_arn} does not let CloudTrail assume it. Add this "
+                    "statement to its trust policy:\n"
+                    + statements_text(reviews.role_trust.required),
+                    role_arn,
+                    statement=reviews.role_trust.required,
+                )
+            )
+        else:
+            out.append(
+                _info(
+                    "cloudwatch-role-permissions",
+                    f"The wizard does not change the existing role {role_arn}; make sure it "
+                    "allows logs:CreateLogStream and logs:PutLogEvents on the log group.",
+                    role_arn,
+                )
+            )
+    elif logs is not None and logs.role_exists:
+        existing = logs.role_arn or names.role_arn
+        out.append(
+            _error(
+                "iam-role-exists",
+                f"An IAM role named {names.role_name} already exists ({existing}). "
+                "The wizard creates the delivery role named in cloudwatch_logs.role and never "
+                "takes over one it did not create. To use this role as it is, give its ARN in "
+                "cloudwatch_logs.role; otherwise choose another role name there.",
+                existing,
+            )
+        )
+    if logs is not None and logs.group_exists:
+        out.append(_log_group_exists(answers, names, logs))
+    if (
+        logs is not None
+        and logs.group_exists
+        and logs.group_arn
+        and not logs.group_arn.endswith(":*")
+    ):
+        out.append(
+            _warn(
+                "cloudwatch-logs-arn",
+                f"The log group ARN {logs.group_arn} does not end in ':*'; the wizard passes "
+                f"{names.log_group_arn}, the form CloudTrail accepts.",
+                logs.group_arn,
+            )
+        )
+    if logs is not None:
+        for problem in logs.errors:
+            out.append(_warn("discovery-incomplete", f"CloudWatch Logs: {problem}"))
+    return out
+
+
+def _log_group_exists(answers: Answers, names: Names, logs: Any) -> Finding:
+    """``log-group-exists``: the log group is there already, so it is used, not created.
+
+    The answers say "created when missing": an existing group is not a clash. It is not this
+    run's, so the plan neither creates it, changes its retention, nor deletes it on
+    rollback; the finding says so, with its retention, so nobody expects the answers'.
+    """
+    cw = answers.cloudwatch_logs
+    kept = (
+        f"keeps events for {logs.retention_days} days"
+        if logs.retention_days
+        else "keeps events forever (no retention set)"
+    )
+    return _info(
+        "log-group-exists",
+        f"The log group {cw.log_group} already exists ({logs.group_arn or names.log_group_arn}) "
+        f"and {kept}. The trail delivers to it as it is: the wizard does not create it, "
+        f"does not set its retention (cloudwatch_logs.retention_days: {cw.retention_days} is "
+        "for a new group) and never deletes it on rollback. To have a new group created "
+        "instead, choose another name in cloudwatch_logs.log_group.",
+        logs.group_arn or names.log_group_arn,
+    )
+
+
+# ------------------------------------------------------------------------- posture
+
+
+def _posture_findings(answers: Answers, names: Names, found: Discovery) -> list[Finding]:
+    out: list[Finding] = []
+    ev = answers.events
+    for data in ev.data:
+        if data.type != "s3":
+            continue
+        if data.resources == "all":
+            out.append(
+                _info(
+                    "data-events-log-bucket-excluded",
+                    f"S3 data events for all buckets would record CloudTrail's own writes to "
+                    f"{answers.bucket.name}, a loop that grows the bill. The wizard excludes "
+                    "the log bucket from the data-event selector.",
+                    answers.bucket.name,
+                )
+            )
+        elif any(r.startswith(names.bucket_arn) for r in data.resources):
+            out.append(
+                _warn(
+                    "data-events-on-log-bucket",
+                    f"S3 data events include the log bucket {answers.bucket.name}: every log file "
+                    "CloudTrail writes creates more events to log. Remove the log bucket from "
+                    "events.data resources.",
+                    answers.bucket.name,
+                )
+            )
+    if ev.data:
+        out.append(
+            _info(
+                "data-events-cost",
+                "Data events are charged per event (about $0.10 per 100,000); busy buckets or "
+                "functions can cost far more than the trail itself.",
+            )
+        )
+    if ev.insights:
+        out.append(
+            _info(
+                "insights-cost",
+                "CloudTrail Insights is charged per 100,000 events analysed (about $0.35).",
+            )
+        )
+    if ev.management in ("read", "write"):
+        out.append(
+            _warn(
+                "management-events-partial",
+                f"Only {ev.management} management events are recorded. Some frameworks expect "
+                "both read and write events.",
+            )
+        )
+    if answers.bucket.create and not answers.bucket.versioning:
+        out.append(
+            _warn(
+                "bucket-versioning-off",
+                "Versioning is off for the new bucket, so an overwritten or deleted log file "
+                "cannot be recovered.",
+                answers.bucket.name,
+                controls=["CKV_AWS_21"],
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------- access logs
+
+_ACCESS_LOG_CONTROLS = ("CIS 4.4", "CloudTrail.7", "CKV_AWS_18")
+
+
+def _access_log_findings(
+    answers: Answers, names: Names, found: Discovery, review: PolicyReview | None
+) -> list[Finding]:
+    """S3's rules for a server access log target, checked before anything changes."""
+    access = answers.bucket.access_logs
+    facts = found.access_logs
+    if access is None or facts is None:
+        return []
+    out: list[Finding] = []
+    target = facts.target
+    name = access.bucket
+    region = names.bucket_region(found.bucket.region)
+    out += [_warn("access-log-read-failed", error, name) for error in facts.errors]
+    out += [_warn("access-log-read-failed", error, name) for error in target.errors]
+    if access.create:
+        if target.exists:
+            mine = target.owned or name in found.owned_buckets
+            out.append(
+                _error(
+                    "access-log-bucket-exists",
+                    f"The access log bucket {name} already exists"
+                    + (
+                        " in this account: set bucket.access_logs.create to false to use it."
+                        if mine
+                        else " (bucket names are global and this one is taken): choose "
+                        "another name for bucket.access_logs.bucket."
+                    ),
+                    name,
+                )
+            )
+    elif not target.exists:
+        out.append(
+            _error(
+                "access-log-bucket-missing",
+                f"The access log bucket {name} does not exist. Create it first, or set "
+                "bucket.access_logs.create to true and the wizard creates it.",
+                name,
+            )
+        )
+    else:
+        out += _existing_target_findings(answers, names, found, region, review)
+    if not facts.current_readable:
+        out.append(
+            _error(
+                "access-log-current-unreadable",
+                f"The current server access logging setting of {answers.bucket.name} could not "
+                "be read, so it could not be restored if the setup is rolled back. Give the "
+                "operator s3:GetBucketLogging on the log bucket and run again.",
+                answers.bucket.name,
+            )
+        )
+    elif facts.current is not None:
+        before = facts.current
+        out.append(
+            _info(
+                "access-log-replaces-current",
+                f"{answers.bucket.name} already sends its access logs to "
+                f"{before.get('TargetBucket')}/{before.get('TargetPrefix', '')}; the wizard "
+                f"points them at {name}/{access.prefix} instead (a rollback restores the old "
+                "setting).",
+                answers.bucket.name,
+            )
+        )
+    out.append(
+        _info(
+            "access-log-cost",
+            f"Server access logs of {answers.bucket.name} go to {name}/{access.prefix} "
+            "(CIS 4.4, Security Hub CloudTrail.7). S3 writes one small log object per batch of "
+            "requests; you pay only for storing them and for requests that read them.",
+            name,
+            controls=_ACCESS_LOG_CONTROLS,
+        )
+    )
+    return out
+
+
+def _existing_target_findings(
+    answers: Answers, names: Names, found: Discovery, region: str, review: PolicyReview | None
+) -> list[Finding]:
+    assert found.access_logs is not None
+    facts = found.access_logs
+    target = facts.target
+    name = target.name
+    out: list[Finding] = []
+    if target.owned is False or (target.owned is None and name not in found.owned_buckets):
+        out.append(
+            _error(
+                "access-log-bucket-other-account",
+                f"The access log bucket {name} is not a bucket of account {names.account}. "
+                "S3 delivers server access logs only to a bucket of the same account as the "
+                "log bucket: choose one of this account's buckets.",
+                name,
+            )
+        )
+        return out
+    if target.region and target.region != region:
+        out.append(
+            _error(
+                "access-log-region-mismatch",
+                f"The access log bucket {name} is in {target.region} but the log bucket "
+                f"{answers.bucket.name} is in {region}. S3 delivers server access logs only "
+                "to a bucket in the same region: choose a bucket in "
+                f"{region}, or let the wizard create one (create: true).",
+                name,
+            )
+        )
+    if target.encryption in ("aws:kms", "aws:kms:dsse"):
+        out.append(
+            _error(
+                "access-log-bucket-kms",
+                f"The access log bucket {name} encrypts objects by default with SSE-KMS "
+                f"({target.encryption_key or 'a KMS key'}). S3 server access log delivery "
+                "does not support SSE-KMS or DSSE-KMS default encryption on the target: "
+                "switch its default encryption to SSE-S3 (AES256) or choose another bucket.",
+                name,
+            )
+        )
+    if facts.target_retention:
+        out.append(
+            _error(
+                "access-log-bucket-object-lock",
+                f"The access log bucket {name} has an Object Lock default retention period; "
+                "S3 does not deliver server access logs to such a bucket. Remove the default "
+                "retention, or choose another bucket.",
+                name,
+            )
+        )
+    if target.requester_pays:
+        out.append(
+            _error(
+                "access-log-bucket-requester-pays",
+                f"Requester Pays is on for the access log bucket {name}; S3 does not deliver "
+                "server access logs to such a bucket. Turn it off, or choose another bucket.",
+                name,
+            )
+        )
+    if review is None:
+        return out
+    what = f"the access log bucket {name}"
+    if review.error and review.readable:
+        out.append(
+            _error(
+                "access-log-bucket-policy-malformed",
+                f"The current policy of {what} cannot be used: {review.error} The wizard never "
+                "replaces a policy it cannot read; fix the policy first.",
+                review.resource,
+            )
+        )
+    elif not review.readable:
+        out.append(
+            _error(
+                "access-log-bucket-policy-insufficient",
+                f"The policy of {what} could not be read, so the wizard cannot merge into it. "
+                "Give the operator s3:GetBucketPolicy, or have the owner add this statement:\n"
+                + statements_text(review.required),
+                review.resource,
+                statement=review.required,
+            )
+        )
+    elif review.allowed_before:
+        out.append(
+            _info(
+                "access-log-bucket-policy-ok",
+                f"The policy of {what} already lets S3 deliver these access logs; it is left "
+                "unchanged.",
+                review.resource,
+            )
+        )
+    elif review.blocking_after():
+        out.append(
+            _error(
+                "access-log-bucket-policy-denies",
+                f"Even with the delivery statement merged in, the policy of {what} would refuse "
+                "S3 log delivery (logging.s3.amazonaws.com): "
+                + "; ".join(
+                    "; ".join(p.after.reasons) if p.after else p.label
+                    for p in review.blocking_after()
+                )
+                + ". Narrow that Deny and run again.",
+                review.resource,
+            )
+        )
+    else:
+        added = [str(s.get("Sid")) for s in (review.merged.added if review.merged else [])]
+        out.append(
+            _info(
+                "access-log-bucket-policy-merge",
+                f"The statement(s) {', '.join(added)} will be added to the policy of {what} "
+                "so S3 can deliver the access logs; every existing statement is kept exactly "
+                "as it is (see the diff).",
+                review.resource,
+            )
+        )
+    return out

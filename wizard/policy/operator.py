@@ -1,0 +1,391 @@
+"""The operator's least-privilege IAM policy: exactly what running this setup needs.
+
+Every AWS call the wizard may make for the answers (discovery reads, the changes, the
+verification reads and the rollback calls) maps to an IAM action here, scoped to the
+resources of this setup where IAM allows it. The engine's plan is checked against this list
+in the tests, so the policy cannot drift from what the tool really calls.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from wizard.model.answers import Answers
+from wizard.model.base import WizardModel
+from wizard.model.context import AccountContext, Names
+from wizard.model.names import classify_key_ref
+
+
+class Need(WizardModel):
+    """One IAM permission the operator needs, and why."""
+
+    sid: str
+    """Statement the permission is grouped into."""
+    actions: tuple[str, ...]
+    """IAM actions."""
+    resources: tuple[str, ...]
+    """Resource ARNs (or "*" where the action supports no resource scoping)."""
+    purpose: str
+    """Why, in a few words."""
+    condition: dict[str, Any] | None = None
+    """Optional IAM condition block."""
+
+
+def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
+    """Every permission needed to discover, apply, verify and roll back this setup."""
+    n = Names(answers, ctx)
+    p, acct = n.partition, ctx.account_id
+    needs: list[Need] = [
+        Need(
+            sid="DiscoverAccountState",
+            actions=(
+                "cloudtrail:DescribeTrails",
+                "cloudtrail:ListTrails",
+                # Keys are only looked up when the logs are encrypted with KMS.
+                *(
+                    ("kms:ListAliases", "kms:ListKeys")
+                    if answers.encryption.type == "sse-kms"
+                    else ()
+                ),
+                "s3:ListAllMyBuckets",
+            ),
+            resources=("*",),
+            purpose="list existing trails, buckets and keys (these actions take no resource)",
+        ),
+        Need(
+            sid="ManageTrail",
+            actions=(
+                "cloudtrail:AddTags",
+                "cloudtrail:CreateTrail",
+                "cloudtrail:DeleteTrail",
+                "cloudtrail:GetEventSelectors",
+                "cloudtrail:GetTrail",
+                "cloudtrail:GetTrailStatus",
+                # Is a trail of this name the run's own? (its run tag; wizard.run.ownership)
+                "cloudtrail:ListTags",
+                "cloudtrail:PutEventSelectors",
+                "cloudtrail:StartLogging",
+                "cloudtrail:StopLogging",
+                *(
+                    ("cloudtrail:GetInsightSelectors", "cloudtrail:PutInsightSelectors")
+                    if answers.events.insights
+                    else ()
+                ),
+            ),
+            resources=(n.trail_arn,),
+            purpose="create, start, verify and (on rollback) delete the trail",
+        ),
+    ]
+    bucket_reads = (
+        "s3:GetBucketLocation",
+        "s3:GetBucketOwnershipControls",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketRequestPayment",
+        "s3:GetEncryptionConfiguration",
+        "s3:ListBucket",
+    )
+    if answers.bucket.create:
+        writes: tuple[str, ...] = (
+            "s3:CreateBucket",
+            "s3:DeleteBucket",
+            "s3:DeleteBucketPolicy",
+            "s3:PutBucketOwnershipControls",
+            "s3:PutBucketPolicy",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutEncryptionConfiguration",
+            *(("s3:PutBucketVersioning",) if answers.bucket.versioning else ()),
+            *(("s3:PutBucketTagging",) if answers.trail.tags else ()),
+            # CreateBucket carries the run tag (CreateBucketConfiguration.Tags), read back
+            # to tell the run's bucket from a same-named one (wizard.run.ownership).
+            "s3:GetBucketTagging",
+            "s3:TagResource",
+        )
+        needs.append(
+            Need(
+                sid="ManageLogBucket",
+                actions=tuple(sorted({*bucket_reads, *writes})),
+                resources=(n.bucket_arn,),
+                purpose="create and secure the log bucket; delete it again on rollback",
+            )
+        )
+    else:
+        writes = (
+            ("s3:DeleteBucketPolicy", "s3:PutBucketPolicy") if answers.bucket.update_policy else ()
+        )
+        needs.append(
+            Need(
+                sid="ReadAndUpdateLogBucketPolicy" if writes else "ReadLogBucket",
+                actions=tuple(sorted({*bucket_reads, *writes})),
+                resources=(n.bucket_arn,),
+                purpose="check the bucket and merge CloudTrail's statements into its policy",
+            )
+        )
+    needs.extend(_access_log_needs(answers, n))
+    needs.extend(_key_needs(answers, n))
+    if answers.notifications.sns_topic:
+        topic_arn = n.topic_arn
+        assert topic_arn is not None
+        actions: tuple[str, ...] = ("sns:GetTopicAttributes", "sns:SetTopicAttributes")
+        if not answers.notifications.topic_is_arn:
+            # A new topic is tagged as it is created (the run tag, and the answers' tags).
+            actions += (
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:ListTagsForResource",  # is a topic of this name the run's? (its tag)
+                "sns:TagResource",
+            )
+        needs.append(
+            Need(
+                sid="ManageNotificationTopic",
+                actions=tuple(sorted(actions)),
+                resources=(topic_arn,),
+                purpose="let the trail publish to the topic",
+            )
+        )
+    if answers.cloudwatch_logs.enabled:
+        needs.extend(_cloudwatch_needs(answers, n))
+    if answers.trail.organization:
+        needs.append(
+            Need(
+                sid="OrganizationTrailPrerequisites",
+                # CloudTrail enables (and on deletion may disable) its trusted access in the
+                # organization with the caller's permissions.
+                actions=(
+                    "iam:CreateServiceLinkedRole",
+                    "iam:GetRole",
+                    "organizations:DescribeOrganization",
+                    "organizations:DisableAWSServiceAccess",
+                    "organizations:EnableAWSServiceAccess",
+                    "organizations:ListAWSServiceAccessForOrganization",
+                    "organizations:ListAccounts",
+                    "organizations:ListDelegatedAdministrators",
+                ),
+                resources=("*",),
+                purpose="organization trails: CloudTrail checks the organization on your behalf",
+            )
+        )
+    needs.append(
+        Need(
+            sid="CheckOwnPermissions",
+            actions=("iam:SimulatePrincipalPolicy",),
+            resources=(ctx.caller_arn or f"arn:{p}:iam::{acct}:*",),
+            purpose="optional: lets the wizard check these permissions before changing anything",
+        )
+    )
+    return needs
+
+
+def _access_log_needs(answers: Answers, n: Names) -> list[Need]:
+    """Server access logging of the log bucket: its setting, and the target bucket."""
+    access = answers.bucket.access_logs
+    if access is None:
+        return []
+    target_arn = f"arn:{n.partition}:s3:::{access.bucket}"
+    reads = (
+        "s3:GetBucketLocation",
+        "s3:GetBucketObjectLockConfiguration",
+        "s3:GetBucketOwnershipControls",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketRequestPayment",
+        "s3:GetEncryptionConfiguration",
+        "s3:ListBucket",
+    )
+    writes: tuple[str, ...] = ("s3:DeleteBucketPolicy", "s3:PutBucketPolicy")
+    if access.create:
+        writes += (
+            "s3:CreateBucket",
+            "s3:DeleteBucket",
+            "s3:PutBucketOwnershipControls",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutEncryptionConfiguration",
+            *(("s3:PutBucketVersioning",) if answers.bucket.versioning else ()),
+            *(("s3:PutBucketTagging",) if answers.trail.tags else ()),
+            "s3:GetBucketTagging",  # the run tag, read back (wizard.run.ownership)
+            "s3:TagResource",  # the run tag, given to CreateBucket
+        )
+    return [
+        Need(
+            sid="LogBucketAccessLogging",
+            actions=("s3:GetBucketLogging", "s3:PutBucketLogging"),
+            resources=(n.bucket_arn,),
+            purpose="turn on server access logging of the log bucket; restore it on rollback",
+        ),
+        Need(
+            sid="ManageAccessLogBucket",
+            actions=tuple(sorted({*reads, *writes})),
+            resources=(target_arn,),
+            purpose=(
+                "create and secure the access log bucket"
+                if access.create
+                else "check the access log bucket and merge log delivery's statement"
+            ),
+        ),
+    ]
+
+
+def _key_needs(answers: Answers, n: Names) -> list[Need]:
+    enc = answers.encryption
+    if enc.type != "sse-kms":
+        return []
+    p, acct = n.partition, n.account
+    region = n.bucket_region()
+    if enc.new_key:
+        key_any = f"arn:{p}:kms:{region}:{acct}:key/*"
+        alias_arn = f"arn:{p}:kms:{region}:{acct}:{n.key_alias()}"
+        return [
+            Need(
+                sid="CreateTrailKey",
+                actions=("kms:CreateKey",),
+                resources=("*",),
+                purpose="create the log encryption key (CreateKey takes no resource)",
+            ),
+            Need(
+                sid="ManageTrailKey",
+                actions=tuple(
+                    sorted(
+                        {
+                            "kms:CreateAlias",
+                            "kms:DeleteAlias",
+                            "kms:DescribeKey",
+                            "kms:EnableKeyRotation",
+                            "kms:GetKeyPolicy",
+                            "kms:GetKeyRotationStatus",
+                            # The run tag every new key gets (CreateKey with Tags), and
+                            # finding a key a retried CreateKey made twice by that tag.
+                            "kms:ListResourceTags",
+                            "kms:ScheduleKeyDeletion",
+                            "kms:TagResource",
+                        }
+                    )
+                ),
+                resources=(key_any, alias_arn),
+                purpose="tag, alias, rotate and verify the new key; schedule its deletion on "
+                "rollback, and that of a duplicate a retried request created",
+            ),
+        ]
+    ref = classify_key_ref(enc.existing_key or "")
+    key_resource = (
+        ref.value
+        if not isinstance(ref, str) and ref.form == "key-arn"
+        else f"arn:{p}:kms:{region if not isinstance(ref, str) and ref.region is None else '*'}:"
+        f"{acct if isinstance(ref, str) or ref.account is None else ref.account}:key/*"
+    )
+    actions = {"kms:DescribeKey", "kms:GetKeyPolicy"}
+    if enc.update_key_policy:
+        actions.add("kms:PutKeyPolicy")
+    return [
+        Need(
+            sid="ReadAndUpdateTrailKey" if enc.update_key_policy else "ReadTrailKey",
+            actions=tuple(sorted(actions)),
+            resources=(key_resource,),
+            purpose="check the existing key and merge CloudTrail's statements into its policy",
+        )
+    ]
+
+
+def _cloudwatch_needs(answers: Answers, n: Names) -> list[Need]:
+    cw = answers.cloudwatch_logs
+    group = cw.log_group
+    assert group is not None
+    base = f"arn:{n.partition}:logs:{n.home_region}:{n.account}:log-group"
+    needs = [
+        Need(
+            sid="ListLogGroups",
+            actions=("logs:DescribeLogGroups",),
+            resources=(f"{base}:*",),
+            purpose="find the log group",
+        ),
+        Need(
+            sid="ManageLogGroup",
+            actions=tuple(
+                sorted(
+                    {
+                        "logs:CreateLogGroup",
+                        "logs:DeleteLogGroup",
+                        "logs:ListTagsLogGroup",  # is the group the run's own? (its tag)
+                        "logs:PutRetentionPolicy",
+                        "logs:TagResource",  # a new group is created with the run tag
+                    }
+                )
+            ),
+            resources=(f"{base}:{group}", f"{base}:{group}:*"),
+            purpose="create the log group with its retention; delete it on rollback",
+        ),
+    ]
+    role_arn = n.role_arn
+    assert role_arn is not None
+    role_actions = {"iam:GetRole", "iam:GetRolePolicy"}
+    if not cw.role_is_arn:
+        role_actions |= {
+            "iam:CreateRole",
+            "iam:DeleteRole",
+            "iam:DeleteRolePolicy",
+            "iam:ListRoleTags",  # is a role of this name the run's own? (its tag)
+            "iam:PutRolePolicy",
+            "iam:TagRole",  # a new role is created with the run tag
+        }
+    needs.append(
+        Need(
+            sid="ManageDeliveryRole",
+            actions=tuple(sorted(role_actions)),
+            resources=(role_arn,),
+            purpose="create the role CloudTrail uses to write to CloudWatch Logs",
+        )
+    )
+    needs.append(
+        Need(
+            sid="PassDeliveryRoleToCloudTrail",
+            actions=("iam:PassRole",),
+            resources=(role_arn,),
+            purpose="hand the delivery role to CloudTrail, and to nothing else",
+            condition={"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}},
+        )
+    )
+    return needs
+
+
+def operator_policy(answers: Answers, ctx: AccountContext) -> dict[str, Any]:
+    """The operator's IAM policy document, one statement per purpose, deterministic."""
+    grouped: OrderedDict[str, Need] = OrderedDict()
+    for need in operator_needs(answers, ctx):
+        if need.sid in grouped:
+            old = grouped[need.sid]
+            need = old.model_copy(
+                update={
+                    "actions": tuple(sorted({*old.actions, *need.actions})),
+                    "resources": tuple(sorted({*old.resources, *need.resources})),
+                }
+            )
+        grouped[need.sid] = need
+    statements: list[dict[str, Any]] = []
+    for need in grouped.values():
+        statement: dict[str, Any] = {
+            "Sid": need.sid,
+            "Effect": "Allow",
+            "Action": list(need.actions) if len(need.actions) > 1 else need.actions[0],
+            "Resource": list(need.resources) if len(need.resources) > 1 else need.resources[0],
+        }
+        if need.condition:
+            statement["Condition"] = need.condition
+        statements.append(statement)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def action_for(service: str, operation: str) -> str:
+    """The IAM action behind an API operation (``s3``, ``HeadBucket`` -> ``s3:ListBucket``)."""
+    special = {
+        ("s3", "HeadBucket"): "s3:ListBucket",
+        ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+        ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+        ("s3", "PutBucketEncryption"): "s3:PutEncryptionConfiguration",
+        ("s3", "DeleteBucketEncryption"): "s3:PutEncryptionConfiguration",
+        ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+        ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+        ("s3", "DeletePublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+        ("s3", "GetBucketRequestPayment"): "s3:GetBucketRequestPayment",
+        ("s3", "GetObjectLockConfiguration"): "s3:GetBucketObjectLockConfiguration",
+    }
+    return special.get((service, operation), f"{service}:{operation}")

@@ -1,0 +1,455 @@
+"""Pure builders for every policy the wizard writes. No AWS call happens here.
+
+Each builder returns a plain ``dict`` policy document. Statements carry stable, readable
+Sids (alphanumeric, so IAM accepts them too) and every statement granting a service
+principal is pinned to this trail with ``aws:SourceArn`` (confused-deputy protection). The
+same inputs always give the same document; :func:`wizard.policy.merge.render_policy` gives the same
+bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydantic import SerializerFunctionWrapHandler, model_serializer
+
+from wizard.model.answers import Answers
+from wizard.model.base import WizardModel
+from wizard.model.context import AccountContext, Names
+
+Statement = dict[str, Any]
+Policy = dict[str, Any]
+
+VERSION = "2012-10-17"
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+S3_LOGGING = "logging.s3.amazonaws.com"
+"""The service principal that delivers S3 server access logs."""
+
+
+def _doc(statements: Iterable[Statement], policy_id: str | None = None) -> Policy:
+    doc: Policy = {"Version": VERSION}
+    if policy_id:
+        doc["Id"] = policy_id
+    doc["Statement"] = list(statements)
+    return doc
+
+
+def _one_or_list(values: Sequence[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else list(values)
+
+
+# --------------------------------------------------------------------------- S3
+
+
+def bucket_cloudtrail_statements(
+    names: Names, organization_id: str | None = None
+) -> list[Statement]:
+    """The statements CloudTrail needs on the log bucket (what gets merged into a policy)."""
+    source = {"aws:SourceArn": names.trail_arn}
+    statements: list[Statement] = [
+        {
+            "Sid": "AWSCloudTrailAclCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": "s3:GetBucketAcl",
+            "Resource": names.bucket_arn,
+            "Condition": {"StringEquals": dict(source)},
+        },
+        {
+            "Sid": "AWSCloudTrailWrite",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": "s3:PutObject",
+            "Resource": names.logs_object_arn(names.trail_owner),
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", **source}},
+        },
+    ]
+    if names.answers.trail.organization and organization_id:
+        statements.append(
+            {
+                "Sid": "AWSCloudTrailOrganizationWrite",
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDTRAIL},
+                "Action": "s3:PutObject",
+                "Resource": names.logs_object_arn(organization_id),
+                "Condition": {
+                    "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", **source}
+                },
+            }
+        )
+    return statements
+
+
+def tls_only_statement(bucket_arn: str) -> Statement:
+    """Deny every request to the bucket that does not use TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def bucket_policy(names: Names, organization_id: str | None = None) -> Policy:
+    """The complete policy of a new log bucket: CloudTrail's grants plus a TLS-only Deny."""
+    statements = bucket_cloudtrail_statements(names, organization_id)
+    statements.append(tls_only_statement(names.bucket_arn))
+    return _doc(statements)
+
+
+def access_log_target_arn(names: Names) -> str | None:
+    """ARN of the bucket that receives the log bucket's server access logs (None: off)."""
+    target = names.answers.bucket.access_logs
+    return f"arn:{names.partition}:s3:::{target.bucket}" if target is not None else None
+
+
+def access_log_statement(names: Names) -> Statement:
+    """Let S3 log delivery write the log bucket's access logs under the target prefix only.
+
+    Pinned to the log bucket (``aws:SourceArn``) and its account (``aws:SourceAccount``), as
+    AWS recommends for the ``logging.s3.amazonaws.com`` principal.
+    """
+    target = names.answers.bucket.access_logs
+    assert target is not None, "access logging is off"
+    return {
+        "Sid": "S3ServerAccessLogsDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": S3_LOGGING},
+        "Action": "s3:PutObject",
+        "Resource": f"arn:{names.partition}:s3:::{target.bucket}/{target.prefix}*",
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": names.bucket_arn},
+            "StringEquals": {"aws:SourceAccount": names.account},
+        },
+    }
+
+
+def access_log_bucket_policy(names: Names) -> Policy:
+    """The whole policy of a new access log bucket: log delivery's grant plus TLS only."""
+    target_arn = access_log_target_arn(names)
+    assert target_arn is not None, "access logging is off"
+    return _doc([access_log_statement(names), tls_only_statement(target_arn)])
+
+
+class TrailWriter(WizardModel):
+    """One trail that writes to a central bucket: its account and ARN."""
+
+    account_id: str
+    """Account whose logs land under ``AWSLogs/<account_id>/``."""
+    trail_arn: str
+    """The trail's ARN (its owner's account)."""
+
+
+def central_bucket_statements(
+    bucket_arn: str, prefix: str, writers: Sequence[TrailWriter]
+) -> list[Statement]:
+    """Statements for a central bucket written by trails of several accounts.
+
+    One ACL-check statement and one write statement whose Resource lists each account's
+    path and whose ``aws:SourceArn`` lists every trail.
+    """
+    if not writers:
+        raise ValueError("a central bucket policy needs at least one trail")
+    path = f"{prefix}/" if prefix else ""
+    ordered = sorted(writers, key=lambda w: (w.account_id, w.trail_arn))
+    arns = sorted({w.trail_arn for w in ordered})
+    resources = sorted({f"{bucket_arn}/{path}AWSLogs/{w.account_id}/*" for w in ordered})
+    return [
+        {
+            "Sid": "AWSCloudTrailAclCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": "s3:GetBucketAcl",
+            "Resource": bucket_arn,
+            "Condition": {"StringEquals": {"aws:SourceArn": _one_or_list(arns)}},
+        },
+        {
+            "Sid": "AWSCloudTrailWrite",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": "s3:PutObject",
+            "Resource": _one_or_list(resources),
+            "Condition": {
+                "StringEquals": {
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "aws:SourceArn": _one_or_list(arns),
+                }
+            },
+        },
+    ]
+
+
+# -------------------------------------------------------------------------- KMS
+
+
+def key_cloudtrail_statements(names: Names, *, bucket_key_decrypt: bool = False) -> list[Statement]:
+    """The statements CloudTrail needs in a key policy (what gets merged into a key).
+
+    Args:
+        names: derived names.
+        bucket_key_decrypt: also let CloudTrail decrypt, needed when the bucket uses an S3
+            Bucket Key with this key.
+    """
+    source = {"aws:SourceArn": names.trail_arn}
+    statements: list[Statement] = [
+        {
+            "Sid": "AllowCloudTrailEncryptLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": "kms:GenerateDataKey*",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": dict(source),
+                "StringLike": {
+                    "kms:EncryptionContext:aws:cloudtrail:arn": names.encryption_context_pattern
+                },
+            },
+        },
+        {
+            "Sid": "AllowCloudTrailDescribeKey",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": "kms:DescribeKey",
+            "Resource": "*",
+            "Condition": {"StringEquals": dict(source)},
+        },
+    ]
+    if bucket_key_decrypt:
+        statements.append(
+            {
+                "Sid": "AllowCloudTrailBucketKeyDecrypt",
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDTRAIL},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": dict(source)},
+            }
+        )
+    return statements
+
+
+def key_policy(names: Names) -> Policy:
+    """The complete policy of a new CloudTrail key.
+
+    Account root administers the key (so IAM policies can grant use and the key can never be
+    locked out); CloudTrail may encrypt for this account's trails and describe the key; log
+    readers may decrypt CloudTrail log files only. Without named readers the decrypt grant is
+    limited to principals of this account (``kms:CallerAccount``), never an open ``*``.
+    """
+    ctx = names.ctx
+    statements: list[Statement] = [
+        {
+            "Sid": "EnableIAMUserPermissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{names.partition}:iam::{ctx.account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        *key_cloudtrail_statements(names),
+    ]
+    readers = sorted(set(names.answers.encryption.decrypt_principals))
+    context_condition = {
+        "kms:EncryptionContext:aws:cloudtrail:arn": names.encryption_context_pattern
+    }
+    if readers:
+        statements.append(
+            {
+                "Sid": "AllowLogReadersDecrypt",
+                "Effect": "Allow",
+                "Principal": {"AWS": _one_or_list(readers)},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {
+                    "Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"},
+                    "StringLike": context_condition,
+                },
+            }
+        )
+    else:
+        statements.append(
+            {
+                "Sid": "AllowAccountPrincipalsDecryptLogs",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:CallerAccount": ctx.account_id},
+                    "StringLike": context_condition,
+                },
+            }
+        )
+    return _doc(statements, policy_id="cloudtrail-wizard-key-policy")
+
+
+# -------------------------------------------------------------------------- SNS
+
+
+def topic_cloudtrail_statement(names: Names) -> Statement:
+    """The statement that lets this trail publish to the topic."""
+    topic_arn = names.topic_arn
+    if topic_arn is None:
+        raise ValueError("no SNS topic in the answers")
+    return {
+        "Sid": "AWSCloudTrailSNSPolicy",
+        "Effect": "Allow",
+        "Principal": {"Service": CLOUDTRAIL},
+        "Action": "SNS:Publish",
+        "Resource": topic_arn,
+        "Condition": {"StringEquals": {"aws:SourceArn": names.trail_arn}},
+    }
+
+
+def topic_policy(names: Names) -> Policy:
+    """The complete policy of a new topic: the owner manages it, the trail publishes."""
+    topic_arn = names.topic_arn
+    assert topic_arn is not None
+    owner = {
+        "Sid": "TopicOwnerAdministers",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{names.partition}:iam::{names.account}:root"},
+        "Action": [
+            "SNS:AddPermission",
+            "SNS:DeleteTopic",
+            "SNS:GetTopicAttributes",
+            "SNS:ListSubscriptionsByTopic",
+            "SNS:Publish",
+            "SNS:RemovePermission",
+            "SNS:SetTopicAttributes",
+            "SNS:Subscribe",
+        ],
+        "Resource": topic_arn,
+    }
+    return _doc([owner, topic_cloudtrail_statement(names)])
+
+
+# ---------------------------------------------------------------- CloudWatch Logs
+
+
+def cloudwatch_role_trust_policy(names: Names) -> Policy:
+    """Trust policy of the delivery role: only CloudTrail, for this trail and account."""
+    return _doc(
+        [
+            {
+                "Sid": "AllowCloudTrailAssumeRole",
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDTRAIL},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {
+                        "aws:SourceAccount": names.trail_owner,
+                        "aws:SourceArn": names.trail_arn,
+                    }
+                },
+            }
+        ]
+    )
+
+
+def cloudwatch_role_policy(names: Names, organization_id: str | None = None) -> Policy:
+    """Permissions of the delivery role: create streams and put events in CloudTrail's streams."""
+    group = names.answers.cloudwatch_logs.log_group
+    assert group is not None
+    base = f"arn:{names.partition}:logs:{names.home_region}:{names.account}:log-group:{group}"
+    streams = [f"{base}:log-stream:{names.account}_CloudTrail_{names.home_region}*"]
+    if names.answers.trail.organization and organization_id:
+        streams.append(f"{base}:log-stream:{organization_id}_*")
+    resource = _one_or_list(streams)
+    return _doc(
+        [
+            {
+                "Sid": "AWSCloudTrailCreateLogStream",
+                "Effect": "Allow",
+                "Action": "logs:CreateLogStream",
+                "Resource": resource,
+            },
+            {
+                "Sid": "AWSCloudTrailPutLogEvents",
+                "Effect": "Allow",
+                "Action": "logs:PutLogEvents",
+                "Resource": resource,
+            },
+        ]
+    )
+
+
+# ---------------------------------------------------------------------- bundle
+
+
+class PolicySet(WizardModel):
+    """Every policy document the answers produce (None where not applicable)."""
+
+    bucket_policy: dict[str, Any] | None
+    """The new bucket's whole policy, or CloudTrail's statements for an existing bucket."""
+    key_policy: dict[str, Any] | None
+    """The new key's whole policy, or CloudTrail's statements for an existing key."""
+    sns_topic_policy: dict[str, Any] | None
+    """A new topic's policy, or CloudTrail's statement for an existing topic."""
+    cloudwatch_logs_role_trust_policy: dict[str, Any] | None
+    """Trust policy of a new delivery role."""
+    cloudwatch_logs_role_policy: dict[str, Any] | None
+    """Permissions of a new delivery role."""
+    access_log_bucket_policy: dict[str, Any] | None = None
+    """A new access log bucket's policy, or log delivery's statement for an existing one."""
+    operator_policy: dict[str, Any]
+    """Least-privilege IAM policy for the person running the wizard."""
+
+    @model_serializer(mode="wrap")
+    def _drop_unused_optional(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Access logging is optional and off by default: leave its key out when unused, so
+        # the documents of answers without it stay exactly what they were.
+        data: dict[str, Any] = handler(self)
+        if data.get("access_log_bucket_policy") is None:
+            data.pop("access_log_bucket_policy", None)
+        return data
+
+
+def build_policies(answers: Answers, ctx: AccountContext) -> PolicySet:
+    """Build every policy for the answers, offline.
+
+    For existing resources the documents hold the statements the wizard would merge in (the
+    engine merges them into the live policy and shows the diff).
+    """
+    from wizard.policy.operator import operator_policy
+
+    names = Names(answers, ctx)
+    org = ctx.organization_id
+    if answers.bucket.create:
+        bucket: Policy = bucket_policy(names, org)
+    else:
+        bucket = _doc(bucket_cloudtrail_statements(names, org))
+    key: Policy | None = None
+    if answers.encryption.new_key:
+        key = key_policy(names)
+    elif answers.encryption.existing_key:
+        key = _doc(key_cloudtrail_statements(names))
+    topic: Policy | None = None
+    if answers.notifications.sns_topic:
+        topic = (
+            _doc([topic_cloudtrail_statement(names)])
+            if answers.notifications.topic_is_arn
+            else topic_policy(names)
+        )
+    trust = role = None
+    if answers.cloudwatch_logs.enabled and not answers.cloudwatch_logs.role_is_arn:
+        trust = cloudwatch_role_trust_policy(names)
+        role = cloudwatch_role_policy(names, org)
+    access: Policy | None = None
+    if answers.bucket.access_logs is not None:
+        access = (
+            access_log_bucket_policy(names)
+            if answers.bucket.access_logs.create
+            else _doc([access_log_statement(names)])
+        )
+    return PolicySet(
+        bucket_policy=bucket,
+        key_policy=key,
+        sns_topic_policy=topic,
+        cloudwatch_logs_role_trust_policy=trust,
+        cloudwatch_logs_role_policy=role,
+        access_log_bucket_policy=access,
+        operator_policy=operator_policy(answers, ctx),
+    )

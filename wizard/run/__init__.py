@@ -1,0 +1,5 @@
+"""Carrying a plan out: apply with rollback, the write-ahead journal, ownership look-ups, guarded
+policy writes, recovery, verification.
+
+May import: ``wizard.plan`` and everything below it.
+"""

@@ -1,0 +1,2095 @@
+"""The embedded sandbox: a local AWS emulator seeded with a demo account.
+
+The sandbox runs moto's server in this process, bound to loopback only, and makes it as
+strict as AWS where the wizard's safety depends on it. moto accepts many requests that AWS
+refuses (a trail whose bucket policy does not let CloudTrail write, a KMS key in another
+region, a bucket named ``My_Bucket``...), so a wizard tested only against plain moto could
+pass its tests and still fail, or worse half-apply, against a real account. The strictness
+patches below are installed server-side, on moto's backend classes, so that every client,
+including the AWS CLI pointed at the sandbox, sees AWS's real error codes and messages.
+
+Importing this module is cheap: moto and boto3 are imported inside the functions that need
+them.
+
+Example:
+    >>> with start_sandbox() as sandbox:  # doctest: +SKIP
+    ...     s3 = sandbox.client("s3")
+    ...     s3.list_buckets()["Buckets"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import ipaddress
+import json
+import logging
+import re
+import sys
+import threading
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from wizard.model.names import (
+    check_bucket_name,
+    check_prefix,
+    check_topic_name,
+    check_trail_name,
+    classify_key_ref,
+    parse_arn,
+)
+from wizard.sandbox.delivery import DEFAULT_DIGEST_INTERVAL, DEFAULT_LOG_INTERVAL
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from wizard.sandbox.delivery import DeliveryReport
+
+_LOG = logging.getLogger(__name__)
+
+DEMO_ACCOUNT = "123456789012"
+"""The sandbox's account id (moto's default account)."""
+
+DEMO_REGION = "us-east-1"
+"""The region clients use unless told otherwise."""
+
+DEMO_ROLE = "AppReader"
+"""An IAM role the app-data bucket's existing policy grants read access to."""
+
+DEMO_ROLE_ARN = f"arn:aws:iam::{DEMO_ACCOUNT}:role/{DEMO_ROLE}"
+
+DEMO_APP_BUCKET = f"demo-app-data-{DEMO_ACCOUNT}"
+"""A us-east-1 bucket with an unrelated policy that a CloudTrail policy must be merged into."""
+
+DEMO_CENTRAL_BUCKET = f"demo-central-logs-{DEMO_ACCOUNT}"
+"""An eu-west-1 bucket whose policy already lets any trail of the account deliver (no prefix)."""
+
+DEMO_LEGACY_BUCKET = f"demo-legacy-trail-logs-{DEMO_ACCOUNT}"
+"""The us-west-2 bucket the existing trail delivers to."""
+
+DEMO_BUCKETS: dict[str, str] = {
+    DEMO_APP_BUCKET: "us-east-1",
+    DEMO_CENTRAL_BUCKET: "eu-west-1",
+    DEMO_LEGACY_BUCKET: "us-west-2",
+}
+"""Seeded bucket names mapped to their regions."""
+
+DEMO_KEY_READY = "alias/cloudtrail-ready"
+DEMO_KEY_APP_EU = "alias/app-data-eu"
+DEMO_KEY_READY_EU = "alias/cloudtrail-ready-eu"
+DEMO_KEY_SIGNING = "alias/signing-key"
+DEMO_KEY_RETIRED = "alias/retired-key"
+
+DEMO_KEYS: dict[str, str] = {
+    DEMO_KEY_READY: "us-east-1",
+    DEMO_KEY_APP_EU: "eu-west-1",
+    DEMO_KEY_READY_EU: "eu-west-1",
+    DEMO_KEY_SIGNING: "us-east-1",
+    DEMO_KEY_RETIRED: "us-east-1",
+}
+"""Seeded KMS key aliases mapped to the region of their key.
+
+``cloudtrail-ready`` and ``cloudtrail-ready-eu`` are symmetric keys whose policy lets
+CloudTrail encrypt; ``app-data-eu`` has the default (root-only) policy; ``signing-key`` is an
+RSA_2048 SIGN_VERIFY key and ``retired-key`` a disabled symmetric key, both with a
+CloudTrail-ready policy so that their spec or state is the only thing wrong with them.
+"""
+
+DEMO_TOPIC = "demo-security-alerts"
+"""A us-east-1 SNS topic with the default topic policy (CloudTrail may not publish)."""
+
+DEMO_LOG_GROUP = "demo-existing-group"
+"""A us-east-1 CloudWatch Logs group."""
+
+DEMO_TRAIL = "legacy-trail"
+"""The existing single-region trail, logging, in :data:`DEMO_TRAIL_REGION`."""
+
+DEMO_TRAIL_REGION = "us-west-2"
+
+_CLOUDTRAIL = "cloudtrail.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class SandboxCredentials:
+    """The dummy credentials the sandbox accepts (moto checks no signatures)."""
+
+    access_key_id: str = "testing"
+    secret_access_key: str = "testing"
+
+
+DUMMY_CREDENTIALS = SandboxCredentials()
+
+
+# --------------------------------------------------------------------------------------
+# The sandbox itself
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sandbox:
+    """A running sandbox: moto's server on a loopback port, strict and (usually) seeded.
+
+    Use :func:`start_sandbox` to create one; stop it with :meth:`stop` or a ``with`` block.
+    The emulator's state lives in moto's process-wide backends: two sandboxes in one process
+    see the same resources, and :meth:`reset` empties both.
+    """
+
+    endpoint_url: str
+    """``http://127.0.0.1:PORT``: point every client's ``endpoint_url`` here."""
+    host: str
+    port: int
+    account_id: str = DEMO_ACCOUNT
+    region: str = DEMO_REGION
+    credentials: SandboxCredentials = DUMMY_CREDENTIALS
+    strict: bool = True
+    _server: Any = field(default=None, repr=False)
+    _delivery: object | None = field(default=None, repr=False)
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point the AWS SDKs and the AWS CLI at the sandbox.
+
+        Merge them into a copy of the environment for a child process; also remove
+        ``AWS_PROFILE`` and ``AWS_SESSION_TOKEN`` there, which would otherwise win or leak
+        real credentials into the request.
+        """
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A boto3 client for ``service`` talking to the sandbox with dummy credentials.
+
+        Args:
+            service: The boto3 service name (``s3``, ``cloudtrail``...).
+            region: The region to sign requests for; the sandbox's default when omitted.
+
+        Returns:
+            A boto3 client (typed ``Any`` so callers need no stubs).
+        """
+        return _client(self.endpoint_url, service, region or self.region)
+
+    def reset(self, *, seed: bool = True) -> None:
+        """Forget every resource (moto's ``/moto-api/reset``), then optionally re-seed.
+
+        The recorded API calls and the log delivery state (pending events, digest chains,
+        delivery errors) are forgotten with them; the digest signing key is kept.
+
+        Args:
+            seed: Re-create the demo account's resources after the reset.
+        """
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/moto-api/reset", data=b"", method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+        _forget_organization_members()
+        if seed:
+            seed_demo_account(self.endpoint_url)
+
+    def deliver_now(self) -> DeliveryReport:
+        """Deliver CloudTrail log files and digests for every trail now, synchronously.
+
+        Every recorded API call that a logging trail wants is written to its bucket (one
+        gzipped log file per trail, account and region), then a digest file for every chain of
+        every trail with log file validation on, whatever the intervals. Delivery that AWS
+        would refuse (bucket policy, KMS key) is not written: the error shows in
+        GetTrailStatus and in the returned report, and the events wait for the next attempt.
+
+        Returns:
+            The ``s3://`` URIs written and the errors, per trail ARN.
+        """
+        from wizard.sandbox.delivery import SERVICE
+
+        return SERVICE.deliver(flush=True)
+
+    def stop(self) -> None:
+        """Shut the server down and release its port; safe to call twice."""
+        token, self._delivery = self._delivery, None
+        if token is not None:
+            from wizard.sandbox.delivery import SERVICE
+
+            SERVICE.detach(token)
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+            # ThreadedMotoServer.stop() shuts the loop down but leaves the socket open
+            # until garbage collection; close it so the port is free at once.
+            inner = getattr(server, "_server", None)
+            if inner is not None:
+                inner.server_close()
+
+    @property
+    def running(self) -> bool:
+        """True until :meth:`stop` has been called."""
+        return self._server is not None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_sandbox(
+    *,
+    seed: bool = True,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    strict: bool = True,
+    log_interval: float | None = DEFAULT_LOG_INTERVAL,
+    digest_interval: float | None = DEFAULT_DIGEST_INTERVAL,
+) -> Sandbox:
+    """Start moto's server in this process, make it strict, and seed the demo account.
+
+    The sandbox records every API call it serves and delivers CloudTrail log files (and,
+    with log file validation, signed digest files) into the buckets of logging trails, in
+    a background thread (see :mod:`wizard.sandbox.delivery`); :meth:`Sandbox.deliver_now`
+    delivers at once.
+
+    Args:
+        seed: Create the demo account's resources (see :func:`seed_demo_account`).
+        host: The address to bind; it must be a loopback address, because the sandbox
+            accepts any credentials and must not be reachable from the network.
+        port: The port to bind; 0 picks a free one.
+        strict: Install the strictness patches (process-wide, once). With False they are
+            not installed, but patches installed earlier in the process stay active.
+        log_interval: Seconds between automatic log file deliveries (AWS: about 5 minutes).
+            None or 0: only :meth:`Sandbox.deliver_now` delivers.
+        digest_interval: Seconds one digest file covers (AWS: one hour). None or 0: digests
+            only from :meth:`Sandbox.deliver_now`.
+
+    Returns:
+        The running :class:`Sandbox`.
+
+    Raises:
+        ValueError: ``host`` is not a loopback address.
+        OSError: The server could not bind.
+    """
+    from wizard.sandbox import delivery as sandbox_logs
+
+    _require_loopback(host)
+    if strict:
+        install_strict_patches()
+    sandbox_logs.install_delivery_patches()
+    server = _make_server(host, port)
+    server.start()
+    if server.startup_error is not None:
+        raise server.startup_error
+    bound_host, bound_port = server.get_host_and_port()
+    url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    sandbox = Sandbox(
+        endpoint_url=f"http://{url_host}:{bound_port}",
+        host=bound_host,
+        port=bound_port,
+        strict=strict,
+        _server=server,
+    )
+    sandbox._delivery = sandbox_logs.SERVICE.attach(
+        log_interval=log_interval, digest_interval=digest_interval
+    )
+    if seed:
+        try:
+            # moto's state is process-wide: whatever an earlier emulator in this process left
+            # behind would collide with the seed, so a seeded sandbox always starts clean.
+            sandbox.reset(seed=True)
+        except BaseException:
+            sandbox.stop()
+            raise
+    return sandbox
+
+
+def _require_loopback(host: str) -> None:
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f"The sandbox binds to loopback only (127.0.0.1, ::1 or localhost), not {host!r}: "
+            "it accepts any credentials, so it must not be reachable from the network."
+        )
+
+
+def _debug_log(kind: str, message: str, *args: Any) -> None:
+    logging.getLogger("wizard.sandbox").debug("%s: %s", kind, message % args if args else message)
+
+
+def _make_server(host: str, port: int) -> Any:
+    """A ThreadedMotoServer that reports bind errors instead of hanging ``start()``.
+
+    moto's ``start()`` waits for an event its thread sets only after a successful bind, so
+    a port already in use would block forever.
+    """
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import make_server
+
+    from wizard.sandbox.delivery import SERVICE, RecordingMiddleware
+
+    class QuietHandler(MotoRequestHandler):
+        """Werkzeug logs every request to stderr; the wizard's screen is no place for that."""
+
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    class SafeServer(ThreadedMotoServer):
+        startup_error: BaseException | None = None
+
+        def _server_entry(self) -> None:
+            try:
+                # Every API call is recorded for the sandbox's CloudTrail log files.
+                app = RecordingMiddleware(DomainDispatcherApplication(create_backend_app), SERVICE)
+                self._server = make_server(
+                    self._ip_address, self._port, app, True, request_handler=QuietHandler
+                )
+                # werkzeug's server prints a traceback for every request the emulator fails
+                # on (IAM's policy simulator, which the wizard handles as "cannot check",
+                # among them) right over the wizard's screen; keep them at DEBUG level.
+                self._server.log = _debug_log  # type: ignore[method-assign,assignment]
+            except BaseException as error:
+                self.startup_error = error
+                self._server_ready_event.set()
+                return
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+        def stop(self) -> None:
+            if self._server is not None:
+                super().stop()
+
+    return SafeServer(ip_address=host, port=port, verbose=False)
+
+
+def _forget_organization_members() -> None:
+    # moto's reset clears each organization but not the process-wide map of member
+    # accounts, so a member created before the reset would still look like one.
+    from moto.organizations.models import organizations_backends
+
+    organizations_backends.master_accounts.clear()
+
+
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _session() -> Any:
+    """One boto3 session for every sandbox client.
+
+    Creating a session reloads botocore's service models and endpoint data (about 0.1 s per
+    client); sharing one makes the seed and per-test resets fast.
+    """
+    import boto3
+    import botocore.session
+
+    # Ignore AWS_PROFILE: a profile named there that does not exist would make client
+    # creation fail, and the sandbox never needs one.
+    no_profile = {"profile": (None, None, None, None)}
+    return boto3.session.Session(
+        botocore_session=botocore.session.Session(session_vars=no_profile),
+        aws_access_key_id=DUMMY_CREDENTIALS.access_key_id,
+        aws_secret_access_key=DUMMY_CREDENTIALS.secret_access_key,
+        region_name=DEMO_REGION,
+    )
+
+
+def _client(endpoint_url: str, service: str, region: str) -> Any:
+    import botocore.config
+
+    config = botocore.config.Config(
+        retries={"max_attempts": 1, "mode": "standard"},
+        s3={"addressing_style": "path"},
+    )
+    # botocore sessions are not thread-safe; clients, once created, are.
+    with _SESSION_LOCK:
+        # The service name is a plain str, which boto3-stubs' per-service overloads reject.
+        factory: Any = _session().client
+        return factory(service, region_name=region, endpoint_url=endpoint_url, config=config)
+
+
+# --------------------------------------------------------------------------------------
+# Seed
+# --------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _seed_client(endpoint_url: str, service: str, region: str) -> Any:
+    # Re-seeding after every reset (once per test) is dominated by client creation, and the
+    # seed always needs the same few clients; they are never handed out, so sharing is safe.
+    return _client(endpoint_url, service, region)
+
+
+def _tls_only_deny(bucket: str) -> dict[str, Any]:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def _app_bucket_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AppReaderGetObject",
+                "Effect": "Allow",
+                "Principal": {"AWS": DEMO_ROLE_ARN},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{DEMO_APP_BUCKET}/*",
+            },
+            _tls_only_deny(DEMO_APP_BUCKET),
+        ],
+    }
+
+
+def _cloudtrail_bucket_policy(bucket: str, condition: dict[str, str]) -> dict[str, Any]:
+    """CloudTrail's documented bucket policy (no prefix), guarded by ``condition``."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AWSCloudTrailAclCheck20150319",
+                "Effect": "Allow",
+                "Principal": {"Service": _CLOUDTRAIL},
+                "Action": "s3:GetBucketAcl",
+                "Resource": f"arn:aws:s3:::{bucket}",
+                "Condition": {"StringEquals": dict(condition)},
+            },
+            {
+                "Sid": "AWSCloudTrailWrite20150319",
+                "Effect": "Allow",
+                "Principal": {"Service": _CLOUDTRAIL},
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/{DEMO_ACCOUNT}/*",
+                "Condition": {
+                    "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", **condition}
+                },
+            },
+        ],
+    }
+
+
+def _cloudtrail_key_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Id": "Key policy created by CloudTrail",
+        "Statement": [
+            {
+                "Sid": "Enable IAM user permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{DEMO_ACCOUNT}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "Allow CloudTrail to encrypt logs",
+                "Effect": "Allow",
+                "Principal": {"Service": _CLOUDTRAIL},
+                "Action": "kms:GenerateDataKey*",
+                "Resource": "*",
+                "Condition": {
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": (
+                            f"arn:aws:cloudtrail:*:{DEMO_ACCOUNT}:trail/*"
+                        )
+                    }
+                },
+            },
+            {
+                "Sid": "Allow CloudTrail to describe key",
+                "Effect": "Allow",
+                "Principal": {"Service": _CLOUDTRAIL},
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def _default_key_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+        "Statement": [
+            {
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{DEMO_ACCOUNT}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+def seed_demo_account(endpoint_url: str) -> None:
+    """Create the demo account's resources in the sandbox at ``endpoint_url``.
+
+    Uses boto3 over HTTP with dummy credentials passed explicitly (the environment is not
+    touched), so the seed goes through the same strict checks as any client. See the
+    ``DEMO_*`` constants for what is created.
+
+    Args:
+        endpoint_url: The sandbox's URL.
+    """
+
+    def client(service: str, region: str = DEMO_REGION) -> Any:
+        return _seed_client(endpoint_url, service, region)
+
+    iam = client("iam")
+    iam.create_role(
+        RoleName=DEMO_ROLE,
+        Description="Reads objects from the demo app-data bucket.",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "ec2.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+
+    for bucket, region in DEMO_BUCKETS.items():
+        s3 = client("s3", region)
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+            )
+    legacy_trail_arn = f"arn:aws:cloudtrail:{DEMO_TRAIL_REGION}:{DEMO_ACCOUNT}:trail/{DEMO_TRAIL}"
+    policies = {
+        DEMO_APP_BUCKET: _app_bucket_policy(),
+        DEMO_CENTRAL_BUCKET: _cloudtrail_bucket_policy(
+            DEMO_CENTRAL_BUCKET, {"aws:SourceAccount": DEMO_ACCOUNT}
+        ),
+        DEMO_LEGACY_BUCKET: _cloudtrail_bucket_policy(
+            DEMO_LEGACY_BUCKET, {"aws:SourceArn": legacy_trail_arn}
+        ),
+    }
+    for bucket, policy in policies.items():
+        client("s3", DEMO_BUCKETS[bucket]).put_bucket_policy(
+            Bucket=bucket, Policy=json.dumps(policy)
+        )
+
+    keys: list[tuple[str, dict[str, Any], dict[str, str]]] = [
+        (DEMO_KEY_READY, _cloudtrail_key_policy(), {}),
+        (DEMO_KEY_APP_EU, _default_key_policy(), {}),
+        (DEMO_KEY_READY_EU, _cloudtrail_key_policy(), {}),
+        (
+            DEMO_KEY_SIGNING,
+            _cloudtrail_key_policy(),
+            {"KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"},
+        ),
+        (DEMO_KEY_RETIRED, _cloudtrail_key_policy(), {}),
+    ]
+    for alias, policy, spec in keys:
+        kms = client("kms", DEMO_KEYS[alias])
+        key_id = kms.create_key(Description=f"Demo key {alias}", Policy=json.dumps(policy), **spec)[
+            "KeyMetadata"
+        ]["KeyId"]
+        kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+        if alias == DEMO_KEY_RETIRED:
+            kms.disable_key(KeyId=key_id)
+
+    client("sns").create_topic(Name=DEMO_TOPIC)
+    client("logs").create_log_group(logGroupName=DEMO_LOG_GROUP)
+
+    cloudtrail = client("cloudtrail", DEMO_TRAIL_REGION)
+    cloudtrail.create_trail(Name=DEMO_TRAIL, S3BucketName=DEMO_LEGACY_BUCKET)
+    cloudtrail.start_logging(Name=DEMO_TRAIL)
+
+
+# --------------------------------------------------------------------------------------
+# Strictness patches
+# --------------------------------------------------------------------------------------
+
+_PATCH_LOCK = threading.Lock()
+_ORIGINALS: dict[tuple[Any, str], Any] = {}
+
+
+def strict_patches_installed() -> bool:
+    """True when :func:`install_strict_patches` has run in this process."""
+    return bool(_ORIGINALS)
+
+
+def install_strict_patches() -> None:
+    """Make moto's backends refuse what AWS refuses (idempotent, process-wide).
+
+    Each patch wraps one moto method: it validates, raises AWS's error code and message
+    when AWS would refuse, and otherwise calls moto's original method.
+    """
+    with _PATCH_LOCK:
+        if _ORIGINALS:
+            return
+        from moto.cloudtrail.models import CloudTrailBackend, Trail
+        from moto.iam.models import IAMBackend
+        from moto.kms import models as kms_models
+        from moto.kms.models import KmsBackend
+        from moto.kms.responses import KmsResponse
+        from moto.logs.models import LogsBackend
+        from moto.s3.models import FakeBucket, S3Backend
+        from moto.s3.responses import S3Response
+        from moto.sns.models import SNSBackend
+
+        patches: list[tuple[Any, str, Callable[[Any], Any]]] = [
+            (CloudTrailBackend, "create_trail", _wrap_create_trail),
+            (CloudTrailBackend, "update_trail", _wrap_update_trail),
+            (CloudTrailBackend, "start_logging", _wrap_home_region),
+            (CloudTrailBackend, "stop_logging", _wrap_home_region),
+            (CloudTrailBackend, "put_event_selectors", _wrap_put_event_selectors),
+            (CloudTrailBackend, "put_insight_selectors", _wrap_home_region),
+            (CloudTrailBackend, "delete_trail", _wrap_delete_trail),
+            (CloudTrailBackend, "list_trails", _wrap_list_trails),
+            (Trail, "check_topic_exists", _wrap_check_topic_exists),
+            (S3Backend, "create_bucket", _wrap_create_bucket),
+            (S3Backend, "put_bucket_policy", _wrap_put_bucket_policy),
+            (S3Backend, "put_bucket_logging", _wrap_put_bucket_logging),
+            (FakeBucket, "_log_permissions_enabled_policy", _wrap_log_permissions_policy),
+            (FakeBucket, "get_permission", _wrap_bucket_permission),
+            (S3Response, "_bucket_response_put", _wrap_bucket_put_request_payment),
+            (S3Response, "_bucket_response_get", _wrap_bucket_get_request_payment),
+            (S3Response, "_bucket_response", _wrap_create_bucket_tags),
+            (KmsBackend, "create_key", _wrap_create_key),
+            (KmsBackend, "put_key_policy", _wrap_put_key_policy),
+            (KmsResponse, "_set_alias", _wrap_set_alias),
+            (SNSBackend, "create_topic", _wrap_create_topic),
+            (SNSBackend, "set_topic_attribute", _wrap_set_topic_attribute),
+            (IAMBackend, "create_role", _wrap_create_role),
+            # AWS size and count limits (see that section below).
+            (IAMBackend, "update_assume_role_policy", _wrap_update_assume_role_policy),
+            (IAMBackend, "put_role_policy", _wrap_put_role_policy),
+            (CloudTrailBackend, "add_tags", _wrap_trail_add_tags),
+            (KmsBackend, "tag_resource", _wrap_kms_tag_resource),
+            (S3Backend, "put_bucket_tagging", _wrap_put_bucket_tagging),
+            (LogsBackend, "create_log_group", _wrap_create_log_group),
+            (LogsBackend, "tag_resource", _wrap_logs_tag_resource),
+            # Not a strictness patch: it makes CreateKey fast (see _lazy_private_key).
+            (kms_models, "generate_private_key", _lazy_private_key),
+        ]
+        for cls, name, make_wrapper in patches:
+            original = cls.__dict__[name]
+            wrapper = make_wrapper(original)
+            if isinstance(wrapper, staticmethod):
+                functools.update_wrapper(wrapper.__func__, original.__func__)
+            else:
+                functools.update_wrapper(wrapper, original)
+            _ORIGINALS[(cls, name)] = original
+            setattr(cls, name, wrapper)
+        # moto builds a topic ARN from SnsTopicName even when it already is an ARN; the
+        # property is replaced (not wrapped) because it has no method to call through.
+        _ORIGINALS[(Trail, "topic_arn")] = Trail.__dict__["topic_arn"]
+        Trail.topic_arn = property(_trail_topic_arn)  # type: ignore[assignment,method-assign]
+
+
+def remove_strict_patches() -> None:
+    """Restore moto's original methods (for tests that need plain moto)."""
+    with _PATCH_LOCK:
+        for (cls, name), original in _ORIGINALS.items():
+            setattr(cls, name, original)
+        _ORIGINALS.clear()
+
+
+# ---- error helpers -------------------------------------------------------------------
+
+
+def _json_error(code: str, message: str) -> Exception:
+    """An error in the AWS JSON protocol (CloudTrail, KMS): HTTP 400, ``__type`` = code."""
+    from moto.core.exceptions import JsonRESTError
+
+    error: Exception = JsonRESTError(code, message)
+    return error
+
+
+def _s3_error(code: str, message: str) -> Exception:
+    from moto.s3.exceptions import S3ClientError
+
+    error: Exception = S3ClientError(code, message)
+    return error
+
+
+# ---- policy helpers ------------------------------------------------------------------
+
+_NOT_JSON = "Policies must be valid JSON and the first byte must be '{'"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _policy_problem(
+    text: str | bytes | None, *, need_principal: bool, need_resource: bool = True
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Parse a policy document and check the grammar AWS enforces on every policy.
+
+    Returns:
+        ``(document, None)`` when the policy is well formed, else ``(None, problem)``.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    if not text or not text.lstrip().startswith("{"):
+        return None, _NOT_JSON
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None, _NOT_JSON
+    if not isinstance(document, dict):
+        return None, _NOT_JSON
+    if "Statement" not in document:
+        return None, "Missing required field Statement"
+    statements = _as_list(document["Statement"])
+    if not statements:
+        return None, "Missing required field Statement"
+    for statement in statements:
+        if not isinstance(statement, dict):
+            return None, "Each statement must be a JSON object"
+        effect = statement.get("Effect")
+        if effect is None:
+            return None, "Missing required field Effect"
+        if effect not in ("Allow", "Deny"):
+            return None, f"Invalid effect: {effect}"
+        if "Action" not in statement and "NotAction" not in statement:
+            return None, "Missing required field Action"
+        if need_principal and "Principal" not in statement and "NotPrincipal" not in statement:
+            return None, "Missing required field Principal"
+        if need_resource and "Resource" not in statement and "NotResource" not in statement:
+            return None, "Missing required field Resource"
+    # The CloudTrail checks read stored policies with the access evaluator, so a document
+    # its grammar refuses (unknown elements, principal shapes, value types...) is refused
+    # here too, instead of being stored and failing later.
+    from wizard.policy.access import PolicyFormatError, Principal, Request, evaluate
+
+    probe = Request(
+        principal=Principal(kind="service", id=_CLOUDTRAIL),
+        action="s3:GetObject",
+        resource="*",
+        context={},
+    )
+    try:
+        evaluate(document, probe)
+    except PolicyFormatError as error:
+        return None, str(error)
+    return document, None
+
+
+def _allows(
+    policy: str | bytes | Mapping[str, Any] | None,
+    action: str,
+    resource: str,
+    context: Mapping[str, Any],
+    *,
+    principal_service: str = _CLOUDTRAIL,
+) -> bool:
+    """Whether ``policy`` lets the service principal do ``action`` on ``resource``."""
+    from wizard.policy.access import PolicyFormatError, Principal, Request, evaluate
+
+    if policy is None or policy in ("", b""):
+        _LOG.info("no policy: %s on %s is denied", action, resource)
+        return False
+    if isinstance(policy, bytes):
+        policy = policy.decode("utf-8", errors="replace")
+    request = Request(
+        principal=Principal(kind="service", id=principal_service),
+        action=action,
+        resource=resource,
+        context=dict(context),
+    )
+    try:
+        result = evaluate(policy, request)
+    except PolicyFormatError as error:
+        _LOG.info("malformed policy for %s on %s: %s", action, resource, error)
+        return False
+    _LOG.info("%s on %s: %s (%s)", action, resource, result.decision, "; ".join(result.reasons))
+    return bool(result.allowed)
+
+
+# ---- CloudTrail ----------------------------------------------------------------------
+
+_ALL_FIELDS = frozenset(
+    {"bucket", "prefix", "sns", "global", "multi_region", "organization", "cw", "kms"}
+)
+
+
+@dataclass(frozen=True)
+class _TrailSpec:
+    """A trail's effective settings, as CreateTrail or UpdateTrail would leave them."""
+
+    account: str
+    region: str
+    partition: str
+    name: str
+    bucket: str
+    prefix: str | None
+    sns_topic: str | None
+    include_global: bool
+    multi_region: bool
+    organization: bool
+    cw_group_arn: str | None
+    cw_role_arn: str | None
+    kms_key_id: str | None
+
+    @property
+    def arn(self) -> str:
+        return f"arn:{self.partition}:cloudtrail:{self.region}:{self.account}:trail/{self.name}"
+
+    def log_path(self, owner: str) -> str:
+        """The key prefix CloudTrail writes under, for an account or organization id."""
+        # The prefix is used exactly as stored: CloudTrail puts "/AWSLogs/" right after it,
+        # so a policy written for a normalised prefix does not match a prefix with a
+        # trailing slash, which is what the wizard must get right.
+        lead = f"{self.prefix}/" if self.prefix else ""
+        return f"{lead}AWSLogs/{owner}/"
+
+
+def _partition(region: str) -> str:
+    from moto.utilities.utils import get_partition
+
+    return str(get_partition(region))
+
+
+def trail_spec(trail: Any) -> _TrailSpec:
+    """The settings of a moto trail, as the checks (and log delivery) read them."""
+    return _TrailSpec(
+        account=trail.account_id,
+        region=trail.region_name,
+        partition=_partition(trail.region_name),
+        name=trail.trail_name,
+        bucket=trail.bucket_name,
+        prefix=trail.s3_key_prefix,
+        sns_topic=trail.sns_topic_name,
+        include_global=bool(trail.include_global_service_events),
+        multi_region=bool(trail.is_multi_region),
+        organization=bool(trail.is_org_trail),
+        cw_group_arn=trail.cw_log_group_arn,
+        cw_role_arn=trail.cw_role_arn,
+        kms_key_id=trail.kms_key_id,
+    )
+
+
+def _wrap_create_trail(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_trail(
+        self: Any,
+        name: str,
+        bucket_name: str,
+        s3_key_prefix: str | None,
+        sns_topic_name: str | None,
+        is_global: bool,
+        is_multi_region: bool,
+        log_validation: bool,
+        is_org_trail: bool,
+        cw_log_group_arn: str | None,
+        cw_role_arn: str | None,
+        kms_key_id: str | None,
+        tags_list: list[dict[str, str]],
+    ) -> Any:
+        problem = check_trail_name(name or "")
+        if problem:
+            raise _json_error("InvalidTrailNameException", problem)
+        visible = list(self.describe_trails(include_shadow_trails=True))
+        clash = [t for t in visible if t.trail_name == name]
+        if is_multi_region:
+            # A multi-region trail is copied into every region, so a same-named trail in any
+            # region of the account collides with one of the copies.
+            clash += [t for t in _account_trails(self.account_id) if t.trail_name == name]
+        if clash:
+            raise _json_error(
+                "TrailAlreadyExistsException",
+                f"Trail {name} already exists for customer: {self.account_id}",
+            )
+        if len(visible) >= 5:
+            raise _json_error(
+                "MaximumNumberOfTrailsExceededException",
+                f"User: {self.account_id} already has 5 trails in {self.region_name}.",
+            )
+        spec = _TrailSpec(
+            account=self.account_id,
+            region=self.region_name,
+            partition=_partition(self.region_name),
+            name=name,
+            bucket=bucket_name or "",
+            prefix=s3_key_prefix,
+            sns_topic=sns_topic_name,
+            include_global=is_global,
+            multi_region=is_multi_region,
+            organization=is_org_trail,
+            cw_group_arn=cw_log_group_arn,
+            cw_role_arn=cw_role_arn,
+            kms_key_id=kms_key_id,
+        )
+        _refuse_trail_tags(tags_list)
+        _validate_trail(spec, _ALL_FIELDS)
+        return original(
+            self,
+            name,
+            bucket_name,
+            s3_key_prefix,
+            sns_topic_name,
+            is_global,
+            is_multi_region,
+            log_validation,
+            is_org_trail,
+            cw_log_group_arn,
+            cw_role_arn,
+            kms_key_id,
+            tags_list,
+        )
+
+    return create_trail
+
+
+def _wrap_update_trail(original: Callable[..., Any]) -> Callable[..., Any]:
+    def update_trail(
+        self: Any,
+        name: str,
+        s3_bucket_name: str | None,
+        s3_key_prefix: str | None,
+        sns_topic_name: str | None,
+        include_global_service_events: bool | None,
+        is_multi_region_trail: bool | None,
+        enable_log_file_validation: bool | None,
+        is_organization_trail: bool | None,
+        cw_log_group_arn: str | None,
+        cw_role_arn: str | None,
+        kms_key_id: str | None,
+    ) -> Any:
+        trail = _home_trail(self, name)
+        changes: dict[str, Any] = {
+            "bucket": s3_bucket_name,
+            "prefix": s3_key_prefix,
+            "sns_topic": sns_topic_name,
+            "include_global": include_global_service_events,
+            "multi_region": is_multi_region_trail,
+            "organization": is_organization_trail,
+            "cw_group_arn": cw_log_group_arn,
+            "cw_role_arn": cw_role_arn,
+            "kms_key_id": kms_key_id,
+        }
+        current = trail_spec(trail)
+        spec = replace(current, **{k: v for k, v in changes.items() if v is not None})
+        field_of = {
+            "bucket": "bucket",
+            "prefix": "prefix",
+            "sns_topic": "sns",
+            "include_global": "global",
+            "multi_region": "multi_region",
+            "organization": "organization",
+            "cw_group_arn": "cw",
+            "cw_role_arn": "cw",
+            "kms_key_id": "kms",
+        }
+        changed = frozenset(field_of[k] for k, v in changes.items() if v is not None)
+        _validate_trail(spec, changed)
+        return original(
+            self,
+            name=name,
+            s3_bucket_name=s3_bucket_name,
+            s3_key_prefix=s3_key_prefix,
+            sns_topic_name=sns_topic_name,
+            include_global_service_events=include_global_service_events,
+            is_multi_region_trail=is_multi_region_trail,
+            enable_log_file_validation=enable_log_file_validation,
+            is_organization_trail=is_organization_trail,
+            cw_log_group_arn=cw_log_group_arn,
+            cw_role_arn=cw_role_arn,
+            kms_key_id=kms_key_id,
+        )
+
+    return update_trail
+
+
+def _validate_trail(spec: _TrailSpec, changed: frozenset[str]) -> None:
+    """Raise AWS's error for the first problem with the settings in ``changed``."""
+    if changed & {"global", "multi_region"} and spec.multi_region and not spec.include_global:
+        raise _json_error(
+            "InvalidParameterCombinationException",
+            "Multi-Region trail must include global service events.",
+        )
+    if "prefix" in changed and spec.prefix:
+        problem = check_prefix(spec.prefix)
+        if problem:
+            raise _json_error("InvalidS3PrefixException", problem)
+    if "cw" in changed:
+        _check_cloudwatch_pairing(spec)
+    org_id: str | None = None
+    if spec.organization and changed & {"organization", "bucket", "prefix"}:
+        org_id = _check_organization(spec)
+    if changed & {"bucket", "prefix", "organization", "kms"}:
+        bucket = _check_bucket_exists(spec)
+        if changed & {"bucket", "prefix", "organization"}:
+            _check_bucket_policy(spec, bucket, org_id)
+        if spec.kms_key_id and changed & {"kms", "bucket"}:
+            _check_kms_key(spec, bucket)
+    if "sns" in changed and spec.sns_topic:
+        _check_sns_topic(spec)
+    if "cw" in changed:
+        _check_cloudwatch_targets(spec)
+
+
+def _account_trails(account: str) -> Iterator[Any]:
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    for backend in list(cloudtrail_backends[account].values()):
+        yield from list(backend.trails.values())
+
+
+def _home_trail(backend: Any, name_or_arn: str) -> Any:
+    """The trail, looked up the way moto does, refusing calls outside its home region."""
+    from moto.cloudtrail.exceptions import TrailNotFoundException
+
+    try:
+        return backend.get_trail(name_or_arn)
+    except TrailNotFoundException:
+        for trail in _account_trails(backend.account_id):
+            if trail.region_name == backend.region_name:
+                continue
+            if name_or_arn not in (trail.trail_name, trail.arn):
+                continue
+            # A multi-region trail is visible (as a shadow copy) everywhere; a single-region
+            # trail is visible elsewhere only by its ARN.
+            if trail.is_multi_region or name_or_arn == trail.arn:
+                raise _json_error(
+                    "InvalidHomeRegionException",
+                    f"The trail {trail.arn} can only be changed in its home region "
+                    f"{trail.region_name}; this request was sent to {backend.region_name}.",
+                ) from None
+        raise
+
+
+def _wrap_home_region(original: Callable[..., Any]) -> Callable[..., Any]:
+    def home_region_only(self: Any, *args: Any, **kwargs: Any) -> Any:
+        name = args[0] if args else kwargs.get("name", kwargs.get("trail_name"))
+        _home_trail(self, str(name or ""))
+        return original(self, *args, **kwargs)
+
+    return home_region_only
+
+
+def _wrap_put_event_selectors(original: Callable[..., Any]) -> Callable[..., Any]:
+    def put_event_selectors(
+        self: Any,
+        trail_name: str,
+        event_selectors: list[dict[str, Any]] | None,
+        advanced_event_selectors: list[dict[str, Any]] | None,
+    ) -> Any:
+        if event_selectors and advanced_event_selectors:
+            raise _json_error(
+                "InvalidParameterCombinationException",
+                "You cannot apply both event selectors and advanced event selectors to a trail.",
+            )
+        _home_trail(self, trail_name or "")
+        _refuse_bad_selector_counts(event_selectors, advanced_event_selectors)
+        return original(
+            self,
+            trail_name=trail_name,
+            event_selectors=event_selectors,
+            advanced_event_selectors=advanced_event_selectors,
+        )
+
+    return put_event_selectors
+
+
+def _wrap_list_trails(original: Callable[..., Any]) -> Callable[..., Any]:
+    def list_trails(self: Any) -> Any:
+        # AWS's ListTrails answers for every region of the account (each entry names its
+        # HomeRegion); moto lists only what one region sees.
+        from moto.cloudtrail.models import cloudtrail_backends
+
+        backends = cloudtrail_backends[self.account_id]
+        return [trail for backend in backends.values() for trail in backend.trails.values()]
+
+    return list_trails
+
+
+def _wrap_delete_trail(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_trail(self: Any, name: str) -> Any:
+        # moto deletes by name only and ignores unknown trails; AWS accepts an ARN and
+        # answers TrailNotFoundException for an unknown trail.
+        trail = _home_trail(self, name or "")
+        return original(self, trail.trail_name)
+
+    return delete_trail
+
+
+def _trail_topic_arn(trail: Any) -> str | None:
+    topic = trail.sns_topic_name
+    if not topic:
+        return None
+    if str(topic).startswith("arn:"):
+        return str(topic)
+    return f"arn:{_partition(trail.region_name)}:sns:{trail.region_name}:{trail.account_id}:{topic}"
+
+
+def _wrap_check_topic_exists(original: Callable[..., Any]) -> Callable[..., Any]:
+    del original  # replaced: moto's version looks topic ARNs up in the wrong place
+
+    def check_topic_exists(self: Any) -> None:
+        arn = _trail_topic_arn(self)
+        if arn and _find_topic(arn) is None:
+            raise _json_error(
+                "InsufficientSnsTopicPolicyException",
+                "SNS Topic does not exist or the topic policy is incorrect!",
+            )
+
+    return check_topic_exists
+
+
+def _find_topic(arn: str) -> Any:
+    from moto.sns.models import sns_backends
+
+    parsed = parse_arn(arn)
+    if parsed is None or parsed.service != "sns":
+        return None
+    try:
+        return sns_backends[parsed.account][parsed.region].topics.get(arn)
+    except (KeyError, ValueError):
+        return None
+
+
+def _check_organization(spec: _TrailSpec) -> str:
+    """The organization id, or AWS's error when the caller may not create org trails."""
+    from moto.organizations.models import organizations_backends
+
+    backend = organizations_backends[spec.account][spec.partition]
+    org = backend.org
+    if org is None:
+        if spec.account in organizations_backends.master_accounts:
+            raise _json_error(
+                "NotOrganizationMasterAccountException",
+                f"This operation can be performed only by the management account of the "
+                f"organization; account {spec.account} is a member account.",
+            )
+        raise _json_error(
+            "OrganizationsNotInUseException",
+            f"Account {spec.account} is not in an organization; create one (AWS "
+            "Organizations, all features) before creating an organization trail.",
+        )
+    if org.feature_set != "ALL":
+        raise _json_error(
+            "OrganizationNotInAllFeaturesModeException",
+            f"Organization {org.id} does not have all features enabled.",
+        )
+    if not any(s.get("ServicePrincipal") == _CLOUDTRAIL for s in backend.services):
+        raise _json_error(
+            "CloudTrailAccessNotEnabledException",
+            f"Trusted access for {_CLOUDTRAIL} is not enabled in organization {org.id}; "
+            "enable it (organizations enable-aws-service-access) first.",
+        )
+    return str(org.id)
+
+
+def _check_bucket_exists(spec: _TrailSpec) -> Any:
+    from moto.s3.models import s3_backends
+
+    problem = check_bucket_name(spec.bucket)
+    if problem:
+        raise _json_error("InvalidS3BucketNameException", problem)
+    try:
+        return s3_backends[spec.account][spec.partition].get_bucket(spec.bucket)
+    except Exception:
+        # MissingBucket, or a cross-account bucket moto is told to hide.
+        raise _json_error(
+            "S3BucketDoesNotExistException", f"S3 bucket {spec.bucket} does not exist!"
+        ) from None
+
+
+def _check_bucket_policy(spec: _TrailSpec, bucket: Any, org_id: str | None) -> None:
+    bucket_arn = f"arn:{spec.partition}:s3:::{spec.bucket}"
+    refused = f"Incorrect S3 bucket policy is detected for bucket: {spec.bucket}"
+    if getattr(bucket, "payer", "BucketOwner") == "Requester":
+        raise _json_error(
+            "InsufficientS3BucketPolicyException",
+            f"{refused}. It is a Requester Pays bucket; CloudTrail cannot deliver log files "
+            "to Requester Pays buckets.",
+        )
+    context: dict[str, Any] = {
+        "aws:SourceArn": spec.arn,
+        "aws:SourceAccount": spec.account,
+        "aws:SecureTransport": True,
+    }
+    probe = (
+        f"CloudTrail/{spec.region}/2024/01/01/"
+        f"{spec.account}_CloudTrail_{spec.region}_20240101T0000Z_sandboxprobe.json.gz"
+    )
+    paths = [spec.log_path(spec.account) + probe]
+    if spec.organization and org_id:
+        paths.append(spec.log_path(f"{org_id}/{spec.account}") + probe)
+    put_context = {**context, "s3:x-amz-acl": "bucket-owner-full-control"}
+    allowed = _allows(bucket.policy, "s3:GetBucketAcl", bucket_arn, context) and all(
+        _allows(bucket.policy, "s3:PutObject", f"{bucket_arn}/{path}", put_context)
+        for path in paths
+    )
+    if not allowed:
+        raise _json_error("InsufficientS3BucketPolicyException", refused)
+
+
+def _resolve_key(spec: _TrailSpec, bucket_region: str) -> Any:
+    """The KMS key ``spec.kms_key_id`` names, looked up in the bucket's region."""
+    from moto.kms.models import kms_backends
+
+    ref = classify_key_ref(spec.kms_key_id or "")
+    if isinstance(ref, str):
+        raise _json_error("InvalidKmsKeyIdException", ref)
+    not_found = _json_error(
+        "KmsKeyNotFoundException",
+        f"KMS key {ref.value} does not exist in {bucket_region}, or is not in the same region "
+        f"as the S3 bucket {spec.bucket} ({bucket_region}); the key must be in the bucket's "
+        "region.",
+    )
+    if ref.region is not None and ref.region != bucket_region:
+        raise not_found
+    account = ref.account or spec.account
+    backend = kms_backends[account][bucket_region]
+    name = ref.value.split(":", 5)[5] if ref.form.endswith("arn") else ref.value
+    if ref.form in ("alias", "alias-arn"):
+        key_id = next((k.id for k in backend.keys.values() if name in k.aliases), None)
+    else:
+        key_id = name.removeprefix("key/")
+    key = backend.keys.get(key_id) if key_id else None
+    if key is None or key.region != bucket_region:
+        raise not_found
+    return key
+
+
+def _check_kms_key(spec: _TrailSpec, bucket: Any) -> None:
+    key = _resolve_key(spec, str(bucket.region_name))
+    usage = key.key_usage or "ENCRYPT_DECRYPT"  # moto leaves it None when not given
+    if key.key_spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
+        raise _json_error(
+            "InvalidKmsKeyIdException",
+            f"KMS key {key.arn} is a {key.key_spec} key for {usage}; CloudTrail "
+            "supports only symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT).",
+        )
+    if key.key_state != "Enabled":
+        raise _json_error(
+            "KmsException",
+            f"KMS key {key.arn} is {key.key_state}; CloudTrail needs an enabled key.",
+        )
+    context = {
+        "aws:SourceArn": spec.arn,
+        "aws:SourceAccount": spec.account,
+        "kms:EncryptionContext:aws:cloudtrail:arn": spec.arn,
+        "kms:EncryptionContext:aws:s3:arn": (
+            f"arn:{spec.partition}:s3:::{spec.bucket}/{spec.log_path(spec.account)}"
+        ),
+    }
+    if not (
+        _allows(key.policy, "kms:GenerateDataKey", key.arn, context)
+        and _allows(key.policy, "kms:DescribeKey", key.arn, context)
+    ):
+        raise _json_error(
+            "InsufficientEncryptionPolicyException",
+            f"Insufficient permissions to access S3 bucket {spec.bucket} or KMS key {key.arn}.",
+        )
+
+
+def _check_sns_topic(spec: _TrailSpec) -> None:
+    topic_ref = spec.sns_topic or ""
+    if topic_ref.startswith("arn:"):
+        arn = topic_ref
+        parsed = parse_arn(arn)
+        if parsed is None or parsed.service != "sns" or check_topic_name(parsed.resource):
+            raise _json_error(
+                "InvalidSnsTopicNameException", f"{topic_ref} is not a valid SNS topic ARN."
+            )
+    else:
+        problem = check_topic_name(topic_ref)
+        if problem:
+            raise _json_error("InvalidSnsTopicNameException", problem)
+        arn = f"arn:{spec.partition}:sns:{spec.region}:{spec.account}:{topic_ref}"
+    topic = _find_topic(arn)
+    context = {"aws:SourceArn": spec.arn, "aws:SourceAccount": spec.account}
+    if topic is None or not _allows(topic.policy, "SNS:Publish", arn, context):
+        raise _json_error(
+            "InsufficientSnsTopicPolicyException",
+            "SNS Topic does not exist or the topic policy is incorrect!",
+        )
+
+
+_BAD_GROUP = "Check the log group ARN: CloudTrail can't validate it."
+
+
+def _check_cloudwatch_pairing(spec: _TrailSpec) -> None:
+    group, role = spec.cw_group_arn or "", spec.cw_role_arn or ""
+    if bool(group) != bool(role):
+        raise _json_error(
+            "InvalidCloudWatchLogsLogGroupArnException",
+            "You must specify a CloudWatch Logs log group ARN and a role ARN together.",
+        )
+    if group and not group.endswith(":*"):
+        raise _json_error(
+            "InvalidCloudWatchLogsLogGroupArnException",
+            f"{_BAD_GROUP} The ARN must end with ':*' "
+            f"(arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*); got {group}.",
+        )
+
+
+def _check_cloudwatch_targets(spec: _TrailSpec) -> None:
+    from moto.iam.models import iam_backends
+    from moto.logs.models import logs_backends
+
+    group, role_arn = spec.cw_group_arn or "", spec.cw_role_arn or ""
+    if not group:
+        return
+    parsed = parse_arn(group)
+    match = re.fullmatch(r"log-group:(.+):\*", parsed.resource) if parsed else None
+    found = None
+    if parsed is not None and match and parsed.service == "logs" and parsed.account == spec.account:
+        found = logs_backends[parsed.account][parsed.region].groups.get(match.group(1))
+    if found is None:
+        raise _json_error(
+            "InvalidCloudWatchLogsLogGroupArnException",
+            f"{_BAD_GROUP} No log group {group} exists in account {spec.account}.",
+        )
+    role_parsed = parse_arn(role_arn)
+    role = None
+    if role_parsed is not None and role_parsed.service == "iam":
+        try:
+            role = iam_backends[role_parsed.account][spec.partition].get_role_by_arn(role_arn)
+        except Exception:
+            role = None
+    if role is None:
+        raise _json_error(
+            "InvalidCloudWatchLogsRoleArnException",
+            f"Role {role_arn} does not exist in account {spec.account}.",
+        )
+    context = {"aws:SourceArn": spec.arn, "aws:SourceAccount": spec.account}
+    if not _allows(_trust_as_resource_policy(role), "sts:AssumeRole", role_arn, context):
+        raise _json_error(
+            "InvalidCloudWatchLogsRoleArnException",
+            f"Access denied. Check the trust policy of role {role_arn}: it must let "
+            f"{_CLOUDTRAIL} call sts:AssumeRole.",
+        )
+
+
+def _trust_as_resource_policy(role: Any) -> str | dict[str, Any] | None:
+    """The role's trust policy with the role as each statement's Resource.
+
+    A trust policy has no Resource element (it always governs the role it is attached to),
+    but the evaluator, like AWS for other resource policies, ignores statements without one.
+    """
+    text = role.assume_role_policy_document
+    try:
+        document = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return str(text)
+    if not isinstance(document, dict):
+        return str(text)
+    statements = [
+        {**statement, "Resource": role.arn}
+        if isinstance(statement, dict) and not {"Resource", "NotResource"} & statement.keys()
+        else statement
+        for statement in _as_list(document.get("Statement", []))
+    ]
+    return {**document, "Statement": statements}
+
+
+# ---- S3 ------------------------------------------------------------------------------
+
+
+def _wrap_create_bucket(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_bucket(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        problem = check_bucket_name(bucket_name)
+        if problem:
+            _LOG.info("CreateBucket refused: %s", problem)
+            raise _s3_error("InvalidBucketName", "The specified bucket is not valid.")
+        return original(self, bucket_name, *args, **kwargs)
+
+    return create_bucket
+
+
+def _wrap_put_bucket_policy(original: Callable[..., Any]) -> Callable[..., Any]:
+    def put_bucket_policy(self: Any, bucket_name: str, policy: bytes) -> Any:
+        bucket = self.get_bucket(bucket_name)
+        _refuse_large_bucket_policy(policy)
+        document, problem = _policy_problem(policy, need_principal=True)
+        if document is not None:
+            problem = _s3_policy_scope_problem(document, bucket_name, str(bucket.partition))
+        if problem:
+            raise _s3_error("MalformedPolicy", problem)
+        return original(self, bucket_name, policy)
+
+    return put_bucket_policy
+
+
+def _wrap_put_bucket_logging(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse an access log target with an Object Lock default retention, as AWS does.
+
+    AWS does not deliver server access logs into a bucket with a default retention period;
+    moto accepts it.
+    """
+
+    def put_bucket_logging(self: Any, bucket_name: str, logging_config: dict[str, Any]) -> Any:
+        if logging_config:
+            target = self.buckets.get(logging_config.get("TargetBucket"))
+            if target is not None and target.object_lock_enabled and target.default_lock_mode:
+                raise _s3_error(
+                    "InvalidTargetBucketForLogging",
+                    "The target bucket for logging must not have a default retention period "
+                    "configured in its Object Lock configuration.",
+                )
+        return original(self, bucket_name, logging_config)
+
+    return put_bucket_logging
+
+
+def _wrap_log_permissions_policy(original: Any) -> Any:
+    """Read the access log target's policy as AWS does, whatever shape its statements have.
+
+    moto assumes every statement has a ``Principal`` object, so a target whose policy holds a
+    ``"Principal": "*"`` statement (a TLS-only Deny, say) before the log delivery grant makes
+    PutBucketLogging fail with an internal error; AWS accepts it.
+    """
+
+    def enabled(target_bucket: Any, target_prefix: str | None) -> bool:
+        if not target_bucket.policy:
+            return False
+        try:
+            document = json.loads(target_bucket.policy.decode())
+        except ValueError:
+            return False
+        arn = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}"
+        wanted = {f"{arn}/{target_prefix or ''}*", f"{arn}/*", arn}
+        for statement in _as_list(document.get("Statement", [])):
+            principal = statement.get("Principal")
+            services = _as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+            actions = [str(a).lower() for a in _as_list(statement.get("Action", []))]
+            if (
+                statement.get("Effect") == "Allow"
+                and "logging.s3.amazonaws.com" in services
+                and ("s3:putobject" in actions or "s3:*" in actions)
+                and wanted & set(_as_list(statement.get("Resource", [])))
+            ):
+                return True
+        return False
+
+    return staticmethod(enabled)
+
+
+def _wrap_bucket_permission(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Evaluate a bucket policy's conditions instead of ignoring them.
+
+    moto applies the statements whose principal is ``*`` and ignores their conditions, so
+    the TLS-only Deny every bucket the wizard creates carries (``aws:SecureTransport`` is
+    false) would deny every object read, which AWS, reached only over HTTPS, never does.
+    The sandbox stands in for AWS's HTTPS endpoints: requests count as secure transport,
+    and a condition the evaluator cannot decide leaves the request to moto's usual rules.
+    """
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        from moto.iam.access_control import PermissionResult
+
+        from wizard.policy.access import Decision, PolicyFormatError, Principal, Request, evaluate
+
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = self.policy.decode("utf-8", errors="replace")
+        request = Request(
+            principal=Principal.anonymous(),
+            action=action,
+            resource=resource,
+            context={"aws:SecureTransport": True},
+        )
+        try:
+            result = evaluate(policy, request)
+        except PolicyFormatError:
+            return original(self, action, resource)
+        if result.decision is Decision.EXPLICIT_DENY:
+            return PermissionResult.DENIED
+        if result.decision is Decision.ALLOW:
+            return PermissionResult.PERMITTED
+        return PermissionResult.NEUTRAL
+
+    return get_permission
+
+
+def _s3_policy_scope_problem(document: dict[str, Any], bucket: str, partition: str) -> str | None:
+    """S3 refuses bucket policies naming other buckets or non-S3 actions."""
+    own = f"arn:{partition}:s3:::{bucket}"
+    for statement in _as_list(document["Statement"]):
+        for action in _as_list(statement.get("Action", statement.get("NotAction"))):
+            if not isinstance(action, str) or not (
+                action == "*" or action.lower().startswith("s3:")
+            ):
+                return "Policy has invalid action"
+        for resource in _as_list(statement.get("Resource", statement.get("NotResource"))):
+            if not isinstance(resource, str) or not (
+                resource == own or resource.startswith(own + "/")
+            ):
+                return "Policy has invalid resource"
+    return None
+
+
+_REQUEST_PAYMENT_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<RequestPaymentConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+    "<Payer>{payer}</Payer></RequestPaymentConfiguration>"
+)
+
+
+def _wrap_bucket_put_request_payment(original: Callable[..., Any]) -> Callable[..., Any]:
+    # moto has no PutBucketRequestPayment: the request falls through to CreateBucket and is
+    # silently ignored, so a Requester Pays bucket could never be set up to be refused.
+    def bucket_response_put(
+        self: Any, request: Any, bucket_name: str, querystring: dict[str, Any]
+    ) -> Any:
+        if "requestPayment" not in querystring:
+            return original(self, request, bucket_name, querystring)
+        bucket = self.backend.get_bucket(bucket_name)
+        body = self.body.decode("utf-8") if isinstance(self.body, bytes) else str(self.body)
+        match = re.search(r"<Payer>\s*(\w+)\s*</Payer>", body)
+        if not match or match.group(1) not in ("Requester", "BucketOwner"):
+            raise _s3_error(
+                "MalformedXML",
+                "The XML you provided was not well-formed or did not validate against our "
+                "published schema",
+            )
+        bucket.payer = match.group(1)
+        return 200, {}, ""
+
+    return bucket_response_put
+
+
+def _wrap_bucket_get_request_payment(original: Callable[..., Any]) -> Callable[..., Any]:
+    def bucket_response_get(self: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
+        if "requestPayment" not in querystring:
+            return original(self, bucket_name, querystring)
+        bucket = self.backend.get_bucket(bucket_name)
+        return 200, {}, _REQUEST_PAYMENT_XML.format(payer=bucket.payer)
+
+    return bucket_response_get
+
+
+def _create_bucket_tags(body: str | bytes | None) -> dict[str, str]:
+    """The tags in a CreateBucket request's ``CreateBucketConfiguration`` (``<Tags>``)."""
+    import html
+
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    block = re.search(r"<Tags>(.*?)</Tags>", text, re.DOTALL)
+    tags: dict[str, str] = {}
+    for tag in re.findall(r"<Tag>(.*?)</Tag>", block.group(1) if block else "", re.DOTALL):
+        key = re.search(r"<Key>(.*?)</Key>", tag, re.DOTALL)
+        value = re.search(r"<Value>(.*?)</Value>", tag, re.DOTALL)
+        if key is not None:
+            tags[html.unescape(key.group(1))] = html.unescape(value.group(1) if value else "")
+    return tags
+
+
+def _wrap_create_bucket_tags(original: Callable[..., Any]) -> Callable[..., Any]:
+    # S3 tags a general purpose bucket given CreateBucketConfiguration.Tags as it creates it;
+    # moto 5.2.5 reads only the LocationConstraint and drops the tags, so a bucket created
+    # with its owner's tags would look untagged (GetBucketTagging: NoSuchTagSet).
+    def bucket_response(self: Any, request: Any, full_url: str) -> Any:
+        if request.method != "PUT" or self._get_querystring(request, full_url):
+            return original(self, request, full_url)
+        name = self.parse_bucket_name_from_url(request, full_url)
+        tags = _create_bucket_tags(self.body)
+        if not name or not tags:
+            return original(self, request, full_url)
+        existed = name in self.backend.buckets
+        response = original(self, request, full_url)
+        # Only a bucket this request created gets them (re-creating one's own bucket in
+        # us-east-1 succeeds without creating anything).
+        if not existed and name in self.backend.buckets:
+            try:
+                self.backend.put_bucket_tagging(name, tags)
+            except Exception:
+                # Tags AWS would refuse refuse the whole request: no bucket is left behind.
+                self.backend.delete_bucket(name)
+                raise
+        return response
+
+    return bucket_response
+
+
+# ---- KMS -----------------------------------------------------------------------------
+
+
+def _malformed_key_policy(policy: str | None) -> None:
+    if policy is None:
+        return
+    _, problem = _policy_problem(policy, need_principal=True)
+    if problem:
+        raise _json_error("MalformedPolicyDocumentException", f"Key policy is malformed: {problem}")
+
+
+def _wrap_create_key(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_key(
+        self: Any, policy: str | None, key_usage: str | None, *args: Any, **kwargs: Any
+    ) -> Any:
+        _refuse_large_key_policy(policy)
+        _refuse_key_tags(args[2] if len(args) > 2 else kwargs.get("tags"))
+        _malformed_key_policy(policy)
+        # AWS defaults KeyUsage to ENCRYPT_DECRYPT; moto stores None and omits the field.
+        return original(self, policy, key_usage or "ENCRYPT_DECRYPT", *args, **kwargs)
+
+    return create_key
+
+
+class _LazyPrivateKey:
+    """Stands in for moto's private key and creates the real one on first use."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._key: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            # Private and dunder lookups (copy, pickle) must not recurse into _lock/_key
+            # on an instance built without __init__.
+            raise AttributeError(name)
+        with self._lock:
+            if self._key is None:
+                self._key = self._factory()
+        return getattr(self._key, name)
+
+
+def _lazy_private_key(original: Callable[..., Any]) -> Callable[..., Any]:
+    # moto generates an RSA-2048 private key for every KMS key, symmetric ones included
+    # (0.1 to 0.3 s each), though only signing keys ever use it; deferring it keeps seeding
+    # and per-test resets fast.
+    def generate_private_key(key_spec: str) -> Any:
+        if key_spec == "SYMMETRIC_DEFAULT" or str(key_spec).startswith("HMAC_"):
+            return _LazyPrivateKey(functools.partial(original, key_spec))
+        return original(key_spec)
+
+    return generate_private_key
+
+
+def _wrap_put_key_policy(original: Callable[..., Any]) -> Callable[..., Any]:
+    def put_key_policy(self: Any, key_id: str, policy: str) -> Any:
+        _refuse_large_key_policy(policy)
+        _malformed_key_policy(policy if policy is not None else "")
+        return original(self, key_id, policy)
+
+    return put_key_policy
+
+
+def _wrap_set_alias(original: Callable[..., Any]) -> Callable[..., Any]:
+    # Patched on the response, not the backend: moto itself creates the AWS managed
+    # aliases (alias/aws/s3...) through the backend's create_alias.
+    def set_alias(self: Any, update: bool = False) -> Any:
+        alias = str(self._get_param("AliasName") or "")
+        if alias.lower().startswith("alias/aws/"):
+            raise _json_error(
+                "InvalidAliasNameException",
+                f"Alias {alias} cannot begin with alias/aws/: that prefix is reserved for "
+                "AWS managed keys.",
+            )
+        return original(self, update=update)
+
+    return set_alias
+
+
+# ---- SNS and IAM ---------------------------------------------------------------------
+
+
+def _sns_policy_error(policy: Any) -> None:
+    from moto.sns.exceptions import InvalidParameterValue
+
+    _refuse_large_topic_policy(policy)
+    _, problem = _policy_problem(
+        policy if isinstance(policy, (str, bytes)) else json.dumps(policy),
+        need_principal=True,
+    )
+    if problem:
+        raise InvalidParameterValue(f"Invalid parameter: Policy Error: {problem}")
+
+
+def _wrap_create_topic(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_topic(
+        self: Any,
+        name: str,
+        attributes: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> Any:
+        _refuse_topic_tags(tags)
+        if attributes and "Policy" in attributes:
+            _sns_policy_error(attributes["Policy"])
+        _refuse_topic_clash(self, name, attributes, tags)
+        return original(self, name, attributes, tags)
+
+    return create_topic
+
+
+def _refuse_topic_clash(
+    backend: Any, name: str, attributes: Mapping[str, str] | None, tags: Mapping[str, str] | None
+) -> None:
+    """CreateTopic on a name the account already has, as AWS answers it.
+
+    AWS returns the existing topic's ARN only when the request matches it (every attribute
+    and tag asked for already has that value), and refuses with InvalidParameter otherwise;
+    moto returns the existing topic whatever was asked, which would let a run believe it
+    created, and may delete, a topic that was already there.
+    """
+    from moto.sns.exceptions import InvalidParameterValue
+    from moto.sns.utils import make_arn_for_topic
+
+    topic = backend.topics.get(make_arn_for_topic(backend.account_id, name, backend.region_name))
+    if topic is None:
+        return
+    for attribute, value in (attributes or {}).items():
+        if not _same_topic_attribute(topic, attribute, value):
+            raise InvalidParameterValue(
+                "Invalid parameter: Attributes Reason: Topic already exists with different "
+                "attributes"
+            )
+    current = dict(getattr(topic, "_tags", None) or {})
+    if any(current.get(key) != value for key, value in (tags or {}).items()):
+        raise InvalidParameterValue(
+            "Invalid parameter: Tags Reason: Topic already exists with different tags"
+        )
+
+
+def _same_topic_attribute(topic: Any, attribute: str, value: str) -> bool:
+    """Whether the topic's ``attribute`` already is ``value`` (policies compared as JSON)."""
+    from moto.core.utils import camelcase_to_underscores
+
+    current = getattr(topic, camelcase_to_underscores(attribute), None)
+    if attribute == "Policy":
+        try:
+            return bool(json.loads(str(current)) == json.loads(value))
+        except ValueError:
+            return False
+    return str(current if current is not None else "") == str(value)
+
+
+def _wrap_set_topic_attribute(original: Callable[..., Any]) -> Callable[..., Any]:
+    def set_topic_attribute(
+        self: Any, topic_arn: str, attribute_name: str, attribute_value: str
+    ) -> Any:
+        if attribute_name.lower() == "policy":
+            self.get_topic(topic_arn)  # an unknown topic is NotFound, as in AWS
+            _sns_policy_error(attribute_value)
+        return original(self, topic_arn, attribute_name, attribute_value)
+
+    return set_topic_attribute
+
+
+def _wrap_create_role(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_role(
+        self: Any, role_name: str, assume_role_policy_document: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        from moto.iam.exceptions import MalformedPolicyDocument
+        from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator
+
+        _refuse_large_trust_policy(assume_role_policy_document)
+        _, problem = _policy_problem(
+            assume_role_policy_document, need_principal=True, need_resource=False
+        )
+        if problem:
+            raise MalformedPolicyDocument(problem)
+        # The same trust-policy grammar moto applies on UpdateAssumeRolePolicy.
+        IAMTrustPolicyDocumentValidator(assume_role_policy_document).validate()
+        return original(self, role_name, assume_role_policy_document, *args, **kwargs)
+
+    return create_role
+
+
+# --------------------------------------------------------------------------------------
+# AWS size and count limits
+#
+# moto stores a 1 MB bucket policy, a thousand data selectors or a hundred tags without a
+# word; AWS refuses each, mid-apply. These checks refuse the same requests with the error
+# code AWS uses, measuring documents the way each service does (wizard.plan.limits holds the
+# numbers, their sources and the measuring functions).
+# --------------------------------------------------------------------------------------
+
+
+def _refuse_large_bucket_policy(policy: str | bytes) -> None:
+    """S3 PutBucketPolicy over 20 KB: ``MalformedPolicy`` (HTTP 400), as S3 answers."""
+    from wizard.plan.limits import BUCKET_POLICY_MAX_BYTES, s3_policy_size
+
+    size = s3_policy_size(policy)
+    if size > BUCKET_POLICY_MAX_BYTES:
+        _LOG.info("PutBucketPolicy refused: %d bytes > %d", size, BUCKET_POLICY_MAX_BYTES)
+        raise _s3_error("MalformedPolicy", "Policy exceeds the maximum allowed document size.")
+
+
+def _refuse_large_key_policy(policy: str | None) -> None:
+    """KMS CreateKey / PutKeyPolicy over 32 KB: ``LimitExceededException``."""
+    from wizard.plan.limits import KEY_POLICY_MAX_BYTES, policy_bytes
+
+    if policy is None:
+        return
+    size = policy_bytes(policy)
+    if size > KEY_POLICY_MAX_BYTES:
+        raise _json_error(
+            "LimitExceededException",
+            f"Key policy is {size} bytes; the maximum size of a key policy is "
+            f"{KEY_POLICY_MAX_BYTES} bytes.",
+        )
+
+
+def _refuse_large_topic_policy(policy: Any) -> None:
+    """SNS CreateTopic / SetTopicAttributes: a policy over 30 KB or 100 statements is an
+    ``InvalidParameter`` (the code SNS gives every unacceptable Policy attribute)."""
+    from moto.sns.exceptions import InvalidParameterValue
+
+    from wizard.plan.limits import (
+        TOPIC_POLICY_MAX_BYTES,
+        TOPIC_POLICY_MAX_STATEMENTS,
+        policy_bytes,
+        topic_statement_count,
+    )
+
+    text = policy if isinstance(policy, (str, bytes)) else json.dumps(policy)
+    size = policy_bytes(text)
+    if size > TOPIC_POLICY_MAX_BYTES:
+        raise InvalidParameterValue(
+            f"Invalid parameter: Policy Error: policy is {size} bytes; a topic policy can "
+            f"be at most {TOPIC_POLICY_MAX_BYTES} bytes"
+        )
+    decoded = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
+    statements = topic_statement_count(decoded)
+    if statements is not None and statements > TOPIC_POLICY_MAX_STATEMENTS:
+        raise InvalidParameterValue(
+            f"Invalid parameter: Policy Error: policy has {statements} statements; a topic "
+            f"policy can have at most {TOPIC_POLICY_MAX_STATEMENTS}"
+        )
+
+
+def _refuse_large_trust_policy(document: str) -> None:
+    """IAM CreateRole / UpdateAssumeRolePolicy: ``LimitExceeded`` past the default quota."""
+    from moto.iam.exceptions import LimitExceededException
+
+    from wizard.plan.limits import ROLE_TRUST_POLICY_MAX_CHARS, iam_policy_size
+
+    if iam_policy_size(document) > ROLE_TRUST_POLICY_MAX_CHARS:
+        raise LimitExceededException(
+            f"Cannot exceed quota for ACLSizePerRole: {ROLE_TRUST_POLICY_MAX_CHARS}"
+        )
+
+
+def _wrap_update_assume_role_policy(original: Callable[..., Any]) -> Callable[..., Any]:
+    def update_assume_role_policy(self: Any, role_name: str, policy_document: str) -> Any:
+        self.get_role(role_name)  # an unknown role is NoSuchEntity, as in AWS
+        _refuse_large_trust_policy(policy_document)
+        return original(self, role_name, policy_document)
+
+    return update_assume_role_policy
+
+
+def _wrap_put_role_policy(original: Callable[..., Any]) -> Callable[..., Any]:
+    def put_role_policy(self: Any, role_name: str, policy_name: str, policy_json: str) -> Any:
+        from moto.iam.exceptions import LimitExceededException
+
+        from wizard.plan.limits import ROLE_POLICIES_MAX_CHARS, iam_policy_size
+
+        role = self.get_role(role_name)
+        # The quota covers every inline policy of the role together; the one being
+        # replaced (same name) no longer counts.
+        others = [d for name, d in role.policies.items() if name != policy_name]
+        size = sum(iam_policy_size(d) for d in [*others, policy_json])
+        if size > ROLE_POLICIES_MAX_CHARS:
+            raise LimitExceededException(
+                f"Maximum policy size of {ROLE_POLICIES_MAX_CHARS} bytes exceeded for role "
+                f"{role_name}"
+            )
+        return original(self, role_name, policy_name, policy_json)
+
+    return put_role_policy
+
+
+def _refuse_bad_selector_counts(
+    event_selectors: list[dict[str, Any]] | None,
+    advanced_event_selectors: list[dict[str, Any]] | None,
+) -> None:
+    """CloudTrail PutEventSelectors past its counts: ``InvalidEventSelectorsException``."""
+    from wizard.plan.limits import event_selector_problem
+
+    problem = event_selector_problem(event_selectors, advanced_event_selectors)
+    if problem:
+        raise _json_error("InvalidEventSelectorsException", f"Invalid request: {problem}.")
+
+
+def _too_many_tags(current: Mapping[str, str], new_keys: Iterable[str]) -> int | None:
+    """The tag count after adding ``new_keys`` to ``current``, when it is over the limit."""
+    from wizard.plan.limits import TAGS_PER_RESOURCE_MAX
+
+    total = len(set(current) | set(new_keys))
+    return total if total > TAGS_PER_RESOURCE_MAX else None
+
+
+def _trail_tags_error() -> Exception:
+    return _json_error(
+        "TagsLimitExceededException",
+        "The number of tags per trail has exceeded the permitted amount. Currently, the "
+        "limit is 50.",
+    )
+
+
+def _refuse_trail_tags(tags_list: Iterable[Mapping[str, str]] | None) -> None:
+    """CloudTrail CreateTrail with more than 50 tags: ``TagsLimitExceededException``."""
+    if _too_many_tags({}, (str(t.get("Key")) for t in tags_list or [])):
+        raise _trail_tags_error()
+
+
+def _wrap_trail_add_tags(original: Callable[..., Any]) -> Callable[..., Any]:
+    def add_tags(self: Any, resource_id: str, tags_list: list[dict[str, str]]) -> Any:
+        current = self.tagging_service.get_tag_dict_for_resource(resource_id)
+        if _too_many_tags(current, (str(t.get("Key")) for t in tags_list or [])):
+            raise _trail_tags_error()
+        return original(self, resource_id, tags_list)
+
+    return add_tags
+
+
+def _refuse_key_tags(tags: Iterable[Mapping[str, str]] | None) -> None:
+    """KMS CreateKey with more than 50 tags: ``TagException``."""
+    count = _too_many_tags({}, (str(t.get("TagKey")) for t in tags or []))
+    if count:
+        raise _json_error(
+            "TagException", f"Tag limit exceeded: a KMS key can have at most 50 tags, not {count}."
+        )
+
+
+def _wrap_kms_tag_resource(original: Callable[..., Any]) -> Callable[..., Any]:
+    def tag_resource(self: Any, arn: str, tags: dict[str, str]) -> Any:
+        key_id = self.get_key_id(arn)
+        current = self.tagger.get_tag_dict_for_resource(key_id) if key_id in self.keys else {}
+        count = _too_many_tags(current, tags)
+        if count:
+            raise _json_error(
+                "TagException",
+                f"Tag limit exceeded: a KMS key can have at most 50 tags, not {count}.",
+            )
+        return original(self, arn, tags)
+
+    return tag_resource
+
+
+def _refuse_topic_tags(tags: Mapping[str, str] | None) -> None:
+    """SNS CreateTopic with more than 50 tags: ``TagLimitExceeded``, as its TagResource."""
+    if _too_many_tags({}, tags or {}):
+        from moto.sns.exceptions import TagLimitExceededError
+
+        raise TagLimitExceededError
+
+
+def _wrap_put_bucket_tagging(original: Callable[..., Any]) -> Callable[..., Any]:
+    # PutBucketTagging replaces the whole tag set, so only the new set counts.
+    def put_bucket_tagging(self: Any, bucket_name: str, tags: dict[str, str]) -> Any:
+        count = _too_many_tags({}, tags or {})
+        if count:
+            raise _s3_error("InvalidTag", "Bucket tag count cannot be greater than 50")
+        return original(self, bucket_name, tags)
+
+    return put_bucket_tagging
+
+
+def _logs_too_many_tags() -> Exception:
+    return _json_error("TooManyTagsException", "A resource can have no more than 50 tags.")
+
+
+def _wrap_create_log_group(original: Callable[..., Any]) -> Callable[..., Any]:
+    # Checked before moto creates the group: it tags a group only after making it.
+    def create_log_group(
+        self: Any, log_group_name: str, tags: dict[str, str], **kwargs: Any
+    ) -> Any:
+        if _too_many_tags({}, tags or {}):
+            raise _logs_too_many_tags()
+        return original(self, log_group_name, tags, **kwargs)
+
+    return create_log_group
+
+
+def _wrap_logs_tag_resource(original: Callable[..., Any]) -> Callable[..., Any]:
+    def tag_resource(self: Any, arn: str, tags: dict[str, str]) -> Any:
+        if _too_many_tags(self.tagger.get_tag_dict_for_resource(arn), tags or {}):
+            raise _logs_too_many_tags()
+        return original(self, arn, tags)
+
+    return tag_resource
+
+
+# --------------------------------------------------------------------------------------
+# python -m wizard.sandbox.server
+# --------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a sandbox until interrupted, printing the environment that points at it.
+
+    The first line printed is the endpoint URL, so scripts can wait for it.
+
+    Args:
+        argv: Command-line arguments (``--port``, ``--host``, ``--no-seed``, ``--lenient``,
+            ``--log-interval``, ``--digest-interval``).
+
+    Returns:
+        The process exit status.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m wizard.sandbox.server",
+        description="Run the cloudtrail-wizard sandbox (a strict local AWS emulator).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    parser.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
+    parser.add_argument("--no-seed", action="store_true", help="start with an empty account")
+    parser.add_argument(
+        "--lenient", action="store_true", help="plain moto, without the strictness patches"
+    )
+    parser.add_argument(
+        "--log-interval",
+        type=float,
+        default=DEFAULT_LOG_INTERVAL,
+        help="seconds between CloudTrail log file deliveries (default %(default)s; 0: off)",
+    )
+    parser.add_argument(
+        "--digest-interval",
+        type=float,
+        default=DEFAULT_DIGEST_INTERVAL,
+        help="seconds one digest file covers (default %(default)s; 0: off)",
+    )
+    options = parser.parse_args(argv)
+    try:
+        sandbox = start_sandbox(
+            seed=not options.no_seed,
+            host=options.host,
+            port=options.port,
+            strict=not options.lenient,
+            log_interval=options.log_interval,
+            digest_interval=options.digest_interval,
+        )
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    with sandbox:
+        print(sandbox.endpoint_url, flush=True)
+        for name, value in sandbox.env().items():
+            print(f"export {name}={value}")
+        print("# Ctrl-C stops the sandbox.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
