@@ -8,7 +8,6 @@ its policy and the log bucket's logging setting are undone exactly.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.callers import FailOn
 from tests.engine.conftest import ACCOUNT, REGION
 from wizard.engine import Engine
 from wizard.health.trails import check_health
 from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers
 from wizard.model.plan import Call, Step
-from wizard.ports import AwsCaller, AwsError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "access-logging.yaml"
@@ -39,48 +38,6 @@ TARGET_POLICY = (
     f'"Action":"s3:PutObject","Resource":"arn:aws:s3:::{EXISTING_TARGET}/old/*"}}]}}'
 )
 PREVIOUS_LOGGING = {"TargetBucket": EXISTING_TARGET, "TargetPrefix": "old/"}
-
-
-class FailOn:
-    """Raises an AwsError instead of the first ``operation`` on ``bucket``; passes the rest."""
-
-    def __init__(self, inner: AwsCaller, operation: str, bucket: str | None = None) -> None:
-        self.inner = inner
-        self.operation = operation
-        self.bucket = bucket
-        self.failed = 0
-        self.lock = threading.Lock()
-
-    def call(
-        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        with self.lock:
-            fail = (
-                operation == self.operation
-                and (self.bucket is None or (params or {}).get("Bucket") == self.bucket)
-                and self.failed == 0
-            )
-            if fail:
-                self.failed += 1
-        if fail:
-            raise AwsError(
-                service=service,
-                operation=operation,
-                code="InternalFailure",
-                message=f"injected failure of {operation}",
-                status=500,
-            )
-        return self.inner.call(service, region, operation, params)
-
-    def paginate(
-        self,
-        service: str,
-        region: str,
-        operation: str,
-        result_key: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> list[Any]:
-        return self.inner.paginate(service, region, operation, result_key, params)
 
 
 def bucket_names(aws: Any) -> set[str]:
@@ -179,13 +136,17 @@ def test_a_failure_removes_the_new_access_log_bucket_and_the_logging_setting(
     answers = load_answers(EXAMPLE)
     plan, found = engine.plan(answers)
     before = bucket_names(aws)
-    failing = FailOn(engine.caller, operation, bucket)
+    failing = FailOn(
+        engine.caller,
+        operation,
+        when=lambda params: bucket is None or params.get("Bucket") == bucket,
+    )
 
     outcome = Engine(failing, engine.ctx).apply(
         answers, plan, found=found, journal_path=tmp_path / "journal.json"
     )
 
-    assert failing.failed == 1
+    assert failing.failures == 1
     assert outcome.report.status == "rolled-back", outcome.report.message
     assert bucket_names(aws) == before  # neither the log bucket nor the access log bucket
 

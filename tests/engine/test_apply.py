@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests import callers
 from tests.engine.conftest import ACCOUNT, REGION
 from wizard.aws.clients import Boto3Caller, ClientFactory
 from wizard.aws.session import explain_aws_error
@@ -143,60 +144,14 @@ def make_plan(
     )
 
 
+class FailOn(callers.FailOn):
+    """The shared fault injector, failing every matching call unless told otherwise."""
+
+    def __init__(self, inner: AwsCaller, operation: str, **options: Any) -> None:
+        super().__init__(inner, operation, **{"times": 1_000_000, **options})
+
+
 STEP_IDS = ["create-bucket", "put-bucket-policy", "create-key", "create-alias", "create-topic"]
-
-
-class FailOn:
-    """Wraps a caller; raises an AwsError instead of making a chosen call."""
-
-    def __init__(
-        self,
-        inner: AwsCaller,
-        operation: str,
-        *,
-        code: str = "InternalFailure",
-        status: int = 500,
-        times: int = 1_000_000,
-        before_failing: Callable[[], None] | None = None,
-    ) -> None:
-        self.inner = inner
-        self.operation = operation
-        self.code = code
-        self.status = status
-        self.remaining = times
-        self.before_failing = before_failing
-        self.failures = 0
-        self.lock = threading.Lock()
-
-    def call(
-        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        with self.lock:
-            fail = operation == self.operation and self.remaining > 0
-            if fail:
-                self.remaining -= 1
-                self.failures += 1
-        if fail:
-            if self.before_failing:
-                self.before_failing()
-            raise AwsError(
-                service=service,
-                operation=operation,
-                code=self.code,
-                message=f"injected failure of {operation}",
-                status=self.status,
-            )
-        return self.inner.call(service, region, operation, params)
-
-    def paginate(
-        self,
-        service: str,
-        region: str,
-        operation: str,
-        result_key: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> list[Any]:
-        return self.inner.paginate(service, region, operation, result_key, params)
 
 
 def assert_nothing_left(raw: Callable[..., Any]) -> None:

@@ -13,20 +13,19 @@ from __future__ import annotations
 import io
 import json
 import sys
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
 from screens.cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, main
+from tests.callers import FailOn
 from tests.engine.conftest import ACCOUNT, REGION, RequestLog
 from wizard.aws.accounts import assume_role_session
 from wizard.aws.clients import Boto3Caller
 from wizard.engine import Engine
 from wizard.model.answers import Answers
-from wizard.ports import AwsCaller, AwsError
 
 LOG_ACCOUNT = "999999999999"
 LOG_ROLE = f"arn:aws:iam::{LOG_ACCOUNT}:role/LogArchiveAdmin"
@@ -177,42 +176,6 @@ def grant_for_this_account(policy: str, action: str, resource: str | None = None
     raise AssertionError(f"no {action} grant for {TRAIL_ARN} in {policy}")
 
 
-class FailAt:
-    """Raises an AwsError instead of the first call of one operation; passes the rest on."""
-
-    def __init__(self, inner: AwsCaller, operation: str) -> None:
-        self.inner = inner
-        self.operation = operation
-        self.failed = 0
-        self.lock = threading.Lock()
-
-    def call(
-        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        with self.lock:
-            fail = operation == self.operation and self.failed == 0
-            self.failed += fail
-        if fail:
-            raise AwsError(
-                service=service,
-                operation=operation,
-                code="InternalFailure",
-                message=f"injected failure of {operation}",
-                status=500,
-            )
-        return self.inner.call(service, region, operation, params)
-
-    def paginate(
-        self,
-        service: str,
-        region: str,
-        operation: str,
-        result_key: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> list[Any]:
-        return self.inner.paginate(service, region, operation, result_key, params)
-
-
 @pytest.fixture
 def log_session(sandbox: Any, sandbox_session: Any) -> Any:
     """The wizard's own session in the log-archive account (AssumeRole from the main one)."""
@@ -279,12 +242,12 @@ def test_a_failed_create_trail_restores_the_central_policies_exactly(
     answers = answers_for(archive)
     callers = {LOG_ACCOUNT: log_session.caller}
     plan, found = Engine(engine.caller, engine.ctx, callers=callers).plan(answers)
-    failing = FailAt(engine.caller, "CreateTrail")
+    failing = FailOn(engine.caller, "CreateTrail")
 
     outcome = Engine(failing, engine.ctx, callers=callers).apply(answers, plan, found=found)
 
     report = outcome.report
-    assert failing.failed == 1
+    assert failing.failures == 1
     assert report.status == "rolled-back", report.message
     assert report.step("create-trail").status == "failed"
     assert report.step("update-bucket-policy").status == "rolled-back"

@@ -14,12 +14,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.callers import FailOn
 from tests.engine.conftest import (
     ACCOUNT,
     REGION,
@@ -31,7 +32,6 @@ from wizard.engine import Engine
 from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers
 from wizard.model.plan import Plan
-from wizard.ports import AwsCaller, AwsError
 from wizard.run.apply import ApplyEvent, apply_plan, dry_run
 from wizard.run.orphans import RUN_TAG
 
@@ -393,44 +393,6 @@ def test_dry_run_sends_no_mutating_request_to_the_server(
 # ---------------------------------------------------------------- failure and rollback
 
 
-class FailAt:
-    """Raises an AwsError instead of the first call of one operation; passes the rest on."""
-
-    def __init__(self, inner: AwsCaller, service: str, operation: str, code: str) -> None:
-        self.inner = inner
-        self.target = (service, operation)
-        self.code = code
-        self.failed = 0
-        self.lock = threading.Lock()
-
-    def call(
-        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        with self.lock:
-            fail = (service, operation) == self.target and self.failed == 0
-            if fail:
-                self.failed += 1
-        if fail:
-            raise AwsError(
-                service=service,
-                operation=operation,
-                code=self.code,
-                message=f"injected failure of {operation}",
-                status=500,
-            )
-        return self.inner.call(service, region, operation, params)
-
-    def paginate(
-        self,
-        service: str,
-        region: str,
-        operation: str,
-        result_key: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> list[Any]:
-        return self.inner.paginate(service, region, operation, result_key, params)
-
-
 NEW_EVERYTHING_STEPS = [
     "create-key",
     "create-alias",
@@ -503,7 +465,7 @@ def test_a_failure_at_any_step_leaves_the_account_as_it_was(
     assert not plan.blocked
     before = account_state(aws)
     call = plan.step(step_id).call
-    failing = FailAt(engine.caller, call.service, call.operation, "InternalFailure")
+    failing = FailOn(engine.caller, call.operation, service=call.service)
     events: list[ApplyEvent] = []
 
     outcome = Engine(failing, engine.ctx).apply(
@@ -511,7 +473,7 @@ def test_a_failure_at_any_step_leaves_the_account_as_it_was(
     )
 
     report = outcome.report
-    assert failing.failed == 1
+    assert failing.failures == 1
     assert report.status == "rolled-back", report.message
     assert report.step(step_id).status == "failed"
     assert {r.status for r in report.steps} <= {"failed", "rolled-back", "skipped"}
@@ -555,32 +517,15 @@ def test_create_trail_is_retried_while_the_bucket_policy_propagates(
     answers = load_answers(ROOT / "examples" / "new-bucket-sse-s3.yaml")
     plan, _found = engine.plan(answers)
 
-    class NotYet(FailAt):
-        """CreateTrail refused twice, as right after PutBucketPolicy in AWS."""
-
-        def call(
-            self,
-            service: str,
-            region: str,
-            operation: str,
-            params: Mapping[str, Any] | None = None,
-        ) -> dict[str, Any]:
-            with self.lock:
-                fail = (service, operation) == self.target and self.failed < 2
-                if fail:
-                    self.failed += 1
-            if fail:
-                raise AwsError(
-                    service=service,
-                    operation=operation,
-                    code=self.code,
-                    message="Incorrect S3 bucket policy is detected for bucket",
-                    status=400,
-                )
-            return self.inner.call(service, region, operation, params)
-
-    caller = NotYet(
-        engine.caller, "cloudtrail", "CreateTrail", "InsufficientS3BucketPolicyException"
+    # CreateTrail refused twice, as right after PutBucketPolicy in AWS.
+    caller = FailOn(
+        engine.caller,
+        "CreateTrail",
+        service="cloudtrail",
+        code="InsufficientS3BucketPolicyException",
+        status=400,
+        times=2,
+        message="Incorrect S3 bucket policy is detected for bucket",
     )
     delays: list[float] = []
     events: list[ApplyEvent] = []

@@ -28,9 +28,9 @@ from screens.tui.steps.done import DoneScreen
 from screens.tui.steps.review import PlanView, ReviewScreen
 from screens.tui.widgets.findings import FindingsList
 from screens.tui.widgets.policy_view import PolicyDiff, PolicyJson
+from tests.callers import FailOn, PassThroughCaller
 from wizard.model.answers import Answers
 from wizard.model.readonly import is_read_only
-from wizard.ports import AwsError
 
 pytestmark = [pytest.mark.tui, pytest.mark.aws]
 
@@ -302,35 +302,6 @@ async def open_review_after_navigation(pilot: Pilot[Any]) -> ReviewScreen:
     return app.screen
 
 
-class FailingCaller:
-    """The engine's caller, except that CreateTrail fails."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def call(
-        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        if operation == "CreateTrail":
-            raise AwsError(
-                service="cloudtrail",
-                operation="CreateTrail",
-                code="InternalFailure",
-                message="injected",
-            )
-        return self.inner.call(service, region, operation, params)  # type: ignore[no-any-return]
-
-    def paginate(
-        self,
-        service: str,
-        region: str,
-        operation: str,
-        result_key: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> list[Any]:
-        return self.inner.paginate(service, region, operation, result_key, params)  # type: ignore[no-any-return]
-
-
 async def test_failure_rolls_back_and_leaves_nothing(app_factory: Any, sandbox: Any) -> None:
     """(f) CreateTrail fails: the rollback is shown step by step; bucket gone, key scheduled."""
     kms = client(sandbox, "kms")
@@ -339,7 +310,7 @@ async def test_failure_rolls_back_and_leaves_nothing(app_factory: Any, sandbox: 
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.state.account is not None, "the connection")
         engine = app.backend.engine
-        engine.caller = FailingCaller(engine.caller)
+        engine.caller = FailOn(engine.caller, "CreateTrail")
         await open_review(pilot)
         apply, _question = await apply_from_review(pilot)
 
@@ -500,7 +471,7 @@ async def test_cloudformation_tab_exports_the_same_setup(
         assert "AWS::S3::BucketPolicy" in saved
 
 
-class SignallingCaller(FailingCaller):
+class SignallingCaller(PassThroughCaller):
     """The engine's caller; CreateTrail first sends this process SIGTERM (a `kill`)."""
 
     def __init__(self, inner: Any, screen: Callable[[], Any]) -> None:
@@ -518,7 +489,7 @@ class SignallingCaller(FailingCaller):
             assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
             os.kill(os.getpid(), signal.SIGTERM)
             assert self.screen().cancel_event.wait(30), "SIGTERM did not stop the apply"
-        return self.inner.call(service, region, operation, params)  # type: ignore[no-any-return]
+        return self.inner.call(service, region, operation, params)
 
 
 async def test_sigterm_during_apply_rolls_back_everything(app_factory: Any, sandbox: Any) -> None:

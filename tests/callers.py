@@ -1,0 +1,107 @@
+"""Callers that wrap a real one: what tests put between the wizard and the emulator.
+
+One pass-through caller and one fault injector, shared by every suite (before, each test
+module had its own copy). Faults injected here are AWS errors as the wizard's port
+reports them; network-level faults (dropped connections, latency, throttling) go through
+``tests/faults/proxy.py`` instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from wizard.ports import AwsCaller, AwsError
+
+
+class PassThroughCaller:
+    """Forwards every call to ``inner``; subclasses override what they need."""
+
+    def __init__(self, inner: AwsCaller) -> None:
+        self.inner = inner
+
+    def call(
+        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Forward the call."""
+        return self.inner.call(service, region, operation, params)
+
+    def paginate(
+        self,
+        service: str,
+        region: str,
+        operation: str,
+        result_key: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Any]:
+        """Forward the paginated call."""
+        return self.inner.paginate(service, region, operation, result_key, params)
+
+
+class FailOn(PassThroughCaller):
+    """Raises an :class:`AwsError` instead of making a chosen call; passes the rest on.
+
+    Args:
+        inner: The real caller.
+        operation: The API operation to fail (``CreateTrail``).
+        service: Only this service's operation (default: any service's).
+        code: The error code AWS would answer.
+        status: Its HTTP status.
+        times: How many matching calls fail (then they go through).
+        message: The error message (default: says the failure was injected).
+        when: Only calls whose parameters this accepts count as matching.
+        before_failing: Runs just before each injected failure (someone acting meanwhile).
+    """
+
+    def __init__(
+        self,
+        inner: AwsCaller,
+        operation: str,
+        *,
+        service: str | None = None,
+        code: str = "InternalFailure",
+        status: int = 500,
+        times: int = 1,
+        message: str | None = None,
+        when: Callable[[Mapping[str, Any]], bool] | None = None,
+        before_failing: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(inner)
+        self.operation = operation
+        self.service = service
+        self.code = code
+        self.status = status
+        self.remaining = times
+        self.message = message
+        self.when = when
+        self.before_failing = before_failing
+        self.failures = 0
+        """How many failures were injected so far."""
+        self.lock = threading.Lock()
+
+    def call(
+        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Fail a matching call (while failures remain); forward any other."""
+        matches = (
+            operation == self.operation
+            and (self.service is None or service == self.service)
+            and (self.when is None or self.when(params or {}))
+        )
+        with self.lock:
+            fail = matches and self.remaining > 0
+            if fail:
+                self.remaining -= 1
+                self.failures += 1
+        if not fail:
+            return self.inner.call(service, region, operation, params)
+        if self.before_failing is not None:
+            self.before_failing()
+        raise AwsError(
+            service=service,
+            operation=operation,
+            code=self.code,
+            message=self.message or f"injected failure of {operation}",
+            status=self.status,
+        )
