@@ -18,6 +18,7 @@ from tests import callers
 from tests.engine.conftest import ACCOUNT, REGION
 from wizard.aws.clients import Boto3Caller, ClientFactory
 from wizard.aws.session import explain_aws_error
+from wizard.model.names import RUN_TAG
 from wizard.model.plan import Call, Finding, Plan, PolicyChange, Step
 from wizard.model.readonly import is_read_only
 from wizard.ports import AwsCaller, AwsError
@@ -30,7 +31,6 @@ from wizard.run.apply import (
     resolve_placeholders,
 )
 from wizard.run.journal import Journal, load_journal
-from wizard.run.orphans import RUN_TAG
 
 BUCKET = "acme-trail-logs"
 ALIAS = "alias/acme-trail"

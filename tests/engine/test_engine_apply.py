@@ -31,9 +31,9 @@ from tests.engine.conftest import (
 from wizard.engine import Engine
 from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers
+from wizard.model.names import RUN_TAG
 from wizard.model.plan import Plan
 from wizard.run.apply import ApplyEvent, apply_plan, dry_run
-from wizard.run.orphans import RUN_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

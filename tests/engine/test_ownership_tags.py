@@ -27,10 +27,11 @@ from wizard.engine import Engine
 from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers
 from wizard.model.context import AccountContext, Names
+from wizard.model.names import RUN_TAG
 from wizard.model.plan import Plan
 from wizard.plan.planner import build_plan
 from wizard.policy.operator import action_for, operator_policy
-from wizard.run.orphans import RUN_TAG, TAGGED_CREATES, run_tag_in, run_tag_of
+from wizard.run.orphans import TAGGED_CREATES, run_tag_in, run_tag_of
 
 pytestmark = pytest.mark.aws
 

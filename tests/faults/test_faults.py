@@ -41,10 +41,11 @@ from tests.faults.proxy import FaultProxy, Seen, throttle_error_for
 from wizard.engine import Engine
 from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers
+from wizard.model.names import RUN_TAG
 from wizard.model.plan import Plan
 from wizard.ports import AwsError
 from wizard.run.journal import load_journal
-from wizard.run.orphans import RUN_TAG, run_tag_of
+from wizard.run.orphans import run_tag_of
 
 EXAMPLE_BY_STEM = {p.stem: p for p in EXAMPLES}
 

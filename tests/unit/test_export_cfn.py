@@ -36,7 +36,7 @@ from wizard.export.cloudformation import cloudformation_template, failing_check_
 from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers
 from wizard.model.context import AccountContext, Names
-from wizard.plan.planner import advanced_event_selectors
+from wizard.plan.selectors import advanced_event_selectors
 from wizard.policy.policies import (
     access_log_bucket_policy,
     bucket_cloudtrail_statements,

@@ -17,6 +17,7 @@ import pytest
 from wizard.account.discovery import BucketFacts, Discovery, TrailFacts
 from wizard.model.answers import Answers
 from wizard.model.context import AccountContext
+from wizard.model.names import RUN_TAG
 from wizard.plan import limits
 from wizard.plan.limits import (
     bucket_policy_findings,
@@ -35,7 +36,6 @@ from wizard.plan.limits import (
 )
 from wizard.plan.planner import build_plan
 from wizard.plan.review import review_policies
-from wizard.run.orphans import RUN_TAG
 
 ACCOUNT = "123456789012"
 CTX = AccountContext(account_id=ACCOUNT, region="us-east-1")

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 
 from wizard.model.regions import check_region, partition_ids, partition_of
 
+RUN_TAG = "cloudtrail-wizard:run"
+"""Tag key on every resource a run creates (key, bucket, trail, topic, log group, role); the
+value is the run's id. Reserved: answers may not set it (:func:`check_tags`)."""
+
 _BUCKET_CHARS = re.compile(r"^[a-z0-9.-]+\Z")
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
@@ -373,17 +377,17 @@ def _check_existing_alias(alias: str) -> str | None:
 def check_tags(tags: dict[str, str]) -> str | None:
     """Check resource tags against AWS's common limits (50 tags, key 128, value 256).
 
-    The key ``cloudtrail-wizard:run`` is the wizard's alone: every resource it creates
-    carries it, and it is how a rollback tells the run's resources from everyone else's.
-    (That tag also counts against AWS's 50: preflight's ``tags-limit`` says so with the
-    numbers.)
+    The key :data:`RUN_TAG` (``cloudtrail-wizard:run``) is the wizard's alone: every resource
+    it creates carries it, and it is how a rollback tells the run's resources from everyone
+    else's. (That tag also counts against AWS's 50: preflight's ``tags-limit`` says so with
+    the numbers.)
     """
     if len(tags) > 50:
         return f"{len(tags)} tags given; a trail can have at most 50."
     for key, value in tags.items():
-        if key == "cloudtrail-wizard:run":
+        if key == RUN_TAG:
             return (
-                "Tag key 'cloudtrail-wizard:run' is the wizard's own: it marks what a run "
+                f"Tag key '{RUN_TAG}' is the wizard's own: it marks what a run "
                 "created, so that a rollback never touches anything else. Use another key."
             )
         if not 1 <= len(key) <= 128:

@@ -134,8 +134,8 @@ class Plan(WizardModel):
     """Hashes of what discovery saw; apply refuses when they changed (stale plan)."""
     run_id: str | None = None
     """This plan's run: every KMS key it creates is tagged with it
-    (:data:`wizard.run.orphans.RUN_TAG`), so a key created twice by a retried request can be found
-    and removed. None for plans that are only shown or exported."""
+    (:data:`wizard.model.names.RUN_TAG`), so a key created twice by a retried request can be
+    found and removed. None for plans that are only shown or exported."""
 
     @property
     def blocked(self) -> bool:

@@ -13,16 +13,20 @@ error codes, using the constants and measuring functions below.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from wizard.model.context import AccountContext, Names
+from wizard.model.names import RUN_TAG
 from wizard.model.plan import Finding
+from wizard.plan.selectors import advanced_event_selectors
+from wizard.policy.merge import render_policy
 
 if TYPE_CHECKING:
     from wizard.account.discovery import Discovery, TrailFacts
     from wizard.model.answers import Answers
-    from wizard.model.context import AccountContext
     from wizard.plan.review import PolicyReview, Reviews
 
 __all__ = [
@@ -184,8 +188,6 @@ def _without_layout(text: str) -> str:
 
 def topic_statement_count(text: str) -> int | None:
     """Statements in a policy document, None when it is not a JSON policy."""
-    import json
-
     try:
         document = json.loads(text)
     except ValueError:
@@ -568,10 +570,6 @@ def limit_findings(
     the wizard cannot act as is the owner's to change (its hand-off), and an existing role's
     trust policy is not changed at all.
     """
-    from wizard.model.context import Names
-    from wizard.plan.planner import advanced_event_selectors  # planner imports preflight
-    from wizard.run.orphans import RUN_TAG
-
     names = Names(answers, ctx)
     central = found.central
     out: list[Finding] = []
@@ -616,8 +614,6 @@ def limit_findings(
     if reviews.role_trust is not None and reviews.role_trust.new_resource:
         out += role_trust_policy_findings(reviews.role_trust.document, role=role)
     if reviews.role_permissions is not None:
-        from wizard.policy.merge import render_policy
-
         out += role_policy_findings([render_policy(reviews.role_permissions)], role=role)
 
     data_prefixes = sum(

@@ -13,13 +13,14 @@ import difflib
 from typing import Any
 
 from wizard.account.discovery import Discovery
-from wizard.model.answers import DATA_EVENT_TYPES, Answers
+from wizard.model.answers import Answers
 from wizard.model.context import AccountContext, Names
+from wizard.model.names import RUN_TAG
 from wizard.model.plan import Call, Chain, Plan, PolicyChange, Step
 from wizard.plan.preflight import preflight
 from wizard.plan.review import PolicyReview, Reviews, review_policies
+from wizard.plan.selectors import advanced_event_selectors
 from wizard.policy.merge import PolicyError, parse_policy, render_policy
-from wizard.run.orphans import RUN_TAG
 
 PROPAGATION_ERRORS = [
     "InsufficientS3BucketPolicyException",
@@ -42,7 +43,7 @@ def _tags_kv(tags: dict[str, str], key: str = "Key", value: str = "Value") -> li
 def creation_tags(answers: Answers, run_id: str | None) -> dict[str, str]:
     """The tags a new resource is created with: the answers' tags plus the run tag.
 
-    The run tag (:data:`wizard.run.orphans.RUN_TAG`, valued with the plan's run id) is how a
+    The run tag (:data:`wizard.model.names.RUN_TAG`, valued with the plan's run id) is how a
     resource is known to be this run's: a recovery or rollback only touches what carries it.
     An answers tag with the same key never replaces it.
     """
@@ -903,38 +904,6 @@ def _logs_chain(
     )
     trail_deps.extend(["create-role", "put-role-policy"])
     return "${create-role:Role.Arn}"
-
-
-def advanced_event_selectors(answers: Answers, names: Names) -> list[dict[str, Any]]:
-    """CloudTrail advanced event selectors for the answers' event choices."""
-    ev = answers.events
-    selectors: list[dict[str, Any]] = []
-    if ev.management != "none":
-        fields: list[dict[str, Any]] = [{"Field": "eventCategory", "Equals": ["Management"]}]
-        if ev.management in ("read", "write"):
-            fields.append(
-                {"Field": "readOnly", "Equals": ["true" if ev.management == "read" else "false"]}
-            )
-        if ev.exclude_sources:
-            fields.append({"Field": "eventSource", "NotEquals": sorted(ev.exclude_sources)})
-        selectors.append({"Name": "Management events", "FieldSelectors": fields})
-    for data in ev.data:
-        resource_type = DATA_EVENT_TYPES[data.type]
-        fields = [
-            {"Field": "eventCategory", "Equals": ["Data"]},
-            {"Field": "resources.type", "Equals": [resource_type]},
-        ]
-        if data.read_write != "all":
-            fields.append(
-                {"Field": "readOnly", "Equals": ["true" if data.read_write == "read" else "false"]}
-            )
-        if data.resources != "all":
-            fields.append({"Field": "resources.ARN", "StartsWith": sorted(data.resources)})
-        elif data.type == "s3":
-            # Never log CloudTrail's own writes to its log bucket: a feedback loop that costs.
-            fields.append({"Field": "resources.ARN", "NotStartsWith": [f"{names.bucket_arn}/"]})
-        selectors.append({"Name": f"{data.type} data events", "FieldSelectors": fields})
-    return selectors
 
 
 def _trail_chain(

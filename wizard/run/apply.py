@@ -42,12 +42,12 @@ from typing import Any, Literal
 from pydantic import Field
 
 from wizard.model.base import WizardModel
+from wizard.model.names import RUN_TAG
 from wizard.model.plan import PLACEHOLDER, Call, Plan, Step
 from wizard.model.readonly import is_read_only
 from wizard.ports import AwsCaller, AwsError
 from wizard.run.journal import Journal
 from wizard.run.orphans import (
-    RUN_TAG,
     OrphanKey,
     SweepResult,
     retry_attempts,

@@ -4,9 +4,9 @@ KMS ``CreateKey`` has no idempotency token. When its answer is lost (the connect
 after KMS acted), botocore sends the request again and KMS creates a second key; the run
 only ever hears of the second one, so the first would stay enabled, unreferenced, and billed.
 
-So every key a run creates carries the tag :data:`RUN_TAG` with the run's id (a fresh
-random id per plan, :func:`new_run_id`), and when a ``CreateKey`` answer shows botocore
-retried (its ``ResponseMetadata.RetryAttempts``, which the caller keeps for mutating
+So every key a run creates carries the tag :data:`wizard.model.names.RUN_TAG` with the run's
+id (a fresh random id per plan, :func:`new_run_id`), and when a ``CreateKey`` answer shows
+botocore retried (its ``ResponseMetadata.RetryAttempts``, which the caller keeps for mutating
 calls), or when a ``CreateKey`` step is rolled back, :func:`sweep_run_keys` lists the
 region's keys, finds those carrying this run's tag, and schedules the deletion of every one
 the run does not use, with the shortest pending window KMS allows (7 days). A normal run
@@ -24,12 +24,12 @@ from typing import Any, Literal
 from pydantic import Field
 
 from wizard.model.base import WizardModel
+from wizard.model.names import RUN_TAG
 from wizard.ports import AwsCaller, AwsError
 
 __all__ = [
     "PENDING_WINDOW_DAYS",
     "RECOVERY_OPERATIONS",
-    "RUN_TAG",
     "TAGGED_CREATES",
     "OrphanKey",
     "SweepResult",
@@ -39,10 +39,6 @@ __all__ = [
     "run_tag_of",
     "sweep_run_keys",
 ]
-
-RUN_TAG = "cloudtrail-wizard:run"
-"""Tag key on every resource a run creates (key, bucket, trail, topic, log group, role); the
-value is the run's id."""
 
 PENDING_WINDOW_DAYS = 7
 """The shortest waiting period before KMS deletes a key."""

@@ -1,7 +1,7 @@
 """Is this resource ours? Looking up what a create call made, by the run's tag.
 
-Every resource a run creates carries the tag :data:`wizard.run.orphans.RUN_TAG` with the run's
-id (an alias carries no tags: it is ours when it points at the key the run created). Two
+Every resource a run creates carries the tag :data:`wizard.model.names.RUN_TAG` with the
+run's id (an alias carries no tags: it is ours when it points at the key the run created). Two
 situations need to know, by looking, whether a create call took effect:
 
 * A create answered "already exists". That is a refusal unless the resource carries this
@@ -23,9 +23,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from wizard.model.base import WizardModel
+from wizard.model.names import RUN_TAG
 from wizard.model.plan import Call
 from wizard.ports import AwsCaller, AwsError
-from wizard.run.orphans import RUN_TAG
 
 __all__ = ["CREATE_OPERATIONS", "Lookup", "lookup_created"]
 
