@@ -11,7 +11,7 @@ import gc
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -22,12 +22,20 @@ from screens.tui import keys, saves
 from screens.tui.state import WizardState
 from wizard.guide import draft_from_answers
 
+if TYPE_CHECKING:
+    from screens.tui.base import StepScreen
+    from wizard.model.answers import Answers
+
 STEP_ORDER = ("welcome", "trail", "storage", "prefix", "encryption", "delivery", "events", "review")
 """The input steps, in order; apply and done follow the review."""
 
 
-def _screen_for(step_id: str) -> Any:
-    """Import the screen class of a step lazily (keeps start-up light)."""
+def _screen_for(step_id: str) -> StepScreen:
+    """Import the screen class of a step lazily (keeps start-up light).
+
+    The steps import :mod:`screens.tui.base`, which needs this module's type only: the
+    import graph runs one way, app -> steps -> base.
+    """
     if step_id == "welcome":
         from screens.tui.steps.welcome import WelcomeScreen
 
@@ -160,7 +168,11 @@ class WizardApp(App[int]):
     # ------------------------------------------------------------------ palette
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """The main actions in the command palette (Ctrl+P), beside Textual's own."""
+        """The main actions in the command palette (Ctrl+P), beside Textual's own.
+
+        ``screen`` is any screen, whatever it dismisses with (Textual's signature): the
+        actions offered are the ones it has.
+        """
         for command in super().get_system_commands(screen):
             # "Quit" from Textual would skip the wizard's "nothing changed / roll back?" question.
             if command.title != "Quit":
@@ -229,15 +241,20 @@ class WizardApp(App[int]):
         """Quit, asking first; during apply this means roll back."""
         from screens.tui.confirm import ConfirmScreen
 
-        if self.current_step == "apply" and getattr(self.screen, "running", False):
-            question = "Stop now? Everything done so far will be rolled back."
+        if self.current_step == "apply":
+            # Deferred like every step's module (see _screen_for); loaded already here.
+            from screens.tui.steps.apply import ApplyScreen
 
-            def stop(yes: bool | None) -> None:
-                if yes:
-                    self.screen.action_cancel_apply()  # type: ignore[attr-defined]
+            applying = self.screen
+            if isinstance(applying, ApplyScreen) and applying.running:
+                question = "Stop now? Everything done so far will be rolled back."
 
-            self.push_screen(ConfirmScreen(question, yes_label="Stop and roll back"), stop)
-            return
+                def stop(yes: bool | None) -> None:
+                    if yes:
+                        applying.action_cancel_apply()
+
+                self.push_screen(ConfirmScreen(question, yes_label="Stop and roll back"), stop)
+                return
         if self.current_step in ("apply", "done"):
             # The apply has ended (applied, rolled back or refused): the done/apply screen
             # already says what changed, so quitting needs no question.
@@ -259,7 +276,7 @@ class WizardApp(App[int]):
 def make_app(
     backend: Backend | None = None,
     *,
-    answers: Any = None,
+    answers: Answers | None = None,
     answers_path: Path | None = None,
     show_help: bool | None = None,
 ) -> WizardApp:

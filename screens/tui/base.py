@@ -1,4 +1,9 @@
-"""What every step screen shares: the frame, the help panel, Back/Next and validation."""
+"""What every step screen shares: the frame, the help panel, Back/Next and validation.
+
+Also the one typed way to the running app, :func:`wizard_app`. This module must not import
+:mod:`screens.tui.app` at run time: the app imports the step screens, which import this
+module. It needs the app's type only, which mypy reads under ``TYPE_CHECKING``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
+from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
@@ -22,10 +28,27 @@ from screens.tui.widgets.help_text import help_widget
 from wizard import guide
 from wizard.guide import Question, StepGuide
 
-if TYPE_CHECKING:  # pydantic loads with the answers models, after the first frame
+if TYPE_CHECKING:
+    # pydantic loads with the answers models, after the first frame.
     from pydantic import ValidationError
 
+    # The type only: importing the app here would close the circle app -> steps -> base.
     from screens.tui.app import WizardApp
+
+
+def wizard_app(node: MessagePump) -> WizardApp:
+    """The running :class:`~screens.tui.app.WizardApp` of a screen or widget, typed.
+
+    Every screen of this package runs inside a ``WizardApp`` (built by ``make_app``), so this
+    is a cast, not a check: it costs nothing and imports nothing.
+
+    Args:
+        node: A screen or widget of the running app.
+
+    Returns:
+        The app, with its state, backend and navigation.
+    """
+    return cast("WizardApp", node.app)
 
 
 class GuideValidator(Validator):
@@ -86,10 +109,8 @@ class StepScreen(Screen[None]):
 
     @property
     def wizard(self) -> WizardApp:
-        """The app, typed."""
-        from screens.tui.app import WizardApp
-
-        return cast(WizardApp, self.app)
+        """The app, typed (see :func:`wizard_app`)."""
+        return wizard_app(self)
 
     @property
     def state(self) -> WizardState:

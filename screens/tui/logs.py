@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, LoadingIndicator, Static
 from textual.worker import get_current_worker
 
+from screens.tui.base import wizard_app
 from screens.tui.messages import LookupDone
 from wizard.model.text import printable, printable_lines
 
@@ -91,11 +92,8 @@ class LogBrowserScreen(Screen[None]):
 
     @property
     def wizard(self) -> WizardApp:
-        """The app, typed."""
-        from screens.tui.app import WizardApp
-
-        assert isinstance(self.app, WizardApp)
-        return self.app
+        """The app, typed (see :func:`~screens.tui.base.wizard_app`)."""
+        return wizard_app(self)
 
     def compose(self) -> ComposeResult:
         where = self.location

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Label, LoadingIndicator, Static
 from textual.worker import get_current_worker
 
+from screens.tui.base import wizard_app
 from screens.tui.messages import LookupDone
 
 if TYPE_CHECKING:
@@ -100,11 +101,8 @@ class StatusScreen(Screen[None]):
 
     @property
     def wizard(self) -> WizardApp:
-        """The app, typed."""
-        from screens.tui.app import WizardApp
-
-        assert isinstance(self.app, WizardApp)
-        return self.app
+        """The app, typed (see :func:`~screens.tui.base.wizard_app`)."""
+        return wizard_app(self)
 
     @property
     def sandbox(self) -> bool:
