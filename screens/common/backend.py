@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the engine (boto3, pydantic models) loads when connecting, not at start-up
     from wizard.engine import Engine
+
+    # The screens meet the sandbox only through this module, which starts it: they name
+    # its delivery report from here.
+    from wizard.sandbox.delivery import DeliveryReport as DeliveryReport
+    from wizard.sandbox.server import Sandbox
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class Backend:
     """Refuse every mutating call (dry-run only sessions)."""
     endpoint: str | None = None
     """An already running sandbox endpoint to use (tests share one emulator)."""
-    _sandbox: Any = None
+    _sandbox: Sandbox | None = None
     _engine: Engine | None = None
     _info: AccountInfo | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -121,7 +126,7 @@ class Backend:
         """Account info, once connected."""
         return self._info
 
-    def deliver_logs_now(self) -> Any:
+    def deliver_logs_now(self) -> DeliveryReport:
         """Sandbox only: deliver the recorded API calls as CloudTrail log files now.
 
         Returns:

@@ -22,12 +22,13 @@ from textual.widgets import DataTable, Footer, Input, Label, LoadingIndicator, S
 from textual.worker import get_current_worker
 
 from screens.tui.base import wizard_app
-from screens.tui.messages import LookupDone
+from screens.tui.messages import LogFileRead, LogFilesListed
 from wizard.model.text import printable, printable_lines
 
 if TYPE_CHECKING:
     from screens.tui.app import WizardApp
-    from wizard.health.logfiles import LogFile, LogLocation, LogRow
+    from wizard.health.logfiles import LogFile, LogListing, LogLocation, LogRow
+    from wizard.ports import AwsCaller
 
 FILTER_HINT = (
     "Filter: words match any column; who:alice, service:s3, action:Put, from:10.0., "
@@ -83,6 +84,7 @@ class LogBrowserScreen(Screen[None]):
         """The files listed, newest first."""
         self.opened: str | None = None
         """Key of the file whose events are shown."""
+        # dict[str, Any]: a CloudTrail record is JSON whose fields vary by service and call.
         self.records: list[dict[str, Any]] = []
         """The opened file's records."""
         self.rows: list[LogRow] = []
@@ -110,7 +112,9 @@ class LogBrowserScreen(Screen[None]):
         with Horizontal(id="logs-files-loading", classes="logs-loading"):
             yield LoadingIndicator()
             yield Label("Looking for the newest log files…")
-        files: DataTable[Any] = DataTable(id="logs-files", cursor_type="row", zebra_stripes=True)
+        files: DataTable[str | Text] = DataTable(
+            id="logs-files", cursor_type="row", zebra_stripes=True
+        )
         yield files
         yield Static(id="logs-files-note", classes="logs-note", markup=False)
         yield Static(id="logs-error", markup=False)
@@ -119,7 +123,7 @@ class LogBrowserScreen(Screen[None]):
             yield LoadingIndicator()
             yield Label("Reading the log file…")
         yield Input(placeholder=FILTER_HINT, id="logs-filter", compact=True)
-        records: DataTable[Any] = DataTable(
+        records: DataTable[str | Text] = DataTable(
             id="logs-records", cursor_type="row", zebra_stripes=True
         )
         yield records
@@ -147,21 +151,21 @@ class LogBrowserScreen(Screen[None]):
         self._list(self.wizard.backend.engine.caller)
 
     @work(thread=True, exclusive=True, group="logfiles")
-    def _list(self, caller: Any) -> None:
+    def _list(self, caller: AwsCaller) -> None:
         from wizard.health.logfiles import LogFileError, latest_log_files
 
         where = self.location
         try:
-            listing: Any = latest_log_files(
+            listing = latest_log_files(
                 caller, where.bucket, where.bucket_region, where.root, limit=self.limit
             )
-            message = LookupDone("logfiles", listing)
+            message = LogFilesListed(listing)
         except LogFileError as exc:
-            message = LookupDone("logfiles", None, str(exc))
+            message = LogFilesListed(None, str(exc))
         if not get_current_worker().is_cancelled:
             self.post_message(message)
 
-    def _listed(self, listing: Any, error: str | None) -> None:
+    def _listed(self, listing: LogListing | None, error: str | None) -> None:
         self.query_one("#logs-files-loading").display = False
         self._error(error)
         note = self.query_one("#logs-files-note", Static)
@@ -203,22 +207,21 @@ class LogBrowserScreen(Screen[None]):
         self._read(self.wizard.backend.engine.caller, key)
 
     @work(thread=True, exclusive=True, group="logfile")
-    def _read(self, caller: Any, key: str) -> None:
+    def _read(self, caller: AwsCaller, key: str) -> None:
         from wizard.health.logfiles import LogFileError, read_log_file
 
         where = self.location
         try:
-            records: Any = read_log_file(caller, where.bucket, where.bucket_region, key)
-            message = LookupDone("logfile", (key, records))
+            records = read_log_file(caller, where.bucket, where.bucket_region, key)
+            message = LogFileRead(key, records)
         except LogFileError as exc:
-            message = LookupDone("logfile", (key, None), str(exc))
+            message = LogFileRead(key, None, str(exc))
         if not get_current_worker().is_cancelled:
             self.post_message(message)
 
-    def _read_done(self, result: tuple[str, Any], error: str | None) -> None:
+    def _read_done(self, key: str, records: list[dict[str, Any]] | None, error: str | None) -> None:
         from wizard.health.logfiles import record_row
 
-        key, records = result
         if key != self.opened:
             return
         self.query_one("#logs-file-loading").display = False
@@ -233,13 +236,13 @@ class LogBrowserScreen(Screen[None]):
         self.apply_filter()
         self.query_one("#logs-records", DataTable).focus()
 
-    def on_lookup_done(self, message: LookupDone) -> None:
-        if message.name == "logfiles":
-            message.stop()
-            self._listed(message.result, message.error)
-        elif message.name == "logfile":
-            message.stop()
-            self._read_done(message.result, message.error)
+    def on_log_files_listed(self, message: LogFilesListed) -> None:
+        message.stop()
+        self._listed(message.listing, message.error)
+
+    def on_log_file_read(self, message: LogFileRead) -> None:
+        message.stop()
+        self._read_done(message.key, message.records, message.error)
 
     def _error(self, error: str | None) -> None:
         box = self.query_one("#logs-error", Static)

@@ -1,18 +1,36 @@
-"""Messages posted by thread workers back to the UI (post_message is thread-safe)."""
+"""Messages posted by thread workers back to the UI (post_message is thread-safe).
+
+One class per result, so every handler receives its result typed. The types come from
+``TYPE_CHECKING`` imports: this module loads with the first screen, the models they name
+only once a worker needs them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from screens.common.backend import AccountInfo, DeliveryReport
+    from wizard.account.discovery import Discovery, OrganizationFacts, TrailFacts
+    from wizard.account.inventory import BucketChoice, KeyChoice
+    from wizard.engine import Outcome
+    from wizard.health.integrity import IntegrityReport
+    from wizard.health.logfiles import LogListing
+    from wizard.health.trails import HealthReport
+    from wizard.model.plan import Call, Plan
+    from wizard.run.apply import ApplyEvent
 
 
 class Connected(Message):
     """The session is open and the caller identified."""
 
-    def __init__(self, info: Any, trails: list[Any]) -> None:
+    def __init__(self, info: AccountInfo, trails: list[TrailFacts]) -> None:
         self.info = info
+        """Who the wizard runs as."""
         self.trails = trails
+        """The trails seen from the session's region."""
         super().__init__()
 
 
@@ -21,26 +39,137 @@ class ConnectFailed(Message):
 
     def __init__(self, message: str, kind: str) -> None:
         self.message = message
+        """What is wrong and how to fix it."""
         self.kind = kind
+        """The :class:`~wizard.aws.session.CredentialsProblem` kind, or ``aws``."""
         super().__init__()
 
 
-class LookupDone(Message):
-    """A background lookup (buckets, keys, availability) finished."""
+class TrailsFound(Message):
+    """The trails of every region were listed (those homed elsewhere included)."""
 
-    def __init__(self, name: str, result: Any, error: str | None = None) -> None:
+    def __init__(self, trails: list[TrailFacts]) -> None:
+        self.trails = trails
+        """Every trail the account can see; empty when the lookup failed."""
+        super().__init__()
+
+
+class OrganizationChecked(Message):
+    """What the account's organization allows (for the organization-trail switch)."""
+
+    def __init__(self, facts: OrganizationFacts) -> None:
+        self.facts = facts
+        """What discovery found about the organization."""
+        super().__init__()
+
+
+class BucketChecked(Message):
+    """Whether a new bucket's name is free."""
+
+    def __init__(self, name: str, problem: str | None) -> None:
         self.name = name
-        self.result = result
+        """The name checked."""
+        self.problem = problem
+        """None when it is free, else why it cannot be used."""
+        super().__init__()
+
+
+class BucketsListed(Message):
+    """The account's buckets, for the picker."""
+
+    def __init__(self, buckets: list[BucketChoice], error: str | None = None) -> None:
+        self.buckets = buckets
+        """The buckets (empty when listing failed)."""
         self.error = error
+        """Why they could not be listed."""
+        super().__init__()
+
+
+class KeysListed(Message):
+    """The account's KMS keys, judged for the bucket's region."""
+
+    def __init__(
+        self, bucket_region: str | None, keys: list[KeyChoice], error: str | None = None
+    ) -> None:
+        self.bucket_region = bucket_region
+        """The bucket's region (None when listing failed)."""
+        self.keys = keys
+        """The keys (empty when listing failed)."""
+        self.error = error
+        """Why they could not be listed."""
+        super().__init__()
+
+
+class HealthChecked(Message):
+    """Every trail's health was checked."""
+
+    def __init__(self, report: HealthReport | None, error: str | None = None) -> None:
+        self.report = report
+        """The report (None when the check failed)."""
+        self.error = error
+        """Why the check failed."""
+        super().__init__()
+
+
+class LogsDelivered(Message):
+    """Sandbox: the recorded calls were delivered as log files."""
+
+    def __init__(self, report: DeliveryReport | None, error: str | None = None) -> None:
+        self.report = report
+        """What was written (None when nothing could be delivered)."""
+        self.error = error
+        """Why nothing was delivered."""
+        super().__init__()
+
+
+class IntegrityChecked(Message):
+    """A trail's log files were validated against its digest chain."""
+
+    def __init__(self, arn: str, report: IntegrityReport | None, error: str | None = None) -> None:
+        self.arn = arn
+        """The trail validated."""
+        self.report = report
+        """The verdict (None when validation could not run)."""
+        self.error = error
+        """Why validation could not run."""
+        super().__init__()
+
+
+class LogFilesListed(Message):
+    """A trail's newest log files were listed."""
+
+    def __init__(self, listing: LogListing | None, error: str | None = None) -> None:
+        self.listing = listing
+        """The files (None when listing failed)."""
+        self.error = error
+        """Why they could not be listed."""
+        super().__init__()
+
+
+class LogFileRead(Message):
+    """One log file was read."""
+
+    def __init__(
+        self, key: str, records: list[dict[str, Any]] | None, error: str | None = None
+    ) -> None:
+        self.key = key
+        """The file's key."""
+        # dict[str, Any]: a CloudTrail record is JSON whose fields vary by service and call.
+        self.records = records
+        """Its records (None when it could not be read)."""
+        self.error = error
+        """Why it could not be read."""
         super().__init__()
 
 
 class PlanReady(Message):
     """Discovery, preflight and plan are done."""
 
-    def __init__(self, plan: Any, discovery: Any) -> None:
+    def __init__(self, plan: Plan, discovery: Discovery) -> None:
         self.plan = plan
+        """The plan built."""
         self.discovery = discovery
+        """What discovery read, behind the plan."""
         super().__init__()
 
 
@@ -49,28 +178,32 @@ class PlanFailed(Message):
 
     def __init__(self, message: str) -> None:
         self.message = message
+        """What went wrong, in words."""
         super().__init__()
 
 
 class ApplyProgress(Message):
     """One apply event (step started/done/failed, rollback, ...)."""
 
-    def __init__(self, event: Any) -> None:
+    def __init__(self, event: ApplyEvent) -> None:
         self.event = event
+        """The executor's event."""
         super().__init__()
 
 
 class ApplyFinished(Message):
     """Apply ended (applied, rolled back, cancelled, stale)."""
 
-    def __init__(self, outcome: Any) -> None:
+    def __init__(self, outcome: Outcome) -> None:
         self.outcome = outcome
+        """The report and the verification."""
         super().__init__()
 
 
 class DryRunFinished(Message):
     """A dry run ended; ``calls`` were recorded and none sent."""
 
-    def __init__(self, calls: list[Any]) -> None:
+    def __init__(self, calls: list[Call]) -> None:
         self.calls = calls
+        """The changes apply would have sent."""
         super().__init__()

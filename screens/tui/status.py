@@ -8,7 +8,7 @@ sandbox write the log files CloudTrail would have delivered.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -21,12 +21,15 @@ from textual.widgets import Button, DataTable, Footer, Label, LoadingIndicator, 
 from textual.worker import get_current_worker
 
 from screens.tui.base import wizard_app
-from screens.tui.messages import LookupDone
+from screens.tui.messages import HealthChecked, IntegrityChecked, LogsDelivered
 
 if TYPE_CHECKING:
+    from screens.common.backend import DeliveryReport
     from screens.tui.app import WizardApp
+    from wizard.health.integrity import IntegrityReport
     from wizard.health.logfiles import LogLocation
     from wizard.health.trails import HealthReport, TrailHealth
+    from wizard.ports import AwsCaller
 
 VERDICT_LOOK: dict[str, tuple[str, str]] = {
     "healthy": ("✓ healthy", "bold green"),
@@ -96,8 +99,8 @@ class StatusScreen(Screen[None]):
         """The latest health report (None while the first check runs)."""
         self.selected: str | None = None
         """ARN of the trail whose details are shown."""
-        self.integrity: dict[str, Any] = {}
-        """Integrity reports by trail ARN (:class:`wizard.health.integrity.IntegrityReport`)."""
+        self.integrity: dict[str, IntegrityReport | str | None] = {}
+        """Integrity reports by trail ARN, or why validation could not run."""
 
     @property
     def wizard(self) -> WizardApp:
@@ -121,7 +124,9 @@ class StatusScreen(Screen[None]):
             yield Label("Checking the trails: status, bucket, key, CloudWatch Logs… (Esc: back)")
         yield Static(id="status-summary")
         yield Static(id="status-error", markup=False)
-        table: DataTable[Any] = DataTable(id="status-trails", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = DataTable(
+            id="status-trails", cursor_type="row", zebra_stripes=True
+        )
         yield table
         with VerticalScroll(id="status-details"):
             yield Static(id="status-verdict")
@@ -162,7 +167,7 @@ class StatusScreen(Screen[None]):
         self._check(engine.caller, engine.ctx.region)
 
     @work(thread=True, exclusive=True, group="health")
-    def _check(self, caller: Any, region: str) -> None:
+    def _check(self, caller: AwsCaller, region: str) -> None:
         from wizard.aws.session import explain_aws_error
         from wizard.health.trails import check_health
         from wizard.ports import AwsError
@@ -171,27 +176,28 @@ class StatusScreen(Screen[None]):
         try:
             report = check_health(caller, region)
         except AwsError as err:
-            message = LookupDone("health", None, explain_aws_error(err))
+            message = HealthChecked(None, explain_aws_error(err))
         else:
-            message = LookupDone("health", report)
+            message = HealthChecked(report)
         if not worker.is_cancelled:
             self.post_message(message)
 
-    def on_lookup_done(self, message: LookupDone) -> None:
-        if message.name == "health":
-            message.stop()
-            self._show_loading(False)
-            error = self.query_one("#status-error", Static)
-            error.update(message.error or "")
-            error.display = bool(message.error)
-            if message.result is not None:
-                self.show_report(message.result)
-        elif message.name == "delivered":
-            message.stop()
-            self._delivered(message.result, message.error)
-        elif message.name == "integrity":
-            message.stop()
-            self._validated(message.result, message.error)
+    def on_health_checked(self, message: HealthChecked) -> None:
+        message.stop()
+        self._show_loading(False)
+        error = self.query_one("#status-error", Static)
+        error.update(message.error or "")
+        error.display = bool(message.error)
+        if message.report is not None:
+            self.show_report(message.report)
+
+    def on_logs_delivered(self, message: LogsDelivered) -> None:
+        message.stop()
+        self._delivered(message.report, message.error)
+
+    def on_integrity_checked(self, message: IntegrityChecked) -> None:
+        message.stop()
+        self._validated(message.arn, message.report, message.error)
 
     def _show_loading(self, loading: bool) -> None:
         self.query_one("#status-loading").display = loading
@@ -367,11 +373,11 @@ class StatusScreen(Screen[None]):
         try:
             report = self.wizard.backend.deliver_logs_now()
         except RuntimeError as exc:
-            self.post_message(LookupDone("delivered", None, str(exc)))
+            self.post_message(LogsDelivered(None, str(exc)))
             return
-        self.post_message(LookupDone("delivered", report))
+        self.post_message(LogsDelivered(report))
 
-    def _delivered(self, report: Any, error: str | None) -> None:
+    def _delivered(self, report: DeliveryReport | None, error: str | None) -> None:
         self.query_one("#status-deliver", Button).disabled = False
         if error or report is None:
             self.notify(error or "Nothing was delivered.", severity="error")
@@ -405,7 +411,7 @@ class StatusScreen(Screen[None]):
         )
 
     @work(thread=True, exclusive=True, group="integrity")
-    def _validate(self, caller: Any, arn: str, region: str) -> None:
+    def _validate(self, caller: AwsCaller, arn: str, region: str) -> None:
         from wizard.aws.session import explain_aws_error
         from wizard.health.integrity import validate_trail
         from wizard.ports import AwsError
@@ -413,15 +419,14 @@ class StatusScreen(Screen[None]):
         try:
             report = validate_trail(caller, arn, region=region)
         except AwsError as err:
-            message = LookupDone("integrity", (arn, None), explain_aws_error(err))
+            message = IntegrityChecked(arn, None, explain_aws_error(err))
         else:
-            message = LookupDone("integrity", (arn, report))
+            message = IntegrityChecked(arn, report)
         if not get_current_worker().is_cancelled:
             self.post_message(message)
 
-    def _validated(self, result: tuple[str, Any], error: str | None) -> None:
+    def _validated(self, arn: str, report: IntegrityReport | None, error: str | None) -> None:
         self.query_one("#status-validate", Button).disabled = False
-        arn, report = result
         self.integrity[arn] = report if report is not None else error
         if arn == self.selected:
             self._show_integrity()
@@ -440,7 +445,7 @@ class StatusScreen(Screen[None]):
         box.update(integrity_text(result))
 
 
-def integrity_text(report: Any) -> Text:
+def integrity_text(report: IntegrityReport) -> Text:
     """An integrity report in a few lines: the verdict, the invalid files, the notes."""
     text = Text()
     if report.problem:

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.tui.base import StepScreen
-from screens.tui.messages import LookupDone
+from screens.tui.messages import KeysListed
 from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
 from wizard.account.discovery import discover_bucket
@@ -200,21 +200,19 @@ class EncryptionScreen(StepScreen):
             regions = sorted({b.region for b in buckets if b.region} | {home, region})
             keys = engine.keys(regions, region)
         except AwsError as err:
-            message = LookupDone("keys", None, error=f"{err.code}: {err.message}")
+            message = KeysListed(None, [], error=f"{err.code}: {err.message}")
         else:
-            message = LookupDone("keys", (region, keys))
+            message = KeysListed(region, keys)
         if not worker.is_cancelled:
             self.post_message(message)
 
-    def on_lookup_done(self, message: LookupDone) -> None:
-        if message.name != "keys":
-            return
+    def on_keys_listed(self, message: KeysListed) -> None:
         table = self.query_one("#keys", ChoiceTable)
         if message.error:
             table.show_note(f"Could not list the keys ({message.error}); type a key below.")
             self.query_one("#reload-keys").display = True
             return
-        self._bucket_region, self._keys = message.result
+        self._bucket_region, self._keys = message.bucket_region, message.keys
         self.query_one("#bucket-region-note", Static).update(
             f"The bucket {self.answer('bucket.name')} is in {self._bucket_region}: the key "
             f"must be in {self._bucket_region} too."

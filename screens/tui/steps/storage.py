@@ -23,7 +23,7 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.tui.base import StepScreen
-from screens.tui.messages import LookupDone
+from screens.tui.messages import BucketChecked, BucketsListed
 from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
 from wizard.account.inventory import BucketChoice
@@ -236,7 +236,7 @@ class StorageScreen(StepScreen):
     def _look_up_availability(self, engine: Engine, name: str) -> None:
         problem = engine.bucket_available(name)
         if not get_current_worker().is_cancelled:
-            self.post_message(LookupDone("availability", (name, problem)))
+            self.post_message(BucketChecked(name, problem))
 
     def _show_availability(self) -> None:
         """Show the last availability answer, if it is about the name in the input."""
@@ -265,9 +265,9 @@ class StorageScreen(StepScreen):
     @work(thread=True, exclusive=True, group="buckets")
     def _look_up_buckets(self, engine: Engine) -> None:
         try:
-            message = LookupDone("buckets", engine.buckets())
+            message = BucketsListed(engine.buckets())
         except AwsError as err:
-            message = LookupDone("buckets", [], error=f"{err.code}: {err.message}")
+            message = BucketsListed([], error=f"{err.code}: {err.message}")
         if not get_current_worker().is_cancelled:
             self.post_message(message)
 
@@ -326,18 +326,18 @@ class StorageScreen(StepScreen):
 
     # ------------------------------------------------------------------ lookups
 
-    def on_lookup_done(self, message: LookupDone) -> None:
-        if message.name == "availability":
-            self._checking = None
-            self._availability = message.result
-            self._show_availability()
-        elif message.name == "buckets":
-            self._show_buckets(message.result)
-            if message.error:
-                self.query_one("#buckets", ChoiceTable).show_note(
-                    f"Could not list the buckets ({message.error}); type a name below."
-                )
-                self.query_one("#reload-buckets").display = True
+    def on_bucket_checked(self, message: BucketChecked) -> None:
+        self._checking = None
+        self._availability = (message.name, message.problem)
+        self._show_availability()
+
+    def on_buckets_listed(self, message: BucketsListed) -> None:
+        self._show_buckets(message.buckets)
+        if message.error:
+            self.query_one("#buckets", ChoiceTable).show_note(
+                f"Could not list the buckets ({message.error}); type a name below."
+            )
+            self.query_one("#reload-buckets").display = True
 
     @on(Worker.StateChanged)
     def _lookup_cancelled(self, event: Worker.StateChanged) -> None:

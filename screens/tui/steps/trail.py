@@ -12,7 +12,7 @@ from textual.widgets import Label, LoadingIndicator, Select, Static, Switch
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.tui.base import StepScreen
-from screens.tui.messages import LookupDone
+from screens.tui.messages import OrganizationChecked
 from screens.tui.state import WizardState
 from wizard.account.discovery import OrganizationFacts, discover_organization
 from wizard.engine import Engine
@@ -194,11 +194,10 @@ class TrailScreen(StepScreen):
     def _look_up_organization(self, engine: Engine) -> None:
         facts = discover_organization(engine.ctx, engine.caller)
         if not get_current_worker().is_cancelled:
-            self.post_message(LookupDone("organization", facts))
+            self.post_message(OrganizationChecked(facts))
 
-    def on_lookup_done(self, message: LookupDone) -> None:
-        if message.name == "organization":
-            self._organization_done(*organization_verdict(message.result))
+    def on_organization_checked(self, message: OrganizationChecked) -> None:
+        self._organization_done(*organization_verdict(message.facts))
 
     @on(Worker.StateChanged)
     def _lookup_cancelled(self, event: Worker.StateChanged) -> None:

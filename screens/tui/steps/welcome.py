@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
 from textual import on, work
@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from screens.common.backend import AccountInfo, Backend
 from screens.tui import keys
 from screens.tui.base import StepScreen
-from screens.tui.messages import Connected, ConnectFailed, LookupDone
+from screens.tui.messages import Connected, ConnectFailed, TrailsFound
 from screens.tui.state import WizardState
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ class WelcomeScreen(StepScreen):
             info = backend.switch_to_sandbox() if sandbox else backend.connect()
             trails = backend.engine.trails()
         except CredentialsProblem as problem:
-            message: Any = ConnectFailed(problem.message, problem.kind)
+            message: Connected | ConnectFailed = ConnectFailed(problem.message, problem.kind)
         except AwsError as err:
             message = ConnectFailed(f"{err.code}: {err.message}", "aws")
         else:
@@ -189,7 +189,7 @@ class WelcomeScreen(StepScreen):
     # ------------------------------------------------------------------ results
 
     def on_connected(self, message: Connected) -> None:
-        info: AccountInfo = message.info
+        info = message.info
         self.wizard.state = self.state.with_(account=info)
         self._show(connected=True)
         self.query_one("#sandbox-note").display = info.sandbox
@@ -216,14 +216,13 @@ class WelcomeScreen(StepScreen):
         except AwsError:
             trails = []
         if not get_current_worker().is_cancelled:
-            self.post_message(LookupDone("trails", trails))
+            self.post_message(TrailsFound(trails))
 
-    def on_lookup_done(self, message: LookupDone) -> None:
-        if message.name == "trails":
-            self.query_one("#elsewhere").display = False
-            for t in message.result:
-                self._trails.setdefault(t.arn, t)
-            self._show_trails(everywhere=True)
+    def on_trails_found(self, message: TrailsFound) -> None:
+        self.query_one("#elsewhere").display = False
+        for t in message.trails:
+            self._trails.setdefault(t.arn, t)
+        self._show_trails(everywhere=True)
 
     def on_connect_failed(self, message: ConnectFailed) -> None:
         title = FAILURE_TITLES.get(message.kind, "Could not connect to AWS.")
