@@ -13,7 +13,7 @@ CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 AWS_CLI_VENV := .venv-awscli
 AWS_CLI      := $(AWS_CLI_VENV)/bin/aws
 
-.PHONY: demo test lint typecheck security unit venv clean snapshots-update browser-deps
+.PHONY: demo test lint typecheck security unit venv clean snapshots-update browser-deps docs docs-build
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,8 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/cloudtrail-wizard --sandbox
 
-## Lint, type-check, run the security checks and the whole test suite.
-test: lint typecheck security unit
+## Lint, type-check, run the security checks and the whole test suite, build the docs.
+test: lint typecheck security unit docs-build
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -122,6 +122,18 @@ $(CHECKOV):
 $(AWS_CLI):
 	$(PYTHON) -m venv $(AWS_CLI_VENV)
 	$(AWS_CLI_VENV)/bin/python -m pip install --quiet 'awscli==1.46.2'
+
+## The documentation site (Material for MkDocs, mkdocs.yml): `make docs` serves it while you
+## edit, `make docs-build` (part of `make test`) builds it into site/ and fails on any warning
+## (a broken link or anchor, a missing page, a generated part that cannot be made).
+# Material prints an end-of-life banner on every run; the version is pinned in pyproject.toml.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+
+docs: $(STAMP)
+	$(MKDOCS) serve --dev-addr 127.0.0.1:8001
+
+docs-build: $(STAMP)
+	$(MKDOCS) build --strict
 
 snapshots-update: $(STAMP)
 	$(BIN)/pytest -q tests/tui --snapshot-update
