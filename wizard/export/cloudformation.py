@@ -37,7 +37,7 @@ import yaml
 
 from wizard import __version__
 from wizard.export.text import wrap_prose
-from wizard.model.answers import RETENTION_DAYS, Answers
+from wizard.model.answers import RETENTION_DAYS, AccessLogAnswers, Answers
 from wizard.model.context import AccountContext, Names
 from wizard.plan.planner import ROLE_POLICY_NAME
 from wizard.plan.selectors import advanced_event_selectors
@@ -265,6 +265,21 @@ def _statement(
     return statement
 
 
+def _block_all_public_access() -> dict[str, bool]:
+    """``PublicAccessBlockConfiguration`` with all four settings on."""
+    return {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+
+
+def _bucket_owner_enforced() -> dict[str, Any]:
+    """``OwnershipControls`` that disable ACLs: the bucket owner owns every object."""
+    return {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+
+
 def _service(name: Any) -> dict[str, Any]:
     return {"Service": name}
 
@@ -449,42 +464,41 @@ class _Template:
                 "*",
             ),
             *self.key_cloudtrail_statements(),
+            self.key_readers_statement(),
         ]
-        readers = sorted(set(self.answers.encryption.decrypt_principals))
-        context = {"kms:EncryptionContext:aws:cloudtrail:arn": sub(CONTEXT_PATTERN)}
-        if readers:
-            statements.append(
-                _statement(
-                    "AllowLogReadersDecrypt",
-                    "Allow",
-                    {"AWS": readers[0] if len(readers) == 1 else readers},
-                    "kms:Decrypt",
-                    "*",
-                    {
-                        "Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"},
-                        "StringLike": context,
-                    },
-                )
-            )
-        else:
-            statements.append(
-                _statement(
-                    "AllowAccountPrincipalsDecryptLogs",
-                    "Allow",
-                    {"AWS": "*"},
-                    ["kms:Decrypt", "kms:ReEncryptFrom"],
-                    "*",
-                    {
-                        "StringEquals": {"kms:CallerAccount": ref("AWS::AccountId")},
-                        "StringLike": context,
-                    },
-                )
-            )
         if self.new_topic:
             statements.append(self.key_topic_statement())
         if self.logs:
             statements.append(self.key_logs_statement())
         return {"Version": VERSION, "Id": "cloudtrail-wizard-key-policy", "Statement": statements}
+
+    def key_readers_statement(self) -> dict[str, Any]:
+        """Who may decrypt log files: the named readers, or this account's principals."""
+        readers = sorted(set(self.answers.encryption.decrypt_principals))
+        context = {"kms:EncryptionContext:aws:cloudtrail:arn": sub(CONTEXT_PATTERN)}
+        if readers:
+            return _statement(
+                "AllowLogReadersDecrypt",
+                "Allow",
+                {"AWS": readers[0] if len(readers) == 1 else readers},
+                "kms:Decrypt",
+                "*",
+                {
+                    "Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"},
+                    "StringLike": context,
+                },
+            )
+        return _statement(
+            "AllowAccountPrincipalsDecryptLogs",
+            "Allow",
+            {"AWS": "*"},
+            ["kms:Decrypt", "kms:ReEncryptFrom"],
+            "*",
+            {
+                "StringEquals": {"kms:CallerAccount": ref("AWS::AccountId")},
+                "StringLike": context,
+            },
+        )
 
     def topic_cloudtrail_statement(self) -> dict[str, Any]:
         return _statement(
@@ -554,68 +568,113 @@ class _Template:
         ]
 
     def build(self) -> None:
-        a = self.answers
+        """Every section of the template: parameters, then one resource group after another."""
+        self.build_parameters()
+        self.build_key()
+        self.build_bucket()
+        self.build_topic()
+        self.build_logs()
+        self.build_trail()
+        self.build_outputs()
+
+    # ------------------------------------------------------------------ parameters
+
+    def build_parameters(self) -> None:
+        """The parameters, in the order a person deploying the stack reads them."""
+        self.trail_parameters()
+        self.bucket_parameters()
+        self.organization_parameter()
+        self.access_log_parameters()
+        self.key_parameters()
+        self.topic_parameters()
+        self.logs_parameters()
+
+    def trail_parameters(self) -> None:
+        """``TrailName``."""
         self.parameter(
             "TrailName",
             {
                 "Type": "String",
-                "Default": a.trail.name,
+                "Default": self.answers.trail.name,
                 "AllowedPattern": _TRAIL_PATTERN,
                 "Description": "Name of the trail (3-128 letters, digits, '.', '_' or '-').",
             },
         )
+
+    def bucket_parameters(self) -> None:
+        """``BucketName`` and, with a prefix, ``LogPrefix``."""
+        bucket = self.answers.bucket
         self.parameter(
             "BucketName",
             {
                 "Type": "String",
-                "Default": a.bucket.name,
+                "Default": bucket.name,
                 "AllowedPattern": _BUCKET_PATTERN,
                 "Description": (
                     "Log bucket to create (names are global: give each account its own)."
-                    if a.bucket.create
+                    if bucket.create
                     else "Existing log bucket (its policy must already allow this trail)."
                 ),
             },
         )
-        if a.bucket.prefix:
+        if bucket.prefix:
             self.parameter(
                 "LogPrefix",
                 {
                     "Type": "String",
-                    "Default": a.bucket.prefix,
+                    "Default": bucket.prefix,
                     "AllowedPattern": _PREFIX_PATTERN,
                     "Description": "Key prefix of the log files (no leading or trailing '/').",
                 },
             )
-        if a.trail.organization:
-            org: dict[str, Any] = {
+
+    def organization_parameter(self) -> None:
+        """``OrganizationId`` for an organization trail (default: the account's organization)."""
+        if not self.answers.trail.organization:
+            return
+        org: dict[str, Any] = {
+            "Type": "String",
+            "AllowedPattern": _ORG_PATTERN,
+            "Description": "Organization id (o-...); member accounts' logs go under it.",
+        }
+        if self.ctx.organization_id:
+            org = {"Type": "String", "Default": self.ctx.organization_id, **org}
+        self.parameter("OrganizationId", org)
+
+    def access_log_parameters(self) -> None:
+        """The access log bucket and prefix, or the optional ``AccessLogBucket`` of a new bucket.
+
+        An existing log bucket is not in the template, so neither is its access logging.
+        """
+        if not self.answers.bucket.create:
+            return
+        if self.answers.bucket.access_logs is not None:
+            self.chosen_access_log_parameters()
+        else:
+            self.optional_access_log_parameter()
+
+    def optional_access_log_parameter(self) -> None:
+        """``AccessLogBucket``, empty by default (logging off), and its condition."""
+        self.parameter(
+            "AccessLogBucket",
+            {
                 "Type": "String",
-                "AllowedPattern": _ORG_PATTERN,
-                "Description": "Organization id (o-...); member accounts' logs go under it.",
-            }
-            if self.ctx.organization_id:
-                org = {"Type": "String", "Default": self.ctx.organization_id, **org}
-            self.parameter("OrganizationId", org)
-        if a.bucket.create and a.bucket.access_logs is not None:
-            self.access_log_parameters()
-        elif a.bucket.create:
-            self.parameter(
-                "AccessLogBucket",
-                {
-                    "Type": "String",
-                    "Default": "",
-                    "AllowedPattern": r"^$|" + _BUCKET_PATTERN,
-                    "Description": (
-                        "Bucket that receives S3 server access logs of the log bucket; empty "
-                        "turns access logging off (fails CIS 4.4 / CKV_AWS_18)."
-                    ),
-                },
-                "Empty (the default) leaves server access logging of the log bucket off: that "
-                "fails CIS 4.4 / CloudTrail.7 / CKV_AWS_18.",
-                "Name an existing bucket in this region that accepts S3 server access logs to "
-                "pass them.",
-            )
-            self.conditions["HasAccessLogBucket"] = not_(equals(ref("AccessLogBucket"), ""))
+                "Default": "",
+                "AllowedPattern": r"^$|" + _BUCKET_PATTERN,
+                "Description": (
+                    "Bucket that receives S3 server access logs of the log bucket; empty "
+                    "turns access logging off (fails CIS 4.4 / CKV_AWS_18)."
+                ),
+            },
+            "Empty (the default) leaves server access logging of the log bucket off: that "
+            "fails CIS 4.4 / CloudTrail.7 / CKV_AWS_18.",
+            "Name an existing bucket in this region that accepts S3 server access logs to "
+            "pass them.",
+        )
+        self.conditions["HasAccessLogBucket"] = not_(equals(ref("AccessLogBucket"), ""))
+
+    def key_parameters(self) -> None:
+        """``KeyAlias`` of a new key, or ``KmsKeyId`` of an existing one (none for SSE-S3)."""
         if self.new_key:
             self.parameter(
                 "KeyAlias",
@@ -627,93 +686,101 @@ class _Template:
                 },
             )
         elif self.existing_key:
-            key_param: dict[str, Any] = {
-                "Type": "String",
-                "Description": (
-                    "Existing KMS key (key ARN recommended; alias/NAME, alias ARN or key id "
-                    "also work for the trail). Same region as the bucket; its policy must allow "
-                    "this trail."
-                ),
-            }
-            key_arn = self.existing_key.startswith("arn:") and ":key/" in self.existing_key
-            if not self.logs or key_arn:
-                key_param = {"Type": "String", "Default": self.existing_key, **key_param}
-            else:
-                key_param["Description"] += (
-                    " The log group needs the key ARN, so there is no default (the answers "
-                    f"name the key as {self.existing_key})."
-                )
-            self.parameter("KmsKeyId", key_param)
-        if self.topic:
-            if self.new_topic:
-                self.parameter(
-                    "TopicName",
-                    {
-                        "Type": "String",
-                        "Default": a.notifications.topic_name or "",
-                        "AllowedPattern": _TOPIC_PATTERN,
-                        "Description": "SNS topic notified of every log file delivered.",
-                    },
-                )
-            else:
-                self.parameter(
-                    "SnsTopicArn",
-                    {
-                        "Type": "String",
-                        "Default": a.notifications.sns_topic or "",
-                        "Description": "Existing SNS topic (its policy must let the trail "
-                        "publish).",
-                    },
-                )
-        if self.logs:
+            self.existing_key_parameter(self.existing_key)
+
+    def existing_key_parameter(self, existing_key: str) -> None:
+        """``KmsKeyId``, defaulting to the answers' key unless the log group needs its ARN."""
+        key_param: dict[str, Any] = {
+            "Type": "String",
+            "Description": (
+                "Existing KMS key (key ARN recommended; alias/NAME, alias ARN or key id "
+                "also work for the trail). Same region as the bucket; its policy must allow "
+                "this trail."
+            ),
+        }
+        key_arn = existing_key.startswith("arn:") and ":key/" in existing_key
+        if not self.logs or key_arn:
+            key_param = {"Type": "String", "Default": existing_key, **key_param}
+        else:
+            key_param["Description"] += (
+                " The log group needs the key ARN, so there is no default (the answers "
+                f"name the key as {existing_key})."
+            )
+        self.parameter("KmsKeyId", key_param)
+
+    def topic_parameters(self) -> None:
+        """``TopicName`` of a new topic, or ``SnsTopicArn`` of an existing one."""
+        notifications = self.answers.notifications
+        if not self.topic:
+            return
+        if self.new_topic:
             self.parameter(
-                "LogGroupName",
+                "TopicName",
                 {
                     "Type": "String",
-                    "Default": a.cloudwatch_logs.log_group or "",
-                    "AllowedPattern": _LOG_GROUP_PATTERN,
-                    "Description": "CloudWatch Logs group the trail delivers events to.",
+                    "Default": notifications.topic_name or "",
+                    "AllowedPattern": _TOPIC_PATTERN,
+                    "Description": "SNS topic notified of every log file delivered.",
                 },
             )
+        else:
             self.parameter(
-                "RetentionInDays",
+                "SnsTopicArn",
                 {
-                    "Type": "Number",
-                    "Default": a.cloudwatch_logs.retention_days,
-                    "AllowedValues": list(RETENTION_DAYS),
-                    "Description": "Days CloudWatch Logs keeps the events (CKV_AWS_338: >= 365).",
+                    "Type": "String",
+                    "Default": notifications.sns_topic or "",
+                    "Description": "Existing SNS topic (its policy must let the trail publish).",
                 },
             )
-            if self.new_role:
-                self.parameter(
-                    "CloudWatchLogsRoleName",
-                    {
-                        "Type": "String",
-                        "Default": self.names.role_name or "",
-                        "AllowedPattern": _ROLE_PATTERN,
-                        "Description": "IAM role CloudTrail assumes to write to the log group "
-                        "(IAM is global: one per account).",
-                    },
-                )
-            else:
-                self.parameter(
-                    "CloudWatchLogsRoleArn",
-                    {
-                        "Type": "String",
-                        "Default": a.cloudwatch_logs.role or "",
-                        "Description": "Existing role CloudTrail assumes to write to the log "
-                        "group.",
-                    },
-                )
-        self.build_key()
-        self.build_bucket()
-        self.build_topic()
-        self.build_logs()
-        self.build_trail()
-        self.build_outputs()
+
+    def logs_parameters(self) -> None:
+        """The log group's name and retention, and the delivery role's name or ARN."""
+        cw = self.answers.cloudwatch_logs
+        if not self.logs:
+            return
+        self.parameter(
+            "LogGroupName",
+            {
+                "Type": "String",
+                "Default": cw.log_group or "",
+                "AllowedPattern": _LOG_GROUP_PATTERN,
+                "Description": "CloudWatch Logs group the trail delivers events to.",
+            },
+        )
+        self.parameter(
+            "RetentionInDays",
+            {
+                "Type": "Number",
+                "Default": cw.retention_days,
+                "AllowedValues": list(RETENTION_DAYS),
+                "Description": "Days CloudWatch Logs keeps the events (CKV_AWS_338: >= 365).",
+            },
+        )
+        if self.new_role:
+            self.parameter(
+                "CloudWatchLogsRoleName",
+                {
+                    "Type": "String",
+                    "Default": self.names.role_name or "",
+                    "AllowedPattern": _ROLE_PATTERN,
+                    "Description": "IAM role CloudTrail assumes to write to the log group "
+                    "(IAM is global: one per account).",
+                },
+            )
+        else:
+            self.parameter(
+                "CloudWatchLogsRoleArn",
+                {
+                    "Type": "String",
+                    "Default": cw.role or "",
+                    "Description": "Existing role CloudTrail assumes to write to the log group.",
+                },
+            )
+
+    # ------------------------------------------------------------------ the key
 
     def build_key(self) -> None:
-        enc = self.answers.encryption
+        """The new key and its alias, or the statements to merge into an existing key."""
         if not self.kms:
             self.checks.append(
                 _Check(
@@ -727,54 +794,25 @@ class _Template:
             _Check("CKV_AWS_35 / CIS 4.5 / CloudTrail.2", True, "the trail's KMS key encrypts")
         )
         if self.existing_key:
-            statements = self.key_cloudtrail_statements()
-            if self.new_topic:
-                statements.append(self.key_topic_statement())
-            if self.logs:
-                statements.append(self.key_logs_statement())
-            self.merge_block(f"Key policy of the existing key {self.existing_key}", statements)
-            return
-        comments = [
-            "Customer managed key for the log files (same region as the bucket: this stack's).",
-            "Kept when the stack is deleted: without it the log files cannot be read.",
-        ]
-        if self.new_topic:
-            comments.append(
-                "Also encrypts the SNS topic (CKV_AWS_26) and lets this trail publish to it."
-            )
-        if self.logs:
-            comments.append(
-                "Also encrypts the CloudWatch Logs group (CKV_AWS_158): "
-                "logs.<region>.amazonaws.com may use it for that one group only."
-            )
-        if enc.rotation:
-            self.checks.append(_Check("CKV_AWS_7 / CIS 4.6", True, "yearly key rotation is on"))
+            self.existing_key_block(self.existing_key)
         else:
-            self.checks.append(
-                _Check(
-                    "CKV_AWS_7 / CIS 4.6",
-                    False,
-                    "key rotation is off (encryption.rotation: false)",
-                )
-            )
-            comments.append(
-                "CKV_AWS_7 / CIS 4.6 fail: automatic key rotation is off "
-                "(encryption.rotation: false)."
-            )
-        if not enc.decrypt_principals:
-            self.checks.append(
-                _Check(
-                    "CKV_AWS_33",
-                    False,
-                    'no decrypt_principals: principals of this account may decrypt (Principal "*" '
-                    "limited by kms:CallerAccount)",
-                )
-            )
-            comments.append(
-                'CKV_AWS_33 fails: no encryption.decrypt_principals, so Principal "*" (limited to '
-                "this account by kms:CallerAccount) may decrypt log files. Name the reader roles "
-                "to narrow it."
-            )
+            self.new_key_resources()
+
+    def existing_key_block(self, existing_key: str) -> None:
+        """What the existing key's policy needs, to merge by hand before deploying."""
+        statements = self.key_cloudtrail_statements()
+        if self.new_topic:
+            statements.append(self.key_topic_statement())
+        if self.logs:
+            statements.append(self.key_logs_statement())
+        self.merge_block(f"Key policy of the existing key {existing_key}", statements)
+
+    def new_key_resources(self) -> None:
+        """The key (kept when the stack is deleted) and its alias."""
+        enc = self.answers.encryption
+        comments = self.new_key_comments()
+        comments += self.key_rotation_check()
+        comments += self.key_readers_check()
         self.resource(
             KEY,
             {
@@ -800,7 +838,61 @@ class _Template:
             },
         )
 
-    def access_log_parameters(self) -> None:
+    def new_key_comments(self) -> list[str]:
+        """What the new key is for: the log files, and the topic and log group when there."""
+        comments = [
+            "Customer managed key for the log files (same region as the bucket: this stack's).",
+            "Kept when the stack is deleted: without it the log files cannot be read.",
+        ]
+        if self.new_topic:
+            comments.append(
+                "Also encrypts the SNS topic (CKV_AWS_26) and lets this trail publish to it."
+            )
+        if self.logs:
+            comments.append(
+                "Also encrypts the CloudWatch Logs group (CKV_AWS_158): "
+                "logs.<region>.amazonaws.com may use it for that one group only."
+            )
+        return comments
+
+    def key_rotation_check(self) -> list[str]:
+        """CKV_AWS_7 / CIS 4.6 (key rotation); returns the comment when it fails."""
+        if self.answers.encryption.rotation:
+            self.checks.append(_Check("CKV_AWS_7 / CIS 4.6", True, "yearly key rotation is on"))
+            return []
+        self.checks.append(
+            _Check(
+                "CKV_AWS_7 / CIS 4.6",
+                False,
+                "key rotation is off (encryption.rotation: false)",
+            )
+        )
+        return [
+            "CKV_AWS_7 / CIS 4.6 fail: automatic key rotation is off (encryption.rotation: false)."
+        ]
+
+    def key_readers_check(self) -> list[str]:
+        """CKV_AWS_33 (who may decrypt); returns the comment when it fails."""
+        if self.answers.encryption.decrypt_principals:
+            return []
+        self.checks.append(
+            _Check(
+                "CKV_AWS_33",
+                False,
+                'no decrypt_principals: principals of this account may decrypt (Principal "*" '
+                "limited by kms:CallerAccount)",
+            )
+        )
+        return [
+            'CKV_AWS_33 fails: no encryption.decrypt_principals, so Principal "*" (limited to '
+            "this account by kms:CallerAccount) may decrypt log files. Name the reader roles "
+            "to narrow it."
+        ]
+
+    # ------------------------------------------------------------------ access logs
+
+    def chosen_access_log_parameters(self) -> None:
+        """``AccessLogBucket`` and ``AccessLogPrefix`` for the answers' access log bucket."""
         access = self.answers.bucket.access_logs
         assert access is not None
         self.parameter(
@@ -852,25 +944,7 @@ class _Template:
                 [self.access_log_statement()],
             )
             return
-        props: dict[str, Any] = {
-            "BucketName": ref("AccessLogBucket"),
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                ]
-            },
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-        }
-        if self.answers.bucket.versioning:
-            props["VersioningConfiguration"] = {"Status": "Enabled"}
-        if self.tags:
-            props["Tags"] = self.tags
+        props = self.access_log_bucket_properties()
         self.checks.append(
             _Check(
                 "CKV_AWS_18",
@@ -894,6 +968,28 @@ class _Template:
                 "access (logs of logs never end).",
             ],
         )
+        self.access_log_bucket_policy()
+
+    def access_log_bucket_properties(self) -> dict[str, Any]:
+        """The new access log bucket: SSE-S3, no public access, ACLs disabled."""
+        props: dict[str, Any] = {
+            "BucketName": ref("AccessLogBucket"),
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": _block_all_public_access(),
+            "OwnershipControls": _bucket_owner_enforced(),
+        }
+        if self.answers.bucket.versioning:
+            props["VersioningConfiguration"] = {"Status": "Enabled"}
+        if self.tags:
+            props["Tags"] = self.tags
+        return props
+
+    def access_log_bucket_policy(self) -> None:
+        """Log delivery may write the access logs; every request must use TLS."""
         self.resource(
             ACCESS_LOG_BUCKET_POLICY,
             {
@@ -925,130 +1021,162 @@ class _Template:
             ],
         )
 
+    # ------------------------------------------------------------------ the bucket
+
     def build_bucket(self) -> None:
-        a = self.answers
-        if a.bucket.access_logs is not None:
+        """The log bucket and its policy (after the access log bucket), or what to merge."""
+        if self.answers.bucket.access_logs is not None:
             self.build_access_log_bucket()
-        if not a.bucket.create:
-            self.merge_block(
-                f"Bucket policy of the existing bucket {a.bucket.name}", self.bucket_statements()
+        if self.answers.bucket.create:
+            self.new_bucket_resources()
+        else:
+            self.existing_bucket_block()
+
+    def existing_bucket_block(self) -> None:
+        """What the existing bucket needs, done by hand before deploying."""
+        bucket = self.answers.bucket
+        self.merge_block(
+            f"Bucket policy of the existing bucket {bucket.name}", self.bucket_statements()
+        )
+        if bucket.access_logs is not None:
+            self.before_deploy += self.existing_bucket_logging_steps(bucket.access_logs)
+        self.checks.append(
+            _Check(
+                "CKV_AWS_18 / CIS 4.4, CKV_AWS_21, public access block",
+                None,
+                "the existing bucket is not in this template: check its settings there",
             )
-            if a.bucket.access_logs is not None:
-                access = a.bucket.access_logs
-                self.before_deploy += [
-                    f"Server access logging of the existing bucket {a.bucket.name} is not in "
-                    "this template (CloudFormation does not own that bucket): turn it on with",
-                    f"  aws s3api put-bucket-logging --bucket {a.bucket.name} "
-                    "--bucket-logging-status '"
-                    + json.dumps(
-                        {
-                            "LoggingEnabled": {
-                                "TargetBucket": access.bucket,
-                                "TargetPrefix": access.prefix,
-                            }
-                        },
-                        separators=(",", ":"),
-                    )
-                    + "'",
-                    "",
-                ]
-            self.checks.append(
-                _Check(
-                    "CKV_AWS_18 / CIS 4.4, CKV_AWS_21, public access block",
-                    None,
-                    "the existing bucket is not in this template: check its settings there",
-                )
-            )
-            return
+        )
+
+    def existing_bucket_logging_steps(self, access: AccessLogAnswers) -> list[str]:
+        """The command that turns on the existing bucket's server access logging."""
+        name = self.answers.bucket.name
+        status = json.dumps(
+            {"LoggingEnabled": {"TargetBucket": access.bucket, "TargetPrefix": access.prefix}},
+            separators=(",", ":"),
+        )
+        return [
+            f"Server access logging of the existing bucket {name} is not in "
+            "this template (CloudFormation does not own that bucket): turn it on with",
+            f"  aws s3api put-bucket-logging --bucket {name} "
+            "--bucket-logging-status '" + status + "'",
+            "",
+        ]
+
+    def new_bucket_resources(self) -> None:
+        """The bucket (kept when the stack is deleted) and CloudTrail's bucket policy."""
+        access = self.answers.bucket.access_logs
+        comments = self.new_bucket_comments()
+        self.checks.append(self.bucket_access_logging_check())
+        comments += self.bucket_versioning_check()
+        body: dict[str, Any] = {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        }
+        if access is not None and access.create:
+            # S3 checks the target when logging is turned on: its policy must be there first.
+            body["DependsOn"] = [ACCESS_LOG_BUCKET_POLICY]
+        body["Properties"] = self.bucket_properties()
+        self.resource(BUCKET, body, comments)
+        self.bucket_policy()
+
+    def new_bucket_comments(self) -> list[str]:
+        """What the bucket is, where it is created and how it is encrypted."""
+        bucket = self.answers.bucket
         comments = [
             "The log bucket: ACLs disabled, all public access blocked, default encryption, "
             "TLS-only policy.",
             "Kept when the stack is deleted (DeletionPolicy: Retain): audit logs must outlive it.",
             "CKV_AWS_18 / CIS 4.4 fail while AccessLogBucket is empty: server access logging "
             "is off."
-            if a.bucket.access_logs is None
+            if bucket.access_logs is None
             else "Its S3 server access logs go to the AccessLogBucket bucket (CIS 4.4, "
             "CloudTrail.7, CKV_AWS_18).",
         ]
-        if a.bucket.region and a.bucket.region != self.names.home_region:
+        if bucket.region and bucket.region != self.names.home_region:
             comments.append(
-                f"The answers put the bucket in {a.bucket.region}; a stack creates it in its own "
+                f"The answers put the bucket in {bucket.region}; a stack creates it in its own "
                 "region (deploy the stack there, or use the wizard for a cross-region setup)."
             )
+        if not self.kms:
+            comments.append(
+                "Encrypted with SSE-S3 (AES256) by the answers' choice; CIS 4.5 expects SSE-KMS."
+            )
+        return comments
+
+    def bucket_access_logging_check(self) -> _Check:
+        """CKV_AWS_18 / CIS 4.4: on with the answers' target, else only with the parameter."""
+        if self.answers.bucket.access_logs is None:
+            return _Check(
+                "CKV_AWS_18 / CIS 4.4 / CloudTrail.7",
+                None,
+                "server access logging is on only when the AccessLogBucket parameter is set",
+            )
+        return _Check(
+            "CKV_AWS_18 / CIS 4.4 / CloudTrail.7",
+            True,
+            "the log bucket's server access logs go to the AccessLogBucket bucket",
+        )
+
+    def bucket_versioning_check(self) -> list[str]:
+        """CKV_AWS_21 (versioning); returns the comment when it fails."""
+        if self.answers.bucket.versioning:
+            self.checks.append(_Check("CKV_AWS_21", True, "versioning is on"))
+            return []
+        self.checks.append(
+            _Check("CKV_AWS_21", False, "versioning is off (bucket.versioning: false)")
+        )
+        return [
+            "CKV_AWS_21 fails: versioning is off by the answers' choice (bucket.versioning: "
+            "false); overwritten or deleted log files cannot be recovered."
+        ]
+
+    def bucket_properties(self) -> dict[str, Any]:
+        """The bucket's properties: encryption, no public access, versioning, access logging."""
+        props: dict[str, Any] = {
+            "BucketName": ref("BucketName"),
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [self.bucket_encryption()]},
+            "PublicAccessBlockConfiguration": _block_all_public_access(),
+            "OwnershipControls": _bucket_owner_enforced(),
+        }
+        if self.answers.bucket.versioning:
+            props["VersioningConfiguration"] = {"Status": "Enabled"}
+        props["LoggingConfiguration"] = self.bucket_logging()
+        if self.tags:
+            props["Tags"] = self.tags
+        return props
+
+    def bucket_encryption(self) -> dict[str, Any]:
+        """Default encryption: the trail's key, or SSE-S3."""
         if self.kms:
-            rule: dict[str, Any] = {
+            return {
                 "ServerSideEncryptionByDefault": {
                     "SSEAlgorithm": "aws:kms",
                     "KMSMasterKeyID": self.key_value(),
                 },
                 "BucketKeyEnabled": False,
             }
-        else:
-            rule = {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-            comments.append(
-                "Encrypted with SSE-S3 (AES256) by the answers' choice; CIS 4.5 expects SSE-KMS."
-            )
-        self.checks.append(
-            _Check(
-                "CKV_AWS_18 / CIS 4.4 / CloudTrail.7",
-                None,
-                "server access logging is on only when the AccessLogBucket parameter is set",
-            )
-            if a.bucket.access_logs is None
-            else _Check(
-                "CKV_AWS_18 / CIS 4.4 / CloudTrail.7",
-                True,
-                "the log bucket's server access logs go to the AccessLogBucket bucket",
-            )
-        )
-        props: dict[str, Any] = {
-            "BucketName": ref("BucketName"),
-            "BucketEncryption": {"ServerSideEncryptionConfiguration": [rule]},
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-        }
-        if a.bucket.versioning:
-            props["VersioningConfiguration"] = {"Status": "Enabled"}
-            self.checks.append(_Check("CKV_AWS_21", True, "versioning is on"))
-        else:
-            self.checks.append(
-                _Check("CKV_AWS_21", False, "versioning is off (bucket.versioning: false)")
-            )
-            comments.append(
-                "CKV_AWS_21 fails: versioning is off by the answers' choice (bucket.versioning: "
-                "false); overwritten or deleted log files cannot be recovered."
-            )
-        if a.bucket.access_logs is not None:
-            props["LoggingConfiguration"] = {
+        return {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+
+    def bucket_logging(self) -> Any:
+        """Server access logging: to the answers' target, or to ``AccessLogBucket`` if set."""
+        if self.answers.bucket.access_logs is not None:
+            return {
                 "DestinationBucketName": ref("AccessLogBucket"),
                 "LogFilePrefix": ref("AccessLogPrefix"),
             }
-        else:
-            props["LoggingConfiguration"] = if_(
-                "HasAccessLogBucket",
-                {
-                    "DestinationBucketName": ref("AccessLogBucket"),
-                    "LogFilePrefix": sub("${BucketName}/"),
-                },
-                NO_VALUE,
-            )
-        if self.tags:
-            props["Tags"] = self.tags
-        body: dict[str, Any] = {
-            "Type": "AWS::S3::Bucket",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-        }
-        if a.bucket.access_logs is not None and a.bucket.access_logs.create:
-            # S3 checks the target when logging is turned on: its policy must be there first.
-            body["DependsOn"] = [ACCESS_LOG_BUCKET_POLICY]
-        body["Properties"] = props
-        self.resource(BUCKET, body, comments)
+        return if_(
+            "HasAccessLogBucket",
+            {
+                "DestinationBucketName": ref("AccessLogBucket"),
+                "LogFilePrefix": sub("${BucketName}/"),
+            },
+            NO_VALUE,
+        )
+
+    def bucket_policy(self) -> None:
+        """CloudTrail's statements and TLS only; the trail waits for it."""
         self.resource(
             BUCKET_POLICY,
             {
@@ -1068,7 +1196,10 @@ class _Template:
         )
         self.trail_depends.append(BUCKET_POLICY)
 
+    # ------------------------------------------------------------------ the topic
+
     def build_topic(self) -> None:
+        """The new topic and its policy, or the statement to merge into an existing topic."""
         if not self.topic:
             self.checks.append(
                 _Check("CKV_AWS_252", False, "no SNS topic (notifications.sns_topic not set)")
@@ -1082,27 +1213,36 @@ class _Template:
             )
             return
         comments = ["SNS topic notified of every log file delivered."]
+        comments += self.topic_encryption_check()
         props: dict[str, Any] = {"TopicName": ref("TopicName")}
         if self.kms:
             props["KmsMasterKeyId"] = self.key_value()
-            self.checks.append(_Check("CKV_AWS_26", True, "the topic is encrypted with the key"))
-            if self.existing_key:
-                comments.append(
-                    "Encrypted with the existing key: its policy needs the "
-                    "AllowCloudTrailPublishToEncryptedTopic statement listed at the top."
-                )
-        else:
-            self.checks.append(
-                _Check("CKV_AWS_26", False, "SSE-S3: no customer managed key for the topic")
-            )
-            comments.append(
-                "CKV_AWS_26 fails: the answers choose SSE-S3, so there is no customer managed key "
-                "to encrypt the topic with (CloudTrail cannot publish to a topic encrypted with "
-                "the AWS managed alias/aws/sns key)."
-            )
         if self.tags:
             props["Tags"] = self.tags
         self.resource(TOPIC, {"Type": "AWS::SNS::Topic", "Properties": props}, comments)
+        self.topic_policy()
+
+    def topic_encryption_check(self) -> list[str]:
+        """CKV_AWS_26 (the topic encrypted with the trail's key); returns the comments."""
+        if not self.kms:
+            self.checks.append(
+                _Check("CKV_AWS_26", False, "SSE-S3: no customer managed key for the topic")
+            )
+            return [
+                "CKV_AWS_26 fails: the answers choose SSE-S3, so there is no customer managed key "
+                "to encrypt the topic with (CloudTrail cannot publish to a topic encrypted with "
+                "the AWS managed alias/aws/sns key)."
+            ]
+        self.checks.append(_Check("CKV_AWS_26", True, "the topic is encrypted with the key"))
+        if self.existing_key:
+            return [
+                "Encrypted with the existing key: its policy needs the "
+                "AllowCloudTrailPublishToEncryptedTopic statement listed at the top."
+            ]
+        return []
+
+    def topic_policy(self) -> None:
+        """The account administers the topic, only this trail publishes; the trail waits for it."""
         owner = _statement(
             "TopicOwnerAdministers",
             "Allow",
@@ -1135,8 +1275,10 @@ class _Template:
         )
         self.trail_depends.append(TOPIC_POLICY)
 
+    # ------------------------------------------------------------------ CloudWatch Logs
+
     def build_logs(self) -> None:
-        cw = self.answers.cloudwatch_logs
+        """The log group, and the delivery role (new) or what an existing role needs."""
         if not self.logs:
             self.checks.append(
                 _Check(
@@ -1149,42 +1291,26 @@ class _Template:
         self.checks.append(
             _Check("CKV2_AWS_10 / CloudTrail.5", True, "events are delivered to CloudWatch Logs")
         )
+        self.log_group_resource()
+        if self.new_role:
+            self.role_resource()
+        else:
+            self.existing_role_block()
+
+    def log_group_resource(self) -> None:
+        """The log group, kept when the stack is deleted."""
         comments = [
             "CloudWatch Logs group the trail delivers to (for CIS metric filters and alarms).",
             "Kept when the stack is deleted. Remove this resource if the group already exists.",
         ]
+        comments += self.log_group_encryption_check()
+        comments += self.log_group_retention_check()
         props: dict[str, Any] = {
             "LogGroupName": ref("LogGroupName"),
             "RetentionInDays": ref("RetentionInDays"),
         }
         if self.kms:
             props["KmsKeyId"] = self.key_value()
-            self.checks.append(_Check("CKV_AWS_158", True, "the log group is encrypted"))
-            if self.existing_key:
-                comments.append(
-                    "Encrypted with the existing key: its policy needs the "
-                    "AllowCloudWatchLogsEncryptLogGroup statement listed at the top."
-                )
-        else:
-            self.checks.append(
-                _Check("CKV_AWS_158", False, "SSE-S3: no customer managed key for the log group")
-            )
-            comments.append(
-                "CKV_AWS_158 fails: the answers choose SSE-S3, so there is no customer managed "
-                "key to encrypt the log group with."
-            )
-        if cw.retention_days >= 365:
-            self.checks.append(
-                _Check("CKV_AWS_338", True, f"events are kept {cw.retention_days} days")
-            )
-        else:
-            self.checks.append(
-                _Check("CKV_AWS_338", False, f"events are kept only {cw.retention_days} days")
-            )
-            comments.append(
-                f"CKV_AWS_338 fails: events are kept {cw.retention_days} days by the answers' "
-                "choice (cloudwatch_logs.retention_days); it expects at least 365."
-            )
         if self.tags:
             props["Tags"] = self.tags
         self.resource(
@@ -1197,16 +1323,50 @@ class _Template:
             },
             comments,
         )
-        if not self.new_role:
-            self.before_deploy += [
-                f"The existing role {cw.role} must trust CloudTrail and may write to the log "
-                "group; the template does not change it. Its trust policy needs:",
-                *_json_block(self.role_trust_policy()["Statement"]),
-                "and its permissions:",
-                *_json_block(self.role_permissions_policy("${LogGroupName}")["Statement"]),
-                "",
+
+    def log_group_encryption_check(self) -> list[str]:
+        """CKV_AWS_158 (the log group encrypted with the trail's key); returns the comments."""
+        if not self.kms:
+            self.checks.append(
+                _Check("CKV_AWS_158", False, "SSE-S3: no customer managed key for the log group")
+            )
+            return [
+                "CKV_AWS_158 fails: the answers choose SSE-S3, so there is no customer managed "
+                "key to encrypt the log group with."
             ]
-            return
+        self.checks.append(_Check("CKV_AWS_158", True, "the log group is encrypted"))
+        if self.existing_key:
+            return [
+                "Encrypted with the existing key: its policy needs the "
+                "AllowCloudWatchLogsEncryptLogGroup statement listed at the top."
+            ]
+        return []
+
+    def log_group_retention_check(self) -> list[str]:
+        """CKV_AWS_338 (a year's retention); returns the comment when it fails."""
+        days = self.answers.cloudwatch_logs.retention_days
+        if days >= 365:
+            self.checks.append(_Check("CKV_AWS_338", True, f"events are kept {days} days"))
+            return []
+        self.checks.append(_Check("CKV_AWS_338", False, f"events are kept only {days} days"))
+        return [
+            f"CKV_AWS_338 fails: events are kept {days} days by the answers' "
+            "choice (cloudwatch_logs.retention_days); it expects at least 365."
+        ]
+
+    def existing_role_block(self) -> None:
+        """What the existing role's policies need; the template does not change the role."""
+        self.before_deploy += [
+            f"The existing role {self.answers.cloudwatch_logs.role} must trust CloudTrail and "
+            "may write to the log group; the template does not change it. Its trust policy needs:",
+            *_json_block(self.role_trust_policy()["Statement"]),
+            "and its permissions:",
+            *_json_block(self.role_permissions_policy("${LogGroupName}")["Statement"]),
+            "",
+        ]
+
+    def role_resource(self) -> None:
+        """The delivery role: assumed by this trail only, writing to its own streams only."""
         role_props: dict[str, Any] = {
             "RoleName": ref("CloudWatchLogsRoleName"),
             "Description": sub("Lets CloudTrail trail ${TrailName} write to ${LogGroupName}"),
@@ -1230,9 +1390,19 @@ class _Template:
             ],
         )
 
+    # ------------------------------------------------------------------ the trail
+
     def build_trail(self) -> None:
-        a = self.answers
-        t = a.trail
+        """The trail, after every policy it uses."""
+        comments = self.trail_comments()
+        body: dict[str, Any] = {"Type": "AWS::CloudTrail::Trail"}
+        if self.trail_depends:
+            body["DependsOn"] = list(self.trail_depends)
+        body["Properties"] = self.trail_properties()
+        self.resource(TRAIL, body, comments)
+
+    def trail_comments(self) -> list[str]:
+        """What the trail waits for, and every check the answers' choices make it fail."""
         if self.before_deploy:
             comments = [
                 "The trail. CloudTrail checks the policies of the bucket, key, topic and role it "
@@ -1243,30 +1413,44 @@ class _Template:
                 "The trail. CloudTrail checks the policies of the bucket, key, topic and role it "
                 "uses when it is created, so it depends on them."
             ]
-        if not t.multi_region:
-            self.checks.append(
-                _Check("CKV_AWS_67 / CIS 4.1 / CloudTrail.1", False, "single-region trail")
-            )
-            comments.append(
-                "CKV_AWS_67 / CIS 4.1 fail: a single-region trail by the answers' choice "
-                "(trail.multi_region: false); other regions go unrecorded."
-            )
-        else:
+        comments += self.trail_region_check()
+        comments += self.trail_validation_check()
+        comments += self.trail_choice_comments()
+        return comments
+
+    def trail_region_check(self) -> list[str]:
+        """CKV_AWS_67 / CIS 4.1 (every region); returns the comment when it fails."""
+        if self.answers.trail.multi_region:
             self.checks.append(
                 _Check("CKV_AWS_67 / CIS 4.1 / CloudTrail.1", True, "multi-region trail")
             )
-        if not t.log_file_validation:
-            self.checks.append(
-                _Check("CKV_AWS_36 / CIS 4.2 / CloudTrail.4", False, "log file validation off")
-            )
-            comments.append(
-                "CKV_AWS_36 / CIS 4.2 fail: log file validation is off by the answers' choice "
-                "(trail.log_file_validation: false)."
-            )
-        else:
+            return []
+        self.checks.append(
+            _Check("CKV_AWS_67 / CIS 4.1 / CloudTrail.1", False, "single-region trail")
+        )
+        return [
+            "CKV_AWS_67 / CIS 4.1 fail: a single-region trail by the answers' choice "
+            "(trail.multi_region: false); other regions go unrecorded."
+        ]
+
+    def trail_validation_check(self) -> list[str]:
+        """CKV_AWS_36 / CIS 4.2 (log file validation); returns the comment when it fails."""
+        if self.answers.trail.log_file_validation:
             self.checks.append(
                 _Check("CKV_AWS_36 / CIS 4.2 / CloudTrail.4", True, "log file validation on")
             )
+            return []
+        self.checks.append(
+            _Check("CKV_AWS_36 / CIS 4.2 / CloudTrail.4", False, "log file validation off")
+        )
+        return [
+            "CKV_AWS_36 / CIS 4.2 fail: log file validation is off by the answers' choice "
+            "(trail.log_file_validation: false)."
+        ]
+
+    def trail_choice_comments(self) -> list[str]:
+        """The checks the other groups' choices fail on the trail, and where to deploy it."""
+        comments: list[str] = []
         if not self.kms:
             comments.append(
                 "CKV_AWS_35 / CIS 4.5 / CloudTrail.2 fail: SSE-S3 was chosen "
@@ -1281,11 +1465,17 @@ class _Template:
                 "CKV2_AWS_10 / CloudTrail.5 fail: no CloudWatch Logs delivery "
                 "(cloudwatch_logs.log_group not set); the CIS monitoring alarms need it."
             )
-        if t.organization:
+        if self.answers.trail.organization:
             comments.append(
                 "Organization trail: deploy in the organization's management account, with "
                 "trusted access for cloudtrail.amazonaws.com enabled."
             )
+        return comments
+
+    def trail_properties(self) -> dict[str, Any]:
+        """The trail's properties: its settings, where it delivers, its events and tags."""
+        a = self.answers
+        t = a.trail
         props: dict[str, Any] = {
             "TrailName": ref("TrailName"),
             "S3BucketName": ref(BUCKET) if a.bucket.create else ref("BucketName"),
@@ -1302,6 +1492,17 @@ class _Template:
         )
         if t.organization:
             props["IsOrganizationTrail"] = True
+        props.update(self.trail_delivery())
+        props["AdvancedEventSelectors"] = self.event_selectors()
+        if a.events.insights:
+            props["InsightSelectors"] = [{"InsightType": i} for i in a.events.insights]
+        if self.tags:
+            props["Tags"] = self.tags
+        return props
+
+    def trail_delivery(self) -> dict[str, Any]:
+        """The trail's key, topic, log group and role properties (those the answers use)."""
+        props: dict[str, Any] = {}
         if self.kms:
             props["KMSKeyId"] = self.key_value()
         if self.topic:
@@ -1314,16 +1515,7 @@ class _Template:
             props["CloudWatchLogsRoleArn"] = (
                 get_att(ROLE, "Arn") if self.new_role else ref("CloudWatchLogsRoleArn")
             )
-        props["AdvancedEventSelectors"] = self.event_selectors()
-        if a.events.insights:
-            props["InsightSelectors"] = [{"InsightType": i} for i in a.events.insights]
-        if self.tags:
-            props["Tags"] = self.tags
-        body: dict[str, Any] = {"Type": "AWS::CloudTrail::Trail"}
-        if self.trail_depends:
-            body["DependsOn"] = list(self.trail_depends)
-        body["Properties"] = props
-        self.resource(TRAIL, body, comments)
+        return props
 
     def event_selectors(self) -> list[dict[str, Any]]:
         """The planner's advanced event selectors, with the log bucket's ARN as a ``!Sub``."""
