@@ -4,7 +4,7 @@
   (:func:`wizard.export.text.plan_to_cli`). The plan needs discovery, so by default a session
   is opened like ``plan`` does (``--sandbox``, ``--profile``, ``--region``). With
   ``--offline --account ID`` the plan is built from the answers alone (see
-  :func:`offline_plan` for what is assumed; the script's header says it).
+  :func:`wizard.plan.offline.offline_plan` for what is assumed; the script's header says it).
 * ``--format cloudformation`` writes a template (:mod:`wizard.export.cloudformation`); it never
 needs AWS.
 
@@ -14,15 +14,13 @@ Nothing here changes an account: the session is read-only.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shlex
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from screens.cli import _EXTRA_COMMANDS, EXIT_INVALID, EXIT_OK, UsageError, _load_all
+from wizard.plan.offline import offline_plan
 
 DEFAULT_ACCOUNT = "123456789012"
 """Account of the context ``--format cloudformation`` builds names with when ``--account`` is
@@ -80,245 +78,6 @@ def register(sub: Any) -> None:
 
 
 _EXTRA_COMMANDS.append(register)
-
-
-# --------------------------------------------------------------------------- offline plan
-
-
-@dataclass
-class OfflinePlan:
-    """A plan built without AWS, with what the script must say and check because of that."""
-
-    plan: Any
-    """The :class:`wizard.model.plan.Plan`."""
-    notes: list[str] = field(default_factory=list)
-    """Header lines: what was assumed, and statements to merge by hand."""
-    guards: dict[str, list[str]] = field(default_factory=dict)
-    """Shell lines run before a step (by step id) that stop the script when an assumption
-    does not hold."""
-
-
-DESCRIBE_KEY = "describe-key"
-"""Id of the read-only step an offline plan adds to look up an existing key's ARN."""
-
-
-def offline_plan(answers: Any, ctx: Any) -> OfflinePlan:
-    """Build the plan from the answers alone, as if discovery had found the answers true.
-
-    Assumed: the trail name is free; the resources the answers create (bucket, key, topic,
-    log group, role) do not exist; the existing ones do, in the trail's home region, and the
-    existing bucket has no policy yet (a guard before that step stops the script if it has
-    one). An existing key or topic always has a policy, which cannot be read offline, so the
-    script does not change it: CloudTrail's statements are listed in the header to merge by
-    hand, and the key's ARN is looked up by a first, read-only step.
-    """
-    from wizard.account.discovery import (
-        BucketFacts,
-        Discovery,
-        KeyFacts,
-        LogsFacts,
-        OrganizationFacts,
-        TopicFacts,
-    )
-    from wizard.model.context import Names
-    from wizard.model.names import classify_key_ref
-    from wizard.model.plan import Call, Step
-    from wizard.plan.planner import build_plan
-    from wizard.policy.merge import render_policy
-    from wizard.policy.policies import cloudwatch_role_trust_policy
-
-    names = Names(answers, ctx)
-    home = names.home_region
-    assumed: list[str] = [f"the trail name {answers.trail.name} is free in {home}"]
-    b = answers.bucket
-    if b.create:
-        bucket = BucketFacts(name=b.name, exists=False)
-        assumed.append(f"no bucket named {b.name} exists yet (bucket names are global)")
-    else:
-        owner = b.account or ctx.account_id
-        bucket = BucketFacts(
-            name=b.name,
-            exists=True,
-            owned=owner == ctx.account_id,
-            region=home,
-            policy=None,
-            policy_readable=owner == ctx.account_id,
-            requester_pays=False,
-            public_access_block=dict.fromkeys(
-                (
-                    "BlockPublicAcls",
-                    "IgnorePublicAcls",
-                    "BlockPublicPolicy",
-                    "RestrictPublicBuckets",
-                ),
-                True,
-            ),
-        )
-        assumed.append(
-            f"the existing bucket {b.name} is in {home}, belongs to account {owner}, blocks "
-            "public access, is not Requester Pays, and has no bucket policy yet (checked "
-            "before its policy is written)"
-        )
-    key = None
-    key_region = names.bucket_region()
-    ref = answers.encryption.existing_key
-    if ref:
-        parsed = classify_key_ref(ref)
-        if not isinstance(parsed, str) and parsed.region:
-            key_region = parsed.region
-        key = KeyFacts(
-            ref=ref,
-            found=True,
-            arn=f"${{{DESCRIBE_KEY}:KeyMetadata.Arn}}",
-            region=key_region,
-            looked_in=names.bucket_region(),
-            state="Enabled",
-            spec="SYMMETRIC_DEFAULT",
-            usage="ENCRYPT_DECRYPT",
-            manager="CUSTOMER",
-            policy=None,
-        )
-        assumed.append(
-            f"the existing key {ref} is a customer managed, enabled, symmetric key in "
-            f"{key_region} (step 1 looks up its ARN and stops the script if it does not exist)"
-        )
-    elif answers.encryption.new_key:
-        assumed.append(f"no alias {names.key_alias()} exists yet")
-    topic = None
-    n = answers.notifications
-    if n.sns_topic and names.topic_arn:
-        topic = TopicFacts(arn=names.topic_arn, exists=n.topic_is_arn, policy=None)
-        if not n.topic_is_arn:
-            assumed.append(f"no SNS topic named {n.sns_topic} exists yet")
-    logs = None
-    cw = answers.cloudwatch_logs
-    if cw.enabled and cw.log_group:
-        logs = LogsFacts(
-            log_group=cw.log_group,
-            group_exists=False,
-            role_name=names.role_name,
-            role_exists=cw.role_is_arn,
-            role_arn=cw.role if cw.role_is_arn else None,
-            role_trust_policy=(
-                render_policy(cloudwatch_role_trust_policy(names)) if cw.role_is_arn else None
-            ),
-        )
-        assumed.append(f"no CloudWatch Logs group named {cw.log_group} exists yet")
-        if cw.role_is_arn:
-            assumed.append(
-                f"the existing role {cw.role} lets this trail assume it and may write to the log "
-                "group (the wizard never changes an existing role)"
-            )
-        else:
-            assumed.append(f"no IAM role named {names.role_name} exists yet")
-    organization = None
-    if answers.trail.organization:
-        management = ctx.management_account_id or ctx.account_id
-        organization = OrganizationFacts(
-            in_organization=True,
-            organization_id=ctx.organization_id,
-            management_account_id=management,
-            all_features=True,
-            is_management_account=management == ctx.account_id,
-            is_delegated_admin=management != ctx.account_id,
-            trusted_access=True,
-        )
-        assumed.append(
-            f"organization {ctx.organization_id} has all features and trusted access for "
-            "CloudTrail, and this account may create organization trails"
-        )
-    found = Discovery(
-        context=ctx,
-        bucket=bucket,
-        owned_buckets=[b.name] if not b.create and bucket.owned else [],
-        key=key,
-        trails=[],
-        topic=topic,
-        logs=logs,
-        organization=organization,
-    )
-    plan = build_plan(answers, ctx, found)
-
-    merge_notes: list[str] = []
-    dropped: set[str] = set()
-    for step_id, what in (
-        ("update-key-policy", f"the policy of key {ref}"),
-        ("update-topic-policy", f"the access policy of topic {n.sns_topic}"),
-    ):
-        step = next((s for s in plan.steps if s.id == step_id), None)
-        if step is None or step.policy is None:
-            continue
-        dropped.add(step_id)
-        statements = json.loads(step.policy.after).get("Statement", [])
-        merge_notes += [
-            "",
-            f"MERGE BY HAND: this script does not change {what} (every one has a policy, and "
-            "it could not be read offline). Make sure it contains these statements, keeping "
-            "every statement already there:",
-            *json.dumps(statements, indent=2).split("\n"),
-        ]
-    steps = [
-        s.model_copy(update={"depends_on": [d for d in s.depends_on if d not in dropped]})
-        for s in plan.steps
-        if s.id not in dropped
-    ]
-    if key is not None:
-        steps.insert(
-            0,
-            Step(
-                id=DESCRIBE_KEY,
-                call=Call(
-                    service="kms",
-                    region=key_region,
-                    operation="DescribeKey",
-                    params={"KeyId": ref},
-                ),
-                summary=f"Look up the ARN of the existing key {ref} (stops here if it does not "
-                f"exist in {key_region})",
-                chain="key",
-                mutating=False,
-            ),
-        )
-    skipped_codes = {
-        "bucket-policy-merge",
-        "kms-policy-merge",
-        "sns-policy-merge",
-        "operator-permissions-unchecked",
-    }
-    findings = [f for f in plan.findings if f.code not in skipped_codes]
-    plan = plan.model_copy(update={"steps": steps, "findings": findings})
-
-    guards: dict[str, list[str]] = {}
-    if any(s.id == "update-bucket-policy" for s in steps):
-        region = home
-        guards["update-bucket-policy"] = [
-            "# Offline plan: it assumed the bucket has no policy yet. Stop if it has one, so an",
-            "# existing policy is never replaced (the wizard merges when it can read it).",
-            f"if CURRENT_POLICY=$(aws s3api get-bucket-policy --region {region} --bucket "
-            f"{b.name} --query Policy --output text 2>&1); then",
-            "  echo "
-            + shlex.quote(
-                f"Bucket {b.name} already has a policy; this offline script would replace it. "
-                "Run cloudtrail-wizard export --format cli ANSWERS with credentials (it merges), "
-                "or merge bucket-policy.json into it by hand. Stopped."
-            )
-            + " >&2",
-            "  exit 1",
-            'elif [[ "$CURRENT_POLICY" != *NoSuchBucketPolicy* ]]; then',
-            f'  echo "Could not read the policy of bucket {b.name}: $CURRENT_POLICY" >&2',
-            "  exit 1",
-            "fi",
-        ]
-    notes = [
-        "GENERATED OFFLINE (--offline): nothing was read from AWS, so nothing was checked. The "
-        "plan assumes that:",
-        *[f"  - {line};" for line in assumed[:-1]],
-        f"  - {assumed[-1]}.",
-        "Run `cloudtrail-wizard export --format cli ANSWERS` with credentials instead to "
-        "check all of this and to merge into existing policies.",
-        *merge_notes,
-    ]
-    return OfflinePlan(plan=plan, notes=notes, guards=guards)
 
 
 # --------------------------------------------------------------------------- command

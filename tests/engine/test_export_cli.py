@@ -21,11 +21,11 @@ import pytest
 from botocore import xform_name
 
 from screens.cli import EXIT_INVALID, EXIT_OK, main
-from screens.export_cmd import offline_plan
 from tests.engine.conftest import ACCOUNT
 from wizard.export.text import CLI_SERVICE
 from wizard.model.answers_file import load_answers
 from wizard.model.context import AccountContext
+from wizard.plan.offline import offline_plan
 from wizard.sandbox.server import (
     DEMO_APP_BUCKET,
     Sandbox,
