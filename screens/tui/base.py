@@ -58,7 +58,7 @@ class GuideValidator(Validator):
     say the same thing about the same mistake.
     """
 
-    def __init__(self, check: Callable[[Any], str | None]) -> None:
+    def __init__(self, check: Callable[[str], str | None]) -> None:
         """Wrap ``check``.
 
         Args:
@@ -202,7 +202,7 @@ class StepScreen(Screen[None]):
         value: str | None = None,
         placeholder: str = "",
         prompt: str | None = None,
-        check: Callable[[Any], str | None] | None = None,
+        check: Callable[[str], str | None] | None = None,
     ) -> ComposeResult:
         """A guide text question: label, input validated as you type, help, message line.
 
@@ -233,7 +233,7 @@ class StepScreen(Screen[None]):
         *,
         prompt: str,
         value: str,
-        check: Callable[[Any], str | None],
+        check: Callable[[str], str | None],
         placeholder: str = "",
         hint: str = "",
     ) -> ComposeResult:
@@ -280,7 +280,7 @@ class StepScreen(Screen[None]):
         """The text of an Input, surrounding blanks removed."""
         return self.query_one(f"#{input_id}", Input).value.strip()
 
-    def check(self, key: str, value: Any) -> list[str]:
+    def check(self, key: str, value: object) -> list[str]:
         """Run a question's validator: ``[]`` when fine, else ``[message]``."""
         problem = self.question(key).validate(value)
         return [problem] if problem else []
@@ -288,7 +288,7 @@ class StepScreen(Screen[None]):
     # ------------------------------------------------------------------ lookups
 
     def lookups_running(self) -> list[Worker[Any]]:
-        """This screen's workers that have not finished yet."""
+        """This screen's workers that have not finished yet (whatever each returns)."""
         return [w for w in self.workers if w.node is self and not w.is_finished]
 
     def action_cancel_lookup(self) -> None:
@@ -308,7 +308,11 @@ class StepScreen(Screen[None]):
         self.refresh_bindings()
 
     def answer(self, key: str, default: Any = None) -> Any:
-        """The current value of a dotted answer."""
+        """The current value of a dotted answer.
+
+        ``Any``: the draft holds what each question stores (text, a flag, a list or None)
+        and is untyped until :meth:`WizardState.answers` validates it.
+        """
         return guide.get(self.state.draft, key, default)
 
     def question(self, key: str) -> Question:
@@ -319,7 +323,7 @@ class StepScreen(Screen[None]):
         raise KeyError(key)
 
     def initial(self, key: str) -> Any:
-        """The value to show: the answer so far, else the question's default."""
+        """The value to show: the answer so far, else the question's default (as :meth:`answer`)."""
         value = self.answer(key)
         if value is None:
             value = self.question(key).default(self.state.draft)

@@ -51,7 +51,8 @@ def save_text(
     """Save ``text`` for the person at the wizard, and tell them where it went.
 
     Args:
-        app: The running app (for its notifications and, in a page, the download).
+        app: The running app, whatever it returns (for its notifications and, in a page,
+            the download).
         text: The file's content.
         name: The file's name (``management-events.answers.yaml``).
         what: What it is, capitalised, for the message (``Answers``).

@@ -8,15 +8,29 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from screens.common.backend import AccountInfo
 from wizard.guide import Draft, answers_data
 
 if TYPE_CHECKING:  # heavy models: imported where used, after the first frame
+    from typing_extensions import Unpack
+
+    from wizard.account.discovery import Discovery
     from wizard.engine import Outcome
     from wizard.model.answers import Answers
     from wizard.model.plan import Plan
+
+
+class StateChanges(TypedDict, total=False):
+    """The fields :meth:`WizardState.with_` may replace, with their types."""
+
+    draft: Draft
+    account: AccountInfo | None
+    plan: Plan | None
+    discovery: Discovery | None
+    outcome: Outcome | None
+    dry_run_calls: int | None
 
 
 @dataclass(frozen=True)
@@ -29,19 +43,25 @@ class WizardState:
     """The connected account, once known."""
     plan: Plan | None = None
     """The plan built on the review screen."""
-    discovery: Any = None
-    """Discovery behind the plan (wizard.account.discovery.Discovery)."""
+    discovery: Discovery | None = None
+    """Discovery behind the plan."""
     outcome: Outcome | None = None
     """What apply ended with."""
     dry_run_calls: int | None = None
     """Number of changes a dry run recorded (and did not send)."""
 
-    def with_(self, **changes: Any) -> WizardState:
+    def with_(self, **changes: Unpack[StateChanges]) -> WizardState:
         """A copy with some fields replaced."""
         return replace(self, **changes)
 
     def with_answer(self, key: str, value: Any) -> WizardState:
-        """A copy with one dotted answer set (plan and outcome are dropped: answers changed)."""
+        """A copy with one dotted answer set (plan and outcome are dropped: answers changed).
+
+        Args:
+            key: The dotted answers path (``trail.name``).
+            value: What the question stores: text, a flag, a list or None, by question (the
+                draft is untyped until :meth:`answers` validates it, hence ``Any``).
+        """
         draft = copy.deepcopy(self.draft)
         section, _, name = key.partition(".")
         draft.setdefault(section, {})[name] = value

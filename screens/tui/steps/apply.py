@@ -12,7 +12,7 @@ import contextlib
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -29,6 +29,7 @@ from screens.tui.steps.done import exit_code_for, shown_path
 from wizard.run.journal import new_journal_path
 
 if TYPE_CHECKING:
+    from wizard.account.discovery import Discovery
     from wizard.engine import Outcome
     from wizard.model.answers import Answers
     from wizard.model.plan import Plan
@@ -124,7 +125,7 @@ class ApplyScreen(StepScreen):
             markup=False,
         )
         yield ProgressBar(total=len(plan.steps), show_eta=False, id="apply-progress")
-        table: DataTable[Any] = DataTable(
+        table: DataTable[str | Text] = DataTable(
             id="apply-steps", cursor_type="none", zebra_stripes=False, show_cursor=False
         )
         # Status before the summary: a long summary may be cut, the status never is.
@@ -182,7 +183,9 @@ class ApplyScreen(StepScreen):
         self.action_cancel_apply()
 
     @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
-    def _apply(self, answers: Answers, plan: Plan, found: Any, journal_path: Path) -> None:
+    def _apply(
+        self, answers: Answers, plan: Plan, found: Discovery | None, journal_path: Path
+    ) -> None:
         """Worker: the blocking apply; every event and the outcome come back as messages."""
         outcome = self.wizard.backend.engine.apply(
             answers,
@@ -274,7 +277,7 @@ class ApplyScreen(StepScreen):
 
     def on_apply_finished(self, message: ApplyFinished) -> None:
         message.stop()
-        outcome: Outcome = message.outcome
+        outcome = message.outcome
         self.outcome = outcome
         report = outcome.report
         for result in report.steps:

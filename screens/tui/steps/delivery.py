@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ValidationError
 from textual import on
 from textual.app import ComposeResult
@@ -22,7 +20,7 @@ ROLE_MODES = (("new", "A new role"), ("existing", "An existing role"))
 """Where the role CloudTrail assumes to write to CloudWatch Logs comes from."""
 
 
-def model_problem(model: type[BaseModel], data: dict[str, Any]) -> str | None:
+def model_problem(model: type[BaseModel], data: dict[str, str | None]) -> str | None:
     """The first message the answers model gives for ``data`` (None when it is valid).
 
     Args:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -298,7 +298,7 @@ class EncryptionScreen(StepScreen):
             errors += self.check("encryption.decrypt_principals", principals)
             return state, errors
         typed = self.input_value("key-ref")
-        ref: Any = typed or (self._chosen_ref() if self._chosen else self._wanted)
+        ref = typed or (self._chosen_ref() if self._chosen else self._wanted)
         state = state.with_answer("encryption.key", ref)
         if not ref:
             errors.append("Choose a key from the list, or type a key id, key ARN or alias.")

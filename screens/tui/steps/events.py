@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import ValidationError
 from rich.text import Text
 from textual import on
@@ -91,7 +89,7 @@ class EventsScreen(StepScreen):
             note.update("" if applies else notes.get(group_id, ""))
             note.display = not applies
 
-    def _checked(self, group_id: str) -> list[Any]:
+    def _checked(self, group_id: str) -> list[str | None]:
         return [
             box.name
             for box in self.query_one(f"#{group_id}").query(Checkbox)

@@ -8,7 +8,7 @@ policies, it only shows the :class:`~wizard.model.plan.Plan` the engine made.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import ValidationError
 from rich import box
@@ -47,6 +47,7 @@ from wizard.model.plan import Plan, Step
 from wizard.policy.controls import PlannedControl, plan_controls
 
 if TYPE_CHECKING:
+    from wizard.account.discovery import Discovery
     from wizard.model.answers import Answers
     from wizard.run.apply import DryRunReport
 
@@ -304,7 +305,7 @@ class ReviewScreen(StepScreen):
         super().__init__()
         self.plan: Plan | None = None
         """The plan on screen, once built."""
-        self.found: Any = None
+        self.found: Discovery | None = None
         """The discovery behind the plan."""
         self.mode = "loading"
         """``loading`` (planning), ``failed`` (planning failed or cancelled) or ``ready``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -367,7 +367,7 @@ class StorageScreen(StepScreen):
         errors: list[str] = []
         if self._create:
             name = self.input_value("bucket-name")
-            region: Any = self.query_one("#bucket-region", Select).value
+            region: object = self.query_one("#bucket-region", Select).value
             # The home region is stored as "none": the bucket then follows the trail's region.
             stored_region = None if region == self._home_region() else region
             state = state.with_answer("bucket.name", name).with_answer(

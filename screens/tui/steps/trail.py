@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -225,7 +225,7 @@ class TrailScreen(StepScreen):
         name = self.input_value("name")
         region = self.query_one("#region", Select).value
         tags, tags_problem = parse_tags(self.input_value("tags"))
-        values: dict[str, Any] = {
+        values: dict[str, object] = {
             "trail.name": name,
             "trail.region": region if isinstance(region, str) else None,
             "trail.multi_region": self.query_one("#multi-region", Switch).value,

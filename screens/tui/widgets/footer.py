@@ -21,7 +21,8 @@ class StepFooter(Footer):
     _rebuild_pending = False
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
-        # Textual 8's Footer.bindings_changed, with the duplicate rebuilds left out.
+        # Textual 8's Footer.bindings_changed (any screen, whatever it dismisses with), with
+        # the duplicate rebuilds left out.
         self._bindings_ready = True
         if not screen.app.app_focus:
             return

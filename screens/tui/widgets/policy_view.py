@@ -12,13 +12,16 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from wizard.policy.policies import Policy
 
 CLOSING = " \t\r\n,]}"
 """Characters whose removal changes no statement: closing brackets, commas, blanks.
@@ -31,7 +34,7 @@ SYNTAX_THEME = "ansi_dark"
 """Terminal-palette colours, so highlighting follows the terminal's own theme."""
 
 
-def policy_text(document: Any) -> str:
+def policy_text(document: str | Policy) -> str:
     """The text of a policy: strings as they are (byte-for-byte), documents as JSON.
 
     Args:
@@ -221,7 +224,13 @@ class PolicyJson(Static):
     }
     """
 
-    def __init__(self, document: Any, *, language: str = "json", id: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        document: str | Policy,
+        *,
+        language: str = "json",
+        id: str | None = None,  # noqa: A002
+    ) -> None:
         """Create the view.
 
         Args:
