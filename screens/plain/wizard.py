@@ -26,7 +26,7 @@ import textwrap
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypedDict
 
 import questionary
 from pydantic import ValidationError
@@ -44,6 +44,8 @@ from wizard.ports import AwsError
 from wizard.run.journal import first_run as _first_run
 
 if TYPE_CHECKING:
+    from prompt_toolkit.output import Output
+
     from wizard.account.discovery import Discovery
     from wizard.engine import Engine, Outcome
     from wizard.model.plan import Finding, Plan
@@ -148,7 +150,7 @@ def _choice_title(choice: guide.Choice) -> str:
     return f"{choice.label} ({choice.hint})" if choice.hint else choice.label
 
 
-def _as_text(value: Any) -> str:
+def _as_text(value: object) -> str:
     """A draft value as the text a text question starts with."""
     if value is None:
         return ""
@@ -241,8 +243,12 @@ class PlainWizard:
 
     # ------------------------------------------------------------------ questions
 
-    def _ask(self, question: Any) -> Any:
-        """Ask one questionary question (flushing our own output first)."""
+    def _ask(self, question: questionary.Question) -> Any:
+        """Ask one questionary question (flushing our own output first).
+
+        Returns ``Any``, as questionary does: the answer's type depends on the kind of
+        question (a flag, text, a choice's value, a list of them).
+        """
         self.out.flush()
         self._blank = False  # questionary leaves its answer on a line of its own
         return question.unsafe_ask()
@@ -258,7 +264,9 @@ class PlainWizard:
             q: The question.
 
         Returns:
-            The value to store in the draft.
+            The value to store in the draft: a flag, text or None, a choice's value or a list
+            of them, by the question's kind (the draft is untyped until the answers validate
+            it, hence ``Any``).
         """
         section, _, name = q.key.partition(".")
         current = self.draft.get(section, {}).get(name)
@@ -513,7 +521,7 @@ class PlainWizard:
         """Print why the answers do not fit together; returns the step to ask again from."""
         self.line()
         self.line("These answers do not fit together:")
-        first: tuple[Any, ...] | None = None
+        first: tuple[int | str, ...] | None = None
         for error in exc.errors(include_url=False):
             loc = tuple(error["loc"])
             first = first or loc
@@ -765,7 +773,7 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}" if n else ""
 
 
-def _pretty_json(doc: Any) -> str:
+def _pretty_json(doc: object) -> str:
     """A policy document as indented JSON (AWS returns existing ones on a single line)."""
     from wizard.policy.merge import render_policy
 
@@ -793,7 +801,7 @@ def _check_save_path(text: str) -> bool | str:
     return True
 
 
-def _step_of(loc: tuple[Any, ...], steps: list[guide.StepGuide]) -> int:
+def _step_of(loc: tuple[int | str, ...], steps: list[guide.StepGuide]) -> int:
     """The index of the step that asks about an error's field (its section's first step)."""
     if not loc:
         return 0
@@ -819,7 +827,14 @@ def _terminal_columns() -> int:
         return 80
 
 
-def _prompt_options() -> dict[str, Any]:
+class PromptOptions(TypedDict, total=False):
+    """Extra keyword arguments for every questionary prompt."""
+
+    output: Output
+    """Where prompt_toolkit draws the question (default: standard output)."""
+
+
+def _prompt_options() -> PromptOptions:
     """Draw the questions on the terminal even when standard output is redirected.
 
     prompt_toolkit renders into standard output, as plain text when it is not a terminal.
