@@ -60,11 +60,30 @@ MARKER_BODY = re.compile(r"^: (?P<kind>[a-z-]+)(?: (?P<arg>\S+))? $")
 HELP_WIDTH = "80"
 """Terminal width for argparse's usage lines, so the output does not depend on the terminal."""
 
-EXTERNAL = re.compile(
-    r"<(?:script|img|iframe)\b[^>]*\ssrc=\"(?:https?:)?//|<link\b[^>]*\shref=\"(?:https?:)?//",
-    re.IGNORECASE,
+EXTERNAL_SOURCE = re.compile(
+    r"<(?:script|img|iframe|audio|video|source)\b[^>]*\ssrc=\"(?:https?:)?//", re.IGNORECASE
 )
-"""An element that would make the browser fetch something from another host."""
+"""An element that would make the browser fetch its content from another host."""
+
+LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+LINK_REL = re.compile(r"\srel=\"([^\"]*)\"", re.IGNORECASE)
+LINK_HREF = re.compile(r"\shref=\"((?:https?:)?//[^\"]*)\"", re.IGNORECASE)
+FETCHING_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "icon"}
+"""``<link>`` relations a browser fetches (``canonical``, which ``mkdocs serve`` adds, only names
+the page's address)."""
+
+
+def external_resource(html_text: str) -> str | None:
+    """The first tag of a page that would load something from another host, if any."""
+    found = EXTERNAL_SOURCE.search(html_text)
+    if found:
+        return found.group(0)
+    for tag in LINK_TAG.findall(html_text):
+        rel = LINK_REL.search(tag)
+        rels = set(rel.group(1).lower().split()) if rel else set()
+        if rels & FETCHING_RELS and LINK_HREF.search(tag):
+            return str(tag)
+    return None
 
 
 # ------------------------------------------------------------------------------ hooks
@@ -88,12 +107,11 @@ def on_page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: 
 
 def on_post_page(output: str, *, page: Page, config: MkDocsConfig) -> str:
     """Refuse a page that would load anything from another host."""
-    found = EXTERNAL.search(output)
+    found = external_resource(output)
     if found:
         raise PluginError(
             f"{page.file.src_uri}: the page loads a resource from another host "
-            f"({found.group(0)}...); the site must work offline. Remove it, or ship the file "
-            "in docs/."
+            f"({found}); the site must work offline. Remove it, or ship the file in docs/."
         )
     return output
 

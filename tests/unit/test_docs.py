@@ -200,15 +200,34 @@ def test_a_marker_that_cannot_be_made_stops_the_build(marker: str, complaint: st
         hook.expand_markers(f"# Page\n\n{marker}\n", "wizard/trail.md", ROOT)
 
 
-def test_a_page_that_loads_from_another_host_stops_the_build() -> None:
-    class _File:
-        src_uri = "index.md"
+class _File:
+    src_uri = "index.md"
 
-    class _Page:
-        file = _File()
 
-    html = '<html><head><link rel="stylesheet" href="https://fonts.example/css"></head></html>'
+class _Page:
+    file = _File()
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        '<link rel="stylesheet" href="https://fonts.example/css">',
+        '<link href="//fonts.example/css" rel="preconnect">',
+        '<script src="https://cdn.example/mermaid.js"></script>',
+        '<img src="http://images.example/logo.png">',
+    ],
+)
+def test_a_page_that_loads_from_another_host_stops_the_build(tag: str) -> None:
     with pytest.raises(PluginError, match="another host"):
-        hook.on_post_page(html, page=_Page(), config=None)
-    local = '<html><head><link rel="stylesheet" href="../assets/main.css"></head></html>'
-    assert hook.on_post_page(local, page=_Page(), config=None) == local
+        hook.on_post_page(f"<html><head>{tag}</head></html>", page=_Page(), config=None)
+
+
+def test_local_resources_and_links_to_other_sites_are_fine() -> None:
+    """`mkdocs serve` adds a canonical link: it names the page, the browser fetches nothing."""
+    page = (
+        '<html><head><link rel="stylesheet" href="../assets/main.css">'
+        '<link rel="canonical" href="http://127.0.0.1:8001/">'
+        '<script src="../assets/bundle.js"></script></head>'
+        '<body><a href="https://docs.aws.amazon.com/">AWS</a></body></html>'
+    )
+    assert hook.on_post_page(page, page=_Page(), config=None) == page
