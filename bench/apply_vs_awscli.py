@@ -31,6 +31,7 @@ goes (in the command's own process; the worker's share shows as waiting).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
@@ -122,10 +123,14 @@ def environment(sandbox: Any, tmp: Path, worker: str = "auto") -> dict[str, str]
 
 
 class Bench:
-    def __init__(self, sandbox: Any, tmp: Path, worker: str = "auto") -> None:
+    def __init__(
+        self, sandbox: Any, tmp: Path, worker: str = "auto", endpoint: str | None = None
+    ) -> None:
         self.sandbox = sandbox
         self.tmp = tmp
-        self.env = environment(sandbox, tmp, worker)
+        self.endpoint = endpoint or sandbox.endpoint_url
+        """Where both sides send their requests: the sandbox, or the latency proxy."""
+        self.env = environment(sandbox, tmp, worker, endpoint)
         self.aws = find_aws_cli()
         self.wizard = find_wizard()
         self.policy = tmp / "policy.json"
@@ -184,7 +189,7 @@ class Bench:
                 "--s3-custom-policy",
                 f"file://{self.policy}",
                 "--endpoint-url",
-                self.sandbox.endpoint_url,
+                self.endpoint,
                 "--region",
                 self.sandbox.region,
             ]
@@ -238,6 +243,14 @@ def main() -> int:
     parser.add_argument("-n", "--runs", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="also profile ours once")
     parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="add MS milliseconds to every request of both sides, through a local proxy "
+        "(a stand-in for AWS's round trips; loopback hides them)",
+    )
+    parser.add_argument(
         "--worker",
         choices=("auto", "on", "off"),
         default="auto",
@@ -246,8 +259,19 @@ def main() -> int:
     )
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # moto's unimplemented-op noise
-    with tempfile.TemporaryDirectory() as tmp, start_sandbox(seed=True) as sandbox:
-        bench = Bench(sandbox, Path(tmp), args.worker)
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        sandbox = stack.enter_context(start_sandbox(seed=True))
+        endpoint = None
+        if args.latency > 0:
+            from tests.faults.proxy import FaultProxy
+
+            proxy = stack.enter_context(FaultProxy(sandbox.endpoint_url))
+            proxy.delay(args.latency / 1000)
+            endpoint = proxy.url
+        bench = Bench(sandbox, Path(tmp), args.worker, endpoint)
+        if endpoint is not None:
+            print(f"latency: {args.latency:g} ms added to every request (proxy {endpoint})")
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load {load:.2f}")
         os.environ.pop(SWITCH, None)
