@@ -103,14 +103,18 @@ def find_wizard() -> list[str]:
     return [sys.executable, "-c", "import sys; from screens.cli import main; sys.exit(main())"]
 
 
-def environment(sandbox: Any, tmp: Path, worker: str = "auto") -> dict[str, str]:
-    """Dummy credentials, every AWS endpoint on the sandbox, nothing from ~/.aws."""
+def environment(
+    sandbox: Any, tmp: Path, worker: str = "auto", endpoint: str | None = None
+) -> dict[str, str]:
+    """Dummy credentials, every AWS endpoint on the sandbox (or ``endpoint``), no ~/.aws."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.pop(SWITCH, None)
     if worker != "auto":
         env[SWITCH] = "1" if worker == "on" else "0"
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(sandbox.env())
+    if endpoint is not None:
+        env["AWS_ENDPOINT_URL"] = endpoint
     env.update(
         AWS_CONFIG_FILE=str(tmp / "no-aws-config"),
         AWS_SHARED_CREDENTIALS_FILE=str(tmp / "no-aws-credentials"),
