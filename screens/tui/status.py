@@ -99,8 +99,10 @@ class StatusScreen(Screen[None]):
         """The latest health report (None while the first check runs)."""
         self.selected: str | None = None
         """ARN of the trail whose details are shown."""
-        self.integrity: dict[str, IntegrityReport | str | None] = {}
-        """Integrity reports by trail ARN, or why validation could not run."""
+        self.integrity: dict[str, IntegrityReport] = {}
+        """Integrity reports by trail ARN."""
+        self.integrity_errors: dict[str, str] = {}
+        """Why validation could not run, by trail ARN (a trail has a report or an error)."""
 
     @property
     def wizard(self) -> WizardApp:
@@ -427,22 +429,28 @@ class StatusScreen(Screen[None]):
 
     def _validated(self, arn: str, report: IntegrityReport | None, error: str | None) -> None:
         self.query_one("#status-validate", Button).disabled = False
-        self.integrity[arn] = report if report is not None else error
+        # The latest validation replaces the earlier result, report or error.
+        self.integrity.pop(arn, None)
+        self.integrity_errors.pop(arn, None)
+        if report is not None:
+            self.integrity[arn] = report
+        elif error is not None:
+            self.integrity_errors[arn] = error
         if arn == self.selected:
             self._show_integrity()
 
     def _show_integrity(self) -> None:
         """The selected trail's integrity result, if it was validated."""
-        result = self.integrity.get(self.selected or "")
-        self.query_one("#status-integrity-title").display = result is not None
+        report = self.integrity.get(self.selected or "")
+        error = self.integrity_errors.get(self.selected or "")
+        validated = report is not None or error is not None
+        self.query_one("#status-integrity-title").display = validated
         box = self.query_one("#status-integrity", Static)
-        box.display = result is not None
-        if result is None:
-            return
-        if isinstance(result, str):
-            box.update(Text(f"✗ Could not validate: {result}", style="red"))
-            return
-        box.update(integrity_text(result))
+        box.display = validated
+        if report is not None:
+            box.update(integrity_text(report))
+        elif error is not None:
+            box.update(Text(f"✗ Could not validate: {error}", style="red"))
 
 
 def integrity_text(report: IntegrityReport) -> Text:
