@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from wizard.account.discovery import (
     Discovery,
@@ -20,6 +19,13 @@ from wizard.account.discovery import (
     discover_trails,
     fingerprint_now,
     whoami,
+)
+from wizard.account.inventory import (
+    BucketChoice,
+    KeyChoice,
+    bucket_name_available,
+    list_buckets,
+    list_keys,
 )
 from wizard.account.permissions import check_permissions as check_operator_permissions
 from wizard.model.answers import Answers
@@ -31,11 +37,8 @@ from wizard.ports import AwsCaller, AwsError
 from wizard.run.apply import ApplyEvent, ApplyReport, apply_plan
 from wizard.run.journal import Journal, new_journal_path
 from wizard.run.orphans import new_run_id
-from wizard.run.verify import Verification, verify
-
-if TYPE_CHECKING:
-    # The pickers' inventory is imported when a picker asks, not by plan and apply.
-    from wizard.account.inventory import BucketChoice, KeyChoice
+from wizard.run.recover import unfinished_finding
+from wizard.run.verify import Verification, central_verification, verify
 
 
 class Outcome(WizardModel):
@@ -135,8 +138,6 @@ class Engine:
         # A fresh run id per plan: a key created twice by a retried request is found by it.
         plan = build_plan(answers, ctx, found, run_id=new_run_id())
         # An earlier run that died half-way may have left changes (and names) in place.
-        from wizard.run.recover import unfinished_finding
-
         extra = [f for f in (finding, unfinished_finding()) if f is not None]
         if extra:
             plan = plan.model_copy(update={"findings": by_severity([*plan.findings, *extra])})
@@ -196,8 +197,6 @@ class Engine:
                 organization_id=ctx.organization_id,
             )
             if found is not None and found.central is not None:
-                from wizard.plan.central import central_verification
-
                 verification = central_verification(
                     verification, answers, ctx, found, self.caller, self.callers
                 )
@@ -216,18 +215,12 @@ class Engine:
 
     def buckets(self) -> list[BucketChoice]:
         """The account's buckets, with regions and whether they already allow CloudTrail."""
-        from wizard.account.inventory import list_buckets
-
         return list_buckets(self.caller, self.ctx.account_id, self.ctx.region)
 
     def keys(self, regions: list[str], bucket_region: str) -> list[KeyChoice]:
         """KMS keys in ``regions``, judged for a bucket in ``bucket_region``."""
-        from wizard.account.inventory import list_keys
-
         return list_keys(self.caller, regions, bucket_region)
 
     def bucket_available(self, name: str) -> str | None:
         """None when a new bucket name looks free, else why not."""
-        from wizard.account.inventory import bucket_name_available
-
         return bucket_name_available(self.caller, name, self.ctx.region)

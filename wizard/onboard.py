@@ -48,8 +48,8 @@ from wizard.model.answers_file import (
     AnswersError,
     DuplicateKeyError,
     Problem,
-    _line_of,
     duplicate_problem,
+    line_of,
     load_yaml,
     read_input_file,
 )
@@ -67,11 +67,13 @@ from wizard.plan.central import (
     central_update_plan,
     read_central_policies,
 )
+from wizard.plan.planner import readable_diff
 from wizard.policy.merge import PolicyError
 from wizard.policy.policies import TrailWriter
 from wizard.ports import AwsCaller, AwsError
-from wizard.run.apply import ApplyEvent, dry_run
+from wizard.run.apply import ApplyEvent, apply_plan, dry_run
 from wizard.run.journal import Journal
+from wizard.run.verify import central_verification, verify
 
 __all__ = [
     "DEFAULT_ROLE_NAME",
@@ -375,7 +377,7 @@ def parse_accounts(
             [
                 Problem(
                     field=".".join(str(p) for p in e["loc"]),
-                    line=_line_of(root, list(e["loc"])),
+                    line=line_of(root, list(e["loc"])),
                     message=_message(e),
                 )
                 for e in exc.errors(include_url=False)
@@ -405,10 +407,10 @@ def parse_accounts(
                 loc = [p for p in error["loc"] if not str(p).startswith("function-")]
                 if _has_path(entry.overrides, loc):
                     at = ["accounts", index, "overrides", *loc]
-                    where, line = source, _line_of(root, at)
+                    where, line = source, line_of(root, at)
                 else:
                     at = [*shared_base, *loc]
-                    where, line = shared_source, _line_of(shared_root, at)
+                    where, line = shared_source, line_of(shared_root, at)
                 problems.append(
                     (
                         where,
@@ -453,7 +455,7 @@ def _central_problems(
                     source,
                     Problem(
                         field=f"accounts.{index}",
-                        line=_line_of(root, ["accounts", index]),
+                        line=line_of(root, ["accounts", index]),
                         message=f"account {t.account_id} delivers to bucket {b.name} (prefix "
                         f"'{b.prefix}', owner {b.account}, key {shape[3]}), but account "
                         f"{targets[first[0]].account_id} to {first[1][0]} (prefix "
@@ -469,7 +471,7 @@ def _central_problems(
                 source,
                 Problem(
                     field="central",
-                    line=_line_of(root, ["central"]),
+                    line=line_of(root, ["central"]),
                     message="central is given, but no account's answers use a bucket in "
                     "another account (bucket.create: false, bucket.account: LOG-ARCHIVE-ID).",
                 ),
@@ -826,9 +828,6 @@ class Onboarding:
         )
 
     def _judge_existing(self, state: _State, found: Discovery) -> None:
-        from wizard.plan.central import central_verification
-        from wizard.run.verify import verify
-
         assert state.caller is not None and state.ctx is not None
         answers = state.target.answers
         verification = verify(
@@ -931,8 +930,6 @@ class Onboarding:
         added = [str(s.get("Sid", "")) for s in update.bucket_merge.added]
         if update.key_merge is not None:
             added += [str(s.get("Sid", "")) for s in update.key_merge.added]
-        from wizard.plan.planner import readable_diff
-
         parts = [
             readable_diff(s.policy.before, s.policy.after) or s.policy.diff
             for s in update.plan.steps
@@ -966,8 +963,6 @@ class Onboarding:
             recorded = dry_run(update.plan, self.central_caller).recorded_calls
             self.record("central-dry-run", f"{len(recorded)} central call(s) recorded, none sent")
             return True
-        from wizard.run.apply import apply_plan
-
         assert self.central_caller is not None
         self.say(f"central: updating the policies in account {update.plan.account_id}")
         journal = _AccountJournal(self.journal, "central") if self.journal else None

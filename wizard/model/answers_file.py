@@ -371,7 +371,7 @@ def _problems(exc: ValidationError, root: yaml.Node | None) -> list[Problem]:
             # Name checks quote the value; a megabyte-long value must not make a megabyte
             # of error message.
             message = message[:_MAX_MESSAGE] + " … (message shortened)"
-        problems.append(Problem(field=path, line=_line_of(root, loc), message=message))
+        problems.append(Problem(field=path, line=line_of(root, loc), message=message))
     return problems
 
 
@@ -389,8 +389,16 @@ def _short_repr(value: Any) -> str:
     return _REPR.repr(value)
 
 
-def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
-    """Find the line of a field path in the composed YAML tree (best effort)."""
+def line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
+    """Find the line of a field path in the composed YAML tree (best effort).
+
+    Args:
+        node: The composed YAML tree (:func:`load_yaml` gives it), None for none.
+        loc: The field path, as pydantic's error ``loc`` names it (keys and list indexes).
+
+    Returns:
+        The 1-based line of the deepest part of the path found, None without a tree.
+    """
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):

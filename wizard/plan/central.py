@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field
@@ -38,7 +38,14 @@ from wizard.model.context import AccountContext, Names
 from wizard.model.names import classify_key_ref
 from wizard.model.plan import Call, Finding, Plan, PolicyChange, Step
 from wizard.model.regions import normalise_bucket_location
-from wizard.plan.review import Probe, Reviews, bucket_probes, key_probes, statements_text
+from wizard.plan.review import (
+    Probe,
+    Reviews,
+    bucket_probes,
+    key_probes,
+    review_policies,
+    statements_text,
+)
 from wizard.policy.access import PolicyFormatError, Principal, Request, evaluate
 from wizard.policy.merge import MergeResult, PolicyError, merge
 from wizard.policy.policies import (
@@ -47,12 +54,12 @@ from wizard.policy.policies import (
     Policy,
     Statement,
     TrailWriter,
-    bucket_cloudtrail_statements,
+    central_bucket_required,
     central_bucket_statements,
-    key_cloudtrail_statements,
+    central_key_required,
+    central_key_statements,
 )
 from wizard.ports import AwsCaller, AwsError
-from wizard.run.verify import Check, Verification
 
 __all__ = [
     "CHECK_COMMAND",
@@ -60,15 +67,9 @@ __all__ = [
     "CentralPolicies",
     "HandoffPack",
     "RequestCheck",
-    "account_bucket_statements",
-    "account_key_statements",
     "build_handoff",
-    "central_bucket_required",
     "central_findings",
-    "central_key_required",
-    "central_key_statements",
     "central_update_plan",
-    "central_verification",
     "check_central",
     "confirmation_code",
     "reader_probes",
@@ -81,115 +82,8 @@ _HANDOFF_CODE = "central-handoff-required"
 _CONFIRMED_CODE = "central-handoff-confirmed"
 
 
-# ------------------------------------------------------------------ statements
-
-
-def _suffixed(statements: list[Statement], account: str) -> list[Statement]:
-    """Statements with the account id appended to each Sid: one set per account, no clash."""
-    return [{**s, "Sid": f"{s['Sid']}{account}"} if "Sid" in s else s for s in statements]
-
-
-def account_bucket_statements(names: Names, organization_id: str | None = None) -> list[Statement]:
-    """This account's statements for a central bucket: its path, pinned to this trail.
-
-    The same grants as :func:`wizard.policy.policies.bucket_cloudtrail_statements` (ACL check, and
-    PutObject on ``[prefix/]AWSLogs/<this-account>/*``, both with ``aws:SourceArn``), with
-    Sids suffixed by the account id so that several accounts' statements sit side by side.
-    """
-    return _suffixed(bucket_cloudtrail_statements(names, organization_id), names.trail_owner)
-
-
-def _reader_statement(readers: Sequence[str], patterns: Sequence[str], sid: str) -> Statement:
-    values: str | list[str] = patterns[0] if len(patterns) == 1 else list(patterns)
-    return {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Principal": {"AWS": readers[0] if len(readers) == 1 else list(readers)},
-        "Action": "kms:Decrypt",
-        "Resource": "*",
-        "Condition": {
-            "Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"},
-            "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": values},
-        },
-    }
-
-
-def account_key_statements(
-    names: Names, *, bucket_key_decrypt: bool = False, readers: Sequence[str] = ()
-) -> list[Statement]:
-    """This account's statements for a central key.
-
-    CloudTrail may generate data keys only for this account's trails (encryption context)
-    and only for this trail (``aws:SourceArn``), and describe the key; named readers may
-    decrypt CloudTrail log files of this account's trails.
-    """
-    statements = key_cloudtrail_statements(names, bucket_key_decrypt=bucket_key_decrypt)
-    if readers:
-        statements.append(
-            _reader_statement(
-                sorted(set(readers)), [names.encryption_context_pattern], "AllowLogReadersDecrypt"
-            )
-        )
-    return _suffixed(statements, names.trail_owner)
-
-
-def central_key_statements(
-    writers: Sequence[TrailWriter], partition: str, readers: Sequence[str] = ()
-) -> list[Statement]:
-    """Key statements for trails of several accounts (the key twin of
-    :func:`wizard.policy.policies.central_bucket_statements`): one encrypt and one describe
-    statement whose ``aws:SourceArn`` lists every trail and whose encryption context lists
-    every account; plus a decrypt grant for named readers."""
-    if not writers:
-        raise ValueError("a central key policy needs at least one trail")
-    arns = sorted({w.trail_arn for w in writers})
-    patterns = sorted({f"arn:{partition}:cloudtrail:*:{w.account_id}:trail/*" for w in writers})
-    source: str | list[str] = arns[0] if len(arns) == 1 else arns
-    context: str | list[str] = patterns[0] if len(patterns) == 1 else patterns
-    statements: list[Statement] = [
-        {
-            "Sid": "AWSCloudTrailEncryptLogs",
-            "Effect": "Allow",
-            "Principal": {"Service": CLOUDTRAIL},
-            "Action": "kms:GenerateDataKey*",
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {"aws:SourceArn": source},
-                "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": context},
-            },
-        },
-        {
-            "Sid": "AWSCloudTrailDescribeKey",
-            "Effect": "Allow",
-            "Principal": {"Service": CLOUDTRAIL},
-            "Action": "kms:DescribeKey",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceArn": source}},
-        },
-    ]
-    if readers:
-        statements.append(
-            _reader_statement(sorted(set(readers)), patterns, "AllowLogReadersDecrypt")
-        )
-    return statements
-
-
 def _doc(statements: list[Statement]) -> Policy:
     return {"Version": VERSION, "Statement": statements}
-
-
-def central_bucket_required(names: Names, organization_id: str | None = None) -> Policy:
-    """The policy document of this account's central-bucket statements."""
-    return _doc(account_bucket_statements(names, organization_id))
-
-
-def central_key_required(
-    names: Names, *, bucket_key_decrypt: bool = False, readers: Sequence[str] = ()
-) -> Policy:
-    """The policy document of this account's central-key statements."""
-    return _doc(
-        account_key_statements(names, bucket_key_decrypt=bucket_key_decrypt, readers=readers)
-    )
 
 
 def reader_probes(names: Names, key_arn: str, readers: Sequence[str]) -> list[Probe]:
@@ -365,8 +259,6 @@ def build_handoff(
     if central is None or not central.handoff:
         return None
     if reviews is None:
-        from wizard.plan.review import review_policies
-
         reviews = review_policies(answers, ctx, found)
     names = Names(answers, ctx)
     org_id = ctx.organization_id
@@ -712,118 +604,6 @@ def check_central(
         checks=checks,
         problems=problems,
         confirmation=confirmation_code(answers, ctx, readers),
-    )
-
-
-# ------------------------------------------------------------------ verification
-
-_BUCKET_CHECK = "live bucket policy allows this trail"
-_KEY_CHECK = "live key policy allows this trail"
-_KEY_REGION_CHECK = "key is enabled and in the bucket's region"
-
-
-def central_verification(
-    verification: Verification,
-    answers: Answers,
-    ctx: AccountContext,
-    found: Discovery,
-    caller: AwsCaller,
-    callers: Mapping[str, AwsCaller] | None = None,
-) -> Verification:
-    """Re-do the policy checks of a central bucket or key with the right credentials.
-
-    :func:`wizard.run.verify.verify` reads policies with this account's caller, which AWS
-    refuses for another account's bucket and key. A central resource is read with its
-    owner's caller when there is one; without one, a policy that cannot be read is reported
-    as validated by CloudTrail itself (CreateTrail accepted the trail, which it does only
-    when both policies allow it), with ``check-central`` named for a re-check.
-    """
-    central = found.central
-    if central is None:
-        return verification
-    names = Names(answers, ctx)
-    callers = callers or {}
-    replaced: dict[str, Check] = {}
-    if central.bucket_account:
-        owner = central.bucket_account
-        reader = callers.get(owner) if central.bucket_managed else None
-        region = found.bucket.region or names.bucket_region()
-        try:
-            policy = (reader or caller).call(
-                "s3", region, "GetBucketPolicy", {"Bucket": answers.bucket.name}
-            )["Policy"]
-        except AwsError as err:
-            replaced[_BUCKET_CHECK] = _unreadable(
-                _BUCKET_CHECK, f"bucket {answers.bucket.name}", owner, err, managed=bool(reader)
-            )
-        else:
-            refused = [
-                f"{p.label}: {'; '.join(r.reasons)}"
-                for p in bucket_probes(names, ctx.organization_id)
-                if not (r := evaluate(policy, p.request)).allowed
-            ]
-            replaced[_BUCKET_CHECK] = Check(
-                name=_BUCKET_CHECK,
-                ok=not refused,
-                detail="; ".join(refused)
-                or f"GetBucketAcl and PutObject allowed for this trail (read as account "
-                f"{owner if reader else ctx.account_id})",
-            )
-    if central.key_account and answers.encryption.existing_key:
-        owner = central.key_account
-        reader = callers.get(owner) if central.key_managed else None
-        key_ref = answers.encryption.existing_key
-        parsed = classify_key_ref(key_ref)
-        region = parsed.region if not isinstance(parsed, str) and parsed.region else ctx.region
-        try:
-            meta = (reader or caller).call("kms", region, "DescribeKey", {"KeyId": key_ref})[
-                "KeyMetadata"
-            ]
-            policy = (reader or caller).call(
-                "kms", region, "GetKeyPolicy", {"KeyId": meta["Arn"], "PolicyName": "default"}
-            )["Policy"]
-        except AwsError as err:
-            replaced[_KEY_CHECK] = _unreadable(
-                _KEY_CHECK, f"key {key_ref}", owner, err, managed=bool(reader)
-            )
-            replaced[_KEY_REGION_CHECK] = Check(
-                name=_KEY_REGION_CHECK,
-                ok=reader is None,
-                detail=f"the key ARN names {region}; CloudTrail accepted it for the bucket"
-                if reader is None
-                else f"{err.code}: {err.message}",
-            )
-        else:
-            refused = [
-                f"{p.label}: {'; '.join(r.reasons)}"
-                for p in key_probes(names, str(meta["Arn"]), decrypt=False)
-                if not (r := evaluate(policy, p.request)).allowed
-            ]
-            replaced[_KEY_CHECK] = Check(
-                name=_KEY_CHECK,
-                ok=not refused,
-                detail="; ".join(refused) or "GenerateDataKey and DescribeKey allowed",
-            )
-            bucket_region = found.bucket.region or names.bucket_region()
-            replaced[_KEY_REGION_CHECK] = Check(
-                name=_KEY_REGION_CHECK,
-                ok=meta.get("KeyState") == "Enabled" and region == bucket_region,
-                detail=f"{meta.get('KeyState')} in {region}; bucket in {bucket_region}",
-            )
-    checks = [replaced.get(c.name, c) for c in verification.checks]
-    return verification.model_copy(update={"checks": checks})
-
-
-def _unreadable(name: str, what: str, owner: str, err: AwsError, *, managed: bool) -> Check:
-    if managed:
-        return Check(name=name, ok=False, detail=f"{what}: {err.code}: {err.message}")
-    return Check(
-        name=name,
-        ok=True,
-        detail=f"the policy of {what} (account {owner}) cannot be read from this account "
-        f"({err.code}); CloudTrail accepted it when it created the trail, which it does only "
-        f"when it may deliver. `cloudtrail-wizard {CHECK_COMMAND}` re-checks it with that "
-        "account's credentials.",
     )
 
 

@@ -17,10 +17,12 @@ from wizard.model.answers import Answers
 from wizard.model.context import AccountContext, Names
 from wizard.model.names import RUN_TAG
 from wizard.model.plan import Call, Chain, Plan, PolicyChange, Step
+from wizard.plan.central import build_handoff
 from wizard.plan.preflight import preflight
 from wizard.plan.review import PolicyReview, Reviews, review_policies
 from wizard.plan.selectors import advanced_event_selectors
 from wizard.policy.merge import PolicyError, parse_policy, render_policy
+from wizard.policy.operator import operator_policy
 
 PROPAGATION_ERRORS = [
     "InsufficientS3BucketPolicyException",
@@ -160,14 +162,10 @@ def build_plan(
     }
     if reviews.access_logs is not None:
         policies["access_log_bucket_policy"] = reviews.access_logs.document
-    from wizard.policy.operator import operator_policy
-
     policies["operator_policy"] = render_policy(operator_policy(answers, ctx))
     if reviews.role_permissions is not None:
         policies["cloudwatch_logs_role_policy"] = render_policy(reviews.role_permissions)
     if found.central is not None:
-        from wizard.plan.central import build_handoff
-
         pack = build_handoff(answers, ctx, found, reviews)
         if pack is not None:
             policies["central_handoff"] = pack.model_dump(mode="json")

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any, Literal
 
-from wizard.account.discovery import Discovery
+from wizard.account.discovery import Discovery, LogsFacts
 from wizard.model.answers import Answers
 from wizard.model.context import AccountContext, Names
 from wizard.model.plan import Finding, by_severity
+from wizard.plan.central import central_findings
 from wizard.plan.limits import limit_findings
 from wizard.plan.review import PolicyReview, Reviews, describe_probe_failure, statements_text
 
@@ -65,8 +66,6 @@ def preflight(
     findings += _access_log_findings(answers, names, found, reviews.access_logs)
     findings += limit_findings(answers, ctx, found, reviews)
     if found.central is not None:
-        from wizard.plan.central import central_findings
-
         findings += central_findings(answers, ctx, found, reviews)
     return by_severity(findings)
 
@@ -675,8 +674,6 @@ def _topic_exists(names: Names, name: str, arn: str) -> Finding:
 
 
 def _logs_findings(answers: Answers, names: Names, logs: object, reviews: Reviews) -> list[Finding]:
-    from wizard.account.discovery import LogsFacts
-
     out: list[Finding] = []
     cw = answers.cloudwatch_logs
     assert isinstance(logs, LogsFacts) or logs is None

@@ -35,6 +35,8 @@ from wizard.policy.policies import (
     access_log_target_arn,
     bucket_cloudtrail_statements,
     bucket_policy,
+    central_bucket_required,
+    central_key_required,
     cloudwatch_role_policy,
     cloudwatch_role_trust_policy,
     key_cloudtrail_statements,
@@ -392,8 +394,6 @@ def review_policies(answers: Answers, ctx: AccountContext, found: Discovery) -> 
     if central is not None and central.bucket_account is not None:
         # A central bucket in the log-archive account: this account's own statements, with
         # Sids that do not clash with the other accounts' (see wizard.plan.central).
-        from wizard.plan.central import central_bucket_required
-
         bucket_required = central_bucket_required(names, org_id)
     if answers.bucket.create:
         bucket = _review_new(
@@ -427,8 +427,6 @@ def review_policies(answers: Answers, ctx: AccountContext, found: Discovery) -> 
             "Statement": key_cloudtrail_statements(names, bucket_key_decrypt=decrypt),
         }
         if central is not None and central.key_account is not None:
-            from wizard.plan.central import central_key_required
-
             key_required = central_key_required(
                 names, bucket_key_decrypt=decrypt, readers=central.readers
             )

@@ -17,6 +17,7 @@ from pydantic import SerializerFunctionWrapHandler, model_serializer
 from wizard.model.answers import Answers
 from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext, Names
+from wizard.policy.operator import operator_policy
 
 Statement = dict[str, Any]
 Policy = dict[str, Any]
@@ -376,6 +377,115 @@ def cloudwatch_role_policy(names: Names, organization_id: str | None = None) -> 
     )
 
 
+# ------------------------------------------------------------- central logging
+# A log-archive account's bucket and key: each account's own statements (Sids suffixed with
+# its id, so several accounts' sit side by side), and the key statements for many trails.
+
+
+def _suffixed(statements: list[Statement], account: str) -> list[Statement]:
+    """Statements with the account id appended to each Sid: one set per account, no clash."""
+    return [{**s, "Sid": f"{s['Sid']}{account}"} if "Sid" in s else s for s in statements]
+
+
+def account_bucket_statements(names: Names, organization_id: str | None = None) -> list[Statement]:
+    """This account's statements for a central bucket: its path, pinned to this trail.
+
+    The same grants as :func:`wizard.policy.policies.bucket_cloudtrail_statements` (ACL check, and
+    PutObject on ``[prefix/]AWSLogs/<this-account>/*``, both with ``aws:SourceArn``), with
+    Sids suffixed by the account id so that several accounts' statements sit side by side.
+    """
+    return _suffixed(bucket_cloudtrail_statements(names, organization_id), names.trail_owner)
+
+
+def _reader_statement(readers: Sequence[str], patterns: Sequence[str], sid: str) -> Statement:
+    values: str | list[str] = patterns[0] if len(patterns) == 1 else list(patterns)
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": readers[0] if len(readers) == 1 else list(readers)},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {
+            "Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"},
+            "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": values},
+        },
+    }
+
+
+def account_key_statements(
+    names: Names, *, bucket_key_decrypt: bool = False, readers: Sequence[str] = ()
+) -> list[Statement]:
+    """This account's statements for a central key.
+
+    CloudTrail may generate data keys only for this account's trails (encryption context)
+    and only for this trail (``aws:SourceArn``), and describe the key; named readers may
+    decrypt CloudTrail log files of this account's trails.
+    """
+    statements = key_cloudtrail_statements(names, bucket_key_decrypt=bucket_key_decrypt)
+    if readers:
+        statements.append(
+            _reader_statement(
+                sorted(set(readers)), [names.encryption_context_pattern], "AllowLogReadersDecrypt"
+            )
+        )
+    return _suffixed(statements, names.trail_owner)
+
+
+def central_key_statements(
+    writers: Sequence[TrailWriter], partition: str, readers: Sequence[str] = ()
+) -> list[Statement]:
+    """Key statements for trails of several accounts (the key twin of
+    :func:`wizard.policy.policies.central_bucket_statements`): one encrypt and one describe
+    statement whose ``aws:SourceArn`` lists every trail and whose encryption context lists
+    every account; plus a decrypt grant for named readers."""
+    if not writers:
+        raise ValueError("a central key policy needs at least one trail")
+    arns = sorted({w.trail_arn for w in writers})
+    patterns = sorted({f"arn:{partition}:cloudtrail:*:{w.account_id}:trail/*" for w in writers})
+    source: str | list[str] = arns[0] if len(arns) == 1 else arns
+    context: str | list[str] = patterns[0] if len(patterns) == 1 else patterns
+    statements: list[Statement] = [
+        {
+            "Sid": "AWSCloudTrailEncryptLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": "kms:GenerateDataKey*",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceArn": source},
+                "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": context},
+            },
+        },
+        {
+            "Sid": "AWSCloudTrailDescribeKey",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL},
+            "Action": "kms:DescribeKey",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceArn": source}},
+        },
+    ]
+    if readers:
+        statements.append(
+            _reader_statement(sorted(set(readers)), patterns, "AllowLogReadersDecrypt")
+        )
+    return statements
+
+
+def central_bucket_required(names: Names, organization_id: str | None = None) -> Policy:
+    """The policy document of this account's central-bucket statements."""
+    return _doc(account_bucket_statements(names, organization_id))
+
+
+def central_key_required(
+    names: Names, *, bucket_key_decrypt: bool = False, readers: Sequence[str] = ()
+) -> Policy:
+    """The policy document of this account's central-key statements."""
+    return _doc(
+        account_key_statements(names, bucket_key_decrypt=bucket_key_decrypt, readers=readers)
+    )
+
+
 # ---------------------------------------------------------------------- bundle
 
 
@@ -413,8 +523,6 @@ def build_policies(answers: Answers, ctx: AccountContext) -> PolicySet:
     For existing resources the documents hold the statements the wizard would merge in (the
     engine merges them into the live policy and shows the diff).
     """
-    from wizard.policy.operator import operator_policy
-
     names = Names(answers, ctx)
     org = ctx.organization_id
     if answers.bucket.create:

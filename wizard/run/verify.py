@@ -7,16 +7,25 @@ needs. Each check is reported, passed or not, so the operator sees the evidence.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
 
+from wizard.account.discovery import Discovery
 from wizard.model.answers import Answers
 from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext, Names
+from wizard.model.names import classify_key_ref
+from wizard.plan.central import CHECK_COMMAND
 from wizard.plan.review import access_log_probes, bucket_probes, key_probes, topic_probes
 from wizard.policy.access import evaluate
 from wizard.ports import AwsCaller, AwsError
+
+# The policy checks that central_verification re-does, by name, for a central bucket or key.
+_BUCKET_CHECK = "live bucket policy allows this trail"
+_KEY_CHECK = "live key policy allows this trail"
+_KEY_REGION_CHECK = "key is enabled and in the bucket's region"
 
 
 class Check(WizardModel):
@@ -184,13 +193,13 @@ def _policy_checks(
         ]
         checks.append(
             Check(
-                name="live bucket policy allows this trail",
+                name=_BUCKET_CHECK,
                 ok=not refused,
                 detail="; ".join(refused) or "GetBucketAcl and PutObject allowed for this trail",
             )
         )
     except (AwsError, ValueError) as err:
-        checks.append(Check(name="live bucket policy allows this trail", ok=False, detail=str(err)))
+        checks.append(Check(name=_BUCKET_CHECK, ok=False, detail=str(err)))
     if key_arn:
         key_region = key_arn.split(":")[3] if key_arn.startswith("arn:") else region
         try:
@@ -204,7 +213,7 @@ def _policy_checks(
             ]
             checks.append(
                 Check(
-                    name="live key policy allows this trail",
+                    name=_KEY_CHECK,
                     ok=not refused,
                     detail="; ".join(refused) or "GenerateDataKey and DescribeKey allowed",
                 )
@@ -212,15 +221,13 @@ def _policy_checks(
             meta = caller.call("kms", key_region, "DescribeKey", {"KeyId": key_arn})["KeyMetadata"]
             checks.append(
                 Check(
-                    name="key is enabled and in the bucket's region",
+                    name=_KEY_REGION_CHECK,
                     ok=meta.get("KeyState") == "Enabled" and key_region == region,
                     detail=f"{meta.get('KeyState')} in {key_region}; bucket in {region}",
                 )
             )
         except (AwsError, ValueError) as err:
-            checks.append(
-                Check(name="live key policy allows this trail", ok=False, detail=str(err))
-            )
+            checks.append(Check(name=_KEY_CHECK, ok=False, detail=str(err)))
     topic_arn = names.topic_arn
     if topic_arn:
         try:
@@ -244,3 +251,111 @@ def _policy_checks(
                 Check(name="topic policy allows this trail to publish", ok=False, detail=str(err))
             )
     return checks
+
+
+# ----------------------------------------------------------------- central logging
+
+
+def central_verification(
+    verification: Verification,
+    answers: Answers,
+    ctx: AccountContext,
+    found: Discovery,
+    caller: AwsCaller,
+    callers: Mapping[str, AwsCaller] | None = None,
+) -> Verification:
+    """Re-do the policy checks of a central bucket or key with the right credentials.
+
+    :func:`verify` reads policies with this account's caller, which AWS
+    refuses for another account's bucket and key. A central resource is read with its
+    owner's caller when there is one; without one, a policy that cannot be read is reported
+    as validated by CloudTrail itself (CreateTrail accepted the trail, which it does only
+    when both policies allow it), with ``check-central`` named for a re-check.
+    """
+    central = found.central
+    if central is None:
+        return verification
+    names = Names(answers, ctx)
+    callers = callers or {}
+    replaced: dict[str, Check] = {}
+    if central.bucket_account:
+        owner = central.bucket_account
+        reader = callers.get(owner) if central.bucket_managed else None
+        region = found.bucket.region or names.bucket_region()
+        try:
+            policy = (reader or caller).call(
+                "s3", region, "GetBucketPolicy", {"Bucket": answers.bucket.name}
+            )["Policy"]
+        except AwsError as err:
+            replaced[_BUCKET_CHECK] = _unreadable(
+                _BUCKET_CHECK, f"bucket {answers.bucket.name}", owner, err, managed=bool(reader)
+            )
+        else:
+            refused = [
+                f"{p.label}: {'; '.join(r.reasons)}"
+                for p in bucket_probes(names, ctx.organization_id)
+                if not (r := evaluate(policy, p.request)).allowed
+            ]
+            replaced[_BUCKET_CHECK] = Check(
+                name=_BUCKET_CHECK,
+                ok=not refused,
+                detail="; ".join(refused)
+                or f"GetBucketAcl and PutObject allowed for this trail (read as account "
+                f"{owner if reader else ctx.account_id})",
+            )
+    if central.key_account and answers.encryption.existing_key:
+        owner = central.key_account
+        reader = callers.get(owner) if central.key_managed else None
+        key_ref = answers.encryption.existing_key
+        parsed = classify_key_ref(key_ref)
+        region = parsed.region if not isinstance(parsed, str) and parsed.region else ctx.region
+        try:
+            meta = (reader or caller).call("kms", region, "DescribeKey", {"KeyId": key_ref})[
+                "KeyMetadata"
+            ]
+            policy = (reader or caller).call(
+                "kms", region, "GetKeyPolicy", {"KeyId": meta["Arn"], "PolicyName": "default"}
+            )["Policy"]
+        except AwsError as err:
+            replaced[_KEY_CHECK] = _unreadable(
+                _KEY_CHECK, f"key {key_ref}", owner, err, managed=bool(reader)
+            )
+            replaced[_KEY_REGION_CHECK] = Check(
+                name=_KEY_REGION_CHECK,
+                ok=reader is None,
+                detail=f"the key ARN names {region}; CloudTrail accepted it for the bucket"
+                if reader is None
+                else f"{err.code}: {err.message}",
+            )
+        else:
+            refused = [
+                f"{p.label}: {'; '.join(r.reasons)}"
+                for p in key_probes(names, str(meta["Arn"]), decrypt=False)
+                if not (r := evaluate(policy, p.request)).allowed
+            ]
+            replaced[_KEY_CHECK] = Check(
+                name=_KEY_CHECK,
+                ok=not refused,
+                detail="; ".join(refused) or "GenerateDataKey and DescribeKey allowed",
+            )
+            bucket_region = found.bucket.region or names.bucket_region()
+            replaced[_KEY_REGION_CHECK] = Check(
+                name=_KEY_REGION_CHECK,
+                ok=meta.get("KeyState") == "Enabled" and region == bucket_region,
+                detail=f"{meta.get('KeyState')} in {region}; bucket in {bucket_region}",
+            )
+    checks = [replaced.get(c.name, c) for c in verification.checks]
+    return verification.model_copy(update={"checks": checks})
+
+
+def _unreadable(name: str, what: str, owner: str, err: AwsError, *, managed: bool) -> Check:
+    if managed:
+        return Check(name=name, ok=False, detail=f"{what}: {err.code}: {err.message}")
+    return Check(
+        name=name,
+        ok=True,
+        detail=f"the policy of {what} (account {owner}) cannot be read from this account "
+        f"({err.code}); CloudTrail accepted it when it created the trail, which it does only "
+        f"when it may deliver. `cloudtrail-wizard {CHECK_COMMAND}` re-checks it with that "
+        "account's credentials.",
+    )
