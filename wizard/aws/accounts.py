@@ -26,8 +26,8 @@ from botocore.credentials import (
 )
 from botocore.loaders import Loader, create_loader
 
-from wizard.aws.clients import Boto3Caller, ClientFactory
-from wizard.aws.session import AwsSession, credentials_problem_from
+from wizard.aws.clients import Boto3Caller, ClientFactory, credentials_problem_from
+from wizard.aws.session import AwsSession
 from wizard.ports import AwsError
 
 __all__ = ["DEFAULT_SESSION_NAME", "assume_role_session"]

@@ -32,8 +32,9 @@ from botocore.loaders import ExtrasProcessor, JSONFileLoader, Loader, instance_c
 from botocore.response import StreamingBody
 
 from wizard import __version__
-from wizard.aws.basics import RetryMode
+from wizard.aws.basics import CredentialsProblem, RetryMode
 from wizard.model.readonly import DryRunViolation, is_read_only
+from wizard.ports import AwsError
 
 if TYPE_CHECKING:
     import boto3
@@ -53,6 +54,7 @@ __all__ = [
     "DryRunViolation",
     "RetryMode",
     "SdkSession",
+    "credentials_problem_from",
     "install_fast_loader",
     "install_readonly_guard",
     "to_jsonable",
@@ -72,6 +74,79 @@ CREDENTIAL_ERROR_CODES = frozenset(
     }
 )
 """AWS error codes that mean "these credentials are expired or wrong", not "no permission"."""
+
+_EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"})
+
+
+def _profile_flag(profile: str | None) -> str:
+    return f" --profile {profile}" if profile else ""
+
+
+def credentials_problem_from(
+    exc: Exception,
+    profile: str | None,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+    region: str | None = None,
+) -> CredentialsProblem:
+    """Turn a botocore credentials failure into an actionable :class:`CredentialsProblem`.
+
+    Args:
+        exc: The botocore exception (NoCredentialsError, an SSO error, a ClientError ...).
+        profile: The profile in use, named in the advice.
+        code: The AWS error code, for ClientErrors.
+        message: The AWS error message, for ClientErrors.
+        region: The region of the failing call, mentioned for region-related rejections.
+
+    Returns:
+        The problem to raise.
+    """
+    whose = f" of profile '{profile}'" if profile else ""
+    sso_login = f"`aws sso login{_profile_flag(profile)}`"
+    if isinstance(exc, boto_errors.NoCredentialsError):
+        return CredentialsProblem(
+            f"No AWS credentials found{whose}. Configure some with `aws configure` (access "
+            f"keys) or log in with `aws sso login --profile NAME` (IAM Identity Center) and "
+            "pass --profile NAME; or try the wizard without an AWS account using --sandbox.",
+            kind="no-credentials",
+        )
+    if isinstance(exc, boto_errors.PartialCredentialsError):
+        return CredentialsProblem(
+            f"The AWS credentials{whose} are incomplete ({exc}). Set both the access key id and "
+            "the secret access key (`aws configure`), or use --sandbox to try without AWS.",
+            kind="no-credentials",
+        )
+    if isinstance(exc, boto_errors.SSOError | boto_errors.TokenRetrievalError):
+        return CredentialsProblem(
+            f"The AWS SSO login{whose} has expired or is missing ({exc}). Run {sso_login} "
+            "and try again.",
+            kind="expired",
+        )
+    if code in _EXPIRED_CODES:
+        return CredentialsProblem(
+            f"The AWS credentials{whose} have expired ({code}: {message}). Run {sso_login} "
+            "(IAM Identity Center) or refresh your temporary credentials, then try again.",
+            kind="expired",
+        )
+    if code is not None:
+        opt_in = (
+            f" If {region} is an opt-in region, check that it is enabled for the account."
+            if region
+            else ""
+        )
+        return CredentialsProblem(
+            f"AWS rejected the credentials{whose} ({code}: {message}). Check the access key "
+            f"(`aws configure{_profile_flag(profile)}`) or log in again with {sso_login}."
+            f"{opt_in}",
+            kind="invalid-credentials",
+        )
+    return CredentialsProblem(
+        f"Could not load the AWS credentials{whose}: {exc}. Check the profile's "
+        f"configuration, or log in again with {sso_login}.",
+        kind="credentials",
+    )
+
 
 _GUARD_ID = "cloudtrail-wizard-readonly-guard"
 
@@ -416,9 +491,6 @@ class Boto3Caller:
         self, exc: Exception, client: BaseClient, service: str, region: str, operation: str
     ) -> Exception:
         """Map a botocore failure onto AwsError / CredentialsProblem; others pass through."""
-        from wizard.aws.session import credentials_problem_from
-        from wizard.ports import AwsError
-
         profile = self.factory.profile_name
         if isinstance(exc, boto_errors.ClientError):
             error = exc.response.get("Error", {})

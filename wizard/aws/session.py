@@ -24,7 +24,13 @@ from botocore import exceptions as boto_errors
 from wizard.aws.basics import CredentialsProblem as CredentialsProblem
 from wizard.aws.basics import ProblemKind as ProblemKind
 from wizard.aws.basics import RetryMode as RetryMode
-from wizard.aws.clients import Boto3Caller, ClientFactory, SdkSession, install_fast_loader
+from wizard.aws.clients import (
+    Boto3Caller,
+    ClientFactory,
+    SdkSession,
+    credentials_problem_from,
+    install_fast_loader,
+)
 from wizard.model.regions import check_region
 from wizard.ports import AwsError
 
@@ -34,9 +40,9 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> type[SessionSettings]:
-    # SessionSettings (a pydantic model) is imported on first use: the AWS worker process
-    # (wizard.aws.worker) opens sessions without loading the wizard's models.
     if name == "SessionSettings":
+        # SessionSettings (a pydantic model) is imported on first use: the AWS worker process
+        # (wizard.aws.worker) opens sessions without loading the wizard's models.
         from wizard.aws.settings import SessionSettings
 
         return SessionSettings
@@ -71,8 +77,6 @@ THROTTLING_CODES = frozenset(
     }
 )
 """Error codes AWS uses for "too many requests"."""
-
-_EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"})
 
 DEFAULT_POLICY_HINT = "`cloudtrail-wizard policies ANSWERS` prints it"
 """Where to find the operator policy, when the caller does not say."""
@@ -148,6 +152,7 @@ class AwsSession:
         Raises:
             CredentialsProblem: the credentials do not work or the endpoint is unreachable.
         """
+        # On first use: the worker process opens sessions without the wizard's models.
         from wizard.model.context import AccountContext
 
         account, partition, arn = self.whoami()
@@ -186,76 +191,6 @@ def _configured_profiles() -> list[str]:
         return sorted(probe.available_profiles)
     except boto_errors.BotoCoreError:
         return []
-
-
-def _profile_flag(profile: str | None) -> str:
-    return f" --profile {profile}" if profile else ""
-
-
-def credentials_problem_from(
-    exc: Exception,
-    profile: str | None,
-    *,
-    code: str | None = None,
-    message: str | None = None,
-    region: str | None = None,
-) -> CredentialsProblem:
-    """Turn a botocore credentials failure into an actionable :class:`CredentialsProblem`.
-
-    Args:
-        exc: The botocore exception (NoCredentialsError, an SSO error, a ClientError ...).
-        profile: The profile in use, named in the advice.
-        code: The AWS error code, for ClientErrors.
-        message: The AWS error message, for ClientErrors.
-        region: The region of the failing call, mentioned for region-related rejections.
-
-    Returns:
-        The problem to raise.
-    """
-    whose = f" of profile '{profile}'" if profile else ""
-    sso_login = f"`aws sso login{_profile_flag(profile)}`"
-    if isinstance(exc, boto_errors.NoCredentialsError):
-        return CredentialsProblem(
-            f"No AWS credentials found{whose}. Configure some with `aws configure` (access "
-            f"keys) or log in with `aws sso login --profile NAME` (IAM Identity Center) and "
-            "pass --profile NAME; or try the wizard without an AWS account using --sandbox.",
-            kind="no-credentials",
-        )
-    if isinstance(exc, boto_errors.PartialCredentialsError):
-        return CredentialsProblem(
-            f"The AWS credentials{whose} are incomplete ({exc}). Set both the access key id and "
-            "the secret access key (`aws configure`), or use --sandbox to try without AWS.",
-            kind="no-credentials",
-        )
-    if isinstance(exc, boto_errors.SSOError | boto_errors.TokenRetrievalError):
-        return CredentialsProblem(
-            f"The AWS SSO login{whose} has expired or is missing ({exc}). Run {sso_login} "
-            "and try again.",
-            kind="expired",
-        )
-    if code in _EXPIRED_CODES:
-        return CredentialsProblem(
-            f"The AWS credentials{whose} have expired ({code}: {message}). Run {sso_login} "
-            "(IAM Identity Center) or refresh your temporary credentials, then try again.",
-            kind="expired",
-        )
-    if code is not None:
-        opt_in = (
-            f" If {region} is an opt-in region, check that it is enabled for the account."
-            if region
-            else ""
-        )
-        return CredentialsProblem(
-            f"AWS rejected the credentials{whose} ({code}: {message}). Check the access key "
-            f"(`aws configure{_profile_flag(profile)}`) or log in again with {sso_login}."
-            f"{opt_in}",
-            kind="invalid-credentials",
-        )
-    return CredentialsProblem(
-        f"Could not load the AWS credentials{whose}: {exc}. Check the profile's "
-        f"configuration, or log in again with {sso_login}.",
-        kind="credentials",
-    )
 
 
 def _sdk_session(settings: SessionSettings) -> botocore.session.Session:
@@ -382,6 +317,8 @@ def explain_aws_error(
     """
     call = f"{err.service}:{err.operation}"
     if err.access_denied:
+        # The operator policy (and with it the wizard's models) only for a refusal: the
+        # worker process imports this module without them.
         from wizard.policy.operator import action_for
 
         action = action_for(err.service, err.operation)

@@ -206,6 +206,8 @@ class WorkerSession:
     def settings(self) -> SessionSettings:
         """The settings the session was opened with."""
         if self._settings is None:
+            # pydantic on first use: the command starts its worker before it loads the
+            # wizard's models.
             from wizard.aws.settings import SessionSettings
 
             self._settings = SessionSettings(**self._options)
@@ -231,6 +233,7 @@ class WorkerSession:
         Raises:
             CredentialsProblem: the credentials do not work or the endpoint is unreachable.
         """
+        # pydantic on first use, as for settings.
         from wizard.model.context import AccountContext
 
         account, partition, arn = self.whoami()
@@ -292,6 +295,7 @@ class WorkerSession:
         """Make the call here, in a session opened like the worker's (it stopped)."""
         with self._lock:
             if self._fallback is None:
+                # botocore in this process only once the worker stopped.
                 from wizard.aws.session import open_session
 
                 self._fallback = open_session(self.settings, verify=False)
@@ -341,6 +345,7 @@ class WorkerSession:
         try:
             with self._lock:
                 if self._fallback is None:
+                    # botocore in this process only when the worker could not open the session.
                     from wizard.aws.session import open_session
 
                     self._fallback = open_session(self.settings)
@@ -431,7 +436,8 @@ def start_worker(
     """
     if os.name != "posix" or not sys.executable:
         return None
-    # The worker is this Python running _BOOTSTRAP: a fixed argv, no shell.
+    # The worker process imports this module too and never starts a worker, so what only
+    # starting one needs is imported here.
     import json
     import subprocess  # nosec B404
     from pathlib import Path
@@ -448,6 +454,7 @@ def start_worker(
     # output stay away from them (a credentials prompt falls back to them without a tty).
     request_read, request_write = os.pipe()
     answer_read, answer_write = os.pipe()
+    # The worker is this Python running _BOOTSTRAP: a fixed argv, no shell.
     command = [
         sys.executable,
         "-P",  # never import from the current directory
@@ -545,6 +552,8 @@ def serve() -> None:
 
     def open_it() -> dict[str, Any]:
         nonlocal session
+        # The worker's side: the command's process, which imports this module too, never
+        # loads botocore through it.
         import json
         from types import SimpleNamespace
 
@@ -569,6 +578,7 @@ def serve() -> None:
     if session is None:
         os._exit(0)
 
+    # The worker's side only (see open_it).
     from concurrent.futures import ThreadPoolExecutor
 
     caller = session.caller
