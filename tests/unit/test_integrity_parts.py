@@ -13,7 +13,7 @@ from screens.cli import UsageError
 from screens.validate_cmd import parse_time
 from wizard.health import integrity
 from wizard.sandbox import delivery as logs
-from wizard.sandbox.delivery import RecordedEvent, _TrailView
+from wizard.sandbox.delivery import RecordedEvent, TrailView
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -76,11 +76,11 @@ def test_parse_time_refuses_what_it_cannot_read(text: str) -> None:
     ],
 )
 def test_s3_event_names(method: str, key: str, subs: set[str], copy: bool, expected: str) -> None:
-    assert logs._s3_operation(method, True, key, subs, copy) == expected
+    assert logs.s3_operation(method, True, key, subs, copy) == expected
 
 
 def test_list_buckets_has_no_bucket() -> None:
-    assert logs._s3_operation("GET", False, "", set(), False) == "ListBuckets"
+    assert logs.s3_operation("GET", False, "", set(), False) == "ListBuckets"
 
 
 def test_query_parameters_are_nested_and_camel_cased() -> None:
@@ -91,14 +91,14 @@ def test_query_parameters_are_nested_and_camel_cased() -> None:
         "Tags.member.2.Key": "env",
         "Tags.member.2.Value": "prod",
     }
-    assert logs._camel(logs._unflatten(flat)) == {
+    assert logs.camel(logs.unflatten(flat)) == {
         "roleName": "Reader",
         "tags": [{"key": "team", "value": "audit"}, {"key": "env", "value": "prod"}],
     }
 
 
 def test_secrets_are_hidden() -> None:
-    camel = logs._camel({"AccessKeyId": "AKIA", "SecretAccessKey": "s", "Password": "p"})
+    camel = logs.camel({"AccessKeyId": "AKIA", "SecretAccessKey": "s", "Password": "p"})
     assert camel == {
         "accessKeyId": "AKIA",
         "secretAccessKey": "HIDDEN_DUE_TO_SECURITY_REASONS",
@@ -108,16 +108,16 @@ def test_secrets_are_hidden() -> None:
 
 def test_error_codes_from_each_protocol() -> None:
     json_body = b'{"__type": "com.amazonaws#TrailNotFoundException", "message": "gone"}'
-    assert logs._error_of(json_body, []) == ("TrailNotFoundException", "gone")
+    assert logs.error_of(json_body, []) == ("TrailNotFoundException", "gone")
     xml = b"<Error><Code>NoSuchBucket</Code><Message>The bucket &amp; all</Message></Error>"
-    assert logs._error_of(xml, []) == ("NoSuchBucket", "The bucket & all")
-    assert logs._error_of(b"", [("x-amzn-ErrorType", "Throttling:http")]) == ("Throttling", "")
+    assert logs.error_of(xml, []) == ("NoSuchBucket", "The bucket & all")
+    assert logs.error_of(b"", [("x-amzn-ErrorType", "Throttling:http")]) == ("Throttling", "")
 
 
 # ---- which events a trail logs -------------------------------------------------------
 
 
-def view(**changes: Any) -> _TrailView:
+def view(**changes: Any) -> TrailView:
     settings: dict[str, Any] = {
         "arn": "arn:aws:cloudtrail:us-east-1:123456789012:trail/audit",
         "name": "audit",
@@ -139,7 +139,7 @@ def view(**changes: Any) -> _TrailView:
         "moto": None,
     }
     settings.update(changes)
-    return _TrailView(**settings)
+    return TrailView(**settings)
 
 
 def event(
@@ -177,17 +177,17 @@ ORG = frozenset({"123456789012", "111111111111"})
 def test_regions_accounts_and_global_events() -> None:
     single, multi = view(), view(multi_region=True)
     elsewhere = event(region="eu-west-1")
-    assert logs._trail_wants(single, event(), frozenset())
-    assert not logs._trail_wants(single, elsewhere, frozenset())
-    assert logs._trail_wants(multi, elsewhere, frozenset())
+    assert logs.trail_wants(single, event(), frozenset())
+    assert not logs.trail_wants(single, elsewhere, frozenset())
+    assert logs.trail_wants(multi, elsewhere, frozenset())
     member = event(account="111111111111")
-    assert not logs._trail_wants(single, member, ORG)
-    assert logs._trail_wants(view(organization=True), member, ORG)
+    assert not logs.trail_wants(single, member, ORG)
+    assert logs.trail_wants(view(organization=True), member, ORG)
     iam = event("ListRoles", source="iam.amazonaws.com")
-    assert logs._trail_wants(single, iam, frozenset())
-    assert not logs._trail_wants(view(include_global=False), iam, frozenset())
-    assert not logs._trail_wants(view(home_region="us-west-2"), iam, frozenset())
-    assert logs._trail_wants(view(home_region="us-west-2", multi_region=True), iam, frozenset())
+    assert logs.trail_wants(single, iam, frozenset())
+    assert not logs.trail_wants(view(include_global=False), iam, frozenset())
+    assert not logs.trail_wants(view(home_region="us-west-2"), iam, frozenset())
+    assert logs.trail_wants(view(home_region="us-west-2", multi_region=True), iam, frozenset())
 
 
 def test_basic_selectors() -> None:
@@ -197,7 +197,7 @@ def test_basic_selectors() -> None:
         read_only=False,
         object_arn=("arn:aws:s3:::data/reports/q1.csv"),
     )
-    assert not logs._trail_wants(view(), put, frozenset())  # no data events by default
+    assert not logs.trail_wants(view(), put, frozenset())  # no data events by default
     selected = view(
         event_selectors=(
             {
@@ -207,13 +207,13 @@ def test_basic_selectors() -> None:
             },
         )
     )
-    assert logs._trail_wants(selected, put, frozenset())
-    assert not logs._trail_wants(selected, event(), frozenset())  # management excluded
+    assert logs.trail_wants(selected, put, frozenset())
+    assert not logs.trail_wants(selected, event(), frozenset())  # management excluded
     other = event("PutObject", read_only=False, object_arn="arn:aws:s3:::other/x")
-    assert not logs._trail_wants(selected, other, frozenset())
+    assert not logs.trail_wants(selected, other, frozenset())
     no_kms = view(event_selectors=({"ExcludeManagementEventSources": ["kms.amazonaws.com"]},))
-    assert not logs._trail_wants(no_kms, event("ListKeys", source="kms.amazonaws.com"), frozenset())
-    assert logs._trail_wants(no_kms, event(), frozenset())
+    assert not logs.trail_wants(no_kms, event("ListKeys", source="kms.amazonaws.com"), frozenset())
+    assert logs.trail_wants(no_kms, event(), frozenset())
 
 
 def test_advanced_selectors() -> None:
@@ -233,11 +233,11 @@ def test_advanced_selectors() -> None:
             },
         )
     )
-    assert logs._trail_wants(writes, event("CreateTopic", read_only=False), frozenset())
-    assert not logs._trail_wants(writes, event(), frozenset())
+    assert logs.trail_wants(writes, event("CreateTopic", read_only=False), frozenset())
+    assert not logs.trail_wants(writes, event(), frozenset())
     get = event("GetObject", source="s3.amazonaws.com", object_arn="arn:aws:s3:::data/x")
-    assert logs._trail_wants(writes, get, frozenset())
-    assert not logs._trail_wants(
+    assert logs.trail_wants(writes, get, frozenset())
+    assert not logs.trail_wants(
         writes, event("GetObject", object_arn="arn:aws:s3:::other/x"), frozenset()
     )
     not_sns = view(
@@ -245,8 +245,8 @@ def test_advanced_selectors() -> None:
             {"FieldSelectors": [{"Field": "eventSource", "NotEquals": ["sns.amazonaws.com"]}]},
         )
     )
-    assert not logs._trail_wants(not_sns, event(), frozenset())
-    assert logs._trail_wants(not_sns, event("ListKeys", source="kms.amazonaws.com"), frozenset())
+    assert not logs.trail_wants(not_sns, event(), frozenset())
+    assert logs.trail_wants(not_sns, event("ListKeys", source="kms.amazonaws.com"), frozenset())
 
 
 # ---- signatures ----------------------------------------------------------------------
@@ -262,27 +262,27 @@ def test_signing_string_format() -> None:
         "digestS3Object": "k/d.json.gz",
         "previousDigestSignature": "ff00",
     }
-    assert integrity._signing_string(document, "ab") == (
+    assert integrity.signing_string(document, "ab") == (
         logs.digest_signing_string("2024-05-01T12:00:00Z", "b", "k/d.json.gz", "ab", "ff00")
     )
 
 
 def test_the_validator_verifies_what_the_sandbox_signs() -> None:
-    key = logs._new_signing_key(NOW)
+    key = logs.new_signing_key(NOW)
     data = logs.digest_signing_string("2024-05-01T12:00:00Z", "b", "k", "ab", None)
     signature = key.sign(data)
-    assert integrity._verify(key.public_der, signature, data)
-    assert not integrity._verify(key.public_der, signature, data + b"x")
-    assert not integrity._verify(key.public_der, "not hex", data)
-    other = logs._new_signing_key(NOW)
-    assert not integrity._verify(other.public_der, signature, data)
+    assert integrity.verify_signature(key.public_der, signature, data)
+    assert not integrity.verify_signature(key.public_der, signature, data + b"x")
+    assert not integrity.verify_signature(key.public_der, "not hex", data)
+    other = logs.new_signing_key(NOW)
+    assert not integrity.verify_signature(other.public_der, signature, data)
     assert key.fingerprint != other.fingerprint and len(key.fingerprint) == 32
 
 
 def test_bodies_as_the_caller_hands_them_over() -> None:
     packed = gzip.compress(b'{"Records": []}')
-    assert integrity._inflate(integrity._blob("base64:" + base64.b64encode(packed).decode())) == (
+    assert integrity.inflate(integrity.blob("base64:" + base64.b64encode(packed).decode())) == (
         b'{"Records": []}'
     )
-    assert integrity._inflate(integrity._blob('{"Records": []}')) == b'{"Records": []}'
-    assert integrity._blob(b"\x00\x01") == b"\x00\x01"
+    assert integrity.inflate(integrity.blob('{"Records": []}')) == b'{"Records": []}'
+    assert integrity.blob(b"\x00\x01") == b"\x00\x01"

@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from pydantic import Field
 
@@ -1033,12 +1034,7 @@ def discover_logs(names: Names, caller: AwsCaller) -> LogsFacts:
         try:
             role = caller.call("iam", names.home_region, "GetRole", {"RoleName": names.role_name})
             trust = role["Role"].get("AssumeRolePolicyDocument")
-            if isinstance(trust, str):
-                from urllib.parse import unquote
-
-                trust_text = unquote(trust)
-            else:
-                trust_text = json.dumps(trust)
+            trust_text = unquote(trust) if isinstance(trust, str) else json.dumps(trust)
             facts.update(
                 role_exists=True, role_arn=role["Role"].get("Arn"), role_trust_policy=trust_text
             )

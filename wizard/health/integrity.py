@@ -41,6 +41,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import Field
 
 from wizard.health.logfiles import MAX_DECOMPRESSED, fetch_object
@@ -262,7 +265,7 @@ def read_object(
             decompressed.
     """
     body, metadata = fetch_object(caller, region, bucket, key)
-    return _inflate(body), metadata
+    return inflate(body), metadata
 
 
 def read_log_records(caller: AwsCaller, region: str, bucket: str, key: str) -> list[dict[str, Any]]:
@@ -597,7 +600,7 @@ class _Walk:
         for entry in listed:
             fingerprint = str(entry.get("Fingerprint", ""))
             if fingerprint:
-                keys[fingerprint] = _blob(entry.get("Value"))
+                keys[fingerprint] = blob(entry.get("Value"))
         return keys
 
     def _check_digest(
@@ -686,8 +689,8 @@ class _Walk:
                 "not return for this period: it was not signed by CloudTrail in this region.",
             )
             return document, False
-        to_sign = _signing_string(document, digest_hash)
-        if not _verify(public_key, signature, to_sign):
+        to_sign = signing_string(document, digest_hash)
+        if not verify_signature(public_key, signature, to_sign):
             verdict(
                 "invalid-signature",
                 f"The signature does not verify with public key {fingerprint}: the digest "
@@ -741,7 +744,17 @@ class _Walk:
 # ======================================================================================
 
 
-def _signing_string(document: dict[str, Any], digest_hash: str) -> bytes:
+def signing_string(document: dict[str, Any], digest_hash: str) -> bytes:
+    """The bytes a digest file's signature covers, as CloudTrail documents them.
+
+    Args:
+        document: The parsed digest file.
+        digest_hash: The hex SHA-256 of the digest file's uncompressed content.
+
+    Returns:
+        End time, bucket/object, the hash and the previous signature (``null`` for the
+        first digest), one per line.
+    """
     previous = document.get("previousDigestSignature")
     return (
         f"{document['digestEndTime']}\n{document['digestS3Bucket']}/"
@@ -750,11 +763,17 @@ def _signing_string(document: dict[str, Any], digest_hash: str) -> bytes:
     ).encode()
 
 
-def _verify(public_key_der: bytes, signature_hex: str, data: bytes) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+def verify_signature(public_key_der: bytes, signature_hex: str, data: bytes) -> bool:
+    """Whether ``signature_hex`` is a SHA256withRSA signature of ``data`` by this key.
 
+    Args:
+        public_key_der: The public key, DER-encoded (as ListPublicKeys returns it).
+        signature_hex: The signature in hex (the digest's ``x-amz-meta-signature``).
+        data: The signed bytes (:func:`signing_string`).
+
+    Returns:
+        False for a wrong signature, and for a key or signature that cannot be read.
+    """
     try:
         key = serialization.load_der_public_key(public_key_der)
         signature = binascii.unhexlify(signature_hex.strip())
@@ -769,7 +788,7 @@ def _verify(public_key_der: bytes, signature_hex: str, data: bytes) -> bool:
     return True
 
 
-def _blob(value: Any) -> bytes:
+def blob(value: Any) -> bytes:
     """Binary data as the caller hands it over (bytes, ``base64:`` text, or plain text)."""
     if isinstance(value, bytes | bytearray):
         return bytes(value)
@@ -779,7 +798,7 @@ def _blob(value: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def _inflate(body: bytes) -> bytes:
+def inflate(body: bytes) -> bytes:
     """The uncompressed content (CloudTrail gzips its files; some readers inflate already).
 
     Raises:

@@ -22,7 +22,10 @@ from typing import Any
 
 from pydantic import Field
 
+from wizard.health.trails import find_trails
 from wizard.model.base import WizardModel
+from wizard.model.names import parse_arn
+from wizard.model.regions import normalise_bucket_location
 from wizard.model.safe_io import FileRefused, GzipError, gunzip_bounded, size_words
 from wizard.ports import AwsCaller, AwsError
 
@@ -172,10 +175,6 @@ def trail_log_location(caller: AwsCaller, region: str, trail: str) -> LogLocatio
         wizard.health.trails.TrailNotFound: no such trail in the account.
         LogFileError: the trail or its bucket cannot be read.
     """
-    from wizard.health.trails import find_trails
-    from wizard.model.names import parse_arn
-    from wizard.model.regions import normalise_bucket_location
-
     try:
         (entry,) = find_trails(caller, region, trail)[:1]
         arn = str(entry.get("TrailARN"))

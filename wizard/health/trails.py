@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from pydantic import Field
 
@@ -534,8 +535,6 @@ def _read_cloudwatch(reader: _Reader, facts: dict[str, Any], names: Names) -> No
         return
     trust = role.get("Role", {}).get("AssumeRolePolicyDocument")
     if isinstance(trust, str):
-        from urllib.parse import unquote
-
         trust_text: str | None = unquote(trust)
     else:
         trust_text = json.dumps(trust) if trust is not None else None
@@ -595,8 +594,6 @@ def _role_documents(reader: _Reader, region: str, role: str) -> list[dict[str, A
     parsed: list[dict[str, Any]] = []
     for document in documents:
         if isinstance(document, str):
-            from urllib.parse import unquote
-
             with contextlib.suppress(ValueError):
                 document = json.loads(unquote(document))
         if isinstance(document, dict):

@@ -33,7 +33,8 @@ moto's state is process-wide, and so is delivery: every sandbox of the process f
 recorder, one thread delivers, and the intervals of the most recently started sandbox apply.
 The thread logs at DEBUG level only (it runs under the full-screen wizard).
 
-Importing this module is cheap: moto is imported inside the functions that need it.
+Importing this module is cheap: moto (the optional ``sandbox`` extra, a quarter-second
+import) is imported inside the functions that need it, on first use.
 """
 
 from __future__ import annotations
@@ -58,7 +59,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
 from wizard.model.readonly import is_read_only
+from wizard.sandbox.rules import allows, partition_of, resolve_key, trail_spec
 
 _LOG = logging.getLogger(__name__)
 
@@ -82,8 +87,6 @@ MAX_EVENTS = 50_000
 
 KEY_VALIDITY = timedelta(days=30)
 """How long one signing key pair is used before the next one is made."""
-
-_CLOUDTRAIL = "cloudtrail.amazonaws.com"
 
 _GLOBAL_SOURCES = frozenset(
     {
@@ -282,13 +285,13 @@ def _read_request(environ: dict[str, Any]) -> _Request:
     if operation:
         flat = {k: v[0] for k, v in form.items() if v}
         return _Request(
-            operation=operation, protocol="query", params=_unflatten(flat) or None, **common
+            operation=operation, protocol="query", params=unflatten(flat) or None, **common
         )
     path = str(environ.get("PATH_INFO", "/"))
     return _Request(operation=f"{method} {path}", protocol="rest", params=None, **common)
 
 
-def _unflatten(flat: Mapping[str, str]) -> dict[str, Any]:
+def unflatten(flat: Mapping[str, str]) -> dict[str, Any]:
     """Query-protocol parameters (``Tags.member.1.Key``) as nested values."""
     root: dict[str, Any] = {}
     for name in sorted(flat, key=_natural):
@@ -372,7 +375,7 @@ def _s3_request(
     for name in subs:
         params[name] = query[name][0] if query[name] else ""
     copy_source = environ.get("HTTP_X_AMZ_COPY_SOURCE")
-    operation = _s3_operation(method, bool(bucket), key, set(subs), bool(copy_source))
+    operation = s3_operation(method, bool(bucket), key, set(subs), bool(copy_source))
     data = bool(key) or operation in ("ListObjects", "ListObjectVersions", "DeleteObjects")
     return _Request(
         operation=operation,
@@ -385,7 +388,7 @@ def _s3_request(
     )
 
 
-def _s3_operation(method: str, bucket: bool, key: str, subs: set[str], copy: bool) -> str:
+def s3_operation(method: str, bucket: bool, key: str, subs: set[str], copy: bool) -> str:
     """The CloudTrail eventName of an S3 REST request."""
     verb = {"GET": 0, "HEAD": 0, "PUT": 1, "DELETE": 2}.get(method)
     if not bucket:
@@ -427,21 +430,21 @@ def _s3_operation(method: str, bucket: bool, key: str, subs: set[str], copy: boo
     return {"PUT": "CreateBucket", "DELETE": "DeleteBucket"}.get(method, "ListObjects")
 
 
-def _camel(value: Any) -> Any:
+def camel(value: Any) -> Any:
     """Keys in CloudTrail's lowerCamelCase, sensitive values hidden."""
     if isinstance(value, dict):
         result: dict[str, Any] = {}
         for key, item in value.items():
             name = str(key)
             name = name[:1].lower() + name[1:]
-            result[name] = _HIDDEN if _SENSITIVE.search(name) else _camel(item)
+            result[name] = _HIDDEN if _SENSITIVE.search(name) else camel(item)
         return result
     if isinstance(value, list):
-        return [_camel(v) for v in value]
+        return [camel(v) for v in value]
     return value
 
 
-def _error_of(body: bytes | None, headers: Iterable[tuple[str, str]]) -> tuple[str, str]:
+def error_of(body: bytes | None, headers: Iterable[tuple[str, str]]) -> tuple[str, str]:
     """AWS's error code and message from an error response."""
     header = {k.lower(): v for k, v in headers}
     text = (body or b"").decode("utf-8", "replace")
@@ -465,21 +468,16 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _partition(region: str) -> str:
-    from moto.utilities.utils import get_partition
-
-    return str(get_partition(region))
-
-
 def _identity(access_key: str | None, region: str) -> tuple[dict[str, Any], str]:
     """CloudTrail's userIdentity for an access key, asked of moto's IAM and STS backends."""
+    # moto on first use (see the module docstring)
     from moto.iam.models import get_account_id_from
     from moto.sts.models import sts_backends
 
     if not access_key:
         return {"type": "AWSAccount", "principalId": "", "accountId": "anonymous"}, ""
     account = get_account_id_from(access_key)
-    partition = _partition(region)
+    partition = partition_of(region)
     backend = sts_backends[account][partition]
     role = backend.get_assumed_role_from_access_key(access_key)
     user_id, arn, account = backend.get_caller_identity(access_key, region)
@@ -533,8 +531,6 @@ class SigningKey:
     @property
     def public_der(self) -> bytes:
         """The public key, DER-encoded PKCS#1 (what ListPublicKeys returns as ``Value``)."""
-        from cryptography.hazmat.primitives import serialization
-
         return bytes(
             self.private_key.public_key().public_bytes(
                 serialization.Encoding.DER, serialization.PublicFormat.PKCS1
@@ -548,15 +544,11 @@ class SigningKey:
 
     def sign(self, data: bytes) -> str:
         """Hex RSA PKCS#1 v1.5 signature of SHA-256(data)."""
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-
         return str(self.private_key.sign(data, padding.PKCS1v15(), hashes.SHA256()).hex())
 
 
-def _new_signing_key(now: datetime) -> SigningKey:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
+def new_signing_key(now: datetime) -> SigningKey:
+    """A fresh RSA-2048 digest signing key pair, valid for :data:`KEY_VALIDITY` from ``now``."""
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     start = now.replace(microsecond=0)
     return SigningKey(private_key=private, valid_from=start, valid_to=start + KEY_VALIDITY)
@@ -603,11 +595,11 @@ class _Chain:
     previous: dict[str, str] | None = None
     logs: list[dict[str, Any]] = field(default_factory=list)
     delivered_any: bool = False
-    trail: _TrailView | None = None
+    trail: TrailView | None = None
 
 
 @dataclass(frozen=True)
-class _TrailView:
+class TrailView:
     """The settings of a moto trail that delivery needs (read once per delivery)."""
 
     arn: str
@@ -641,14 +633,14 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _view(trail: Any) -> _TrailView:
+def _view(trail: Any) -> TrailView:
     status = trail.status
-    return _TrailView(
+    return TrailView(
         arn=str(trail.arn),
         name=str(trail.trail_name),
         account=str(trail.account_id),
         home_region=str(trail.region_name),
-        partition=_partition(str(trail.region_name)),
+        partition=partition_of(str(trail.region_name)),
         bucket=str(trail.bucket_name or ""),
         prefix=trail.s3_key_prefix or None,
         kms_key_id=trail.kms_key_id or None,
@@ -666,6 +658,7 @@ def _view(trail: Any) -> _TrailView:
 
 
 def _all_trails() -> list[Any]:
+    # moto on first use (see the module docstring)
     from moto.cloudtrail.models import cloudtrail_backends
 
     trails: list[Any] = []
@@ -676,6 +669,7 @@ def _all_trails() -> list[Any]:
 
 
 def _organization(account: str, partition: str) -> tuple[str | None, frozenset[str]]:
+    # moto on first use (see the module docstring)
     from moto.organizations.models import organizations_backends
 
     try:
@@ -807,11 +801,11 @@ class DeliveryService:
             "awsRegion": request.region,
             "sourceIPAddress": request.source_ip,
             "userAgent": request.user_agent,
-            "requestParameters": _camel(request.params) if request.params else None,
+            "requestParameters": camel(request.params) if request.params else None,
             "responseElements": None,
         }
         if status >= 400:
-            code, message = _error_of(body, headers)
+            code, message = error_of(body, headers)
             record["errorCode"] = code
             if message:
                 record["errorMessage"] = message
@@ -819,11 +813,11 @@ class DeliveryService:
             with contextlib.suppress(ValueError):
                 loaded = json.loads(body)
                 if isinstance(loaded, dict) and loaded:
-                    record["responseElements"] = _camel(loaded)
+                    record["responseElements"] = camel(loaded)
         record["requestID"] = request_id
         record["eventID"] = str(uuid.uuid4())
         record["readOnly"] = read_only
-        partition = _partition(request.region)
+        partition = partition_of(request.region)
         object_arn = None
         if request.data_event and request.bucket:
             object_arn = f"arn:{partition}:s3:::{request.bucket}/{request.object_key or ''}"
@@ -898,7 +892,7 @@ class DeliveryService:
         with self.lock:
             now = self._clock()
             if not self._keys or self._keys[-1].valid_to <= now:
-                self._keys.append(_new_signing_key(now))
+                self._keys.append(new_signing_key(now))
             return self._keys[-1]
 
     def public_keys(self, start: datetime, end: datetime) -> list[SigningKey]:
@@ -960,7 +954,7 @@ class DeliveryService:
                 self._deliver_digests(views, now, flush, digests, errors)
             return DeliveryReport(tuple(logs), tuple(digests), dict(errors))
 
-    def _settled(self, view: _TrailView, now: datetime) -> bool:
+    def _settled(self, view: TrailView, now: datetime) -> bool:
         """Automatic delivery leaves a trail alone for one interval after it starts logging."""
         if view.started is None:
             return False
@@ -968,7 +962,7 @@ class DeliveryService:
 
     def _deliver_logs(
         self,
-        view: _TrailView,
+        view: TrailView,
         cutoff: datetime,
         now: datetime,
         written: list[str],
@@ -988,7 +982,7 @@ class DeliveryService:
             # The StartLogging and StopLogging calls themselves are logged.
             if e.done >= view.started
             and (until is None or e.begun <= until)
-            and _trail_wants(view, e, members)
+            and trail_wants(view, e, members)
         ]
         state.retry = []
         if not candidates:
@@ -1035,7 +1029,7 @@ class DeliveryService:
             state.succeeded = now
             state.delivered = now
 
-    def _prune(self, views: list[_TrailView]) -> None:
+    def _prune(self, views: list[TrailView]) -> None:
         """Drop events no logging trail can still need."""
         cursors = [
             self._trails[v.arn].cursor if v.arn in self._trails else 0
@@ -1049,7 +1043,7 @@ class DeliveryService:
         if floor:
             self._events = [e for e in self._events if e.seq > floor]
 
-    def _chain(self, view: _TrailView, region: str, account: str, now: datetime) -> _Chain:
+    def _chain(self, view: TrailView, region: str, account: str, now: datetime) -> _Chain:
         key = (view.arn, region, account)
         chain = self._chains.get(key)
         if chain is None:
@@ -1063,7 +1057,7 @@ class DeliveryService:
 
     def _deliver_digests(
         self,
-        views: list[_TrailView],
+        views: list[TrailView],
         now: datetime,
         flush: bool,
         written: list[str],
@@ -1105,7 +1099,7 @@ class DeliveryService:
             if not active:
                 del self._chains[key]  # the final digest closes the chain
 
-    def _write_digest(self, view: _TrailView, chain: _Chain, now: datetime) -> tuple[str, str]:
+    def _write_digest(self, view: TrailView, chain: _Chain, now: datetime) -> tuple[str, str]:
         org_id, _ = _organization(view.account, view.partition)
         end = now.replace(microsecond=0)
         floor = chain.start.replace(microsecond=0)
@@ -1183,7 +1177,18 @@ def _parse_time(text: str) -> datetime:
 # ---- which events a trail logs -------------------------------------------------------
 
 
-def _trail_wants(view: _TrailView, event: RecordedEvent, members: frozenset[str]) -> bool:
+def trail_wants(view: TrailView, event: RecordedEvent, members: frozenset[str]) -> bool:
+    """Whether CloudTrail would record ``event`` in this trail's log files.
+
+    Args:
+        view: The trail's settings.
+        event: A recorded API call.
+        members: The organization's member accounts (an organization trail records theirs).
+
+    Returns:
+        True when the partition, account, region (global services included) and the
+        trail's event selectors all take the event.
+    """
     if event.partition != view.partition:
         return False
     if event.account != view.account and not (view.organization and event.account in members):
@@ -1275,11 +1280,10 @@ def _advanced_match(selector: Mapping[str, Any], event: RecordedEvent) -> bool:
 # ---- may CloudTrail write? -----------------------------------------------------------
 
 
-def _write(view: _TrailView, key: str, body: bytes, metadata: Mapping[str, str]) -> str | None:
+def _write(view: TrailView, key: str, body: bytes, metadata: Mapping[str, str]) -> str | None:
     """Put one object as CloudTrail would, or return the S3 error code AWS reports."""
+    # moto on first use (see the module docstring)
     from moto.s3.models import s3_backends
-
-    from wizard.sandbox import server as sb
 
     try:
         bucket = s3_backends[view.account][view.partition].get_bucket(view.bucket)
@@ -1292,7 +1296,7 @@ def _write(view: _TrailView, key: str, body: bytes, metadata: Mapping[str, str])
         "aws:SecureTransport": True,
         "s3:x-amz-acl": "bucket-owner-full-control",
     }
-    if getattr(bucket, "payer", "BucketOwner") == "Requester" or not sb._allows(
+    if getattr(bucket, "payer", "BucketOwner") == "Requester" or not allows(
         bucket.policy, "s3:PutObject", f"{bucket_arn}/{key}", context
     ):
         return "AccessDenied"
@@ -1320,13 +1324,11 @@ def _write(view: _TrailView, key: str, body: bytes, metadata: Mapping[str, str])
     return None
 
 
-def _kms_problem(view: _TrailView, bucket_region: str) -> tuple[str | None, str | None]:
+def _kms_problem(view: TrailView, bucket_region: str) -> tuple[str | None, str | None]:
     """S3's error code when the trail's key cannot encrypt for CloudTrail, and the key ARN."""
-    from wizard.sandbox import server as sb
-
-    spec = sb.trail_spec(view.moto)
+    spec = trail_spec(view.moto)
     try:
-        key = sb._resolve_key(spec, bucket_region)
+        key = resolve_key(spec, bucket_region)
     except Exception:
         return "KMS.NotFoundException", None
     if key.key_state == "Disabled":
@@ -1341,7 +1343,7 @@ def _kms_problem(view: _TrailView, bucket_region: str) -> tuple[str | None, str 
             f"arn:{view.partition}:s3:::{view.bucket}/{spec.log_path(view.account)}"
         ),
     }
-    if not sb._allows(key.policy, "kms:GenerateDataKey", key.arn, context):
+    if not allows(key.policy, "kms:GenerateDataKey", key.arn, context):
         return "AccessDenied", None
     return None, str(key.arn)
 
@@ -1362,6 +1364,7 @@ def install_delivery_patches() -> None:
     with _PATCH_LOCK:
         if _PATCHED:
             return
+        # moto on first use (see the module docstring)
         from moto.cloudtrail.responses import CloudTrailResponse
 
         _PATCHED["get_trail_status"] = CloudTrailResponse.__dict__["get_trail_status"]
@@ -1375,6 +1378,7 @@ def remove_delivery_patches() -> None:
     with _PATCH_LOCK:
         if not _PATCHED:
             return
+        # moto on first use (see the module docstring)
         from moto.cloudtrail.responses import CloudTrailResponse
 
         CloudTrailResponse.get_trail_status = _PATCHED["get_trail_status"]  # type: ignore[method-assign]
@@ -1399,6 +1403,7 @@ def _get_trail_status(self: Any) -> str:
 
 
 def _list_public_keys(self: Any) -> str:
+    # moto on first use (see the module docstring)
     from moto.core.exceptions import JsonRESTError
 
     now = datetime.now(UTC)

@@ -9,7 +9,9 @@ patches below are installed server-side, on moto's backend classes, so that ever
 including the AWS CLI pointed at the sandbox, sees AWS's real error codes and messages.
 
 Importing this module is cheap: moto and boto3 are imported inside the functions that need
-them.
+them, on first use. moto is the optional ``sandbox`` extra and a quarter-second import, boto3
+a tenth of a second: the demo account's names here, and the command line, need neither until a
+sandbox starts.
 
 Example:
     >>> with start_sandbox() as sandbox:  # doctest: +SKIP
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import html
 import ipaddress
 import json
 import logging
@@ -38,15 +41,43 @@ from wizard.model.names import (
     check_prefix,
     check_topic_name,
     check_trail_name,
-    classify_key_ref,
     parse_arn,
 )
-from wizard.sandbox.delivery import DEFAULT_DIGEST_INTERVAL, DEFAULT_LOG_INTERVAL
+from wizard.plan.limits import (
+    BUCKET_POLICY_MAX_BYTES,
+    KEY_POLICY_MAX_BYTES,
+    ROLE_POLICIES_MAX_CHARS,
+    ROLE_TRUST_POLICY_MAX_CHARS,
+    TAGS_PER_RESOURCE_MAX,
+    TOPIC_POLICY_MAX_BYTES,
+    TOPIC_POLICY_MAX_STATEMENTS,
+    event_selector_problem,
+    iam_policy_size,
+    policy_bytes,
+    s3_policy_size,
+    topic_statement_count,
+)
+from wizard.policy.access import Decision, PolicyFormatError, Principal, Request, evaluate
+from wizard.sandbox.delivery import (
+    DEFAULT_DIGEST_INTERVAL,
+    DEFAULT_LOG_INTERVAL,
+    SERVICE,
+    DeliveryReport,
+    RecordingMiddleware,
+    install_delivery_patches,
+)
+from wizard.sandbox.rules import (
+    CLOUDTRAIL,
+    TrailSpec,
+    allows,
+    json_error,
+    partition_of,
+    resolve_key,
+    trail_spec,
+)
 
 if TYPE_CHECKING:
     from types import TracebackType
-
-    from wizard.sandbox.delivery import DeliveryReport
 
 _LOG = logging.getLogger(__name__)
 
@@ -108,8 +139,6 @@ DEMO_TRAIL = "legacy-trail"
 """The existing single-region trail, logging, in :data:`DEMO_TRAIL_REGION`."""
 
 DEMO_TRAIL_REGION = "us-west-2"
-
-_CLOUDTRAIL = "cloudtrail.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -205,16 +234,12 @@ class Sandbox:
         Returns:
             The ``s3://`` URIs written and the errors, per trail ARN.
         """
-        from wizard.sandbox.delivery import SERVICE
-
         return SERVICE.deliver(flush=True)
 
     def stop(self) -> None:
         """Shut the server down and release its port; safe to call twice."""
         token, self._delivery = self._delivery, None
         if token is not None:
-            from wizard.sandbox.delivery import SERVICE
-
             SERVICE.detach(token)
         server, self._server = self._server, None
         if server is not None:
@@ -277,12 +302,10 @@ def start_sandbox(
         ValueError: ``host`` is not a loopback address.
         OSError: The server could not bind.
     """
-    from wizard.sandbox import delivery as sandbox_logs
-
     _require_loopback(host)
     if strict:
         install_strict_patches()
-    sandbox_logs.install_delivery_patches()
+    install_delivery_patches()
     server = _make_server(host, port)
     server.start()
     if server.startup_error is not None:
@@ -296,9 +319,7 @@ def start_sandbox(
         strict=strict,
         _server=server,
     )
-    sandbox._delivery = sandbox_logs.SERVICE.attach(
-        log_interval=log_interval, digest_interval=digest_interval
-    )
+    sandbox._delivery = SERVICE.attach(log_interval=log_interval, digest_interval=digest_interval)
     if seed:
         try:
             # moto's state is process-wide: whatever an earlier emulator in this process left
@@ -334,6 +355,7 @@ def _make_server(host: str, port: int) -> Any:
     moto's ``start()`` waits for an event its thread sets only after a successful bind, so
     a port already in use would block forever.
     """
+    # moto on first use (see the module docstring)
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -341,8 +363,6 @@ def _make_server(host: str, port: int) -> Any:
     )
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import make_server
-
-    from wizard.sandbox.delivery import SERVICE, RecordingMiddleware
 
     class QuietHandler(MotoRequestHandler):
         """Werkzeug logs every request to stderr; the wizard's screen is no place for that."""
@@ -396,6 +416,7 @@ def _session() -> Any:
     Creating a session reloads botocore's service models and endpoint data (about 0.1 s per
     client); sharing one makes the seed and per-test resets fast.
     """
+    # boto3 on first use, like moto (see the module docstring)
     import boto3
     import botocore.session
 
@@ -411,6 +432,7 @@ def _session() -> Any:
 
 
 def _client(endpoint_url: str, service: str, region: str) -> Any:
+    # boto3 on first use, like moto (see the module docstring)
     import botocore.config
 
     config = botocore.config.Config(
@@ -471,7 +493,7 @@ def _cloudtrail_bucket_policy(bucket: str, condition: dict[str, str]) -> dict[st
             {
                 "Sid": "AWSCloudTrailAclCheck20150319",
                 "Effect": "Allow",
-                "Principal": {"Service": _CLOUDTRAIL},
+                "Principal": {"Service": CLOUDTRAIL},
                 "Action": "s3:GetBucketAcl",
                 "Resource": f"arn:aws:s3:::{bucket}",
                 "Condition": {"StringEquals": dict(condition)},
@@ -479,7 +501,7 @@ def _cloudtrail_bucket_policy(bucket: str, condition: dict[str, str]) -> dict[st
             {
                 "Sid": "AWSCloudTrailWrite20150319",
                 "Effect": "Allow",
-                "Principal": {"Service": _CLOUDTRAIL},
+                "Principal": {"Service": CLOUDTRAIL},
                 "Action": "s3:PutObject",
                 "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/{DEMO_ACCOUNT}/*",
                 "Condition": {
@@ -505,7 +527,7 @@ def _cloudtrail_key_policy() -> dict[str, Any]:
             {
                 "Sid": "Allow CloudTrail to encrypt logs",
                 "Effect": "Allow",
-                "Principal": {"Service": _CLOUDTRAIL},
+                "Principal": {"Service": CLOUDTRAIL},
                 "Action": "kms:GenerateDataKey*",
                 "Resource": "*",
                 "Condition": {
@@ -519,7 +541,7 @@ def _cloudtrail_key_policy() -> dict[str, Any]:
             {
                 "Sid": "Allow CloudTrail to describe key",
                 "Effect": "Allow",
-                "Principal": {"Service": _CLOUDTRAIL},
+                "Principal": {"Service": CLOUDTRAIL},
                 "Action": "kms:DescribeKey",
                 "Resource": "*",
             },
@@ -648,6 +670,7 @@ def install_strict_patches() -> None:
     with _PATCH_LOCK:
         if _ORIGINALS:
             return
+        # moto on first use (see the module docstring)
         from moto.cloudtrail.models import CloudTrailBackend, Trail
         from moto.iam.models import IAMBackend
         from moto.kms import models as kms_models
@@ -719,15 +742,8 @@ def remove_strict_patches() -> None:
 # ---- error helpers -------------------------------------------------------------------
 
 
-def _json_error(code: str, message: str) -> Exception:
-    """An error in the AWS JSON protocol (CloudTrail, KMS): HTTP 400, ``__type`` = code."""
-    from moto.core.exceptions import JsonRESTError
-
-    error: Exception = JsonRESTError(code, message)
-    return error
-
-
 def _s3_error(code: str, message: str) -> Exception:
+    # moto on first use (see the module docstring)
     from moto.s3.exceptions import S3ClientError
 
     error: Exception = S3ClientError(code, message)
@@ -783,10 +799,8 @@ def _policy_problem(
     # The CloudTrail checks read stored policies with the access evaluator, so a document
     # its grammar refuses (unknown elements, principal shapes, value types...) is refused
     # here too, instead of being stored and failing later.
-    from wizard.policy.access import PolicyFormatError, Principal, Request, evaluate
-
     probe = Request(
-        principal=Principal(kind="service", id=_CLOUDTRAIL),
+        principal=Principal(kind="service", id=CLOUDTRAIL),
         action="s3:GetObject",
         resource="*",
         context={},
@@ -798,98 +812,11 @@ def _policy_problem(
     return document, None
 
 
-def _allows(
-    policy: str | bytes | Mapping[str, Any] | None,
-    action: str,
-    resource: str,
-    context: Mapping[str, Any],
-    *,
-    principal_service: str = _CLOUDTRAIL,
-) -> bool:
-    """Whether ``policy`` lets the service principal do ``action`` on ``resource``."""
-    from wizard.policy.access import PolicyFormatError, Principal, Request, evaluate
-
-    if policy is None or policy in ("", b""):
-        _LOG.info("no policy: %s on %s is denied", action, resource)
-        return False
-    if isinstance(policy, bytes):
-        policy = policy.decode("utf-8", errors="replace")
-    request = Request(
-        principal=Principal(kind="service", id=principal_service),
-        action=action,
-        resource=resource,
-        context=dict(context),
-    )
-    try:
-        result = evaluate(policy, request)
-    except PolicyFormatError as error:
-        _LOG.info("malformed policy for %s on %s: %s", action, resource, error)
-        return False
-    _LOG.info("%s on %s: %s (%s)", action, resource, result.decision, "; ".join(result.reasons))
-    return bool(result.allowed)
-
-
 # ---- CloudTrail ----------------------------------------------------------------------
 
 _ALL_FIELDS = frozenset(
     {"bucket", "prefix", "sns", "global", "multi_region", "organization", "cw", "kms"}
 )
-
-
-@dataclass(frozen=True)
-class _TrailSpec:
-    """A trail's effective settings, as CreateTrail or UpdateTrail would leave them."""
-
-    account: str
-    region: str
-    partition: str
-    name: str
-    bucket: str
-    prefix: str | None
-    sns_topic: str | None
-    include_global: bool
-    multi_region: bool
-    organization: bool
-    cw_group_arn: str | None
-    cw_role_arn: str | None
-    kms_key_id: str | None
-
-    @property
-    def arn(self) -> str:
-        return f"arn:{self.partition}:cloudtrail:{self.region}:{self.account}:trail/{self.name}"
-
-    def log_path(self, owner: str) -> str:
-        """The key prefix CloudTrail writes under, for an account or organization id."""
-        # The prefix is used exactly as stored: CloudTrail puts "/AWSLogs/" right after it,
-        # so a policy written for a normalised prefix does not match a prefix with a
-        # trailing slash, which is what the wizard must get right.
-        lead = f"{self.prefix}/" if self.prefix else ""
-        return f"{lead}AWSLogs/{owner}/"
-
-
-def _partition(region: str) -> str:
-    from moto.utilities.utils import get_partition
-
-    return str(get_partition(region))
-
-
-def trail_spec(trail: Any) -> _TrailSpec:
-    """The settings of a moto trail, as the checks (and log delivery) read them."""
-    return _TrailSpec(
-        account=trail.account_id,
-        region=trail.region_name,
-        partition=_partition(trail.region_name),
-        name=trail.trail_name,
-        bucket=trail.bucket_name,
-        prefix=trail.s3_key_prefix,
-        sns_topic=trail.sns_topic_name,
-        include_global=bool(trail.include_global_service_events),
-        multi_region=bool(trail.is_multi_region),
-        organization=bool(trail.is_org_trail),
-        cw_group_arn=trail.cw_log_group_arn,
-        cw_role_arn=trail.cw_role_arn,
-        kms_key_id=trail.kms_key_id,
-    )
 
 
 def _wrap_create_trail(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -910,7 +837,7 @@ def _wrap_create_trail(original: Callable[..., Any]) -> Callable[..., Any]:
     ) -> Any:
         problem = check_trail_name(name or "")
         if problem:
-            raise _json_error("InvalidTrailNameException", problem)
+            raise json_error("InvalidTrailNameException", problem)
         visible = list(self.describe_trails(include_shadow_trails=True))
         clash = [t for t in visible if t.trail_name == name]
         if is_multi_region:
@@ -918,19 +845,19 @@ def _wrap_create_trail(original: Callable[..., Any]) -> Callable[..., Any]:
             # region of the account collides with one of the copies.
             clash += [t for t in _account_trails(self.account_id) if t.trail_name == name]
         if clash:
-            raise _json_error(
+            raise json_error(
                 "TrailAlreadyExistsException",
                 f"Trail {name} already exists for customer: {self.account_id}",
             )
         if len(visible) >= 5:
-            raise _json_error(
+            raise json_error(
                 "MaximumNumberOfTrailsExceededException",
                 f"User: {self.account_id} already has 5 trails in {self.region_name}.",
             )
-        spec = _TrailSpec(
+        spec = TrailSpec(
             account=self.account_id,
             region=self.region_name,
-            partition=_partition(self.region_name),
+            partition=partition_of(self.region_name),
             name=name,
             bucket=bucket_name or "",
             prefix=s3_key_prefix,
@@ -1023,17 +950,17 @@ def _wrap_update_trail(original: Callable[..., Any]) -> Callable[..., Any]:
     return update_trail
 
 
-def _validate_trail(spec: _TrailSpec, changed: frozenset[str]) -> None:
+def _validate_trail(spec: TrailSpec, changed: frozenset[str]) -> None:
     """Raise AWS's error for the first problem with the settings in ``changed``."""
     if changed & {"global", "multi_region"} and spec.multi_region and not spec.include_global:
-        raise _json_error(
+        raise json_error(
             "InvalidParameterCombinationException",
             "Multi-Region trail must include global service events.",
         )
     if "prefix" in changed and spec.prefix:
         problem = check_prefix(spec.prefix)
         if problem:
-            raise _json_error("InvalidS3PrefixException", problem)
+            raise json_error("InvalidS3PrefixException", problem)
     if "cw" in changed:
         _check_cloudwatch_pairing(spec)
     org_id: str | None = None
@@ -1052,6 +979,7 @@ def _validate_trail(spec: _TrailSpec, changed: frozenset[str]) -> None:
 
 
 def _account_trails(account: str) -> Iterator[Any]:
+    # moto on first use (see the module docstring)
     from moto.cloudtrail.models import cloudtrail_backends
 
     for backend in list(cloudtrail_backends[account].values()):
@@ -1060,6 +988,7 @@ def _account_trails(account: str) -> Iterator[Any]:
 
 def _home_trail(backend: Any, name_or_arn: str) -> Any:
     """The trail, looked up the way moto does, refusing calls outside its home region."""
+    # moto on first use (see the module docstring)
     from moto.cloudtrail.exceptions import TrailNotFoundException
 
     try:
@@ -1073,7 +1002,7 @@ def _home_trail(backend: Any, name_or_arn: str) -> Any:
             # A multi-region trail is visible (as a shadow copy) everywhere; a single-region
             # trail is visible elsewhere only by its ARN.
             if trail.is_multi_region or name_or_arn == trail.arn:
-                raise _json_error(
+                raise json_error(
                     "InvalidHomeRegionException",
                     f"The trail {trail.arn} can only be changed in its home region "
                     f"{trail.region_name}; this request was sent to {backend.region_name}.",
@@ -1098,7 +1027,7 @@ def _wrap_put_event_selectors(original: Callable[..., Any]) -> Callable[..., Any
         advanced_event_selectors: list[dict[str, Any]] | None,
     ) -> Any:
         if event_selectors and advanced_event_selectors:
-            raise _json_error(
+            raise json_error(
                 "InvalidParameterCombinationException",
                 "You cannot apply both event selectors and advanced event selectors to a trail.",
             )
@@ -1142,7 +1071,9 @@ def _trail_topic_arn(trail: Any) -> str | None:
         return None
     if str(topic).startswith("arn:"):
         return str(topic)
-    return f"arn:{_partition(trail.region_name)}:sns:{trail.region_name}:{trail.account_id}:{topic}"
+    return (
+        f"arn:{partition_of(trail.region_name)}:sns:{trail.region_name}:{trail.account_id}:{topic}"
+    )
 
 
 def _wrap_check_topic_exists(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -1151,7 +1082,7 @@ def _wrap_check_topic_exists(original: Callable[..., Any]) -> Callable[..., Any]
     def check_topic_exists(self: Any) -> None:
         arn = _trail_topic_arn(self)
         if arn and _find_topic(arn) is None:
-            raise _json_error(
+            raise json_error(
                 "InsufficientSnsTopicPolicyException",
                 "SNS Topic does not exist or the topic policy is incorrect!",
             )
@@ -1160,6 +1091,7 @@ def _wrap_check_topic_exists(original: Callable[..., Any]) -> Callable[..., Any]
 
 
 def _find_topic(arn: str) -> Any:
+    # moto on first use (see the module docstring)
     from moto.sns.models import sns_backends
 
     parsed = parse_arn(arn)
@@ -1171,58 +1103,60 @@ def _find_topic(arn: str) -> Any:
         return None
 
 
-def _check_organization(spec: _TrailSpec) -> str:
+def _check_organization(spec: TrailSpec) -> str:
     """The organization id, or AWS's error when the caller may not create org trails."""
+    # moto on first use (see the module docstring)
     from moto.organizations.models import organizations_backends
 
     backend = organizations_backends[spec.account][spec.partition]
     org = backend.org
     if org is None:
         if spec.account in organizations_backends.master_accounts:
-            raise _json_error(
+            raise json_error(
                 "NotOrganizationMasterAccountException",
                 f"This operation can be performed only by the management account of the "
                 f"organization; account {spec.account} is a member account.",
             )
-        raise _json_error(
+        raise json_error(
             "OrganizationsNotInUseException",
             f"Account {spec.account} is not in an organization; create one (AWS "
             "Organizations, all features) before creating an organization trail.",
         )
     if org.feature_set != "ALL":
-        raise _json_error(
+        raise json_error(
             "OrganizationNotInAllFeaturesModeException",
             f"Organization {org.id} does not have all features enabled.",
         )
-    if not any(s.get("ServicePrincipal") == _CLOUDTRAIL for s in backend.services):
-        raise _json_error(
+    if not any(s.get("ServicePrincipal") == CLOUDTRAIL for s in backend.services):
+        raise json_error(
             "CloudTrailAccessNotEnabledException",
-            f"Trusted access for {_CLOUDTRAIL} is not enabled in organization {org.id}; "
+            f"Trusted access for {CLOUDTRAIL} is not enabled in organization {org.id}; "
             "enable it (organizations enable-aws-service-access) first.",
         )
     return str(org.id)
 
 
-def _check_bucket_exists(spec: _TrailSpec) -> Any:
+def _check_bucket_exists(spec: TrailSpec) -> Any:
+    # moto on first use (see the module docstring)
     from moto.s3.models import s3_backends
 
     problem = check_bucket_name(spec.bucket)
     if problem:
-        raise _json_error("InvalidS3BucketNameException", problem)
+        raise json_error("InvalidS3BucketNameException", problem)
     try:
         return s3_backends[spec.account][spec.partition].get_bucket(spec.bucket)
     except Exception:
         # MissingBucket, or a cross-account bucket moto is told to hide.
-        raise _json_error(
+        raise json_error(
             "S3BucketDoesNotExistException", f"S3 bucket {spec.bucket} does not exist!"
         ) from None
 
 
-def _check_bucket_policy(spec: _TrailSpec, bucket: Any, org_id: str | None) -> None:
+def _check_bucket_policy(spec: TrailSpec, bucket: Any, org_id: str | None) -> None:
     bucket_arn = f"arn:{spec.partition}:s3:::{spec.bucket}"
     refused = f"Incorrect S3 bucket policy is detected for bucket: {spec.bucket}"
     if getattr(bucket, "payer", "BucketOwner") == "Requester":
-        raise _json_error(
+        raise json_error(
             "InsufficientS3BucketPolicyException",
             f"{refused}. It is a Requester Pays bucket; CloudTrail cannot deliver log files "
             "to Requester Pays buckets.",
@@ -1240,53 +1174,24 @@ def _check_bucket_policy(spec: _TrailSpec, bucket: Any, org_id: str | None) -> N
     if spec.organization and org_id:
         paths.append(spec.log_path(f"{org_id}/{spec.account}") + probe)
     put_context = {**context, "s3:x-amz-acl": "bucket-owner-full-control"}
-    allowed = _allows(bucket.policy, "s3:GetBucketAcl", bucket_arn, context) and all(
-        _allows(bucket.policy, "s3:PutObject", f"{bucket_arn}/{path}", put_context)
-        for path in paths
+    allowed = allows(bucket.policy, "s3:GetBucketAcl", bucket_arn, context) and all(
+        allows(bucket.policy, "s3:PutObject", f"{bucket_arn}/{path}", put_context) for path in paths
     )
     if not allowed:
-        raise _json_error("InsufficientS3BucketPolicyException", refused)
+        raise json_error("InsufficientS3BucketPolicyException", refused)
 
 
-def _resolve_key(spec: _TrailSpec, bucket_region: str) -> Any:
-    """The KMS key ``spec.kms_key_id`` names, looked up in the bucket's region."""
-    from moto.kms.models import kms_backends
-
-    ref = classify_key_ref(spec.kms_key_id or "")
-    if isinstance(ref, str):
-        raise _json_error("InvalidKmsKeyIdException", ref)
-    not_found = _json_error(
-        "KmsKeyNotFoundException",
-        f"KMS key {ref.value} does not exist in {bucket_region}, or is not in the same region "
-        f"as the S3 bucket {spec.bucket} ({bucket_region}); the key must be in the bucket's "
-        "region.",
-    )
-    if ref.region is not None and ref.region != bucket_region:
-        raise not_found
-    account = ref.account or spec.account
-    backend = kms_backends[account][bucket_region]
-    name = ref.value.split(":", 5)[5] if ref.form.endswith("arn") else ref.value
-    if ref.form in ("alias", "alias-arn"):
-        key_id = next((k.id for k in backend.keys.values() if name in k.aliases), None)
-    else:
-        key_id = name.removeprefix("key/")
-    key = backend.keys.get(key_id) if key_id else None
-    if key is None or key.region != bucket_region:
-        raise not_found
-    return key
-
-
-def _check_kms_key(spec: _TrailSpec, bucket: Any) -> None:
-    key = _resolve_key(spec, str(bucket.region_name))
+def _check_kms_key(spec: TrailSpec, bucket: Any) -> None:
+    key = resolve_key(spec, str(bucket.region_name))
     usage = key.key_usage or "ENCRYPT_DECRYPT"  # moto leaves it None when not given
     if key.key_spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
-        raise _json_error(
+        raise json_error(
             "InvalidKmsKeyIdException",
             f"KMS key {key.arn} is a {key.key_spec} key for {usage}; CloudTrail "
             "supports only symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT).",
         )
     if key.key_state != "Enabled":
-        raise _json_error(
+        raise json_error(
             "KmsException",
             f"KMS key {key.arn} is {key.key_state}; CloudTrail needs an enabled key.",
         )
@@ -1299,33 +1204,33 @@ def _check_kms_key(spec: _TrailSpec, bucket: Any) -> None:
         ),
     }
     if not (
-        _allows(key.policy, "kms:GenerateDataKey", key.arn, context)
-        and _allows(key.policy, "kms:DescribeKey", key.arn, context)
+        allows(key.policy, "kms:GenerateDataKey", key.arn, context)
+        and allows(key.policy, "kms:DescribeKey", key.arn, context)
     ):
-        raise _json_error(
+        raise json_error(
             "InsufficientEncryptionPolicyException",
             f"Insufficient permissions to access S3 bucket {spec.bucket} or KMS key {key.arn}.",
         )
 
 
-def _check_sns_topic(spec: _TrailSpec) -> None:
+def _check_sns_topic(spec: TrailSpec) -> None:
     topic_ref = spec.sns_topic or ""
     if topic_ref.startswith("arn:"):
         arn = topic_ref
         parsed = parse_arn(arn)
         if parsed is None or parsed.service != "sns" or check_topic_name(parsed.resource):
-            raise _json_error(
+            raise json_error(
                 "InvalidSnsTopicNameException", f"{topic_ref} is not a valid SNS topic ARN."
             )
     else:
         problem = check_topic_name(topic_ref)
         if problem:
-            raise _json_error("InvalidSnsTopicNameException", problem)
+            raise json_error("InvalidSnsTopicNameException", problem)
         arn = f"arn:{spec.partition}:sns:{spec.region}:{spec.account}:{topic_ref}"
     topic = _find_topic(arn)
     context = {"aws:SourceArn": spec.arn, "aws:SourceAccount": spec.account}
-    if topic is None or not _allows(topic.policy, "SNS:Publish", arn, context):
-        raise _json_error(
+    if topic is None or not allows(topic.policy, "SNS:Publish", arn, context):
+        raise json_error(
             "InsufficientSnsTopicPolicyException",
             "SNS Topic does not exist or the topic policy is incorrect!",
         )
@@ -1334,22 +1239,23 @@ def _check_sns_topic(spec: _TrailSpec) -> None:
 _BAD_GROUP = "Check the log group ARN: CloudTrail can't validate it."
 
 
-def _check_cloudwatch_pairing(spec: _TrailSpec) -> None:
+def _check_cloudwatch_pairing(spec: TrailSpec) -> None:
     group, role = spec.cw_group_arn or "", spec.cw_role_arn or ""
     if bool(group) != bool(role):
-        raise _json_error(
+        raise json_error(
             "InvalidCloudWatchLogsLogGroupArnException",
             "You must specify a CloudWatch Logs log group ARN and a role ARN together.",
         )
     if group and not group.endswith(":*"):
-        raise _json_error(
+        raise json_error(
             "InvalidCloudWatchLogsLogGroupArnException",
             f"{_BAD_GROUP} The ARN must end with ':*' "
             f"(arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*); got {group}.",
         )
 
 
-def _check_cloudwatch_targets(spec: _TrailSpec) -> None:
+def _check_cloudwatch_targets(spec: TrailSpec) -> None:
+    # moto on first use (see the module docstring)
     from moto.iam.models import iam_backends
     from moto.logs.models import logs_backends
 
@@ -1362,7 +1268,7 @@ def _check_cloudwatch_targets(spec: _TrailSpec) -> None:
     if parsed is not None and match and parsed.service == "logs" and parsed.account == spec.account:
         found = logs_backends[parsed.account][parsed.region].groups.get(match.group(1))
     if found is None:
-        raise _json_error(
+        raise json_error(
             "InvalidCloudWatchLogsLogGroupArnException",
             f"{_BAD_GROUP} No log group {group} exists in account {spec.account}.",
         )
@@ -1374,16 +1280,16 @@ def _check_cloudwatch_targets(spec: _TrailSpec) -> None:
         except Exception:
             role = None
     if role is None:
-        raise _json_error(
+        raise json_error(
             "InvalidCloudWatchLogsRoleArnException",
             f"Role {role_arn} does not exist in account {spec.account}.",
         )
     context = {"aws:SourceArn": spec.arn, "aws:SourceAccount": spec.account}
-    if not _allows(_trust_as_resource_policy(role), "sts:AssumeRole", role_arn, context):
-        raise _json_error(
+    if not allows(_trust_as_resource_policy(role), "sts:AssumeRole", role_arn, context):
+        raise json_error(
             "InvalidCloudWatchLogsRoleArnException",
             f"Access denied. Check the trust policy of role {role_arn}: it must let "
-            f"{_CLOUDTRAIL} call sts:AssumeRole.",
+            f"{CLOUDTRAIL} call sts:AssumeRole.",
         )
 
 
@@ -1502,9 +1408,8 @@ def _wrap_bucket_permission(original: Callable[..., Any]) -> Callable[..., Any]:
     """
 
     def get_permission(self: Any, action: str, resource: str) -> Any:
+        # moto on first use (see the module docstring)
         from moto.iam.access_control import PermissionResult
-
-        from wizard.policy.access import Decision, PolicyFormatError, Principal, Request, evaluate
 
         if self.policy is None:
             return PermissionResult.NEUTRAL
@@ -1587,8 +1492,6 @@ def _wrap_bucket_get_request_payment(original: Callable[..., Any]) -> Callable[.
 
 def _create_bucket_tags(body: str | bytes | None) -> dict[str, str]:
     """The tags in a CreateBucket request's ``CreateBucketConfiguration`` (``<Tags>``)."""
-    import html
-
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
     block = re.search(r"<Tags>(.*?)</Tags>", text, re.DOTALL)
     tags: dict[str, str] = {}
@@ -1635,7 +1538,7 @@ def _malformed_key_policy(policy: str | None) -> None:
         return
     _, problem = _policy_problem(policy, need_principal=True)
     if problem:
-        raise _json_error("MalformedPolicyDocumentException", f"Key policy is malformed: {problem}")
+        raise json_error("MalformedPolicyDocumentException", f"Key policy is malformed: {problem}")
 
 
 def _wrap_create_key(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -1697,7 +1600,7 @@ def _wrap_set_alias(original: Callable[..., Any]) -> Callable[..., Any]:
     def set_alias(self: Any, update: bool = False) -> Any:
         alias = str(self._get_param("AliasName") or "")
         if alias.lower().startswith("alias/aws/"):
-            raise _json_error(
+            raise json_error(
                 "InvalidAliasNameException",
                 f"Alias {alias} cannot begin with alias/aws/: that prefix is reserved for "
                 "AWS managed keys.",
@@ -1711,6 +1614,7 @@ def _wrap_set_alias(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _sns_policy_error(policy: Any) -> None:
+    # moto on first use (see the module docstring)
     from moto.sns.exceptions import InvalidParameterValue
 
     _refuse_large_topic_policy(policy)
@@ -1748,6 +1652,7 @@ def _refuse_topic_clash(
     moto returns the existing topic whatever was asked, which would let a run believe it
     created, and may delete, a topic that was already there.
     """
+    # moto on first use (see the module docstring)
     from moto.sns.exceptions import InvalidParameterValue
     from moto.sns.utils import make_arn_for_topic
 
@@ -1769,6 +1674,7 @@ def _refuse_topic_clash(
 
 def _same_topic_attribute(topic: Any, attribute: str, value: str) -> bool:
     """Whether the topic's ``attribute`` already is ``value`` (policies compared as JSON)."""
+    # moto on first use (see the module docstring)
     from moto.core.utils import camelcase_to_underscores
 
     current = getattr(topic, camelcase_to_underscores(attribute), None)
@@ -1796,6 +1702,7 @@ def _wrap_create_role(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_role(
         self: Any, role_name: str, assume_role_policy_document: str, *args: Any, **kwargs: Any
     ) -> Any:
+        # moto on first use (see the module docstring)
         from moto.iam.exceptions import MalformedPolicyDocument
         from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator
 
@@ -1824,8 +1731,6 @@ def _wrap_create_role(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _refuse_large_bucket_policy(policy: str | bytes) -> None:
     """S3 PutBucketPolicy over 20 KB: ``MalformedPolicy`` (HTTP 400), as S3 answers."""
-    from wizard.plan.limits import BUCKET_POLICY_MAX_BYTES, s3_policy_size
-
     size = s3_policy_size(policy)
     if size > BUCKET_POLICY_MAX_BYTES:
         _LOG.info("PutBucketPolicy refused: %d bytes > %d", size, BUCKET_POLICY_MAX_BYTES)
@@ -1834,13 +1739,11 @@ def _refuse_large_bucket_policy(policy: str | bytes) -> None:
 
 def _refuse_large_key_policy(policy: str | None) -> None:
     """KMS CreateKey / PutKeyPolicy over 32 KB: ``LimitExceededException``."""
-    from wizard.plan.limits import KEY_POLICY_MAX_BYTES, policy_bytes
-
     if policy is None:
         return
     size = policy_bytes(policy)
     if size > KEY_POLICY_MAX_BYTES:
-        raise _json_error(
+        raise json_error(
             "LimitExceededException",
             f"Key policy is {size} bytes; the maximum size of a key policy is "
             f"{KEY_POLICY_MAX_BYTES} bytes.",
@@ -1850,14 +1753,8 @@ def _refuse_large_key_policy(policy: str | None) -> None:
 def _refuse_large_topic_policy(policy: Any) -> None:
     """SNS CreateTopic / SetTopicAttributes: a policy over 30 KB or 100 statements is an
     ``InvalidParameter`` (the code SNS gives every unacceptable Policy attribute)."""
+    # moto on first use (see the module docstring)
     from moto.sns.exceptions import InvalidParameterValue
-
-    from wizard.plan.limits import (
-        TOPIC_POLICY_MAX_BYTES,
-        TOPIC_POLICY_MAX_STATEMENTS,
-        policy_bytes,
-        topic_statement_count,
-    )
 
     text = policy if isinstance(policy, (str, bytes)) else json.dumps(policy)
     size = policy_bytes(text)
@@ -1877,9 +1774,8 @@ def _refuse_large_topic_policy(policy: Any) -> None:
 
 def _refuse_large_trust_policy(document: str) -> None:
     """IAM CreateRole / UpdateAssumeRolePolicy: ``LimitExceeded`` past the default quota."""
+    # moto on first use (see the module docstring)
     from moto.iam.exceptions import LimitExceededException
-
-    from wizard.plan.limits import ROLE_TRUST_POLICY_MAX_CHARS, iam_policy_size
 
     if iam_policy_size(document) > ROLE_TRUST_POLICY_MAX_CHARS:
         raise LimitExceededException(
@@ -1898,9 +1794,8 @@ def _wrap_update_assume_role_policy(original: Callable[..., Any]) -> Callable[..
 
 def _wrap_put_role_policy(original: Callable[..., Any]) -> Callable[..., Any]:
     def put_role_policy(self: Any, role_name: str, policy_name: str, policy_json: str) -> Any:
+        # moto on first use (see the module docstring)
         from moto.iam.exceptions import LimitExceededException
-
-        from wizard.plan.limits import ROLE_POLICIES_MAX_CHARS, iam_policy_size
 
         role = self.get_role(role_name)
         # The quota covers every inline policy of the role together; the one being
@@ -1922,23 +1817,19 @@ def _refuse_bad_selector_counts(
     advanced_event_selectors: list[dict[str, Any]] | None,
 ) -> None:
     """CloudTrail PutEventSelectors past its counts: ``InvalidEventSelectorsException``."""
-    from wizard.plan.limits import event_selector_problem
-
     problem = event_selector_problem(event_selectors, advanced_event_selectors)
     if problem:
-        raise _json_error("InvalidEventSelectorsException", f"Invalid request: {problem}.")
+        raise json_error("InvalidEventSelectorsException", f"Invalid request: {problem}.")
 
 
 def _too_many_tags(current: Mapping[str, str], new_keys: Iterable[str]) -> int | None:
     """The tag count after adding ``new_keys`` to ``current``, when it is over the limit."""
-    from wizard.plan.limits import TAGS_PER_RESOURCE_MAX
-
     total = len(set(current) | set(new_keys))
     return total if total > TAGS_PER_RESOURCE_MAX else None
 
 
 def _trail_tags_error() -> Exception:
-    return _json_error(
+    return json_error(
         "TagsLimitExceededException",
         "The number of tags per trail has exceeded the permitted amount. Currently, the "
         "limit is 50.",
@@ -1965,7 +1856,7 @@ def _refuse_key_tags(tags: Iterable[Mapping[str, str]] | None) -> None:
     """KMS CreateKey with more than 50 tags: ``TagException``."""
     count = _too_many_tags({}, (str(t.get("TagKey")) for t in tags or []))
     if count:
-        raise _json_error(
+        raise json_error(
             "TagException", f"Tag limit exceeded: a KMS key can have at most 50 tags, not {count}."
         )
 
@@ -1976,7 +1867,7 @@ def _wrap_kms_tag_resource(original: Callable[..., Any]) -> Callable[..., Any]:
         current = self.tagger.get_tag_dict_for_resource(key_id) if key_id in self.keys else {}
         count = _too_many_tags(current, tags)
         if count:
-            raise _json_error(
+            raise json_error(
                 "TagException",
                 f"Tag limit exceeded: a KMS key can have at most 50 tags, not {count}.",
             )
@@ -1988,6 +1879,7 @@ def _wrap_kms_tag_resource(original: Callable[..., Any]) -> Callable[..., Any]:
 def _refuse_topic_tags(tags: Mapping[str, str] | None) -> None:
     """SNS CreateTopic with more than 50 tags: ``TagLimitExceeded``, as its TagResource."""
     if _too_many_tags({}, tags or {}):
+        # moto on first use (see the module docstring)
         from moto.sns.exceptions import TagLimitExceededError
 
         raise TagLimitExceededError
@@ -2005,7 +1897,7 @@ def _wrap_put_bucket_tagging(original: Callable[..., Any]) -> Callable[..., Any]
 
 
 def _logs_too_many_tags() -> Exception:
-    return _json_error("TooManyTagsException", "A resource can have no more than 50 tags.")
+    return json_error("TooManyTagsException", "A resource can have no more than 50 tags.")
 
 
 def _wrap_create_log_group(original: Callable[..., Any]) -> Callable[..., Any]:
