@@ -1,1 +1,6 @@
-"""The only part of the core that imports boto3, botocore clients or the emulator."""
+"""The boto3 adapters: sessions and credentials problems, botocore clients behind
+:class:`wizard.ports.AwsCaller`, assumed-role accounts, the AWS worker process.
+
+May import: boto3, botocore and everything in ``wizard`` below it (not ``wizard.sandbox``:
+the emulator is not an adapter); never moto or a front end.
+"""

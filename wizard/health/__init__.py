@@ -1,4 +1,5 @@
 """An existing trail's health: delivery and policy checks, log files, digest validation.
 
-May import: ``wizard.plan`` and everything below it.
+May import: ``wizard.plan`` and everything below it; never ``wizard.run`` or
+``wizard.export``. AWS only through :class:`wizard.ports.AwsCaller`.
 """
