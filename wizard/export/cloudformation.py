@@ -39,7 +39,7 @@ from wizard import __version__
 from wizard.export.text import wrap_prose
 from wizard.model.answers import RETENTION_DAYS, AccessLogAnswers, Answers
 from wizard.model.context import AccountContext, Names
-from wizard.plan.planner import ROLE_POLICY_NAME
+from wizard.plan.planner.logs import ROLE_POLICY_NAME
 from wizard.plan.selectors import advanced_event_selectors
 from wizard.policy.policies import CLOUDTRAIL, S3_LOGGING, VERSION
 

@@ -1,0 +1,288 @@
+"""The log bucket chain: a new bucket with its settings and policy, or an existing one's policy.
+
+A new bucket is created with ACLs disabled, all public access blocked, default encryption
+(the trail's key or SSE-S3), versioning and tags as the answers say, and CloudTrail's bucket
+policy. An existing bucket gets CloudTrail's statements merged into its policy, unless it is
+a central bucket whose owner the wizard cannot act as (the hand-off covers it then).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wizard.model.names import RUN_TAG
+from wizard.model.plan import Call
+from wizard.plan.planner.builder import PlanBuilder, PlanInputs, policy_change, tags_kv
+from wizard.plan.review import PolicyReview
+from wizard.policy.merge import MergeResult
+
+
+def bucket_chain(
+    b: PlanBuilder, given: PlanInputs, key_ref: str | None, trail_deps: list[str]
+) -> None:
+    """Add the log bucket's steps; the trail waits for every one of them."""
+    if given.answers.bucket.create:
+        trail_deps.extend(_new_bucket(b, given, key_ref))
+    else:
+        trail_deps.extend(_existing_bucket(b, given))
+
+
+# ------------------------------------------------------------------- shared with access logs
+
+
+def create_bucket_params(bucket: str, region: str, run_id: str | None) -> dict[str, Any]:
+    """CreateBucket's parameters: ACLs disabled, the region, and the run tag.
+
+    The run tag goes into ``CreateBucketConfiguration.Tags`` (S3 tags a general purpose
+    bucket at creation; the caller needs ``s3:TagResource``), so the bucket is never there
+    without it. The answers' tags follow in the ``PutBucketTagging`` step, as before.
+    """
+    params: dict[str, Any] = {"Bucket": bucket, "ObjectOwnership": "BucketOwnerEnforced"}
+    configuration: dict[str, Any] = {}
+    if region != "us-east-1":
+        configuration["LocationConstraint"] = region
+    if run_id:
+        configuration["Tags"] = [{"Key": RUN_TAG, "Value": run_id}]
+    if configuration:
+        params["CreateBucketConfiguration"] = configuration
+    return params
+
+
+def block_all_public_access() -> dict[str, bool]:
+    """``PublicAccessBlockConfiguration`` with all four settings on."""
+    return {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+
+
+def restore_bucket_policy(
+    bucket: str, region: str, before: str | None, account: str | None = None
+) -> Call:
+    """The undo of a bucket policy merge: the exact previous text, or no policy again."""
+    if before:
+        return Call(
+            service="s3",
+            region=region,
+            operation="PutBucketPolicy",
+            params={"Bucket": bucket, "Policy": before},
+            account=account,
+        )
+    return Call(
+        service="s3",
+        region=region,
+        operation="DeleteBucketPolicy",
+        params={"Bucket": bucket},
+        account=account,
+    )
+
+
+def restore_bucket_policy_summary(before: str | None) -> str:
+    """What :func:`restore_bucket_policy` does, for people."""
+    if before:
+        return "Restore the bucket policy to its exact previous text"
+    return "Delete the bucket policy again (there was none)"
+
+
+# ------------------------------------------------------------------------ existing bucket
+
+
+def _existing_bucket(b: PlanBuilder, given: PlanInputs) -> list[str]:
+    """Merge CloudTrail's statements into the existing bucket's policy, when needed and ours."""
+    review = given.reviews.bucket
+    central = given.found.central
+    account = central.bucket_account if central is not None else None
+    # Without the owner's credentials a central bucket's policy is the owner's to change.
+    handoff = central is not None and account is not None and not central.bucket_managed
+    region = given.found.bucket.region
+    if handoff or not region or not review.needs_change or review.merged is None:
+        return []
+    return [_merge_bucket_policy(b, given, review, review.merged, region, account)]
+
+
+def _merge_bucket_policy(
+    b: PlanBuilder,
+    given: PlanInputs,
+    review: PolicyReview,
+    merged: MergeResult,
+    region: str,
+    account: str | None,
+) -> str:
+    """Write the merged bucket policy (as the log-archive account for a central bucket)."""
+    bucket = given.answers.bucket.name
+    return b.add(
+        "update-bucket-policy",
+        "bucket",
+        Call(
+            service="s3",
+            region=region,
+            operation="PutBucketPolicy",
+            params={"Bucket": bucket, "Policy": review.document},
+            account=account,
+        ),
+        f"Merge CloudTrail's statements into the policy of bucket {bucket} "
+        + (f"in log-archive account {account} " if account else "")
+        + f"({len(merged.added)} added, nothing removed)",
+        changes=given.names.bucket_arn,
+        undo=[restore_bucket_policy(bucket, region, review.before, account)],
+        undo_summary=restore_bucket_policy_summary(review.before),
+        policy=policy_change(review),
+    )
+
+
+# ----------------------------------------------------------------------------- new bucket
+
+
+def _new_bucket(b: PlanBuilder, given: PlanInputs, key_ref: str | None) -> list[str]:
+    """Create the bucket, set it up and attach its policy; returns the steps, in order."""
+    region = given.names.bucket_region()
+    chain = [
+        _create_bucket(b, given, region),
+        _block_public_access(b, given, region),
+        _default_encryption(b, given, region, key_ref),
+    ]
+    if given.answers.bucket.versioning:
+        chain.append(_versioning(b, given, region))
+    if given.answers.trail.tags:
+        chain.append(_tag_bucket(b, given, region))
+    chain.append(_attach_policy(b, given, region))
+    return chain
+
+
+def _create_bucket(b: PlanBuilder, given: PlanInputs, region: str) -> str:
+    """CreateBucket, ACLs disabled; undone by deleting the (new, empty) bucket."""
+    bucket = given.answers.bucket.name
+    return b.add(
+        "create-bucket",
+        "bucket",
+        Call(
+            service="s3",
+            region=region,
+            operation="CreateBucket",
+            params=create_bucket_params(bucket, region, given.run_id),
+        ),
+        f"Create bucket {bucket} in {region} (ACLs disabled: bucket owner owns every object)",
+        creates=given.names.bucket_arn,
+        undo=[
+            Call(service="s3", region=region, operation="DeleteBucket", params={"Bucket": bucket})
+        ],
+        undo_summary=f"Delete the bucket {bucket} (it is new and empty)",
+    )
+
+
+def _block_public_access(b: PlanBuilder, given: PlanInputs, region: str) -> str:
+    """All four Block Public Access settings on."""
+    return b.add(
+        "block-public-access",
+        "bucket",
+        Call(
+            service="s3",
+            region=region,
+            operation="PutPublicAccessBlock",
+            params={
+                "Bucket": given.answers.bucket.name,
+                "PublicAccessBlockConfiguration": block_all_public_access(),
+            },
+        ),
+        "Block all public access to the bucket",
+        changes=given.names.bucket_arn,
+        depends_on=["create-bucket"],
+    )
+
+
+def _default_encryption(b: PlanBuilder, given: PlanInputs, region: str, key_ref: str | None) -> str:
+    """Default encryption with the trail's KMS key, or SSE-S3 without one."""
+    rule: dict[str, Any]
+    if key_ref is not None:
+        rule = {
+            "ApplyServerSideEncryptionByDefault": {
+                "SSEAlgorithm": "aws:kms",
+                "KMSMasterKeyID": key_ref,
+            },
+            "BucketKeyEnabled": False,
+        }
+        deps = ["create-bucket", *(["create-key"] if key_ref.startswith("${create-key") else [])]
+        summary = "Encrypt every object in the bucket by default with the trail's KMS key"
+    else:
+        rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        deps = ["create-bucket"]
+        summary = "Encrypt every object in the bucket by default with SSE-S3 (AES-256)"
+    return b.add(
+        "bucket-encryption",
+        "bucket",
+        Call(
+            service="s3",
+            region=region,
+            operation="PutBucketEncryption",
+            params={
+                "Bucket": given.answers.bucket.name,
+                "ServerSideEncryptionConfiguration": {"Rules": [rule]},
+            },
+        ),
+        summary,
+        changes=given.names.bucket_arn,
+        depends_on=deps,
+    )
+
+
+def _versioning(b: PlanBuilder, given: PlanInputs, region: str) -> str:
+    """Versioning on, so overwritten or deleted log files can be recovered."""
+    return b.add(
+        "bucket-versioning",
+        "bucket",
+        Call(
+            service="s3",
+            region=region,
+            operation="PutBucketVersioning",
+            params={
+                "Bucket": given.answers.bucket.name,
+                "VersioningConfiguration": {"Status": "Enabled"},
+            },
+        ),
+        "Turn on versioning (overwritten or deleted log files can be recovered)",
+        changes=given.names.bucket_arn,
+        depends_on=["create-bucket"],
+    )
+
+
+def _tag_bucket(b: PlanBuilder, given: PlanInputs, region: str) -> str:
+    """The answers' tags, with the run tag kept."""
+    return b.add(
+        "bucket-tags",
+        "bucket",
+        Call(
+            service="s3",
+            region=region,
+            operation="PutBucketTagging",
+            # PutBucketTagging replaces the whole tag set: the run tag CreateBucket gave
+            # the bucket is written again with the answers' tags, never dropped.
+            params={
+                "Bucket": given.answers.bucket.name,
+                "Tagging": {"TagSet": tags_kv(given.creation_tags())},
+            },
+        ),
+        "Tag the bucket",
+        changes=given.names.bucket_arn,
+        depends_on=["create-bucket"],
+    )
+
+
+def _attach_policy(b: PlanBuilder, given: PlanInputs, region: str) -> str:
+    """CloudTrail's bucket policy, once public access is blocked."""
+    review = given.reviews.bucket
+    return b.add(
+        "bucket-policy",
+        "bucket",
+        Call(
+            service="s3",
+            region=region,
+            operation="PutBucketPolicy",
+            params={"Bucket": given.answers.bucket.name, "Policy": review.document},
+        ),
+        "Attach the bucket policy: CloudTrail may write only this trail's logs, TLS required",
+        changes=given.names.bucket_arn,
+        depends_on=["create-bucket", "block-public-access"],
+        policy=policy_change(review),
+    )

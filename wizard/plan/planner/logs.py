@@ -1,0 +1,180 @@
+"""The CloudWatch Logs chain: the log group (when missing) and the delivery role (when new).
+
+An existing log group is used as it is (preflight says so); an existing role is only named,
+never created or changed. A new role may be assumed by this trail only and may write only to
+the trail's log group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wizard.model.plan import Call, PolicyChange
+from wizard.plan.planner.builder import PlanBuilder, PlanInputs, policy_change, tags_kv
+from wizard.plan.review import PolicyReview
+from wizard.policy.merge import render_policy
+
+ROLE_POLICY_NAME = "CloudTrailDeliveryToCloudWatchLogs"
+"""Name of the inline policy on a new delivery role."""
+
+NEW_ROLE_ARN = "${create-role:Role.Arn}"
+"""The new role's ARN, known once ``create-role`` has run."""
+
+
+def logs_chain(b: PlanBuilder, given: PlanInputs, trail_deps: list[str]) -> str | None:
+    """Add the log group and role steps; returns what CreateTrail gets as CloudWatchLogsRoleArn."""
+    cw = given.answers.cloudwatch_logs
+    if not cw.enabled or cw.log_group is None:
+        return None
+    logs = given.found.logs
+    if logs is None or not logs.group_exists:
+        trail_deps.extend(_new_log_group(b, given, cw.log_group))
+    if cw.role_is_arn:
+        return cw.role
+    if logs is not None and logs.role_exists:
+        # A role of that name is not this run's to create or change: preflight refuses the
+        # plan (iam-role-exists), and the plan only names the role it found.
+        return logs.role_arn or given.names.role_arn
+    trail_deps.extend(_new_role(b, given, cw.log_group))
+    return NEW_ROLE_ARN
+
+
+# ------------------------------------------------------------------------------ log group
+
+
+def _new_log_group(b: PlanBuilder, given: PlanInputs, group: str) -> list[str]:
+    """Create the log group and set its retention; returns both steps."""
+    region = given.names.home_region
+    return [_create_log_group(b, given, group, region), _set_retention(b, given, group, region)]
+
+
+def _create_log_group(b: PlanBuilder, given: PlanInputs, group: str, region: str) -> str:
+    """CreateLogGroup, tagged at creation; undone by deleting the group."""
+    group_tags = given.creation_tags()
+    tags = {"tags": group_tags} if group_tags else {}
+    return b.add(
+        "create-log-group",
+        "logs",
+        Call(
+            service="logs",
+            region=region,
+            operation="CreateLogGroup",
+            params={"logGroupName": group, **tags},
+        ),
+        f"Create CloudWatch Logs group {group} in {region}",
+        creates=given.names.log_group_arn,
+        undo=[
+            Call(
+                service="logs",
+                region=region,
+                operation="DeleteLogGroup",
+                params={"logGroupName": group},
+            )
+        ],
+        undo_summary=f"Delete the log group {group}",
+    )
+
+
+def _set_retention(b: PlanBuilder, given: PlanInputs, group: str, region: str) -> str:
+    """How long the new group keeps events."""
+    days = given.answers.cloudwatch_logs.retention_days
+    return b.add(
+        "log-group-retention",
+        "logs",
+        Call(
+            service="logs",
+            region=region,
+            operation="PutRetentionPolicy",
+            params={"logGroupName": group, "retentionInDays": days},
+        ),
+        f"Keep events for {days} days",
+        changes=given.names.log_group_arn,
+        depends_on=["create-log-group"],
+    )
+
+
+# ------------------------------------------------------------------------------ the role
+
+
+def _new_role(b: PlanBuilder, given: PlanInputs, group: str) -> list[str]:
+    """Create the delivery role and give it its inline policy; returns both steps."""
+    trust = given.reviews.role_trust
+    permissions = given.reviews.role_permissions
+    assert trust is not None and permissions is not None
+    role = given.names.role_name or ""
+    region = given.names.home_region
+    return [
+        _create_role(b, given, role, trust, group, region),
+        _put_role_policy(b, given, role, permissions, group, region),
+    ]
+
+
+def _create_role(
+    b: PlanBuilder, given: PlanInputs, role: str, trust: PolicyReview, group: str, region: str
+) -> str:
+    """CreateRole with a trust policy that lets only this trail assume it."""
+    role_params: dict[str, Any] = {
+        "RoleName": role,
+        "AssumeRolePolicyDocument": trust.document,
+        "Description": f"Lets CloudTrail trail {given.answers.trail.name} write to {group}",
+    }
+    role_tags = given.creation_tags()
+    if role_tags:
+        role_params["Tags"] = tags_kv(role_tags)
+    return b.add(
+        "create-role",
+        "logs",
+        Call(service="iam", region=region, operation="CreateRole", params=role_params),
+        f"Create IAM role {role} that only CloudTrail (this trail) can assume",
+        creates=given.names.role_arn,
+        undo=[
+            Call(service="iam", region=region, operation="DeleteRole", params={"RoleName": role})
+        ],
+        undo_summary=f"Delete the role {role}",
+        policy=policy_change(trust),
+    )
+
+
+def _put_role_policy(
+    b: PlanBuilder,
+    given: PlanInputs,
+    role: str,
+    permissions: dict[str, Any],
+    group: str,
+    region: str,
+) -> str:
+    """The role's inline policy: create log streams and put events in the one log group."""
+    document = render_policy(permissions)
+    return b.add(
+        "put-role-policy",
+        "logs",
+        Call(
+            service="iam",
+            region=region,
+            operation="PutRolePolicy",
+            params={
+                "RoleName": role,
+                "PolicyName": ROLE_POLICY_NAME,
+                "PolicyDocument": document,
+            },
+        ),
+        f"Let the role create log streams and put events in {group} only",
+        changes=given.names.role_arn,
+        depends_on=["create-role"],
+        undo=[
+            Call(
+                service="iam",
+                region=region,
+                operation="DeleteRolePolicy",
+                params={"RoleName": role, "PolicyName": ROLE_POLICY_NAME},
+            )
+        ],
+        undo_summary="Remove the role's inline policy",
+        policy=PolicyChange(
+            kind="role-permissions",
+            resource=given.names.role_arn or role,
+            before=None,
+            after=document,
+            added_sids=[str(s["Sid"]) for s in permissions["Statement"]],
+        ),
+    )
