@@ -1,0 +1,263 @@
+"""The commands' connection to AWS: the session (here or in the AWS worker) and the engine.
+
+:func:`connect` opens the session the global options ask for (``--profile``, ``--region``,
+``--sandbox``), starting the embedded sandbox when asked. ``plan`` and ``apply`` can have
+the session opened by the AWS worker instead (:mod:`wizard.aws.worker`): a second process
+that loads the AWS SDK and checks the credentials while this one loads the answers and the
+wizard. :func:`prestart_worker` starts it before the parser is even built;
+:func:`start_worker` adopts that one when it was started for the same options.
+
+The AWS SDK and the engine are imported when connecting, never when this module is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
+
+from screens.common.errors import UsageError
+
+if TYPE_CHECKING:
+    from wizard.aws.session import AwsSession
+    from wizard.aws.worker import WorkerSession
+    from wizard.engine import Engine
+    from wizard.model.answers import Answers
+    from wizard.ports import AwsCaller
+    from wizard.sandbox.server import Sandbox
+
+
+@dataclass
+class Connection:
+    """An opened session (and the sandbox behind it, if any)."""
+
+    session: AwsSession | WorkerSession
+    """The session: opened here, or by the AWS worker."""
+    sandbox: Sandbox | None
+    """The embedded sandbox this connection started, if any."""
+
+    def session_here(self) -> AwsSession:
+        """The session as opened in this process, to assume other roles from.
+
+        Raises:
+            RuntimeError: the session was opened by the AWS worker (which is never started
+                when a role is to be assumed: see :func:`start_worker`).
+        """
+        from wizard.aws.session import AwsSession
+
+        if not isinstance(self.session, AwsSession):
+            raise RuntimeError("roles are assumed from a session opened in this process")
+        return self.session
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a one-shot command runs.
+
+    plan and apply build large, long-lived object graphs once (botocore's service models and
+    clients, pydantic's validators) and create little cyclic garbage; the collector's passes
+    over those graphs cost a tenth of an apply's time and free almost nothing. Reference
+    counting still frees everything else at once.
+
+    Afterwards the objects made meanwhile are frozen (left out of later collections, as the
+    command line does at exit) before the collector is turned back on: its first pass
+    would otherwise walk every one of them.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+# ------------------------------------------------------------------------- the AWS worker
+
+
+class _Prestarted(TypedDict, total=False):
+    worker: WorkerSession
+    """The worker :func:`prestart_worker` started."""
+    settings: tuple[str | None, str | None, bool]
+    """What it was started for: ``(profile, region, read_only)``."""
+
+
+_PRESTARTED: _Prestarted = {}
+"""The worker :func:`prestart_worker` started, with the settings it was started for."""
+
+
+def prestart_worker(*, profile: str | None, region: str | None, read_only: bool) -> None:
+    """Start the AWS worker before the command line is fully parsed (see screens.cli.main)."""
+    from wizard.aws.worker import start_worker as start_worker_process
+    from wizard.aws.worker import worth_a_worker
+
+    if not worth_a_worker():
+        return
+    worker = start_worker_process(profile=profile, region=region, read_only=read_only)
+    if worker is not None:
+        _PRESTARTED["worker"] = worker
+        _PRESTARTED["settings"] = (profile, region, read_only)
+
+
+def _adopt_prestarted(args: argparse.Namespace, *, read_only: bool) -> WorkerSession | None:
+    """The pre-started worker if it was started for exactly these options (else closed)."""
+    worker = _PRESTARTED.pop("worker", None)
+    settings = _PRESTARTED.pop("settings", None)
+    if worker is None:
+        return None
+    if settings == (args.profile, args.region, read_only):
+        return worker
+    worker.close()
+    return None
+
+
+def _discard_prestarted() -> None:
+    worker = _PRESTARTED.pop("worker", None)
+    _PRESTARTED.pop("settings", None)
+    if worker is not None:
+        worker.close()
+
+
+def has_log_account_options(args: argparse.Namespace) -> bool:
+    """``--log-account-profile`` or ``--log-account-role`` was given."""
+    return bool(
+        getattr(args, "log_account_profile", None) or getattr(args, "log_account_role", None)
+    )
+
+
+def start_worker(args: argparse.Namespace, *, read_only: bool) -> WorkerSession | None:
+    """Start the AWS worker process now, if this command can use one (else None).
+
+    The worker (:mod:`wizard.aws.worker`) loads the AWS SDK, opens the session and checks
+    the credentials while this process loads the answers and the wizard: started before
+    either, it makes ``plan`` and ``apply`` use a second core, when there is one to spare
+    (:func:`wizard.aws.worker.worth_a_worker`). Not for ``--sandbox`` (the embedded
+    emulator runs in this process and starts later) nor with a log-archive account's
+    credentials (that session is opened from this one's, in this process).
+    """
+    if getattr(args, "sandbox", False) or has_log_account_options(args):
+        _discard_prestarted()
+        return None
+    prestarted = _adopt_prestarted(args, read_only=read_only)
+    if prestarted is not None:
+        return prestarted
+    from wizard.aws.worker import start_worker as start_worker_process
+    from wizard.aws.worker import worth_a_worker
+
+    if not worth_a_worker():
+        return None
+    return start_worker_process(profile=args.profile, region=args.region, read_only=read_only)
+
+
+def prepare_meanwhile(worker: WorkerSession | None, answers: Answers) -> None:
+    """Use the time the worker takes to open the session.
+
+    Ask it for the clients these answers need besides the usual ones, and load the engine
+    here now rather than once the session is open.
+    """
+    if worker is None:
+        return
+    services = []
+    if answers.encryption.type == "sse-kms":
+        services.append("kms")
+    if answers.notifications.sns_topic:
+        services.append("sns")
+    if answers.cloudwatch_logs.enabled:
+        services.append("logs")
+    if answers.trail.organization:
+        services.append("organizations")
+    if services:
+        worker.prepare(services)
+    import wizard.engine  # noqa: F401
+
+
+# ------------------------------------------------------------------------- the session
+
+
+@contextlib.contextmanager
+def connect(
+    args: argparse.Namespace, *, read_only: bool = False, worker: WorkerSession | None = None
+) -> Iterator[Connection]:
+    """Open the AWS session the global options ask for (starting the sandbox if asked).
+
+    Args:
+        args: The parsed command line (``profile``, ``region``, ``sandbox``).
+        read_only: Refuse every mutating call.
+        worker: A session :func:`start_worker` started for these options, used (and
+            closed) instead of opening one here.
+
+    Raises:
+        UsageError: the credentials do not work or the endpoint cannot be reached; the
+            message says how to fix it.
+    """
+    from wizard.aws.basics import CredentialsProblem
+
+    sandbox = None
+    if worker is None and getattr(args, "sandbox", False):
+        from wizard.sandbox.server import start_sandbox
+
+        sandbox = start_sandbox()
+    try:
+        session: AwsSession | WorkerSession
+        try:
+            if worker is not None:
+                worker.whoami()  # what open_session checks: the credentials work
+                session = worker
+            else:
+                session = _open_here(args, sandbox, read_only)
+        except CredentialsProblem as exc:
+            hint = ""
+            if exc.kind == "credentials" and not sandbox:
+                hint = "\nTo try the wizard without an AWS account, add --sandbox."
+            raise UsageError(exc.message + hint) from None
+        yield Connection(session=session, sandbox=sandbox)
+    finally:
+        if worker is not None:
+            worker.close()
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def _open_here(args: argparse.Namespace, sandbox: Sandbox | None, read_only: bool) -> AwsSession:
+    """The session, opened in this process (it checks the credentials with STS)."""
+    from wizard.aws.session import SessionSettings, open_session
+
+    settings = SessionSettings(
+        profile=None if sandbox else args.profile,
+        region=args.region or (sandbox.region if sandbox else None),
+        sandbox_endpoint=sandbox.endpoint_url if sandbox else None,
+        read_only=read_only,
+    )
+    return open_session(settings)
+
+
+def engine_for(
+    conn: Connection,
+    *,
+    callers: Mapping[str, AwsCaller] | None = None,
+    central_readers: Sequence[str] = (),
+    central_confirmation: str | None = None,
+) -> Engine:
+    """The engine over the connection's session.
+
+    Args:
+        conn: The open connection.
+        callers: Callers of other accounts by id (a central log-archive account).
+        central_readers: ``--central-reader``.
+        central_confirmation: ``--central-confirmed``.
+    """
+    from wizard.engine import Engine
+
+    # open_session() already asked STS who we are; the session cached the answer.
+    ctx = conn.session.context()
+    return Engine(
+        conn.session.caller,
+        ctx,
+        callers=callers,
+        central_readers=central_readers,
+        central_confirmation=central_confirmation,
+    )
