@@ -1,10 +1,13 @@
-"""The core never loads a front end or an AWS SDK client; wizard.aws never loads a front end.
+"""The core never loads a front end or an AWS SDK client; the adapters never load a front end.
 
-Two independent checks: importing every module in a fresh interpreter and looking at
-``sys.modules`` (catches indirect imports), and reading every source file's import
+The core is every package of ``wizard`` but its two adapters: ``wizard.aws`` (boto3 and
+botocore, never moto) and ``wizard.sandbox`` (the emulator: moto, and boto3 to seed it). Two
+independent checks: importing every module of each group in a fresh interpreter and looking
+at ``sys.modules`` (catches indirect imports), and reading every source file's import
 statements with ``ast`` (catches imports hidden in functions that the first check does not
 run). Reading botocore's bundled *data* is allowed, so ``botocore`` itself may be loaded,
-but not ``botocore.client`` or ``botocore.session``.
+but not ``botocore.client`` or ``botocore.session``. import-linter (``make lint``) checks the
+same rules on the import graph.
 """
 
 from __future__ import annotations
@@ -23,41 +26,59 @@ WIZARD = ROOT / "wizard"
 FRONT_ENDS = ("textual", "questionary", "rich")
 SDK = ("boto3", "botocore.client", "botocore.session", "moto")
 CORE_BANNED = FRONT_ENDS + SDK
-AWS_BANNED = FRONT_ENDS
+AWS_BANNED = (*FRONT_ENDS, "moto")
+SANDBOX_BANNED = FRONT_ENDS
+ADAPTERS = ("aws", "sandbox")
+"""The packages of wizard/ that may talk to boto3 (aws/) and moto (sandbox/)."""
 
 _PROBE = """
 import importlib, json, pkgutil, sys
 import wizard
-want_aws = sys.argv[1] == "aws"
+group = sys.argv[1]
 selected, failed = [], {}
 
-def visit(path, prefix):
-    # iter_modules, not walk_packages: walk_packages would import wizard.aws itself.
+def visit(path, prefix, top):
+    # iter_modules, not walk_packages: walk_packages would import the other groups' packages.
     for info in pkgutil.iter_modules(path, prefix):
-        inside_aws = info.name == "wizard.aws" or info.name.startswith("wizard.aws.")
-        if inside_aws and not want_aws:
+        package = info.name.split(".")[1]
+        if top and (package if package in ("aws", "sandbox") else "core") != group:
             continue
+        selected.append(info.name)
         module = None
-        if inside_aws == want_aws:
-            selected.append(info.name)
-            try:
-                module = importlib.import_module(info.name)
-            except ModuleNotFoundError as exc:
-                failed[info.name] = f"{type(exc).__name__}: {exc} [{exc.name}]"
-            except Exception as exc:
-                failed[info.name] = f"{type(exc).__name__}: {exc}"
-        elif info.ispkg:
+        try:
             module = importlib.import_module(info.name)
+        except ModuleNotFoundError as exc:
+            failed[info.name] = f"{type(exc).__name__}: {exc} [{exc.name}]"
+        except Exception as exc:
+            failed[info.name] = f"{type(exc).__name__}: {exc}"
         if info.ispkg and module is not None:
-            visit(module.__path__, info.name + ".")
+            visit(module.__path__, info.name + ".", False)
 
-visit(wizard.__path__, "wizard.")
+visit(wizard.__path__, "wizard.", True)
 print(json.dumps({"selected": selected, "failed": failed, "loaded": sorted(sys.modules)}))
 """
 
 
 def _banned(module: str, banned: tuple[str, ...]) -> bool:
     return any(module == b or module.startswith(b + ".") for b in banned)
+
+
+def _group_of(path: Path) -> str:
+    """core, aws or sandbox: the group of a source file under wizard/."""
+    first = path.relative_to(WIZARD).parts[0]
+    return first if first in ADAPTERS else "core"
+
+
+def _modules_of(group: str) -> set[str]:
+    """Every module of the group, from the files (packages by their ``__init__``)."""
+    modules = set()
+    for path in WIZARD.rglob("*.py"):
+        if path.parent == WIZARD and path.name == "__init__.py":
+            continue  # wizard itself: every group imports it
+        if _group_of(path) == group:
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            modules.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return modules
 
 
 def _import_all(which: str) -> dict[str, object]:
@@ -81,6 +102,8 @@ def _check_runtime(which: str, banned: tuple[str, ...]) -> None:
     report = _import_all(which)
     selected = report["selected"]
     assert isinstance(selected, list) and selected, f"no {which} modules found"
+    # Every module of the group was imported, a package added later included.
+    assert set(selected) == _modules_of(which)
     loaded = report["loaded"]
     assert isinstance(loaded, list)
     offenders = sorted(m for m in loaded if _banned(m, banned))
@@ -93,11 +116,17 @@ def _check_runtime(which: str, banned: tuple[str, ...]) -> None:
 
 
 def test_core_modules_load_no_front_end_and_no_sdk_client() -> None:
+    assert {"wizard.plan.selectors", "wizard.model.names", "wizard.engine"} <= _modules_of("core")
     _check_runtime("core", CORE_BANNED)
 
 
-def test_aws_modules_load_no_front_end() -> None:
+def test_aws_modules_load_no_front_end_and_no_emulator() -> None:
     _check_runtime("aws", AWS_BANNED)
+
+
+def test_sandbox_modules_load_no_front_end() -> None:
+    assert "wizard.sandbox.rules" in _modules_of("sandbox")
+    _check_runtime("sandbox", SANDBOX_BANNED)
 
 
 # ------------------------------------------------------------------- static check
@@ -132,31 +161,27 @@ def _offending_imports(files: list[Path], banned: tuple[str, ...], root: Path = 
     return sorted(set(offences))
 
 
-ADAPTERS = ("aws", "sandbox")
-"""The packages of wizard/ that may talk to boto3 (aws/) and moto (sandbox/)."""
-
-
-def _core_files() -> list[Path]:
-    return sorted(
-        p for p in WIZARD.rglob("*.py") if not set(ADAPTERS) & set(p.relative_to(WIZARD).parts)
-    )
-
-
-def _aws_files() -> list[Path]:
-    return sorted(p for package in ADAPTERS for p in (WIZARD / package).rglob("*.py"))
+def _files_of(group: str) -> list[Path]:
+    return sorted(p for p in WIZARD.rglob("*.py") if _group_of(p) == group)
 
 
 def test_core_sources_import_no_front_end_and_no_sdk_client() -> None:
-    files = _core_files()
+    files = _files_of("core")
     assert WIZARD / "model" / "names.py" in files and WIZARD / "policy" / "policies.py" in files
     assert WIZARD / "run" / "apply.py" in files
     assert _offending_imports(files, CORE_BANNED) == []
 
 
-def test_aws_sources_import_no_front_end() -> None:
-    files = _aws_files()
-    assert files
+def test_aws_sources_import_no_front_end_and_no_emulator() -> None:
+    files = _files_of("aws")
+    assert WIZARD / "aws" / "clients.py" in files
     assert _offending_imports(files, AWS_BANNED) == []
+
+
+def test_sandbox_sources_import_no_front_end() -> None:
+    files = _files_of("sandbox")
+    assert WIZARD / "sandbox" / "server.py" in files
+    assert _offending_imports(files, SANDBOX_BANNED) == []
 
 
 @pytest.mark.parametrize(
