@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from screens.commands import Connection, _engine_for  # noqa: E402
+from screens.common.connection import Connection, engine_for  # noqa: E402
 from wizard.aws.clients import Boto3Caller  # noqa: E402
 from wizard.aws.session import SessionSettings, open_session  # noqa: E402
 from wizard.engine import Engine  # noqa: E402
@@ -146,7 +146,7 @@ def measure(sandbox: Any, example: Path, journal_dir: Path) -> dict[str, Any]:
     phases = Phases(stats, recorder)
     session.whoami()  # what open_session(verify=True) does
     phases.switch("plan")
-    engine = _engine_for(Connection(session=session, sandbox=None))  # as the CLI connects
+    engine = engine_for(Connection(session=session, sandbox=None))  # as the CLI connects
     plan, found = engine.plan(answers)
     if plan.blocked:
         raise SystemExit(f"{example.name}: the plan is blocked on the sandbox")

@@ -187,7 +187,7 @@ def find_wizard() -> list[str]:
     script = Path(sys.executable).parent / "cloudtrail-wizard"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from screens.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from screens.cli.main import main; sys.exit(main())"]
 
 
 def environment(endpoint: str, tmp: Path) -> dict[str, str]:

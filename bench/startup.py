@@ -53,7 +53,7 @@ TUI_TARGET = 1.5
 
 PROBE = (
     "import sys, runpy; sys.argv = ['cloudtrail-wizard', *{args!r}];\n"
-    "from screens.cli import main\n"
+    "from screens.cli.main import main\n"
     "try:\n    code = main(sys.argv[1:])\nexcept SystemExit as exit:\n    code = exit.code or 0\n"
     "assert 'textual' not in sys.modules, 'textual was imported'\n"
     "sys.exit(code)\n"
@@ -108,7 +108,7 @@ WIZARD_TUI = (
     + """
 import sys
 
-from screens.cli import main
+from screens.cli.main import main
 
 sys.exit(main(sys.argv[1:]))
 """

@@ -12,7 +12,7 @@ coloured when ``NO_COLOR`` is set (prompt_toolkit honours it for the questions, 
 Every question uses ``.unsafe_ask()``, so Ctrl-C raises ``KeyboardInterrupt``; one handler
 at the top (:func:`run_plain`) says that nothing was changed, as harlequin's config wizard
 does. Ctrl-C while applying is different: it asks for a clean stop and a rollback
-(:func:`screens.commands.stop_signals_set`).
+(:func:`screens.common.reporting.stop_signals_set`).
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any, TextIO, TypedDict
 import questionary
 from pydantic import ValidationError
 
-from screens.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, _load_all
-from screens.commands import Printer, _print_outcome, explain_step_error, stop_signals_set
+from screens.common.answers import load_one
 from screens.common.backend import AccountInfo, Backend
 from screens.common.console import POLICY_TITLES, print_json_block
+from screens.common.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK
+from screens.common.reporting import Printer, explain_step_error, print_outcome, stop_signals_set
 from wizard import guide
 from wizard.model.answers import Answers
 from wizard.model.plan import by_severity
@@ -711,7 +712,7 @@ class PlainWizard:
                 explain=explain_step_error,
             )
         self.applied_code = exit_code_for(outcome)
-        _print_outcome(plan, answers, outcome, self.out)
+        print_outcome(plan, answers, outcome, self.out)
         if outcome.report.status == "applied":
             self.heading("Next steps")
             self.para(guide.DONE_HELP)
@@ -872,7 +873,7 @@ def run_plain(
         2 blocked or invalid, 130 interrupted.
     """
     if answers is None and getattr(args, "answers", None):
-        ((_path, answers),) = _load_all([args.answers])
+        answers = load_one(args.answers)[1]
     own_backend = backend is None
     if backend is None:
         backend = Backend(

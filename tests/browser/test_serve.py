@@ -22,17 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from screens.cli import main
-from screens.serve_cmd import (
-    DEFAULT_PORT,
+from screens.cli.commands.serve import DEFAULT_PORT, session_command
+from screens.cli.main import main
+from screens.cli.serving.environment import SANDBOX_AWS, child_environment
+from screens.cli.serving.hosts import is_loopback
+from screens.cli.serving.limits import (
     FEWEST_SESSIONS,
     MOST_SESSIONS,
-    SANDBOX_AWS,
     SESSIONS_PER_CPU,
-    child_environment,
     default_max_sessions,
-    is_loopback,
-    session_command,
     sessions_for,
 )
 from tests.browser import conftest
@@ -578,7 +576,7 @@ def test_session_options_pass_to_every_wizard() -> None:
 def test_the_command_line_loads_no_web_server() -> None:
     probe = (
         "import sys\n"
-        "from screens.cli import build_parser\n"
+        "from screens.cli.parser import build_parser\n"
         "build_parser().parse_args(['serve', '--sandbox'])\n"
         "print(sorted(m for m in ('textual', 'textual_serve', 'aiohttp') if m in sys.modules))\n"
     )

@@ -19,7 +19,8 @@ from typing import Any, cast
 
 import pytest
 
-from screens.cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, main
+from screens.cli.main import main
+from screens.common.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from tests.callers import FailOn
 from tests.engine.conftest import ACCOUNT, REGION, RequestLog
 from wizard.aws.accounts import assume_role_session

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from screens.cli import EXIT_INVALID, EXIT_OK, main
+from screens.cli.main import main
+from screens.common.errors import EXIT_INVALID, EXIT_OK
 from tests.engine.conftest import ACCOUNT, RequestLog
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from screens.cli import EXIT_OK, main
+from screens.cli.main import main
+from screens.common.errors import EXIT_OK
 from tests.engine.conftest import ACCOUNT
 from tests.engine.test_cli_engine import cli_env  # noqa: F401 (fixture)
 from wizard.engine import Engine

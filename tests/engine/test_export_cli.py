@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from botocore import xform_name
 
-from screens.cli import EXIT_INVALID, EXIT_OK, main
+from screens.cli.main import main
+from screens.common.errors import EXIT_INVALID, EXIT_OK
 from tests.engine.conftest import ACCOUNT
 from wizard.export.text import CLI_SERVICE
 from wizard.model.answers_file import load_answers

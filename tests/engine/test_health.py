@@ -492,7 +492,7 @@ def cli_env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    from screens.cli import main
+    from screens.cli.main import main
 
     code = main(list(argv))
     out, err = capsys.readouterr()

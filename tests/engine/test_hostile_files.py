@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from screens.cli import EXIT_FAILED
+from screens.common.errors import EXIT_FAILED
 from tests.engine.test_integrity import BUCKET, deliver_periods, digests, logs_of, setup_trail
 
 pytestmark = pytest.mark.aws

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from screens.cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, main
+from screens.cli.main import main
+from screens.common.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from wizard.health.integrity import FileResult, IntegrityReport, validate_trail
 from wizard.ports import AwsError
 

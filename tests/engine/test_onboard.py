@@ -22,7 +22,8 @@ import pytest
 import yaml
 
 import tests.engine.test_central as central
-from screens.cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, main
+from screens.cli.main import main
+from screens.common.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from tests.engine.conftest import REGION, RequestLog
 from wizard.model.readonly import is_read_only
 from wizard.run.journal import load_journal
@@ -122,7 +123,7 @@ def trails_of(sandbox: Any, session: Any, aws: Any, account: str) -> list[dict[s
 
 def sessions_stats() -> dict[str, Any]:
     """Call counts of every account session of the last onboard run, by account."""
-    from screens.onboard_cmd import LAST_OPENER
+    from screens.cli.commands.onboard import LAST_OPENER
 
     return {acct: s.caller.stats for acct, s in LAST_OPENER[0].sessions.items()}
 

@@ -124,7 +124,7 @@ def test_plan_warns_about_an_unfinished_run(engine: Engine, plan: Plan) -> None:
 
 
 def test_the_recover_command_lists_and_exits_1(plan: Plan) -> None:
-    from screens.cli import main
+    from screens.cli.main import main
 
     dead_run_journal(plan, "dead.json", done=1)
     out = io.StringIO()

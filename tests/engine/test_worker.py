@@ -203,7 +203,7 @@ def test_apply_goes_through_the_worker_and_loads_no_sdk_itself(
 ) -> None:
     probe = (
         "import sys\n"
-        "from screens.cli import main\n"
+        "from screens.cli.main import main\n"
         "code = main(sys.argv[1:])\n"
         "loaded = sorted(m for m in sys.modules if m.startswith(('botocore.', 'boto3')))\n"
         "print('LOADED=' + repr(loaded))\n"
@@ -278,14 +278,14 @@ def test_without_the_switch_a_busy_machine_gets_no_worker(monkeypatch: pytest.Mo
 def test_the_worker_starts_early_only_for_plan_and_apply(
     monkeypatch: pytest.MonkeyPatch, argv: list[str], expected: dict[str, Any] | None
 ) -> None:
-    import screens.commands
-    from screens.cli import _start_worker_early
+    import screens.common.connection
+    from screens.cli.main import start_worker_early
 
     started: list[dict[str, Any]] = []
     monkeypatch.setattr(
-        screens.commands, "prestart_worker", lambda **kwargs: started.append(kwargs)
+        screens.common.connection, "prestart_worker", lambda **kwargs: started.append(kwargs)
     )
-    _start_worker_early(argv)
+    start_worker_early(argv)
     assert started == ([] if expected is None else [expected])
 
 
@@ -301,18 +301,20 @@ def test_a_prestarted_worker_is_adopted_only_for_the_same_settings(
 ) -> None:
     import argparse
 
-    from screens import commands
+    from screens.common import connection
 
     args = argparse.Namespace(profile="dev", region=None, sandbox=False)
     same = _FakeWorker()
-    monkeypatch.setattr(commands, "_PRESTARTED", {"worker": same, "settings": ("dev", None, True)})
-    assert commands._start_worker(args, read_only=True) is same
-    assert not same.closed and commands._PRESTARTED == {}
+    monkeypatch.setattr(
+        connection, "_PRESTARTED", {"worker": same, "settings": ("dev", None, True)}
+    )
+    assert connection.start_worker(args, read_only=True) is same
+    assert not same.closed and connection._PRESTARTED == {}
 
     other = _FakeWorker()
     monkeypatch.setattr(
-        commands, "_PRESTARTED", {"worker": other, "settings": ("dev", None, False)}
+        connection, "_PRESTARTED", {"worker": other, "settings": ("dev", None, False)}
     )
     monkeypatch.setenv("CLOUDTRAIL_WIZARD_AWS_WORKER", "0")  # no second worker either
-    assert commands._start_worker(args, read_only=True) is None
-    assert other.closed and commands._PRESTARTED == {}
+    assert connection.start_worker(args, read_only=True) is None
+    assert other.closed and connection._PRESTARTED == {}

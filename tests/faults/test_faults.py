@@ -775,11 +775,11 @@ def test_no_real_aws_endpoint_is_configured(isolated_env: dict[str, str]) -> Non
 def test_apply_output_names_a_duplicate_key_scheduled_or_not() -> None:
     import io
 
-    from screens.commands import _print_orphan_keys
+    from screens.common.reporting import print_orphan_keys
     from wizard.run.orphans import OrphanKey
 
     out = io.StringIO()
-    _print_orphan_keys(
+    print_orphan_keys(
         [
             OrphanKey(
                 key_id="k-1", region="eu-west-1", status="scheduled", deletion_date="2026-12-04"

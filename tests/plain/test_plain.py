@@ -692,7 +692,7 @@ def test_cli_routes_to_plain_mode(
     notice: str | None,
 ) -> None:
     """No terminal on stdout, TERM=dumb, or --plain: plain mode, with a notice saying why."""
-    from screens import cli
+    from screens.cli import main as cli
 
     calls: list[argparse.Namespace] = []
 
@@ -717,7 +717,7 @@ def test_cli_refuses_plain_mode_without_a_terminal_to_ask_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Neither stdin nor stdout is a terminal: say what to use instead, exit 2."""
-    from screens import cli
+    from screens.cli import main as cli
 
     monkeypatch.setattr(sys, "stdin", io.StringIO())
     monkeypatch.setattr(sys, "stdout", io.StringIO())
@@ -747,7 +747,7 @@ _CHILD = textwrap.dedent(
     for kind in ("text", "confirm", "select", "checkbox", "path"):
         setattr(questionary, kind, Interrupt)
 
-    from screens.cli import main
+    from screens.cli.main import main
 
     code = main([])
     print(json.dumps({"asked": asked, "textual": "textual" in sys.modules}), file=sys.stderr)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from screens.cli import EXIT_INVALID, main
+from screens.cli.main import main
+from screens.common.errors import EXIT_INVALID
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = str(ROOT / "examples" / "new-bucket-sse-s3.yaml")

@@ -29,7 +29,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import wizard.model.names
-from screens.cli import EXIT_INVALID, EXIT_OK, main
+from screens.cli.main import main
+from screens.common.errors import EXIT_INVALID, EXIT_OK
 from tests.security.strategies import (
     KNOWN_FIELDS,
     answers_documents,

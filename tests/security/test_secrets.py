@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from screens.cli import EXIT_OK, main
+from screens.cli.main import main
+from screens.common.errors import EXIT_OK
 from wizard.run.journal import REDACTED, Journal, load_journal, redact
 from wizard.sandbox.server import Sandbox, start_sandbox
 
@@ -302,7 +303,7 @@ BANDIT_REVIEWED = {
     ("wizard/aws/session.py", "B105", '"aws_session_token": "testing",'),
     # A control's status "pass" (as in pass/fail) used as a dictionary key.
     (
-        "screens/status_cmd.py",
+        "screens/cli/commands/status.py",
         "B105",
         '_MARK = {"pass": "✓", "fail": "✗", "not-applicable": "–", "unknown": "?"}',
     ),

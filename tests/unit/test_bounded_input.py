@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from screens.cli import EXIT_INVALID, EXIT_OK, main
+from screens.cli.main import main
+from screens.common.errors import EXIT_INVALID, EXIT_OK
 from wizard.export.text import plan_to_text
 from wizard.model.answers_file import AnswersError, load_answers, parse_answers
 from wizard.model.plan import Call, Finding, Plan, Step
@@ -45,7 +46,8 @@ reading /dev/zero into memory would take."""
 RUNNER = """
 import os, resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
-from screens.cli import build_parser, main
+from screens.cli.main import main
+from screens.cli.parser import build_parser
 import wizard.model.answers_file, wizard.onboard
 build_parser()
 start = time.monotonic()
@@ -443,7 +445,7 @@ def test_validate_times_out_of_range_exit_2(
 
 
 def test_validate_times_in_range_still_parse() -> None:
-    from screens.validate_cmd import parse_time
+    from screens.cli.commands.validate import parse_time
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert parse_time("2d", "--start-time", now) == datetime(2025, 12, 30, tzinfo=UTC)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from screens.cli import EXIT_INVALID, EXIT_OK, main
+from screens.cli.main import main
+from screens.common.errors import EXIT_INVALID, EXIT_OK
 from wizard import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -267,7 +268,7 @@ def test_offline_policies_do_not_import_textual(output: str) -> None:
     args = [*_policies_args(ROOT / "examples" / "cloudwatch-and-sns.yaml"), "--output", output]
     code = (
         "import sys\n"
-        "from screens.cli import main\n"
+        "from screens.cli.main import main\n"
         f"code = main({args!r})\n"
         "assert code == 0, code\n"
         "loaded = sorted(m for m in ('textual', 'questionary') if m in sys.modules)\n"

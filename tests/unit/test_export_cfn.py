@@ -31,7 +31,8 @@ from typing import Any
 import pytest
 import yaml
 
-from screens.cli import EXIT_INVALID, EXIT_OK, main
+from screens.cli.main import main
+from screens.common.errors import EXIT_INVALID, EXIT_OK
 from wizard.export.cloudformation import cloudformation_template, failing_check_ids, template_checks
 from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers

@@ -218,3 +218,139 @@ def test_static_check_finds_offences(tmp_path: Path, source: str, offence: str) 
 def test_static_check_allows(source: str) -> None:
     modules = [m for _line, m in _imported_names(ast.parse(source)) if _banned(m, CORE_BANNED)]
     assert modules == []
+
+
+# ------------------------------------------------------------------- the command line
+
+SCREENS = ROOT / "screens"
+LAZY = ("textual", "textual_serve", "aiohttp", "questionary", "screens.tui", "screens.plain")
+"""What the command line loads only for the command that needs it: the full-screen wizard,
+the plain prompts, the web server (``serve``)."""
+WEB_SERVER = "screens.cli.serving.server"
+"""The one command-line module that imports textual-serve and aiohttp (``serve`` only)."""
+
+_CLI_PROBE = """
+import importlib, json, pkgutil, sys
+import screens.cli, screens.common
+deferred = sys.argv[1]
+selected = []
+for package in (screens.cli, screens.common):
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if info.name.endswith(".__main__") or info.name == deferred:
+            continue
+        importlib.import_module(info.name)
+        selected.append(info.name)
+from screens.cli.parser import build_parser
+build_parser()  # every command's arguments too
+print(json.dumps({"selected": selected, "loaded": sorted(sys.modules)}))
+"""
+
+
+def test_command_line_modules_load_no_front_end() -> None:
+    """Every module of screens.cli and screens.common, and the complete parser, import
+    neither Textual nor questionary nor the web server: the commands start fast."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-c", _CLI_PROBE, WEB_SERVER],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    selected = report["selected"]
+    for module in (
+        "screens.cli.main",
+        "screens.cli.commands.plan",
+        "screens.cli.commands.serve",
+        "screens.cli.serving.session",
+        "screens.common.connection",
+    ):
+        assert module in selected
+    offenders = sorted(m for m in report["loaded"] if _banned(m, (*LAZY, WEB_SERVER)))
+    assert offenders == []
+
+
+def _module_level_imports(tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, module) of the imports that run when the module is imported: not those in
+    functions, nor those only type checkers read (``if TYPE_CHECKING:``)."""
+    found: list[tuple[int, str]] = []
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                continue
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                for other in child.orelse:
+                    visit(other)
+                continue
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                found.extend(_imported_names(child))
+            visit(child)
+
+    visit(tree)
+    return sorted(set(found))
+
+
+def _python_files(*parts: str) -> list[Path]:
+    return sorted(SCREENS.joinpath(*parts).rglob("*.py"))
+
+
+def test_the_command_line_defers_front_ends_and_says_why() -> None:
+    """screens.cli imports the front ends and the web server only inside functions, each
+    such import under a comment that says why."""
+    files = _python_files("cli")
+    assert SCREENS / "cli" / "main.py" in files
+    offences = []
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source, filename=str(path))
+        allowed = ("textual_serve", "aiohttp") if path.name == "server.py" else ()
+        for line, module in _module_level_imports(tree):
+            if _banned(module, (*LAZY, WEB_SERVER)) and not _banned(module, allowed):
+                offences.append(f"{path.relative_to(ROOT)}:{line}: imports {module} at once")
+        lines = source.splitlines()
+        for line, module in _imported_names(tree):
+            if _banned(module, (*LAZY, WEB_SERVER)) and not _banned(module, allowed):
+                above = line - 2
+                while above >= 0 and lines[above].lstrip().startswith(("from ", "import ")):
+                    above -= 1
+                if above < 0 or not lines[above].lstrip().startswith("#"):
+                    offences.append(f"{path.relative_to(ROOT)}:{line}: no comment says why")
+    assert offences == []
+
+
+def test_front_ends_never_import_the_command_line() -> None:
+    """screens.common imports no front end; screens.tui and screens.plain import no
+    screens.cli: the command line is the top of screens, common the bottom."""
+    rules = {
+        "common": ("screens.cli", "screens.tui", "screens.plain", "textual", "questionary"),
+        "tui": ("screens.cli", "screens.plain", "questionary"),
+        "plain": ("screens.cli", "screens.tui", "textual"),
+    }
+    offences = []
+    for package, banned in rules.items():
+        files = _python_files(package)
+        assert files
+        offences += _offending_imports(files, banned)
+    assert offences == []
+
+
+def test_the_deferral_check_sees_module_level_imports() -> None:
+    tree = ast.parse(
+        "import os\n"
+        "from textual.app import App\n"
+        "if TYPE_CHECKING:\n    import questionary\n"
+        "def f():\n    import screens.tui.app\n"
+        "class C:\n    import rich\n    def g(self):\n        import screens.plain\n"
+    )
+    assert _module_level_imports(tree) == [
+        (1, "os"),
+        (2, "textual.app"),
+        (2, "textual.app.App"),
+        (8, "rich"),
+    ]

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from screens.cli import UsageError
-from screens.validate_cmd import parse_time
+from screens.cli.commands.validate import parse_time
+from screens.common.errors import UsageError
 from wizard.health import integrity
 from wizard.sandbox import delivery as logs
 from wizard.sandbox.delivery import RecordedEvent, TrailView

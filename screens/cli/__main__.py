@@ -1,0 +1,5 @@
+"""``python -m screens.cli``: the command line (tests and benchmarks run it this way)."""
+
+from screens.cli.main import run
+
+run()

@@ -1,0 +1,206 @@
+"""``apply``: plan, confirm, apply with rollback, verify (or ``--dry-run``).
+
+Progress is printed line by line (safe for logs and screen readers); ``--output json``
+prints one JSON document at the end instead. Exit 0 applied and verified, 1 failed and
+rolled back, 2 blocked by findings or invalid input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from typing import TYPE_CHECKING, TextIO
+
+from screens.common.answers import load_one
+from screens.common.central import add_central_options, central_engine, write_handoff
+from screens.common.connection import (
+    Connection,
+    collector_paused,
+    connect,
+    prepare_meanwhile,
+    start_worker,
+)
+from screens.common.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    UsageError,
+)
+from screens.common.reporting import (
+    Printer,
+    confirm,
+    explain_step_error,
+    print_outcome,
+    print_policies,
+    report_aws_failure,
+    stop_signals_set,
+)
+
+if TYPE_CHECKING:
+    from wizard.aws.worker import WorkerSession
+    from wizard.engine import Engine, Outcome
+    from wizard.model.answers import Answers
+    from wizard.model.plan import Plan
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The answers file, --dry-run, --yes, the output format and the central options."""
+    parser.description = (
+        "Apply the plan for ANSWERS. Exit 0 applied and verified, 1 failed and rolled back, "
+        "2 blocked by findings or invalid input, 130 interrupted."
+    )
+    parser.add_argument("answers", metavar="ANSWERS")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show what would change; change nothing"
+    )
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--output", choices=("text", "json"), default="text")
+    add_central_options(parser)
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Apply (the AWS worker opening the session meanwhile, where it pays)."""
+    with collector_paused():
+        worker = start_worker(args, read_only=args.dry_run)
+        try:
+            return _apply(args, out, worker)
+        finally:
+            if worker is not None:
+                worker.close()
+
+
+def _apply(args: argparse.Namespace, out: TextIO, worker: WorkerSession | None) -> int:
+    from wizard.export.text import plan_to_text
+    from wizard.ports import AwsError
+
+    path, answers = load_one(args.answers)
+    if not args.dry_run:
+        from wizard.run.journal import check_state_dir
+
+        # Every change is journalled first, so a run that cannot keep its journal makes none.
+        problem = check_state_dir()
+        if problem is not None:
+            raise UsageError(problem)
+    prepare_meanwhile(worker, answers)
+    as_json = args.output == "json"
+    with connect(args, read_only=args.dry_run, worker=worker) as conn:
+        try:
+            engine = central_engine(conn, args, answers, read_only=args.dry_run)
+            plan, found = engine.plan(answers)
+        except AwsError as err:
+            return report_aws_failure(err)
+        if not as_json:
+            out.write(plan_to_text(plan))
+        if plan.blocked:
+            return _blocked(args, plan, path, out)
+        if args.dry_run:
+            return _dry_run(args, conn, engine, plan, out)
+        if not args.yes and not _confirmed(plan, out):
+            out.write("Not applied. Nothing was changed.\n")
+            return EXIT_INVALID
+        cancel = threading.Event()
+        with stop_signals_set(cancel, out):
+            outcome = engine.apply(
+                answers,
+                plan,
+                progress=Printer(out, enabled=not as_json),
+                cancel=cancel,
+                found=found,
+                explain=explain_step_error,
+            )
+    _report(args, plan, answers, outcome, out)
+    return exit_code(outcome)
+
+
+def _blocked(args: argparse.Namespace, plan: Plan, path: str, out: TextIO) -> int:
+    as_json = args.output == "json"
+    if as_json:
+        out.write(json.dumps(result_document("blocked", plan), indent=2) + "\n")
+    else:
+        out.write("\nBlocked by the errors above. Nothing was changed.\n")
+    if args.handoff_out:
+        write_handoff(plan, args.handoff_out, path, sys.stderr if as_json else out)
+    return EXIT_INVALID
+
+
+def _dry_run(
+    args: argparse.Namespace, conn: Connection, engine: Engine, plan: Plan, out: TextIO
+) -> int:
+    from wizard.export.text import plan_to_json
+    from wizard.run.apply import dry_run
+
+    report = dry_run(plan, conn.session.caller, readers=engine.callers)
+    recorded = [c.model_dump(mode="json") for c in report.recorded_calls]
+    if args.output == "json":
+        doc = result_document("dry-run", plan, recorded_calls=recorded)
+        doc["plan"] = plan_to_json(plan)
+        out.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        out.write(
+            f"\nDry run: {len(recorded)} change(s) recorded, none sent. Nothing was "
+            "changed in the account.\n"
+        )
+        print_policies(plan, out)
+    return EXIT_OK
+
+
+def _confirmed(plan: Plan, out: TextIO) -> bool:
+    changes = len(plan.steps)
+    return confirm(
+        f"Apply {changes} change{'s' if changes != 1 else ''} to account {plan.account_id} "
+        f"in {plan.home_region}?",
+        out,
+        no_terminal="apply needs confirmation, but there is no terminal to ask on. Review the "
+        "plan (`cloudtrail-wizard plan ANSWERS`) and pass --yes.",
+    )
+
+
+def _report(
+    args: argparse.Namespace, plan: Plan, answers: Answers, outcome: Outcome, out: TextIO
+) -> None:
+    if args.output != "json":
+        print_outcome(plan, answers, outcome, out)
+        return
+    report = outcome.report
+    verification = outcome.verification
+    doc = result_document(
+        report.status,
+        plan,
+        steps=[s.model_dump(mode="json") for s in report.steps],
+        journal=str(report.journal_path) if report.journal_path else None,
+        error=report.error,
+        message=report.message,
+        journal_errors=list(report.journal_errors),
+        verification=verification.model_dump(mode="json") if verification else None,
+        orphan_keys=[k.model_dump(mode="json") for k in report.orphan_keys],
+    )
+    out.write(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+def exit_code(outcome: Outcome) -> int:
+    """The exit code of an apply's outcome (see the exit-code table)."""
+    report = outcome.report
+    verification = outcome.verification
+    if report.status == "cancelled":
+        return EXIT_INTERRUPTED
+    if report.status == "stale":
+        return EXIT_INVALID
+    if report.status != "applied" or report.journal_errors:
+        return EXIT_FAILED  # an incomplete journal is a failure even when the changes landed
+    return EXIT_OK if verification is None or verification.ok else EXIT_FAILED
+
+
+def result_document(status: str, plan: Plan, **extra: object) -> dict[str, object]:
+    """The JSON document ``apply --output json`` prints: status, trail, findings, steps."""
+    return {
+        "status": status,
+        "trail_arn": plan.trail_arn,
+        "account": plan.account_id,
+        "findings": [f.model_dump(mode="json", exclude_none=True) for f in plan.findings],
+        "steps": extra.pop("steps", [{"id": s.id, "summary": s.summary} for s in plan.steps]),
+        "journal": extra.pop("journal", None),
+        **extra,
+    }

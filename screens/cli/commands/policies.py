@@ -1,0 +1,69 @@
+"""``policies``: print every policy an answers file produces (offline, no credentials)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import TYPE_CHECKING, TextIO
+
+from screens.common.answers import load_all
+from screens.common.errors import EXIT_OK, UsageError, validation_text
+
+if TYPE_CHECKING:
+    from wizard.policy.policies import PolicySet
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The answers files, the account they are for, and the output format."""
+    parser.description = "Print every policy an answers file produces. Works offline."
+    parser.add_argument(
+        "answers", metavar="ANSWERS", nargs="+", help="answers file(s), YAML or JSON"
+    )
+    parser.add_argument(
+        "--account", default="123456789012", help="account id (default %(default)s)"
+    )
+    parser.add_argument("--partition", default="aws", help="ARN partition (default %(default)s)")
+    parser.add_argument("--organization-id", help="organization id (o-...) for organization trails")
+    parser.add_argument(
+        "--management-account", help="management account id (organization trails, if not this)"
+    )
+    parser.add_argument("--output", choices=("json", "text"), default="text")
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the policies of every answers file, as text or JSON."""
+    from pydantic import ValidationError
+
+    from wizard.model.context import AccountContext
+    from wizard.policy.policies import build_policies
+
+    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    try:
+        ctx = AccountContext(
+            account_id=args.account,
+            partition=args.partition,
+            region=region or "us-east-1",
+            organization_id=args.organization_id,
+            management_account_id=args.management_account,
+        )
+    except ValidationError as exc:
+        raise UsageError(validation_text(exc)) from None
+    results: list[tuple[str, PolicySet]] = []
+    for path, answers in load_all(args.answers):
+        if answers.trail.organization and ctx.organization_id is None:
+            raise UsageError(
+                f"{path}: trail.organization is true, so the bucket policy needs the "
+                "organization id: pass --organization-id o-xxxxxxxxxx."
+            )
+        results.append((path, build_policies(answers, ctx)))
+    if args.output == "json":
+        docs = [policies.model_dump(mode="json") for _path, policies in results]
+        payload: object = docs[0] if len(docs) == 1 else dict(zip(args.answers, docs, strict=True))
+        out.write(json.dumps(payload, indent=2) + "\n")
+        return EXIT_OK
+    from screens.common.console import print_policy_set
+
+    for path, policies in results:
+        print_policy_set(path, policies, out)
+    return EXIT_OK

@@ -1,0 +1,13 @@
+"""What ``cloudtrail-wizard serve`` is built from (the command itself is
+:mod:`screens.cli.commands.serve`).
+
+* :mod:`~screens.cli.serving.hosts`: which hosts are this machine only, and which requests
+  and websockets are refused;
+* :mod:`~screens.cli.serving.listen`: the listening sockets, bound before the web server
+  starts;
+* :mod:`~screens.cli.serving.limits`: how many wizard sessions at once, and where saves go;
+* :mod:`~screens.cli.serving.environment`: the scrubbed environment of each wizard process;
+* :mod:`~screens.cli.serving.server`: textual-serve's web server, adapted (the only module
+  that imports textual-serve and aiohttp, imported only when ``serve`` runs);
+* :mod:`~screens.cli.serving.session`: one browser connection's wizard process.
+"""

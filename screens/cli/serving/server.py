@@ -1,0 +1,356 @@
+"""textual-serve's web server, adapted for the wizard.
+
+Adapted: it listens on sockets bound beforehand (:mod:`~screens.cli.serving.listen`),
+applies the request rules (:mod:`~screens.cli.serving.hosts`) and the session limit
+(:mod:`~screens.cli.serving.limits`), gives each wizard process a scrubbed environment
+(:mod:`~screens.cli.serving.environment`), and stops cleanly: every wizard process is asked
+to quit, and killed if it lingers, before the server returns.
+
+The only module that imports textual-serve and aiohttp: imported when ``serve`` runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import WSCloseCode, web
+from aiohttp.web_runner import GracefulExit
+from textual_serve.app_service import AppService
+from textual_serve.download_manager import DownloadManager
+from textual_serve.server import Server
+
+from screens.cli.serving.environment import TEXTUAL_SERVE_VARIABLES, child_environment
+from screens.cli.serving.hosts import host_refusal, origin_refusal, page_urls, url_host
+from screens.cli.serving.limits import RETRY_AFTER_SECONDS, Limits, limit_message, limit_page
+
+log = logging.getLogger("cloudtrail-wizard.serve")
+
+SHUTDOWN_SECONDS = 10.0
+"""How long stopping waits for the wizard processes to quit before killing them."""
+
+TITLE = "cloudtrail-wizard"
+"""The page's title."""
+
+
+class WizardSession(AppService):
+    """One browser connection's wizard process: our environment, and a clean end."""
+
+    def __init__(
+        self,
+        command: str,
+        *,
+        environment: dict[str, str],
+        write_bytes: Callable[[bytes], Awaitable[None]],
+        write_str: Callable[[str], Awaitable[None]],
+        close: Callable[[], Awaitable[None]],
+        download_manager: DownloadManager,
+        debug: bool = False,
+    ) -> None:
+        """Run ``command`` with ``environment`` (plus textual-serve's own variables)."""
+        super().__init__(
+            command,
+            write_bytes=write_bytes,
+            write_str=write_str,
+            close=close,
+            download_manager=download_manager,
+            debug=debug,
+        )
+        self.environment = environment
+        """The scrubbed environment (:func:`~screens.cli.serving.environment.child_environment`)."""
+
+    def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
+        textual = super()._build_environment(width=width, height=height)
+        kept = {k: textual[k] for k in TEXTUAL_SERVE_VARIABLES if k in textual}
+        return {**self.environment, **kept}
+
+    @property
+    def pid(self) -> int | None:
+        """The wizard process's id, once started."""
+        process = self._process
+        return None if process is None else int(process.pid)
+
+    @property
+    def returncode(self) -> int | None:
+        """Its exit code, once it has exited."""
+        process = self._process
+        return None if process is None else process.returncode
+
+    def kill(self) -> None:
+        """Kill the process, if it is still running."""
+        process = self._process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+
+    async def exited(self) -> None:
+        """Wait until the process has exited and been reaped (killing it if it lingers)."""
+        process = self._process
+        if process is None:
+            return
+        try:
+            await asyncio.wait_for(process.wait(), SHUTDOWN_SECONDS)
+        except TimeoutError:
+            log.warning("a wizard (pid %s) did not exit; killing it", self.pid)
+            self.kill()
+            await process.wait()
+        except asyncio.CancelledError:
+            self.kill()
+            raise
+
+    async def end(self) -> None:
+        """Ask the wizard to quit; kill it if it has not within the time allowed.
+
+        Returns once the process is gone (reaped), so that its slot is really free.
+        """
+        try:
+            await asyncio.wait_for(asyncio.shield(self.stop()), SHUTDOWN_SECONDS)
+        except TimeoutError:
+            log.warning("a wizard (pid %s) did not quit; killing it", self.pid)
+            self.kill()
+        except asyncio.CancelledError:
+            self.kill()
+            raise
+        await self.exited()
+
+
+class WizardServer(Server):
+    """textual-serve's server on pre-bound sockets, with request rules, limits, a clean stop."""
+
+    def __init__(
+        self,
+        command: str,
+        sockets: list[socket.socket],
+        *,
+        host: str,
+        sandbox: bool,
+        loopback: bool,
+        limits: Limits,
+    ) -> None:
+        """Serve ``command`` (one wizard per browser connection) on ``sockets``.
+
+        Args:
+            command: The shell command of one wizard session.
+            sockets: Listening sockets, all on one port.
+            host: ``--host``, for the addresses printed.
+            sandbox: Every session runs on a sandbox of its own (said at start-up).
+            loopback: Listening on this machine only: requests must name a loopback host.
+            limits: Sessions at once, and where saves go.
+        """
+        port = sockets[0].getsockname()[1]
+        super().__init__(command, host=host, port=port)
+        self.title = TITLE
+        self.sockets = sockets
+        self.loopback = loopback
+        self.limits = limits
+        self.sandbox = sandbox
+        self.urls = page_urls(host, port)
+        """Where people open the page; the first is this machine's."""
+        self.sessions: dict[asyncio.Task[object], WizardSession] = {}
+        """The running sessions, by the task serving their websocket."""
+        self.started = 0
+        """Sessions started so far (each one's number)."""
+        self.stopping = False
+        """Ctrl-C (or SIGTERM) was received."""
+
+    # ------------------------------------------------------------------ running
+
+    def initialize_logging(self) -> None:
+        """Plain log lines on standard error (no rich tracebacks with local variables)."""
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+
+    def request_exit(self) -> None:
+        """Stop serving (once: a second Ctrl-C while stopping keeps stopping cleanly)."""
+        if self.stopping:
+            return
+        self.stopping = True
+        raise GracefulExit()
+
+    def serve(self, debug: bool = False) -> None:
+        """Serve until Ctrl-C or SIGTERM, then end every session."""
+        self.debug = debug
+        self.initialize_logging()
+        loop = asyncio.new_event_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.request_exit)
+        web.run_app(
+            self._make_app(),
+            sock=self.sockets,
+            handle_signals=False,
+            loop=loop,
+            print=None,
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_SECONDS,
+        )
+
+    async def on_startup(self, app: web.Application) -> None:
+        """Say what is served, the limits, and where to open it."""
+        what = "its own sandbox" if self.sandbox else "this machine's AWS credentials"
+        print(f"Serving cloudtrail-wizard: every browser tab gets a wizard ({what}).", flush=True)
+        for line in self.limits.describe():
+            print(line, flush=True)
+        for url in self.urls:
+            print(f"Open {url}", flush=True)
+        print("Press Ctrl+C to stop.", flush=True)
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """End every session: cancel their tasks, then kill what is left."""
+        tasks = list(self.sessions)
+        if not tasks:
+            return
+        print(f"Stopping {len(tasks)} wizard session(s)...", flush=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+        for session in list(self.sessions.values()):
+            session.kill()
+
+    # ------------------------------------------------------------------ requests
+
+    def _full(self) -> bool:
+        return len(self.sessions) >= self.limits.max_sessions
+
+    def _request_refusal(self, request: web.Request) -> str | None:
+        return host_refusal(self.loopback, self.urls[0], request.host)
+
+    @aiohttp_jinja2.template("app_index.html")
+    async def handle_index(self, request: web.Request) -> dict[str, Any]:
+        """The page (refused for a foreign host name, or when the limit is reached)."""
+        refusal = self._request_refusal(request)
+        if refusal:
+            raise web.HTTPForbidden(text=refusal)
+        if self._full():
+            raise web.HTTPServiceUnavailable(
+                text=limit_page(len(self.sessions), self.limits.max_sessions),
+                content_type="text/html",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        # Addresses as the browser reached us, so the page works under any of our names.
+        base = f"{request.scheme}://{request.host}"
+        websocket = ("wss" if request.scheme == "https" else "ws") + f"://{request.host}/ws"
+        return {
+            "font_size": _size(request.query, "fontsize", 16),
+            "app_websocket_url": websocket,
+            "config": {"static": {"url": f"{base}/static/"}},
+            "application": {"name": self.title},
+        }
+
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        """A wizard for this browser connection, for as long as it stays connected."""
+        refusal = self._request_refusal(request) or origin_refusal(
+            request.headers.get("Origin"), request.host
+        )
+        if refusal:
+            log.warning("refused a session: %s", refusal)
+            raise web.HTTPForbidden(text=refusal)
+        if self._full():
+            return await self._refuse_for_the_limit(request)
+        task = asyncio.current_task()
+        assert task is not None
+        self.started += 1
+        number = self.started
+        websocket = web.WebSocketResponse(heartbeat=15)
+        save_dir = self.limits.session_dir(number)
+        session = self._new_session(websocket, save_dir)
+        # The slot is taken before the first await: visitors arriving together cannot
+        # all pass the check above.
+        self.sessions[task] = session
+        try:
+            await websocket.prepare(request)
+            await self._start(number, session, request, save_dir)
+            await self._run(number, session, websocket)
+        except asyncio.CancelledError:  # the server stops
+            session.kill()
+            await websocket.close()
+        finally:
+            del self.sessions[task]
+            log.info(
+                "session %d ended (exit code %s; %d of %d running)",
+                number,
+                session.returncode,
+                len(self.sessions),
+                self.limits.max_sessions,
+            )
+        return websocket
+
+    def _new_session(
+        self, websocket: web.WebSocketResponse, save_dir: Path | None
+    ) -> WizardSession:
+        return WizardSession(
+            self.command,
+            environment=child_environment(os.environ, sandbox=self.sandbox, save_dir=save_dir),
+            write_bytes=websocket.send_bytes,
+            write_str=websocket.send_str,
+            close=functools.partial(_close, websocket),
+            download_manager=self.download_manager,
+            debug=self.debug,
+        )
+
+    async def _start(
+        self, number: int, session: WizardSession, request: web.Request, save_dir: Path | None
+    ) -> None:
+        """Start the wizard process at the page's terminal size; log who it is for."""
+        await session.start(_size(request.query, "width", 80), _size(request.query, "height", 24))
+        log.info(
+            "session %d started (pid %s; %d of %d running; from %s%s)",
+            number,
+            session.pid,
+            len(self.sessions),
+            self.limits.max_sessions,
+            _peer(request),
+            f"; saves in {save_dir}" if save_dir else "",
+        )
+
+    async def _refuse_for_the_limit(self, request: web.Request) -> web.WebSocketResponse:
+        """Say so in the page's terminal and close (1013, try again later); no process."""
+        message = limit_message(len(self.sessions), self.limits.max_sessions)
+        log.warning("refused a session from %s: %s", _peer(request), message)
+        websocket = web.WebSocketResponse()
+        await websocket.prepare(request)
+        await websocket.send_bytes(f"\r\n {message}\r\n".encode())
+        await websocket.close(
+            code=WSCloseCode.TRY_AGAIN_LATER, message=b"session limit reached; try again later"
+        )
+        return websocket
+
+    async def _run(
+        self, number: int, session: WizardSession, websocket: web.WebSocketResponse
+    ) -> None:
+        """Pass the browser's messages to the wizard until either side ends."""
+        try:
+            await self._process_messages(websocket, session)
+        except (ValueError, TypeError, KeyError, IndexError, AssertionError) as exc:
+            log.warning("session %d: unreadable message from the browser (%r)", number, exc)
+        finally:
+            await session.end()
+
+
+async def _close(websocket: web.WebSocketResponse) -> None:
+    """Close the browser's websocket (when the wizard process ends)."""
+    await websocket.close()
+
+
+def _size(query: Mapping[str, str], name: str, default: int) -> int:
+    """A terminal dimension from the page's query string, within 1-1000."""
+    try:
+        return max(1, min(1000, int(query.get(name, default))))
+    except ValueError:
+        return default
+
+
+def _peer(request: web.Request) -> str:
+    """Who connected: the peer's address and port."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{url_host(str(peer[0]))}:{peer[1]}"
+    return request.remote or "?"
