@@ -163,7 +163,7 @@ def measure(sandbox: Any, example: Path, journal_dir: Path) -> dict[str, Any]:
         if event.kind == "finished":  # apply_plan is done; verification follows
             phases.switch("verify")
 
-    engine.fingerprint = fingerprint
+    engine.fingerprint = fingerprint  # type: ignore[method-assign]  # phases time it
     outcome = engine.apply(
         answers, plan, found=found, progress=progress, journal_path=journal_dir / example.name
     )

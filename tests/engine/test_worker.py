@@ -308,7 +308,8 @@ def test_a_prestarted_worker_is_adopted_only_for_the_same_settings(
     monkeypatch.setattr(
         connection, "_PRESTARTED", {"worker": same, "settings": ("dev", None, True)}
     )
-    assert connection.start_worker(args, read_only=True) is same
+    # A stand-in for the worker session: the identity is what counts.
+    assert connection.start_worker(args, read_only=True) is same  # type: ignore[comparison-overlap]
     assert not same.closed and connection._PRESTARTED == {}
 
     other = _FakeWorker()
