@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any, Literal
 
-from wizard.account.discovery import Discovery, LogsFacts
+from wizard.account.discovery import (
+    AccessLogFacts,
+    BucketFacts,
+    Discovery,
+    KeyFacts,
+    LogsFacts,
+)
 from wizard.model.answers import Answers
 from wizard.model.context import AccountContext, Names
 from wizard.model.plan import Finding, by_severity
@@ -76,15 +82,30 @@ def preflight(
 def _bucket_findings(
     answers: Answers, names: Names, found: Discovery, review: PolicyReview
 ) -> list[Finding]:
+    """The log bucket: a new one's name is free; an existing one is there, ours and usable."""
     b = found.bucket
     name = answers.bucket.name
-    out: list[Finding] = []
     central = found.central
     # A central bucket whose owner the wizard cannot act as: its policy is the hand-off's
     # business (wizard.plan.central), and its settings are the owner's to read.
     handoff = bool(central and central.bucket_account and not central.bucket_managed)
+    out = _bucket_discovery_findings(answers, found, handoff)
+    if answers.bucket.create:
+        return out + _bucket_name_taken(answers, names, found)
+    if not b.exists:
+        return [*out, _bucket_not_found(name)]
+    if b.owned is False and answers.bucket.account is None:
+        return [*out, _bucket_not_owned(name, review)]
+    return out + _existing_bucket_findings(answers, found, review, handoff)
+
+
+def _bucket_discovery_findings(answers: Answers, found: Discovery, handoff: bool) -> list[Finding]:
+    """What could not be read about the bucket: the owner's to check for a hand-off."""
+    b = found.bucket
+    name = answers.bucket.name
+    central = found.central
     if handoff and b.errors:
-        out.append(
+        return [
             _info(
                 "discovery-incomplete",
                 f"Bucket {name} belongs to account {central.bucket_account if central else ''}; "
@@ -93,57 +114,72 @@ def _bucket_findings(
                 + "). Its owner checks them (see the central-logging hand-off).",
                 name,
             )
-        )
-    for problem in [] if handoff else b.errors:
-        out.append(
-            _warn("discovery-incomplete", f"Could not fully inspect bucket {name}: {problem}", name)
-        )
-    if answers.bucket.create:
-        if b.exists:
-            if b.owned:
-                msg = (
-                    f"A new bucket was asked for, but you already own a bucket named {name} "
-                    f"(in {b.region}). To use it, set bucket.create to false (choose 'existing "
-                    "bucket'); to keep it separate, pick another name."
-                )
-            else:
-                msg = (
-                    f"A new bucket was asked for, but the name {name} is taken by another AWS "
-                    "account (bucket names are global). Pick another name, for example one "
-                    f"ending in your account id: {name[:40]}-{names.account}."
-                )
-            out.append(_error("bucket-exists", msg, name))
-        return out
+        ]
+    if handoff:
+        return []
+    return [
+        _warn("discovery-incomplete", f"Could not fully inspect bucket {name}: {problem}", name)
+        for problem in b.errors
+    ]
+
+
+def _bucket_name_taken(answers: Answers, names: Names, found: Discovery) -> list[Finding]:
+    """``bucket-exists``: a new bucket was asked for, but the name is taken."""
+    b = found.bucket
+    name = answers.bucket.name
     if not b.exists:
-        out.append(
-            _error(
-                "bucket-not-found",
-                f"The existing bucket {name} does not exist (or its name is misspelt). Check the "
-                "name, or set bucket.create to true to create it.",
-                name,
-            )
+        return []
+    if b.owned:
+        msg = (
+            f"A new bucket was asked for, but you already own a bucket named {name} "
+            f"(in {b.region}). To use it, set bucket.create to false (choose 'existing "
+            "bucket'); to keep it separate, pick another name."
         )
-        return out
-    if b.owned is False and answers.bucket.account is None:
-        readable = review.readable
-        out.append(
-            _error(
-                "bucket-not-owned",
-                f"Bucket {name} belongs to another account. "
-                + (
-                    "Its policy can be read, but the wizard only changes policies of your own "
-                    "resources. "
-                    if readable
-                    else "Its policy cannot be read from this account. "
-                )
-                + "If this is a central log bucket, set bucket.account to the owner's account id "
-                "and have the owner add these statements to the bucket policy:\n"
-                + statements_text(review.required),
-                name,
-                statement=review.required,
-            )
+    else:
+        msg = (
+            f"A new bucket was asked for, but the name {name} is taken by another AWS "
+            "account (bucket names are global). Pick another name, for example one "
+            f"ending in your account id: {name[:40]}-{names.account}."
         )
-        return out
+    return [_error("bucket-exists", msg, name)]
+
+
+def _bucket_not_found(name: str) -> Finding:
+    """``bucket-not-found``: the existing bucket is not there."""
+    return _error(
+        "bucket-not-found",
+        f"The existing bucket {name} does not exist (or its name is misspelt). Check the "
+        "name, or set bucket.create to true to create it.",
+        name,
+    )
+
+
+def _bucket_not_owned(name: str, review: PolicyReview) -> Finding:
+    """``bucket-not-owned``: another account's bucket, not declared as a central one."""
+    return _error(
+        "bucket-not-owned",
+        f"Bucket {name} belongs to another account. "
+        + (
+            "Its policy can be read, but the wizard only changes policies of your own resources. "
+            if review.readable
+            else "Its policy cannot be read from this account. "
+        )
+        + "If this is a central log bucket, set bucket.account to the owner's account id "
+        "and have the owner add these statements to the bucket policy:\n"
+        + statements_text(review.required),
+        name,
+        statement=review.required,
+    )
+
+
+def _existing_bucket_findings(
+    answers: Answers, found: Discovery, review: PolicyReview, handoff: bool
+) -> list[Finding]:
+    """An existing bucket CloudTrail can use: deliverable, a usable policy, private."""
+    b = found.bucket
+    name = answers.bucket.name
+    central = found.central
+    out: list[Finding] = []
     if b.requester_pays:
         out.append(
             _error(
@@ -163,94 +199,70 @@ def _bucket_findings(
             and (b.owned is not False or (central is not None and central.bucket_managed)),
             switch="bucket.update_policy",
         )
-    unread = any("GetPublicAccessBlock" in e for e in b.errors)
-    if not (handoff and unread) and (
-        b.public_access_block is None or not all(b.public_access_block.values())
-    ):
-        out.append(
-            _warn(
-                "bucket-public-access",
-                f"Bucket {name} does not block all public access. Log files are sensitive; turn "
-                "on all four Block Public Access settings for this bucket.",
-                name,
-                controls=["CIS 3.3", "CloudTrail.6", "CKV2_AWS_6"],
-            )
-        )
-    others = [t for t in found.trails if t.bucket == name and t.name != answers.trail.name]
-    if others:
-        out.append(
-            _info(
-                "bucket-shared",
-                f"Bucket {name} already receives logs from trail(s) "
-                f"{', '.join(sorted({t.name for t in others}))}. That is fine: each trail writes "
-                "under its own account path.",
-                name,
-            )
-        )
+    out += _bucket_public_access(answers, found, handoff)
+    out += _bucket_shared(answers, found)
     return out
+
+
+def _bucket_public_access(answers: Answers, found: Discovery, handoff: bool) -> list[Finding]:
+    """``bucket-public-access``: not all four Block Public Access settings are on."""
+    b = found.bucket
+    name = answers.bucket.name
+    unread = any("GetPublicAccessBlock" in e for e in b.errors)
+    if handoff and unread:
+        return []
+    if b.public_access_block is not None and all(b.public_access_block.values()):
+        return []
+    return [
+        _warn(
+            "bucket-public-access",
+            f"Bucket {name} does not block all public access. Log files are sensitive; turn "
+            "on all four Block Public Access settings for this bucket.",
+            name,
+            controls=["CIS 3.3", "CloudTrail.6", "CKV2_AWS_6"],
+        )
+    ]
+
+
+def _bucket_shared(answers: Answers, found: Discovery) -> list[Finding]:
+    """``bucket-shared``: other trails deliver to the bucket too (fine, said for clarity)."""
+    name = answers.bucket.name
+    others = [t for t in found.trails if t.bucket == name and t.name != answers.trail.name]
+    if not others:
+        return []
+    return [
+        _info(
+            "bucket-shared",
+            f"Bucket {name} already receives logs from trail(s) "
+            f"{', '.join(sorted({t.name for t in others}))}. That is fine: each trail writes "
+            "under its own account path.",
+            name,
+        )
+    ]
 
 
 def _policy_findings(
     review: PolicyReview, *, code_prefix: str, what: str, update_allowed: bool, switch: str
 ) -> list[Finding]:
     """Findings for an existing resource policy CloudTrail depends on."""
-    out: list[Finding] = []
     if review.error and review.readable:
-        out.append(
-            _error(
-                f"{code_prefix}-policy-malformed",
-                f"The current policy of {what} cannot be used: {review.error} The wizard never "
-                "replaces a policy it cannot read; fix the policy first.",
-                review.resource,
-            )
-        )
-        return out
+        return [_policy_malformed(review, code_prefix, what)]
     if not review.readable:
-        out.append(
-            _error(
-                f"{code_prefix}-policy-insufficient",
-                f"The policy of {what} could not be read, so the wizard cannot check or merge "
-                f"it. Give the operator {_READ_ACTION.get(code_prefix, 'read access')}"
-                ", or have the owner add these statements:\n" + statements_text(review.required),
-                review.resource,
-                statement=review.required,
-            )
-        )
-        return out
+        return [_policy_unreadable(review, code_prefix, what)]
     if review.allowed_before:
-        out.append(
+        return [
             _info(
                 f"{code_prefix}-policy-ok",
                 f"The policy of {what} already allows everything CloudTrail needs; it is left "
                 "unchanged.",
                 review.resource,
             )
-        )
-        return out
-    refused = [
-        describe_probe_failure(p, current=True)
-        for p in review.probes
-        if not (p.before and p.before.allowed)
-    ]
+        ]
     if not update_allowed:
-        out.append(
-            _error(
-                f"{code_prefix}-policy-insufficient",
-                f"The policy of {what} does not let CloudTrail do its job ("
-                + "; ".join(refused)
-                + f"). {switch} is false, so the wizard will not change it: add these "
-                "statements yourself (or set "
-                + switch
-                + " to true):\n"
-                + statements_text(review.required),
-                review.resource,
-                statement=review.required,
-            )
-        )
-        return out
+        return [_policy_not_to_be_changed(review, code_prefix, what, switch)]
     blocking = review.blocking_after()
     if blocking:
-        out.append(
+        return [
             _error(
                 f"{code_prefix}-policy-denies",
                 f"Even with CloudTrail's statements merged in, the policy of {what} would refuse "
@@ -260,20 +272,63 @@ def _policy_findings(
                 "cloudtrail.amazonaws.com from the Deny) and run again.",
                 review.resource,
             )
-        )
-        return out
+        ]
+    return [_policy_merge(review, code_prefix, what)]
+
+
+def _policy_malformed(review: PolicyReview, code_prefix: str, what: str) -> Finding:
+    """``*-policy-malformed``: the current policy cannot be parsed, so it is not touched."""
+    return _error(
+        f"{code_prefix}-policy-malformed",
+        f"The current policy of {what} cannot be used: {review.error} The wizard never "
+        "replaces a policy it cannot read; fix the policy first.",
+        review.resource,
+    )
+
+
+def _policy_unreadable(review: PolicyReview, code_prefix: str, what: str) -> Finding:
+    """``*-policy-insufficient``: the policy could not be read, so it cannot be merged."""
+    return _error(
+        f"{code_prefix}-policy-insufficient",
+        f"The policy of {what} could not be read, so the wizard cannot check or merge "
+        f"it. Give the operator {_READ_ACTION.get(code_prefix, 'read access')}"
+        ", or have the owner add these statements:\n" + statements_text(review.required),
+        review.resource,
+        statement=review.required,
+    )
+
+
+def _policy_not_to_be_changed(
+    review: PolicyReview, code_prefix: str, what: str, switch: str
+) -> Finding:
+    """``*-policy-insufficient``: CloudTrail is refused and the answers forbid the merge."""
+    refused = [
+        describe_probe_failure(p, current=True)
+        for p in review.probes
+        if not (p.before and p.before.allowed)
+    ]
+    return _error(
+        f"{code_prefix}-policy-insufficient",
+        f"The policy of {what} does not let CloudTrail do its job ("
+        + "; ".join(refused)
+        + f"). {switch} is false, so the wizard will not change it: add these "
+        "statements yourself (or set " + switch + " to true):\n" + statements_text(review.required),
+        review.resource,
+        statement=review.required,
+    )
+
+
+def _policy_merge(review: PolicyReview, code_prefix: str, what: str) -> Finding:
+    """``*-policy-merge``: the statements CloudTrail lacks will be added, nothing else."""
     added = [str(s.get("Sid")) for s in (review.merged.added if review.merged else [])]
     missing = [p.label for p in review.probes if not (p.before and p.before.allowed)]
-    out.append(
-        _info(
-            f"{code_prefix}-policy-merge",
-            f"The policy of {what} does not yet let CloudTrail {'; '.join(missing)}. The "
-            f"statement(s) {', '.join(added)} will be added; every existing statement is kept "
-            "exactly as it is (see the diff).",
-            review.resource,
-        )
+    return _info(
+        f"{code_prefix}-policy-merge",
+        f"The policy of {what} does not yet let CloudTrail {'; '.join(missing)}. The "
+        f"statement(s) {', '.join(added)} will be added; every existing statement is kept "
+        "exactly as it is (see the diff).",
+        review.resource,
     )
-    return out
 
 
 # ------------------------------------------------------------------------------ key
@@ -282,10 +337,10 @@ def _policy_findings(
 def _key_findings(
     answers: Answers, names: Names, found: Discovery, reviews: Reviews
 ) -> list[Finding]:
+    """The encryption choice: SSE-S3 against CIS, a new key's settings, an existing key's use."""
     enc = answers.encryption
-    out: list[Finding] = []
     if enc.type == "sse-s3":
-        out.append(
+        return [
             _warn(
                 "sse-s3-not-cis",
                 "Log files will be encrypted with SSE-S3 (keys managed by S3). CIS AWS "
@@ -294,105 +349,59 @@ def _key_findings(
                 "month plus requests).",
                 controls=["CIS 4.5", "CloudTrail.2", "CKV_AWS_35"],
             )
-        )
-        return out
-    bucket_region = names.bucket_region(found.bucket.region)
+        ]
     if enc.new_key:
-        out += _alias_findings(names, found)
-        if not enc.rotation:
-            out.append(
-                _warn(
-                    "key-rotation-off",
-                    "Automatic rotation is off for the new key. CIS 4.6 expects it; set "
-                    "encryption.rotation to true.",
-                    controls=["CIS 4.6", "CKV_AWS_7"],
-                )
+        return _new_key_findings(answers, names, found)
+    return _existing_key_findings(answers, names, found, reviews)
+
+
+def _new_key_findings(answers: Answers, names: Names, found: Discovery) -> list[Finding]:
+    """A new key: its alias is free, rotation is on, decryption is narrowed."""
+    enc = answers.encryption
+    out = _alias_findings(names, found)
+    if not enc.rotation:
+        out.append(
+            _warn(
+                "key-rotation-off",
+                "Automatic rotation is off for the new key. CIS 4.6 expects it; set "
+                "encryption.rotation to true.",
+                controls=["CIS 4.6", "CKV_AWS_7"],
             )
-        if not enc.decrypt_principals:
-            out.append(
-                _warn(
-                    "kms-decrypt-account-wide",
-                    "No decrypt_principals given: any principal in this account whose IAM "
-                    "policy allows kms:Decrypt can read the log files (the Console's default). "
-                    "Name the roles that read logs in encryption.decrypt_principals to narrow it.",
-                )
+        )
+    if not enc.decrypt_principals:
+        out.append(
+            _warn(
+                "kms-decrypt-account-wide",
+                "No decrypt_principals given: any principal in this account whose IAM "
+                "policy allows kms:Decrypt can read the log files (the Console's default). "
+                "Name the roles that read logs in encryption.decrypt_principals to narrow it.",
             )
-        return out
+        )
+    return out
+
+
+def _existing_key_findings(
+    answers: Answers, names: Names, found: Discovery, reviews: Reviews
+) -> list[Finding]:
+    """An existing key: found beside the bucket, usable by CloudTrail, with a usable policy."""
+    enc = answers.encryption
     key = found.key
     ref = enc.existing_key or ""
+    bucket_region = names.bucket_region(found.bucket.region)
     central = found.central
     # A key in another account the wizard cannot act as: wizard.plan.central's hand-off covers its
     # policy; only what its ARN says (the region) is checked here when it cannot be described.
     handoff = bool(central and central.key_account and not central.key_managed)
     if handoff and (key is None or not key.found):
-        key_region = ref.split(":")[3] if ref.startswith("arn:") else None
-        if key_region and key_region != bucket_region:
-            out.append(
-                _error(
-                    "kms-region-mismatch",
-                    _region_mismatch(ref, key_region, answers.bucket.name, bucket_region),
-                    ref,
-                )
-            )
-        return out
+        return _central_key_region(answers, ref, bucket_region)
     if key is None or not key.found:
-        detail = f" ({'; '.join(key.errors)})" if key is not None and key.errors else ""
-        out.append(
-            _error(
-                "kms-key-not-found",
-                f"The KMS key {ref} was not found in {bucket_region}, the bucket's region{detail}. "
-                "Check the key id or alias; a key must be in the same region as the bucket.",
-                ref,
-            )
-        )
-        return out
-    if key.region != bucket_region:
-        out.append(
-            _error(
-                "kms-region-mismatch",
-                _region_mismatch(key.arn or "", key.region, answers.bucket.name, bucket_region)
-                + (
-                    " This is a multi-Region key: use its replica there."
-                    if key.multi_region
-                    else ""
-                ),
-                key.arn,
-            )
-        )
-    # AWS reserves the alias/aws/ prefix for its managed keys, so the alias alone proves it,
-    # whatever DescribeKey says (emulators report such keys as CUSTOMER).
-    if key.manager == "AWS" or _names_aws_managed_alias(ref):
-        out.append(
-            _error(
-                "kms-key-aws-managed",
-                f"{ref} is an AWS managed key; its policy cannot be changed to let CloudTrail "
-                "use it. Use a customer managed key (encryption.key: new).",
-                key.arn,
-            )
-        )
-    if key.spec not in (None, "SYMMETRIC_DEFAULT") or key.usage not in (None, "ENCRYPT_DECRYPT"):
-        out.append(
-            _error(
-                "kms-key-not-symmetric",
-                f"{ref} is a {key.spec} key for {key.usage}; CloudTrail and S3 support only "
-                "symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT). Choose another "
-                "key or create a new one.",
-                key.arn,
-            )
-        )
-    if key.state not in (None, "Enabled"):
-        out.append(
-            _error(
-                "kms-key-disabled",
-                f"{ref} is {key.state}; CloudTrail cannot encrypt with it. "
-                + (
-                    "Cancel the scheduled deletion and enable it, or choose another key."
-                    if key.state == "PendingDeletion"
-                    else "Enable it (kms enable-key) or choose another key."
-                ),
-                key.arn,
-            )
-        )
+        return [_key_not_found(ref, key, bucket_region)]
+    out = [
+        *_key_region(answers, key, bucket_region),
+        *_key_aws_managed(key, ref),
+        *_key_not_symmetric(key, ref),
+        *_key_disabled(key, ref),
+    ]
     if any(f.severity == "error" for f in out) or reviews.key is None:
         return out
     if handoff and not (
@@ -407,6 +416,94 @@ def _key_findings(
         switch="encryption.update_key_policy",
     )
     return out
+
+
+def _central_key_region(answers: Answers, ref: str, bucket_region: str) -> list[Finding]:
+    """``kms-region-mismatch`` for a central key that cannot be described: from its ARN."""
+    key_region = ref.split(":")[3] if ref.startswith("arn:") else None
+    if not key_region or key_region == bucket_region:
+        return []
+    return [
+        _error(
+            "kms-region-mismatch",
+            _region_mismatch(ref, key_region, answers.bucket.name, bucket_region),
+            ref,
+        )
+    ]
+
+
+def _key_not_found(ref: str, key: KeyFacts | None, bucket_region: str) -> Finding:
+    """``kms-key-not-found``: not in the bucket's region (where it has to be)."""
+    detail = f" ({'; '.join(key.errors)})" if key is not None and key.errors else ""
+    return _error(
+        "kms-key-not-found",
+        f"The KMS key {ref} was not found in {bucket_region}, the bucket's region{detail}. "
+        "Check the key id or alias; a key must be in the same region as the bucket.",
+        ref,
+    )
+
+
+def _key_region(answers: Answers, key: KeyFacts, bucket_region: str) -> list[Finding]:
+    """``kms-region-mismatch``: the key is not in the bucket's region."""
+    if key.region == bucket_region:
+        return []
+    return [
+        _error(
+            "kms-region-mismatch",
+            _region_mismatch(key.arn or "", key.region, answers.bucket.name, bucket_region)
+            + (" This is a multi-Region key: use its replica there." if key.multi_region else ""),
+            key.arn,
+        )
+    ]
+
+
+def _key_aws_managed(key: KeyFacts, ref: str) -> list[Finding]:
+    """``kms-key-aws-managed``: an AWS managed key's policy cannot be changed."""
+    # AWS reserves the alias/aws/ prefix for its managed keys, so the alias alone proves it,
+    # whatever DescribeKey says (emulators report such keys as CUSTOMER).
+    if key.manager != "AWS" and not _names_aws_managed_alias(ref):
+        return []
+    return [
+        _error(
+            "kms-key-aws-managed",
+            f"{ref} is an AWS managed key; its policy cannot be changed to let CloudTrail "
+            "use it. Use a customer managed key (encryption.key: new).",
+            key.arn,
+        )
+    ]
+
+
+def _key_not_symmetric(key: KeyFacts, ref: str) -> list[Finding]:
+    """``kms-key-not-symmetric``: CloudTrail and S3 take symmetric encryption keys only."""
+    if key.spec in (None, "SYMMETRIC_DEFAULT") and key.usage in (None, "ENCRYPT_DECRYPT"):
+        return []
+    return [
+        _error(
+            "kms-key-not-symmetric",
+            f"{ref} is a {key.spec} key for {key.usage}; CloudTrail and S3 support only "
+            "symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT). Choose another "
+            "key or create a new one.",
+            key.arn,
+        )
+    ]
+
+
+def _key_disabled(key: KeyFacts, ref: str) -> list[Finding]:
+    """``kms-key-disabled``: the key is disabled or pending deletion."""
+    if key.state in (None, "Enabled"):
+        return []
+    return [
+        _error(
+            "kms-key-disabled",
+            f"{ref} is {key.state}; CloudTrail cannot encrypt with it. "
+            + (
+                "Cancel the scheduled deletion and enable it, or choose another key."
+                if key.state == "PendingDeletion"
+                else "Enable it (kms enable-key) or choose another key."
+            ),
+            key.arn,
+        )
+    ]
 
 
 def _alias_findings(names: Names, found: Discovery) -> list[Finding]:
@@ -600,61 +697,78 @@ def _organization_findings(answers: Answers, found: Discovery) -> list[Finding]:
 def _delivery_findings(
     answers: Answers, names: Names, found: Discovery, reviews: Reviews
 ) -> list[Finding]:
-    out: list[Finding] = []
+    """Where the trail delivers besides the bucket: the SNS topic and CloudWatch Logs."""
+    return _topic_findings(answers, names, found, reviews) + _cloudwatch_findings(
+        answers, names, found, reviews
+    )
+
+
+def _topic_findings(
+    answers: Answers, names: Names, found: Discovery, reviews: Reviews
+) -> list[Finding]:
+    """A new topic's name is free; an existing one is there, in the home region, usable."""
     n = answers.notifications
-    if n.sns_topic:
-        topic = found.topic
-        if not n.topic_is_arn and topic is not None and topic.exists:
-            out.append(_topic_exists(names, n.sns_topic, topic.arn))
-        elif n.topic_is_arn and (topic is None or not topic.exists):
-            out.append(
-                _error(
-                    "sns-topic-not-found",
-                    f"The SNS topic {n.sns_topic} does not exist. Check the ARN, or give a name "
-                    "to create a new topic.",
-                    n.sns_topic,
-                )
+    if not n.sns_topic:
+        return []
+    topic = found.topic
+    if not n.topic_is_arn and topic is not None and topic.exists:
+        return [_topic_exists(names, n.sns_topic, topic.arn)]
+    if n.topic_is_arn and (topic is None or not topic.exists):
+        return [
+            _error(
+                "sns-topic-not-found",
+                f"The SNS topic {n.sns_topic} does not exist. Check the ARN, or give a name "
+                "to create a new topic.",
+                n.sns_topic,
             )
-        elif topic is not None and topic.exists and reviews.topic is not None:
-            arn = names.topic_arn or ""
-            if arn.split(":")[3:4] != [names.home_region]:
-                out.append(
-                    _error(
-                        "sns-topic-region",
-                        f"The topic {arn} is not in the trail's home region {names.home_region}; "
-                        "CloudTrail needs the topic there.",
-                        arn,
-                    )
-                )
-            out += _policy_findings(
-                reviews.topic,
-                code_prefix="sns",
-                what=f"topic {arn}",
-                update_allowed=True,
-                switch="",
-            )
-    cw = answers.cloudwatch_logs
-    if cw.enabled:
-        logs = found.logs
-        out += _logs_findings(answers, names, logs, reviews)
-        if cw.retention_days < 365:
-            out.append(
-                _warn(
-                    "cloudwatch-retention-short",
-                    f"The log group {cw.log_group} keeps events for {cw.retention_days} days; "
-                    "checkov CKV_AWS_338 and most audit regimes expect at least 365. Set "
-                    "cloudwatch_logs.retention_days to 365 or more.",
-                    cw.log_group,
-                    controls=["CKV_AWS_338"],
-                )
-            )
-    else:
+        ]
+    if topic is None or not topic.exists or reviews.topic is None:
+        return []
+    out: list[Finding] = []
+    arn = names.topic_arn or ""
+    if arn.split(":")[3:4] != [names.home_region]:
         out.append(
+            _error(
+                "sns-topic-region",
+                f"The topic {arn} is not in the trail's home region {names.home_region}; "
+                "CloudTrail needs the topic there.",
+                arn,
+            )
+        )
+    out += _policy_findings(
+        reviews.topic,
+        code_prefix="sns",
+        what=f"topic {arn}",
+        update_allowed=True,
+        switch="",
+    )
+    return out
+
+
+def _cloudwatch_findings(
+    answers: Answers, names: Names, found: Discovery, reviews: Reviews
+) -> list[Finding]:
+    """CloudWatch Logs delivery: its group and role, a year's retention; or why to turn it on."""
+    cw = answers.cloudwatch_logs
+    if not cw.enabled:
+        return [
             _info(
                 "no-cloudwatch-logs",
                 "Events are not sent to CloudWatch Logs. The CIS monitoring controls (metric "
                 "filters and alarms for root use, IAM changes, ...) need it.",
                 controls=["CIS 3.4 (v1.4)", "CloudTrail.5", "CKV2_AWS_10"],
+            )
+        ]
+    out = _logs_findings(answers, names, found.logs, reviews)
+    if cw.retention_days < 365:
+        out.append(
+            _warn(
+                "cloudwatch-retention-short",
+                f"The log group {cw.log_group} keeps events for {cw.retention_days} days; "
+                "checkov CKV_AWS_338 and most audit regimes expect at least 365. Set "
+                "cloudwatch_logs.retention_days to 365 or more.",
+                cw.log_group,
+                controls=["CKV_AWS_338"],
             )
         )
     return out
@@ -673,71 +787,21 @@ def _topic_exists(names: Names, name: str, arn: str) -> Finding:
     )
 
 
-def _logs_findings(answers: Answers, names: Names, logs: object, reviews: Reviews) -> list[Finding]:
-    out: list[Finding] = []
+def _logs_findings(
+    answers: Answers, names: Names, logs: LogsFacts | None, reviews: Reviews
+) -> list[Finding]:
+    """The delivery role (given by ARN, or named and free) and the log group."""
     cw = answers.cloudwatch_logs
-    assert isinstance(logs, LogsFacts) or logs is None
+    out: list[Finding] = []
     if cw.role_is_arn:
-        role_arn = cw.role or ""
-        account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
-        if account != names.account:
-            out.append(
-                _error(
-                    "cloudwatch-logs-arn",
-                    f"The role {role_arn} is in account {account}; CloudTrail needs the delivery "
-                    f"role in this account ({names.account}).",
-                    role_arn,
-                )
-            )
-        elif logs is None or not logs.role_exists:
-            out.append(
-                _error(
-                    "cloudwatch-logs-arn",
-                    f"The delivery role {role_arn} does not exist. Check the ARN, or give a role "
-                    "name to have the wizard create it.",
-                    role_arn,
-                )
-            )
-        elif reviews.role_trust is not None and not reviews.role_trust.allowed_before:
-            out.append(
-                _error(
-                    "cloudwatch-logs-arn",
-                    f"The trust policy of {role_arn} does not let CloudTrail assume it. Add this "
-                    "statement to its trust policy:\n"
-                    + statements_text(reviews.role_trust.required),
-                    role_arn,
-                    statement=reviews.role_trust.required,
-                )
-            )
-        else:
-            out.append(
-                _info(
-                    "cloudwatch-role-permissions",
-                    f"The wizard does not change the existing role {role_arn}; make sure it "
-                    "allows logs:CreateLogStream and logs:PutLogEvents on the log group.",
-                    role_arn,
-                )
-            )
+        out.append(_given_role(cw.role or "", names, logs, reviews))
     elif logs is not None and logs.role_exists:
-        existing = logs.role_arn or names.role_arn
-        out.append(
-            _error(
-                "iam-role-exists",
-                f"An IAM role named {names.role_name} already exists ({existing}). "
-                "The wizard creates the delivery role named in cloudwatch_logs.role and never "
-                "takes over one it did not create. To use this role as it is, give its ARN in "
-                "cloudwatch_logs.role; otherwise choose another role name there.",
-                existing,
-            )
-        )
-    if logs is not None and logs.group_exists:
+        out.append(_role_name_taken(names, logs))
+    if logs is None:
+        return out
+    if logs.group_exists:
         out.append(_log_group_exists(answers, names, logs))
-    if (
-        logs is not None
-        and logs.group_exists
-        and logs.group_arn
-        and not logs.group_arn.endswith(":*")
-    ):
+    if logs.group_exists and logs.group_arn and not logs.group_arn.endswith(":*"):
         out.append(
             _warn(
                 "cloudwatch-logs-arn",
@@ -746,13 +810,58 @@ def _logs_findings(answers: Answers, names: Names, logs: object, reviews: Review
                 logs.group_arn,
             )
         )
-    if logs is not None:
-        for problem in logs.errors:
-            out.append(_warn("discovery-incomplete", f"CloudWatch Logs: {problem}"))
+    for problem in logs.errors:
+        out.append(_warn("discovery-incomplete", f"CloudWatch Logs: {problem}"))
     return out
 
 
-def _log_group_exists(answers: Answers, names: Names, logs: Any) -> Finding:
+def _given_role(role_arn: str, names: Names, logs: LogsFacts | None, reviews: Reviews) -> Finding:
+    """A role given by ARN: in this account, there, trusting CloudTrail (never changed)."""
+    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+    if account != names.account:
+        return _error(
+            "cloudwatch-logs-arn",
+            f"The role {role_arn} is in account {account}; CloudTrail needs the delivery "
+            f"role in this account ({names.account}).",
+            role_arn,
+        )
+    if logs is None or not logs.role_exists:
+        return _error(
+            "cloudwatch-logs-arn",
+            f"The delivery role {role_arn} does not exist. Check the ARN, or give a role "
+            "name to have the wizard create it.",
+            role_arn,
+        )
+    if reviews.role_trust is not None and not reviews.role_trust.allowed_before:
+        return _error(
+            "cloudwatch-logs-arn",
+            f"The trust policy of {role_arn} does not let CloudTrail assume it. Add this "
+            "statement to its trust policy:\n" + statements_text(reviews.role_trust.required),
+            role_arn,
+            statement=reviews.role_trust.required,
+        )
+    return _info(
+        "cloudwatch-role-permissions",
+        f"The wizard does not change the existing role {role_arn}; make sure it "
+        "allows logs:CreateLogStream and logs:PutLogEvents on the log group.",
+        role_arn,
+    )
+
+
+def _role_name_taken(names: Names, logs: LogsFacts) -> Finding:
+    """``iam-role-exists``: the role to create is there already, and not this run's."""
+    existing = logs.role_arn or names.role_arn
+    return _error(
+        "iam-role-exists",
+        f"An IAM role named {names.role_name} already exists ({existing}). "
+        "The wizard creates the delivery role named in cloudwatch_logs.role and never "
+        "takes over one it did not create. To use this role as it is, give its ARN in "
+        "cloudwatch_logs.role; otherwise choose another role name there.",
+        existing,
+    )
+
+
+def _log_group_exists(answers: Answers, names: Names, logs: LogsFacts) -> Finding:
     """``log-group-exists``: the log group is there already, so it is used, not created.
 
     The answers say "created when missing": an existing group is not a clash. It is not this
@@ -780,31 +889,9 @@ def _log_group_exists(answers: Answers, names: Names, logs: Any) -> Finding:
 
 
 def _posture_findings(answers: Answers, names: Names, found: Discovery) -> list[Finding]:
-    out: list[Finding] = []
+    """What the event choices cost or miss, and a new bucket without versioning."""
+    out = _s3_data_event_findings(answers, names)
     ev = answers.events
-    for data in ev.data:
-        if data.type != "s3":
-            continue
-        if data.resources == "all":
-            out.append(
-                _info(
-                    "data-events-log-bucket-excluded",
-                    f"S3 data events for all buckets would record CloudTrail's own writes to "
-                    f"{answers.bucket.name}, a loop that grows the bill. The wizard excludes "
-                    "the log bucket from the data-event selector.",
-                    answers.bucket.name,
-                )
-            )
-        elif any(r.startswith(names.bucket_arn) for r in data.resources):
-            out.append(
-                _warn(
-                    "data-events-on-log-bucket",
-                    f"S3 data events include the log bucket {answers.bucket.name}: every log file "
-                    "CloudTrail writes creates more events to log. Remove the log bucket from "
-                    "events.data resources.",
-                    answers.bucket.name,
-                )
-            )
     if ev.data:
         out.append(
             _info(
@@ -841,6 +928,36 @@ def _posture_findings(answers: Answers, names: Names, found: Discovery) -> list[
     return out
 
 
+def _s3_data_event_findings(answers: Answers, names: Names) -> list[Finding]:
+    """S3 data events and the log bucket: excluded for "all", a loop when named."""
+    out: list[Finding] = []
+    bucket = answers.bucket.name
+    for data in answers.events.data:
+        if data.type != "s3":
+            continue
+        if data.resources == "all":
+            out.append(
+                _info(
+                    "data-events-log-bucket-excluded",
+                    f"S3 data events for all buckets would record CloudTrail's own writes to "
+                    f"{bucket}, a loop that grows the bill. The wizard excludes "
+                    "the log bucket from the data-event selector.",
+                    bucket,
+                )
+            )
+        elif any(r.startswith(names.bucket_arn) for r in data.resources):
+            out.append(
+                _warn(
+                    "data-events-on-log-bucket",
+                    f"S3 data events include the log bucket {bucket}: every log file "
+                    "CloudTrail writes creates more events to log. Remove the log bucket from "
+                    "events.data resources.",
+                    bucket,
+                )
+            )
+    return out
+
+
 # ---------------------------------------------------------------------- access logs
 
 _ACCESS_LOG_CONTROLS = ("CIS 4.4", "CloudTrail.7", "CKV_AWS_18")
@@ -854,61 +971,11 @@ def _access_log_findings(
     facts = found.access_logs
     if access is None or facts is None:
         return []
-    out: list[Finding] = []
-    target = facts.target
     name = access.bucket
-    region = names.bucket_region(found.bucket.region)
-    out += [_warn("access-log-read-failed", error, name) for error in facts.errors]
-    out += [_warn("access-log-read-failed", error, name) for error in target.errors]
-    if access.create:
-        if target.exists:
-            mine = target.owned or name in found.owned_buckets
-            out.append(
-                _error(
-                    "access-log-bucket-exists",
-                    f"The access log bucket {name} already exists"
-                    + (
-                        " in this account: set bucket.access_logs.create to false to use it."
-                        if mine
-                        else " (bucket names are global and this one is taken): choose "
-                        "another name for bucket.access_logs.bucket."
-                    ),
-                    name,
-                )
-            )
-    elif not target.exists:
-        out.append(
-            _error(
-                "access-log-bucket-missing",
-                f"The access log bucket {name} does not exist. Create it first, or set "
-                "bucket.access_logs.create to true and the wizard creates it.",
-                name,
-            )
-        )
-    else:
-        out += _existing_target_findings(answers, names, found, region, review)
-    if not facts.current_readable:
-        out.append(
-            _error(
-                "access-log-current-unreadable",
-                f"The current server access logging setting of {answers.bucket.name} could not "
-                "be read, so it could not be restored if the setup is rolled back. Give the "
-                "operator s3:GetBucketLogging on the log bucket and run again.",
-                answers.bucket.name,
-            )
-        )
-    elif facts.current is not None:
-        before = facts.current
-        out.append(
-            _info(
-                "access-log-replaces-current",
-                f"{answers.bucket.name} already sends its access logs to "
-                f"{before.get('TargetBucket')}/{before.get('TargetPrefix', '')}; the wizard "
-                f"points them at {name}/{access.prefix} instead (a rollback restores the old "
-                "setting).",
-                answers.bucket.name,
-            )
-        )
+    out = [_warn("access-log-read-failed", error, name) for error in facts.errors]
+    out += [_warn("access-log-read-failed", error, name) for error in facts.target.errors]
+    out += _access_log_target_findings(answers, names, found, facts, review)
+    out += _access_log_current_findings(answers, facts)
     out.append(
         _info(
             "access-log-cost",
@@ -922,16 +989,87 @@ def _access_log_findings(
     return out
 
 
+def _access_log_target_findings(
+    answers: Answers,
+    names: Names,
+    found: Discovery,
+    facts: AccessLogFacts,
+    review: PolicyReview | None,
+) -> list[Finding]:
+    """A new target's name is free; an existing target is there and accepts the logs."""
+    access = answers.bucket.access_logs
+    assert access is not None
+    target = facts.target
+    name = access.bucket
+    if access.create:
+        if not target.exists:
+            return []
+        mine = target.owned or name in found.owned_buckets
+        return [
+            _error(
+                "access-log-bucket-exists",
+                f"The access log bucket {name} already exists"
+                + (
+                    " in this account: set bucket.access_logs.create to false to use it."
+                    if mine
+                    else " (bucket names are global and this one is taken): choose "
+                    "another name for bucket.access_logs.bucket."
+                ),
+                name,
+            )
+        ]
+    if not target.exists:
+        return [
+            _error(
+                "access-log-bucket-missing",
+                f"The access log bucket {name} does not exist. Create it first, or set "
+                "bucket.access_logs.create to true and the wizard creates it.",
+                name,
+            )
+        ]
+    region = names.bucket_region(found.bucket.region)
+    return _existing_target_findings(answers, names, found, region, review)
+
+
+def _access_log_current_findings(answers: Answers, facts: AccessLogFacts) -> list[Finding]:
+    """The log bucket's current logging setting: readable (to restore it), and replaced."""
+    access = answers.bucket.access_logs
+    assert access is not None
+    if not facts.current_readable:
+        return [
+            _error(
+                "access-log-current-unreadable",
+                f"The current server access logging setting of {answers.bucket.name} could not "
+                "be read, so it could not be restored if the setup is rolled back. Give the "
+                "operator s3:GetBucketLogging on the log bucket and run again.",
+                answers.bucket.name,
+            )
+        ]
+    if facts.current is None:
+        return []
+    before = facts.current
+    return [
+        _info(
+            "access-log-replaces-current",
+            f"{answers.bucket.name} already sends its access logs to "
+            f"{before.get('TargetBucket')}/{before.get('TargetPrefix', '')}; the wizard "
+            f"points them at {access.bucket}/{access.prefix} instead (a rollback restores the old "
+            "setting).",
+            answers.bucket.name,
+        )
+    ]
+
+
 def _existing_target_findings(
     answers: Answers, names: Names, found: Discovery, region: str, review: PolicyReview | None
 ) -> list[Finding]:
+    """An existing target: this account's, in the region, SSE-S3, no lock, a usable policy."""
     assert found.access_logs is not None
     facts = found.access_logs
     target = facts.target
     name = target.name
-    out: list[Finding] = []
     if target.owned is False or (target.owned is None and name not in found.owned_buckets):
-        out.append(
+        return [
             _error(
                 "access-log-bucket-other-account",
                 f"The access log bucket {name} is not a bucket of account {names.account}. "
@@ -939,19 +1077,38 @@ def _existing_target_findings(
                 "log bucket: choose one of this account's buckets.",
                 name,
             )
+        ]
+    out = [
+        *_target_region(answers, target, region),
+        *_target_refusals(facts),
+    ]
+    if review is not None:
+        out.append(_target_policy(review, f"the access log bucket {name}"))
+    return out
+
+
+def _target_region(answers: Answers, target: BucketFacts, region: str) -> list[Finding]:
+    """``access-log-region-mismatch``: S3 delivers access logs within one region only."""
+    if not target.region or target.region == region:
+        return []
+    name = target.name
+    return [
+        _error(
+            "access-log-region-mismatch",
+            f"The access log bucket {name} is in {target.region} but the log bucket "
+            f"{answers.bucket.name} is in {region}. S3 delivers server access logs only "
+            "to a bucket in the same region: choose a bucket in "
+            f"{region}, or let the wizard create one (create: true).",
+            name,
         )
-        return out
-    if target.region and target.region != region:
-        out.append(
-            _error(
-                "access-log-region-mismatch",
-                f"The access log bucket {name} is in {target.region} but the log bucket "
-                f"{answers.bucket.name} is in {region}. S3 delivers server access logs only "
-                "to a bucket in the same region: choose a bucket in "
-                f"{region}, or let the wizard create one (create: true).",
-                name,
-            )
-        )
+    ]
+
+
+def _target_refusals(facts: AccessLogFacts) -> list[Finding]:
+    """The target settings S3 log delivery refuses: KMS encryption, Object Lock, Requester Pays."""
+    target = facts.target
+    name = target.name
+    out: list[Finding] = []
     if target.encryption in ("aws:kms", "aws:kms:dsse"):
         out.append(
             _error(
@@ -982,61 +1139,49 @@ def _existing_target_findings(
                 name,
             )
         )
-    if review is None:
-        return out
-    what = f"the access log bucket {name}"
-    if review.error and review.readable:
-        out.append(
-            _error(
-                "access-log-bucket-policy-malformed",
-                f"The current policy of {what} cannot be used: {review.error} The wizard never "
-                "replaces a policy it cannot read; fix the policy first.",
-                review.resource,
-            )
-        )
-    elif not review.readable:
-        out.append(
-            _error(
-                "access-log-bucket-policy-insufficient",
-                f"The policy of {what} could not be read, so the wizard cannot merge into it. "
-                "Give the operator s3:GetBucketPolicy, or have the owner add this statement:\n"
-                + statements_text(review.required),
-                review.resource,
-                statement=review.required,
-            )
-        )
-    elif review.allowed_before:
-        out.append(
-            _info(
-                "access-log-bucket-policy-ok",
-                f"The policy of {what} already lets S3 deliver these access logs; it is left "
-                "unchanged.",
-                review.resource,
-            )
-        )
-    elif review.blocking_after():
-        out.append(
-            _error(
-                "access-log-bucket-policy-denies",
-                f"Even with the delivery statement merged in, the policy of {what} would refuse "
-                "S3 log delivery (logging.s3.amazonaws.com): "
-                + "; ".join(
-                    "; ".join(p.after.reasons) if p.after else p.label
-                    for p in review.blocking_after()
-                )
-                + ". Narrow that Deny and run again.",
-                review.resource,
-            )
-        )
-    else:
-        added = [str(s.get("Sid")) for s in (review.merged.added if review.merged else [])]
-        out.append(
-            _info(
-                "access-log-bucket-policy-merge",
-                f"The statement(s) {', '.join(added)} will be added to the policy of {what} "
-                "so S3 can deliver the access logs; every existing statement is kept exactly "
-                "as it is (see the diff).",
-                review.resource,
-            )
-        )
     return out
+
+
+def _target_policy(review: PolicyReview, what: str) -> Finding:
+    """The existing target's policy: usable, and whether log delivery's statement is added."""
+    if review.error and review.readable:
+        return _error(
+            "access-log-bucket-policy-malformed",
+            f"The current policy of {what} cannot be used: {review.error} The wizard never "
+            "replaces a policy it cannot read; fix the policy first.",
+            review.resource,
+        )
+    if not review.readable:
+        return _error(
+            "access-log-bucket-policy-insufficient",
+            f"The policy of {what} could not be read, so the wizard cannot merge into it. "
+            "Give the operator s3:GetBucketPolicy, or have the owner add this statement:\n"
+            + statements_text(review.required),
+            review.resource,
+            statement=review.required,
+        )
+    if review.allowed_before:
+        return _info(
+            "access-log-bucket-policy-ok",
+            f"The policy of {what} already lets S3 deliver these access logs; it is left "
+            "unchanged.",
+            review.resource,
+        )
+    blocking = review.blocking_after()
+    if blocking:
+        return _error(
+            "access-log-bucket-policy-denies",
+            f"Even with the delivery statement merged in, the policy of {what} would refuse "
+            "S3 log delivery (logging.s3.amazonaws.com): "
+            + "; ".join("; ".join(p.after.reasons) if p.after else p.label for p in blocking)
+            + ". Narrow that Deny and run again.",
+            review.resource,
+        )
+    added = [str(s.get("Sid")) for s in (review.merged.added if review.merged else [])]
+    return _info(
+        "access-log-bucket-policy-merge",
+        f"The statement(s) {', '.join(added)} will be added to the policy of {what} "
+        "so S3 can deliver the access logs; every existing statement is kept exactly "
+        "as it is (see the diff).",
+        review.resource,
+    )
