@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import tomllib
 from pathlib import Path
 from types import ModuleType
 
@@ -115,6 +116,54 @@ def test_paths_named_in_the_docs_exist() -> None:
         if not (ROOT / path).exists()
     ]
     assert not missing, "pages name paths that do not exist:\n" + "\n".join(missing)
+
+
+def _diagram_layers() -> dict[str, list[set[str]]]:
+    """The layers the architecture page draws, top first, per package (its column)."""
+    text = (DOCS / "architecture.md").read_text()
+    block = text.split("## Layers", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    lines = block.splitlines()
+    header = lines[0]
+    starts = [match.start() for match in re.finditer(r"\S+/", header)]
+    columns: dict[str, list[set[str]]] = {}
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else None
+        package = header[start:end].strip().rstrip("/")
+        layers: list[set[str]] = []
+        for line in lines[1:]:
+            cells = line[start:end].strip().strip("│").split("│")
+            names = {
+                found.group(1)
+                for found in (re.match(r"\s*(\w+)(?:/|\.py)\s", cell + " ") for cell in cells)
+                if found
+            }
+            if names:
+                layers.append(names)
+        columns[package] = layers
+    return columns
+
+
+def _contract_layers() -> dict[str, list[set[str]]]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contracts = config.get("tool", {}).get("importlinter", {}).get("contracts", [])
+    return {
+        container: [set(re.split(r"\s*[|:]\s*", layer.strip())) for layer in contract["layers"]]
+        for contract in contracts
+        if contract.get("type") == "layers"
+        for container in contract.get("containers", [])
+    }
+
+
+def test_the_layer_diagram_is_the_import_linter_contracts() -> None:
+    drawn = _diagram_layers()
+    contracts = _contract_layers()
+    assert set(drawn) == {"wizard", "screens"}
+    for package, layers in drawn.items():
+        assert package in contracts, f"no import-linter layers contract for {package}"
+        assert layers == contracts[package], (
+            f"docs/architecture.md draws {package}'s layers as {layers}, pyproject.toml's "
+            f"contract says {contracts[package]}: redraw the diagram"
+        )
 
 
 def _nav_files(entries: object) -> list[str]:
