@@ -86,7 +86,7 @@ class _Prestarted(TypedDict, total=False):
     """What it was started for: ``(profile, region, read_only)``."""
 
 
-_PRESTARTED: _Prestarted = {}
+PRESTARTED: _Prestarted = {}
 """The worker :func:`prestart_worker` started, with the settings it was started for."""
 
 
@@ -99,14 +99,14 @@ def prestart_worker(*, profile: str | None, region: str | None, read_only: bool)
         return
     worker = start_worker_process(profile=profile, region=region, read_only=read_only)
     if worker is not None:
-        _PRESTARTED["worker"] = worker
-        _PRESTARTED["settings"] = (profile, region, read_only)
+        PRESTARTED["worker"] = worker
+        PRESTARTED["settings"] = (profile, region, read_only)
 
 
 def _adopt_prestarted(args: argparse.Namespace, *, read_only: bool) -> WorkerSession | None:
     """The pre-started worker if it was started for exactly these options (else closed)."""
-    worker = _PRESTARTED.pop("worker", None)
-    settings = _PRESTARTED.pop("settings", None)
+    worker = PRESTARTED.pop("worker", None)
+    settings = PRESTARTED.pop("settings", None)
     if worker is None:
         return None
     if settings == (args.profile, args.region, read_only):
@@ -116,8 +116,8 @@ def _adopt_prestarted(args: argparse.Namespace, *, read_only: bool) -> WorkerSes
 
 
 def _discard_prestarted() -> None:
-    worker = _PRESTARTED.pop("worker", None)
-    _PRESTARTED.pop("settings", None)
+    worker = PRESTARTED.pop("worker", None)
+    PRESTARTED.pop("settings", None)
     if worker is not None:
         worker.close()
 

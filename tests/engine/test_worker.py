@@ -306,16 +306,16 @@ def test_a_prestarted_worker_is_adopted_only_for_the_same_settings(
     args = argparse.Namespace(profile="dev", region=None, sandbox=False)
     same = _FakeWorker()
     monkeypatch.setattr(
-        connection, "_PRESTARTED", {"worker": same, "settings": ("dev", None, True)}
+        connection, "PRESTARTED", {"worker": same, "settings": ("dev", None, True)}
     )
     # A stand-in for the worker session: the identity is what counts.
     assert connection.start_worker(args, read_only=True) is same  # type: ignore[comparison-overlap]
-    assert not same.closed and connection._PRESTARTED == {}
+    assert not same.closed and connection.PRESTARTED == {}
 
     other = _FakeWorker()
     monkeypatch.setattr(
-        connection, "_PRESTARTED", {"worker": other, "settings": ("dev", None, False)}
+        connection, "PRESTARTED", {"worker": other, "settings": ("dev", None, False)}
     )
     monkeypatch.setenv("CLOUDTRAIL_WIZARD_AWS_WORKER", "0")  # no second worker either
     assert connection.start_worker(args, read_only=True) is None
-    assert other.closed and connection._PRESTARTED == {}
+    assert other.closed and connection.PRESTARTED == {}
