@@ -139,7 +139,7 @@ docs-build: $(STAMP)
 	$(MKDOCS) build --strict
 
 snapshots-update: $(STAMP)
-	$(BIN)/pytest -q tests/tui --snapshot-update
+	$(BIN)/pytest -q tests/screens/tui --snapshot-update
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(AWS_CLI_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -21,6 +21,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+pytest_plugins = ["tests.sandbox_fixtures"]
+"""The seeded sandbox, the dummy-credentials environment and the clients that read the
+emulator's state back: one set of fixtures for every folder."""
+
 HYPOTHESIS_PROFILE = "cloudtrail-wizard"
 settings.register_profile(HYPOTHESIS_PROFILE, deadline=None)
 # Loaded here, before any test module is imported, so that module-level ``settings(...)``

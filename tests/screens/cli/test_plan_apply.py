@@ -1,0 +1,284 @@
+"""The ``plan`` and ``apply`` commands, in-process, against the session's sandbox server.
+
+The command line is pointed at the fixture's emulator the way any AWS tool is pointed at a
+custom endpoint, with ``AWS_ENDPOINT_URL`` and (dummy) credentials in the environment; not
+with ``--sandbox``, which would start a second emulator sharing moto's process-wide state
+with this one. One test runs the real ``--sandbox`` path in a child process.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from screens.cli.main import main
+from screens.common.errors import EXIT_INVALID, EXIT_OK
+from tests.sandbox_fixtures import ACCOUNT, RequestLog
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = str(ROOT / "examples" / "new-bucket-sse-s3.yaml")
+EXAMPLE_BUCKET = "acme-audit-logs-123456789012"
+
+# Shaped like real credentials, so a leak would be recognisable (and caught by the journal's
+# pattern-based redaction if it were written anywhere it should not be).
+FAKE_ACCESS_KEY = "AKIAJ7EXAMPLEFAKE123"
+FAKE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKESECRET"
+FAKE_TOKEN = "FwoGZXIvYXdzEFAKE" + "Zm9vYmFy" * 20
+
+
+@pytest.fixture
+def cli_env(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Point the environment at the fixture's sandbox; journals under ``tmp_path``."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", FAKE_TOKEN)
+    state = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    # apply must not find a terminal to ask on.
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    return state
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_answers(tmp_path: Path, document: dict[str, Any]) -> str:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def bucket_exists(aws: Any, name: str) -> bool:
+    return name in [b["Name"] for b in aws("s3").list_buckets()["Buckets"]]
+
+
+# ------------------------------------------------------------------------------- plan
+
+
+def test_plan_json(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], server_log: RequestLog
+) -> None:
+    code, out, err = run(capsys, "plan", EXAMPLE, "--output", "json")
+
+    assert code == EXIT_OK, err
+    doc = json.loads(out)
+    assert {"account", "partition", "home_region", "trail_arn", "blocked", "findings"} <= doc.keys()
+    assert {"steps", "policies"} <= doc.keys()
+    assert doc["account"] == ACCOUNT and doc["blocked"] is False
+    assert doc["trail_arn"] == f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/acme-audit"
+    assert [s["id"] for s in doc["steps"]][:1] == ["create-bucket"]
+    step = doc["steps"][0]
+    assert {"id", "summary", "service", "region", "operation", "parameters", "undo"} <= step.keys()
+    assert {f["code"] for f in doc["findings"]} >= {
+        "sse-s3-not-cis",
+        "operator-permissions-unchecked",
+    }
+    assert json.loads(doc["policies"]["bucket_policy"])["Statement"]
+    assert "operator_policy" in doc["policies"]
+    # plan is read-only, whatever it finds.
+    assert server_log.mutating() == []
+
+
+def test_plan_blocked_exits_2(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, server_log: RequestLog
+) -> None:
+    answers = write_answers(
+        tmp_path,
+        {
+            "trail": {"name": "acme-audit"},
+            "bucket": {"name": "acme-audit-logs-123456789012"},
+            "encryption": {"type": "sse-kms", "key": "alias/signing-key"},
+        },
+    )
+    code, out, _err = run(capsys, "plan", answers, "--output", "json")
+
+    assert code == EXIT_INVALID
+    doc = json.loads(out)
+    assert doc["blocked"] is True
+    errors = [f for f in doc["findings"] if f["severity"] == "error"]
+    assert [f["code"] for f in errors] == ["kms-key-not-symmetric"]
+    assert server_log.mutating() == []
+
+
+# ------------------------------------------------------------------------------ apply
+
+
+def test_apply_dry_run_changes_nothing(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], aws: Any, server_log: RequestLog
+) -> None:
+    code, out, err = run(capsys, "apply", EXAMPLE, "--dry-run", "--output", "json")
+
+    assert code == EXIT_OK, err
+    doc = json.loads(out)
+    assert doc["status"] == "dry-run"
+    operations = [c["operation"] for c in doc["recorded_calls"]]
+    assert operations[0] == "CreateBucket" and "CreateTrail" in operations
+    assert len(operations) == len(doc["plan"]["steps"])
+    assert server_log.mutating() == []
+    assert not bucket_exists(aws, EXAMPLE_BUCKET)
+    assert not (cli_env / "cloudtrail-wizard").exists(), "a dry-run writes no journal"
+
+
+def test_apply_yes_applies_and_keeps_secrets_out(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], aws: Any
+) -> None:
+    code, out, err = run(capsys, "apply", EXAMPLE, "--yes", "--output", "json")
+
+    assert code == EXIT_OK, err
+    doc = json.loads(out)
+    assert doc["status"] == "applied"
+    assert doc["verification"]["checks"] and all(c["ok"] for c in doc["verification"]["checks"])
+    assert {s["status"] for s in doc["steps"]} == {"done"}
+    journal = Path(doc["journal"])
+    assert journal.is_file() and journal.is_relative_to(cli_env)
+    text = journal.read_text()
+    assert "CreateTrail" in text and EXAMPLE_BUCKET in text
+    for secret in (FAKE_SECRET, FAKE_TOKEN, FAKE_ACCESS_KEY):
+        assert secret not in text
+        assert secret not in out and secret not in err
+    trails = aws("cloudtrail").describe_trails()["trailList"]
+    assert "acme-audit" in [t["Name"] for t in trails]
+
+
+def test_apply_without_yes_and_without_a_terminal_refuses(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], aws: Any, server_log: RequestLog
+) -> None:
+    code, _out, err = run(capsys, "apply", EXAMPLE)
+
+    assert code == EXIT_INVALID
+    assert "apply needs confirmation, but there is no terminal to ask on" in err
+    assert "pass --yes" in err
+    assert server_log.mutating() == []
+    assert not bucket_exists(aws, EXAMPLE_BUCKET)
+
+
+def test_apply_blocked_exits_2_with_nothing_changed(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, server_log: RequestLog
+) -> None:
+    answers = write_answers(
+        tmp_path,
+        {
+            "trail": {"name": "legacy-trail", "region": "us-west-2"},
+            "bucket": {"name": "legacy-copy-logs"},
+        },
+    )
+    code, out, _err = run(capsys, "apply", answers, "--yes", "--output", "json")
+
+    assert code == EXIT_INVALID
+    doc = json.loads(out)
+    assert doc["status"] == "blocked"
+    assert "trail-exists" in [f["code"] for f in doc["findings"] if f["severity"] == "error"]
+    assert server_log.mutating() == []
+
+
+def test_invalid_answers_exit_2(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    answers = write_answers(tmp_path, {"trail": {"name": "x"}, "bucket": {"name": "Bad_Bucket"}})
+    code, out, err = run(capsys, "apply", answers, "--yes")
+
+    assert code == EXIT_INVALID
+    assert out == ""
+    assert "trail.name" in err and "bucket.name" in err
+    assert "Nothing was changed" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ session problems
+
+
+def test_no_credentials_suggests_the_sandbox(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for var in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+    ):
+        monkeypatch.delenv(var, raising=False)
+
+    code, out, err = run(capsys, "plan", EXAMPLE)
+
+    assert code == EXIT_INVALID
+    assert out == ""
+    assert "No AWS credentials found" in err and "--sandbox" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_region_is_explained(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = run(capsys, "--region", "mars-north-1", "plan", EXAMPLE)
+
+    assert code == EXIT_INVALID
+    assert "mars-north-1" in err and "region" in err
+    assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------- the real --sandbox
+
+
+def child_env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_CONFIG_FILE=str(tmp / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp / "no-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        XDG_STATE_HOME=str(tmp / "state"),
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def sandbox_apply(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    """``python -m screens.cli --sandbox apply EXAMPLE --yes --output json``, a child process."""
+    tmp = tmp_path_factory.mktemp("sandbox-apply")
+    command = ["--sandbox", "apply", EXAMPLE, "--yes", "--output", "json"]
+    return subprocess.run(
+        [sys.executable, "-m", "screens.cli", *command],
+        cwd=tmp,
+        env=child_env(tmp),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_the_real_sandbox_path_applies(sandbox_apply: subprocess.CompletedProcess[str]) -> None:
+    assert sandbox_apply.returncode == EXIT_OK, sandbox_apply.stderr[-2000:]
+    doc = json.loads(sandbox_apply.stdout)
+    assert doc["status"] == "applied"
+    assert doc["account"] == ACCOUNT
+    assert all(c["ok"] for c in doc["verification"]["checks"])
+    unchecked = [f for f in doc["findings"] if f["code"] == "operator-permissions-unchecked"]
+    assert len(unchecked) == 1 and unchecked[0]["severity"] == "info"
+
+
+def test_the_real_sandbox_path_prints_no_traceback(
+    sandbox_apply: subprocess.CompletedProcess[str],
+) -> None:
+    assert "Traceback" not in sandbox_apply.stderr
+
+
+def test_python_dash_m_has_the_engine_commands(tmp_path: Path) -> None:
+    """Run as ``python -m``, the module is ``__main__``; the commands must still register."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "screens.cli", "--help"],
+        cwd=ROOT,
+        env=child_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0
+    assert "apply" in shown.stdout and "plan" in shown.stdout
