@@ -381,24 +381,7 @@ def recover_rollback(
     """
     run = find_run(which, directory)
     state = read_run(run.journal)
-    others = dict(callers or {})
-    account = _account_of(caller, state.plan.home_region)
-    if account is not None and account != state.plan.account_id:
-        raise RecoveryError(
-            f"Run {run.run_id} changed account {state.plan.account_id}, but these credentials "
-            f"are for account {account}. Use credentials for {state.plan.account_id}."
-        )
-
-    def caller_for(step: Step) -> AwsCaller:
-        acct = step.call.account
-        if acct is None or acct == state.plan.account_id:
-            return caller
-        if acct not in others:
-            raise RecoveryError(
-                f"Step {step.id} changed account {acct}: give its credentials with "
-                "--log-account-profile or --log-account-role."
-            )
-        return others[acct]
+    caller_for = _callers_for(state, run.run_id, caller, callers)
 
     for step in state.plan.steps:
         if step.id in state.completed or step.id in state.in_flight:
@@ -415,7 +398,7 @@ def recover_rollback(
         journal=journal,
         progress=progress,
         explain=explain,
-        callers=others,
+        callers=callers,
         undecided=undecided,
         added=state.added,
     )
@@ -448,24 +431,7 @@ def recover_resume(
             f"rollback with `cloudtrail-wizard recover --rollback {run.run_id[:12]}`, then "
             "apply again."
         )
-    account = _account_of(caller, state.plan.home_region)
-    if account is not None and account != state.plan.account_id:
-        raise RecoveryError(
-            f"Run {run.run_id} is for account {state.plan.account_id}, but these credentials "
-            f"are for account {account}."
-        )
-    others = dict(callers or {})
-
-    def caller_for(step: Step) -> AwsCaller:
-        acct = step.call.account
-        if acct is None or acct == state.plan.account_id:
-            return caller
-        if acct not in others:
-            raise RecoveryError(
-                f"Step {step.id} changes account {acct}: give its credentials with "
-                "--log-account-profile or --log-account-role."
-            )
-        return others[acct]
+    caller_for = _callers_for(state, run.run_id, caller, callers)
 
     for step in state.plan.steps:
         caller_for(step)
@@ -494,9 +460,43 @@ def recover_resume(
         journal=journal,
         progress=progress,
         explain=explain,
-        callers=others,
+        callers=callers,
         added={k: v for k, v in state.added.items() if k in state.completed},
     )
+
+
+def _callers_for(
+    state: RunState,
+    run_id: str,
+    caller: AwsCaller,
+    callers: Mapping[str, AwsCaller] | None,
+) -> Callable[[Step], AwsCaller]:
+    """Who makes a step's calls: the run's account's caller, or a log-archive account's.
+
+    Raises:
+        RecoveryError: these credentials are for another account than the run's.
+    """
+    plan = state.plan
+    account = _account_of(caller, plan.home_region)
+    if account is not None and account != plan.account_id:
+        raise RecoveryError(
+            f"Run {run_id} is for account {plan.account_id}, but these credentials are for "
+            f"account {account}. Use credentials for {plan.account_id}."
+        )
+    others = dict(callers or {})
+
+    def caller_for(step: Step) -> AwsCaller:
+        acct = step.call.account
+        if acct is None or acct == plan.account_id:
+            return caller
+        if acct not in others:
+            raise RecoveryError(
+                f"Step {step.id} changes account {acct}: give its credentials with "
+                "--log-account-profile or --log-account-role."
+            )
+        return others[acct]
+
+    return caller_for
 
 
 def _account_of(caller: AwsCaller, region: str) -> str | None:
