@@ -18,6 +18,7 @@ from screens.tui import keys
 from screens.tui.base import StepScreen
 from screens.tui.messages import Connected, ConnectFailed, TrailsFound
 from screens.tui.state import WizardState
+from wizard.ports import AwsError
 
 if TYPE_CHECKING:
     from wizard.account.discovery import TrailFacts
@@ -126,7 +127,7 @@ class WelcomeScreen(StepScreen):
         blocks = compose(self, self.compose_outcome())
         for block in blocks:
             block.display = False
-        await self.query_one("#body").mount_all(blocks, after="#sandbox-note")
+        await self.query_one("#body").mount_all(blocks, after="#unfinished")
         self._show(connecting=True)
         self._connect(self.wizard.backend, False)
         self._look_for_unfinished_runs()
@@ -134,6 +135,7 @@ class WelcomeScreen(StepScreen):
     @work(thread=True, group="unfinished")
     def _look_for_unfinished_runs(self) -> None:
         """Warn, before anything is planned, about an earlier run that died half-way."""
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.run.recover import unfinished_finding
 
         finding = unfinished_finding()
@@ -170,8 +172,8 @@ class WelcomeScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="connect")
     def _connect(self, backend: Backend, sandbox: bool) -> None:
+        # Deferred for start-up time: boto3/botocore load only when AWS is called.
         from wizard.aws.session import CredentialsProblem
-        from wizard.ports import AwsError
 
         worker = get_current_worker()
         try:
@@ -208,8 +210,6 @@ class WelcomeScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="trails")
     def _look_up_trails_elsewhere(self, engine: Engine) -> None:
-        from wizard.ports import AwsError
-
         # One ListTrails answers for every region (single-region trails homed elsewhere too).
         try:
             trails = engine.all_trails()
@@ -348,6 +348,7 @@ class WelcomeScreen(StepScreen):
     def action_status(self) -> None:
         """Open the trail health screen (every trail's status and controls, log files)."""
         if self.state.account is not None:
+            # Deferred: a screen's module loads when it is first shown (start-up time).
             from screens.tui.status import StatusScreen
 
             self.app.push_screen(StatusScreen())
