@@ -7,9 +7,10 @@ may import which. These tests check the rest:
   of the project, or reaches one through a module alias (``module._name``). A name another
   module needs is public, with a docstring, or the code moves to where it belongs. This holds
   for the tests and the benchmarks too: what they exercise is public.
-* Every import inside a function in ``wizard/`` says why it is deferred, in a comment on
-  its line or just above it (start-up time, an optional dependency, a process that must not
-  load it). Circles are broken by moving code, never by hiding an import in a function.
+* Every import inside a function in ``wizard/`` and ``screens/`` says why it is deferred,
+  in a comment on its line or just above it (start-up time, an optional dependency, a
+  process that must not load it). Circles are broken by moving code, never by hiding an
+  import in a function.
 """
 
 from __future__ import annotations
@@ -219,9 +220,14 @@ def unexplained_deferred_imports(path: Path, root: Path = ROOT) -> Iterator[str]
         yield f"{path.relative_to(root)}:{node.lineno}: {'.' * getattr(node, 'level', 0)}{name}"
 
 
-def test_every_deferred_import_in_the_core_says_why() -> None:
-    files = sorted((ROOT / "wizard").rglob("*.py"))
-    assert ROOT / "wizard" / "aws" / "worker.py" in files
+@pytest.mark.parametrize(
+    ("package", "sample"),
+    [("wizard", "aws/worker.py"), ("screens", "tui/app.py")],
+)
+def test_every_deferred_import_says_why(package: str, sample: str) -> None:
+    """The core and the front ends alike: each failure is ``file:line: module``."""
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert ROOT / package / sample in files
     found = [offence for path in files for offence in unexplained_deferred_imports(path)]
     assert found == [], "\n".join(found)
 

@@ -84,6 +84,7 @@ def start_worker_early(argv: Sequence[str]) -> None:
         return
     if known.sandbox or known.log_account_profile or known.log_account_role:
         return
+    # Deferred: `--help` and `--version` load only the parser (start-up time).
     from screens.common import connection
 
     connection.prestart_worker(
@@ -95,6 +96,7 @@ def start_worker_early(argv: Sequence[str]) -> None:
 
 def run_interactive(args: argparse.Namespace) -> int:
     """Start the wizard: full screen, or plain prompts (--plain, no terminal, TERM=dumb)."""
+    # Deferred: `--help` and `--version` load only the parser (start-up time).
     from pathlib import Path
 
     from screens.common.answers import load_one

@@ -18,6 +18,7 @@ def load_all(paths: Sequence[str]) -> list[tuple[str, Answers]]:
         UsageError: a file cannot be used; the message lists every problem of every file
             and says that nothing was changed.
     """
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.model.answers_file import AnswersError, load_answers
 
     loaded: list[tuple[str, Answers]] = []

@@ -64,6 +64,7 @@ class Backend:
         Raises:
             wizard.aws.session.CredentialsProblem: with a message that says how to fix it.
         """
+        # Deferred for start-up time: boto3/botocore load only when AWS is called.
         from wizard.aws.session import SessionSettings, open_session
         from wizard.engine import Engine
 
@@ -73,6 +74,7 @@ class Backend:
             endpoint = self.endpoint
             if self.sandbox and endpoint is None:
                 if self._sandbox is None:
+                    # Deferred: the sandbox (moto, optional) loads only in sandbox mode.
                     from wizard.sandbox.server import start_sandbox
 
                     self._sandbox = start_sandbox()

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, TextIO
 
 from screens.common.connection import Connection, engine_for, has_log_account_options
 from screens.common.errors import UsageError
+from wizard.model.names import check_principal_arn
+from wizard.model.safe_io import write_atomically
+from wizard.ports import AwsError
 
 if TYPE_CHECKING:
     from wizard.aws.session import AwsSession
@@ -99,6 +102,7 @@ def open_log_session(
 
 
 def _open_profile(conn: Connection | None, profile: str, *, read_only: bool) -> AwsSession:
+    # Deferred for start-up time: boto3/botocore load only when AWS is called.
     from wizard.aws.session import CredentialsProblem, SessionSettings, open_session
 
     if conn is not None and conn.sandbox is not None:
@@ -114,10 +118,9 @@ def _open_profile(conn: Connection | None, profile: str, *, read_only: bool) -> 
 
 
 def _assume_role(conn: Connection, role: str, *, read_only: bool) -> AwsSession:
+    # Deferred for start-up time: boto3/botocore load only when AWS is called.
     from wizard.aws.accounts import assume_role_session
     from wizard.aws.session import CredentialsProblem, explain_aws_error
-    from wizard.model.names import check_principal_arn
-    from wizard.ports import AwsError
 
     problem = check_principal_arn(role)
     if problem is None and ":role/" not in role:
@@ -196,7 +199,7 @@ def write_handoff(plan: Plan, directory: str, answers_path: str, out: TextIO) ->
     Raises:
         UsageError: the directory cannot be written.
     """
-    from wizard.model.safe_io import write_atomically
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.plan.central import HandoffPack
 
     data = plan.policies.get("central_handoff")
@@ -221,8 +224,8 @@ def write_handoff(plan: Plan, directory: str, answers_path: str, out: TextIO) ->
 
 def organization_finding(caller: AwsCaller, ctx: AccountContext) -> Finding | None:
     """``organization-trail-suggested`` when run in an organization's management account."""
+    # Deferred for start-up time: the engine (pydantic, botocore) loads when needed.
     from wizard.onboard import organization_suggestion
-    from wizard.ports import AwsError
 
     try:
         return organization_suggestion(caller, ctx)

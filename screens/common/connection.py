@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 
 from screens.common.errors import UsageError
+from wizard.aws.basics import CredentialsProblem
+from wizard.aws.worker import start_worker as start_worker_process
+from wizard.aws.worker import worth_a_worker
 
 if TYPE_CHECKING:
     from wizard.aws.session import AwsSession
@@ -46,6 +49,7 @@ class Connection:
             RuntimeError: the session was opened by the AWS worker (which is never started
                 when a role is to be assumed: see :func:`start_worker`).
         """
+        # Deferred for start-up time: boto3/botocore load only when AWS is called.
         from wizard.aws.session import AwsSession
 
         if not isinstance(self.session, AwsSession):
@@ -92,9 +96,6 @@ PRESTARTED: _Prestarted = {}
 
 def prestart_worker(*, profile: str | None, region: str | None, read_only: bool) -> None:
     """Start the AWS worker before the command line is fully parsed (see screens.cli.main)."""
-    from wizard.aws.worker import start_worker as start_worker_process
-    from wizard.aws.worker import worth_a_worker
-
     if not worth_a_worker():
         return
     worker = start_worker_process(profile=profile, region=region, read_only=read_only)
@@ -145,9 +146,6 @@ def start_worker(args: argparse.Namespace, *, read_only: bool) -> WorkerSession 
     prestarted = _adopt_prestarted(args, read_only=read_only)
     if prestarted is not None:
         return prestarted
-    from wizard.aws.worker import start_worker as start_worker_process
-    from wizard.aws.worker import worth_a_worker
-
     if not worth_a_worker():
         return None
     return start_worker_process(profile=args.profile, region=args.region, read_only=read_only)
@@ -194,10 +192,9 @@ def connect(
         UsageError: the credentials do not work or the endpoint cannot be reached; the
             message says how to fix it.
     """
-    from wizard.aws.basics import CredentialsProblem
-
     sandbox = None
     if worker is None and getattr(args, "sandbox", False):
+        # Deferred: the sandbox (moto, optional) loads only in sandbox mode.
         from wizard.sandbox.server import start_sandbox
 
         sandbox = start_sandbox()
@@ -224,6 +221,7 @@ def connect(
 
 def _open_here(args: argparse.Namespace, sandbox: Sandbox | None, read_only: bool) -> AwsSession:
     """The session, opened in this process (it checks the credentials with STS)."""
+    # Deferred for start-up time: boto3/botocore load only when AWS is called.
     from wizard.aws.session import SessionSettings, open_session
 
     settings = SessionSettings(
@@ -250,6 +248,7 @@ def engine_for(
         central_readers: ``--central-reader``.
         central_confirmation: ``--central-confirmed``.
     """
+    # Deferred for start-up time: the engine (pydantic, botocore) loads when needed.
     from wizard.engine import Engine
 
     # open_session() already asked STS who we are; the session cached the answer.

@@ -31,6 +31,7 @@ def use_color(out: TextIO) -> bool:
 def print_json_block(title: str, text: str, out: TextIO) -> None:
     """Print a titled JSON document, highlighted on a terminal."""
     if use_color(out):
+        # Deferred: rich loads only when a terminal gets colour (start-up time).
         from rich.console import Console
         from rich.syntax import Syntax
 

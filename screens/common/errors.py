@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, NamedTuple
 
+from wizard.model.text import printable_lines
+
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
@@ -58,8 +60,6 @@ def print_error(message: str) -> None:
     Error messages quote what the user or AWS supplied (a file name, a resource name): an
     escape sequence in it must not recolour or rewrite the terminal.
     """
-    from wizard.model.text import printable_lines
-
     print(printable_lines(message), file=sys.stderr)
 
 

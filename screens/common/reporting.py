@@ -64,6 +64,7 @@ class Printer:
 
 def explain_step_error(err: AwsError, step: Step) -> str:
     """A failed step's AWS error, explained for the operator (apply, plain mode, recover)."""
+    # Deferred for start-up time: boto3/botocore load only when AWS is called.
     from wizard.aws.session import explain_aws_error
 
     return explain_aws_error(
@@ -73,6 +74,7 @@ def explain_step_error(err: AwsError, step: Step) -> str:
 
 def report_aws_failure(err: AwsError) -> int:
     """Say on standard error that an AWS error stopped a read; :data:`EXIT_FAILED`."""
+    # Deferred for start-up time: boto3/botocore load only when AWS is called.
     from wizard.aws.session import explain_aws_error
 
     print(f"error: {explain_aws_error(err)}\nNothing was changed.", file=sys.stderr)
@@ -150,6 +152,7 @@ def stop_signals_set(cancel: threading.Event, out: TextIO) -> Iterator[None]:
 
 def print_policies(plan: Plan, out: TextIO) -> None:
     """Every policy of the plan, titled (highlighted on a terminal)."""
+    # Deferred for start-up time: pydantic models load only when this runs.
     from screens.common.console import POLICY_TITLES, print_json_block
 
     for field, title in POLICY_TITLES.items():
@@ -170,6 +173,7 @@ def print_outcome(plan: Plan, answers: Answers, outcome: Outcome, out: TextIO) -
             out.write("Verification:\n")
             for check in outcome.verification.checks:
                 out.write(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}\n")
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.model.context import Names
 
         names = Names(answers, _context_of(plan))
@@ -223,6 +227,7 @@ def print_orphan_keys(orphans: Iterable[OrphanKey], out: TextIO) -> None:
 
 
 def _context_of(plan: Plan) -> AccountContext:
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.model.context import AccountContext
 
     return AccountContext(

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypedDict
 
 import questionary
+from prompt_toolkit.output import create_output
 from pydantic import ValidationError
 
 from screens.common.answers import load_one
@@ -42,6 +43,7 @@ from wizard.model.plan import by_severity
 from wizard.model.safe_io import write_atomically
 from wizard.model.text import printable_lines
 from wizard.ports import AwsError
+from wizard.run.journal import check_state_dir
 from wizard.run.journal import first_run as _first_run
 
 if TYPE_CHECKING:
@@ -326,6 +328,7 @@ class PlainWizard:
         if self.show_help:
             self.line()
             self.para(guide.WELCOME_HELP)
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.run.recover import unfinished_finding
 
         unfinished = unfinished_finding()
@@ -359,6 +362,7 @@ class PlainWizard:
         Returns:
             Who the wizard runs as, or None when there is no session to work with.
         """
+        # Deferred for start-up time: boto3/botocore load only when AWS is called.
         from wizard.aws.session import CredentialsProblem, explain_aws_error
 
         sandbox = self.backend.sandbox
@@ -541,6 +545,7 @@ class PlainWizard:
         Returns:
             The plan and the discovery behind it, or None when AWS could not be read.
         """
+        # Deferred for start-up time: boto3/botocore load only when AWS is called.
         from wizard.aws.session import explain_aws_error
 
         self.heading("Review")
@@ -582,6 +587,7 @@ class PlainWizard:
 
     def print_controls(self, plan: Plan) -> None:
         """Which CIS / Security Hub controls the planned trail passes, and how to pass the rest."""
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.export.text import controls_to_text
         from wizard.policy.controls import plan_controls
 
@@ -666,6 +672,7 @@ class PlainWizard:
 
     def dry_run(self, plan: Plan, engine: Engine) -> DryRunReport:
         """Record the calls apply would make; send none of them."""
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.run.apply import dry_run
 
         self.line("Dry-run: recording the calls apply would make...")
@@ -686,8 +693,6 @@ class PlainWizard:
     def apply(self, answers: Answers, plan: Plan, found: Discovery, engine: Engine) -> int:
         """Apply with one progress line per event; Ctrl-C stops and rolls back."""
         self.heading("Apply")
-        from wizard.run.journal import check_state_dir
-
         # Every change is journalled first, so a run that cannot keep its journal makes none.
         problem = check_state_dir()
         if problem is not None:
@@ -730,6 +735,7 @@ class PlainWizard:
         Returns:
             The file written, or None when nothing was saved.
         """
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.model.answers_file import dump_answers
 
         answer = self._ask(
@@ -776,6 +782,7 @@ def _count(n: int, word: str) -> str:
 
 def _pretty_json(doc: object) -> str:
     """A policy document as indented JSON (AWS returns existing ones on a single line)."""
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.policy.merge import render_policy
 
     if isinstance(doc, str):
@@ -844,8 +851,6 @@ def _prompt_options() -> PromptOptions:
     """
     if sys.stdout.isatty() or not sys.stderr.isatty():
         return {}
-    from prompt_toolkit.output import create_output
-
     return {"output": create_output(always_prefer_tty=True)}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,8 +20,10 @@ from textual.screen import Screen
 
 from screens.common.backend import Backend
 from screens.tui import keys, saves
+from screens.tui.confirm import ConfirmScreen
 from screens.tui.state import WizardState
 from wizard.guide import draft_from_answers
+from wizard.run.journal import first_run
 
 if TYPE_CHECKING:
     from screens.tui.base import StepScreen
@@ -37,42 +40,52 @@ def _screen_for(step_id: str) -> StepScreen:
     import graph runs one way, app -> steps -> base.
     """
     if step_id == "welcome":
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.steps.welcome import WelcomeScreen
 
         return WelcomeScreen()
     if step_id == "trail":
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.steps.trail import TrailScreen
 
         return TrailScreen()
     if step_id == "storage":
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.steps.storage import StorageScreen
 
         return StorageScreen()
     if step_id == "prefix":
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.steps.prefix import PrefixScreen
 
         return PrefixScreen()
     if step_id == "encryption":
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.steps.encryption import EncryptionScreen
 
         return EncryptionScreen()
     if step_id == "delivery":
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.steps.delivery import DeliveryScreen
 
         return DeliveryScreen()
     if step_id == "events":
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.steps.events import EventsScreen
 
         return EventsScreen()
     if step_id == "review":
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.steps.review import ReviewScreen
 
         return ReviewScreen()
     if step_id == "apply":
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.steps.apply import ApplyScreen
 
         return ApplyScreen()
     if step_id == "done":
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.steps.done import DoneScreen
 
         return DoneScreen()
@@ -201,6 +214,7 @@ class WizardApp(App[int]):
 
     def action_save_answers(self) -> None:
         """Save the current answers as a YAML answers file."""
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.model.answers_file import dump_answers
 
         answers = self.state.answers_or_none()
@@ -230,8 +244,6 @@ class WizardApp(App[int]):
         """
         if not (keys.in_browser() and saves.session_save_dir()):
             return super().deliver_screenshot(filename, path, time_format)
-        from datetime import datetime
-
         stamp = datetime.now().strftime(time_format or "%Y-%m-%dT%H_%M_%S")
         name = filename or f"{self.title}_{stamp}.svg"
         saves.save_text(self, self.export_screenshot(), name=name, what="Screenshot")
@@ -239,8 +251,6 @@ class WizardApp(App[int]):
 
     def action_quit_wizard(self) -> None:
         """Quit, asking first; during apply this means roll back."""
-        from screens.tui.confirm import ConfirmScreen
-
         if self.current_step == "apply":
             # Deferred like every step's module (see _screen_for); loaded already here.
             from screens.tui.steps.apply import ApplyScreen
@@ -284,7 +294,5 @@ def make_app(
     backend = backend or Backend()
     state = WizardState(draft=draft_from_answers(answers) if answers is not None else {})
     if show_help is None:
-        from wizard.run.journal import first_run
-
         show_help = backend.sandbox or first_run()
     return WizardApp(backend, state, show_help=show_help, answers_path=answers_path)

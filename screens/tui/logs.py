@@ -152,6 +152,7 @@ class LogBrowserScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="logfiles")
     def _list(self, caller: AwsCaller) -> None:
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.health.logfiles import LogFileError, latest_log_files
 
         where = self.location
@@ -208,6 +209,7 @@ class LogBrowserScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="logfile")
     def _read(self, caller: AwsCaller, key: str) -> None:
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.health.logfiles import LogFileError, read_log_file
 
         where = self.location
@@ -220,6 +222,7 @@ class LogBrowserScreen(Screen[None]):
             self.post_message(message)
 
     def _read_done(self, key: str, records: list[dict[str, Any]] | None, error: str | None) -> None:
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.health.logfiles import record_row
 
         if key != self.opened:
@@ -263,6 +266,7 @@ class LogBrowserScreen(Screen[None]):
 
     def apply_filter(self) -> None:
         """Show the rows the filter text lets through."""
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.health.logfiles import filter_rows
 
         text = self.query_one("#logs-filter", Input).value

@@ -73,6 +73,7 @@ class WizardState:
         Raises:
             ValidationError: the draft is not complete or not valid yet.
         """
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.model.answers import Answers
 
         return Answers.model_validate(answers_data(self.draft))

@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 
 from screens.tui.base import wizard_app
 from screens.tui.messages import HealthChecked, IntegrityChecked, LogsDelivered
+from wizard.ports import AwsError
 
 if TYPE_CHECKING:
     from screens.common.backend import DeliveryReport
@@ -55,6 +56,7 @@ def verdict_cell(verdict: str) -> Text:
 
 def log_location(health: TrailHealth) -> LogLocation | None:
     """Where the trail's log files are (None when it has no bucket, or the bucket is gone)."""
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.health.logfiles import LogLocation, log_root
 
     f = health.facts
@@ -170,9 +172,9 @@ class StatusScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="health")
     def _check(self, caller: AwsCaller, region: str) -> None:
+        # Deferred for start-up time: boto3/botocore load only when AWS is called.
         from wizard.aws.session import explain_aws_error
         from wizard.health.trails import check_health
-        from wizard.ports import AwsError
 
         worker = get_current_worker()
         try:
@@ -265,6 +267,7 @@ class StatusScreen(Screen[None]):
 
     def show_trail(self, arn: str) -> None:
         """Show one trail's verdict, reasons, controls and facts."""
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.health.trails import fact_rows
 
         health = self.trail(arn)
@@ -349,6 +352,7 @@ class StatusScreen(Screen[None]):
 
     def action_log_files(self) -> None:
         """Open the log browser on the selected trail's bucket."""
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.logs import LogBrowserScreen
 
         health = self.trail()
@@ -414,9 +418,9 @@ class StatusScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="integrity")
     def _validate(self, caller: AwsCaller, arn: str, region: str) -> None:
+        # Deferred for start-up time: boto3/botocore load only when AWS is called.
         from wizard.aws.session import explain_aws_error
         from wizard.health.integrity import validate_trail
-        from wizard.ports import AwsError
 
         try:
             report = validate_trail(caller, arn, region=region)

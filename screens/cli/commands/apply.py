@@ -38,6 +38,8 @@ from screens.common.reporting import (
     report_aws_failure,
     stop_signals_set,
 )
+from wizard.ports import AwsError
+from wizard.run.journal import check_state_dir
 
 if TYPE_CHECKING:
     from wizard.aws.worker import WorkerSession
@@ -73,13 +75,11 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _apply(args: argparse.Namespace, out: TextIO, worker: WorkerSession | None) -> int:
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.export.text import plan_to_text
-    from wizard.ports import AwsError
 
     path, answers = load_one(args.answers)
     if not args.dry_run:
-        from wizard.run.journal import check_state_dir
-
         # Every change is journalled first, so a run that cannot keep its journal makes none.
         problem = check_state_dir()
         if problem is not None:
@@ -129,6 +129,7 @@ def _blocked(args: argparse.Namespace, plan: Plan, path: str, out: TextIO) -> in
 def _dry_run(
     args: argparse.Namespace, conn: Connection, engine: Engine, plan: Plan, out: TextIO
 ) -> int:
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.export.text import plan_to_json
     from wizard.run.apply import dry_run
 

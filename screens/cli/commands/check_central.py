@@ -19,6 +19,7 @@ from screens.common.answers import load_one
 from screens.common.central import add_central_options, open_log_session
 from screens.common.connection import Connection, connect
 from screens.common.errors import EXIT_FAILED, EXIT_OK, UsageError
+from wizard.model.names import check_account_id
 
 if TYPE_CHECKING:
     from wizard.aws.session import AwsSession
@@ -55,8 +56,8 @@ def _main_connection(args: argparse.Namespace) -> Iterator[Connection | None]:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Evaluate the live central policies for this account's trail."""
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.model.context import AccountContext
-    from wizard.model.names import check_account_id
     from wizard.plan.central import check_central
 
     path, answers = load_one(args.answers)

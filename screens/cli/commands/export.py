@@ -24,6 +24,8 @@ from screens.common.answers import load_one
 from screens.common.connection import connect, engine_for
 from screens.common.errors import EXIT_INVALID, EXIT_OK, UsageError, validation_text
 from screens.common.reporting import report_aws_failure
+from wizard.model.safe_io import write_atomically
+from wizard.ports import AwsError
 
 if TYPE_CHECKING:
     from wizard.model.answers import Answers
@@ -80,6 +82,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     """Write the CLI script or the CloudFormation template."""
     path, answers = load_one(args.answers)
     if args.format == "cloudformation":
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.export.cloudformation import cloudformation_template
 
         if args.offline:
@@ -96,6 +99,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _offline_context(args: argparse.Namespace, *, account: str) -> AccountContext:
+    # Deferred for start-up time: pydantic models load only when this runs.
     from pydantic import ValidationError
 
     from wizard.model.context import AccountContext
@@ -122,8 +126,6 @@ def _write(text: str, args: argparse.Namespace, out: TextIO, *, executable: bool
     if not args.output:
         out.write(text)
         return
-    from wizard.model.safe_io import write_atomically
-
     path = Path(args.output)
     if not path.parent.is_dir():
         raise UsageError(f"Cannot write {path}: the directory {path.parent} does not exist.")
@@ -150,6 +152,7 @@ def _done(args: argparse.Namespace, what: str) -> None:
 
 
 def _export_offline(args: argparse.Namespace, path: str, answers: Answers, out: TextIO) -> int:
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.export.text import plan_to_cli
     from wizard.plan.offline import offline_plan
 
@@ -176,8 +179,8 @@ def _export_offline(args: argparse.Namespace, path: str, answers: Answers, out: 
 
 
 def _export_online(args: argparse.Namespace, answers: Answers, out: TextIO) -> int:
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.export.text import plan_to_cli
-    from wizard.ports import AwsError
 
     for option in ("account", "organization_id", "management_account"):
         if getattr(args, option):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from screens.cli.parser import repeat_session_options
 from screens.common.connection import connect
 from screens.common.errors import EXIT_FAILED, EXIT_OK, UsageError
+from wizard.model.text import printable
 
 if TYPE_CHECKING:
     from wizard.health.logfiles import LogListing, LogLocation, LogRow
@@ -46,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """The newest log files of a trail, or one file's events."""
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.health.logfiles import (
         LogFileError,
         filter_rows,
@@ -55,7 +57,6 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         trail_log_location,
     )
     from wizard.health.trails import TrailNotFound
-    from wizard.model.text import printable
 
     if not 1 <= args.limit <= 1000:
         raise UsageError(f"--limit {args.limit}: give a number from 1 to 1000.")
@@ -105,8 +106,6 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _write_rows(shown: list[LogRow], out: TextIO) -> None:
-    from wizard.model.text import printable
-
     headers = ("Time", "Service", "Action", "Who", "From", "Error")
     # Whoever can write to the bucket wrote these fields: escape sequences are shown, not run.
     table = [
@@ -123,8 +122,6 @@ def _write_rows(shown: list[LogRow], out: TextIO) -> None:
 
 
 def _write_listing(where: LogLocation, listing: LogListing, output: str, out: TextIO) -> None:
-    from wizard.model.text import printable
-
     if output == "json":
         payload = {
             "bucket": where.bucket,

@@ -18,6 +18,8 @@ from screens.common.central import open_log_session, organization_finding
 from screens.common.connection import Connection, connect
 from screens.common.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, UsageError
 from screens.common.reporting import confirm
+from wizard.ports import AwsError
+from wizard.run.journal import Journal, new_journal_path
 
 if TYPE_CHECKING:
     from wizard.aws.session import AwsSession
@@ -85,9 +87,9 @@ class Opener:
 
     def __call__(self, target: AccountTarget) -> tuple[AwsCaller, AccountContext]:
         """The caller and context of ``target``'s account, as its role."""
+        # Deferred for start-up time: boto3/botocore load only when AWS is called.
         from wizard.aws.accounts import assume_role_session
         from wizard.aws.session import CredentialsProblem
-        from wizard.ports import AwsError
 
         role = target.entry.role(self.partition)
         try:
@@ -133,6 +135,7 @@ LAST_OPENER: list[Opener] = []
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Many accounts, one central bucket, one summary, one journal."""
+    # Deferred for start-up time: the engine (pydantic, botocore) loads when needed.
     from wizard.model.answers_file import AnswersError
     from wizard.onboard import load_accounts
 
@@ -165,6 +168,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                 onboarding.fail_ready("the central policy update failed; nothing was changed here")
         report = onboarding.report()
     if as_json:
+        # Deferred for start-up time: the engine (pydantic, botocore) loads when needed.
         from wizard.onboard import report_json
 
         out.write(json.dumps(report_json(report), indent=2, default=str) + "\n")
@@ -177,9 +181,9 @@ def _onboarding(
     args: argparse.Namespace, conn: Connection, spec: OnboardSpec, out: TextIO
 ) -> Onboarding:
     """The run: the log-archive caller, the opener, one journal, progress lines."""
+    # Deferred for start-up time: boto3/botocore load only when AWS is called.
     from wizard.aws.session import explain_aws_error
     from wizard.onboard import Onboarding
-    from wizard.run.journal import Journal, new_journal_path
 
     main_ctx = conn.session.context()
     account, partition = main_ctx.account_id, main_ctx.partition

@@ -25,6 +25,7 @@ from screens.common.connection import (
 )
 from screens.common.errors import EXIT_INVALID, EXIT_OK
 from screens.common.reporting import report_aws_failure
+from wizard.ports import AwsError
 
 if TYPE_CHECKING:
     from wizard.aws.worker import WorkerSession
@@ -53,8 +54,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _plan(args: argparse.Namespace, out: TextIO, worker: WorkerSession | None) -> int:
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.export.text import plan_to_cli, plan_to_json, plan_to_text
-    from wizard.ports import AwsError
 
     path, answers = load_one(args.answers)
     prepare_meanwhile(worker, answers)

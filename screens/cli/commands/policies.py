@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Print the policies of every answers file, as text or JSON."""
+    # Deferred for start-up time: pydantic models load only when this runs.
     from pydantic import ValidationError
 
     from wizard.model.context import AccountContext
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         payload: object = docs[0] if len(docs) == 1 else dict(zip(args.answers, docs, strict=True))
         out.write(json.dumps(payload, indent=2) + "\n")
         return EXIT_OK
+    # Deferred for start-up time: pydantic models load only when this runs.
     from screens.common.console import print_policy_set
 
     for path, policies in results:

@@ -20,6 +20,7 @@ from screens.common.central import add_central_options, open_log_session
 from screens.common.connection import connect
 from screens.common.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from screens.common.reporting import Printer, confirm, explain_step_error, stop_signals_set
+from wizard.ports import AwsError
 
 if TYPE_CHECKING:
     from wizard.ports import AwsCaller
@@ -56,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """List, roll back or resume unfinished runs."""
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.run.recover import RecoveryError, find_run, unfinished_runs
 
     if not (args.rollback or args.resume):
@@ -114,7 +116,7 @@ def _print_runs(runs: list[UnfinishedRun], out: TextIO) -> None:
 
 
 def _recover(args: argparse.Namespace, out: TextIO, run_id: str, *, rollback: bool) -> int:
-    from wizard.ports import AwsError
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.run.recover import RecoveryError, recover_resume, recover_rollback
 
     as_json = args.output == "json"
@@ -150,6 +152,7 @@ def _recover(args: argparse.Namespace, out: TextIO, run_id: str, *, rollback: bo
         except RecoveryError as exc:
             raise UsageError(str(exc)) from None
         except AwsError as err:
+            # Deferred for start-up time: boto3/botocore load only when AWS is called.
             from wizard.aws.session import explain_aws_error
 
             print(f"error: {explain_aws_error(err)}", file=sys.stderr)

@@ -14,6 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Print the schema."""
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.model.answers_file import answers_schema
 
     out.write(answers_schema() + "\n")

@@ -18,6 +18,7 @@ from screens.cli.parser import repeat_session_options
 from screens.common.connection import connect
 from screens.common.errors import EXIT_FAILED, EXIT_OK, UsageError
 from screens.common.reporting import report_aws_failure
+from wizard.ports import AwsError
 
 if TYPE_CHECKING:
     from wizard.health.trails import HealthReport
@@ -44,8 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """The health of every trail, or of one."""
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.health.trails import TrailNotFound, check_health
-    from wizard.ports import AwsError
 
     with connect(args, read_only=True) as conn:
         try:
@@ -75,6 +76,7 @@ def _wrap(text: str, first: str, width: int = 100) -> str:
 
 def write_report(report: HealthReport, out: TextIO) -> None:
     """The health report as text: per trail the verdict, reasons, controls and facts."""
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.health.trails import fact_rows
 
     if not report.trails:

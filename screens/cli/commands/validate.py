@@ -22,6 +22,8 @@ from screens.cli.parser import repeat_session_options
 from screens.common.connection import connect
 from screens.common.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, UsageError
 from screens.common.reporting import report_aws_failure
+from wizard.model.text import printable
+from wizard.ports import AwsError
 
 if TYPE_CHECKING:
     from wizard.health.integrity import FileResult, IntegrityReport
@@ -115,9 +117,8 @@ def _show(moment: datetime | None, default: str) -> str:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Walk the trail's digest chain and report every problem."""
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.health.integrity import validate_trail
-    from wizard.model.text import printable
-    from wizard.ports import AwsError
 
     now = datetime.now(UTC)
     start = parse_time(args.start_time, "--start-time", now) if args.start_time else None
@@ -176,8 +177,6 @@ def _summary(
     *,
     verbose: bool,
 ) -> None:
-    from wizard.model.text import printable
-
     if verbose:
         out.write("\n")
     out.write(

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from screens.common.answers import load_all
 from screens.common.errors import EXIT_OK
+from wizard.model.text import printable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,8 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Say each file is valid, or (UsageError) list every problem."""
-    from wizard.model.text import printable
-
     for path, _answers in load_all(args.answers):
         out.write(f"{printable(path)}: valid\n")
     return EXIT_OK

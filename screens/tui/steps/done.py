@@ -185,6 +185,7 @@ class DoneScreen(StepScreen):
         yield Markdown(DONE_HELP, id="next-steps")
 
     def _log_path(self) -> str:
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.model.context import Names
 
         answers = self.state.answers_or_none()
@@ -327,6 +328,7 @@ class DoneScreen(StepScreen):
 
     def action_status(self) -> None:
         """Open the trail health screen: is the new trail logging and delivering?"""
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.status import StatusScreen
 
         self.app.push_screen(StatusScreen())

@@ -45,6 +45,7 @@ from screens.tui.widgets.policy_view import (
 from wizard.export.text import controls_summary, controls_to_text, plan_to_cli, plan_to_text
 from wizard.model.plan import Plan, Step
 from wizard.policy.controls import PlannedControl, plan_controls
+from wizard.ports import AwsError
 
 if TYPE_CHECKING:
     from wizard.account.discovery import Discovery
@@ -95,9 +96,8 @@ def explain(exc: BaseException) -> str:
     Returns:
         One or two sentences.
     """
-    from wizard.ports import AwsError
-
     if isinstance(exc, AwsError):
+        # Deferred for start-up time: boto3/botocore load only when AWS is called.
         from wizard.aws.session import explain_aws_error
 
         return explain_aws_error(exc)
@@ -393,6 +393,7 @@ class ReviewScreen(StepScreen):
 
     def _cloudformation(self, plan: Plan) -> str | None:
         """The answers as a CloudFormation template (pure; None if they cannot be rendered)."""
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.export.cloudformation import cloudformation_template
         from wizard.model.context import AccountContext
 
@@ -495,6 +496,7 @@ class ReviewScreen(StepScreen):
     @work(thread=True, exclusive=True, group="review-dry-run", exit_on_error=False)
     def _dry_run(self, plan: Plan) -> None:
         """Worker: the dry-run (reads only), posted back as a message."""
+        # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.run.apply import dry_run
 
         report = dry_run(plan, self.wizard.backend.engine.caller)
@@ -503,6 +505,7 @@ class ReviewScreen(StepScreen):
         self.post_message(DryRunFinished(list(report.recorded_calls)))
 
     def on_dry_run_finished(self, message: DryRunFinished) -> None:
+        # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.steps.done import DoneScreen
 
         message.stop()

@@ -199,6 +199,7 @@ def help_widget(markdown: str) -> Widget:
     paragraphs = parse_plain(markdown)
     if paragraphs is not None:
         return HelpText(paragraphs)
+    # Deferred for the first frame: Markdown (markdown-it) loads when first shown.
     from textual.widgets import Markdown
 
     return Markdown(markdown)
