@@ -334,10 +334,7 @@ def sandbox_session(engine_sandbox: SandboxFixture) -> Any:
 @pytest.fixture
 def engine(sandbox: Any, sandbox_session: Any) -> Any:
     """The engine on the freshly seeded sandbox, connected as the demo account."""
-    from wizard.engine import Engine
-
-    sandbox_session.caller.reset_stats()
-    return Engine.connect(sandbox_session.caller, REGION)
+    return engine_on(sandbox_session)
 
 
 def account_state(aws: Any, regions: Sequence[str] = SANDBOX_REGIONS) -> dict[str, Any]:
@@ -428,3 +425,48 @@ def assert_same_state(before: dict[str, Any], after: dict[str, Any]) -> None:
             assert kept == before[section], section
         else:
             assert after.get(section) == before.get(section), section
+
+
+# ======================================================================================
+# The examples and the engine, shared by every suite that applies them.
+# ======================================================================================
+
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+
+
+def prepare_example(
+    example: Path,
+    client: Any,
+    *,
+    bucket_policies: dict[str, str] | None = None,
+) -> None:
+    """What an example needs in the seeded account beyond the seed, done with plain boto3.
+
+    The organization example runs as the management account of an organization with
+    trusted access for CloudTrail. ``bucket_policies`` gives an existing bucket a policy
+    first (the fault suite writes a hand-formatted one, so that "restored byte for byte"
+    means something).
+
+    Args:
+        example: The answers file.
+        client: ``client("s3")``: a boto3 client on the sandbox, as the demo account.
+        bucket_policies: Bucket name -> policy text, for the buckets the example uses.
+    """
+    from wizard.model.answers_file import load_answers
+
+    answers = load_answers(example)
+    if answers.trail.organization:
+        org = client("organizations")
+        org.create_organization(FeatureSet="ALL")  # as the management account
+        org.enable_aws_service_access(ServicePrincipal=CLOUDTRAIL)
+    policy = (bucket_policies or {}).get(answers.bucket.name)
+    if not answers.bucket.create and policy is not None:
+        client("s3").put_bucket_policy(Bucket=answers.bucket.name, Policy=policy)
+
+
+def engine_on(session: Any) -> Any:
+    """An engine connected as the demo account through ``session`` (request counts reset)."""
+    from wizard.engine import Engine
+
+    session.caller.reset_stats()
+    return Engine.connect(session.caller, REGION)

@@ -29,6 +29,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.faults.proxy import FaultProxy
+from tests.sandbox_fixtures import engine_on, prepare_example
 from wizard.model.answers_file import load_answers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,19 +116,9 @@ def direct(service: str, region: str = REGION) -> Any:
 
 
 def prepare(example: Path) -> None:
-    """What an example needs beyond the seed, done with plain boto3 on the sandbox.
-
-    The organization example runs as the management account of an organization with
-    trusted access for CloudTrail; the existing-bucket example's bucket gets a
-    hand-formatted policy so that "restored byte for byte" means something.
-    """
-    answers = load_answers(example)
-    if answers.trail.organization:
-        org = direct("organizations")
-        org.create_organization(FeatureSet="ALL")
-        org.enable_aws_service_access(ServicePrincipal=CLOUDTRAIL)
-    if not answers.bucket.create and answers.bucket.name == APP_BUCKET:
-        direct("s3").put_bucket_policy(Bucket=APP_BUCKET, Policy=HAND_WRITTEN_POLICY)
+    """What an example needs beyond the seed (:func:`tests.sandbox_fixtures.prepare_example`),
+    with the existing bucket's policy hand-formatted."""
+    prepare_example(example, direct, bucket_policies={APP_BUCKET: HAND_WRITTEN_POLICY})
 
 
 @dataclass(frozen=True)
@@ -232,10 +223,7 @@ def wizard_session(proxy: FaultProxy) -> Any:
 @pytest.fixture
 def engine(sandbox: Any, wizard_session: Any) -> Any:
     """The engine on the freshly seeded sandbox, through the proxy."""
-    from wizard.engine import Engine
-
-    wizard_session.caller.reset_stats()
-    return Engine.connect(wizard_session.caller, REGION)
+    return engine_on(wizard_session)
 
 
 # ----------------------------------------------------------------------- account state

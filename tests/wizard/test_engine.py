@@ -27,6 +27,7 @@ from tests.sandbox_fixtures import (
     RequestLog,
     account_state,
     assert_same_state,
+    prepare_example,
 )
 from wizard.engine import Engine
 from wizard.model.answers import Answers
@@ -52,14 +53,6 @@ def test_every_example_is_covered() -> None:
         "sse-kms-existing-key.yaml",
         "sse-kms-new-key.yaml",
     }
-
-
-def prepare(example: Path, aws: Any) -> None:
-    """What an example needs in the account beyond the seed: an organization, for one."""
-    if load_answers(example).trail.organization:
-        org = aws("organizations")
-        org.create_organization(FeatureSet="ALL")  # as the management account 123456789012
-        org.enable_aws_service_access(ServicePrincipal=CLOUDTRAIL)
 
 
 # --------------------------------------------------------------------- policy lookups
@@ -223,7 +216,7 @@ def check_applied(aws: Any, answers: Answers, plan: Plan, org_id: str | None) ->
 def test_each_example_applies_and_is_what_was_asked(
     example: Path, engine: Engine, aws: Any, server_log: RequestLog, tmp_path: Path
 ) -> None:
-    prepare(example, aws)
+    prepare_example(example, aws)
     answers = load_answers(example)
     plan, found = engine.plan(answers)
     assert not plan.blocked, [f.message for f in plan.findings if f.severity == "error"]
@@ -369,7 +362,7 @@ def read_only_session(sandbox_session: Any) -> Any:
 def test_dry_run_sends_no_mutating_request_to_the_server(
     example: Path, sandbox: Any, read_only_session: Any, aws: Any, server_log: RequestLog
 ) -> None:
-    prepare(example, aws)
+    prepare_example(example, aws)
     server_log.clear()
     engine = Engine.connect(read_only_session.caller, REGION)
     answers = load_answers(example)
