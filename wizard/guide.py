@@ -529,6 +529,33 @@ def step(step_id: str) -> StepGuide:
     raise KeyError(step_id)
 
 
+NUMBERED_STEPS: tuple[str, ...] = tuple(s.id for s in STEPS if s.id not in ("apply", "done"))
+"""The steps a person walks through, welcome to review, numbered ``Step N of 8`` by every front
+end. Apply and done are what the review leads to, not steps to answer: they carry no number."""
+
+
+def step_number(step_id: str) -> tuple[int, int] | None:
+    """Where a step stands among :data:`NUMBERED_STEPS`.
+
+    Args:
+        step_id: A step's id (``trail``).
+
+    Returns:
+        ``(number, total)`` counted from 1 (``(2, 8)`` for the trail), or None for a step
+        that is not numbered (apply, done).
+    """
+    if step_id not in NUMBERED_STEPS:
+        return None
+    return NUMBERED_STEPS.index(step_id) + 1, len(NUMBERED_STEPS)
+
+
+def step_title(step_id: str) -> str:
+    """A step's title as both wizards head it: ``Step 2 of 8: Trail``, or ``Apply``."""
+    title = step(step_id).title
+    where = step_number(step_id)
+    return f"Step {where[0]} of {where[1]}: {title}" if where else title
+
+
 def draft_from_answers(answers: Any) -> Draft:
     """A draft pre-filled from validated answers (for --answers and going back)."""
     data: Draft = answers.model_dump(mode="json")

@@ -8,7 +8,6 @@ says what was done, what is left and where the journal is.
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import sys
 import threading
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from wizard.run.orphans import OrphanKey
 
 PROGRESS_MARKS = {
-    "step-started": "..",
     "step-done": "ok",
     "step-failed": "!!",
     "step-retrying": "~~",
@@ -39,6 +37,11 @@ PROGRESS_MARKS = {
     "finished": "==",
 }
 """The mark in front of each kind of progress line."""
+
+QUIET_EVENTS = frozenset({"step-started"})
+"""Events not printed: a step's start would repeat the summary its outcome line carries (and
+steps running side by side would interleave the two), so each step gets one line, when it is
+done or failed. Rollback lines are all kept: an undo's start says what is being reverted."""
 
 
 class Printer:
@@ -51,8 +54,8 @@ class Printer:
         self.lock = threading.Lock()
 
     def __call__(self, event: ApplyEvent) -> None:
-        """Print one event as ``[mark] step: message``."""
-        if not self.enabled:
+        """Print one event as ``[mark] step: message`` (a step's start is not printed)."""
+        if not self.enabled or event.kind in QUIET_EVENTS:
             return
         mark = PROGRESS_MARKS.get(event.kind, "  ")
         label = f" {event.step_id}" if event.step_id else ""
@@ -148,19 +151,6 @@ def stop_signals_set(cancel: threading.Event, out: TextIO) -> Iterator[None]:
 
 
 # ------------------------------------------------------------------------------ outcome
-
-
-def print_policies(plan: Plan, out: TextIO) -> None:
-    """Every policy of the plan, titled (highlighted on a terminal)."""
-    # Deferred for start-up time: pydantic models load only when this runs.
-    from screens.common.console import POLICY_TITLES, print_json_block
-
-    for field, title in POLICY_TITLES.items():
-        text = plan.policies.get(field)
-        if text:
-            print_json_block(
-                title, text if isinstance(text, str) else json.dumps(text, indent=2), out
-            )
 
 
 def print_outcome(plan: Plan, answers: Answers, outcome: Outcome, out: TextIO) -> None:

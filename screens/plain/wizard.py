@@ -198,6 +198,8 @@ class PlainWizard:
         """Wrap width for text."""
         self.applied_code: int | None = None
         """The apply's exit code, once an apply has run (Ctrl-C then skips only the save)."""
+        self.organization: tuple[bool, str] | None = None
+        """Whether an organization trail can be offered, and why (looked up once, when asked)."""
         self.prompt_options = _prompt_options()
         """Extra keyword arguments for every questionary prompt (where to draw it)."""
         self._blank = True
@@ -325,6 +327,7 @@ class PlainWizard:
     def run(self) -> int:
         """The whole wizard: connect, ask, review, then apply, dry-run or save."""
         self.line("cloudtrail-wizard: set up an AWS CloudTrail trail, step by step.")
+        self.heading(guide.step_title("welcome"))
         if self.show_help:
             self.line()
             self.para(guide.WELCOME_HELP)
@@ -445,15 +448,15 @@ class PlainWizard:
         start = 0
         while True:
             for index in range(start, len(steps)):
-                self.ask_step(steps[index], index + 1, len(steps))
+                self.ask_step(steps[index])
             try:
                 return Answers.model_validate(guide.answers_data(self.draft))
             except ValidationError as exc:
                 start = self.explain_invalid(exc, steps)
 
-    def ask_step(self, step: guide.StepGuide, number: int, total: int) -> None:
-        """Print a step's title and help, then ask its questions that apply."""
-        self.heading(f"{step.title} (step {number} of {total})")
+    def ask_step(self, step: guide.StepGuide) -> None:
+        """Print a step's title (numbered as the TUI numbers it) and help, then its questions."""
+        self.heading(guide.step_title(step.id))
         if self.show_help:
             self.para(step.help)
         for q in step.questions:
@@ -463,8 +466,41 @@ class PlainWizard:
                 section, _, name = q.key.partition(".")
                 self.draft.get(section, {}).pop(name, None)
                 continue
+            if q.key == "trail.organization" and not self.offer_organization():
+                continue
             self.before_question(q)
             guide.put(self.draft, q.key, self.ask_question(q))
+
+    def offer_organization(self) -> bool:
+        """Say whether an organization trail can work here; False: it is not asked.
+
+        The TUI's rule (:func:`wizard.account.discovery.organization_verdict`): the question
+        is left out, and the answer set to no, where the account can create no organization
+        trail; the line above it says why. When that could not be checked, it is asked and
+        the review checks again.
+        """
+        if self.organization is None:
+            # Deferred for start-up time: pydantic models load only when this runs.
+            from wizard.account.discovery import discover_organization, organization_verdict
+
+            engine = self.backend.engine
+            self.line("Looking at the organization...")
+            self.organization = organization_verdict(
+                discover_organization(engine.ctx, engine.caller)
+            )
+        possible, hint = self.organization
+        if possible:
+            self.para(f"Organization trail: {hint}", indent="  ", blank=False)
+            return True
+        was_on = guide.get(self.draft, "trail.organization") is True
+        guide.put(self.draft, "trail.organization", False)
+        self.para(
+            f"Organization trail: not offered. {hint}"
+            + (" The answers asked for one; it is turned off." if was_on else ""),
+            indent="  ",
+            blank=False,
+        )
+        return False
 
     def before_question(self, q: guide.Question) -> None:
         """What the account has to choose from, listed before the questions that pick it."""
@@ -548,7 +584,7 @@ class PlainWizard:
         # Deferred for start-up time: boto3/botocore load only when AWS is called.
         from wizard.aws.session import explain_aws_error
 
-        self.heading("Review")
+        self.heading(guide.step_title("review"))
         if self.show_help:
             self.para(guide.REVIEW_HELP)
         self.line("Looking at the account (discovery and preflight checks)...")
@@ -691,8 +727,8 @@ class PlainWizard:
         return report
 
     def apply(self, answers: Answers, plan: Plan, found: Discovery, engine: Engine) -> int:
-        """Apply with one progress line per event; Ctrl-C stops and rolls back."""
-        self.heading("Apply")
+        """Apply with one progress line per step outcome; Ctrl-C stops and rolls back."""
+        self.heading(guide.step_title("apply"))
         # Every change is journalled first, so a run that cannot keep its journal makes none.
         problem = check_state_dir()
         if problem is not None:

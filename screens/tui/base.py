@@ -123,12 +123,9 @@ class StepScreen(Screen[None]):
         return guide.step(self.STEP_ID)
 
     def compose(self) -> ComposeResult:
-        steps = [s for s in guide.STEPS if s.id not in ("apply", "done")]
-        ids = [s.id for s in steps]
-        number = ids.index(self.STEP_ID) + 1 if self.STEP_ID in ids else None
-        where = f"Step {number} of {len(ids)}: " if number else ""
         with Horizontal(id="titlebar"):
-            yield Label(f"cloudtrail-wizard  {where}{self.guide.title}", id="title")
+            # The same "Step N of 8" as plain mode's headings: guide numbers the steps once.
+            yield Label(f"cloudtrail-wizard  {guide.step_title(self.STEP_ID)}", id="title")
             if self.wizard.sandbox_banner:
                 yield Label(" SANDBOX ", id="sandbox-banner")
         with Horizontal(id="main"):

@@ -298,6 +298,37 @@ class OrganizationFacts(WizardModel):
     """Reads that failed."""
 
 
+def organization_verdict(org: OrganizationFacts) -> tuple[bool, str]:
+    """Whether an organization trail may be offered, and the hint that says why (not).
+
+    Both wizards use it: the TUI to enable its switch, plain mode to ask the question.
+
+    Args:
+        org: What discovery found about the organization.
+
+    Returns:
+        ``(possible, hint)``. When the facts could not be read the choice stays open: the
+        review's preflight checks again and explains.
+    """
+    if org.errors and not org.in_organization:
+        return True, f"Could not check the organization ({org.errors[0]}); the review checks again."
+    if not org.in_organization:
+        return False, "Not possible: this account is not in an AWS organization."
+    if org.is_management_account:
+        return True, f"Possible: this is the management account of {org.organization_id}."
+    if org.is_delegated_admin:
+        return True, (
+            "Possible: this account is CloudTrail's delegated administrator in "
+            f"{org.organization_id}."
+        )
+    if org.is_delegated_admin is None:
+        return True, "Could not check the delegated administrator; the review checks again."
+    return False, (
+        "Not possible: only the management account "
+        f"({org.management_account_id}) or CloudTrail's delegated administrator can create one."
+    )
+
+
 class CentralFacts(WizardModel):
     """Central logging: the log bucket or key belongs to another (log-archive) account."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import threading
 from typing import TYPE_CHECKING, TextIO
@@ -34,10 +35,10 @@ from screens.common.reporting import (
     confirm,
     explain_step_error,
     print_outcome,
-    print_policies,
     report_aws_failure,
     stop_signals_set,
 )
+from wizard.model.text import printable, printable_lines
 from wizard.ports import AwsError
 from wizard.run.journal import check_state_dir
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from wizard.engine import Engine, Outcome
     from wizard.model.answers import Answers
     from wizard.model.plan import Plan
+    from wizard.run.apply import DryRunReport
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,12 +94,14 @@ def _apply(args: argparse.Namespace, out: TextIO, worker: WorkerSession | None) 
             plan, found = engine.plan(answers)
         except AwsError as err:
             return report_aws_failure(err)
-        if not as_json:
-            out.write(plan_to_text(plan))
         if plan.blocked:
+            if not as_json:
+                out.write(plan_to_text(plan))
             return _blocked(args, plan, path, out)
         if args.dry_run:
-            return _dry_run(args, conn, engine, plan, out)
+            return _dry_run(args, conn, engine, plan, path, out)
+        if not as_json:
+            out.write(plan_to_text(plan))
         if not args.yes and not _confirmed(plan, out):
             out.write("Not applied. Nothing was changed.\n")
             return EXIT_INVALID
@@ -127,10 +131,15 @@ def _blocked(args: argparse.Namespace, plan: Plan, path: str, out: TextIO) -> in
 
 
 def _dry_run(
-    args: argparse.Namespace, conn: Connection, engine: Engine, plan: Plan, out: TextIO
+    args: argparse.Namespace,
+    conn: Connection,
+    engine: Engine,
+    plan: Plan,
+    path: str,
+    out: TextIO,
 ) -> int:
     # Deferred for start-up time: pydantic models load only when this runs.
-    from wizard.export.text import plan_to_json
+    from wizard.export.text import plan_to_json, plan_to_text
     from wizard.run.apply import dry_run
 
     report = dry_run(plan, conn.session.caller, readers=engine.callers)
@@ -139,13 +148,66 @@ def _dry_run(
         doc = result_document("dry-run", plan, recorded_calls=recorded)
         doc["plan"] = plan_to_json(plan)
         out.write(json.dumps(doc, indent=2) + "\n")
-    else:
-        out.write(
-            f"\nDry run: {len(recorded)} change(s) recorded, none sent. Nothing was "
-            "changed in the account.\n"
-        )
-        print_policies(plan, out)
+        return EXIT_OK
+    # The verdict first: it is what a dry run is asked for; the plan is the evidence.
+    out.write(dry_run_verdict(report, plan) + "\n")
+    for problem in report.problems:
+        out.write(f"  Problem: {printable(problem)}\n")
+    out.write("\n" + plan_to_text(plan))
+    out.write("\n" + dry_run_summary(report, plan, path))
     return EXIT_OK
+
+
+def dry_run_verdict(report: DryRunReport, plan: Plan) -> str:
+    """The first line of a dry run: how many changes, that none was sent, whose account.
+
+    Args:
+        report: What the dry run recorded.
+        plan: The plan it ran.
+
+    Returns:
+        ``Dry run: 9 changes would be made; none was sent; nothing was changed in account
+        123456789012.``
+    """
+    n = len(report.recorded_calls)
+    changes = f"{n} change{'s' if n != 1 else ''} would be made" if n else "no change is needed"
+    if report.problems:
+        k = len(report.problems)
+        changes += f", but {k} problem{'s' if k != 1 else ''} would stop the apply (below)"
+    sent = report.mutating_calls_sent
+    if sent:  # never, by design; said plainly rather than hidden if it ever happened
+        return f"Dry run: {changes}; {sent} of them reached account {plan.account_id}."
+    return f"Dry run: {changes}; none was sent; nothing was changed in account {plan.account_id}."
+
+
+def dry_run_summary(report: DryRunReport, plan: Plan, path: str) -> str:
+    """The end of a dry run: the counts again, where the policies are, and how to apply."""
+    n = len(report.recorded_calls)
+    reads = len(report.read_calls)
+    lines = [
+        f"Summary: {n} change{'s' if n != 1 else ''} to account {plan.account_id} in "
+        f"{plan.home_region}, none sent"
+        + (f"; only {reads} read call{'s' if reads != 1 else ''} went to AWS." if reads else "."),
+        f"The policies it would write, in full: {policies_command(plan, path)}",
+    ]
+    if any(s.policy is not None and s.policy.diff for s in plan.steps):
+        lines.append("The changes merged into existing policies are the diffs above.")
+    if report.problems:
+        lines.append("Fix the problems above, then dry-run again.")
+    else:
+        lines.append(
+            "To apply: run the same command without --dry-run; it asks once more before "
+            "changing anything (--yes skips the question)."
+        )
+    return printable_lines("\n".join(lines)) + "\n"
+
+
+def policies_command(plan: Plan, path: str) -> str:
+    """The offline ``policies`` command that prints this plan's policies, for the account."""
+    command = f"cloudtrail-wizard policies {shlex.quote(path)} --account {plan.account_id}"
+    if plan.partition != "aws":
+        command += f" --partition {plan.partition}"
+    return command
 
 
 def _confirmed(plan: Plan, out: TextIO) -> bool:

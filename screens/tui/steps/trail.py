@@ -14,7 +14,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from screens.tui.base import StepScreen
 from screens.tui.messages import OrganizationChecked
 from screens.tui.state import WizardState
-from wizard.account.discovery import OrganizationFacts, discover_organization
+from wizard.account.discovery import discover_organization, organization_verdict
 from wizard.engine import Engine
 from wizard.model.names import check_tags
 from wizard.model.regions import all_regions, region_description
@@ -52,35 +52,6 @@ def parse_tags(text: str) -> tuple[dict[str, str], str | None]:
 def format_tags(tags: dict[str, str] | None) -> str:
     """The text form :func:`parse_tags` reads back."""
     return ", ".join(f"{k}={v}" for k, v in (tags or {}).items())
-
-
-def organization_verdict(org: OrganizationFacts) -> tuple[bool, str]:
-    """Whether the organization switch may be turned on, and the hint that says why (not).
-
-    Args:
-        org: What discovery found about the organization.
-
-    Returns:
-        ``(possible, hint)``. When the facts could not be read the switch stays usable: the
-        review's preflight checks again and explains.
-    """
-    if org.errors and not org.in_organization:
-        return True, f"Could not check the organization ({org.errors[0]}); the review checks again."
-    if not org.in_organization:
-        return False, "Not possible: this account is not in an AWS organization."
-    if org.is_management_account:
-        return True, f"Possible: this is the management account of {org.organization_id}."
-    if org.is_delegated_admin:
-        return True, (
-            "Possible: this account is CloudTrail's delegated administrator in "
-            f"{org.organization_id}."
-        )
-    if org.is_delegated_admin is None:
-        return True, "Could not check the delegated administrator; the review checks again."
-    return False, (
-        "Not possible: only the management account "
-        f"({org.management_account_id}) or CloudTrail's delegated administrator can create one."
-    )
 
 
 class TrailScreen(StepScreen):

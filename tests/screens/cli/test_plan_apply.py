@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,9 @@ import pytest
 
 from screens.cli.main import main
 from screens.common.errors import EXIT_INVALID, EXIT_OK
+from screens.common.reporting import Printer
 from tests.sandbox_fixtures import ACCOUNT, RequestLog
+from wizard.run.apply import ApplyEvent
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = str(ROOT / "examples" / "new-bucket-sse-s3.yaml")
@@ -128,6 +131,58 @@ def test_apply_dry_run_changes_nothing(
     assert server_log.mutating() == []
     assert not bucket_exists(aws, EXAMPLE_BUCKET)
     assert not (cli_env / "cloudtrail-wizard").exists(), "a dry-run writes no journal"
+
+
+def test_apply_dry_run_text_leads_with_the_verdict_and_ends_with_how_to_apply(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], server_log: RequestLog
+) -> None:
+    code, out, err = run(capsys, "apply", EXAMPLE, "--dry-run")
+
+    assert code == EXIT_OK, err
+    lines = out.splitlines()
+    changes = re.search(r"^Plan \((\d+) changes\):$", out, re.MULTILINE)
+    assert changes is not None
+    n = int(changes.group(1))
+    assert lines[0] == (
+        f"Dry run: {n} changes would be made; none was sent; nothing was changed in account "
+        f"{ACCOUNT}."
+    )
+    # The plan follows the verdict; the end is a summary and the way on, not a policy.
+    assert out.index("Plan (") > out.index("Dry run:")
+    last = [line for line in lines if line.strip()][-3:]
+    assert last[0] == f"Summary: {n} changes to account {ACCOUNT} in us-east-1, none sent."
+    assert last[1].endswith(f"cloudtrail-wizard policies {EXAMPLE} --account {ACCOUNT}")
+    assert last[2].startswith("To apply: run the same command without --dry-run")
+    assert not out.rstrip().endswith(("}", "]"))
+    assert '"Statement"' not in out
+    assert server_log.mutating() == []
+
+
+def test_progress_prints_one_line_per_step_outcome_and_every_rollback_line() -> None:
+    """The Printer the `apply` command and plain mode share: a step's start is not printed."""
+    out = io.StringIO()
+    printer = Printer(out, enabled=True)
+    events = [
+        ("step-started", "create-bucket", "Create bucket b"),
+        ("step-done", "create-bucket", "Create bucket b"),
+        ("step-started", "create-trail", "Create trail t"),
+        ("step-failed", "create-trail", "AccessDenied"),
+        ("rollback-started", None, "Rolling back 1 completed steps: AccessDenied"),
+        ("rollback-started", "create-bucket", "Delete the bucket b"),
+        ("rollback-step-done", "create-bucket", "Delete the bucket b"),
+        ("finished", None, "rolled-back"),
+    ]
+    for kind, step_id, message in events:
+        printer(ApplyEvent(kind=kind, step_id=step_id, message=message))
+
+    assert out.getvalue().splitlines() == [
+        "[ok] create-bucket: Create bucket b",
+        "[!!] create-trail: AccessDenied",
+        "[<<]: Rolling back 1 completed steps: AccessDenied",
+        "[<<] create-bucket: Delete the bucket b",
+        "[<-] create-bucket: Delete the bucket b",
+        "[==]: rolled-back",
+    ]
 
 
 def test_apply_yes_applies_and_keeps_secrets_out(

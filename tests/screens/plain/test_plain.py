@@ -321,9 +321,16 @@ def test_new_bucket_sse_s3_is_applied_verified_and_saved(
     assert journal is not None and Path(journal.group(1)).is_file()
     assert str(tmp_path / "state") in journal.group(1)
     assert _normal(guide.DONE_HELP) in run.text
-    # One progress line per apply event, as the `apply` command prints them.
+    # One progress line per step, when it is done, as the `apply` command prints them.
     assert "[ok] create-trail: " in run.output
     assert "[ok] start-logging: " in run.output
+    assert "[..]" not in run.output
+    applying = re.search(r"^Applying (\d+) changes", run.output, re.MULTILINE)
+    assert applying is not None
+    progress = re.findall(r"^\[(..)\] ([\w-]+): ", run.output, re.MULTILINE)
+    step_ids = [step_id for _mark, step_id in progress]
+    assert len(step_ids) == len(set(step_ids)) == int(applying.group(1)), progress
+    assert {mark for mark, _ in progress} == {"ok"}
 
     expected = Answers.model_validate(
         {
@@ -354,8 +361,7 @@ def test_asks_the_guide_questions_with_its_choices_defaults_and_validators(
         "trail.name",
         "trail.region",
         "trail.multi_region",  # yes, so include_global_events is not asked
-        "trail.log_file_validation",
-        "trail.organization",
+        "trail.log_file_validation",  # the sandbox is in no organization: not offered
         "bucket.create",
         "bucket.name",
         "bucket.region",
@@ -394,8 +400,17 @@ def test_asks_the_guide_questions_with_its_choices_defaults_and_validators(
 
     # Sandbox mode: each step's help and each question's hint are printed, wrapped.
     for step in guide.STEPS[1:7]:
-        assert f"== {step.title} (step " in run.output
         assert _normal(step.help) in run.text
+    # The steps are headed and numbered as the TUI's title bar numbers them (Step 2 of 8:
+    # Trail), welcome to review, in order.
+    headings = re.findall(r"^== Step (\d+) of (\d+): (.+) ==$", run.output, re.MULTILINE)
+    tui_steps = [s for s in guide.STEPS if s.id not in ("apply", "done")]
+    assert headings == [(str(n), "8", s.title) for n, s in enumerate(tui_steps, 1)]
+    assert headings[1] == ("2", "8", "Trail")
+    # No organization question where the TUI disables its switch; the line says why.
+    assert "Organization trail: not offered. Not possible: this account is not in an AWS " in (
+        run.text
+    )
     assert _normal(QUESTIONS["trail.name"].help) in run.text
     assert max(len(line) for line in _prose(run.output)) < plain.MAX_WIDTH
     # Who am I, and the trail homed in another region than the session's.
@@ -445,6 +460,41 @@ def test_access_logging_is_answered_and_applied(
     access = load_answers(saved).bucket.access_logs
     assert access is not None
     assert (access.bucket, access.prefix, access.create) == (target, "trail-bucket/", True)
+
+
+def test_organization_trail_is_offered_where_it_can_work(
+    run_wizard: Callable[..., Run], sandbox: Sandbox
+) -> None:
+    """The management account of an organization is asked, with the TUI's hint above."""
+    org = _client(sandbox, "organizations").create_organization(FeatureSet="ALL")
+    org_id = org["Organization"]["Id"]
+    run = run_wizard({**NEW_BUCKET_SSE_S3, plain.PROMPT_NEXT: "quit"}, show_help=False)
+
+    assert run.code == 0, run.output
+    assert len(run.fake.find(QUESTIONS["trail.organization"].prompt)) == 1
+    assert f"Organization trail: Possible: this is the management account of {org_id}." in (
+        run.text
+    )
+
+
+def test_organization_trail_from_an_answers_file_is_turned_off_where_impossible(
+    run_wizard: Callable[..., Run],
+) -> None:
+    """--answers asking for an organization trail outside an organization: not asked, off."""
+    answers = Answers.model_validate(
+        {
+            "trail": {"name": "org-trail", "organization": True},
+            "bucket": {"name": "org-trail-logs-123456789012"},
+            "encryption": {"type": "sse-s3"},
+        }
+    )
+    run = run_wizard({plain.PROMPT_NEXT: "quit"}, answers=answers, show_help=False)
+
+    assert run.code == 0, run.output
+    assert not run.fake.find(QUESTIONS["trail.organization"].prompt)
+    assert "The answers asked for one; it is turned off." in run.text
+    assert "arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail" in run.output
+    assert "[organization-" not in run.output  # no organization finding: the trail is not one
 
 
 def _prose(output: str) -> list[str]:

@@ -23,10 +23,10 @@ from screens.common.backend import Backend
 from screens.tui.app import WizardApp, make_app
 from screens.tui.steps.encryption import EncryptionScreen
 from screens.tui.steps.storage import StorageScreen
-from screens.tui.steps.trail import TrailScreen, organization_verdict, parse_tags
+from screens.tui.steps.trail import TrailScreen, parse_tags
 from screens.tui.steps.welcome import WelcomeScreen
 from screens.tui.widgets.choice_table import ChoiceTable
-from wizard.account.discovery import OrganizationFacts
+from wizard.account.discovery import OrganizationFacts, organization_verdict
 from wizard.engine import Engine
 from wizard.model.answers import Answers
 
