@@ -48,6 +48,7 @@ from wizard.model.answers_file import (
     AnswersError,
     DuplicateKeyError,
     Problem,
+    describe_error,
     duplicate_problem,
     line_of,
     load_yaml,
@@ -295,16 +296,6 @@ def _has_path(data: Any, loc: Sequence[Any]) -> bool:
     return True
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    message = str(error["msg"]).removeprefix("Value error, ")
-    loc = error["loc"]
-    if error["type"] == "extra_forbidden":
-        return f"unknown field '{loc[-1]}'. Check the spelling."
-    if error["type"] == "missing":
-        return "this field is required."
-    return message
-
-
 def _load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     try:
         return load_yaml(text)
@@ -378,7 +369,7 @@ def parse_accounts(
                 Problem(
                     field=".".join(str(p) for p in e["loc"]),
                     line=line_of(root, list(e["loc"])),
-                    message=_message(e),
+                    message=describe_error(e, AccountsFile)[1],
                 )
                 for e in exc.errors(include_url=False)
             ],
@@ -417,7 +408,7 @@ def parse_accounts(
                         Problem(
                             field=".".join(str(p) for p in at),
                             line=line,
-                            message=f"for account {entry.id}: {_message(error)}",
+                            message=f"for account {entry.id}: {describe_error(error, Answers)[1]}",
                         ),
                     )
                 )
