@@ -19,6 +19,7 @@ from typing import NoReturn
 from screens.cli.parser import QuietParser, Unreadable, build_parser
 from screens.cli.registry import load
 from screens.common.errors import (
+    EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
@@ -122,11 +123,16 @@ def run_interactive(args: argparse.Namespace) -> int:
         return run_plain(args, answers=answers)
     # Deferred: Textual loads only when the full-screen wizard runs (start-up time).
     from screens.common.backend import Backend
-    from screens.tui.app import make_app
+    from screens.tui.app import crash_message, make_app
 
     backend = Backend(profile=args.profile, region=args.region, sandbox=args.sandbox)
     app = make_app(
         backend, answers=answers, answers_path=Path(args.answers) if args.answers else None
     )
     code = app.run()
+    if app.return_code:
+        # Textual ends the app with return code 1 (and no result) when an exception escaped
+        # it; the result alone would read as success.
+        print_error(crash_message(app))
+        return EXIT_FAILED
     return int(code or 0)

@@ -8,7 +8,7 @@ and every test do).
 from __future__ import annotations
 
 import gc
-import os
+import traceback
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ from screens.tui import keys, saves
 from screens.tui.confirm import ConfirmScreen
 from screens.tui.state import WizardState
 from wizard.guide import draft_from_answers
-from wizard.run.journal import first_run
+from wizard.run.journal import first_run, journal_dir
 
 if TYPE_CHECKING:
     from screens.tui.base import StepScreen
@@ -133,6 +133,10 @@ class WizardApp(App[int]):
         """The step on screen."""
         self.exit_code = 0
         """Exit code the command line returns."""
+        self.crash: BaseException | None = None
+        """The unexpected exception that ended the app, if one did."""
+        self.crash_where = ""
+        """The step on screen when it happened, for the message after the app has closed."""
 
     @property
     def sandbox_banner(self) -> bool:
@@ -140,8 +144,10 @@ class WizardApp(App[int]):
         return self.backend.sandbox
 
     def on_mount(self) -> None:
-        if os.environ.get("NO_COLOR"):
-            self.theme = "textual-ansi"
+        # NO_COLOR needs nothing here: Textual reads it itself and draws every frame through
+        # its monochrome filter (see ``self.no_color``), which keeps the focus and selection
+        # highlights visible as shades of grey. Choosing a theme of our own for it once
+        # named one Textual no longer has, and the wizard stopped at its first frame.
         welcome = _screen_for("welcome")
         _freeze_startup_objects()
         self.push_screen(welcome)
@@ -281,6 +287,70 @@ class WizardApp(App[int]):
 
     def on_unmount(self) -> None:
         self.backend.close()
+
+    # ------------------------------------------------------------------ crashes
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Note an exception no screen handled; Textual then ends the app with code 1.
+
+        Textual (pinned) calls this for every exception that escapes a handler, a worker or
+        a callback. The command line reads :attr:`crash` after the app has closed and says
+        what happened in a few lines (see :func:`crash_message`).
+        """
+        if self.crash is None:
+            self.crash = error
+            self.crash_where = self.current_step
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        """End the app after a crash without Textual's traceback of local variables.
+
+        That traceback prints every local of every frame on the terminal, credentials and
+        account details included; :func:`crash_message` says what happened instead and
+        :func:`write_crash_report` keeps the traceback, without locals, in a file.
+        """
+        self.bell()
+        self._close_messages_no_wait()
+
+
+def crash_report_path() -> Path:
+    """Where the traceback of the last crash is kept: beside the journals."""
+    return journal_dir().parent / "last-crash.txt"
+
+
+def write_crash_report(error: BaseException, where: str) -> Path | None:
+    """Keep ``error``'s traceback (no local variables) for a bug report; None if unwritable."""
+    path = crash_report_path()
+    lines = [
+        f"cloudtrail-wizard stopped at {datetime.now().isoformat(timespec='seconds')} "
+        f"on the {where or 'start-up'} step.\n\n",
+        *traceback.format_exception(error),
+    ]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(lines), encoding="utf-8")
+    except OSError:
+        return None
+    return path
+
+
+def crash_message(app: WizardApp) -> str:
+    """The few lines the command line prints when the app ended on an unexpected error."""
+    error = app.crash
+    what = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+    where = app.crash_where or "start-up"
+    report = write_crash_report(error, where) if error is not None else None
+    lines = [
+        f"error: the wizard stopped on an unexpected error on the {where} step ({what}).",
+        "This is a bug in cloudtrail-wizard, not something you did.",
+    ]
+    if report is not None:
+        lines.append(f"The details for a bug report are in {report}.")
+    lines.append(
+        f"Journals of any changes are in {journal_dir()}; `cloudtrail-wizard recover` "
+        "lists a run that did not finish."
+    )
+    return "\n".join(lines)
 
 
 def make_app(
