@@ -18,6 +18,7 @@ Pure core: AWS is reached through :class:`wizard.ports.AwsCaller`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
@@ -65,6 +66,18 @@ def _tagged(tags: Any, run_id: str, key: str = "Key", value: str = "Value") -> b
     )
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What every look-up needs: who reads, the create call, and how to recognise the run."""
+
+    caller: AwsCaller
+    call: Call
+    run_id: str
+    account_id: str
+    partition: str
+    outputs: Mapping[str, Any]
+
+
 def lookup_created(
     caller: AwsCaller,
     call: Call,
@@ -93,21 +106,15 @@ def lookup_created(
     if look is None:
         return Lookup(state="unknown", detail=f"{call.operation} results cannot be looked up")
     try:
-        return look(caller, call, run_id, account_id, partition, outputs)
+        return look(_Target(caller, call, run_id, account_id, partition, outputs))
     except AwsError as err:
         if err.not_found:
             return Lookup(state="absent", detail="not found")
         return Lookup(state="unknown", detail=f"{err.code}: {err.message}")
 
 
-def _key(
-    caller: AwsCaller,
-    call: Call,
-    run_id: str,
-    account_id: str,
-    partition: str,
-    outputs: Mapping[str, Any],
-) -> Lookup:
+def _key(target: _Target) -> Lookup:
+    caller, call, run_id = target.caller, target.call, target.run_id
     region = call.region
     for key in caller.paginate("kms", region, "ListKeys", "Keys"):
         key_id = str(key.get("KeyId", ""))
@@ -128,22 +135,16 @@ def _key(
     return Lookup(state="absent", detail=f"no key in {region} carries {RUN_TAG}={run_id}")
 
 
-def _alias(
-    caller: AwsCaller,
-    call: Call,
-    run_id: str,
-    account_id: str,
-    partition: str,
-    outputs: Mapping[str, Any],
-) -> Lookup:
+def _alias(target: _Target) -> Lookup:
+    caller, call, outputs = target.caller, target.call, target.outputs
     name = call.params.get("AliasName")
-    target = call.params.get("TargetKeyId")
+    given = call.params.get("TargetKeyId")
     for alias in caller.paginate("kms", call.region, "ListAliases", "Aliases"):
         if alias.get("AliasName") != name:
             continue
         points_at = alias.get("TargetKeyId")
         key_id = (outputs.get("create-key") or {}).get("KeyMetadata", {}).get("KeyId")
-        mine = key_id or (target if isinstance(target, str) and "${" not in target else None)
+        mine = key_id or (given if isinstance(given, str) and "${" not in given else None)
         if mine and points_at == mine:
             return Lookup(state="ours", detail=f"{name} points at the run's key {mine}")
         return Lookup(
@@ -152,14 +153,8 @@ def _alias(
     return Lookup(state="absent", detail=f"{name} does not exist")
 
 
-def _bucket(
-    caller: AwsCaller,
-    call: Call,
-    run_id: str,
-    account_id: str,
-    partition: str,
-    outputs: Mapping[str, Any],
-) -> Lookup:
+def _bucket(target: _Target) -> Lookup:
+    caller, call, run_id = target.caller, target.call, target.run_id
     bucket = call.params["Bucket"]
     try:
         caller.call("s3", call.region, "HeadBucket", {"Bucket": bucket})
@@ -182,14 +177,8 @@ def _bucket(
     return Lookup(state="foreign", detail=f"bucket {bucket} exists without {RUN_TAG}={run_id}")
 
 
-def _trail(
-    caller: AwsCaller,
-    call: Call,
-    run_id: str,
-    account_id: str,
-    partition: str,
-    outputs: Mapping[str, Any],
-) -> Lookup:
+def _trail(target: _Target) -> Lookup:
+    caller, call, run_id = target.caller, target.call, target.run_id
     name = call.params["Name"]
     trail = caller.call("cloudtrail", call.region, "GetTrail", {"Name": name})["Trail"]
     arn = trail.get("TrailARN")
@@ -200,15 +189,9 @@ def _trail(
     return Lookup(state="foreign", detail=f"trail {arn} exists without {RUN_TAG}={run_id}")
 
 
-def _topic(
-    caller: AwsCaller,
-    call: Call,
-    run_id: str,
-    account_id: str,
-    partition: str,
-    outputs: Mapping[str, Any],
-) -> Lookup:
-    arn = f"arn:{partition}:sns:{call.region}:{account_id}:{call.params['Name']}"
+def _topic(target: _Target) -> Lookup:
+    caller, call, run_id = target.caller, target.call, target.run_id
+    arn = f"arn:{target.partition}:sns:{call.region}:{target.account_id}:{call.params['Name']}"
     caller.call("sns", call.region, "GetTopicAttributes", {"TopicArn": arn})
     tags = caller.call("sns", call.region, "ListTagsForResource", {"ResourceArn": arn})
     if _tagged(tags.get("Tags"), run_id):
@@ -216,14 +199,8 @@ def _topic(
     return Lookup(state="foreign", detail=f"topic {arn} exists without {RUN_TAG}={run_id}")
 
 
-def _log_group(
-    caller: AwsCaller,
-    call: Call,
-    run_id: str,
-    account_id: str,
-    partition: str,
-    outputs: Mapping[str, Any],
-) -> Lookup:
+def _log_group(target: _Target) -> Lookup:
+    caller, call, run_id = target.caller, target.call, target.run_id
     name = call.params["logGroupName"]
     groups = caller.paginate(
         "logs", call.region, "DescribeLogGroups", "logGroups", {"logGroupNamePrefix": name}
@@ -236,14 +213,8 @@ def _log_group(
     return Lookup(state="foreign", detail=f"log group {name} exists without {RUN_TAG}={run_id}")
 
 
-def _role(
-    caller: AwsCaller,
-    call: Call,
-    run_id: str,
-    account_id: str,
-    partition: str,
-    outputs: Mapping[str, Any],
-) -> Lookup:
+def _role(target: _Target) -> Lookup:
+    caller, call, run_id = target.caller, target.call, target.run_id
     name = call.params["RoleName"]
     role = caller.call("iam", call.region, "GetRole", {"RoleName": name})["Role"]
     tags = caller.paginate("iam", call.region, "ListRoleTags", "Tags", {"RoleName": name})
