@@ -141,6 +141,15 @@ DEMO_TRAIL = "legacy-trail"
 DEMO_TRAIL_REGION = "us-west-2"
 
 
+DEMO_LOG_ACCOUNT = "777788889999"
+"""A second account, the organization's log-archive account (central logging)."""
+
+DEMO_LOG_ROLE_ARN = f"arn:aws:iam::{DEMO_LOG_ACCOUNT}:role/LogArchiveAdmin"
+"""A role in :data:`DEMO_LOG_ACCOUNT` whose trust policy lets the demo account assume it."""
+
+DEMO_LOG_BUCKET = f"demo-log-archive-{DEMO_LOG_ACCOUNT}"
+"""A us-east-1 bucket of the log-archive account; its policy lets no trail write yet."""
+
 @dataclass(frozen=True)
 class SandboxCredentials:
     """The dummy credentials the sandbox accepts (moto checks no signatures)."""
@@ -452,10 +461,17 @@ def _client(endpoint_url: str, service: str, region: str) -> Any:
 
 
 @functools.lru_cache(maxsize=64)
-def _seed_client(endpoint_url: str, service: str, region: str) -> Any:
+def _seed_client(endpoint_url: str, service: str, region: str, account: str | None = None) -> Any:
     # Re-seeding after every reset (once per test) is dominated by client creation, and the
     # seed always needs the same few clients; they are never handed out, so sharing is safe.
-    return _client(endpoint_url, service, region)
+    client = _client(endpoint_url, service, region)
+    if account is not None:
+
+        def in_account(request: Any, **_: Any) -> None:
+            request.headers["x-moto-account-id"] = account
+
+        client.meta.events.register("before-sign", in_account)
+    return client
 
 
 def _tls_only_deny(bucket: str) -> dict[str, Any]:
@@ -647,6 +663,40 @@ def seed_demo_account(endpoint_url: str) -> None:
     cloudtrail.create_trail(Name=DEMO_TRAIL, S3BucketName=DEMO_LEGACY_BUCKET)
     cloudtrail.start_logging(Name=DEMO_TRAIL)
 
+    _seed_log_archive(endpoint_url)
+
+
+def _seed_log_archive(endpoint_url: str) -> None:
+    """The log-archive account: a role the demo account may assume, and a central bucket.
+
+    The requests name the account in moto's ``x-moto-account-id`` header, so the seed needs
+    no credentials of that account (the wizard reaches it with STS AssumeRole, as in AWS).
+    """
+    iam = _seed_client(endpoint_url, "iam", DEMO_REGION, DEMO_LOG_ACCOUNT)
+    iam.create_role(
+        RoleName=DEMO_LOG_ROLE_ARN.rpartition("/")[2],
+        Description="Lets the demo account manage the central log bucket's policy.",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{DEMO_ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    s3 = _seed_client(endpoint_url, "s3", DEMO_REGION, DEMO_LOG_ACCOUNT)
+    s3.create_bucket(Bucket=DEMO_LOG_BUCKET)
+    s3.put_bucket_policy(
+        Bucket=DEMO_LOG_BUCKET,
+        Policy=json.dumps(
+            {"Version": "2012-10-17", "Statement": [_tls_only_deny(DEMO_LOG_BUCKET)]}
+        ),
+    )
 
 # --------------------------------------------------------------------------------------
 # Strictness patches
