@@ -34,6 +34,7 @@ import threading
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from wizard.model.names import (
@@ -724,6 +725,7 @@ def install_strict_patches() -> None:
         from moto.cloudtrail.models import CloudTrailBackend, Trail
         from moto.iam.models import IAMBackend
         from moto.kms import models as kms_models
+        from moto.kms import responses as kms_responses
         from moto.kms.models import KmsBackend
         from moto.kms.responses import KmsResponse
         from moto.logs.models import LogsBackend
@@ -752,6 +754,7 @@ def install_strict_patches() -> None:
             (KmsBackend, "create_key", _wrap_create_key),
             (KmsBackend, "put_key_policy", _wrap_put_key_policy),
             (KmsResponse, "_set_alias", _wrap_set_alias),
+            (kms_responses, "validate_policy", _wrap_validate_key_policy),
             (SNSBackend, "create_topic", _wrap_create_topic),
             (SNSBackend, "set_topic_attribute", _wrap_set_topic_attribute),
             (IAMBackend, "create_role", _wrap_create_role),
@@ -1642,6 +1645,30 @@ def _wrap_put_key_policy(original: Callable[..., Any]) -> Callable[..., Any]:
         return original(self, key_id, policy)
 
     return put_key_policy
+
+
+def _wrap_validate_key_policy(original: Callable[..., Any]) -> Callable[..., Any]:
+    # moto's DescribeKey reads the key policy to honour an explicit Deny, iterating over
+    # ``Statement`` as a list: a single statement object (valid policy grammar, which KMS
+    # accepts) made it iterate over the object's keys and answer HTTP 500. It reads Action
+    # the same way, so a single action string is listed too before moto reads the policy.
+    def validate_policy(key: Any, action: str) -> None:
+        try:
+            document = json.loads(key.policy)
+        except (TypeError, ValueError):
+            document = None
+        if isinstance(document, dict):
+            statements = [
+                {**s, "Action": _as_list(s["Action"])}
+                if isinstance(s, dict) and "Action" in s
+                else s
+                for s in _as_list(document.get("Statement", []))
+            ]
+            policy = json.dumps({**document, "Statement": statements})
+            key = SimpleNamespace(policy=policy, arn=key.arn)
+        original(key, action)
+
+    return validate_policy
 
 
 def _wrap_set_alias(original: Callable[..., Any]) -> Callable[..., Any]:
