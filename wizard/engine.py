@@ -28,6 +28,7 @@ from wizard.account.inventory import (
     list_keys,
 )
 from wizard.account.permissions import check_permissions as check_operator_permissions
+from wizard.account.permissions import sandbox_finding
 from wizard.model.answers import Answers
 from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext
@@ -59,6 +60,7 @@ class Engine:
         ctx: AccountContext,
         *,
         check_permissions: bool = True,
+        sandbox: bool = False,
         callers: Mapping[str, AwsCaller] | None = None,
         central_readers: Sequence[str] = (),
         central_confirmation: str | None = None,
@@ -70,6 +72,8 @@ class Engine:
             ctx: The account and region the engine works in.
             check_permissions: Check the operator's own permissions with IAM's policy
                 simulator when planning (see :mod:`wizard.account.permissions`).
+            sandbox: The caller talks to the sandbox, which has no policy simulator: the
+                plan then says the permissions cannot be checked there, without asking.
             callers: Callers of other accounts by id (a central log-archive account): its
                 bucket and key policies are read, changed and restored with them.
             central_readers: Principals the central-logging hand-off lets decrypt logs.
@@ -79,6 +83,7 @@ class Engine:
         self.caller = caller
         self.ctx = ctx
         self.check_permissions = check_permissions
+        self.sandbox = sandbox
         self.callers = dict(callers or {})
         self.central_readers = list(central_readers)
         self.central_confirmation = central_confirmation
@@ -124,7 +129,11 @@ class Engine:
         facts first, so its check follows discovery.
         """
         finding: Finding | None = None
-        if found is None and self.check_permissions and not answers.trail.organization:
+        # The sandbox cannot answer the simulator: say so in words instead of asking it.
+        simulate = self.check_permissions and not self.sandbox
+        if self.check_permissions and self.sandbox:
+            finding = sandbox_finding(self.ctx.caller_arn)
+        if found is None and simulate and not answers.trail.organization:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="permissions") as pool:
                 checked = pool.submit(check_operator_permissions, self.caller, self.ctx, answers)
                 found = self.discover(answers)
@@ -133,7 +142,7 @@ class Engine:
         else:
             found = found or self.discover(answers)
             ctx = self.context_for(answers, found)
-            if self.check_permissions:
+            if simulate:
                 finding = check_operator_permissions(self.caller, ctx, answers)
         # A fresh run id per plan: a key created twice by a retried request is found by it.
         plan = build_plan(answers, ctx, found, run_id=new_run_id())

@@ -90,7 +90,7 @@ class Backend:
             )
             session = open_session(settings)
             # open_session() already asked STS who we are; reuse the cached identity.
-            self._engine = Engine(session.caller, session.context())
+            self._engine = Engine(session.caller, session.context(), sandbox=session.sandbox)
             ctx = self._engine.ctx
             self._info = AccountInfo(
                 account_id=ctx.account_id,

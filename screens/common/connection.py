@@ -256,6 +256,7 @@ def engine_for(
     return Engine(
         conn.session.caller,
         ctx,
+        sandbox=conn.session.sandbox,
         callers=callers,
         central_readers=central_readers,
         central_confirmation=central_confirmation,

@@ -34,6 +34,7 @@ __all__ = [
     "UNCHECKED_CODE",
     "Missing",
     "check_permissions",
+    "sandbox_finding",
     "simulation_principal",
 ]
 
@@ -180,6 +181,33 @@ def _unchecked(reason: str, subject: str | None) -> Finding:
     )
 
 
+def sandbox_finding(subject: str | None) -> Finding:
+    """The note a sandbox plan carries instead of a permission check.
+
+    The sandbox has no IAM policy simulator and does not limit what its demo user may do, so
+    there is nothing to check there; the note says so, and what happens on AWS, so that a
+    trainee neither sees an error nor expects the sandbox to have vouched for them.
+
+    Args:
+        subject: The caller's ARN, when known.
+
+    Returns:
+        An ``info`` finding with code ``operator-permissions-unchecked``.
+    """
+    return Finding(
+        severity="info",
+        code=UNCHECKED_CODE,
+        message=(
+            "The sandbox cannot check the operator's permissions: it has no IAM policy "
+            "simulator, and it does not limit what its demo user may do. On AWS the wizard checks "
+            "them before planning, with IAM's policy simulator, and refuses a plan you lack "
+            f"the permissions for. The permissions this setup needs are in the operator policy "
+            f"({POLICY_HINT})."
+        ),
+        subject=subject,
+    )
+
+
 def _why_not(err: Exception) -> str:
     if isinstance(err, AwsError):
         if err.access_denied:
@@ -195,11 +223,13 @@ def _why_not(err: Exception) -> str:
         return f"iam:{SIMULATE} failed with {err.code}: {err.message}"
     # Anything else (an emulator without the API answers with an error page, a network
     # failure...): the check is advisory, so it is reported and planning goes on. Only the
-    # first line is kept: botocore appends whole response bodies (HTML error pages).
+    # first line is kept: botocore appends whole response bodies (HTML error pages). The
+    # exception's class name is left out: it means something to a programmer only.
     first = (str(err).splitlines() or [""])[0].rstrip(":")
     if len(first) > _DETAIL_LIMIT:
         first = first[: _DETAIL_LIMIT - 1] + "…"
-    return f"iam:{SIMULATE} is not available here ({type(err).__name__}: {first})"
+    detail = f" ({first})" if first else ""
+    return f"IAM's policy simulator (iam:{SIMULATE}) gave no answer the wizard could read{detail}"
 
 
 def _missing_message(principal: str, missing: Sequence[Missing]) -> str:

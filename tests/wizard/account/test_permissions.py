@@ -324,10 +324,11 @@ def test_a_non_aws_failure_means_unchecked() -> None:
     finding = check_permissions(Broken(), ctx_for(USER_ARN), ANSWERS)
     assert finding is not None and finding.code == UNCHECKED_CODE
     assert (
-        "not available here (ValueError: Unable to parse response, invalid XML received)"
+        "gave no answer the wizard could read (Unable to parse response, invalid XML received)"
         in finding.message
     )
     assert "<html>" not in finding.message  # the response body is not quoted
+    assert "ValueError" not in finding.message  # a class name means nothing to an operator
 
 
 # --- wired into the engine, on the sandbox ------------------------------------------------
@@ -346,17 +347,18 @@ def simulate_requests(log: RequestLog) -> int:
     return sum(r.operation == "SimulatePrincipalPolicy" for r in log.snapshot())
 
 
-def test_sandbox_lacks_the_simulator_so_the_plan_says_unchecked(
+def test_an_endpoint_without_the_simulator_means_unchecked(
     engine: Engine, server_log: RequestLog
 ) -> None:
+    # An engine not told it is on the sandbox asks the simulator, which is missing there.
     plan, _found = engine.plan(SIMPLE)
 
     findings = [f for f in plan.findings if f.code.startswith("operator-permissions")]
     assert len(findings) == 1
     assert (findings[0].severity, findings[0].code) == ("info", UNCHECKED_CODE)
-    assert "not available here (ResponseParserError: Unable to parse response" in (
-        findings[0].message
-    )
+    message = findings[0].message
+    assert "gave no answer the wizard could read (Unable to parse response" in message
+    assert "ResponseParserError" not in message
     assert "\n" not in findings[0].message and "<html" not in findings[0].message
     assert not plan.blocked
     # The question really reached the emulator, which could not answer it.
@@ -366,6 +368,22 @@ def test_sandbox_lacks_the_simulator_so_the_plan_says_unchecked(
     assert [order[f.severity] for f in plan.findings] == sorted(
         order[f.severity] for f in plan.findings
     )
+
+
+def test_on_the_sandbox_the_plan_says_so_in_words(engine: Engine, server_log: RequestLog) -> None:
+    on_sandbox = Engine(engine.caller, engine.ctx, sandbox=True)
+
+    plan, _found = on_sandbox.plan(SIMPLE)
+
+    findings = [f for f in plan.findings if f.code.startswith("operator-permissions")]
+    assert [(f.severity, f.code) for f in findings] == [("info", UNCHECKED_CODE)]
+    message = findings[0].message
+    assert message.startswith("The sandbox cannot check the operator's permissions")
+    assert "On AWS the wizard checks them before planning" in message
+    assert "Error" not in message  # no exception name, no error wording
+    assert not plan.blocked
+    # It is not asked at all: the sandbox could not answer.
+    assert simulate_requests(server_log) == 0
 
 
 def test_the_check_can_be_skipped(engine: Engine, server_log: RequestLog) -> None:
