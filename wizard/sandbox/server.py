@@ -740,6 +740,10 @@ def install_strict_patches() -> None:
             (CloudTrailBackend, "stop_logging", _wrap_home_region),
             (CloudTrailBackend, "put_event_selectors", _wrap_put_event_selectors),
             (CloudTrailBackend, "put_insight_selectors", _wrap_home_region),
+            (CloudTrailBackend, "get_insight_selectors", _wrap_get_insight_selectors),
+            (Trail, "put_event_selectors", _wrap_trail_put_event_selectors),
+            (Trail, "put_insight_selectors", _wrap_trail_put_insight_selectors),
+            (Trail, "description", _wrap_trail_description),
             (CloudTrailBackend, "delete_trail", _wrap_delete_trail),
             (CloudTrailBackend, "list_trails", _wrap_list_trails),
             (Trail, "check_topic_exists", _wrap_check_topic_exists),
@@ -1094,6 +1098,58 @@ def _wrap_put_event_selectors(original: Callable[..., Any]) -> Callable[..., Any
         )
 
     return put_event_selectors
+
+
+def _wrap_trail_put_event_selectors(original: Callable[..., Any]) -> Callable[..., Any]:
+    # AWS keeps one kind of selectors: basic ones replace advanced ones and the other way
+    # round (moto kept the advanced selectors when basic ones were put).
+    def put_event_selectors(
+        self: Any,
+        event_selectors: list[dict[str, Any]] | None,
+        advanced_event_selectors: list[dict[str, Any]] | None,
+    ) -> None:
+        original(self, event_selectors, advanced_event_selectors)
+        if event_selectors:
+            self.advanced_event_selectors = []
+
+    return put_event_selectors
+
+
+def _wrap_trail_put_insight_selectors(original: Callable[..., Any]) -> Callable[..., Any]:
+    # PutInsightSelectors replaces the trail's Insights types (an empty list turns Insights
+    # off); moto appended to them.
+    def put_insight_selectors(self: Any, insight_selectors: list[dict[str, str]] | None) -> None:
+        self.insight_selectors = []
+        original(self, list(insight_selectors or []))
+
+    return put_insight_selectors
+
+
+def _wrap_trail_description(original: Callable[..., Any]) -> Callable[..., Any]:
+    # moto always answers False; AWS says whether selectors were put on the trail.
+    def description(self: Any, include_region: bool = False) -> dict[str, Any]:
+        described = dict(original(self, include_region))
+        described["HasCustomEventSelectors"] = bool(
+            self.event_selectors or self.advanced_event_selectors
+        )
+        described["HasInsightSelectors"] = bool(self.insight_selectors)
+        return described
+
+    return description
+
+
+def _wrap_get_insight_selectors(original: Callable[..., Any]) -> Callable[..., Any]:
+    def get_insight_selectors(self: Any, trail_name: str) -> Any:
+        trail_arn, selectors = original(self, trail_name)
+        if not selectors:
+            raise json_error(
+                "InsightNotEnabledException",
+                f"Trail {trail_arn} does not have Insights enabled: "
+                "PutInsightSelectors turns them on.",
+            )
+        return trail_arn, selectors
+
+    return get_insight_selectors
 
 
 def _wrap_list_trails(original: Callable[..., Any]) -> Callable[..., Any]:
