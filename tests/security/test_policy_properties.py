@@ -4,8 +4,9 @@ Each property is one ``check_*`` function run twice: over every example answers 
 over answers hypothesis builds from valid names in every partition (see
 ``tests/security/strategies.py``). The properties:
 
-* every statement that grants a service principal is pinned to this trail with
-  ``aws:SourceArn`` (``aws:SourceAccount`` accepted where a source ARN cannot apply);
+* every statement that grants a service principal in a resource policy is pinned to this
+  trail with ``aws:SourceArn`` (``aws:SourceAccount`` accepted where a source ARN cannot
+  apply); the delivery role's trust policy is AWS's, without a condition;
 * no ``Allow`` to ``"*"`` / ``{"AWS": "*"}`` without a condition that limits it to this
   account, checked by its shape *and* by asking :func:`wizard.policy.access.evaluate` whether a
   principal of another account would be let in;
@@ -251,6 +252,14 @@ def check_service_statements_pinned(answers: Answers, ctx: AccountContext) -> No
             if not _is_service_statement(statement):
                 continue
             conditions = _conditions(statement)
+            if field in TRUST_POLICIES:
+                # The delivery role's trust policy is AWS's documented one, without a
+                # condition: AWS does not document CloudTrail sending aws:SourceArn or
+                # aws:SourceAccount when it assumes the role. Only CloudTrail, only AssumeRole.
+                assert statement["Principal"] == {"Service": CLOUDTRAIL}, (field, statement)
+                assert statement["Action"] == "sts:AssumeRole", (field, statement)
+                assert not conditions, (field, statement)
+                continue
             if _as_list(statement["Principal"]["Service"]) == [S3_LOGGING]:
                 # Server access log delivery: pinned to the log bucket AND its account.
                 assert field == "access_log_bucket_policy", (field, statement)

@@ -41,7 +41,7 @@ from wizard.model.answers import RETENTION_DAYS, AccessLogAnswers, Answers
 from wizard.model.context import AccountContext, Names
 from wizard.plan.planner.logs import ROLE_POLICY_NAME
 from wizard.plan.selectors import advanced_event_selectors
-from wizard.policy.policies import CLOUDTRAIL, S3_LOGGING, VERSION
+from wizard.policy.policies import CLOUDTRAIL, S3_LOGGING, VERSION, cloudwatch_role_trust_policy
 
 # --------------------------------------------------------------------------- intrinsics
 
@@ -511,23 +511,8 @@ class _Template:
         )
 
     def role_trust_policy(self) -> dict[str, Any]:
-        return {
-            "Version": VERSION,
-            "Statement": [
-                {
-                    "Sid": "AllowCloudTrailAssumeRole",
-                    "Effect": "Allow",
-                    "Principal": _service(CLOUDTRAIL),
-                    "Action": "sts:AssumeRole",
-                    "Condition": {
-                        "StringEquals": {
-                            "aws:SourceAccount": ref("AWS::AccountId"),
-                            "aws:SourceArn": sub(TRAIL_ARN),
-                        }
-                    },
-                }
-            ],
-        }
+        """:func:`wizard.policy.policies.cloudwatch_role_trust_policy`: AWS's, no condition."""
+        return cloudwatch_role_trust_policy(self.names)
 
     def role_permissions_policy(self, group: str) -> dict[str, Any]:
         base = f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{group}"
@@ -1384,8 +1369,10 @@ class _Template:
             ROLE,
             {"Type": "AWS::IAM::Role", "Properties": role_props},
             [
-                "Only this trail (aws:SourceArn) may assume the role; it may only create streams "
-                "and put events in the trail's own streams of the log group.",
+                "CloudTrail may assume the role (AWS's trust policy for it, without conditions: "
+                "AWS does not document CloudTrail sending aws:SourceArn when it assumes a role); "
+                "the role may only create streams and put events in the trail's own streams of "
+                "the log group.",
                 "Named role: deploy with CAPABILITY_NAMED_IAM, once per account (IAM is global).",
             ],
         )

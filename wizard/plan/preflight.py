@@ -24,7 +24,13 @@ from wizard.model.context import AccountContext, Names
 from wizard.model.plan import Finding, by_severity
 from wizard.plan.central import central_findings
 from wizard.plan.limits import limit_findings
-from wizard.plan.review import PolicyReview, Reviews, describe_probe_failure, statements_text
+from wizard.plan.review import (
+    PolicyReview,
+    Reviews,
+    describe_probe_failure,
+    statements_text,
+    trust_needs_source_keys,
+)
 
 _READ_ACTION = {
     "bucket": "s3:GetBucketPolicy",
@@ -832,13 +838,26 @@ def _given_role(role_arn: str, names: Names, logs: LogsFacts | None, reviews: Re
             "name to have the wizard create it.",
             role_arn,
         )
-    if reviews.role_trust is not None and not reviews.role_trust.allowed_before:
+    trust = reviews.role_trust
+    if trust is not None and trust_needs_source_keys(trust, names):
+        return _error(
+            "cloudwatch-role-trust-conditions",
+            f"The trust policy of {role_arn} lets CloudTrail assume the role only when the "
+            "request carries aws:SourceArn or aws:SourceAccount. AWS documents this role's "
+            "trust policy without any condition and does not document CloudTrail sending "
+            "those keys when it assumes the role; such conditions have stopped delivery to "
+            "CloudWatch Logs. Remove the conditions from the statement that trusts "
+            "cloudtrail.amazonaws.com, so that it reads:\n" + statements_text(trust.required),
+            role_arn,
+            statement=trust.required,
+        )
+    if trust is not None and not trust.allowed_before:
         return _error(
             "cloudwatch-logs-arn",
             f"The trust policy of {role_arn} does not let CloudTrail assume it. Add this "
-            "statement to its trust policy:\n" + statements_text(reviews.role_trust.required),
+            "statement to its trust policy:\n" + statements_text(trust.required),
             role_arn,
-            statement=reviews.role_trust.required,
+            statement=trust.required,
         )
     return _info(
         "cloudwatch-role-permissions",

@@ -221,18 +221,44 @@ def topic_probes(names: Names, topic_arn: str) -> list[Probe]:
     ]
 
 
-def role_probes(names: Names, role_arn: str) -> list[Probe]:
-    """CloudTrail assuming the delivery role."""
+def role_probes(names: Names, role_arn: str, *, source_keys: bool = False) -> list[Probe]:
+    """CloudTrail assuming the delivery role.
+
+    AWS documents the role's trust policy without a condition and does not document
+    CloudTrail sending ``aws:SourceArn`` or ``aws:SourceAccount`` when it assumes the role,
+    so the request carries neither; ``source_keys`` adds them, to tell a trust policy that
+    only conditions on them from one that does not trust CloudTrail at all.
+    """
+    context = (
+        {"aws:SourceArn": names.trail_arn, "aws:SourceAccount": names.trail_owner}
+        if source_keys
+        else {}
+    )
     return [
         Probe(
             label="assume the delivery role (sts:AssumeRole)",
-            request=_service_request(
-                "sts:AssumeRole",
-                role_arn,
-                {"aws:SourceArn": names.trail_arn, "aws:SourceAccount": names.trail_owner},
-            ),
+            request=_service_request("sts:AssumeRole", role_arn, context),
         )
     ]
+
+
+def trust_needs_source_keys(review: PolicyReview, names: Names) -> bool:
+    """The current trust policy lets CloudTrail in only when the request carries its source.
+
+    True when CloudTrail is refused as AWS documents the request (no ``aws:SourceArn`` or
+    ``aws:SourceAccount``) but allowed with them: the trust policy conditions on keys
+    CloudTrail is not documented to send, the trap scanner fixes walk into.
+    """
+    if review.kind != "role-trust" or review.before is None or review.allowed_before:
+        return False
+    text = trust_as_resource_policy(review.before, review.resource)
+    try:
+        return all(
+            _decide(text, p.request).allowed
+            for p in role_probes(names, review.resource, source_keys=True)
+        )
+    except PolicyFormatError:
+        return False
 
 
 def trust_as_resource_policy(text: str | None, role_arn: str) -> str | None:

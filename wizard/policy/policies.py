@@ -2,9 +2,11 @@
 
 Each builder returns a plain ``dict`` policy document. Statements carry stable, readable
 Sids (alphanumeric, so IAM accepts them too) and every statement granting a service
-principal is pinned to this trail with ``aws:SourceArn`` (confused-deputy protection). The
-same inputs always give the same document; :func:`wizard.policy.merge.render_policy` gives the same
-bytes.
+principal in a resource policy is pinned to this trail with ``aws:SourceArn`` (confused-deputy
+protection). The delivery role's trust policy is AWS's documented one instead, without a
+condition (see :func:`cloudwatch_role_trust_policy`): a condition AWS does not document could
+stop delivery. The same inputs always give the same document;
+:func:`wizard.policy.merge.render_policy` gives the same bytes.
 """
 
 from __future__ import annotations
@@ -331,7 +333,16 @@ def topic_policy(names: Names) -> Policy:
 
 
 def cloudwatch_role_trust_policy(names: Names) -> Policy:
-    """Trust policy of the delivery role: only CloudTrail, for this trail and account."""
+    """Trust policy of the delivery role: CloudTrail may assume it, as AWS documents it.
+
+    AWS's trust policy for the CloudTrail role that writes to CloudWatch Logs (CloudTrail
+    User Guide, "Sending events to CloudWatch Logs") has no condition, and AWS does not
+    document CloudTrail sending ``aws:SourceArn`` or ``aws:SourceAccount`` when it assumes
+    the role: a trust policy that requires them can stop the delivery. Only CloudTrail can
+    be given the role (``iam:PassRole`` with ``iam:PassedToService``), and the role may only
+    write to this trail's streams of the one log group (:func:`cloudwatch_role_policy`).
+    ``names`` is taken like every builder's; the document is the same for every trail.
+    """
     return _doc(
         [
             {
@@ -339,12 +350,6 @@ def cloudwatch_role_trust_policy(names: Names) -> Policy:
                 "Effect": "Allow",
                 "Principal": {"Service": CLOUDTRAIL},
                 "Action": "sts:AssumeRole",
-                "Condition": {
-                    "StringEquals": {
-                        "aws:SourceAccount": names.trail_owner,
-                        "aws:SourceArn": names.trail_arn,
-                    }
-                },
             }
         ]
     )

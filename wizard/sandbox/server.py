@@ -1393,8 +1393,10 @@ def _check_cloudwatch_targets(spec: TrailSpec) -> None:
             "InvalidCloudWatchLogsRoleArnException",
             f"Role {role_arn} does not exist in account {spec.account}.",
         )
-    context = {"aws:SourceArn": spec.arn, "aws:SourceAccount": spec.account}
-    if not allows(_trust_as_resource_policy(role), "sts:AssumeRole", role_arn, context):
+    # CloudTrail is not documented to send aws:SourceArn / aws:SourceAccount when it
+    # assumes the delivery role (AWS's trust policy for it has no condition), so a trust
+    # policy that requires them is refused, as wizard.plan.review.role_probes decides.
+    if not allows(_trust_as_resource_policy(role), "sts:AssumeRole", role_arn, {}):
         raise json_error(
             "InvalidCloudWatchLogsRoleArnException",
             f"Access denied. Check the trust policy of role {role_arn}: it must let "

@@ -204,6 +204,25 @@ def cloudtrail_role(aws: Any, other: Any) -> None:
     aws("iam").create_role(RoleName="TrailToLogs", AssumeRolePolicyDocument=json.dumps(trust))
 
 
+def conditioned_cloudtrail_role(aws: Any, other: Any) -> None:
+    """A delivery role whose trust a scanner "fixed": CloudTrail only with its source keys."""
+    trail_arn = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{TRAIL}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDTRAIL},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": trail_arn}
+                },
+            }
+        ],
+    }
+    aws("iam").create_role(RoleName="TrailToLogs", AssumeRolePolicyDocument=json.dumps(trust))
+
+
 def block_public_access(aws: Any, other: Any) -> None:
     aws("s3").put_public_access_block(
         Bucket=APP_BUCKET,
@@ -436,6 +455,24 @@ CASES = [
         statement=True,
     ),
     Case(
+        "cloudwatch-role-trust-conditions",
+        answers(
+            cloudwatch_logs={
+                "log_group": "trail-events",
+                "role": f"arn:aws:iam::{ACCOUNT}:role/TrailToLogs",
+            }
+        ),
+        "cloudwatch-role-trust-conditions",
+        "error",
+        (
+            f"arn:aws:iam::{ACCOUNT}:role/TrailToLogs",
+            "aws:SourceArn or aws:SourceAccount",
+            "Remove the conditions",
+        ),
+        setup=conditioned_cloudtrail_role,
+        statement=True,
+    ),
+    Case(
         "cloudwatch-logs-arn-other-account",
         answers(
             cloudwatch_logs={
@@ -600,6 +637,18 @@ CLEAN = [
             }
         ),
         "cloudwatch-logs-arn",
+        setup=cloudtrail_role,
+        expect=("cloudwatch-role-permissions",),
+    ),
+    Clean(
+        "cloudwatch-role-trust-conditions",
+        answers(
+            cloudwatch_logs={
+                "log_group": "trail-events",
+                "role": f"arn:aws:iam::{ACCOUNT}:role/TrailToLogs",
+            }
+        ),
+        "cloudwatch-role-trust-conditions",
         setup=cloudtrail_role,
         expect=("cloudwatch-role-permissions",),
     ),

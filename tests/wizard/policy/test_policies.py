@@ -203,6 +203,10 @@ def test_service_principal_grants_are_pinned_to_the_trail(variant: str) -> None:
                 continue
             if "Service" not in principal:
                 continue
+            if name == "cloudwatch_logs_role_trust_policy":
+                # AWS's documented trust policy, deliberately without a condition
+                # (test_trust_policy_is_the_one_aws_documents).
+                continue
             source_arns = _condition_values(statement, "aws:SourceArn")
             source_accounts = _condition_values(statement, "aws:SourceAccount")
             assert source_arns or source_accounts, f"{name}/{statement['Sid']} is not pinned"
@@ -549,7 +553,7 @@ def test_cloudwatch_role_policies() -> None:
     assert all(s["Resource"] == stream for s in role.values())
     (trust,) = _statements(policies.cloudwatch_logs_role_trust_policy)
     assert trust["Action"] == "sts:AssumeRole" and trust["Principal"] == {"Service": CLOUDTRAIL}
-    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT
+    assert "Condition" not in trust
 
 
 def test_cloudwatch_role_policy_for_organization_trails() -> None:
@@ -831,19 +835,31 @@ def test_topic_policy_lets_only_this_trail_publish() -> None:
     assert _decide(policies.sns_topic_policy, "SNS:Publish", topic, other) == "implicit-deny"
 
 
-def test_trust_policy_lets_only_this_trail_assume_the_role() -> None:
+def test_trust_policy_is_the_one_aws_documents() -> None:
+    """CloudTrail may assume the role without any condition: AWS documents none, and does not
+    document CloudTrail sending aws:SourceArn or aws:SourceAccount when it assumes the role."""
     # A trust policy has no Resource (it governs its own role); review.trust_as_resource_policy
     # gives each statement the role as Resource, as the access checker needs.
     from wizard.plan.review import trust_as_resource_policy
 
+    for variant in ("cloudwatch-and-sns", "org-in-management-account"):
+        assert _variant_policies(variant).cloudwatch_logs_role_trust_policy == {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AllowCloudTrailAssumeRole",
+                    "Effect": "Allow",
+                    "Principal": {"Service": CLOUDTRAIL},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }, variant
     policies = _variant_policies("cloudwatch-and-sns")
-    trail = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/acme-monitored"
-    context = {"aws:SourceArn": trail, "aws:SourceAccount": ACCOUNT}
     role = f"arn:aws:iam::{ACCOUNT}:role/CloudTrailToCloudWatchLogs-acme-monitored"
     trust = json.loads(
         trust_as_resource_policy(json.dumps(policies.cloudwatch_logs_role_trust_policy), role)
         or "{}"
     )
-    assert _decide(trust, "sts:AssumeRole", role, context) == "allow"
-    other = {**context, "aws:SourceArn": trail.replace("acme-monitored", "intruder")}
-    assert _decide(trust, "sts:AssumeRole", role, other) == "implicit-deny"
+    assert _decide(trust, "sts:AssumeRole", role, {}) == "allow"
+    ec2 = ("service", "ec2.amazonaws.com")
+    assert _decide(trust, "sts:AssumeRole", role, {}, principal=ec2) == "implicit-deny"
