@@ -10,9 +10,11 @@ bucket exactly where CloudTrail would::
 
 gzipped ``{"Records": [...]}``, encrypted with the trail's KMS key when it has one. When log
 file validation is on, it also writes signed digest files (one chain per trail, source
-region and account) under ``CloudTrail-Digest/``, signed SHA256withRSA with a key pair of
-this process whose public key :func:`list_public_keys` (CloudTrail's ``ListPublicKeys``,
-which moto lacks) serves.
+region and account) under ``CloudTrail-Digest/``, for every period from StartLogging, empty
+ones included, in every region the trail covers (a multi-region trail: every region enabled by
+default in its partition). Each region signs its digests SHA256withRSA with its own key pair,
+as CloudTrail does, whose public key that region's ``ListPublicKeys`` (which moto lacks)
+serves.
 
 Before writing, it decides as AWS would whether CloudTrail may: the bucket must exist and its
 policy must let ``cloudtrail.amazonaws.com`` ``s3:PutObject`` the key (with the
@@ -63,6 +65,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from wizard.model.readonly import is_read_only
+from wizard.model.regions import partitions
 from wizard.sandbox.rules import allows, partition_of, resolve_key, trail_spec
 
 _LOG = logging.getLogger(__name__)
@@ -86,7 +89,32 @@ MAX_EVENTS = 50_000
 """Recorded events kept at most (the oldest go first) when nothing delivers them."""
 
 KEY_VALIDITY = timedelta(days=30)
-"""How long one signing key pair is used before the next one is made."""
+"""How long one region's signing key pair is used before its next one is made."""
+
+DEFAULT_ENABLED_REGIONS: dict[str, tuple[str, ...]] = {
+    "aws": (
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-north-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+    )
+}
+"""The regions every account of a partition has enabled: in ``aws``, those launched before
+20 March 2019 (later ones are opt-in). A partition not listed has no opt-in regions: all of
+its regions count."""
 
 _GLOBAL_SOURCES = frozenset(
     {
@@ -681,6 +709,27 @@ def _organization(account: str, partition: str) -> tuple[str | None, frozenset[s
     return str(backend.org.id), frozenset(str(a.id) for a in backend.accounts)
 
 
+def enabled_regions(partition: str) -> tuple[str, ...]:
+    """The regions a multi-region trail of ``partition`` covers: those enabled by default."""
+    known = DEFAULT_ENABLED_REGIONS.get(partition)
+    if known is not None:
+        return known
+    for candidate in partitions():
+        if candidate.id == partition:
+            return tuple(sorted(candidate.regions))
+    return ()
+
+
+def trail_regions(view: TrailView) -> tuple[str, ...]:
+    """The source regions whose digest chains a trail keeps: its home region, or every
+    enabled region of its partition for a multi-region trail."""
+    if not view.multi_region:
+        return (view.home_region,)
+    regions = set(enabled_regions(view.partition))
+    regions.add(view.home_region)
+    return tuple(sorted(regions))
+
+
 class DeliveryService:
     """Records events and delivers log and digest files (one per process: :data:`SERVICE`)."""
 
@@ -691,7 +740,7 @@ class DeliveryService:
         self._seq = 0
         self._trails: dict[str, _TrailState] = {}
         self._chains: dict[tuple[str, str, str], _Chain] = {}
-        self._keys: list[SigningKey] = []
+        self._keys: dict[str, list[SigningKey]] = {}
         self._identities: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
         self._epoch = self._clock()
         self.log_interval: float | None = DEFAULT_LOG_INTERVAL
@@ -887,19 +936,25 @@ class DeliveryService:
             result["StopLoggingTime"] = stopped.timestamp()
         return result
 
-    def signing_key(self) -> SigningKey:
-        """The current signing key, made on first use (and again when it expires)."""
+    def signing_key(self, region: str) -> SigningKey:
+        """A region's current signing key, made on first use (and again when it expires).
+
+        CloudTrail signs each region's digests with a key pair of that region, and each
+        region's ListPublicKeys returns only its own public keys.
+        """
         with self.lock:
             now = self._clock()
-            if not self._keys or self._keys[-1].valid_to <= now:
-                self._keys.append(new_signing_key(now))
-            return self._keys[-1]
+            keys = self._keys.setdefault(region, [])
+            if not keys or keys[-1].valid_to <= now:
+                keys.append(new_signing_key(now))
+            return keys[-1]
 
-    def public_keys(self, start: datetime, end: datetime) -> list[SigningKey]:
-        """The keys valid at some moment of ``[start, end]`` (making the first one if needed)."""
-        self.signing_key()
+    def public_keys(self, region: str, start: datetime, end: datetime) -> list[SigningKey]:
+        """A region's keys valid at some moment of ``[start, end]`` (making its first one if
+        needed)."""
+        self.signing_key(region)
         with self.lock:
-            return [k for k in self._keys if k.valid_from <= end and k.valid_to >= start]
+            return [k for k in self._keys[region] if k.valid_from <= end and k.valid_to >= start]
 
     # ---- delivery ------------------------------------------------------------------
 
@@ -1047,8 +1102,10 @@ class DeliveryService:
         key = (view.arn, region, account)
         chain = self._chains.get(key)
         if chain is None:
+            # Every chain starts at StartLogging (unless logging started before this process,
+            # or the last reset, saw it).
             start = now
-            if view.started and view.started >= self._epoch and region == view.home_region:
+            if view.started and self._epoch <= view.started <= now:
                 start = view.started
             chain = _Chain(trail_arn=view.arn, region=region, account=account, start=start)
             self._chains[key] = chain
@@ -1064,13 +1121,16 @@ class DeliveryService:
         errors: dict[str, str],
     ) -> None:
         by_arn = {v.arn: v for v in views}
-        # Every logging trail with validation has a chain for its home region and account.
+        # Every logging trail with validation has a chain for each region it covers and each
+        # account it logs, activity or not: CloudTrail delivers a digest for every period.
         for view in views:
             if view.logging and view.validation and (flush or self._settled(view, now)):
-                self._chain(view, view.home_region, view.account, now)
+                for account in self._accounts(view):
+                    for region in trail_regions(view):
+                        self._chain(view, region, account, now)
         for key, chain in sorted(self._chains.items()):
             current = by_arn.get(chain.trail_arn)
-            active = current is not None and current.logging and current.validation
+            active = current is not None and self._covers(current, chain)
             if active and current is not None:
                 chain.trail = current
             interval = self.digest_interval or 0
@@ -1099,6 +1159,25 @@ class DeliveryService:
             if not active:
                 del self._chains[key]  # the final digest closes the chain
 
+    @staticmethod
+    def _accounts(view: TrailView) -> list[str]:
+        """The accounts whose digests a trail delivers: its own, and an organization trail's
+        member accounts."""
+        accounts = {view.account}
+        if view.organization:
+            _, members = _organization(view.account, view.partition)
+            accounts |= members
+        return sorted(accounts)
+
+    @staticmethod
+    def _covers(view: TrailView, chain: _Chain) -> bool:
+        """Whether the trail, as it is now, still keeps this digest chain going."""
+        if not (view.logging and view.validation):
+            return False
+        if chain.account != view.account and not view.organization:
+            return False
+        return view.multi_region or chain.region == view.home_region
+
     def _write_digest(self, view: TrailView, chain: _Chain, now: datetime) -> tuple[str, str]:
         org_id, _ = _organization(view.account, view.partition)
         end = now.replace(microsecond=0)
@@ -1113,7 +1192,7 @@ class DeliveryService:
             f"{chain.account}_CloudTrail-Digest_{chain.region}_{view.name}_"
             f"{view.home_region}_{stamp}.json.gz"
         )
-        signing = self.signing_key()
+        signing = self.signing_key(chain.region)
         logs = list(chain.logs)
         times = [t for log in logs for t in (log["oldestEventTime"], log["newestEventTime"])]
         previous = chain.previous
@@ -1425,7 +1504,7 @@ def _list_public_keys(self: Any) -> str:
             "InvalidTimeRangeException",
             "The start time is after the end time: the time range is not valid.",
         )
-    keys = SERVICE.public_keys(start, end)
+    keys = SERVICE.public_keys(str(self.region), start, end)
     return json.dumps(
         {
             "PublicKeyList": [
