@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import gzip
 import hashlib
 import html
@@ -65,6 +66,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from wizard.model.readonly import is_read_only
+from wizard.model.regions import partition_of as regions_partition_of
 from wizard.model.regions import partitions
 from wizard.sandbox.rules import allows, partition_of, resolve_key, trail_spec
 
@@ -76,8 +78,8 @@ DEFAULT_LOG_INTERVAL = 10.0
 DEFAULT_DIGEST_INTERVAL = 60.0
 """Seconds covered by one digest file (AWS: one hour)."""
 
-EVENT_VERSION = "1.09"
-"""The ``eventVersion`` of the records the sandbox writes."""
+EVENT_VERSION = "1.11"
+"""The ``eventVersion`` of the records the sandbox writes (AWS's current one)."""
 
 SIGNATURE_ALGORITHM = "SHA256withRSA"
 """The signature algorithm of digest files (``x-amz-meta-signature-algorithm``)."""
@@ -148,6 +150,7 @@ _CRYPTO_READS = frozenset(
 )
 
 _HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+_CIPHER_SUITE = "TLS_AES_128_GCM_SHA256"
 _ALPHABET = string.ascii_letters + string.digits
 _SENSITIVE = re.compile(r"password|secret|plaintext|sessiontoken|privatekey", re.IGNORECASE)
 
@@ -201,7 +204,8 @@ class RecordingMiddleware:
 
     ``/moto-api`` requests are not API calls and are not recorded; a ``/moto-api/reset``
     also clears the delivery state (under the delivery lock, so that a delivery never runs
-    against half-reset backends).
+    against half-reset backends). Every request passes the service's gate
+    (:meth:`DeliveryService.serving`), so the emulator can be paused to save its state.
     """
 
     def __init__(self, app: Any, service: DeliveryService) -> None:
@@ -209,6 +213,10 @@ class RecordingMiddleware:
         self.service = service
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        with self.service.serving():
+            return self._handle(environ, start_response)
+
+    def _handle(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = str(environ.get("PATH_INFO", ""))
         if path.startswith("/moto-api"):
             if path.rstrip("/") == "/moto-api/reset":
@@ -232,7 +240,10 @@ class RecordingMiddleware:
         except ValueError:
             code = 200
         body: bytes | None = None
-        if code >= 400 or (request.protocol == "json" and not is_read_only(request.operation)):
+        # Error bodies give errorCode; a write's answer gives responseElements (JSON, and
+        # the XML of the query protocols: IAM, STS, SNS...).
+        writes = request.protocol in ("json", "query") and not is_read_only(request.operation)
+        if code >= 400 or writes:
             chunks = list(result)
             close = getattr(result, "close", None)
             if close is not None:
@@ -261,6 +272,10 @@ class _Request:
     data_event: bool = False
     bucket: str | None = None
     object_key: str | None = None
+    signed_in_query: bool = False
+    """A presigned URL (S3's ``AuthenticationMethod`` ``QueryString``), not a header."""
+    bytes_in: int = 0
+    """The request body's length (S3's ``bytesTransferredIn``)."""
 
 
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
@@ -276,6 +291,7 @@ def _read_request(environ: dict[str, Any]) -> _Request:
     match = _SCOPE.search(auth) or _QUERY_SCOPE.match(credential)  # header, or presigned URL
     if match:
         access_key, region, service = match.groups()
+    length = str(environ.get("CONTENT_LENGTH") or "")
     method = str(environ.get("REQUEST_METHOD", "GET")).upper()
     source_ip = str(environ.get("REMOTE_ADDR", "127.0.0.1"))
     user_agent = str(environ.get("HTTP_USER_AGENT", ""))
@@ -285,11 +301,12 @@ def _read_request(environ: dict[str, Any]) -> _Request:
         "access_key": access_key,
         "source_ip": source_ip,
         "user_agent": user_agent,
+        "signed_in_query": not auth and bool(credential),
+        "bytes_in": int(length) if length.isdigit() else 0,
     }
     if service == "s3":
         return _s3_request(environ, method, query, common)
     body = b""
-    length = str(environ.get("CONTENT_LENGTH") or "")
     if length.isdigit() and int(length) > 0:
         body = environ["wsgi.input"].read(int(length))
         environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
@@ -397,7 +414,9 @@ def _s3_request(
     params: dict[str, Any] = {}
     if bucket:
         params["bucketName"] = bucket
-    params["Host"] = str(environ.get("HTTP_HOST", ""))
+    # The host AWS records is its own endpoint's, virtual-hosted for a bucket, whatever
+    # address reached the sandbox.
+    params["Host"] = aws_host("s3", str(common["region"]), bucket)
     if key:
         params["key"] = key
     for name in subs:
@@ -459,12 +478,17 @@ def s3_operation(method: str, bucket: bool, key: str, subs: set[str], copy: bool
 
 
 def camel(value: Any) -> Any:
-    """Keys in CloudTrail's lowerCamelCase, sensitive values hidden."""
+    """Keys in CloudTrail's lowerCamelCase, sensitive values hidden.
+
+    A name that starts with two capitals keeps them (``AWSAccountId`` stays, as in AWS's
+    records of KMS keys): the first letter is lowered only before a lower-case one or a digit.
+    """
     if isinstance(value, dict):
         result: dict[str, Any] = {}
         for key, item in value.items():
             name = str(key)
-            name = name[:1].lower() + name[1:]
+            if not (name[:2].isupper() and len(name) > 1 and name[1].isalpha()):
+                name = name[:1].lower() + name[1:]
             result[name] = _HIDDEN if _SENSITIVE.search(name) else camel(item)
         return result
     if isinstance(value, list):
@@ -494,6 +518,135 @@ def error_of(body: bytes | None, headers: Iterable[tuple[str, str]]) -> tuple[st
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def aws_date(moment: datetime) -> str:
+    """A date inside ``requestParameters`` or ``responseElements``, as CloudTrail writes it.
+
+    ``eventTime`` is ISO 8601, but the dates of a request or an answer are written the way
+    AWS's own examples show them: ``Dec 7, 2026, 11:35:38 AM`` (UTC), never an epoch number.
+    """
+    utc = moment.astimezone(UTC)
+    hour = utc.hour % 12 or 12
+    half = "AM" if utc.hour < 12 else "PM"
+    return f"{_MONTHS[utc.month - 1]} {utc.day}, {utc.year}, {hour}:{utc:%M:%S} {half}"
+
+
+def _as_date(value: Any) -> Any:
+    """A timestamp value (a datetime, epoch seconds or ISO text) as :func:`aws_date`."""
+    moment: datetime | None = None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            moment = datetime.fromtimestamp(float(value), UTC)
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return aws_date(moment) if moment is not None else value
+
+
+def with_dates(value: Any, shape: Any) -> Any:
+    """``value`` with every member the service model types as a timestamp written as AWS
+    writes dates in records (:func:`aws_date`); ``shape`` is a botocore shape, or None."""
+    if shape is None:
+        return value
+    kind = shape.type_name
+    if kind == "timestamp":
+        return _as_date(value)
+    if kind == "structure" and isinstance(value, dict):
+        members = shape.members
+        return {k: with_dates(v, members.get(k)) for k, v in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [with_dates(v, shape.member) for v in value]
+    if kind == "map" and isinstance(value, dict):
+        return {k: with_dates(v, shape.value) for k, v in value.items()}
+    return value
+
+
+# Signing names whose botocore service model has another name.
+_MODEL_NAMES = {"monitoring": "cloudwatch", "email": "ses"}
+
+
+@functools.cache
+def _service_model(service: str) -> Any:
+    """botocore's model of a service (by its signing name), or None when it has none."""
+    # botocore's bundled models, read on first use: only a running sandbox records calls.
+    from botocore.loaders import create_loader
+    from botocore.model import ServiceModel
+
+    name = _MODEL_NAMES.get(service, service)
+    try:
+        return ServiceModel(create_loader().load_service_model(name, "service-2"), name)
+    except Exception:
+        return None
+
+
+def _operation_model(service: str, operation: str) -> Any:
+    model = _service_model(service)
+    if model is None or operation not in model.operation_names:
+        return None
+    return model.operation_model(operation)
+
+
+def response_elements(
+    protocol: str, operation: Any, body: bytes, headers: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """A write's answer as CloudTrail records it: the JSON (or the query protocols' XML,
+    parsed as the SDKs do) with its dates as AWS writes them; None when there is nothing."""
+    loaded: Any = None
+    if protocol == "json":
+        with contextlib.suppress(ValueError):
+            loaded = json.loads(body)
+    elif protocol == "query" and operation is not None and operation.output_shape is not None:
+        # botocore's parser, imported on first use: only a running sandbox records calls.
+        from botocore.parsers import create_parser
+
+        with contextlib.suppress(Exception):
+            loaded = create_parser("query").parse(
+                {"body": body, "headers": dict(headers), "status_code": 200},
+                operation.output_shape,
+            )
+    if not isinstance(loaded, dict):
+        return None
+    loaded.pop("ResponseMetadata", None)
+    if operation is not None:
+        loaded = with_dates(loaded, operation.output_shape)
+    return loaded or None
+
+
+def aws_host(service: str, region: str, bucket: str = "") -> str:
+    """The endpoint host a request to AWS would have reached (what records name)."""
+    found = regions_partition_of(region)
+    suffix = found.dns_suffix if found is not None else "amazonaws.com"
+    if service == "iam" and (found is None or found.id == "aws"):
+        return f"iam.{suffix}"
+    if service == "s3" and bucket:
+        return f"{bucket}.s3.{region}.{suffix}"
+    return f"{service}.{region}.{suffix}"
+
+
+def _amz_id_2() -> str:
+    """An S3 extended request id, for an answer that carries none."""
+    return base64.b64encode(secrets.token_bytes(48)).decode("ascii")
+
+
+def _length(header: Mapping[str, str], body: bytes | None) -> int:
+    """The answer's length in bytes (S3's ``bytesTransferredOut``)."""
+    declared = header.get("content-length", "")
+    if declared.isdigit():
+        return int(declared)
+    return len(body) if body is not None else 0
+
+
+def _user_id(account: str, arn: str) -> str:
+    """A stable ``AIDA...`` id for an IAM user the emulator gave none of AWS's shape."""
+    digest = hashlib.sha256(f"{account}:{arn}".encode()).digest()
+    return "AIDA" + base64.b32encode(digest).decode("ascii")[:17]
 
 
 def _identity(access_key: str | None, region: str) -> tuple[dict[str, Any], str]:
@@ -534,11 +687,18 @@ def _identity(access_key: str | None, region: str) -> tuple[dict[str, Any], str]
     elif arn.endswith(":root"):
         identity = {"type": "Root", **identity, "accessKeyId": access_key}
     else:
+        # An IAM user as AWS names it: an iam ARN (moto calls its default caller
+        # arn:aws:sts::ACCOUNT:user/moto) and an AIDA... unique id.
+        name = arn.rsplit("/", 1)[-1]
+        user_arn = f"arn:{partition}:iam::{account}:user/{name}"
+        principal = str(user_id) if str(user_id).startswith("AIDA") else _user_id(account, arn)
         identity = {
             "type": "IAMUser",
-            **identity,
+            "principalId": principal,
+            "arn": user_arn,
+            "accountId": account,
             "accessKeyId": access_key,
-            "userName": arn.rsplit("/", 1)[-1],
+            "userName": name,
         }
     return identity, str(account)
 
@@ -749,6 +909,12 @@ class DeliveryService:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._last_logs = self._epoch
+        # The gate that stops the emulator for a moment (see paused()): requests pass it,
+        # counted in _serving, unless _paused is set.
+        self._gate = threading.Condition()
+        self._serving = 0
+        self._paused = False
+        self._changes = 0
 
     # ---- lifecycle -----------------------------------------------------------------
 
@@ -802,6 +968,103 @@ class DeliveryService:
             self._identities.clear()
             self._epoch = self._clock()
             self._last_logs = self._epoch
+            self._changes += 1
+
+    # ---- standing still ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """One request is being handled (the middleware's side of :meth:`paused`).
+
+        Waits while the emulator is paused, and keeps a pause from starting until the
+        request has been handled.
+        """
+        with self._gate:
+            while self._paused:
+                self._gate.wait()
+            self._serving += 1
+        try:
+            yield
+        finally:
+            with self._gate:
+                self._serving -= 1
+                if not self._serving:
+                    self._gate.notify_all()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The emulator stands still for the block: no request is handled, nothing delivered.
+
+        New requests wait, those being handled finish first, and the delivery lock is held:
+        moto's state and this service's can be read (to save them) or replaced (to restore a
+        saved copy) consistently. Pauses do not nest; two at once take turns.
+        """
+        with self._gate:
+            while self._paused:
+                self._gate.wait()
+            self._paused = True
+            while self._serving:
+                self._gate.wait()
+        try:
+            with self.lock:
+                yield
+        finally:
+            with self._gate:
+                self._paused = False
+                self._gate.notify_all()
+
+    @property
+    def changes(self) -> int:
+        """A number that grows with every recorded call, delivery that wrote or failed, and
+        reset: when it has not moved, nothing needs saving."""
+        return self._changes
+
+    @property
+    def recorded(self) -> int:
+        """How many API calls have been recorded since the process started."""
+        return self._seq
+
+    def snapshot(self) -> dict[str, Any]:
+        """The delivery state, to be saved with moto's (call it inside :meth:`paused`).
+
+        Returns:
+            The pending events, each trail's delivery status, the digest chains, the signing
+            keys and the clock marks; :meth:`restore` takes it back. The objects are the live
+            ones (pickle them with moto's backends in one go: a chain's trail is moto's).
+        """
+        with self.lock:
+            return {
+                "events": list(self._events),
+                "seq": self._seq,
+                "trails": dict(self._trails),
+                "chains": dict(self._chains),
+                "keys": {region: list(keys) for region, keys in self._keys.items()},
+                "epoch": self._epoch,
+                "last_logs": self._last_logs,
+            }
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        """Take back a :meth:`snapshot` (call it inside :meth:`paused`).
+
+        The signing keys saved come first, so digests signed before a restart still verify,
+        and a key made since (none, in a freshly started process) stays the newest.
+        """
+        with self.lock:
+            self._events = list(saved["events"])
+            self._seq = max(self._seq, int(saved["seq"]))
+            self._trails = dict(saved["trails"])
+            self._chains = dict(saved["chains"])
+            # Each region's keys: the saved ones first, then any made since.
+            kept: dict[str, list[SigningKey]] = {
+                region: list(keys) for region, keys in saved["keys"].items()
+            }
+            for region, keys in self._keys.items():
+                kept.setdefault(region, []).extend(k for k in keys if k not in kept[region])
+            self._keys = kept
+            self._identities.clear()
+            self._epoch = saved["epoch"]
+            self._last_logs = saved["last_logs"]
+            self._changes += 1
 
     def _run(self) -> None:
         stop = self._stop
@@ -850,19 +1113,38 @@ class DeliveryService:
             "awsRegion": request.region,
             "sourceIPAddress": request.source_ip,
             "userAgent": request.user_agent,
-            "requestParameters": camel(request.params) if request.params else None,
+            "requestParameters": None,
             "responseElements": None,
         }
+        operation = _operation_model(request.service, name) if request.protocol != "s3" else None
+        if request.protocol == "s3" and request.params:
+            record["requestParameters"] = dict(request.params)  # already named as AWS does
+        elif request.params:
+            params = with_dates(request.params, operation.input_shape) if operation else None
+            record["requestParameters"] = camel(params or request.params)
         if status >= 400:
             code, message = error_of(body, headers)
             record["errorCode"] = code
             if message:
                 record["errorMessage"] = message
-        elif body and not read_only and name not in _CRYPTO_READS and len(body) < 16384:
-            with contextlib.suppress(ValueError):
-                loaded = json.loads(body)
-                if isinstance(loaded, dict) and loaded:
-                    record["responseElements"] = camel(loaded)
+        elif body and not read_only and len(body) < 65536:
+            elements = response_elements(request.protocol, operation, body, header)
+            if elements:
+                record["responseElements"] = camel(elements)
+        if request.protocol == "s3":
+            record["additionalEventData"] = {
+                "SignatureVersion": "SigV4",
+                "CipherSuite": _CIPHER_SUITE,
+                "bytesTransferredIn": request.bytes_in,
+                "AuthenticationMethod": "QueryString" if request.signed_in_query else "AuthHeader",
+                "x-amz-id-2": header.get("x-amz-id-2") or _amz_id_2(),
+                "bytesTransferredOut": _length(header, body),
+            }
+        host = (
+            str(request.params["Host"])
+            if request.protocol == "s3" and request.params
+            else aws_host(request.service, request.region)
+        )
         record["requestID"] = request_id
         record["eventID"] = str(uuid.uuid4())
         record["readOnly"] = read_only
@@ -882,6 +1164,12 @@ class DeliveryService:
         record["managementEvent"] = not request.data_event
         record["recipientAccountId"] = account
         record["eventCategory"] = "Data" if request.data_event else "Management"
+        # What AWS records of the HTTPS connection to its endpoint.
+        record["tlsDetails"] = {
+            "tlsVersion": "TLSv1.3",
+            "cipherSuite": _CIPHER_SUITE,
+            "clientProvidedHostHeader": host,
+        }
         with self.lock:
             self._seq += 1
             self._events.append(
@@ -899,6 +1187,7 @@ class DeliveryService:
             )
             if len(self._events) > MAX_EVENTS:
                 del self._events[: len(self._events) - MAX_EVENTS]
+            self._changes += 1
 
     def events(self) -> list[RecordedEvent]:
         """The events recorded and not yet pruned (for tests and debugging)."""
@@ -1007,6 +1296,8 @@ class DeliveryService:
                 self._prune(views)
             if flush or self.digest_interval is not None:
                 self._deliver_digests(views, now, flush, digests, errors)
+            if logs or digests or errors:
+                self._changes += 1
             return DeliveryReport(tuple(logs), tuple(digests), dict(errors))
 
     def _settled(self, view: TrailView, now: datetime) -> bool:
