@@ -8,16 +8,27 @@ so each level (years, months, days) is listed with a ``/`` delimiter, which retu
 folder names; then only the newest day folders are listed in full, until enough files are
 found or the day budget is spent. Gaps (days without activity) cost nothing extra.
 
+Every CloudTrail file, log or digest, in a bucket or in a downloaded copy, is read by one
+reader, :func:`read_content`: ``logs`` shows a log file's events, ``validate`` hashes it and
+checks its digest, and both see the same bytes the same way. CloudTrail writes each file as
+exactly one gzip stream; whatever follows that stream (a byte appended, a second gzip
+member) is counted as trailing data, so that a file changed after delivery is never read as
+if it were intact (the AWS CLI's ``validate-logs`` calls it "unexpected data after end of
+compressed stream").
+
 Everything goes through the :class:`~wizard.ports.AwsCaller` port and only reads.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field
@@ -26,11 +37,13 @@ from wizard.health.trails import find_trails
 from wizard.model.base import WizardModel
 from wizard.model.names import parse_arn
 from wizard.model.regions import normalise_bucket_location
-from wizard.model.safe_io import FileRefused, GzipError, gunzip_bounded, size_words
+from wizard.model.safe_io import FileRefused, GzipError, size_words
 from wizard.ports import AwsCaller, AwsError
 
 __all__ = [
     "FILTER_FIELDS",
+    "ByteSource",
+    "FileContent",
     "LogFile",
     "LogFileError",
     "LogListing",
@@ -41,9 +54,12 @@ __all__ = [
     "latest_log_files",
     "log_root",
     "parse_log_file",
+    "read_content",
     "read_log_file",
     "record_row",
+    "source_of",
     "trail_log_location",
+    "trailing_words",
 ]
 
 MAX_DECOMPRESSED = 256 * 1024 * 1024
@@ -347,6 +363,183 @@ def _body_bytes(body: Any) -> bytes:
     return text.encode("utf-8")
 
 
+# ---------------------------------------------------------------------------- reading
+
+GZIP_MAGIC = b"\x1f\x8b"
+"""The first two bytes of gzip data: every file CloudTrail writes starts with them."""
+
+_PIECE = 64 * 1024
+"""Stored bytes handed to the decompressor at a time: what it has not consumed yet is
+copied on every step, so small pieces keep that copying linear."""
+
+_OUTPUT_STEP = 1 << 20
+"""Bytes decompressed at a time: memory stays at about this much whatever the ratio."""
+
+ByteSource = Callable[[], Iterable[bytes]]
+"""The stored bytes of one file, from its first byte, each time it is called: the reader may
+go through them twice (once to measure, once to keep)."""
+
+
+def source_of(body: bytes) -> ByteSource:
+    """A :data:`ByteSource` over bytes already in memory (an object read from S3)."""
+
+    def pieces() -> Iterator[bytes]:
+        for start in range(0, len(body), _PIECE):
+            yield body[start : start + _PIECE]
+
+    return pieces
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """What reading one CloudTrail file found."""
+
+    sha256: str
+    """Hex SHA-256 of the uncompressed content (what a digest file records for a log file)."""
+    size: int
+    """Bytes of uncompressed content."""
+    gzipped: bool
+    """Stored as gzip, as CloudTrail writes it (False: stored uncompressed, or empty)."""
+    trailing: int
+    """Bytes stored after the end of the gzip stream (0 for a file as CloudTrail wrote it)."""
+    data: bytes | bytearray | None = None
+    """The uncompressed content, when it was asked for."""
+
+
+class _Inflater:
+    """Decompress exactly one gzip stream with a cap on the output; count what follows it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.trailing = 0
+
+    def run(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
+        """The decompressed pieces; :attr:`trailing` is set once they are exhausted.
+
+        Raises:
+            GzipError: damaged, cut short, or more than ``limit`` bytes once decompressed.
+        """
+        self.trailing = 0
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        total = 0
+        for piece in pieces:
+            if inflater.eof:
+                self.trailing += len(piece)
+                continue
+            pending = piece
+            while True:
+                try:
+                    out = inflater.decompress(pending, min(_OUTPUT_STEP, self.limit + 1 - total))
+                except zlib.error as exc:
+                    raise GzipError("damaged", f"its gzip data is damaged ({exc})") from None
+                if out:
+                    total += len(out)
+                    if total > self.limit:
+                        raise GzipError(
+                            "too-large",
+                            f"it is larger than {size_words(self.limit)} once decompressed",
+                        )
+                    yield out
+                if inflater.eof:
+                    self.trailing += len(inflater.unused_data)
+                    break
+                pending = inflater.unconsumed_tail
+                if not out and not pending:
+                    break  # everything given is consumed: the next piece continues it
+        if not inflater.eof:
+            raise GzipError(
+                "truncated", "its gzip data ends early (an incomplete upload or download?)"
+            )
+
+
+def _split_head(source: ByteSource) -> tuple[bytes, Iterator[bytes]]:
+    """The first two stored bytes, and every stored piece (those included)."""
+    pieces = iter(source())
+    head = b""
+    for piece in pieces:
+        head += piece
+        if len(head) >= 2:
+            break
+
+    def everything() -> Iterator[bytes]:
+        if head:
+            yield head
+        yield from pieces
+
+    return head[:2], everything()
+
+
+def read_content(
+    source: ByteSource, *, keep: bool = False, limit: int = MAX_DECOMPRESSED
+) -> FileContent:
+    """Read one CloudTrail file (log or digest) as CloudTrail wrote it: one gzip stream.
+
+    The content is hashed as it is decompressed, never held whole unless ``keep`` asks for
+    it; then it is decompressed a second time into a buffer of exactly its size, so memory
+    is bounded by the real size, never by what a decompression bomb would grow to.
+    Anything stored after the end of the gzip stream (a byte appended, a second gzip member,
+    zero padding) is not part of the content: it is counted in
+    :attr:`FileContent.trailing`, for the caller to report. Data that does not start like
+    gzip is taken as uncompressed content (a file downloaded through a browser, which
+    decodes ``Content-Encoding: gzip``; or an empty object): :attr:`FileContent.gzipped`
+    says which.
+
+    Args:
+        source: The stored bytes.
+        keep: Keep the uncompressed content in :attr:`FileContent.data`.
+        limit: The most uncompressed bytes accepted.
+
+    Raises:
+        GzipError: damaged or cut-short gzip data, or more than ``limit`` bytes.
+    """
+    head, pieces = _split_head(source)
+    digest = hashlib.sha256()
+    if head != GZIP_MAGIC:
+        kept: list[bytes] = []
+        size = 0
+        for piece in pieces:
+            size += len(piece)
+            if size > limit:
+                raise GzipError("too-large", f"it is larger than {size_words(limit)}")
+            digest.update(piece)
+            if keep:
+                kept.append(piece)
+        return FileContent(
+            sha256=digest.hexdigest(),
+            size=size,
+            gzipped=False,
+            trailing=0,
+            data=b"".join(kept) if keep else None,
+        )
+    inflater = _Inflater(limit)
+    size = 0
+    for out in inflater.run(pieces):
+        size += len(out)
+        digest.update(out)
+    data: bytearray | None = None
+    if keep:
+        data = bytearray(size)
+        offset = 0
+        for out in _Inflater(limit).run(_split_head(source)[1]):
+            if offset + len(out) > size:
+                raise GzipError("damaged", "it changed while it was being read")
+            data[offset : offset + len(out)] = out
+            offset += len(out)
+    return FileContent(
+        sha256=digest.hexdigest(),
+        size=size,
+        gzipped=True,
+        trailing=inflater.trailing,
+        data=data,
+    )
+
+
+def trailing_words(count: int) -> str:
+    """``3 bytes follow the end of its gzip data``: what trailing data means, in words."""
+    unit = "byte follows" if count == 1 else "bytes follow"
+    return f"{count:,} {unit} the end of its gzip data"
+
+
 def fetch_object(
     caller: AwsCaller, region: str, bucket: str, key: str
 ) -> tuple[bytes, dict[str, str]]:
@@ -379,21 +572,23 @@ def fetch_object(
 def parse_log_file(data: bytes, key: str = "the file") -> list[dict[str, Any]]:
     """The records of a CloudTrail log file (gzip of ``{"Records": [...]}``).
 
-    Decompression stops at :data:`MAX_DECOMPRESSED` (see
-    :func:`wizard.model.safe_io.gunzip_bounded`),
-    so a decompression bomb is reported, not held in memory.
+    It is read by :func:`read_content`, as ``validate`` reads it: decompression stops at
+    :data:`MAX_DECOMPRESSED`, so a decompression bomb is reported, not held in memory; and
+    a file with data after its gzip stream is refused, since CloudTrail never writes one
+    (``validate`` reports the same file as modified).
 
     Raises:
-        LogFileError: not gzip, too big, not JSON, or not a CloudTrail log file.
+        LogFileError: not gzip, too big, damaged, data after its gzip stream, not JSON, or
+            not a CloudTrail log file.
     """
-    if data[:2] != b"\x1f\x8b":
+    if data[:2] != GZIP_MAGIC:
         raise LogFileError(
             f"{key} is not gzip-compressed, so it is not a CloudTrail log file (those end in "
             ".json.gz and start with the gzip signature). Pick a file from the CloudTrail "
             "folder of the trail's bucket."
         )
     try:
-        text = gunzip_bounded(data, MAX_DECOMPRESSED)
+        content = read_content(source_of(data), keep=True)
     except GzipError as exc:
         if exc.problem == "too-large":
             raise LogFileError(
@@ -404,6 +599,14 @@ def parse_log_file(data: bytes, key: str = "the file") -> list[dict[str, Any]]:
         if exc.problem == "truncated":
             raise LogFileError(f"{key} is damaged: {exc}. Pick another file.") from exc
         raise LogFileError(f"{key} is damaged: it cannot be decompressed ({exc}).") from exc
+    if content.trailing:
+        raise LogFileError(
+            f"{key} was changed after CloudTrail delivered it: {trailing_words(content.trailing)} "
+            "(CloudTrail writes exactly one gzip stream per file), so its events are not "
+            "shown. `cloudtrail-wizard validate TRAIL` checks the file against its digest."
+        )
+    text = content.data
+    assert text is not None  # keep=True
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -411,7 +614,7 @@ def parse_log_file(data: bytes, key: str = "the file") -> list[dict[str, Any]]:
             f"{key} is gzip-compressed but does not hold JSON ({exc}), so it is not a "
             "CloudTrail log file."
         ) from exc
-    del text  # the records are kept, the text need not be
+    del text, content  # the records are kept, the text need not be
     records = document.get("Records") if isinstance(document, dict) else None
     if not isinstance(records, list):
         keys = ", ".join(sorted(document)[:5]) if isinstance(document, dict) else "none"

@@ -43,7 +43,6 @@ LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 range; bounded times keep that arithmetic far from the limits of Python's dates."""
 
 _RANGE_WORDS = f"give a time from {EARLIEST:%Y-%m-%d} to {LATEST - timedelta(days=1):%Y-%m-%d}"
-_LABEL = {"digest": "Digest file", "log": "Log file"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -135,7 +134,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
     def progress(result: FileResult) -> None:
         if text and args.verbose and result.valid:
-            out.write(f"{_LABEL[result.kind]}\t{printable(result.uri)}\tvalid\n")
+            out.write(f"{result.label}\t{printable(result.where)}\tvalid\n")
             out.flush()
 
     with connect(args, read_only=True) as conn:
@@ -191,11 +190,19 @@ def _summary(
         out.write("No valid digests found in range\n")
     counts = report.counts
     out.write("\n")
+    backfill = (counts.valid_backfill_digests, counts.invalid_backfill_digests)
     for valid, invalid, name in (
-        (counts.valid_digests, counts.invalid_digests, "digest"),
+        (
+            counts.valid_digests - backfill[0],
+            counts.invalid_digests - backfill[1],
+            "digest",
+        ),
+        (*backfill, "backfill digest"),
         (counts.valid_logs, counts.invalid_logs, "log"),
     ):
         total = valid + invalid
+        if name == "backfill digest" and not total:
+            continue  # as the AWS CLI: the line only when there are backfill digests
         line = f"{valid}/{total} {name} files valid"
         if invalid:
             line += f", {invalid}/{total} {name} files INVALID"
@@ -207,5 +214,5 @@ def _summary(
     if report.invalid:
         out.write("\nProblems:\n")
         for result in report.invalid:
-            out.write(f"{_LABEL[result.kind]}\t{printable(result.uri)}\n")
+            out.write(f"{result.label}\t{printable(result.where)}\n")
             out.write(f"  {result.status.upper()}: {printable(result.detail)}\n")

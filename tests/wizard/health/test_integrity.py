@@ -396,6 +396,8 @@ def test_command_json_output(cli_env: Any, aws: Any, capsys: pytest.CaptureFixtu
     assert payload["counts"] == {
         "valid_digests": 2,
         "invalid_digests": 0,
+        "valid_backfill_digests": 0,
+        "invalid_backfill_digests": 0,
         "valid_logs": 1,
         "invalid_logs": 1,
     }

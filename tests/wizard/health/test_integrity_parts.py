@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 from screens.cli.commands.validate import parse_time
 from screens.common.errors import UsageError
 from wizard.health import integrity
+from wizard.health.logfiles import read_content, source_of
 from wizard.sandbox import delivery as logs
 from wizard.sandbox.delivery import RecordedEvent, TrailView
 
@@ -279,10 +280,11 @@ def test_the_validator_verifies_what_the_sandbox_signs() -> None:
     assert key.fingerprint != other.fingerprint and len(key.fingerprint) == 32
 
 
-def test_bodies_as_the_caller_hands_them_over() -> None:
-    packed = gzip.compress(b'{"Records": []}')
-    assert integrity.inflate(integrity.blob("base64:" + base64.b64encode(packed).decode())) == (
-        b'{"Records": []}'
-    )
-    assert integrity.inflate(integrity.blob('{"Records": []}')) == b'{"Records": []}'
-    assert integrity.blob(b"\x00\x01") == b"\x00\x01"
+def test_content_is_read_the_same_gzipped_or_not() -> None:
+    text = b'{"Records": []}'
+    packed = read_content(source_of(gzip.compress(text)), keep=True)
+    plain = read_content(source_of(text), keep=True)
+    assert packed.data == plain.data == text
+    assert packed.sha256 == plain.sha256 == hashlib.sha256(text).hexdigest()
+    assert (packed.gzipped, plain.gzipped) == (True, False)
+    assert packed.trailing == plain.trailing == 0
