@@ -73,6 +73,8 @@ class WelcomeScreen(StepScreen):
         super().__init__()
         self._trails: dict[str, TrailFacts] = {}
         """Trails found so far, by ARN (shadow copies of multi-region trails fold into one)."""
+        self._failure: str | None = None
+        """Why the last attempt to connect failed (None while connecting or connected)."""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="connecting"):
@@ -168,6 +170,8 @@ class WelcomeScreen(StepScreen):
         else:
             what = "Connecting to AWS…"
         self.query_one("#connecting-label", Label).update(f"{what} (Esc cancels)")
+        self._failure = None
+        self.show_errors([])  # what Next said about the last attempt no longer holds
         self._show(connecting=True)
 
     @work(thread=True, exclusive=True, group="connect")
@@ -193,6 +197,9 @@ class WelcomeScreen(StepScreen):
     def on_connected(self, message: Connected) -> None:
         info = message.info
         self.wizard.state = self.state.with_(account=info)
+        self._failure = None
+        # A Next pressed while connecting left "not connected yet" below: it is stale now.
+        self.show_errors([])
         self._show(connected=True)
         self.query_one("#sandbox-note").display = info.sandbox
         if info.sandbox and not self.query("#sandbox-banner"):
@@ -271,6 +278,11 @@ class WelcomeScreen(StepScreen):
 
     def _show_failure(self, title: str, text: str) -> None:
         """Say why there is no connection, and offer the sandbox (unless already on it)."""
+        # What Next then says; the buttons are named there already, so a text that only
+        # names them (a cancelled connection's) is left out.
+        self._failure = title if text.startswith("Press ") else f"{title} {text}"
+        # A Next pressed while connecting said "still connecting": stale now.
+        self.show_errors([])
         self._show(failed=True)
         self.query_one("#failure-title", Static).update(title)
         self.query_one("#failure", Static).update(text)
@@ -360,5 +372,15 @@ class WelcomeScreen(StepScreen):
 
     def collect(self) -> tuple[WizardState, list[str]]:
         if self.state.account is None:
-            return self.state, ["Not connected to AWS yet: wait, or continue on the sandbox."]
+            return self.state, [self._not_connected()]
         return self.state, []
+
+    def _not_connected(self) -> str:
+        """Why Next cannot go on yet: still connecting, or what failed and what to do."""
+        backend = self.wizard.backend
+        where = "the sandbox" if backend.sandbox else "AWS"
+        if self._failure is None:
+            return f"Not connected yet: still connecting to {where}. Wait a moment (Esc cancels)."
+        if backend.sandbox:
+            return f"Not connected to the sandbox: {self._failure} Press Try again."
+        return f"Not connected to AWS: {self._failure} Press Try again, or Continue on the sandbox."

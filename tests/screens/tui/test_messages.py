@@ -1,0 +1,104 @@
+"""Messages that must match the screen they are on (issue 13, item 5).
+
+Each test drives the wizard against the seeded sandbox and asserts what a person reads: no
+"not connected" once the account is shown, no refusal beside a different choice, a typed key
+judged as the table judges it, placeholders that read as hints, the sandbox's permission note
+in words, next steps that name our own commands, Trail health on the trail just made, a log
+browser header that names where its files are read from, and a screenshot that is saved.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import Input, Markdown, Static
+
+from screens.common.backend import Backend
+from screens.tui.app import WizardApp
+from screens.tui.logs import LogBrowserScreen
+from screens.tui.status import StatusScreen
+from screens.tui.steps.done import DoneScreen
+from screens.tui.steps.encryption import EncryptionScreen
+from screens.tui.widgets.choice_table import ChoiceTable
+from screens.tui.widgets.findings import FindingsList
+from tests.screens.tui.test_review_apply import (
+    answers,
+    apply_from_review,
+    client,
+    continue_to_done,
+    open_review,
+)
+from tests.screens.tui.test_steps import SIZE, connected, paste_into, text, until
+from wizard.aws.basics import CredentialsProblem
+
+pytestmark = [pytest.mark.tui, pytest.mark.aws]
+
+ACCOUNT = "123456789012"
+
+
+def errors_shown(app: WizardApp) -> str:
+    """The step's error summary under the form, as shown, on one line (empty when none)."""
+    box = app.screen.query_one("#errors", Static)
+    return " ".join(text(app, "#errors").split()) if box.size.area else ""
+
+
+# ---------------------------------------------------------------------------- 1: connection
+
+
+async def test_not_connected_goes_once_the_account_has_loaded(
+    app_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    connect = Backend.connect
+
+    def slow_connect(self: Backend) -> Any:
+        release.wait(timeout=30)
+        return connect(self)
+
+    monkeypatch.setattr(Backend, "connect", slow_connect)
+    app: WizardApp = app_factory()
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(
+                pilot, lambda: bool(app.screen.query("#account")), "the welcome screen's blocks"
+            )
+            await pilot.press("ctrl+n")  # too early: still connecting
+            await pilot.pause()
+            assert app.current_step == "welcome"
+            said = errors_shown(app)
+            assert "still connecting to the sandbox" in said
+            assert "continue on the sandbox" not in said.lower()  # it is the sandbox already
+
+            release.set()
+            await connected(pilot)
+            assert "123456789012" in text(app, "#whoami")
+            assert errors_shown(app) == ""
+            assert "Not connected" not in errors_shown(app)
+    finally:
+        release.set()
+
+
+async def test_not_connected_says_what_failed(
+    app_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(self: Backend) -> Any:
+        raise CredentialsProblem(
+            "The session token has expired: sign in again (aws sso login).", kind="expired"
+        )
+
+    monkeypatch.setattr(Backend, "connect", refused)
+    app: WizardApp = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.screen.query_one("#failed").display, "the failure")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        said = errors_shown(app)
+        assert said.startswith("✗ Not connected to the sandbox: The AWS credentials have expired.")
+        assert "sign in again (aws sso login)" in said
+        assert "Try again" in said
+        assert "still connecting" not in said
