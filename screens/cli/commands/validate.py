@@ -110,6 +110,18 @@ def parse_time(text: str, option: str, now: datetime) -> datetime:
     return moment
 
 
+def sandbox_delivery_words(trail: str) -> str:
+    """What a sandbox user does when there are no digest files yet (no hour to wait)."""
+    return (
+        "This is the sandbox, where nothing takes an hour: it delivers digest files on its "
+        "next delivery tick (every minute, unless `cloudtrail-wizard sandbox "
+        "--digest-interval S` set another interval) for trails that are logging with log "
+        f"file validation on. Run `cloudtrail-wizard --sandbox validate {printable(trail)}` "
+        "again after that; in the full-screen wizard, Trail health's \"Deliver logs now\" "
+        "delivers at once."
+    )
+
+
 def _show(moment: datetime | None, default: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else default
 
@@ -150,6 +162,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             )
         except AwsError as err:
             return report_aws_failure(err)
+        if report.problem_kind == "no-digests" and conn.session.sandbox:
+            report = report.model_copy(
+                update={"problem": f"{report.problem} {sandbox_delivery_words(args.trail)}"}
+            )
     code = EXIT_OK if report.ok else EXIT_FAILED
     if report.problem_kind in ("trail-not-found", "invalid-range"):
         code = EXIT_INVALID

@@ -31,6 +31,33 @@ def split_principals(text: str) -> list[str]:
     return text.replace(",", " ").split()
 
 
+def typed_key(typed: str, keys: list[KeyChoice], bucket_region: str | None) -> KeyChoice | None:
+    """The listed key a typed id, ARN or alias names; None when the list does not have it.
+
+    An alias is a name within one region: ``alias/x`` is looked for in the bucket's region
+    first (where the review resolves it), then elsewhere, so that a key the table marks as
+    being in the wrong region is reported as such.
+
+    Args:
+        typed: What was typed: a key id, key ARN, alias name or alias ARN.
+        keys: The keys listed, judged for the bucket's region.
+        bucket_region: The bucket's region, once known.
+
+    Returns:
+        The key, with the table's verdict; None when it is not listed.
+    """
+    if typed.startswith("arn:") and ":alias/" in typed:
+        # arn:aws:kms:REGION:ACCOUNT:alias/NAME names one region's alias.
+        region = typed.split(":")[3]
+        alias = "alias/" + typed.split(":alias/", 1)[1]
+        return next((k for k in keys if k.region == region and alias in k.aliases), None)
+    by_id = next((k for k in keys if typed in (k.arn, k.key_id)), None)
+    if by_id is not None:
+        return by_id
+    named = sorted((k for k in keys if typed in k.aliases), key=lambda k: k.region != bucket_region)
+    return named[0] if named else None
+
+
 class EncryptionScreen(StepScreen):
     """SSE-S3 or SSE-KMS; for an existing key, the account's keys are listed and judged.
 
@@ -252,6 +279,8 @@ class EncryptionScreen(StepScreen):
     def _key_chosen(self, event: ChoiceTable.Chosen) -> None:
         self._chosen = next((k for k in self._keys or [] if k.arn == event.key), None)
         self.query_one("#key-ref", Input).value = ""
+        # A refusal of the key chosen before is about that key, not this one: Next re-checks.
+        self.show_errors([])
         self._show_chosen()
 
     @on(Input.Changed, "#key-ref")
@@ -261,22 +290,33 @@ class EncryptionScreen(StepScreen):
     def _show_chosen(self) -> None:
         box = self.query_one("#key-chosen", Static)
         typed = self.input_value("key-ref")
+        key = self._key()
         problem = self._key_problem()
         box.set_class(bool(problem), "problem")
-        if typed:
-            box.update(f"Chosen: {typed} (checked on the review screen)")
-        elif self._chosen is None:
-            box.update("No key chosen yet." if self._keys is not None else "")
-        elif problem:
+        if problem:
             box.update(f"✗ {problem}")
+        elif key is not None:
+            box.update(f"Chosen: {key.label} ({key.region}).")
+        elif typed:
+            # Not one of the keys listed (another account's, or the list is not in yet).
+            box.update(f"Chosen: {typed} (not in the list above: checked on the review screen)")
         else:
-            box.update(f"Chosen: {self._chosen.label} ({self._chosen.region}).")
+            box.update("No key chosen yet." if self._keys is not None else "")
+
+    def _key(self) -> KeyChoice | None:
+        """The listed key meant: the one typed when the table has it, else the one chosen."""
+        typed = self.input_value("key-ref")
+        if typed:
+            return typed_key(typed, self._keys or [], self._bucket_region)
+        return self._chosen
 
     def _key_problem(self) -> str | None:
-        """Why the chosen key cannot be used (None when it can, or when a key was typed)."""
-        if self.input_value("key-ref") or self._chosen is None or self._chosen.eligible:
+        """Why the key meant cannot be used, as the table says (None when it can, or when a
+        typed key is not in the table)."""
+        key = self._key()
+        if key is None or key.eligible:
             return None
-        return f"{self._chosen.label} cannot be used: {self._chosen.reason}."
+        return f"{key.label} cannot be used: {key.reason}."
 
     # ------------------------------------------------------------------ navigation
 

@@ -293,6 +293,8 @@ class StorageScreen(StepScreen):
     def _bucket_chosen(self, event: ChoiceTable.Chosen) -> None:
         self._chosen = event.key
         self.query_one("#other-bucket", Input).value = ""
+        # A refusal of the bucket chosen before is about that bucket: Next re-checks.
+        self.show_errors([])
         self._show_chosen()
 
     @on(Input.Changed, "#other-bucket")

@@ -102,3 +102,71 @@ async def test_not_connected_says_what_failed(
         assert "sign in again (aws sso login)" in said
         assert "Try again" in said
         assert "still connecting" not in said
+
+
+# ---------------------------------------------------------------------------- 2, 3: keys
+
+
+async def at_existing_keys(pilot: Pilot[Any]) -> ChoiceTable:
+    """The encryption step with "an existing key" chosen and the key list shown."""
+    app = await connected(pilot)
+    app.go_to("encryption", app.state)
+    await pilot.pause()
+    await pilot.click("#key-mode-existing")
+    table = app.screen.query_one("#keys", ChoiceTable)
+    await until(pilot, lambda: bool(table.keys), "the key list")
+    return table
+
+
+def row_of(table: ChoiceTable, label: str) -> int:
+    """The row index of the key labelled ``label``."""
+    labels = [str(table.table.get_row(key)[0]) for key in table.keys]
+    return labels.index(label)
+
+
+async def test_choosing_another_key_replaces_the_refusal_of_the_first(app_factory: Any) -> None:
+    app: WizardApp = app_factory(answers=answers(encryption={"type": "sse-kms"}))
+    async with app.run_test(size=SIZE) as pilot:
+        table = await at_existing_keys(pilot)
+        # Chosen with the keyboard in the table (no filter typed, which would clear it too).
+        table.table.focus()
+        table.table.move_cursor(row=row_of(table, "alias/app-data-eu"))
+        await pilot.press("enter")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, EncryptionScreen)
+        assert "alias/app-data-eu cannot be used" in errors_shown(app)
+
+        table.table.focus()
+        table.table.move_cursor(row=row_of(table, "alias/cloudtrail-ready"))
+        await pilot.press("enter")
+        await pilot.pause()
+
+        assert "Chosen: alias/cloudtrail-ready (us-east-1)" in text(app, "#key-chosen")
+        assert "app-data-eu" not in errors_shown(app)
+        assert errors_shown(app) == ""
+
+
+async def test_a_typed_key_the_table_refuses_says_why(app_factory: Any) -> None:
+    app: WizardApp = app_factory(answers=answers(encryption={"type": "sse-kms"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await at_existing_keys(pilot)
+
+        await paste_into(pilot, "#key-ref", "alias/app-data-eu")
+        shown = text(app, "#key-chosen")
+        assert shown.startswith("✗ alias/app-data-eu cannot be used: in eu-west-1")
+        assert "the bucket is in us-east-1" in shown
+        assert "checked on the review screen" not in shown
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.current_step == "encryption"
+        assert "alias/app-data-eu cannot be used" in errors_shown(app)
+
+        await paste_into(pilot, "#key-ref", "alias/cloudtrail-ready")
+        assert text(app, "#key-chosen").startswith("Chosen: alias/cloudtrail-ready (us-east-1)")
+
+        # Only a key the list does not have is left to the review.
+        await paste_into(pilot, "#key-ref", "alias/from-another-account")
+        shown = text(app, "#key-chosen")
+        assert "alias/from-another-account" in shown
+        assert "not in the list above: checked on the review screen" in shown
