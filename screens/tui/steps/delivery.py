@@ -81,7 +81,7 @@ class DeliveryScreen(StepScreen):
                 "topic-name",
                 value=topic if sns_mode == "new" else "",
                 prompt="Name of the new topic",
-                placeholder="cloudtrail-log-files",
+                placeholder="e.g. cloudtrail-log-files",
                 check=lambda v: check_topic_name(v) if v else None,
                 hint="Created in the trail's home region; only this trail may publish to it.",
             )
@@ -90,7 +90,7 @@ class DeliveryScreen(StepScreen):
                 "topic-arn",
                 value=topic if sns_mode == "existing" else "",
                 prompt="ARN of the existing topic",
-                placeholder="arn:aws:sns:us-east-1:123456789012:NAME",
+                placeholder="e.g. arn:aws:sns:us-east-1:123456789012:NAME",
                 check=_topic_arn_problem,
             )
 
@@ -131,7 +131,7 @@ class DeliveryScreen(StepScreen):
                     "role-name",
                     value=role if role_mode == "new" else "",
                     prompt="Name of the new role",
-                    placeholder="empty: a name made from the trail's",
+                    placeholder="empty = a name made from the trail's",
                     check=lambda v: check_role_name(v) if v else None,
                     hint="Only CloudTrail may assume it, to write to this log group only.",
                 )
@@ -140,7 +140,7 @@ class DeliveryScreen(StepScreen):
                     "role-arn",
                     value=role if role_mode == "existing" else "",
                     prompt="ARN of the existing role",
-                    placeholder="arn:aws:iam::123456789012:role/NAME",
+                    placeholder="e.g. arn:aws:iam::123456789012:role/NAME",
                     check=_role_arn_problem,
                 )
 

@@ -125,7 +125,7 @@ class EncryptionScreen(StepScreen):
                     "encryption.decrypt_principals",
                     "principals",
                     value=str(principals),
-                    placeholder="arn:aws:iam::123456789012:role/LogReader",
+                    placeholder="e.g. arn:aws:iam::123456789012:role/LogReader",
                 )
             with Vertical(id="existing-key"):
                 yield Static("", id="bucket-region-note")

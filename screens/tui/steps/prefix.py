@@ -22,7 +22,9 @@ class PrefixScreen(StepScreen):
     """
 
     def compose_body(self) -> ComposeResult:
-        yield from self.compose_text("bucket.prefix", "prefix", placeholder="cloudtrail")
+        yield from self.compose_text(
+            "bucket.prefix", "prefix", placeholder="empty = no prefix (e.g. cloudtrail)"
+        )
         yield Label("Log files will appear under", classes="field-label")
         yield Static(self.object_path(self.initial("bucket.prefix") or ""), id="path")
         yield Static(self._path_note(), id="path-note", classes="hint")

@@ -116,7 +116,7 @@ class StorageScreen(StepScreen):
                 "other-bucket",
                 value="",
                 prompt="Or the name of a bucket in another account",
-                placeholder="central-logs-bucket",
+                placeholder="e.g. central-logs-bucket",
                 check=lambda v: check_bucket_name(v) if v else None,
             )
         yield from self.compose_access_logs()

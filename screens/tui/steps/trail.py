@@ -100,7 +100,7 @@ class TrailScreen(StepScreen):
             prompt="Tags",
             value=format_tags(self.answer("trail.tags")),
             check=lambda text: parse_tags(text)[1],
-            placeholder="team=security, env=prod",
+            placeholder="e.g. team=security, env=prod",
             hint=TAGS_HELP,
         )
 

@@ -170,3 +170,31 @@ async def test_a_typed_key_the_table_refuses_says_why(app_factory: Any) -> None:
         shown = text(app, "#key-chosen")
         assert "alias/from-another-account" in shown
         assert "not in the list above: checked on the review screen" in shown
+
+
+# ---------------------------------------------------------------------------- 4: placeholders
+
+
+async def test_example_placeholders_read_as_hints(app_factory: Any) -> None:
+    app: WizardApp = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        app.go_to("delivery", app.state)
+        await pilot.pause()
+        await pilot.click("#sns-new")
+        await pilot.pause()
+        topic = app.screen.query_one("#topic-name", Input)
+        assert topic.value == ""
+        assert topic.placeholder == "e.g. cloudtrail-log-files"
+        for selector in ("#topic-arn", "#role-arn"):
+            assert app.screen.query_one(selector, Input).placeholder.startswith("e.g. ")
+        # Empty means no topic, so Next asks for one; the placeholder never stood in for it.
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.current_step == "delivery"
+        assert "Name the new SNS topic." in errors_shown(app)
+
+        app.go_to("prefix", app.state)
+        await pilot.pause()
+        prefix = app.screen.query_one("#prefix", Input)
+        assert prefix.placeholder == "empty = no prefix (e.g. cloudtrail)"
