@@ -247,12 +247,72 @@ Every call is written to a journal file.
 """
 
 DONE_HELP = """\
-The trail is logging. Log files usually appear within 15 minutes under the path shown. To
-read them, download and gunzip a file, or query them with Athena or CloudTrail Lake. To check
-they were not tampered with, run `aws cloudtrail validate-logs --trail-arn ARN --start-time
-...` (this uses the digest files that log file validation writes). Save the answers to set up
-the same trail in another account with `cloudtrail-wizard apply ANSWERS`.
+The trail is logging. CloudTrail typically delivers log files within about 5 minutes of an
+API call (AWS does not guarantee it), under the path shown; the sandbox delivers them within
+seconds. Trail health shows whether the trail is logging and delivering; `cloudtrail-wizard
+logs TRAIL` lists its newest log files and shows their events; `cloudtrail-wizard validate
+TRAIL` checks them against the signed digest files that log file validation writes. Save the
+answers to set up the same trail in another account with `cloudtrail-wizard apply ANSWERS`.
 """
+
+DELIVERY_TIMES = {
+    "sandbox": (
+        "The sandbox delivers log files within about half a minute of each call (on AWS it "
+        "typically takes about 5 minutes).",
+        "It writes a digest file every minute (on AWS, every hour).",
+    ),
+    "aws": (
+        "CloudTrail typically delivers log files within about 5 minutes of an API call (AWS "
+        "does not guarantee the time).",
+        "It writes a digest file once an hour.",
+    ),
+}
+"""When log files and digest files appear: on AWS as the CloudTrail User Guide states it; in
+the sandbox, whose delivery runs on a compressed clock, within seconds."""
+
+
+def next_steps(
+    trail: str, *, sandbox: bool, validation: bool, health: str | None = None
+) -> tuple[str, list[str]]:
+    """What to do after an apply, with the trail's name in every command.
+
+    Args:
+        trail: The trail's name.
+        sandbox: The trail is in the sandbox: the commands need ``--sandbox``, and files
+            arrive within seconds, not minutes.
+        validation: Log file validation is on (else ``validate`` has no digest to check).
+        health: How to open Trail health where the text is shown ("Open Trail health
+            (Ctrl+T)" in the TUI); None: the ``status`` command.
+
+    Returns:
+        When the files arrive (one paragraph), and the next steps (one item each; commands
+        in backquotes).
+    """
+    command = "cloudtrail-wizard --sandbox" if sandbox else "cloudtrail-wizard"
+    health = health or f"Run `{command} status {trail}`"
+    logs, digests = DELIVERY_TIMES["sandbox" if sandbox else "aws"]
+    items = [
+        f"Is it delivering? {health} to see whether the trail is logging, its latest "
+        "delivery and any delivery error.",
+        f"Read the logs: `{command} logs {trail}` lists the newest log files; "
+        f"`{command} logs {trail} --file latest` shows the events of the newest one.",
+    ]
+    if validation:
+        items.append(
+            f"Prove nothing was changed: `{command} validate {trail}` checks every log file "
+            "against the signed digest files, once the first digest has been delivered."
+        )
+    else:
+        items.append(
+            "Log file validation is off for this trail, so there are no digest files for "
+            f"`{command} validate {trail}` to check; turn it on to be able to prove that no "
+            "log file was changed."
+        )
+    items.append(
+        "Same trail elsewhere: save the answers, then run `cloudtrail-wizard apply ANSWERS` "
+        "in another account."
+    )
+    return (f"{logs} {digests}" if validation else logs), items
 
 
 STEPS: tuple[StepGuide, ...] = (

@@ -756,7 +756,14 @@ class PlainWizard:
         print_outcome(plan, answers, outcome, self.out)
         if outcome.report.status == "applied":
             self.heading("Next steps")
-            self.para(guide.DONE_HELP)
+            timing, items = guide.next_steps(
+                answers.trail.name,
+                sandbox=self.backend.sandbox,
+                validation=answers.trail.log_file_validation,
+            )
+            self.para(timing)
+            for item in items:
+                self.para(item, indent="- ", hang="  ", blank=False)
         return self.applied_code
 
     def offer_save(self, answers: Answers) -> None:

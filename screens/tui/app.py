@@ -22,6 +22,7 @@ from screens.common.backend import Backend
 from screens.tui import keys, saves
 from screens.tui.confirm import ConfirmScreen
 from screens.tui.state import WizardState
+from screens.tui.widgets import sizes
 from wizard.guide import draft_from_answers
 from wizard.run.journal import first_run, journal_dir
 
@@ -110,6 +111,9 @@ class WizardApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "cloudtrail-wizard"
+    # Classes every screen gets for the terminal's size; app.tcss adapts the layout to them.
+    HORIZONTAL_BREAKPOINTS = sizes.HORIZONTAL_BREAKPOINTS
+    VERTICAL_BREAKPOINTS = sizes.VERTICAL_BREAKPOINTS
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(keys.QUIT, "quit_wizard", "Quit", priority=True),
     ]
@@ -126,7 +130,11 @@ class WizardApp(App[int]):
         self.backend = backend
         self.state = state or WizardState()
         self.show_help = show_help
-        """Help panels visible (on by default for the first run and in sandbox mode)."""
+        """Help panels visible beside the form (on by default for the first run and in
+        sandbox mode)."""
+        self.show_help_narrow = False
+        """Help panels visible in a terminal too narrow for them beside the form: off until
+        asked for there, so the form keeps its width."""
         self.answers_path = answers_path
         """Where Ctrl+S saves answers."""
         self.current_step = "welcome"

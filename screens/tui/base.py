@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -18,11 +18,13 @@ from textual.css.query import NoMatches
 from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.validation import ValidationResult, Validator
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker
 
 from screens.tui import keys
 from screens.tui.state import WizardState
+from screens.tui.widgets import sizes
 from screens.tui.widgets.footer import StepFooter
 from screens.tui.widgets.help_text import help_widget
 from wizard import guide
@@ -31,6 +33,7 @@ from wizard.guide import Question, StepGuide
 if TYPE_CHECKING:
     # pydantic loads with the answers models, after the first frame.
     from pydantic import ValidationError
+    from textual.types import AnimationLevel, CallbackType, EasingFunction
 
     # The type only: importing the app here would close the circle app -> steps -> base.
     from screens.tui.app import WizardApp
@@ -90,6 +93,31 @@ def validation_messages(exc: ValidationError) -> list[str]:
     return lines
 
 
+def field_label(widget: Widget, form: Widget) -> Widget | None:
+    """The ``field-label`` a field of ``form`` sits under, if it has one.
+
+    The label is the field's nearest shown sibling above it or, for the first widget of a
+    group (the filter box of a picker), the one above the group. Anything else above it
+    (another field, a hint) means the field has no label of its own.
+
+    Args:
+        widget: A widget inside ``form``.
+        form: The scrolling form.
+
+    Returns:
+        The label, or None.
+    """
+    node = widget
+    while node is not form and isinstance(node.parent, Widget):
+        siblings = [child for child in node.parent.children if child.display]
+        index = siblings.index(node) if node in siblings else 0
+        if index:
+            above = siblings[index - 1]
+            return above if above.has_class("field-label") else None
+        node = node.parent
+    return None
+
+
 class StepScreen(Screen[None]):
     """Base of every step: subclasses fill :meth:`compose_body` and :meth:`collect`."""
 
@@ -146,7 +174,68 @@ class StepScreen(Screen[None]):
         yield from ()
 
     def on_mount(self) -> None:
-        self.query_one("#help-panel").display = self.wizard.show_help
+        self.sync_help()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.sync_help()
+
+    @property
+    def narrow(self) -> bool:
+        """The terminal has no room for the help panel beside the form."""
+        return sizes.is_narrow(self.app.size.width)
+
+    def sync_help(self) -> None:
+        """Show the help panel as asked for at this width (a narrow terminal asks apart).
+
+        Beside the form when the terminal is wide; when it is narrow the panel is hidden
+        unless the person asked for it there, and then app.tcss puts it under the form. A
+        screen that offers no help (its toggle disabled) keeps it hidden.
+        """
+        wanted = self.wizard.show_help_narrow if self.narrow else self.wizard.show_help
+        offered = self.check_action("toggle_help", ()) is not False
+        self.query_one("#help-panel").display = wanted and offered
+
+    @on(events.DescendantFocus)
+    def _keep_label_in_view(self, event: events.DescendantFocus) -> None:
+        """Scroll the form so a focused field's label shows with it (once laid out)."""
+        self.call_after_refresh(self.scroll_field_into_view, event.widget)
+
+    def scroll_to_center(
+        self,
+        widget: Widget,
+        animate: bool = True,
+        *,
+        speed: float | None = None,
+        duration: float | None = None,
+        easing: EasingFunction | str | None = None,
+        force: bool = False,
+        origin_visible: bool = True,
+        on_complete: CallbackType | None = None,
+        level: AnimationLevel = "basic",
+        immediate: bool = False,
+    ) -> None:
+        """Textual's scroll to a newly focused widget; a field of the form keeps its label.
+
+        Textual calls this when focus lands on a widget not wholly in view, sometimes before
+        the new screen is laid out: it then scrolled (animated) to where the field's label
+        was just off the top. A field of the form is scrolled by
+        :meth:`scroll_field_into_view` instead, once laid out.
+        """
+        if self.query("#body") and self.query_one("#body") in widget.ancestors:
+            self.call_after_refresh(self.scroll_field_into_view, widget)
+            return
+        super().scroll_to_center(
+            widget,
+            animate,
+            speed=speed,
+            duration=duration,
+            easing=easing,
+            force=force,
+            origin_visible=origin_visible,
+            on_complete=on_complete,
+            level=level,
+            immediate=immediate,
+        )
 
     # ------------------------------------------------------------------ navigation
 
@@ -175,8 +264,30 @@ class StepScreen(Screen[None]):
         self.wizard.go_back(self.STEP_ID, state)
 
     def action_toggle_help(self) -> None:
-        self.wizard.show_help = not self.wizard.show_help
-        self.query_one("#help-panel").display = self.wizard.show_help
+        if self.narrow:
+            self.wizard.show_help_narrow = not self.wizard.show_help_narrow
+        else:
+            self.wizard.show_help = not self.wizard.show_help
+        self.sync_help()
+
+    def scroll_field_into_view(self, widget: Widget) -> None:
+        """Scroll the form so ``widget`` and the label above it are both in view.
+
+        Textual scrolls a focused widget into view by itself, which can leave its label
+        just above the top edge ("Trail name" was never seen on an 80x24 terminal).
+        """
+        body = self.query_one("#body", VerticalScroll)
+        if not widget.is_attached or body not in widget.ancestors:
+            return
+        label = field_label(widget, body)
+        top = (label or widget).region.y
+        bottom = widget.region.bottom
+        view = body.scrollable_content_region
+        if top < view.y:
+            body.scroll_to(y=body.scroll_y - (view.y - top), animate=False)
+        elif bottom > view.bottom:
+            # Down far enough to show the field, never so far that its label leaves.
+            body.scroll_to(y=body.scroll_y + min(bottom - view.bottom, top - view.y), animate=False)
 
     def action_save_answers(self) -> None:
         state, _ = self.collect()

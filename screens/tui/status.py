@@ -95,11 +95,17 @@ class StatusScreen(Screen[None]):
         Binding("v", "validate", "Validate log integrity"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, trail_arn: str | None = None) -> None:
+        """Create the screen.
+
+        Args:
+            trail_arn: The trail to select once the trails are listed (the one just made,
+                when opened from Done); None or an unknown ARN selects the first.
+        """
         super().__init__()
         self.report: HealthReport | None = None
         """The latest health report (None while the first check runs)."""
-        self.selected: str | None = None
+        self.selected: str | None = trail_arn
         """ARN of the trail whose details are shown."""
         self.integrity: dict[str, IntegrityReport] = {}
         """Integrity reports by trail ARN."""
@@ -328,7 +334,7 @@ class StatusScreen(Screen[None]):
         if action == "deliver_logs":
             return self.sandbox
         if action in ("log_files", "validate"):
-            return self.selected is not None
+            return self.trail() is not None
         return True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -21,7 +21,7 @@ from textual.widgets import Button, Markdown, Static
 
 from screens.tui import keys
 from screens.tui.base import StepScreen
-from wizard.guide import DONE_HELP
+from wizard.guide import next_steps
 from wizard.model.plan import Call
 
 if TYPE_CHECKING:
@@ -182,7 +182,18 @@ class DoneScreen(StepScreen):
         text.rstrip()
         yield Static(text or "No checks were run.", id="verification", classes="done-text")
         yield Static("Next steps", classes="done-section")
-        yield Markdown(DONE_HELP, id="next-steps")
+        yield Markdown(self._next_steps(), id="next-steps")
+
+    def _next_steps(self) -> str:
+        """The next steps as Markdown: this trail's name in each command, this backend's times."""
+        answers = self.state.answers_or_none()
+        timing, items = next_steps(
+            answers.trail.name if answers is not None else "TRAIL",
+            sandbox=self.wizard.backend.sandbox,
+            validation=answers.trail.log_file_validation if answers is not None else True,
+            health=f"Open Trail health ({keys.label(keys.TRAIL_HEALTH)})",
+        )
+        return "\n".join([timing, "", *(f"- {item}" for item in items)])
 
     def _log_path(self) -> str:
         # Deferred for start-up time: pydantic models load only when this runs.
@@ -327,11 +338,13 @@ class DoneScreen(StepScreen):
             self.action_status()
 
     def action_status(self) -> None:
-        """Open the trail health screen: is the new trail logging and delivering?"""
+        """Open the trail health screen on the trail just made: is it logging and delivering?"""
         # Deferred: a screen's module loads when it is first shown (start-up time).
         from screens.tui.status import StatusScreen
 
-        self.app.push_screen(StatusScreen())
+        outcome, plan = self.state.outcome, self.state.plan
+        applied = outcome is not None and outcome.report.status == "applied"
+        self.app.push_screen(StatusScreen(plan.trail_arn if applied and plan else None))
 
     def action_next(self) -> None:
         """Quit with the exit code of the outcome."""

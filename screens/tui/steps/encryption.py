@@ -17,6 +17,7 @@ from screens.tui.base import StepScreen
 from screens.tui.messages import KeysListed
 from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
+from screens.tui.widgets.wrap import Elided
 from wizard.account.discovery import discover_bucket
 from wizard.account.inventory import KeyChoice
 from wizard.engine import Engine
@@ -132,6 +133,7 @@ class EncryptionScreen(StepScreen):
                 yield ChoiceTable(
                     ("Key", "Region", "Can be used?"),
                     filter_placeholder="Type to filter the keys",
+                    fit={"Key": "elide", "Can be used?": "wrap"},
                     id="keys",
                 )
                 yield Static("", id="key-chosen")
@@ -249,7 +251,7 @@ class EncryptionScreen(StepScreen):
             # The table shows the reason's first clause; the chosen line shows all of it.
             short = k.reason.partition(": ")[0]
             usable = Text("✓ yes", style="green") if k.eligible else Text(f"✗ {short}", "red")
-            rows.append((k.arn, (k.label, k.region, usable)))
+            rows.append((k.arn, (Elided(k.label), k.region, usable)))
         if self._wanted is not None:
             wanted = self._wanted
             self._chosen = next(

@@ -8,6 +8,7 @@ from textual.widgets import Input, Label, Static
 
 from screens.tui.base import StepScreen
 from screens.tui.state import WizardState
+from screens.tui.widgets.wrap import Breakable
 from wizard.model.names import normalise_prefix
 
 
@@ -26,12 +27,13 @@ class PrefixScreen(StepScreen):
             "bucket.prefix", "prefix", placeholder="empty = no prefix (e.g. cloudtrail)"
         )
         yield Label("Log files will appear under", classes="field-label")
-        yield Static(self.object_path(self.initial("bucket.prefix") or ""), id="path")
+        # A path longer than the line breaks after a "/", never inside a folder's name.
+        yield Static(Breakable(self.object_path(self.initial("bucket.prefix") or "")), id="path")
         yield Static(self._path_note(), id="path-note", classes="hint")
 
     @on(Input.Changed, "#prefix")
     def _prefix_changed(self, event: Input.Changed) -> None:
-        self.query_one("#path", Static).update(self.object_path(event.value))
+        self.query_one("#path", Static).update(Breakable(self.object_path(event.value)))
 
     def object_path(self, prefix: str) -> str:
         """Where CloudTrail writes, for this prefix and the answers so far.

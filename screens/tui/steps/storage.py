@@ -26,6 +26,7 @@ from screens.tui.base import StepScreen
 from screens.tui.messages import BucketChecked, BucketsListed
 from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
+from screens.tui.widgets.wrap import Elided
 from wizard.account.inventory import BucketChoice
 from wizard.engine import Engine
 from wizard.model.names import check_bucket_name
@@ -107,6 +108,7 @@ class StorageScreen(StepScreen):
             yield ChoiceTable(
                 ("Bucket", "Region", "Policy"),
                 filter_placeholder="Type to filter the buckets",
+                fit={"Bucket": "elide", "Policy": "wrap"},
                 id="buckets",
             )
             yield Static("", id="chosen")
@@ -277,7 +279,7 @@ class StorageScreen(StepScreen):
         for b in buckets:
             note = b.note.removeprefix("policy ")  # the column is titled "Policy"
             policy = Text(f"✓ {note}", style="green") if b.allows_cloudtrail else Text(note)
-            rows.append((b.name, (b.name, b.region or "unknown", policy)))
+            rows.append((b.name, (Elided(b.name), b.region or "unknown", policy)))
         table = self.query_one("#buckets", ChoiceTable)
         listed = self._chosen in {b.name for b in buckets}
         table.set_rows(rows, chosen=self._chosen if listed else None)

@@ -18,6 +18,7 @@ from screens.tui import keys
 from screens.tui.base import StepScreen
 from screens.tui.messages import Connected, ConnectFailed, TrailsFound
 from screens.tui.state import WizardState
+from screens.tui.widgets.wrap import Elided
 from wizard.ports import AwsError
 
 if TYPE_CHECKING:
@@ -316,16 +317,21 @@ class WelcomeScreen(StepScreen):
             everywhere: Every region was asked (else only the session's, so far).
         """
         trails = sorted(self._trails.values(), key=lambda t: (t.name, t.home_region))
-        # A plain table (not a DataTable): nothing to pick here, and long bucket names wrap.
+        # A plain table (not a DataTable): nothing to pick here. One line per trail: a name
+        # too long for a narrow terminal loses its middle, never wraps over three lines.
         table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold", pad_edge=False)
-        table.add_column("Name", overflow="fold")
+        table.add_column("Name")
         table.add_column("Home region", no_wrap=True)
         table.add_column("Multi-region", no_wrap=True)
         table.add_column("Org.", no_wrap=True)
-        table.add_column("Bucket", overflow="fold")
+        table.add_column("Bucket")
         for t in trails:
             table.add_row(
-                t.name, t.home_region, _yes(t.multi_region), _yes(t.organization), t.bucket or ""
+                Elided(t.name),
+                t.home_region,
+                _yes(t.multi_region),
+                _yes(t.organization),
+                Elided(t.bucket or ""),
             )
         shown = self.query_one("#trails", Static)
         shown.update(table)

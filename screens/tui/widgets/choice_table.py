@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.text import Text
 from textual import on
@@ -11,7 +11,10 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, LoadingIndicator, Static
 
-Row = tuple[str, tuple[str | Text, ...]]
+from screens.tui.widgets.fit_table import Fit, FitTable
+from screens.tui.widgets.wrap import Elided
+
+Row = tuple[str, tuple[str | Text | Elided, ...]]
 """A row: its key (what is chosen) and its cells."""
 
 
@@ -25,7 +28,7 @@ class ChoiceTable(Vertical):
 
     DEFAULT_CSS = """
     ChoiceTable { height: auto; }
-    ChoiceTable > .choice-filter { margin: 1 0 0 0; width: 60; }
+    ChoiceTable > .choice-filter { margin: 1 0 0 0; width: 60; max-width: 100%; }
     ChoiceTable > .choice-loading { height: 1; margin-top: 1; }
     ChoiceTable > .choice-loading > LoadingIndicator { width: 6; height: 1; }
     ChoiceTable > .choice-loading > Label { color: $text-muted; }
@@ -53,6 +56,7 @@ class ChoiceTable(Vertical):
         columns: Sequence[str],
         *,
         filter_placeholder: str = "Type to filter",
+        fit: Mapping[str, Fit] | None = None,
         id: str | None = None,  # noqa: A002 (Textual's widget keyword)
     ) -> None:
         """Build an empty table.
@@ -60,10 +64,13 @@ class ChoiceTable(Vertical):
         Args:
             columns: Column titles.
             filter_placeholder: Placeholder of the filter box.
+            fit: How a column (by title) narrows when the table is too wide (see
+                :class:`~screens.tui.widgets.fit_table.FitTable`); others keep their width.
             id: Widget id.
         """
         super().__init__(id=id)
         self._columns = tuple(columns)
+        self._fit = dict(fit or {})
         self._filter_placeholder = filter_placeholder
         self._rows: list[Row] = []
         self._chosen: str | None = None
@@ -73,17 +80,19 @@ class ChoiceTable(Vertical):
         with Horizontal(classes="choice-loading"):
             yield LoadingIndicator()
             yield Label("", classes="choice-loading-label")
-        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield FitTable(fit=self._fit, cursor_type="row", zebra_stripes=True)
         yield Static("", classes="choice-note")
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*self._columns)
+        table = self.table
+        for title in self._columns:
+            table.add_column(title, key=title)  # the key names the column in ``fit``
         self.query_one(".choice-loading").display = False
 
     @property
-    def table(self) -> DataTable[str | Text]:
+    def table(self) -> FitTable:
         """The inner DataTable."""
-        return self.query_one(DataTable)
+        return self.query_one(FitTable)
 
     @property
     def keys(self) -> list[str]:

@@ -6,7 +6,9 @@ texts are plain paragraphs with an occasional `code` span and backslash escapes.
 within that subset, :func:`help_widget` builds :class:`HelpText`: the same blocks with the
 same styles as the Markdown widget (a padded vertical container of paragraphs, one line
 apart, code spans in the Markdown widget's colours), composed at once. Any other Markdown
-gets the Markdown widget itself, so what a person sees never depends on the shortcut.
+gets the Markdown widget itself, so what a person sees never depends on the shortcut, with
+one difference on purpose: a word longer than the line (a path) breaks after a "/"
+(:class:`~screens.tui.widgets.wrap.Breakable`) where the Markdown widget cuts it mid-word.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from textual.app import ComposeResult
 from textual.content import Content, Span
 from textual.widget import Widget
 from textual.widgets import Static
+
+from screens.tui.widgets.wrap import Breakable
 
 _PUNCTUATION = frozenset(string.punctuation)
 """What a backslash escapes (CommonMark: ASCII punctuation)."""
@@ -184,7 +188,9 @@ class HelpText(Widget):
     def compose(self) -> ComposeResult:
         for paragraph in self.paragraphs:
             spans = [Span(start, end, ".code_inline") for start, end in paragraph.code]
-            yield HelpParagraph(Content(paragraph.text, spans=spans), expand=True)
+            # Breakable: a path longer than the panel breaks after a "/", where the Markdown
+            # widget would cut it mid-word; everything else is drawn as it draws it.
+            yield HelpParagraph(Breakable(Content(paragraph.text, spans=spans)), expand=True)
 
 
 def help_widget(markdown: str) -> Widget:

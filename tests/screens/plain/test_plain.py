@@ -320,7 +320,9 @@ def test_new_bucket_sse_s3_is_applied_verified_and_saved(
     journal = re.search(r"^Journal: (.+)$", run.output, re.MULTILINE)
     assert journal is not None and Path(journal.group(1)).is_file()
     assert str(tmp_path / "state") in journal.group(1)
-    assert _normal(guide.DONE_HELP) in run.text
+    timing, steps = guide.next_steps("plain-trail", sandbox=True, validation=True)
+    assert _normal(timing) in run.text
+    assert all(_normal(f"- {step}") in run.text for step in steps)
     # One progress line per step, when it is done, as the `apply` command prints them.
     assert "[ok] create-trail: " in run.output
     assert "[ok] start-logging: " in run.output

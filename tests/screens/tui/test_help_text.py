@@ -1,9 +1,12 @@
-"""The help panel draws the guide's help exactly as Textual's Markdown widget would.
+"""The help panel draws the guide's help as Textual's Markdown widget would, paths excepted.
 
 :func:`screens.tui.widgets.help_text.help_widget` skips the Markdown widget (slow to import and
 to build) for plain paragraphs; these tests compare screenshots of both, for every step's
 help and for the edge cases of the subset, in the dark, light and ANSI themes, and check
-that anything outside the subset still gets the Markdown widget.
+that anything outside the subset still gets the Markdown widget. The one intended difference:
+a word longer than the panel's line (a path) breaks after a "/" where Markdown cuts it
+mid-word, so the pictures are compared on a panel wide enough for every word, and the
+break is checked on its own.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Any
 import pytest
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import Markdown
 
 from screens.tui.widgets.help_text import HelpText, Paragraph, help_widget, parse_plain
@@ -56,18 +61,26 @@ OUTSIDE_SUBSET = {
 """Markdown the shortcut leaves to the Markdown widget."""
 
 
+WIDTH = 44
+"""The panel's width in the screenshots."""
+
+LINE = WIDTH - 1 - 2 - 4
+"""The cells of one line of help in it: less the border, the panel's and the text's padding."""
+
+
 class Panel(App[None]):
     """The help panel of a step screen, holding either widget."""
 
     CSS = """
-    #help-panel { width: 44; border-left: solid $primary; padding: 0 1; background: $boost; }
+    #help-panel { border-left: solid $primary; padding: 0 1; background: $boost; }
     """
 
-    def __init__(self, markdown: str, *, shortcut: bool, theme: str) -> None:
+    def __init__(self, markdown: str, *, shortcut: bool, theme: str, width: int = WIDTH) -> None:
         super().__init__()
         self.markdown = markdown
         self.shortcut = shortcut
         self.initial_theme = theme
+        self.width = width
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-panel"):
@@ -75,10 +88,11 @@ class Panel(App[None]):
 
     def on_mount(self) -> None:
         self.theme = self.initial_theme
+        self.query_one("#help-panel").styles.width = self.width
 
 
-async def screenshot(markdown: str, *, shortcut: bool, theme: str) -> str:
-    app = Panel(markdown, shortcut=shortcut, theme=theme)
+async def screenshot(markdown: str, *, shortcut: bool, theme: str, width: int = WIDTH) -> str:
+    app = Panel(markdown, shortcut=shortcut, theme=theme, width=width)
     async with app.run_test(size=(50, 60)) as pilot:
         widget = app.query_one("#help-panel").children[0]
         # The Markdown widget parses in a thread and mounts its blocks afterwards.
@@ -97,11 +111,37 @@ async def test_shortcut_draws_what_markdown_draws(name: str, theme: str) -> None
     markdown = {**HELP, **SUBSET_CASES}[name]
     paragraphs = parse_plain(markdown)
     assert paragraphs is not None, "not plain paragraphs: test it with OUTSIDE_SUBSET"
-    expected = await screenshot(markdown, shortcut=False, theme=theme)
+    # Wide enough for the longest word: where a word is cut, the two differ on purpose.
+    longest = max(len(word) for p in paragraphs for word in p.text.split())
+    width = max(WIDTH, WIDTH - LINE + longest)
+    expected = await screenshot(markdown, shortcut=False, theme=theme, width=width)
     words = [w.strip(string.punctuation) for w in paragraphs[0].text.split()]
     word = max((w for w in words if w.isalpha()), key=len)
     assert word in expected  # the help was drawn, so equal pictures mean something
-    assert await screenshot(markdown, shortcut=True, theme=theme) == expected
+    assert await screenshot(markdown, shortcut=True, theme=theme, width=width) == expected
+
+
+async def test_a_path_longer_than_the_line_breaks_after_a_slash() -> None:
+    path = "AWSLogs/<account>/CloudTrail/<region>/<date>/"
+    markdown = f"CloudTrail always adds `{path}` after it."
+    assert len(path) > LINE  # Markdown cuts it inside a folder's name
+    app = Panel(markdown, shortcut=True, theme="textual-dark")
+    async with app.run_test(size=(50, 20)) as pilot:
+        await pilot.pause()
+        paragraph = app.query_one("#help-panel HelpParagraph", Widget)
+        size = paragraph.size
+        lines = [s.text.strip() for s in paragraph.render_lines(Region(0, 0, *size))]
+    shown = [line for line in lines if line]
+    assert all(len(line) <= LINE for line in shown)
+    # The path starts a line and goes on over the next ones, each broken after a "/".
+    start = next(i for i, line in enumerate(shown) if line.startswith("AWSLogs/"))
+    end, joined = start, ""
+    while len(joined) < len(path):
+        joined += shown[end]
+        end += 1
+    assert joined.startswith(path)
+    assert end - start >= 2
+    assert all(line.endswith("/") for line in shown[start : end - 1])
 
 
 def test_the_welcome_help_takes_the_shortcut() -> None:

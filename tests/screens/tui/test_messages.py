@@ -198,3 +198,57 @@ async def test_example_placeholders_read_as_hints(app_factory: Any) -> None:
         await pilot.pause()
         prefix = app.screen.query_one("#prefix", Input)
         assert prefix.placeholder == "empty = no prefix (e.g. cloudtrail)"
+
+
+# ---------------------------------------------------------------------------- 5: permissions
+
+
+async def test_the_review_says_the_sandbox_cannot_check_permissions(app_factory: Any) -> None:
+    app: WizardApp = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        review = await open_review(pilot)
+        shown = "\n".join(
+            static.content.plain if isinstance(static.content, Text) else str(static.content)
+            for static in review.query_one(FindingsList).query(Static).results(Static)
+        )
+        assert "The sandbox cannot check the operator's permissions" in shown
+        assert "ResponseParserError" not in shown
+        assert "Unable to parse response" not in shown
+
+
+# ---------------------------------------------------------------------------- 6, 7: done
+
+
+async def test_done_points_to_our_commands_and_trail_health_opens_on_the_new_trail(
+    app_factory: Any,
+) -> None:
+    # "zeta" sorts after the seeded legacy-trail: the first row is not the new trail.
+    app: WizardApp = app_factory(answers=answers(trail={"name": "zeta"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot)
+        await apply_from_review(pilot)
+        done = await continue_to_done(pilot)
+
+        steps = done.query_one("#next-steps", Markdown).source
+        assert "cloudtrail-wizard --sandbox logs zeta" in steps
+        assert "cloudtrail-wizard --sandbox validate zeta" in steps
+        assert "Open Trail health (Ctrl+T)" in steps
+        assert "within about half a minute" in steps
+        assert "validate-logs" not in steps
+        assert "15 minutes" not in steps
+
+        await pilot.press("ctrl+t")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, StatusScreen) and app.screen.report is not None,
+            "the trail health report",
+        )
+        status = app.screen
+        assert isinstance(status, StatusScreen)
+        names = [t.name for t in status.report.trails] if status.report else []
+        assert names.index("zeta") > 0  # not simply the first row
+        assert status.selected == f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/zeta"
+        assert "zeta" in text(app, "#status-verdict")
+
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, DoneScreen), "the done screen")

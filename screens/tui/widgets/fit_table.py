@@ -1,0 +1,171 @@
+"""A DataTable whose columns fit the width it gets: no header cut, no column off screen.
+
+Textual's DataTable makes every column as wide as its widest cell and scrolls sideways when
+they do not fit: at 80 columns the bucket picker's "Policy" column was off screen and the
+apply screen's steps were cut. :class:`FitTable` narrows the columns that may shrink until
+the table fits: a ``wrap`` column wraps its cells at spaces (the row grows), an ``elide``
+column shows long names with their middle elided (:class:`~screens.tui.widgets.wrap.Elided`);
+other columns keep their width. Whenever its width changes, the widths are computed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from rich.console import RenderableType
+from rich.measure import Measurement
+from rich.text import Text
+from textual import events
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
+
+from screens.tui.widgets.wrap import MIN_ELIDED, Elided
+
+Fit = Literal["keep", "wrap", "elide"]
+"""How a column fits: keeps its width, wraps its cells, or elides the middle of long ones."""
+
+MIN_WRAPPED = 12
+"""A wrapping column is not made narrower than this (nor than its title)."""
+
+
+def fit_widths(
+    natural: Sequence[int], minimum: Sequence[int], fits: Sequence[Fit], available: int
+) -> list[int]:
+    """Column widths that add up to at most ``available`` cells, when the minimums allow.
+
+    Wrapping columns give up width first, then eliding ones; within each kind the widest
+    column is narrowed first, so the narrow ones keep their content on one line.
+
+    Args:
+        natural: The width each column needs to show every cell on one line.
+        minimum: The narrowest each column may become (its title, at least).
+        fits: How each column may shrink.
+        available: The cells the columns may take together.
+
+    Returns:
+        One width per column; the natural widths when they fit.
+    """
+    widths = list(natural)
+    excess = sum(widths) - available
+    for kind in ("wrap", "elide"):
+        shrinkable = [i for i, fit in enumerate(fits) if fit == kind]
+        while excess > 0:
+            candidates = [i for i in shrinkable if widths[i] > minimum[i]]
+            if not candidates:
+                break
+            widest = max(candidates, key=lambda i: widths[i])
+            widths[widest] -= 1
+            excess -= 1
+    return widths
+
+
+def _measure(table: DataTable[Any], cell: object) -> int:
+    """The cells ``cell`` needs on one line, as the table would draw it."""
+    console = table.app.console
+    renderable: RenderableType
+    if isinstance(cell, str):
+        renderable = Text.from_markup(cell)  # the table reads strings as markup
+    elif isinstance(cell, Text | Elided):
+        renderable = cell
+    else:
+        renderable = Text(str(cell))
+    return Measurement.get(console, console.options, renderable).maximum
+
+
+class FitTable(DataTable[Any]):
+    """A DataTable that narrows its ``wrap`` and ``elide`` columns to fit its width.
+
+    Add columns with a ``key`` named in ``fit``; rows are added as usual (with a wrapping
+    column they grow to fit their cells).
+    """
+
+    DEFAULT_CSS = """
+    FitTable { width: 1fr; }
+    """
+
+    def __init__(self, *, fit: Mapping[str, Fit] | None = None, **kwargs: Any) -> None:
+        """Create the table.
+
+        Args:
+            fit: How each column (by key) may shrink; unnamed columns keep their width.
+            **kwargs: DataTable's own arguments (cursor type, zebra stripes, id...).
+        """
+        super().__init__(**kwargs)
+        self.fit = dict(fit or {})
+        """How each column, by key, may shrink."""
+        self._refit_pending = False
+        self._rebuilding = False
+
+    @property
+    def wraps(self) -> bool:
+        """Some column wraps its cells (so rows take the height their cells need)."""
+        return "wrap" in self.fit.values()
+
+    def add_row(
+        self,
+        *cells: Any,
+        height: int | None = 1,
+        key: str | None = None,
+        label: Text | str | None = None,
+    ) -> RowKey:
+        """Add a row (as DataTable does); with a wrapping column its height follows its cells."""
+        if height == 1 and self.wraps:
+            height = None
+        row_key = super().add_row(*cells, height=height, key=key, label=label)
+        if not self._rebuilding:
+            self._schedule_refit()
+        return row_key
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._schedule_refit()
+
+    def _schedule_refit(self) -> None:
+        if not self._refit_pending:
+            self._refit_pending = True
+            self.call_after_refresh(self.refit)
+
+    def available_width(self) -> int:
+        """The cells the columns may take: the width, less the padding and a scroll bar."""
+        padding = 2 * self.cell_padding * len(self.columns)
+        return self.size.width - self.styles.scrollbar_size_vertical - padding
+
+    def refit(self) -> None:
+        """Compute the column widths for the current width, and redraw if they changed."""
+        self._refit_pending = False
+        if not self.columns or self.size.width <= 0:
+            return
+        columns = self.ordered_columns
+        fits: list[Fit] = [self.fit.get(str(c.key.value), "keep") for c in columns]
+        natural: list[int] = []
+        minimum: list[int] = []
+        for column, fit in zip(columns, fits, strict=True):
+            title = column.label.cell_len
+            widest = max([title, *(_measure(self, cell) for cell in self.get_column(column.key))])
+            natural.append(widest)
+            floor = {"wrap": MIN_WRAPPED, "elide": MIN_ELIDED}.get(fit, widest)
+            minimum.append(max(title, min(widest, floor)))
+        widths = fit_widths(natural, minimum, fits, self.available_width())
+        if all(not c.auto_width and c.width == w for c, w in zip(columns, widths, strict=True)):
+            return  # rows added since were laid out at these widths already
+        for column, width in zip(columns, widths, strict=True):
+            column.width = width
+            column.auto_width = False
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Add the rows again, so wrapped rows take their height at the new widths."""
+        rows = [(row.key, self.get_row(row.key)) for row in self.ordered_rows]
+        cursor = self.cursor_row if rows else 0
+        scroll_y = self.scroll_y
+        self._rebuilding = True
+        try:
+            self.clear()
+            for key, cells in rows:
+                self.add_row(*cells, key=key.value)
+        finally:
+            self._rebuilding = False
+        if rows and self.cursor_type != "none":
+            self.move_cursor(row=min(cursor, len(rows) - 1), animate=False, scroll=False)
+        self.scroll_y = scroll_y
+        self.refresh()
