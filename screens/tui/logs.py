@@ -97,18 +97,32 @@ class LogBrowserScreen(Screen[None]):
         """The app, typed (see :func:`~screens.tui.base.wizard_app`)."""
         return wizard_app(self)
 
+    def where_text(self, regions: list[str] | None = None) -> str:
+        """The header: the bucket and folder the files are read from, and the bucket's region.
+
+        A trail's files sit in one bucket, in that bucket's region, but each holds the events
+        of one source region (the Region column): a trail homed in us-west-2 may write to a
+        bucket in eu-west-1. Both are named, so neither looks like a mistake.
+
+        Args:
+            regions: The source regions of the files listed (None before the listing).
+
+        Returns:
+            One or two sentences.
+        """
+        where = self.location
+        text = f"Reading s3://{where.bucket}/{where.root} (the bucket is in {where.bucket_region})"
+        if regions:
+            text += f"; files with the events of {', '.join(regions)} (Region column)"
+        return text + ", newest first. Enter opens a file."
+
     def compose(self) -> ComposeResult:
         where = self.location
         with Horizontal(id="titlebar"):
             yield Label(f"cloudtrail-wizard  Log files of {where.trail}", id="title")
             if self.wizard.sandbox_banner:
                 yield Label(" SANDBOX ", id="sandbox-banner")
-        yield Static(
-            f"s3://{where.bucket}/{where.root} ({where.bucket_region}), newest first. Enter "
-            "opens a file.",
-            id="logs-where",
-            markup=False,
-        )
+        yield Static(self.where_text(), id="logs-where", markup=False)
         with Horizontal(id="logs-files-loading", classes="logs-loading"):
             yield LoadingIndicator()
             yield Label("Looking for the newest log files…")
@@ -178,11 +192,16 @@ class LogBrowserScreen(Screen[None]):
                 delivered_at(f.stamp), f.region, f"{f.size:,} B", Text(printable(f.name)), key=f.key
             )
         table.display = bool(self.files)
+        regions = sorted({f.region for f in self.files})
+        self.query_one("#logs-where", Static).update(self.where_text(regions))
         text = ""
         if listing is not None and not self.files:
             text = (
-                "No log files yet. CloudTrail delivers about every 5 minutes once the trail "
-                "is logging (in the sandbox: Deliver logs now, on the status screen)."
+                "No log files yet. The sandbox delivers them within about half a minute of "
+                "each call; Deliver logs now, on the Trail health screen, delivers at once."
+                if self.wizard.backend.sandbox
+                else "No log files yet. CloudTrail typically delivers them within about 5 "
+                "minutes of a call once the trail is logging."
             )
         elif listing is not None and not listing.complete:
             text = "Only the newest days were searched; older files may exist."

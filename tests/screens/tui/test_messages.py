@@ -252,3 +252,45 @@ async def test_done_points_to_our_commands_and_trail_health_opens_on_the_new_tra
 
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, DoneScreen), "the done screen")
+
+
+# ---------------------------------------------------------------------------- 8: log browser
+
+
+async def test_log_browser_header_names_the_bucket_region_and_the_files_regions(
+    app_factory: Any, sandbox: Any
+) -> None:
+    # A trail homed in us-west-2 whose bucket is in eu-west-1: the two regions differ.
+    app: WizardApp = app_factory(
+        answers=answers(
+            trail={"name": "west", "region": "us-west-2", "multi_region": False},
+            bucket={"name": "west-logs-5k2", "create": True, "region": "eu-west-1"},
+        )
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(pilot)
+        await apply_from_review(pilot)
+        await continue_to_done(pilot)
+        await pilot.press("ctrl+t")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, StatusScreen) and app.screen.report is not None,
+            "the trail health report",
+        )
+        sandbox.deliver_now()
+        await pilot.press("l")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, LogBrowserScreen) and bool(app.screen.files),
+            "the log files",
+        )
+        browser = app.screen
+        assert isinstance(browser, LogBrowserScreen)
+        assert {f.region for f in browser.files} == {"us-west-2"}
+        header = " ".join(text(app, "#logs-where").split())
+        assert "s3://west-logs-5k2/AWSLogs/123456789012/CloudTrail/" in header
+        assert "the bucket is in eu-west-1" in header
+        assert "the events of us-west-2" in header
+        # The region named for the bucket is the one S3 reports for it.
+        located = client(sandbox, "s3").get_bucket_location(Bucket="west-logs-5k2")
+        assert located["LocationConstraint"] == "eu-west-1"
