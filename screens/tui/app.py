@@ -7,7 +7,9 @@ and every test do).
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import traceback
 from collections.abc import Iterable
 from datetime import datetime
@@ -252,15 +254,27 @@ class WizardApp(App[int]):
         path: str | None = None,
         time_format: str | None = None,
     ) -> str | None:
-        """The palette's Screenshot: under ``serve --save-dir``, into the session's directory.
+        """The palette's Screenshot: saved where it can be, and the notification says where.
 
-        Elsewhere Textual's own delivery stands: a download in a page, a file in a terminal.
+        In a terminal, into the current directory, beside the answers a person saves (or
+        into ``screenshots/`` of the state directory when the current one is read-only);
+        Textual's own choice, the Downloads folder, does not exist on many servers and the
+        save then only said "Failed". Under ``serve --save-dir``, into the session's
+        directory; in a page without it, Textual's download.
         """
-        if not (keys.in_browser() and saves.session_save_dir()):
+        if keys.in_browser() and not saves.session_save_dir():
             return super().deliver_screenshot(filename, path, time_format)
         stamp = datetime.now().strftime(time_format or "%Y-%m-%dT%H_%M_%S")
         name = filename or f"{self.title}_{stamp}.svg"
-        saves.save_text(self, self.export_screenshot(), name=name, what="Screenshot")
+        target = None if keys.in_browser() else screenshot_dir(path) / name
+        saves.save_text(
+            self,
+            self.export_screenshot(),
+            name=name,
+            what="Screenshot",
+            path=target,
+            keep_earlier=True,
+        )
         return None
 
     def action_quit_wizard(self) -> None:
@@ -319,6 +333,34 @@ class WizardApp(App[int]):
         """
         self.bell()
         self._close_messages_no_wait()
+
+
+def screenshot_dir(path: str | None = None) -> Path:
+    """The directory a screenshot is saved in, made if missing.
+
+    Args:
+        path: The directory asked for (Textual's ``path``), if any.
+
+    Returns:
+        ``path``; else the current directory when it exists and can be written; else
+        ``screenshots/`` in the state directory (made here). When even that cannot be made,
+        that directory still, and the notification says why the save failed.
+    """
+    if path:
+        wanted = Path(path).expanduser()
+        with contextlib.suppress(OSError):
+            wanted.mkdir(parents=True, exist_ok=True)
+        return wanted
+    try:
+        here = Path.cwd()  # raises when the directory has been removed meanwhile
+    except OSError:
+        here = None
+    if here is not None and os.access(here, os.W_OK):
+        return here
+    fallback = journal_dir().parent / "screenshots"
+    with contextlib.suppress(OSError):
+        fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
 
 
 def crash_report_path() -> Path:

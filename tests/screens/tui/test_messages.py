@@ -294,3 +294,47 @@ async def test_log_browser_header_names_the_bucket_region_and_the_files_regions(
         # The region named for the bucket is the one S3 reports for it.
         located = client(sandbox, "s3").get_bucket_location(Bucket="west-logs-5k2")
         assert located["LocationConstraint"] == "eu-west-1"
+
+
+# ---------------------------------------------------------------------------- 9: screenshot
+
+
+async def test_screenshot_is_saved_where_it_can_be_and_says_where(
+    app_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"  # no Downloads folder, as on many servers
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    app: WizardApp = app_factory()
+    notes: list[str] = []
+    notify = app.notify
+
+    def noted(message: str, **options: Any) -> None:
+        notes.append(message)
+        notify(message, **options)
+
+    monkeypatch.setattr(app, "notify", noted)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        shot = next(c for c in app.get_system_commands(app.screen) if c.title == "Screenshot")
+        shot.callback()
+        await until(pilot, lambda: bool(notes), "the screenshot's notification")
+        saved = list(work.glob("*.svg"))
+        assert len(saved) == 1 and "<svg" in saved[0].read_text(encoding="utf-8")
+        assert notes == [f"Screenshot saved to {saved[0]}"]
+        assert not (home / "Downloads").exists()
+
+        # A current directory that is gone: the state directory takes it.
+        gone = tmp_path / "gone"
+        gone.mkdir()
+        monkeypatch.chdir(gone)
+        gone.rmdir()
+        notes.clear()
+        app.deliver_screenshot()
+        shots = tmp_path / "state" / "cloudtrail-wizard" / "screenshots"
+        saved = list(shots.glob("*.svg"))
+        assert len(saved) == 1
+        assert notes == [f"Screenshot saved to {saved[0]}"]
