@@ -470,3 +470,61 @@ def engine_on(session: Any) -> Any:
 
     session.caller.reset_stats()
     return Engine.connect(session.caller, REGION)
+
+
+# ======================================================================================
+# The shared sandbox (wizard.sandbox.shared): a background process per state directory.
+#
+# Every `--sandbox` command run by a test starts one under the test's state directory
+# (XDG_STATE_HOME). None may outlive its test, nor the session, and none may ever live in
+# the user's own state directory.
+# ======================================================================================
+
+from wizard.sandbox.shared import (  # noqa: E402
+    DAEMON_LOCK,
+    HOME_VARIABLE,
+    daemon_pid,
+    stop_sandbox,
+)
+
+
+def stop_shared_sandboxes(root: Path) -> list[Path]:
+    """Stop every shared sandbox whose home is under ``root``; the homes that had one."""
+    stopped = []
+    for lock in sorted(root.rglob(DAEMON_LOCK)):
+        if daemon_pid(lock.parent) is not None:
+            stop_sandbox(lock.parent)
+            stopped.append(lock.parent)
+    return stopped
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_shared_sandbox_outlives_the_session(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """The session's state directory is a temporary one, and its sandboxes end with it.
+
+    XDG_STATE_HOME points into the session's temporary directory (a test that sets its own,
+    or gives its children their own, still wins), so nothing a test does reaches the user's
+    own journals or shared sandbox; at the end, every shared sandbox started anywhere under
+    the session's temporary directory is stopped.
+    """
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("session-state")))
+    patch.delenv(HOME_VARIABLE, raising=False)
+    try:
+        yield
+    finally:
+        patch.undo()
+        stop_shared_sandboxes(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_sandbox_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A shared sandbox a test started under its ``tmp_path`` stops when the test ends (each
+    is a process of about 150 MB: they must not pile up until the end of the session)."""
+    # Asked for now, so that it is torn down after this fixture, not before.
+    tmp_path = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if tmp_path is not None:
+        stop_shared_sandboxes(tmp_path)

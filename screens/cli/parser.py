@@ -58,7 +58,8 @@ def add_session_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sandbox",
         action="store_true",
-        help="run against the embedded sandbox (a local AWS emulator with a demo account)",
+        help="run against the sandbox: a local AWS emulator with a demo account, shared by "
+        "every --sandbox command, that keeps what you do (see `sandbox status`)",
     )
 
 

@@ -51,7 +51,8 @@ COMMANDS: dict[str, Command] = {
         "screens.cli.commands.apply", "apply the plan (asks first), roll back on failure, verify"
     ),
     "sandbox": Command(
-        "screens.cli.commands.sandbox", "run the seeded sandbox as a standalone local AWS endpoint"
+        "screens.cli.commands.sandbox",
+        "the shared sandbox --sandbox uses: start, status, stop, reset (or run a throwaway one)",
     ),
     "export": Command(
         "screens.cli.commands.export",

@@ -1,6 +1,8 @@
 """The TUI's connection to AWS: opens the session (or the sandbox) and owns the engine.
 
-Every method here blocks (network calls); screens call them only from thread workers.
+With ``--sandbox`` it uses the shared sandbox (:mod:`wizard.sandbox.shared`): the one every
+``--sandbox`` command sees, started in the background if none runs, and left running at the
+end. Every method here blocks (network calls); screens call them only from thread workers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ if TYPE_CHECKING:  # the engine (boto3, pydantic models) loads when connecting, 
     # The screens meet the sandbox only through this module, which starts it: they name
     # its delivery report from here.
     from wizard.sandbox.delivery import DeliveryReport as DeliveryReport
-    from wizard.sandbox.server import Sandbox
+    from wizard.sandbox.shared import SharedSandbox
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class Backend:
     """Refuse every mutating call (dry-run only sessions)."""
     endpoint: str | None = None
     """An already running sandbox endpoint to use (tests share one emulator)."""
-    _sandbox: Sandbox | None = None
+    _sandbox: SharedSandbox | None = None
     _engine: Engine | None = None
     _info: AccountInfo | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -74,12 +76,10 @@ class Backend:
             endpoint = self.endpoint
             if self.sandbox and endpoint is None:
                 if self._sandbox is None:
-                    # Deferred: the sandbox (moto, optional) loads only in sandbox mode.
-                    from wizard.sandbox.server import start_sandbox
-
-                    self._sandbox = start_sandbox()
+                    self._sandbox = _shared_sandbox()
                     if self._closed:  # the wizard quit while the sandbox was starting
-                        self.close()
+                        # It is shared: it keeps running for the next --sandbox command.
+                        self._sandbox = None
                         raise RuntimeError("the wizard has quit")
                 endpoint = self._sandbox.endpoint_url
             settings = SessionSettings(
@@ -113,8 +113,13 @@ class Backend:
 
     @property
     def sandbox_to_start(self) -> bool:
-        """Connecting to the sandbox would start it first (about a second)."""
-        return self.endpoint is None and self._sandbox is None
+        """Connecting to the sandbox would start it first (a few seconds): none runs yet."""
+        if self.endpoint is not None or self._sandbox is not None:
+            return False
+        # Deferred: the sandbox's modules load only in sandbox mode (a look at two files).
+        from wizard.sandbox.shared import running
+
+        return not running()
 
     @property
     def engine(self) -> Engine:
@@ -140,6 +145,7 @@ class Backend:
         if not self.sandbox:
             raise RuntimeError("Log files can only be delivered on demand in the sandbox.")
         if self._sandbox is not None:
+            # The shared sandbox runs in its own process: its control endpoint delivers.
             return self._sandbox.deliver_now()
         # An in-process sandbox started by someone else (tests share one): delivery is
         # process-wide, like moto's state.
@@ -148,8 +154,25 @@ class Backend:
         return SERVICE.deliver(flush=True)
 
     def close(self) -> None:
-        """Stop the sandbox if this backend started one (or as soon as it has started)."""
+        """Let go of the sandbox: it is shared, so it keeps running (and keeps what was done)
+        for the next ``--sandbox`` command, until ``cloudtrail-wizard sandbox stop``."""
         self._closed = True
-        if self._sandbox is not None:
-            self._sandbox.stop()
-            self._sandbox = None
+        self._sandbox = None
+
+
+def _shared_sandbox() -> SharedSandbox:
+    """The shared sandbox, started if none runs (see :mod:`wizard.sandbox.shared`).
+
+    Raises:
+        wizard.aws.session.CredentialsProblem: it could not start (kind ``endpoint``; the
+            message says why, and where its log is).
+    """
+    # Deferred: the sandbox's modules load only in sandbox mode; the session's error type
+    # with boto3 (start-up time).
+    from wizard.aws.session import CredentialsProblem
+    from wizard.sandbox.shared import SandboxUnavailable, ensure_sandbox
+
+    try:
+        return ensure_sandbox()
+    except SandboxUnavailable as exc:
+        raise CredentialsProblem(str(exc), kind="endpoint") from None

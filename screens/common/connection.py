@@ -1,11 +1,13 @@
 """The commands' connection to AWS: the session (here or in the AWS worker) and the engine.
 
 :func:`connect` opens the session the global options ask for (``--profile``, ``--region``,
-``--sandbox``), starting the embedded sandbox when asked. ``plan`` and ``apply`` can have
-the session opened by the AWS worker instead (:mod:`wizard.aws.worker`): a second process
-that loads the AWS SDK and checks the credentials while this one loads the answers and the
-wizard. :func:`prestart_worker` starts it before the parser is even built;
-:func:`start_worker` adopts that one when it was started for the same options.
+``--sandbox``); with ``--sandbox``, on the shared sandbox (:mod:`wizard.sandbox.shared`: one
+emulator in the background that every ``--sandbox`` command sees, started when none runs).
+``plan`` and ``apply`` can have the session opened by the AWS worker instead
+(:mod:`wizard.aws.worker`): a second process that loads the AWS SDK and checks the
+credentials while this one loads the answers and the wizard. :func:`prestart_worker` starts
+it before the parser is even built; :func:`start_worker` adopts that one when it was started
+for the same options.
 
 The AWS SDK and the engine are imported when connecting, never when this module is.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
     from wizard.engine import Engine
     from wizard.model.answers import Answers
     from wizard.ports import AwsCaller
-    from wizard.sandbox.server import Sandbox
+    from wizard.sandbox.shared import SharedSandbox
 
 
 @dataclass
@@ -39,8 +42,8 @@ class Connection:
 
     session: AwsSession | WorkerSession
     """The session: opened here, or by the AWS worker."""
-    sandbox: Sandbox | None
-    """The embedded sandbox this connection started, if any."""
+    sandbox: SharedSandbox | None
+    """The shared sandbox this connection uses, with ``--sandbox``."""
 
     def session_here(self) -> AwsSession:
         """The session as opened in this process, to assume other roles from.
@@ -136,8 +139,8 @@ def start_worker(args: argparse.Namespace, *, read_only: bool) -> WorkerSession 
     The worker (:mod:`wizard.aws.worker`) loads the AWS SDK, opens the session and checks
     the credentials while this process loads the answers and the wizard: started before
     either, it makes ``plan`` and ``apply`` use a second core, when there is one to spare
-    (:func:`wizard.aws.worker.worth_a_worker`). Not for ``--sandbox`` (the embedded
-    emulator runs in this process and starts later) nor with a log-archive account's
+    (:func:`wizard.aws.worker.worth_a_worker`). Not for ``--sandbox`` (the session needs
+    the shared sandbox's endpoint, found or started first) nor with a log-archive account's
     credentials (that session is opened from this one's, in this process).
     """
     if getattr(args, "sandbox", False) or has_log_account_options(args):
@@ -194,10 +197,7 @@ def connect(
     """
     sandbox = None
     if worker is None and getattr(args, "sandbox", False):
-        # Deferred: the sandbox (moto, optional) loads only in sandbox mode.
-        from wizard.sandbox.server import start_sandbox
-
-        sandbox = start_sandbox()
+        sandbox = shared_sandbox()
     try:
         session: AwsSession | WorkerSession
         try:
@@ -213,13 +213,46 @@ def connect(
             raise UsageError(exc.message + hint) from None
         yield Connection(session=session, sandbox=sandbox)
     finally:
+        # The shared sandbox keeps running, for the next --sandbox command.
         if worker is not None:
             worker.close()
-        if sandbox is not None:
-            sandbox.stop()
 
 
-def _open_here(args: argparse.Namespace, sandbox: Sandbox | None, read_only: bool) -> AwsSession:
+def shared_sandbox() -> SharedSandbox:
+    """The shared sandbox (started if none runs), saying so on standard error when it starts.
+
+    Raises:
+        UsageError: it could not start; the message says why and where its log is.
+    """
+    # Deferred: the sandbox's modules load only in sandbox mode.
+    from wizard.sandbox.shared import SandboxUnavailable, ensure_sandbox
+
+    try:
+        sandbox = ensure_sandbox()
+    except SandboxUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    if sandbox.started:
+        print(started_message(sandbox), file=sys.stderr, flush=True)
+    return sandbox
+
+
+def started_message(sandbox: SharedSandbox) -> str:
+    """What a command says when it had to start the shared sandbox."""
+    return " ".join(
+        part
+        for part in (
+            f"Started the sandbox at {sandbox.endpoint_url} in the background. It keeps what "
+            "you do for the next --sandbox command; `cloudtrail-wizard sandbox reset` starts "
+            "over, `cloudtrail-wizard sandbox stop` stops it.",
+            sandbox.note,
+        )
+        if part
+    )
+
+
+def _open_here(
+    args: argparse.Namespace, sandbox: SharedSandbox | None, read_only: bool
+) -> AwsSession:
     """The session, opened in this process (it checks the credentials with STS)."""
     # Deferred for start-up time: boto3/botocore load only when AWS is called.
     from wizard.aws.session import SessionSettings, open_session

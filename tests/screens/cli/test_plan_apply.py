@@ -2,8 +2,8 @@
 
 The command line is pointed at the fixture's emulator the way any AWS tool is pointed at a
 custom endpoint, with ``AWS_ENDPOINT_URL`` and (dummy) credentials in the environment; not
-with ``--sandbox``, which would start a second emulator sharing moto's process-wide state
-with this one. One test runs the real ``--sandbox`` path in a child process.
+with ``--sandbox``, which would start the shared sandbox (a background process) for each
+state directory. One test runs the real ``--sandbox`` path in a child process.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Start-up: the welcome screen is complete and usable while the connection (and the
-sandbox) is still starting, and quitting during that start leaves no emulator running."""
+sandbox) is still starting, and quitting during that start leaves the shared sandbox running
+for the next command."""
 
 from __future__ import annotations
 
@@ -54,23 +55,27 @@ async def test_welcome_is_usable_while_the_sandbox_starts(sandbox: Any) -> None:
         assert "legacy-trail" in text(app, "#trails")
 
 
-def test_quitting_while_the_sandbox_starts_stops_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_quitting_while_the_sandbox_starts_leaves_it_for_the_next_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     backend = Backend(sandbox=True)
     stopped: list[str] = []
 
-    class Emulator:
+    class Shared:
+        """The shared sandbox, as ensure_sandbox returns it once started."""
+
         endpoint_url = "http://127.0.0.1:9"
 
         def stop(self) -> None:
             stopped.append(self.endpoint_url)
 
-    def start_sandbox() -> Emulator:
+    def ensure_sandbox() -> Shared:
         backend.close()  # the wizard quits (and closes the backend) during the start
-        assert stopped == []  # nothing to stop yet: the emulator is not up
-        return Emulator()
+        return Shared()
 
-    monkeypatch.setattr("wizard.sandbox.server.start_sandbox", start_sandbox)
+    monkeypatch.setattr("wizard.sandbox.shared.ensure_sandbox", ensure_sandbox)
     with pytest.raises(RuntimeError, match="quit"):
         backend.connect()
-    assert stopped == ["http://127.0.0.1:9"]
+    # It is shared: the next --sandbox command finds it running, with what was done in it.
+    assert stopped == []
     assert backend.info is None
