@@ -249,13 +249,15 @@ class RawSession:
     read in a browser (:class:`Page`); the server's own messages come in one piece.
     """
 
-    def __init__(self, served: Served) -> None:
+    def __init__(self, served: Served, cookie: str | None = None) -> None:
+        """Connect; ``cookie`` is the ``Cookie`` header a browser would send (``name=value``)."""
         import websocket  # websocket-client, which selenium uses
 
         self._socket = websocket.create_connection(
             f"ws://127.0.0.1:{served.port}/ws?width=120&height=40",
             timeout=SCREEN_SECONDS,
             enable_multithread=True,
+            cookie=cookie,
         )
         sock = self._socket.sock
         assert sock is not None

@@ -119,7 +119,8 @@ def test_two_connections_get_two_separate_wizards(served: Served, browser: Brows
     second.wait_text(step_title("trail"))  # a shared wizard would have gone on to step 4
     assert step_title("storage") in first.text()
 
-    # Each process runs its own sandbox, and has none of the server's credentials.
+    # Each process is a sandbox session (the two tabs of one browser share that trainee's
+    # sandbox), and has none of the server's credentials.
     for pid in pids:
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         assert not [v for v in environ if v.startswith(b"AWS_ACCESS_KEY_ID=")]

@@ -1,8 +1,9 @@
 """``serve``: the full-screen wizard as a web page (textual-serve).
 
 Every browser connection starts a wizard process of its own
-(:mod:`screens.cli.serving.session`), so two tabs share nothing; with ``--sandbox`` each
-process starts its own freshly seeded emulator.
+(:mod:`screens.cli.serving.session`), so two tabs share no answers; with ``--sandbox`` each
+browser (a trainee, known by a cookie) gets a sandbox of its own, which a reload or another tab
+of the same browser finds again (:mod:`screens.cli.serving.trainees`).
 
 Whoever reaches the page drives a wizard that acts with this machine's AWS credentials, so:
 
@@ -62,7 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Host, port, session limit, save directory, the session options and the risk flag."""
     parser.description = (
         "Serve the full-screen wizard as a web page. Every browser connection gets a wizard "
-        "of its own and, with --sandbox, a freshly seeded sandbox of its own. Anyone who can "
+        "of its own and, with --sandbox, every browser a sandbox of its own, which it finds "
+        "again after a reload; serve stopping ends them all. Anyone who can "
         "open the page uses the wizard with this machine's AWS credentials: the default host "
         f"is 127.0.0.1 (this machine only); another host needs --sandbox or {RISK_FLAG}. "
         "Stops with Ctrl-C. Exit 0 stopped, 1 could not listen, 2 invalid input or refused "
@@ -103,7 +105,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sandbox",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="give every browser connection its own seeded sandbox instead of AWS",
+        help="give every browser its own seeded sandbox instead of AWS (kept across reloads)",
     )
     parser.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile the wizards use")
     parser.add_argument("--region", default=argparse.SUPPRESS, help="AWS region the wizards use")
@@ -164,6 +166,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         )
         # Deferred: aiohttp and textual-serve load only when serving (start-up time).
         from screens.cli.serving.server import WizardServer
+        from screens.cli.serving.trainees import Trainees
 
         server = WizardServer(
             session_command(args),
@@ -172,6 +175,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             sandbox=sandbox,
             loopback=loopback,
             limits=limits,
+            trainees=Trainees.for_this_server() if sandbox else None,
         )
         server.serve()
     finally:

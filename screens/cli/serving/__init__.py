@@ -9,5 +9,7 @@
 * :mod:`~screens.cli.serving.environment`: the scrubbed environment of each wizard process;
 * :mod:`~screens.cli.serving.server`: textual-serve's web server, adapted (the only module
   that imports textual-serve and aiohttp, imported only when ``serve`` runs);
-* :mod:`~screens.cli.serving.session`: one browser connection's wizard process.
+* :mod:`~screens.cli.serving.session`: one browser connection's wizard process;
+* :mod:`~screens.cli.serving.trainees`: with ``--sandbox``, each browser's own sandbox, found
+  again after a reload.
 """

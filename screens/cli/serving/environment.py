@@ -87,6 +87,10 @@ models and code from elsewhere), nor what botocore only reports (``AWS_EXECUTION
 AWS_PREFIXES = ("AWS_ENDPOINT_URL_",)
 """Service-specific endpoints (``AWS_ENDPOINT_URL_S3``)."""
 
+SANDBOX_HOME_VARIABLE = "CLOUDTRAIL_WIZARD_SANDBOX_HOME"
+"""Where a wizard's shared sandbox lives (:data:`wizard.sandbox.shared.HOME_VARIABLE`): never
+the server's, a trainee's own (:mod:`screens.cli.serving.trainees`)."""
+
 SANDBOX_AWS = {
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
@@ -108,7 +112,11 @@ variables are left out (``TEXTUAL_LOG`` would write a log into the working direc
 
 
 def child_environment(
-    source: Mapping[str, str], *, sandbox: bool, save_dir: Path | None = None
+    source: Mapping[str, str],
+    *,
+    sandbox: bool,
+    save_dir: Path | None = None,
+    trainee: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment of one wizard process: what it needs from ``source``, nothing else.
 
@@ -116,11 +124,14 @@ def child_environment(
         source: The server's environment.
         sandbox: ``--sandbox``: no AWS settings at all (and :data:`SANDBOX_AWS`).
         save_dir: The session's directory for saves (``--save-dir``), or None (downloads).
+        trainee: With ``sandbox``, what names the trainee's own sandboxes
+            (:meth:`screens.cli.serving.trainees.Trainees.environment`).
 
     Returns:
         :data:`KEPT_VARIABLES` and :data:`KEPT_PREFIXES`; without ``sandbox``,
         :data:`AWS_VARIABLES` and :data:`AWS_PREFIXES`; ``PYTHONPATH`` so that the wizard
-        imports this very copy of the code; the session's save directory.
+        imports this very copy of the code; the session's save directory; the trainee's
+        sandbox home.
     """
     # Deferred: the full-screen wizard's package loads only when serve runs (start-up time).
     from screens.tui.saves import SAVE_DIR_VARIABLE
@@ -129,8 +140,11 @@ def child_environment(
     prefixes = KEPT_PREFIXES if sandbox else KEPT_PREFIXES + AWS_PREFIXES
     env = {k: v for k, v in source.items() if k in names or k.startswith(prefixes)}
     env.pop(SAVE_DIR_VARIABLE, None)  # the server's own, if any, is not this session's
+    # Nor is the server's own sandbox, if it names one: every trainee has theirs.
+    env.pop(SANDBOX_HOME_VARIABLE, None)
     if sandbox:
         env.update(SANDBOX_AWS)
+        env.update(trainee or {})
     if save_dir is not None:
         env[SAVE_DIR_VARIABLE] = str(save_dir)
     env["PYTHONPATH"] = import_path(source)

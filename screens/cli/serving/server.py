@@ -33,6 +33,13 @@ from textual_serve.server import Server
 from screens.cli.serving.environment import TEXTUAL_SERVE_VARIABLES, child_environment
 from screens.cli.serving.hosts import host_refusal, origin_refusal, page_urls, url_host
 from screens.cli.serving.limits import RETRY_AFTER_SECONDS, Limits, limit_message, limit_page
+from screens.cli.serving.trainees import (
+    COOKIE,
+    Trainees,
+    cookie_header,
+    is_trainee,
+    new_trainee,
+)
 
 log = logging.getLogger("cloudtrail-wizard.serve")
 
@@ -136,6 +143,7 @@ class WizardServer(Server):
         sandbox: bool,
         loopback: bool,
         limits: Limits,
+        trainees: Trainees | None = None,
     ) -> None:
         """Serve ``command`` (one wizard per browser connection) on ``sockets``.
 
@@ -143,9 +151,10 @@ class WizardServer(Server):
             command: The shell command of one wizard session.
             sockets: Listening sockets, all on one port.
             host: ``--host``, for the addresses printed.
-            sandbox: Every session runs on a sandbox of its own (said at start-up).
+            sandbox: Every trainee gets a sandbox of their own (said at start-up).
             loopback: Listening on this machine only: requests must name a loopback host.
             limits: Sessions at once, and where saves go.
+            trainees: With ``sandbox``: the trainees' sandboxes, one per browser.
         """
         port = sockets[0].getsockname()[1]
         super().__init__(command, host=host, port=port)
@@ -154,6 +163,7 @@ class WizardServer(Server):
         self.loopback = loopback
         self.limits = limits
         self.sandbox = sandbox
+        self.trainees = trainees
         self.urls = page_urls(host, port)
         """Where people open the page; the first is this machine's."""
         self.sessions: dict[asyncio.Task[object], WizardSession] = {}
@@ -195,7 +205,11 @@ class WizardServer(Server):
 
     async def on_startup(self, app: web.Application) -> None:
         """Say what is served, the limits, and where to open it."""
-        what = "its own sandbox" if self.sandbox else "this machine's AWS credentials"
+        what = (
+            "each browser its own sandbox, kept across reloads"
+            if self.sandbox
+            else "this machine's AWS credentials"
+        )
         print(f"Serving cloudtrail-wizard: every browser tab gets a wizard ({what}).", flush=True)
         for line in self.limits.describe():
             print(line, flush=True)
@@ -204,16 +218,34 @@ class WizardServer(Server):
         print("Press Ctrl+C to stop.", flush=True)
 
     async def on_shutdown(self, app: web.Application) -> None:
-        """End every session: cancel their tasks, then kill what is left."""
+        """End every session: cancel their tasks, then kill what is left; then stop the
+        trainees' sandboxes."""
         tasks = list(self.sessions)
-        if not tasks:
+        if tasks:
+            print(f"Stopping {len(tasks)} wizard session(s)...", flush=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+            for session in list(self.sessions.values()):
+                session.kill()
+        if self.trainees is not None:
+            stopped = await self.trainees.close()
+            if stopped:
+                print(f"Stopped {stopped} trainee sandbox(es).", flush=True)
+
+    async def _make_app(self) -> web.Application:
+        app = await super()._make_app()
+        if self.trainees is not None:
+            app.on_response_prepare.append(self._trainee_cookie)
+        return app
+
+    async def _trainee_cookie(self, request: web.Request, response: web.StreamResponse) -> None:
+        """The page, for a browser seen for the first time, names it a trainee: a cookie its
+        later connections (a reload, another tab) carry, to find its sandbox again."""
+        if request.path != "/" or response.status != 200:
             return
-        print(f"Stopping {len(tasks)} wizard session(s)...", flush=True)
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
-        for session in list(self.sessions.values()):
-            session.kill()
+        if not is_trainee(request.cookies.get(COOKIE)):
+            response.headers["Set-Cookie"] = cookie_header(new_trainee())
 
     # ------------------------------------------------------------------ requests
 
@@ -261,11 +293,18 @@ class WizardServer(Server):
         number = self.started
         websocket = web.WebSocketResponse(heartbeat=15)
         save_dir = self.limits.session_dir(number)
-        session = self._new_session(websocket, save_dir)
+        # Without the cookie (not a page of ours), a trainee nobody else can ever be.
+        cookie = request.cookies.get(COOKIE)
+        trainee = cookie if cookie is not None and is_trainee(cookie) else new_trainee()
+        session = self._new_session(websocket, save_dir, trainee)
         # The slot is taken before the first await: visitors arriving together cannot
         # all pass the check above.
         self.sessions[task] = session
+        counted = False
         try:
+            if self.trainees is not None:
+                await self.trainees.session_starts(trainee)
+                counted = True
             await websocket.prepare(request)
             await self._start(number, session, request, save_dir)
             await self._run(number, session, websocket)
@@ -273,6 +312,8 @@ class WizardServer(Server):
             session.kill()
             await websocket.close()
         finally:
+            if counted and self.trainees is not None:
+                self.trainees.session_ended(trainee)
             del self.sessions[task]
             log.info(
                 "session %d ended (exit code %s; %d of %d running)",
@@ -284,11 +325,17 @@ class WizardServer(Server):
         return websocket
 
     def _new_session(
-        self, websocket: web.WebSocketResponse, save_dir: Path | None
+        self, websocket: web.WebSocketResponse, save_dir: Path | None, trainee: str
     ) -> WizardSession:
+        environment = child_environment(
+            os.environ,
+            sandbox=self.sandbox,
+            save_dir=save_dir,
+            trainee=self.trainees.environment(trainee) if self.trainees is not None else None,
+        )
         return WizardSession(
             self.command,
-            environment=child_environment(os.environ, sandbox=self.sandbox, save_dir=save_dir),
+            environment=environment,
             write_bytes=websocket.send_bytes,
             write_str=websocket.send_str,
             close=functools.partial(_close, websocket),
