@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import unquote
 
 from pydantic import Field
@@ -277,6 +277,30 @@ class LogsFacts(WizardModel):
     """Reads that failed."""
 
 
+class PrincipalFacts(WizardModel):
+    """An IAM principal the wizard writes into a policy, and whether it exists.
+
+    KMS refuses a key policy that names an IAM user or role that does not exist
+    (``MalformedPolicyDocumentException``), so every user and role the answers grant is
+    looked up in its account, when the wizard has credentials there.
+    """
+
+    arn: str
+    """The principal as the answers write it."""
+    account: str
+    """Its account."""
+    kind: Literal["role", "user"]
+    """What IAM is asked for (GetRole or GetUser)."""
+    exists: bool | None = None
+    """Found (True), not there (False), or not known (None: another account, or unreadable)."""
+    found_arn: str | None = None
+    """The ARN IAM answers for the name (it differs when the path is wrong)."""
+    readable: bool = False
+    """The account's IAM could be asked (this account, or a central one with credentials)."""
+    error: str | None = None
+    """Why the lookup failed, when it did."""
+
+
 class OrganizationFacts(WizardModel):
     """The organization, for organization trails."""
 
@@ -432,6 +456,9 @@ class Discovery(WizardModel):
     when not read."""
     named_trails_error: str | None = None
     """Why they could not be listed."""
+    principals: list[PrincipalFacts] | None = None
+    """The IAM users and roles the answers write into a key policy (decrypt principals of a
+    new key, readers of a central key); None when not read (an offline plan)."""
 
     def fingerprint(self) -> dict[str, str]:
         """Short hashes of what the plan depends on; apply compares them (stale plan).
@@ -561,6 +588,11 @@ def discover(
         tasks["named_trails"] = lambda: discover_named_trails(
             answers.trail.name, ctx.region, caller
         )
+    granted = policy_principals(answers, central)
+    if granted:
+        tasks["principals"] = lambda: discover_principals(
+            granted, _principal_callers(ctx, caller, central, callers), ctx.region
+        )
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="discover") as pool:
         futures = {name: pool.submit(fn) for name, fn in tasks.items()}
         results = {name: f.result() for name, f in futures.items()}
@@ -600,7 +632,88 @@ def discover(
         alias=alias,
         named_trails=named[0],
         named_trails_error=named[1],
+        principals=results.get("principals"),
     )
+
+
+def policy_principals(answers: Answers, central: CentralFacts | None) -> list[str]:
+    """The IAM principals the wizard writes into a key policy for these answers.
+
+    The decrypt principals of a new key, and the readers a central key grants; account
+    roots and bare account ids are left out (an account always exists).
+    """
+    named = list(answers.encryption.decrypt_principals) if answers.encryption.new_key else []
+    if central is not None and central.key_account is not None:
+        named += central.readers
+    return sorted({p for p in named if _principal_kind(p) is not None})
+
+
+def _principal_kind(principal: str) -> Literal["role", "user"] | None:
+    parsed = parse_arn(principal)
+    if parsed is None or parsed.service != "iam":
+        return None
+    kind = parsed.resource.partition("/")[0]
+    if kind == "role":
+        return "role"
+    return "user" if kind == "user" else None
+
+
+def _principal_callers(
+    ctx: AccountContext,
+    caller: AwsCaller,
+    central: CentralFacts | None,
+    callers: Mapping[str, AwsCaller] | None,
+) -> dict[str, AwsCaller]:
+    """Who can look principals up, by account: this account, and central ones it can act in."""
+    found = {ctx.account_id: caller}
+    if central is not None and callers:
+        found.update({a: callers[a] for a in central.access if a in callers})
+    return found
+
+
+def discover_principals(
+    principals: Sequence[str],
+    callers: Mapping[str, AwsCaller],
+    region: str,
+    *,
+    max_workers: int = 4,
+) -> list[PrincipalFacts]:
+    """Look each IAM user and role up in its account (GetUser, GetRole), where possible.
+
+    A principal in an account without credentials here is listed as not known: its
+    existence cannot be read from outside that account.
+    """
+
+    def look_up(principal: str) -> PrincipalFacts:
+        parsed = parse_arn(principal)
+        kind = _principal_kind(principal)
+        assert parsed is not None and kind is not None
+        account = parsed.account
+        facts = PrincipalFacts(arn=principal, account=account, kind=kind)
+        caller = callers.get(account)
+        if caller is None:
+            return facts
+        name = parsed.resource.rstrip("/").rsplit("/", 1)[-1]
+        operation, param, key = (
+            ("GetRole", "RoleName", "Role") if kind == "role" else ("GetUser", "UserName", "User")
+        )
+        try:
+            got = caller.call("iam", region, operation, {param: name})
+        except AwsError as err:
+            if err.not_found:
+                return facts.model_copy(update={"readable": True, "exists": False})
+            return facts.model_copy(update={"error": _explain(err, operation)})
+        found_arn = got.get(key, {}).get("Arn")
+        return facts.model_copy(
+            update={
+                "readable": True,
+                "exists": found_arn in (None, principal),
+                "found_arn": found_arn,
+            }
+        )
+
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="principals") as pool:
+        return list(pool.map(look_up, principals))
 
 
 def _alias_region_guess(answers: Answers, names: Names) -> str | None:

@@ -162,6 +162,14 @@ def _assume_key(answers: Answers, names: Names, lines: list[str]) -> tuple[KeyFa
     if not ref:
         if answers.encryption.new_key:
             lines.append(f"no alias {names.key_alias()} exists yet")
+            readers = sorted(set(answers.encryption.decrypt_principals))
+            if readers:
+                # Not looked up offline; KMS refuses the key policy if one is missing.
+                lines.append(
+                    "the users and roles in encryption.decrypt_principals exist ("
+                    + ", ".join(readers)
+                    + "); KMS refuses a key policy that names one that does not"
+                )
         return None, key_region
     parsed = classify_key_ref(ref)
     if not isinstance(parsed, str) and parsed.region:

@@ -76,6 +76,7 @@ def preflight(
     findings += _delivery_findings(answers, names, found, reviews)
     findings += _posture_findings(answers, names, found)
     findings += _access_log_findings(answers, names, found, reviews.access_logs)
+    findings += _principal_findings(answers, found)
     findings += limit_findings(answers, ctx, found, reviews)
     if found.central is not None:
         findings += central_findings(answers, ctx, found, reviews)
@@ -902,6 +903,104 @@ def _log_group_exists(answers: Answers, names: Names, logs: LogsFacts) -> Findin
         "instead, choose another name in cloudwatch_logs.log_group.",
         logs.group_arn or names.log_group_arn,
     )
+
+
+# ---------------------------------------------------------------------- principals
+
+_INVALID_PRINCIPALS = (
+    "MalformedPolicyDocumentException: Policy contains a statement with one or more invalid "
+    "principals"
+)
+"""KMS's answer to a key policy that names a user or role that does not exist."""
+
+_LISTED = 10
+"""Principals named one by one in a finding; the rest are counted."""
+
+
+def _principal_source(answers: Answers, found: Discovery, arn: str) -> str:
+    """Where the answers (or the command line) name this principal."""
+    sources = []
+    if answers.encryption.new_key and arn in answers.encryption.decrypt_principals:
+        sources.append("encryption.decrypt_principals")
+    if found.central is not None and arn in found.central.readers:
+        sources.append(
+            "the central readers (--central-reader, or central.readers of an accounts file)"
+        )
+    return " and ".join(sources) or "the key policy"
+
+
+def _listed(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:_LISTED])
+    more = len(items) - _LISTED
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _principal_findings(answers: Answers, found: Discovery) -> list[Finding]:
+    """Every IAM user and role written into a key policy exists, as KMS requires.
+
+    KMS refuses a key policy naming a user or role that does not exist; the ones in an
+    account the wizard has credentials for are looked up (discovery), the others cannot be
+    read from here and are listed as not checked.
+    """
+    if found.principals is None:
+        return []
+    out: list[Finding] = []
+    missing = [p for p in found.principals if p.readable and p.exists is False]
+    for p in missing[:_LISTED]:
+        where = _principal_source(answers, found, p.arn)
+        if p.found_arn:
+            problem = (
+                f"{where} names {p.arn}, but that {p.kind}'s ARN is {p.found_arn} (the path "
+                f"is part of the ARN). KMS matches the ARN as written and refuses the key "
+                f"policy ({_INVALID_PRINCIPALS}). Write {p.found_arn} in {where}."
+            )
+        else:
+            problem = (
+                f"{where} names {p.arn}, but account {p.account} has no such {p.kind}. KMS "
+                f"refuses a key policy that names a principal that does not exist "
+                f"({_INVALID_PRINCIPALS}), so the key could not be written. Create the "
+                f"{p.kind} first, correct the ARN, or remove it from {where}."
+            )
+        out.append(_error("principal-not-found", problem, p.arn))
+    if len(missing) > _LISTED:
+        rest = [p.arn for p in missing[_LISTED:]]
+        out.append(
+            _error(
+                "principal-not-found",
+                f"{len(rest)} more principals the key policy names do not exist: "
+                f"{_listed(rest)}. KMS refuses a key policy that names a principal that "
+                f"does not exist ({_INVALID_PRINCIPALS}). Create them, correct the ARNs, or "
+                "remove them.",
+                rest[0],
+            )
+        )
+    unreadable = [p for p in found.principals if p.error]
+    for p in unreadable:
+        out.append(
+            _warn(
+                "principal-unchecked",
+                f"Could not check that {p.arn} exists ({p.error}). KMS refuses a key policy "
+                "that names a principal that does not exist; allow iam:GetRole and "
+                "iam:GetUser on it to have it checked before anything changes.",
+                p.arn,
+            )
+        )
+    elsewhere: dict[str, list[str]] = {}
+    for p in found.principals:
+        if not p.readable and not p.error:
+            elsewhere.setdefault(p.account, []).append(p.arn)
+    for account, arns in sorted(elsewhere.items()):
+        out.append(
+            _info(
+                "principal-other-account",
+                f"The key policy names {len(arns)} principal(s) of account {account} "
+                f"({_listed(arns)}). Their existence cannot be read from this account, so they "
+                f"are not checked here; KMS checks them when the key policy is written and "
+                f"refuses one that does not exist ({_INVALID_PRINCIPALS}).",
+                account,
+            )
+        )
+    return out
 
 
 # ------------------------------------------------------------------------- posture

@@ -14,7 +14,7 @@ from typing import Any
 from wizard.model.answers import Answers
 from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext, Names
-from wizard.model.names import classify_key_ref
+from wizard.model.names import classify_key_ref, parse_arn
 
 
 class Need(WizardModel):
@@ -124,6 +124,7 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
         )
     needs.extend(_access_log_needs(answers, n))
     needs.extend(_key_needs(answers, n))
+    needs.extend(_principal_needs(answers, n))
     if answers.notifications.sns_topic:
         topic_arn = n.topic_arn
         assert topic_arn is not None
@@ -283,6 +284,37 @@ def _key_needs(answers: Answers, n: Names) -> list[Need]:
             resources=(key_resource,),
             purpose="check the existing key and merge CloudTrail's statements into its policy",
         )
+    ]
+
+
+def _principal_needs(answers: Answers, n: Names) -> list[Need]:
+    """Looking up this account's users and roles a new key's policy names.
+
+    KMS refuses a key policy that names a user or role that does not exist; discovery looks
+    each one up (GetRole, GetUser) so that preflight can say so before anything changes.
+    """
+    if not answers.encryption.new_key:
+        return []
+    by_action: dict[str, list[str]] = {"role": [], "user": []}
+    for arn in sorted(set(answers.encryption.decrypt_principals)):
+        parsed = parse_arn(arn)
+        if parsed is None or parsed.account != n.account:
+            continue
+        kind = parsed.resource.partition("/")[0]
+        if kind in by_action:
+            by_action[kind].append(arn)
+    actions = {"role": "iam:GetRole", "user": "iam:GetUser"}
+    sids = {"role": "CheckKeyPolicyRoles", "user": "CheckKeyPolicyUsers"}
+    return [
+        Need(
+            sid=sids[kind],
+            actions=(actions[kind],),
+            resources=tuple(arns),
+            purpose="check that the users and roles the key policy names exist (KMS refuses "
+            "a key policy naming one that does not)",
+        )
+        for kind, arns in by_action.items()
+        if arns
     ]
 
 

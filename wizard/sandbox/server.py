@@ -93,6 +93,12 @@ DEMO_ROLE = "AppReader"
 
 DEMO_ROLE_ARN = f"arn:aws:iam::{DEMO_ACCOUNT}:role/{DEMO_ROLE}"
 
+DEMO_AUDITOR_ROLE = "SecurityAuditor"
+"""An IAM role that reads log files: the decrypt principal of the sse-kms-new-key example
+(KMS refuses a key policy naming a role that does not exist)."""
+
+DEMO_AUDITOR_ROLE_ARN = f"arn:aws:iam::{DEMO_ACCOUNT}:role/{DEMO_AUDITOR_ROLE}"
+
 DEMO_APP_BUCKET = f"demo-app-data-{DEMO_ACCOUNT}"
 """A us-east-1 bucket with an unrelated policy that a CloudTrail policy must be merged into."""
 
@@ -607,6 +613,22 @@ def seed_demo_account(endpoint_url: str) -> None:
                     {
                         "Effect": "Allow",
                         "Principal": {"Service": "ec2.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    iam.create_role(
+        RoleName=DEMO_AUDITOR_ROLE,
+        Description="Reads CloudTrail log files (people of the account assume it).",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{DEMO_ACCOUNT}:root"},
                         "Action": "sts:AssumeRole",
                     }
                 ],
@@ -1652,6 +1674,48 @@ def _malformed_key_policy(policy: str | None) -> None:
         raise json_error("MalformedPolicyDocumentException", f"Key policy is malformed: {problem}")
 
 
+_INVALID_PRINCIPALS = "Policy contains a statement with one or more invalid principals."
+"""KMS's message for a key policy that names a principal that does not exist."""
+
+
+def _refuse_missing_principals(policy: str | None, account: str, region: str) -> None:
+    """KMS CreateKey / PutKeyPolicy: every IAM user and role of the key's account the policy
+    names must exist, else ``MalformedPolicyDocumentException`` (as KMS answers).
+
+    Principals of other accounts are left alone: the sandbox's other accounts are created on
+    first use, so their IAM cannot say what does not exist.
+    """
+    # moto on first use (see the module docstring)
+    from moto.iam.models import iam_backends
+
+    try:
+        document = json.loads(policy) if policy else None
+    except ValueError:
+        return
+    if not isinstance(document, dict):
+        return
+    iam = iam_backends[account][partition_of(region)]
+    known = {
+        "role": {str(r.arn) for r in iam.roles.values()},
+        "user": {str(u.arn) for u in iam.users.values()},
+    }
+    for statement in _as_list(document.get("Statement", [])):
+        if not isinstance(statement, dict):
+            continue
+        for element in ("Principal", "NotPrincipal"):
+            principal = statement.get(element)
+            if not isinstance(principal, dict):
+                continue
+            for arn in _as_list(principal.get("AWS", [])):
+                parsed = parse_arn(str(arn))
+                if parsed is None or parsed.service != "iam" or parsed.account != account:
+                    continue
+                kind = parsed.resource.partition("/")[0]
+                if kind in known and str(arn) not in known[kind]:
+                    _LOG.info("key policy refused: %s does not exist", arn)
+                    raise json_error("MalformedPolicyDocumentException", _INVALID_PRINCIPALS)
+
+
 def _wrap_create_key(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_key(
         self: Any, policy: str | None, key_usage: str | None, *args: Any, **kwargs: Any
@@ -1659,6 +1723,7 @@ def _wrap_create_key(original: Callable[..., Any]) -> Callable[..., Any]:
         _refuse_large_key_policy(policy)
         _refuse_key_tags(args[2] if len(args) > 2 else kwargs.get("tags"))
         _malformed_key_policy(policy)
+        _refuse_missing_principals(policy, self.account_id, self.region_name)
         # AWS defaults KeyUsage to ENCRYPT_DECRYPT; moto stores None and omits the field.
         return original(self, policy, key_usage or "ENCRYPT_DECRYPT", *args, **kwargs)
 
@@ -1700,6 +1765,7 @@ def _wrap_put_key_policy(original: Callable[..., Any]) -> Callable[..., Any]:
     def put_key_policy(self: Any, key_id: str, policy: str) -> Any:
         _refuse_large_key_policy(policy)
         _malformed_key_policy(policy if policy is not None else "")
+        _refuse_missing_principals(policy, self.account_id, self.region_name)
         return original(self, key_id, policy)
 
     return put_key_policy

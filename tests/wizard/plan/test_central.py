@@ -115,6 +115,21 @@ class LogArchive:
         self.client("s3").create_bucket(Bucket=BUCKET)
         self.client("s3").put_bucket_policy(Bucket=BUCKET, Policy=self.bucket_policy)
         self.key_arn = self.client("kms").create_key(Policy=self.key_policy)["KeyMetadata"]["Arn"]
+        # The reader the hand-off grants decryption: KMS refuses a key policy naming a role
+        # that does not exist in the key's account.
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{LOG_ACCOUNT}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        self.client("iam").create_role(
+            RoleName=READER.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps(trust)
+        )
 
     def client(self, service: str, region: str = REGION) -> Any:
         return self.session.client(

@@ -360,7 +360,13 @@ def test_pass_role_only_to_cloudtrail(variant: str) -> None:
 def test_no_iam_or_logs_without_cloudwatch(variant: str) -> None:
     grants = _grants(_policy(variant))
     assert not [a for a in grants if a.startswith("logs:")]
-    assert not [a for a in grants if a.startswith("iam:") and a != "iam:SimulatePrincipalPolicy"]
+    # Only the self-check, and looking up the users and roles a new key's policy names.
+    lookups = {"iam:GetRole", "iam:GetUser"} if variant == "sse-kms-new-key" else set()
+    allowed = {"iam:SimulatePrincipalPolicy", *lookups}
+    assert not [a for a in grants if a.startswith("iam:") and a not in allowed]
+    readers = load_answers(ROOT / "examples" / f"{variant}.yaml").encryption.decrypt_principals
+    for action in lookups & set(grants):
+        assert sorted(grants[action]) == sorted(readers), action
 
 
 # --------------------------------------------------------------- trail, org

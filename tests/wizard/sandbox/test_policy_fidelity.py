@@ -3,6 +3,8 @@
 * CloudTrail assumes the CloudWatch Logs delivery role without ``aws:SourceArn`` or
   ``aws:SourceAccount`` (AWS documents the role's trust policy without a condition), so a
   trust policy that requires them is refused at CreateTrail.
+* KMS refuses a key policy that names a user or role of the key's account that does not
+  exist, on CreateKey and on PutKeyPolicy, with KMS's error and message.
 
 Plain boto3 over HTTP with dummy credentials, as any client would see it.
 """
@@ -14,7 +16,12 @@ import json
 import pytest
 
 from tests.wizard.sandbox.conftest import Client, aws_error
-from wizard.sandbox.server import DEMO_ACCOUNT, DEMO_CENTRAL_BUCKET, DEMO_LOG_GROUP
+from wizard.sandbox.server import (
+    DEMO_ACCOUNT,
+    DEMO_AUDITOR_ROLE_ARN,
+    DEMO_CENTRAL_BUCKET,
+    DEMO_LOG_GROUP,
+)
 
 pytestmark = pytest.mark.aws
 
@@ -66,3 +73,63 @@ def test_the_trust_policy_aws_documents_is_accepted(aws: Client) -> None:
     created = _trail(aws, role_arn)
 
     assert created["CloudWatchLogsRoleArn"] == role_arn
+
+
+# ---- KMS: principals of a key policy must exist ------------------------------------------
+
+INVALID = "Policy contains a statement with one or more invalid principals."
+
+
+def key_policy(*readers: str) -> str:
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "EnableIAMUserPermissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if readers:
+        statements.append(
+            {
+                "Sid": "Readers",
+                "Effect": "Allow",
+                "Principal": {"AWS": list(readers)},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def test_create_key_refuses_a_role_or_user_that_does_not_exist(aws: Client) -> None:
+    kms = aws("kms")
+    keys_before = kms.list_keys()["Keys"]
+    for missing in (f"arn:aws:iam::{ACCT}:role/DoesNotExist", f"arn:aws:iam::{ACCT}:user/nobody"):
+        with aws_error("MalformedPolicyDocumentException", message=INVALID):
+            kms.create_key(Policy=key_policy(DEMO_AUDITOR_ROLE_ARN, missing))
+    assert kms.list_keys()["Keys"] == keys_before
+
+
+def test_put_key_policy_refuses_a_role_that_does_not_exist(aws: Client) -> None:
+    kms = aws("kms")
+    key_id = kms.create_key(Policy=key_policy())["KeyMetadata"]["KeyId"]
+    with aws_error("MalformedPolicyDocumentException", message=INVALID):
+        kms.put_key_policy(
+            KeyId=key_id,
+            PolicyName="default",
+            Policy=key_policy(f"arn:aws:iam::{ACCT}:role/DoesNotExist"),
+        )
+    assert kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"] == key_policy()
+
+
+def test_existing_principals_roots_and_other_accounts_are_accepted(aws: Client) -> None:
+    kms = aws("kms")
+    user = aws("iam").create_user(UserName="log-reader")["User"]["Arn"]
+    readers = (DEMO_AUDITOR_ROLE_ARN, user, "arn:aws:iam::111122223333:root", "111122223333")
+    key_id = kms.create_key(Policy=key_policy(*readers))["KeyMetadata"]["KeyId"]
+    # Another account's roles cannot be looked up from this one: left to that account.
+    other = key_policy("arn:aws:iam::111122223333:role/LogReader")
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=other)
+    assert kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"] == other
