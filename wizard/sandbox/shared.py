@@ -35,7 +35,7 @@ import os
 import secrets
 import select
 import signal
-import subprocess
+import subprocess  # nosec B404 - runs this package's own sandbox module, no shell, no input
 import sys
 import time
 import urllib.error
@@ -259,6 +259,7 @@ def control(
         method="POST" if data is not None else "GET",
         headers={TOKEN_HEADER: record.token, "Content-Type": "application/json"},
     )
+    # Only http://127.0.0.1: the port comes from our own 0600 record, no scheme from input.
     with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310
         return json.loads(response.read() or b"null")
 
@@ -510,7 +511,7 @@ def _spawn(home: Path, timeout: float, notes: list[str]) -> SharedSandbox:
             # child (no zombie in a long-lived caller), in a session of its own (a Ctrl-C in
             # the terminal that started it does not reach it), reading nothing, writing to
             # its log only.
-            first = subprocess.Popen(
+            first = subprocess.Popen(  # nosec B603 - our interpreter and module, fixed arguments
                 [
                     sys.executable,
                     "-P",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,9 +23,9 @@ from typing import Any
 import boto3
 import pytest
 
-from wizard import __version__
 from wizard.sandbox.server import DEMO_APP_BUCKET, DEMO_TRAIL, DEMO_TRAIL_REGION
 from wizard.sandbox.shared import (
+    STATE,
     Record,
     SharedSandbox,
     daemon_pid,
@@ -110,23 +111,35 @@ def test_two_commands_starting_at_the_same_moment_end_with_one_sandbox(home: Pat
     assert daemons_in(home) == [answers[0]["pid"]] == [daemon_pid(home)]
 
 
-def test_a_stale_record_is_replaced_and_the_pid_it_names_is_left_alone(home: Path) -> None:
-    # The record of a sandbox that died: its pid now belongs to another program (this
-    # bystander), and nothing listens on its ports any more.
+def test_what_a_dead_sandbox_left_behind_is_recovered(home: Path) -> None:
+    # A sandbox of another version died: its record names a pid that now belongs to another
+    # program (this bystander) and ports where nothing listens; its state is that version's.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    header = {
+        "format": 1,
+        "wizard": "0.0.1",
+        "moto": "0.0.1",
+        "python": "3.0",
+        "saved": "2026-01-01T00:00:00+00:00",
+        "port": port,
+        "sha256": "0" * 64,
+    }
+    state = prepare_home(home) / STATE
+    state.write_bytes(json.dumps(header).encode() + b"\nnot a state this version can read")
+    state.chmod(0o600)
     bystander = subprocess.Popen(["sleep", "120"])
     try:
         write_record(
-            prepare_home(home),
+            home,
             Record(
                 pid=bystander.pid,
                 endpoint=f"http://127.0.0.1:{port}",
                 control_port=port,
                 token="left-by-a-dead-sandbox",
                 instance="dead",
-                version=__version__,
+                version="0.0.1",
                 started="2026-01-01T00:00:00+00:00",
             ),
         )
@@ -138,8 +151,15 @@ def test_a_stale_record_is_replaced_and_the_pid_it_names_is_left_alone(home: Pat
         bystander.kill()
         bystander.wait()
     assert read_record(home) == sandbox.record
+    assert "could not be used (it was saved by cloudtrail-wizard 0.0.1" in sandbox.note
+    assert (home / f"{STATE}.unreadable").read_bytes().startswith(b"{")  # kept aside
     trails = client(sandbox, "cloudtrail", DEMO_TRAIL_REGION).describe_trails()["trailList"]
     assert [t["Name"] for t in trails] == [DEMO_TRAIL]  # a freshly seeded demo account
+
+    # Deleting its directory starts over too: the sandbox stops, and saves nothing.
+    shutil.rmtree(home)
+    wait_for(lambda: daemons_in(home) == [], "the sandbox to stop once its home is gone")
+    assert not home.exists()
 
 
 def test_the_account_outlives_its_process_killed_or_replaced_by_another_version(
