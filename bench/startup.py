@@ -231,6 +231,7 @@ def first_frame(
 def print_tui_first_frames(runs: int, env: dict[str, str], tmp: Path) -> None:
     """The full-screen wizard's first frame against a minimal Textual app's."""
     from wizard.guide import step
+    from wizard.sandbox.shared import stop_sandbox
 
     columns, lines = TUI_SIZE
     # Every part of each first screen. The wizard's: title bar, connecting line, the welcome
@@ -259,6 +260,9 @@ def print_tui_first_frames(runs: int, env: dict[str, str], tmp: Path) -> None:
             # A fresh state directory: every run is a first run (help shown, as in --sandbox).
             state = tmp / f"tui-state-{run}-{names.index(name)}"
             frame = first_frame(command, {**env, "XDG_STATE_HOME": str(state)}, marks)
+            # --sandbox starts the shared sandbox in the background: one per run, stopped here
+            # (one still starting when the wizard was killed stops once tmp is deleted).
+            stop_sandbox(state / "cloudtrail-wizard" / "sandbox")
             if run:
                 results[name].append(frame)
     title = f"first frame, {columns}x{lines} terminal"
