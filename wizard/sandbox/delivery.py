@@ -274,12 +274,15 @@ class _Request:
     object_key: str | None = None
     signed_in_query: bool = False
     """A presigned URL (S3's ``AuthenticationMethod`` ``QueryString``), not a header."""
+    signature_version: str = "SigV4"
+    """How the request was signed (S3's ``SignatureVersion``)."""
     bytes_in: int = 0
     """The request body's length (S3's ``bytesTransferredIn``)."""
 
 
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _QUERY_SCOPE = re.compile(r"^([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request$")
+_V2_HEADER = re.compile(r"^AWS ([^:\s]+):")
 
 
 def _read_request(environ: dict[str, Any]) -> _Request:
@@ -289,8 +292,16 @@ def _read_request(environ: dict[str, Any]) -> _Request:
     region, service = "us-east-1", "unknown"
     credential = (query.get("X-Amz-Credential") or [""])[0]
     match = _SCOPE.search(auth) or _QUERY_SCOPE.match(credential)  # header, or presigned URL
+    version = "SigV4"
+    v2_key = (query.get("AWSAccessKeyId") or [""])[0]
+    v2_header = _V2_HEADER.match(auth)
     if match:
         access_key, region, service = match.groups()
+    elif v2_key or v2_header:
+        # Signature version 2, which only S3 still takes (older SDKs' presigned URLs); it
+        # names no region.
+        access_key = v2_key or (v2_header.group(1) if v2_header else None)
+        service, version = "s3", "SigV2"
     length = str(environ.get("CONTENT_LENGTH") or "")
     method = str(environ.get("REQUEST_METHOD", "GET")).upper()
     source_ip = str(environ.get("REMOTE_ADDR", "127.0.0.1"))
@@ -301,7 +312,8 @@ def _read_request(environ: dict[str, Any]) -> _Request:
         "access_key": access_key,
         "source_ip": source_ip,
         "user_agent": user_agent,
-        "signed_in_query": not auth and bool(credential),
+        "signed_in_query": not auth and bool(credential or v2_key),
+        "signature_version": version,
         "bytes_in": int(length) if length.isdigit() else 0,
     }
     if service == "s3":
@@ -402,6 +414,7 @@ _OBJECT_SUBRESOURCES: dict[str, tuple[str | None, str | None, str | None]] = {
 
 _S3_SIGNING = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires"}
 _S3_SIGNING |= {"X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token", "x-id"}
+_S3_SIGNING |= {"AWSAccessKeyId", "Signature", "Expires"}
 
 
 def _s3_request(
@@ -1133,7 +1146,7 @@ class DeliveryService:
                 record["responseElements"] = camel(elements)
         if request.protocol == "s3":
             record["additionalEventData"] = {
-                "SignatureVersion": "SigV4",
+                "SignatureVersion": request.signature_version,
                 "CipherSuite": _CIPHER_SUITE,
                 "bytesTransferredIn": request.bytes_in,
                 "AuthenticationMethod": "QueryString" if request.signed_in_query else "AuthHeader",

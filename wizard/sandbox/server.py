@@ -746,6 +746,7 @@ def install_strict_patches() -> None:
         # moto on first use (see the module docstring)
         from moto.cloudtrail.models import CloudTrailBackend, Trail
         from moto.iam.models import IAMBackend
+        from moto.iam.models import User as IAMUser
         from moto.kms import models as kms_models
         from moto.kms import responses as kms_responses
         from moto.kms.models import KmsBackend
@@ -784,6 +785,7 @@ def install_strict_patches() -> None:
             (SNSBackend, "create_topic", _wrap_create_topic),
             (SNSBackend, "set_topic_attribute", _wrap_set_topic_attribute),
             (IAMBackend, "create_role", _wrap_create_role),
+            (IAMUser, "__init__", _wrap_user_init),
             # AWS size and count limits (see that section below).
             (IAMBackend, "update_assume_role_policy", _wrap_update_assume_role_policy),
             (IAMBackend, "put_role_policy", _wrap_put_role_policy),
@@ -1897,6 +1899,20 @@ def _wrap_set_topic_attribute(original: Callable[..., Any]) -> Callable[..., Any
         return original(self, topic_arn, attribute_name, attribute_value)
 
     return set_topic_attribute
+
+
+def _wrap_user_init(original: Callable[..., Any]) -> Callable[..., Any]:
+    # AWS gives every IAM user a unique id of the shape AIDA + 17 characters (CloudTrail's
+    # userIdentity.principalId); moto gave 20 lower-case ones.
+    def user_init(self: Any, account_id: str, *args: Any, **kwargs: Any) -> None:
+        from moto.iam.utils import generate_access_key_id_from_account_id  # moto on first use
+
+        original(self, account_id, *args, **kwargs)
+        self.id = generate_access_key_id_from_account_id(
+            account_id=account_id, prefix="AIDA", total_length=21
+        )
+
+    return user_init
 
 
 def _wrap_create_role(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -205,8 +205,10 @@ def test_log_files_have_the_exact_key_layout_and_the_calls_just_made(
     assert identity["accountId"] == ACCT
     assert identity["accessKeyId"] == sandbox.credentials.access_key_id
     assert identity["type"] == "IAMUser"
-    caller = aws("sts").get_caller_identity()
-    assert identity["arn"] == caller["Arn"]
+    # The IAM user, as AWS names one in records (moto's caller ARN says arn:aws:sts:...).
+    name = aws("sts").get_caller_identity()["Arn"].rsplit("/", 1)[-1]
+    assert identity["arn"] == f"arn:aws:iam::{ACCT}:user/{name}"
+    assert identity["userName"] == name
     (create_key,) = named(found, "CreateKey")
     assert create_key["eventSource"] == "kms.amazonaws.com"
     assert create_key["readOnly"] is False
