@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import json
 import os
 import secrets
@@ -43,7 +44,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import wizard
 from wizard import __version__
@@ -432,30 +433,33 @@ def stop_sandbox(home: Path | None = None, *, timeout: float = STOP_SECONDS) -> 
         return was_running
 
 
-def reset_sandbox(home: Path | None = None) -> bool:
+def reset_sandbox(home: Path | None = None) -> Literal["reset", "forgotten", "fresh"]:
     """Start over: the demo account as first seeded, nothing recorded.
 
     A running sandbox resets at once; otherwise its saved state is deleted, and the next
     start seeds the demo account.
 
     Returns:
-        True when a running sandbox was reset, False when only the saved state was deleted.
+        ``reset``: a running sandbox was reset; ``forgotten``: none ran, its saved state was
+        deleted; ``fresh``: none ran and nothing was saved (already a fresh start).
     """
     home = home or sandbox_home()
     found = find_sandbox(home)
     if found is not None:
         found.reset(seed=True)
-        return True
+        return "reset"
     if not home.is_dir():
-        return False
+        return "fresh"
     with _start_lock(home, START_SECONDS):
         found = find_sandbox(home)
         if found is not None:  # started meanwhile
             found.reset(seed=True)
-            return True
-        with contextlib.suppress(FileNotFoundError):
+            return "reset"
+        try:
             (home / STATE).unlink()
-    return False
+        except FileNotFoundError:
+            return "fresh"
+    return "forgotten"
 
 
 def _end(home: Path, record: Record | None, *, timeout: float = STOP_SECONDS) -> None:
@@ -499,6 +503,11 @@ def _signal(pid: int, signum: int) -> None:
 
 def _spawn(home: Path, timeout: float, notes: list[str]) -> SharedSandbox:
     """Start the sandbox process for ``home`` and wait until it is ready."""
+    if importlib.util.find_spec("moto") is None:
+        raise SandboxUnavailable(
+            "--sandbox needs the embedded sandbox, which is not installed: pipx install "
+            "'cloudtrail-wizard[sandbox]' (or pip install '.[sandbox]')."
+        )
     log_path = home / LOG
     with contextlib.suppress(OSError):
         if log_path.stat().st_size > LOG_KEPT_BYTES:

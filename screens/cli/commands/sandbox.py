@@ -92,8 +92,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     ]
     if throwaway:
         raise UsageError(
-            f"{', '.join(throwaway)} only apply to the throwaway sandbox (`cloudtrail-wizard "
-            f"sandbox` without an action), not to `sandbox {action}`."
+            f"{' and '.join(throwaway)} {'applies' if len(throwaway) == 1 else 'apply'} only "
+            f"to the throwaway sandbox (`cloudtrail-wizard sandbox` without an action), not to "
+            f"`sandbox {action}`."
         )
     # The sandbox's modules load only when this command runs.
     from wizard.sandbox.shared import SandboxUnavailable
@@ -208,15 +209,21 @@ def _reset(out: TextIO) -> int:
     # The sandbox's modules load only when this command runs.
     from wizard.sandbox.shared import reset_sandbox, sandbox_home
 
-    if reset_sandbox():
+    done = reset_sandbox()
+    if done == "reset":
         out.write(
             "The shared sandbox is back to the freshly seeded demo account: everything made "
             "in it since, and every recorded call, is gone.\n"
         )
-    else:
+    elif done == "forgotten":
         out.write(
             f"The shared sandbox is not running; its saved state is deleted from "
             f"{sandbox_home()}, so it starts from the freshly seeded demo account next time.\n"
+        )
+    else:
+        out.write(
+            "The shared sandbox is not running and has nothing saved: it starts from the "
+            "freshly seeded demo account next time.\n"
         )
     return EXIT_OK
 

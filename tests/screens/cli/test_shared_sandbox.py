@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from screens.cli.main import main
 from screens.common.errors import EXIT_INVALID, EXIT_OK
 from wizard.sandbox.server import DEMO_TRAIL
-from wizard.sandbox.shared import find_sandbox
+from wizard.sandbox.shared import daemon_pid, find_sandbox
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = str(ROOT / "examples" / "new-bucket-sse-s3.yaml")
@@ -95,3 +96,28 @@ def test_sandbox_commands_share_one_account_until_reset(state: Path) -> None:
     assert gone.returncode == EXIT_INVALID
     assert f"No trail named '{TRAIL}'" in gone.stderr
     assert f"(trails: {DEMO_TRAIL})" in gone.stderr  # the demo account's own trail is back
+
+
+def test_looking_at_a_sandbox_that_never_started_starts_none(
+    state: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    home = state / "cloudtrail-wizard" / "sandbox"
+    assert main(["sandbox", "status"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "The shared sandbox is not running." in out
+    assert f"It lives in {home}." in out
+    assert main(["sandbox", "stop"]) == EXIT_OK
+    assert "is not running" in capsys.readouterr().out
+    assert main(["sandbox", "reset"]) == EXIT_OK
+    assert "has nothing saved" in capsys.readouterr().out
+    assert daemon_pid(home) is None and not (home / "sandbox.json").exists()
+
+
+def test_the_throwaway_sandboxs_options_are_refused_with_an_action(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["sandbox", "--port", "4566", "start"]) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert "--port applies only to the throwaway sandbox" in err
+    assert "not to `sandbox start`" in err
