@@ -140,7 +140,8 @@ class Backend:
             The sandbox's delivery report (files written, errors by trail ARN).
 
         Raises:
-            RuntimeError: not running against the sandbox.
+            RuntimeError: not running against the sandbox, or the shared sandbox did not
+                answer (the message says so).
         """
         if not self.sandbox:
             raise RuntimeError("Log files can only be delivered on demand in the sandbox.")

@@ -75,7 +75,7 @@ TOKEN_HEADER = "X-Sandbox-Token"
 """The header that carries the control token."""
 
 
-class SandboxUnavailable(Exception):
+class SandboxUnavailable(RuntimeError):
     """The shared sandbox could not be started, reached or stopped; the message says why and
     what to do."""
 
