@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the engine (boto3, pydantic models) loads when connecting, not at start-up
+    from screens.common.log_account import LogAccount
+    from wizard.aws.session import AwsSession
     from wizard.engine import Engine
 
     # The screens meet the sandbox only through this module, which starts it: they name
@@ -54,7 +56,10 @@ class Backend:
     """Refuse every mutating call (dry-run only sessions)."""
     endpoint: str | None = None
     """An already running sandbox endpoint to use (tests share one emulator)."""
+    log_account: LogAccount | None = None
+    """The log-archive account reached from the Storage step (see screens.common.log_account)."""
     _sandbox: SharedSandbox | None = None
+    _session: AwsSession | None = None
     _engine: Engine | None = None
     _info: AccountInfo | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -89,6 +94,7 @@ class Backend:
                 read_only=self.read_only,
             )
             session = open_session(settings)
+            self._session = session
             # open_session() already asked STS who we are; reuse the cached identity.
             self._engine = Engine(session.caller, session.context(), sandbox=session.sandbox)
             ctx = self._engine.ctx
@@ -120,6 +126,31 @@ class Backend:
         from wizard.sandbox.shared import running
 
         return not running()
+
+    @property
+    def session(self) -> AwsSession:
+        """The open session (connect first): other accounts' roles are assumed from it."""
+        if self._session is None:
+            raise RuntimeError("not connected")
+        return self._session
+
+    @property
+    def sandbox_log_archive(self) -> tuple[str, str, str] | None:
+        """Sandbox only: its log-archive account, the role that reaches it and its bucket."""
+        if not self.sandbox:
+            return None
+        # Deferred: the sandbox (moto, optional) loads only in sandbox mode.
+        from wizard.sandbox.server import DEMO_LOG_ACCOUNT, DEMO_LOG_BUCKET, DEMO_LOG_ROLE_ARN
+
+        return DEMO_LOG_ACCOUNT, DEMO_LOG_ROLE_ARN, DEMO_LOG_BUCKET
+
+    def use_log_account(self, log: LogAccount | None) -> None:
+        """Read and change the log-archive account's policies with ``log`` (None: forget it).
+
+        None when the bucket is this account's again, or its owner is asked instead.
+        """
+        self.log_account = log
+        self.engine.callers = {log.account_id: log.caller} if log is not None else {}
 
     @property
     def engine(self) -> Engine:

@@ -13,6 +13,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from screens.common.backend import AccountInfo, DeliveryReport
+    from screens.common.log_account import LogAccount
     from wizard.account.discovery import Discovery, OrganizationFacts, TrailFacts
     from wizard.account.inventory import BucketChoice, KeyChoice
     from wizard.engine import Outcome
@@ -206,4 +207,24 @@ class DryRunFinished(Message):
     def __init__(self, calls: list[Call]) -> None:
         self.calls = calls
         """The changes apply would have sent."""
+        super().__init__()
+
+
+class LogAccountConnected(Message):
+    """A session in the log-archive account was opened and reaches the account named."""
+
+    def __init__(self, log: LogAccount) -> None:
+        self.log = log
+        """The session, with who the wizard is there."""
+        super().__init__()
+
+
+class LogAccountFailed(Message):
+    """The log-archive account could not be reached; ``message`` says why and what to do."""
+
+    def __init__(self, account_id: str, message: str) -> None:
+        self.account_id = account_id
+        """The account that was to be reached."""
+        self.message = message
+        """What went wrong and how to fix it."""
         super().__init__()
