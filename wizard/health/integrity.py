@@ -81,6 +81,7 @@ FileStatus = Literal[
     "invalid-format",
     "moved",
     "unreadable",
+    "unverified",
 ]
 """What a file turned out to be.
 
@@ -96,6 +97,9 @@ FileStatus = Literal[
   decompressed: a decompression bomb), not JSON, or fields missing.
 * ``moved``: the digest says it was delivered to another bucket or key.
 * ``unreadable``: access denied (or another error) reading the file.
+* ``unverified``: a digest of a downloaded copy whose signature is not known (a download
+  keeps no S3 metadata, and no later digest records it): neither it nor its log files are
+  vouched for, but the signature it records for the digest before it is still checked.
 """
 
 ProblemKind = Literal[
@@ -437,7 +441,12 @@ class DigestWalk:
         return None
 
     def no_signature(self, bucket: str, key: str) -> str:
-        """Why a digest with no known signature cannot be verified (a downloaded copy)."""
+        """Why a digest with no known signature cannot be verified (a downloaded copy).
+
+        Args:
+            bucket: The bucket the digest says it was delivered to.
+            key: The key it says it was delivered to.
+        """
         return "Its signature is not known."
 
     # ---- the report ----------------------------------------------------------------
@@ -550,7 +559,12 @@ class DigestWalk:
         public_keys: dict[str, bytes],
         link: tuple[dict[str, Any], str] | None,
     ) -> tuple[dict[str, Any] | None, bool]:
-        """Check one digest and its log files; returns (document, follow its link)."""
+        """Check one digest and its log files; returns (document, follow its link).
+
+        A digest is followed when it is valid, or unverified (see ``unverified`` in
+        :data:`FileStatus`); an invalid one is not, and the walk goes on with the next
+        older digest found by listing, as the AWS CLI's does.
+        """
 
         verdict = self.verdict_for("digest", bucket, key, chain)
 
@@ -660,8 +674,16 @@ class DigestWalk:
         else:
             signature = recorded
             if not signature:
-                verdict("invalid-signature", self.no_signature(bucket, key))
-                return document, False
+                verdict(
+                    "unverified",
+                    self.no_signature(
+                        str(document["digestS3Bucket"]), str(document["digestS3Object"])
+                    ),
+                )
+                # Its link is still followed: the signature it records for the digest before
+                # it is checked against CloudTrail's key, so that digest is proven or not on
+                # its own; only this one's log files go unchecked.
+                return document, True
         fingerprint = str(document["digestPublicKeyFingerprint"])
         if fingerprint not in public_keys and chain.backfill:
             public_keys.update(self._backfill_keys(chain, document, metadata))

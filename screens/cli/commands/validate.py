@@ -2,9 +2,15 @@
 
 It walks the digest chain as AWS documents it (:func:`wizard.health.integrity.validate_trail`)
 and prints a summary like the AWS CLI's ``cloudtrail validate-logs``: how many digest and
-log files are valid, then every file that is not, with the reason. Exit 0 when everything
-checked is valid, 1 on any problem (a modified, deleted or missing file, or nothing that can
-be validated), 2 on bad input (an unknown trail, an unreadable time).
+log files are valid (backfill digests counted apart), then every file that is not, with
+the reason. Exit 0 when everything checked is valid, 1 on any problem (a modified, deleted
+or missing file, or nothing that can be validated), 2 on bad input (an unknown trail, an
+unreadable time, a folder that is not a downloaded copy).
+
+``validate --local DIR`` checks a downloaded copy of the files instead
+(:func:`wizard.health.localcopy.validate_local`), with the public keys from a file saved
+earlier (``--public-keys FILE``: no AWS call at all) or fetched from ``ListPublicKeys``;
+``--save-public-keys FILE`` keeps the keys a run fetched, for later offline runs.
 
 Nothing here changes the account: the session is read-only.
 """
@@ -26,7 +32,8 @@ from wizard.model.text import printable
 from wizard.ports import AwsError
 
 if TYPE_CHECKING:
-    from wizard.health.integrity import FileResult, IntegrityReport
+    from wizard.health.integrity import FileResult, IntegrityReport, Progress
+    from wizard.health.publickeys import KeyRing
 
 _AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])(?:\s+ago)?")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -46,16 +53,22 @@ _RANGE_WORDS = f"give a time from {EARLIEST:%Y-%m-%d} to {LATEST - timedelta(day
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The trail, the time range, the member account, the output format and --verbose."""
+    """The trail or --local, the time range, the member account, keys, output, --verbose."""
     parser.description = (
         "Validate the integrity of TRAIL's log files: walk its digest chain as AWS documents "
         "it (each digest's signature against the public keys of CloudTrail's ListPublicKeys, "
-        "the link to the previous digest, the SHA-256 of every log file) and report valid, "
-        "modified, deleted and missing files. The trail needs log file validation on. Times: "
-        + TIME_HELP
-        + ". Exit 0 all valid, 1 any problem, 2 bad input."
+        "the link to the previous digest, the SHA-256 of every log file; backfill digests "
+        "too) and report valid, modified, deleted and missing files, as `aws cloudtrail "
+        "validate-logs` does. The trail needs log file validation on. With --local DIR: "
+        "validate a downloaded copy of the files instead, offline with --public-keys. "
+        "Times: " + TIME_HELP + ". Exit 0 all valid, 1 any problem, 2 bad input."
     )
-    parser.add_argument("trail", metavar="TRAIL", help="the trail's name or ARN")
+    parser.add_argument(
+        "trail",
+        metavar="TRAIL",
+        nargs="?",
+        help="the trail's name or ARN (with --local: only this trail's files; default all)",
+    )
     parser.add_argument(
         "--start-time",
         metavar="T",
@@ -70,7 +83,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--account-id",
         metavar="ID",
         help="organization trails: the member account whose logs to validate (default: the "
-        "trail's own account)",
+        "trail's own account); with --local: only this account's files",
+    )
+    parser.add_argument(
+        "--local",
+        metavar="DIR",
+        help="validate a downloaded copy of the log and digest files: DIR holds the AWSLogs "
+        "folder, files under their S3 keys (as `aws s3 sync s3://BUCKET DIR` leaves them)",
+    )
+    parser.add_argument(
+        "--public-keys",
+        metavar="FILE",
+        help="with --local: the public keys saved earlier (--save-public-keys); nothing "
+        "calls AWS then",
+    )
+    parser.add_argument(
+        "--save-public-keys",
+        metavar="FILE",
+        help="save the public keys this run fetched from ListPublicKeys to FILE (JSON), for "
+        "later --local --public-keys runs",
     )
     parser.add_argument("--output", choices=("text", "json"), default="text")
     parser.add_argument(
@@ -117,7 +148,7 @@ def sandbox_delivery_words(trail: str) -> str:
         "next delivery tick (every minute, unless `cloudtrail-wizard sandbox "
         "--digest-interval S` set another interval) for trails that are logging with log "
         f"file validation on. Run `cloudtrail-wizard --sandbox validate {printable(trail)}` "
-        "again after that; in the full-screen wizard, Trail health's \"Deliver logs now\" "
+        'again after that; in the full-screen wizard, Trail health\'s "Deliver logs now" '
         "delivers at once."
     )
 
@@ -127,10 +158,11 @@ def _show(moment: datetime | None, default: str) -> str:
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
-    """Walk the trail's digest chain and report every problem."""
+    """Walk the trail's (or the downloaded copy's) digest chains and report every problem."""
     # Deferred for start-up time: pydantic models load only when this runs.
-    from wizard.health.integrity import validate_trail
+    from wizard.health.publickeys import KeyRing
 
+    _check_options(args)
     now = datetime.now(UTC)
     start = parse_time(args.start_time, "--start-time", now) if args.start_time else None
     end = parse_time(args.end_time, "--end-time", now) if args.end_time else None
@@ -138,9 +170,15 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("--start-time is after --end-time: give a start before the end.")
     text = args.output == "text"
     if text:
+        what = (
+            f"the downloaded copy in {printable(args.local)}"
+            + (f" (trail {printable(args.trail)})" if args.trail else "")
+            if args.local
+            else f"trail {printable(args.trail)}"
+        )
         out.write(
-            f"Validating log files for trail {printable(args.trail)} between "
-            f"{_show(start, 'the first digest')} and {_show(end, 'now')}\n\n"
+            f"Validating log files for {what} between {_show(start, 'the first digest')} and "
+            f"{_show(end, 'now')}\n\n"
         )
         out.flush()
 
@@ -149,25 +187,17 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"{result.label}\t{printable(result.where)}\tvalid\n")
             out.flush()
 
-    with connect(args, read_only=True) as conn:
-        try:
-            report = validate_trail(
-                conn.session.caller,
-                args.trail,
-                region=conn.session.region,
-                start=start,
-                end=end,
-                account_id=args.account_id,
-                progress=progress,
-            )
-        except AwsError as err:
-            return report_aws_failure(err)
-        if report.problem_kind == "no-digests" and conn.session.sandbox:
-            report = report.model_copy(
-                update={"problem": f"{report.problem} {sandbox_delivery_words(args.trail)}"}
-            )
-    code = EXIT_OK if report.ok else EXIT_FAILED
-    if report.problem_kind in ("trail-not-found", "invalid-range"):
+    fetched = KeyRing()
+    try:
+        if args.local:
+            report = _validate_copy(args, start, end, fetched, progress)
+        else:
+            report = _validate_bucket(args, start, end, fetched, progress)
+    except AwsError as err:
+        return report_aws_failure(err)
+    saved = _save_keys(fetched, args.save_public_keys) if args.save_public_keys else True
+    code = EXIT_OK if report.ok and saved else EXIT_FAILED
+    if report.problem_kind in ("trail-not-found", "invalid-range", "invalid-directory"):
         code = EXIT_INVALID
     if not text:
         payload = {"ok": report.ok, "counts": report.counts.model_dump(mode="json")}
@@ -181,6 +211,120 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return code
     _summary(report, start, end, now, out, verbose=args.verbose)
     return code
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    if not args.trail and not args.local:
+        raise UsageError(
+            "Give TRAIL (a trail's name or ARN: its bucket is validated), or --local DIR (a "
+            "downloaded copy of the files)."
+        )
+    if args.public_keys and not args.local:
+        raise UsageError(
+            "--public-keys is for --local DIR: a trail's bucket is validated with the keys "
+            "ListPublicKeys returns. Add --local DIR, or leave out --public-keys."
+        )
+    if args.public_keys and args.save_public_keys:
+        raise UsageError(
+            "--save-public-keys saves the keys fetched from ListPublicKeys, and --public-keys "
+            "means none are fetched: give one of them."
+        )
+
+
+def _validate_bucket(
+    args: argparse.Namespace,
+    start: datetime | None,
+    end: datetime | None,
+    fetched: KeyRing,
+    progress: Progress,
+) -> IntegrityReport:
+    # Deferred for start-up time: pydantic models load only when this runs.
+    from wizard.health.integrity import validate_trail
+
+    with connect(args, read_only=True) as conn:
+        report = validate_trail(
+            conn.session.caller,
+            args.trail,
+            region=conn.session.region,
+            start=start,
+            end=end,
+            account_id=args.account_id,
+            progress=progress,
+            keys=fetched,
+        )
+        if report.problem_kind == "no-digests" and conn.session.sandbox:
+            report = report.model_copy(
+                update={"problem": f"{report.problem} {sandbox_delivery_words(args.trail)}"}
+            )
+    return report
+
+
+def _validate_copy(
+    args: argparse.Namespace,
+    start: datetime | None,
+    end: datetime | None,
+    fetched: KeyRing,
+    progress: Progress,
+) -> IntegrityReport:
+    # Deferred for start-up time: pydantic models load only when this runs.
+    from wizard.health.localcopy import validate_local
+    from wizard.health.publickeys import KeyFileError, KeyRing
+
+    options = {
+        "trail": args.trail,
+        "account_id": args.account_id,
+        "start": start,
+        "end": end,
+        "progress": progress,
+    }
+    if args.public_keys:
+        try:
+            keys = KeyRing.load(args.public_keys)
+        except KeyFileError as exc:
+            raise UsageError(f"--public-keys {exc}") from None
+        # Offline: no session at all, so no credentials are needed.
+        return validate_local(
+            args.local, keys=keys, keys_name=f"the public keys file {args.public_keys}", **options
+        )
+    try:
+        with connect(args, read_only=True) as conn:
+            return validate_local(
+                args.local, caller=conn.session.caller, collect=fetched, **options
+            )
+    except UsageError as exc:
+        raise UsageError(
+            f"{exc}\nThe public keys come from ListPublicKeys unless they are given: to "
+            "validate the copy without AWS, add --public-keys FILE (saved earlier with "
+            "--save-public-keys FILE)."
+        ) from None
+
+
+def _save_keys(fetched: KeyRing, path: str) -> bool:
+    """Write the keys fetched to ``path``, and say so on standard error; False: not written."""
+    if not fetched.keys:
+        print(
+            f"error: no public keys were fetched (no digest file was reached), so "
+            f"{printable(path)} was not written.",
+            file=sys.stderr,
+        )
+        return False
+    try:
+        fetched.save(path)
+    except OSError as exc:
+        print(
+            f"error: the public keys could not be saved to {printable(path)}: "
+            f"{exc.strerror or exc}.",
+            file=sys.stderr,
+        )
+        return False
+    count = len(fetched.keys)
+    print(
+        f"Saved {count} public key{'s' if count != 1 else ''} of "
+        f"{', '.join(fetched.regions)} to {printable(path)}: `cloudtrail-wizard validate "
+        f"--local DIR --public-keys {printable(path)}` uses them without AWS.",
+        file=sys.stderr,
+    )
+    return True
 
 
 def _summary(
