@@ -12,17 +12,19 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, LoadingIndicator, Static
+from textual.widgets import DataTable, Input, Label, LoadingIndicator, Static
 from textual.worker import get_current_worker
 
 from screens.tui.base import wizard_app
 from screens.tui.messages import LogFileRead, LogFilesListed
+from screens.tui.widgets.fit_table import FitTable
+from screens.tui.widgets.footer import StepFooter
+from screens.tui.widgets.wrap import Elided, elided_line
 from wizard.model.text import printable, printable_lines
 
 if TYPE_CHECKING:
@@ -60,6 +62,13 @@ class LogBrowserScreen(Screen[None]):
     LogBrowserScreen #logs-records { height: 1fr; margin: 0 1; }
     LogBrowserScreen #logs-record { height: auto; max-height: 8; margin: 0 1;
         border-top: solid $primary; }
+    /* Few rows: the events table keeps room for a few events between files and record. */
+    LogBrowserScreen.-short #logs-where { margin-top: 0; }
+    LogBrowserScreen.-short #logs-files { max-height: 4; }
+    LogBrowserScreen.-short #logs-file-title { margin: 0 1; }
+    LogBrowserScreen.-short #logs-filter { margin: 0 1; }
+    LogBrowserScreen.-short #logs-records { min-height: 4; }
+    LogBrowserScreen.-short #logs-record { max-height: 5; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -126,10 +135,10 @@ class LogBrowserScreen(Screen[None]):
         with Horizontal(id="logs-files-loading", classes="logs-loading"):
             yield LoadingIndicator()
             yield Label("Looking for the newest log files…")
-        files: DataTable[str | Text] = DataTable(
-            id="logs-files", cursor_type="row", zebra_stripes=True
+        # Columns that narrow to the screen: a long file name or caller loses its middle.
+        yield FitTable(
+            fit={"file": "elide"}, id="logs-files", cursor_type="row", zebra_stripes=True
         )
-        yield files
         yield Static(id="logs-files-note", classes="logs-note", markup=False)
         yield Static(id="logs-error", markup=False)
         yield Static(id="logs-file-title", markup=False)
@@ -137,19 +146,23 @@ class LogBrowserScreen(Screen[None]):
             yield LoadingIndicator()
             yield Label("Reading the log file…")
         yield Input(placeholder=FILTER_HINT, id="logs-filter", compact=True)
-        records: DataTable[str | Text] = DataTable(
-            id="logs-records", cursor_type="row", zebra_stripes=True
+        yield FitTable(
+            fit=dict.fromkeys(("service", "action", "who", "from", "error"), "elide"),
+            id="logs-records",
+            cursor_type="row",
+            zebra_stripes=True,
         )
-        yield records
         with VerticalScroll(id="logs-record"):
             yield Static(id="logs-record-json", markup=False)
-        yield Footer()
+        yield StepFooter()  # hides the keys least needed when the line is too short
 
     def on_mount(self) -> None:
-        self.query_one("#logs-files", DataTable).add_columns("Delivered", "Region", "Size", "File")
-        self.query_one("#logs-records", DataTable).add_columns(
-            "Time", "Service", "Action", "Who", "From", "Error"
-        )
+        files = self.query_one("#logs-files", DataTable)
+        for title in ("Delivered", "Region", "Size", "File"):
+            files.add_column(title, key=title.lower())
+        records = self.query_one("#logs-records", DataTable)
+        for title in ("Time", "Service", "Action", "Who", "From", "Error"):
+            records.add_column(title, key=title.lower())
         for selector in ("#logs-file-loading", "#logs-filter", "#logs-records", "#logs-record"):
             self.query_one(selector).display = False
         self.query_one("#logs-error").display = False
@@ -189,7 +202,11 @@ class LogBrowserScreen(Screen[None]):
         self.files = list(listing.files) if listing is not None else []
         for f in self.files:
             table.add_row(
-                delivered_at(f.stamp), f.region, f"{f.size:,} B", Text(printable(f.name)), key=f.key
+                delivered_at(f.stamp),
+                f.region,
+                f"{f.size:,} B",
+                Elided(printable(f.name)),
+                key=f.key,
             )
         table.display = bool(self.files)
         regions = sorted({f.region for f in self.files})
@@ -221,7 +238,7 @@ class LogBrowserScreen(Screen[None]):
         """Read ``key`` (in a thread worker) and show its events."""
         self.opened = key
         title = self.query_one("#logs-file-title", Static)
-        title.update(f"Events in {printable(key.rsplit('/', 1)[-1])}")
+        title.update(elided_line("Events in ", Elided(printable(key.rsplit("/", 1)[-1]))))
         title.display = True
         self.query_one("#logs-file-loading").display = True
         self._read(self.wizard.backend.engine.caller, key)
@@ -293,18 +310,20 @@ class LogBrowserScreen(Screen[None]):
         table = self.query_one("#logs-records", DataTable)
         table.clear()
         for row in self.shown:
-            # The fields are whatever the file in the bucket says: as Text (a string cell
+            # The fields are whatever the file in the bucket says: as Elided text (a string cell
             # would be read as markup, and "[/]" would stop the screen) with every control
             # character escaped.
             cells = (row.time, row.service, row.action, row.who, row.source)
             table.add_row(
-                *(Text(printable(cell)) for cell in cells),
-                Text(printable(row.error), style="red") if row.error else "",
+                *(Elided(printable(cell)) for cell in cells),
+                Elided(printable(row.error), style="red") if row.error else "",
                 key=str(row.index),
             )
         name = (self.opened or "").rsplit("/", 1)[-1]
         self.query_one("#logs-file-title", Static).update(
-            f"Events in {printable(name)}: {len(self.shown)} of {len(self.rows)}"
+            elided_line(
+                "Events in ", Elided(printable(name)), f": {len(self.shown)} of {len(self.rows)}"
+            )
         )
         self._show_record(self.shown[0].index if self.shown else None)
 

@@ -17,11 +17,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Label, LoadingIndicator, Static
+from textual.widgets import Button, DataTable, Label, LoadingIndicator, Static
 from textual.worker import get_current_worker
 
 from screens.tui.base import wizard_app
 from screens.tui.messages import HealthChecked, IntegrityChecked, LogsDelivered
+from screens.tui.widgets.fit_table import FitTable
+from screens.tui.widgets.footer import StepFooter
+from screens.tui.widgets.wrap import Breakable, Elided
 from wizard.ports import AwsError
 
 if TYPE_CHECKING:
@@ -85,6 +88,8 @@ class StatusScreen(Screen[None]):
     StatusScreen #status-error { color: $error; padding: 0 1; height: auto; }
     StatusScreen #status-actions { height: 3; align-horizontal: right; padding: 0 1; }
     StatusScreen #status-actions Button { margin-left: 1; min-width: 0; }
+    StatusScreen.-short #status-summary { margin-top: 0; }
+    StatusScreen.-short #status-actions { height: 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -134,10 +139,10 @@ class StatusScreen(Screen[None]):
             yield Label("Checking the trails: status, bucket, key, CloudWatch Logs… (Esc: back)")
         yield Static(id="status-summary")
         yield Static(id="status-error", markup=False)
-        table: DataTable[str | Text] = DataTable(
-            id="status-trails", cursor_type="row", zebra_stripes=True
+        # A long trail name loses its middle rather than pushing columns off screen.
+        yield FitTable(
+            fit={"trail": "elide"}, id="status-trails", cursor_type="row", zebra_stripes=True
         )
-        yield table
         with VerticalScroll(id="status-details"):
             yield Static(id="status-verdict")
             yield Static(id="status-problems")
@@ -158,11 +163,12 @@ class StatusScreen(Screen[None]):
             yield Button("Validate logs", id="status-validate")
             yield Button("Log files", id="status-logs")
             yield Button("Refresh", id="status-refresh", variant="primary")
-        yield Footer()
+        yield StepFooter()  # hides the keys least needed when the line is too short
 
     def on_mount(self) -> None:
         table = self.query_one("#status-trails", DataTable)
-        table.add_columns("Trail", "Home region", "Verdict", "Logging", "Controls", "Problems")
+        for title in ("Trail", "Home region", "Verdict", "Logging", "Controls", "Problems"):
+            table.add_column(title, key=title.lower())
         table.display = False
         self.query_one("#status-details").display = False
         self.query_one("#status-error").display = False
@@ -240,7 +246,7 @@ class StatusScreen(Screen[None]):
             judged = sum(1 for c in health.controls if c.status in ("pass", "fail"))
             logging = "unknown" if f.is_logging is None else "yes" if f.is_logging else "NO"
             table.add_row(
-                f.name,
+                Elided(f.name),
                 f.home_region,
                 verdict_cell(health.verdict),
                 Text(logging, style="bold red" if f.is_logging is False else ""),
@@ -298,8 +304,9 @@ class StatusScreen(Screen[None]):
                 if fixes
                 else "Nothing to fix: logging, delivering, every control passed."
             )
-        self.query_one("#status-problems", Static).update(problems)
-        self.query_one("#status-fixes", Static).update(fixes)
+        # Commands and ARNs in the messages break after a separator, never mid-word.
+        self.query_one("#status-problems", Static).update(Breakable(problems))
+        self.query_one("#status-fixes", Static).update(Breakable(fixes))
         self.query_one("#status-fixes").display = bool(fixes)
         self.query_one("#status-fixes-title").display = bool(fixes)
         controls = Table(box=None, show_header=False, pad_edge=False, expand=True)
@@ -313,8 +320,12 @@ class StatusScreen(Screen[None]):
             controls.add_row(
                 Text(mark, style=mark_style),
                 spec.id,
-                Text.assemble(
-                    (spec.title, "bold"), f": {result.reason}", (f"\n{cis}" if cis else "", "dim")
+                Breakable(
+                    Text.assemble(
+                        (spec.title, "bold"),
+                        f": {result.reason}",
+                        (f"\n{cis}" if cis else "", "dim"),
+                    )
                 ),
             )
         self.query_one("#status-controls", Static).update(controls)
@@ -322,7 +333,7 @@ class StatusScreen(Screen[None]):
         facts.add_column(style="bold", no_wrap=True)
         facts.add_column(overflow="fold")
         for name, value in fact_rows(health.facts):
-            facts.add_row(name, value)
+            facts.add_row(name, Breakable(value))
         self.query_one("#status-facts", Static).update(facts)
         self._show_integrity()
         self.refresh_bindings()

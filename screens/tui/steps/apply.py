@@ -26,6 +26,7 @@ from screens.tui import keys
 from screens.tui.base import StepScreen
 from screens.tui.messages import ApplyFinished, ApplyProgress
 from screens.tui.steps.done import exit_code_for, shown_path
+from screens.tui.widgets.fit_table import FitTable
 from wizard.run.journal import new_journal_path
 
 if TYPE_CHECKING:
@@ -89,6 +90,10 @@ class ApplyScreen(StepScreen):
     ApplyScreen #apply-steps { height: auto; max-height: 60%; margin-bottom: 1; }
     ApplyScreen #apply-log { height: 1fr; min-height: 4; border: round $panel; }
     ApplyScreen #apply-journal { height: auto; color: $text-muted; }
+    /* Few rows: no blank lines between the parts, so the log and the journal still show. */
+    ApplyScreen.-short #apply-heading, ApplyScreen.-short #apply-progress { margin-bottom: 0; }
+    ApplyScreen.-short #apply-steps { max-height: 50%; margin-bottom: 0; }
+    ApplyScreen.-short #apply-log { min-height: 3; }
     ApplyScreen #nav #back { display: none; }
     """
 
@@ -125,15 +130,20 @@ class ApplyScreen(StepScreen):
             markup=False,
         )
         yield ProgressBar(total=len(plan.steps), show_eta=False, id="apply-progress")
-        table: DataTable[str | Text] = DataTable(
-            id="apply-steps", cursor_type="none", zebra_stripes=False, show_cursor=False
+        # A row cursor (never drawn) lets the table scroll to the step that runs.
+        table = FitTable(
+            fit={"step": "wrap"},
+            id="apply-steps",
+            cursor_type="row",
+            zebra_stripes=False,
+            show_cursor=False,
         )
-        # Status before the summary: a long summary may be cut, the status never is.
+        # Status before the summary, in a column of its own width; the summary wraps.
         table.add_column("#", key="number", width=2)
         table.add_column("Status", key="status", width=18)
         table.add_column("Step", key="step")
         for number, step in enumerate(plan.steps, 1):
-            table.add_row(str(number), status_cell("pending"), step.summary, key=step.id)
+            table.add_row(str(number), status_cell("pending"), Text(step.summary), key=step.id)
         yield table
         yield Log(id="apply-log", highlight=False)
         yield Static("", id="apply-journal", markup=False)
@@ -223,9 +233,10 @@ class ApplyScreen(StepScreen):
         self.query_one("#apply-state", Label).update(text)
 
     def _row(self, step_id: str, status: str, attempt: int = 0) -> None:
-        self.query_one("#apply-steps", DataTable).update_cell(
-            step_id, "status", status_cell(status, attempt)
-        )
+        table = self.query_one("#apply-steps", DataTable)
+        table.update_cell(step_id, "status", status_cell(status, attempt))
+        # Keep the step that changed in view (the table scrolls when the screen is short).
+        table.move_cursor(row=table.get_row_index(step_id), animate=False)
 
     @property
     def _ids(self) -> set[str]:

@@ -18,7 +18,7 @@ from rich.measure import Measurement
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from screens.tui.widgets.wrap import MIN_ELIDED, Elided
 
@@ -94,6 +94,8 @@ class FitTable(DataTable[Any]):
         super().__init__(**kwargs)
         self.fit = dict(fit or {})
         """How each column, by key, may shrink."""
+        self._fixed: dict[str, int] = {}
+        """Columns added with a width of their own: they keep it."""
         self._refit_pending = False
         self._rebuilding = False
 
@@ -101,6 +103,20 @@ class FitTable(DataTable[Any]):
     def wraps(self) -> bool:
         """Some column wraps its cells (so rows take the height their cells need)."""
         return "wrap" in self.fit.values()
+
+    def add_column(
+        self,
+        label: str | Text,
+        *,
+        width: int | None = None,
+        key: str | None = None,
+        default: Any = None,
+    ) -> ColumnKey:
+        """Add a column (as DataTable does); one given a ``width`` keeps it."""
+        column_key = super().add_column(label, width=width, key=key, default=default)
+        if width is not None:
+            self._fixed[str(column_key.value)] = width
+        return column_key
 
     def add_row(
         self,
@@ -141,7 +157,9 @@ class FitTable(DataTable[Any]):
         minimum: list[int] = []
         for column, fit in zip(columns, fits, strict=True):
             title = column.label.cell_len
-            widest = max([title, *(_measure(self, cell) for cell in self.get_column(column.key))])
+            fixed = self._fixed.get(str(column.key.value))
+            cells = self.get_column(column.key)
+            widest = fixed or max([title, *(_measure(self, cell) for cell in cells)])
             natural.append(widest)
             floor = {"wrap": MIN_WRAPPED, "elide": MIN_ELIDED}.get(fit, widest)
             minimum.append(max(title, min(widest, floor)))

@@ -4,8 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
+from textual import events
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
+
+ESSENTIAL_ACTIONS = frozenset({"quit_wizard", "next", "back", "close", "toggle_help"})
+"""Actions whose keys are hidden last when the footer is too narrow (Quit never is)."""
+
+
+def _action(key: Widget) -> str:
+    """A footer key's action without its namespace (``app.quit_wizard``: ``quit_wizard``)."""
+    return str(getattr(key, "action", "")).rsplit(".", 1)[-1]
+
+
+def _cells(key: Widget) -> int:
+    """The cells a footer key's text takes (its padding included)."""
+    shown = key.render()
+    return shown.cell_len if isinstance(shown, Text) else key.outer_size.width
 
 
 class StepFooter(Footer):
@@ -33,3 +50,31 @@ class StepFooter(Footer):
     async def _rebuild(self) -> None:
         self._rebuild_pending = False
         await self.recompose()
+        self.fit_keys()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_keys()
+
+    def fit_keys(self) -> None:
+        """Hide the keys least needed when they do not all fit on the line.
+
+        Textual's footer cuts whatever passes the right edge, which on an 80-column
+        terminal was the key to quit ("^q Qui"). Keys go from the right, those with a button
+        or another way first; Quit stays, and so do Next, Back, Help and Esc when they can.
+        """
+        keys = [key for key in self.query("FooterKey") if not key.has_class("-command-palette")]
+        # The palette key is docked right, after a border and before a blank.
+        palette = sum(_cells(key) + 2 for key in self.query(".-command-palette"))
+        widths = {key: _cells(key) + key.styles.margin.width for key in keys}
+        total = sum(widths.values())
+        available = self.size.width - palette
+        essential = [key for key in keys if _action(key) in ESSENTIAL_ACTIONS]
+        others = [key for key in keys if key not in essential]
+        hidden: set[Widget] = set()
+        for key in [*reversed(others), *reversed(essential)]:
+            if total <= available or _action(key) == "quit_wizard":
+                continue
+            hidden.add(key)
+            total -= widths[key]
+        for key in keys:
+            key.display = key not in hidden

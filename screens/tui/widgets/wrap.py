@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.measure import Measurement
+from rich.table import Table
 from rich.text import Text
 from textual.content import Content
 from textual.visual import Visual
@@ -108,8 +109,8 @@ def has_long_word(text: str, width: int) -> bool:
 class Breakable(Visual):
     """Any text, wrapped by :func:`wrap_offsets`: long paths break after a separator.
 
-    A drop-in for a Static's content (``Static(Breakable(...))`` or ``update``): text whose
-    words all fit is drawn by Textual itself, unchanged.
+    A drop-in for a Static's content (``Static(Breakable(...))`` or ``update``), and a rich
+    renderable for a table cell: text whose words all fit is wrapped as it would be anyway.
     """
 
     def __init__(self, text: str | Text | Content) -> None:
@@ -118,6 +119,8 @@ class Breakable(Visual):
         Args:
             text: Plain text (not markup), rich Text or Textual Content.
         """
+        self.text = text if isinstance(text, Text) else None
+        """The rich Text given, if one was (drawn in rich tables with its styles)."""
         if isinstance(text, Text):
             text = Content.from_rich_text(text)
         elif isinstance(text, str):
@@ -129,9 +132,22 @@ class Breakable(Visual):
     def __str__(self) -> str:
         return self.content.plain
 
-    def __rich__(self) -> Content:
-        """The unbroken text, for rich's console (Content renders itself there)."""
-        return self.content
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        text = self.text if self.text is not None else Text(self.content.plain)
+        width = options.max_width
+        if not has_long_word(text.plain, width):
+            yield text
+            return
+        lines: list[Text] = []
+        for line in text.split("\n", allow_blank=True):
+            for part in line.divide(wrap_offsets(line.plain, width)):
+                part.rstrip()
+                lines.append(part)
+        yield Text("\n").join(lines)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        longest = max((cell_len(line) for line in self.content.plain.splitlines()), default=0)
+        return Measurement(min(longest, MIN_ELIDED), longest)
 
     @property
     def plain(self) -> str:
@@ -224,3 +240,19 @@ class Elided:
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         width = cell_len(self.text)
         return Measurement(min(width, MIN_ELIDED), width)
+
+
+def elided_line(*parts: str | Text | Elided) -> Table:
+    """One line of text whose :class:`Elided` parts give up their middle when it is too long.
+
+    Args:
+        *parts: The pieces, in order; text pieces keep their width.
+
+    Returns:
+        A rich grid of one row (``str()`` of its cells gives the whole text).
+    """
+    grid = Table.grid()
+    for part in parts:
+        grid.add_column(no_wrap=not isinstance(part, Elided))
+    grid.add_row(*parts)
+    return grid
