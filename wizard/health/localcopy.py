@@ -35,6 +35,7 @@ import json
 import os
 import re
 import stat
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -388,10 +389,10 @@ def _find_roots(directory: Path, shown: str) -> list[Path]:
             "validation with TRAIL, --account-id or --start-time.",
         )
     roots: list[Path] = []
-    queue: list[tuple[Path, int]] = [(directory, 0)]
+    queue: deque[tuple[Path, int]] = deque([(directory, 0)])
     looked = 0
     while queue and looked < SEARCH_FOLDERS:
-        folder, depth = queue.pop(0)
+        folder, depth = queue.popleft()
         looked += 1
         try:
             entries = sorted(_subfolders(folder), key=lambda p: p.name)

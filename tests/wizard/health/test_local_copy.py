@@ -422,12 +422,14 @@ class HandMadeCopy:
         path.write_text(json.dumps({"regions": {"us-east-1": {"PublicKeyList": [entry]}}}))
         return path
 
-    def digest(self, end: datetime, logs: list[tuple[str, bytes]]) -> str:
+    def digest(
+        self, end: datetime, logs: list[tuple[str, bytes]], *, backfill: datetime | None = None
+    ) -> str:
         """A signed digest listing ``logs`` (key, content: written gzipped unless the key
-        leaves the folder); its key."""
+        leaves the folder); its key. ``backfill``: a backfill digest generated then."""
         from wizard.sandbox.delivery import digest_signing_string
 
-        stamp = end.strftime("%Y%m%dT%H%M%SZ")
+        stamp = end.strftime("%Y%m%dT%H%M%SZ") + ("_backfill" if backfill else "")
         key = (
             f"AWSLogs/{ACCT}/CloudTrail-Digest/us-east-1/{end:%Y/%m/%d}/{ACCT}_CloudTrail-"
             f"Digest_us-east-1_audit_us-east-1_{stamp}.json.gz"
@@ -446,7 +448,7 @@ class HandMadeCopy:
                     "hashAlgorithm": "SHA-256",
                 }
             )
-        previous = self.previous
+        previous = None if backfill else self.previous
         document: dict[str, Any] = {
             "awsAccountId": ACCT,
             "digestStartTime": (end - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -480,8 +482,13 @@ class HandMadeCopy:
             "x-amz-meta-signature": signature,
             "x-amz-meta-signature-algorithm": "SHA256withRSA",
         }
+        if backfill:
+            side["x-amz-meta-backfill-generation-timestamp"] = backfill.strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
         path.with_name(path.name + METADATA_SUFFIX).write_text(json.dumps({"Metadata": side}))
-        self.previous = {"key": key, "hash": digest_hash, "signature": signature}
+        if not backfill:
+            self.previous = {"key": key, "hash": digest_hash, "signature": signature}
         return key
 
 
@@ -496,6 +503,25 @@ def test_a_hand_made_copy_and_keys_file_in_the_documented_format(tmp_path: Path)
 
     assert report.ok, (report.problem, report.invalid)
     assert (report.counts.valid_digests, report.counts.valid_logs) == (2, 2)
+
+
+def test_a_backfill_digest_in_a_copy(tmp_path: Path) -> None:
+    """Its own chain, its key looked up around its generation time, reported as backfill."""
+    made = HandMadeCopy(tmp_path / "copy")
+    folder = f"AWSLogs/{ACCT}/CloudTrail/us-east-1/2024/05/01/"
+    end = made.now - timedelta(hours=2)
+    made.digest(end, [(f"{folder}a.json.gz", b'{"Records": []}')])
+    late = made.digest(end, [(f"{folder}late.json.gz", b"{}")], backfill=made.now)
+    keys = KeyRing.load(made.keys_file(tmp_path / "keys.json"))
+
+    report = validate_local(made.root, keys=keys)
+
+    assert report.ok, (report.problem, report.invalid)
+    assert [(f.kind, f.key) for f in report.files if f.backfill] == [
+        ("digest", late),
+        ("log", f"{folder}late.json.gz"),
+    ]
+    assert report.counts.valid_backfill_digests == 1
 
 
 def test_a_key_that_leaves_the_folder_is_never_followed(tmp_path: Path) -> None:
