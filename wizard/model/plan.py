@@ -59,6 +59,25 @@ class PolicyChange(WizardModel):
     apply writes it without reading it again first."""
 
 
+class SettingChange(WizardModel):
+    """One setting an update step changes: what it is now and what the answers want.
+
+    The values are words for people (``on``, ``off``, ``(none)``, a name or an ARN), so
+    preview, dry-run, export and apply show the same "current -> wanted" line.
+    """
+
+    name: str
+    """The setting (``log file validation``, ``S3 key prefix``)."""
+    current: str
+    """What it is now."""
+    wanted: str
+    """What the answers want."""
+
+
+NONE_SHOWN = "(none)"
+"""How an absent value (no prefix, no topic, no key) is shown in a :class:`SettingChange`."""
+
+
 class Step(WizardModel):
     """One planned change."""
 
@@ -86,6 +105,9 @@ class Step(WizardModel):
     """Error codes that mean "not yet propagated": retried with bounded backoff."""
     mutating: bool = True
     """False for the few read calls the plan needs (none so far)."""
+    settings: list[SettingChange] = Field(default_factory=list)
+    """For a change to an existing resource: every setting it changes, current -> wanted
+    (empty for a create, whose settings are all new)."""
 
 
 class Finding(WizardModel):
@@ -113,6 +135,26 @@ def by_severity(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: _SEVERITY_ORDER[f.severity])
 
 
+ResourceKind = Literal["trail", "bucket", "access-log-bucket", "key", "topic", "log-group", "role"]
+"""The resources a plan compares with the answers."""
+
+
+class ResourceState(WizardModel):
+    """How one resource the answers name compares with what exists (desired state)."""
+
+    kind: ResourceKind
+    """Which resource."""
+    resource: str
+    """Its ARN or name."""
+    status: Literal["create", "update", "unchanged", "use"]
+    """create: it does not exist yet; update: it exists and some settings differ (the
+    plan's steps that change it say which); unchanged: it exists and matches the answers;
+    use: it exists and is used as it is (never changed by the wizard, such as a log group
+    or a role given by ARN)."""
+    detail: str = ""
+    """What was compared, or why it is used as it is, for people."""
+
+
 class Plan(WizardModel):
     """Everything apply needs, and everything preview and dry-run show."""
 
@@ -123,7 +165,7 @@ class Plan(WizardModel):
     home_region: str
     """Trail home region."""
     trail_arn: str
-    """ARN of the trail being created."""
+    """ARN of the trail being created or updated."""
     steps: list[Step]
     """Ordered steps (dependencies always come first)."""
     findings: list[Finding] = Field(default_factory=list)
@@ -136,6 +178,22 @@ class Plan(WizardModel):
     """This plan's run: every KMS key it creates is tagged with it
     (:data:`wizard.model.names.RUN_TAG`), so a key created twice by a retried request can be
     found and removed. None for plans that are only shown or exported."""
+    resources: list[ResourceState] = Field(default_factory=list)
+    """Every resource the answers name, compared with what exists (desired state): what is
+    created, updated, unchanged or used as it is. Empty for a plan made without looking at
+    the account (an offline plan)."""
+
+    @property
+    def unchanged(self) -> bool:
+        """True when the account already matches the answers: nothing to change, nothing blocks."""
+        return not self.steps and not self.blocked
+
+    @property
+    def updates_trail(self) -> bool:
+        """True when the trail exists and the plan updates (or keeps) it instead of creating it."""
+        return any(
+            r.kind == "trail" and r.status in ("update", "unchanged") for r in self.resources
+        )
 
     @property
     def blocked(self) -> bool:
