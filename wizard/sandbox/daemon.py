@@ -52,6 +52,7 @@ from wizard.sandbox.shared import (
     TOKEN_HEADER,
     Record,
     SandboxUnavailable,
+    code_fingerprint,
     hold_daemon_lock,
     new_token,
     prepare_home,
@@ -152,6 +153,7 @@ class Daemon:
         self.ready = ready
         self.stopping = threading.Event()
         self.instance = uuid.uuid4().hex
+        self.build = code_fingerprint()
         self.started = datetime.now(UTC).isoformat(timespec="seconds")
         self.sandbox: Sandbox | None = None
         self._save_lock = threading.Lock()
@@ -196,6 +198,7 @@ class Daemon:
                 token=token,
                 instance=self.instance,
                 version=__version__,
+                build=self.build,
                 started=self.started,
                 note=note,
             )

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -106,6 +108,8 @@ class Record:
     """A random id of this process's life: a health check answers with it."""
     version: str
     """The package version that started it."""
+    build: str
+    """:func:`code_fingerprint` of the code it runs."""
     started: str
     """ISO 8601 UTC."""
     note: str = ""
@@ -401,20 +405,48 @@ def ensure_sandbox(home: Path | None = None, *, timeout: float = START_SECONDS) 
     """
     home = prepare_home(home or sandbox_home())
     record = read_record(home)
-    if record is not None and record.version == __version__ and answers(record, home):
+    if record is not None and _same_code(record) and answers(record, home):
         return SharedSandbox(home, record)
     with _start_lock(home, timeout):
         record = read_record(home)
         notes = []
         if record is not None and answers(record, home):
-            if record.version == __version__:
+            if _same_code(record):
                 return SharedSandbox(home, record)  # started by the command we waited for
-            notes.append(
-                f"The sandbox that was running was started by cloudtrail-wizard "
-                f"{record.version}; it was restarted with {__version__}."
-            )
+            if record.version != __version__:
+                notes.append(
+                    f"The sandbox that was running was started by cloudtrail-wizard "
+                    f"{record.version}; it was restarted with {__version__}."
+                )
+            else:
+                notes.append(
+                    "The sandbox that was running was started before this copy of "
+                    "cloudtrail-wizard's code changed; it was restarted with the new code."
+                )
         _end(home, record)
         return _spawn(home, timeout, notes)
+
+
+def _same_code(record: Record) -> bool:
+    return record.version == __version__ and record.build == code_fingerprint()
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A short digest of this package's code files (names, sizes, modification times).
+
+    A sandbox running other code is restarted even when the version number is the same (a
+    working copy being edited), so it never answers with rules older than the command's.
+    The state it saved stays readable: that depends on the version number only.
+    """
+    root = Path(wizard.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            status = path.stat()
+            name = path.relative_to(root).as_posix()
+            digest.update(f"{name}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def stop_sandbox(home: Path | None = None, *, timeout: float = STOP_SECONDS) -> bool:

@@ -140,6 +140,7 @@ def test_what_a_dead_sandbox_left_behind_is_recovered(home: Path) -> None:
                 token="left-by-a-dead-sandbox",
                 instance="dead",
                 version="0.0.1",
+                build="old",
                 started="2026-01-01T00:00:00+00:00",
             ),
         )
