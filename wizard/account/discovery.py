@@ -23,6 +23,17 @@ from urllib.parse import unquote
 
 from pydantic import Field
 
+from wizard.account.current import (
+    KeyExtras,
+    RoleExtras,
+    TrailState,
+    digest,
+    read_key_extras,
+    read_role_extras,
+    read_topic_tags,
+    read_trail_state,
+    tag_map,
+)
 from wizard.model.answers import Answers
 from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext, Names
@@ -60,8 +71,27 @@ class BucketFacts(WizardModel):
     """Default encryption KMS key, when aws:kms."""
     bucket_key: bool = False
     """An S3 Bucket Key is enabled for default encryption."""
+    encryption_rules: list[dict[str, Any]] | None = None
+    """The default encryption rules exactly as S3 gives them (None: none set), for a
+    rollback that restores them."""
+    versioning: str | None = None
+    """Enabled, Suspended, or None (never enabled)."""
+    tags: dict[str, str] | None = None
+    """The bucket's tags (empty: none; None: not read)."""
     errors: list[str] = Field(default_factory=list)
     """Reads that failed, explained."""
+
+    def settings_print(self) -> str:
+        """The fingerprint of the settings a desired-state plan compares and restores."""
+        return digest(
+            [
+                self.public_access_block,
+                self.object_ownership,
+                self.encryption_rules,
+                self.versioning,
+                self.tags,
+            ]
+        )
 
 
 class AccessLogFacts(WizardModel):
@@ -250,6 +280,8 @@ class TopicFacts(WizardModel):
     """Its access policy."""
     kms_key: str | None = None
     """KMS key of an encrypted topic."""
+    tags: dict[str, str] | None = None
+    """Its tags, read for a topic the answers name (a new one): is it the wizard's?"""
     errors: list[str] = Field(default_factory=list)
     """Reads that failed."""
 
@@ -273,6 +305,8 @@ class LogsFacts(WizardModel):
     """Role ARN."""
     role_trust_policy: str | None = None
     """The role's trust policy as JSON text."""
+    role_extras: RoleExtras | None = None
+    """An existing role the wizard would create: its tags and inline policy."""
     errors: list[str] = Field(default_factory=list)
     """Reads that failed."""
 
@@ -459,6 +493,16 @@ class Discovery(WizardModel):
     principals: list[PrincipalFacts] | None = None
     """The IAM users and roles the answers write into a key policy (decrypt principals of a
     new key, readers of a central key); None when not read (an offline plan)."""
+    trail_state: TrailState | None = None
+    """The trail the answers name, when it exists (in the home region, this account's or,
+    for an organization trail, the management account's): its whole configuration."""
+    alias_key: KeyFacts | None = None
+    """The key the new key's alias already points at, when it does."""
+    alias_key_extras: KeyExtras | None = None
+    """That key's rotation and tags."""
+    state_prints: dict[str, str] = Field(default_factory=dict)
+    """Fingerprints of the settings a desired-state plan compares and a rollback restores
+    (the existing trail, the settings of a bucket the answers create, ...)."""
 
     def fingerprint(self) -> dict[str, str]:
         """Short hashes of what the plan depends on; apply compares them (stale plan).
@@ -470,6 +514,7 @@ class Discovery(WizardModel):
         if self.access_logs is not None:
             prints["access_logs"] = _access_log_print(self.access_logs)
         prints.update(_name_prints(self.alias, self.named_trails))
+        prints.update(self.state_prints)
         return prints
 
 
@@ -604,7 +649,9 @@ def discover(
             if owned is not None:
                 bucket = bucket.model_copy(update={"owned": answers.bucket.name in owned})
         access: AccessLogFacts | None = results.get("access_logs")
-        if access is not None and not answers.bucket.create and bucket.exists and bucket.region:
+        if access is not None and bucket.exists and bucket.region:
+            # What a rollback restores, and (for a bucket an earlier run made) whether
+            # logging is already as the answers want.
             access = read_bucket_logging(access, answers.bucket.name, bucket.region, caller)
         key: KeyFacts | None = results.get("key")
         if key_ref and key is None:
@@ -617,6 +664,18 @@ def discover(
             alias = discover_alias(alias.name, names.bucket_region(bucket.region), caller)
     trails, trails_error = results["trails"]
     named: tuple[list[TrailFacts] | None, str | None] = results.get("named_trails", (None, None))
+    organization: OrganizationFacts | None = results.get("organization")
+    state = discover_state(
+        answers,
+        ctx,
+        caller,
+        trails=trails,
+        organization=organization,
+        topic=results.get("topic"),
+        logs=results.get("logs"),
+        alias=alias,
+        max_workers=max_workers,
+    )
     return Discovery(
         context=ctx,
         bucket=bucket,
@@ -624,16 +683,168 @@ def discover(
         key=key,
         trails=trails,
         trails_error=trails_error,
-        topic=results.get("topic"),
-        logs=results.get("logs"),
-        organization=results.get("organization"),
+        topic=state.topic,
+        logs=state.logs,
+        organization=organization,
         central=central,
         access_logs=access,
         alias=alias,
         named_trails=named[0],
         named_trails_error=named[1],
         principals=results.get("principals"),
+        trail_state=state.trail,
+        alias_key=state.alias_key,
+        alias_key_extras=state.alias_key_extras,
+        state_prints=state_prints(answers, bucket, access, state),
     )
+
+
+class StateFacts(WizardModel):
+    """What :func:`discover_state` read about the resources the answers name."""
+
+    trail: TrailState | None = None
+    """The named trail's configuration, when it exists."""
+    alias_key: KeyFacts | None = None
+    """The key the new key's alias points at, when the alias exists."""
+    alias_key_extras: KeyExtras | None = None
+    """That key's rotation and tags."""
+    topic: TopicFacts | None = None
+    """The topic, with its tags when it is one the answers name (a new one) and exists."""
+    logs: LogsFacts | None = None
+    """CloudWatch Logs facts, with the role's tags and inline policy when the answers name
+    a role to create and it exists."""
+
+
+def trail_owners(
+    answers: Answers, ctx: AccountContext, organization: OrganizationFacts | None = None
+) -> set[str]:
+    """The accounts whose trail of the answers' name is the answers' trail: this account, and
+    for an organization trail the organization's management account (which owns it)."""
+    owners = {ctx.account_id}
+    if answers.trail.organization:
+        for account in (
+            ctx.management_account_id,
+            organization.management_account_id if organization is not None else None,
+        ):
+            if account:
+                owners.add(account)
+    return owners
+
+
+def named_trail(
+    answers: Answers,
+    ctx: AccountContext,
+    trails: Sequence[TrailFacts],
+    organization: OrganizationFacts | None = None,
+) -> TrailFacts | None:
+    """The existing trail the answers name: that name, homed in the home region, ours."""
+    home = answers.home_region(ctx.region)
+    owners = trail_owners(answers, ctx, organization)
+    for trail in trails:
+        if (
+            trail.name == answers.trail.name
+            and trail.home_region == home
+            and trail.owner_account in owners
+        ):
+            return trail
+    return None
+
+
+def discover_state(
+    answers: Answers,
+    ctx: AccountContext,
+    caller: AwsCaller,
+    *,
+    trails: Sequence[TrailFacts],
+    organization: OrganizationFacts | None,
+    topic: TopicFacts | None,
+    logs: LogsFacts | None,
+    alias: AliasFacts | None,
+    max_workers: int = 4,
+) -> StateFacts:
+    """Read the settings of the named resources that exist (see :mod:`wizard.account.current`).
+
+    The named trail's whole configuration; the key a new key's alias already points at
+    (its policy, rotation and tags); the tags of a topic the answers would create; the tags
+    and inline policy of a delivery role the answers would create.
+    """
+    names = Names(answers, ctx)
+    existing = named_trail(answers, ctx, trails, organization)
+    tasks: dict[str, Callable[[], Any]] = {}
+    if existing is not None:
+        tasks["trail"] = lambda: read_trail_state(existing.arn, existing.home_region, caller)
+    if alias is not None and alias.exists and (alias.target_key_arn or alias.target_key_id):
+        ref = str(alias.target_key_arn or alias.target_key_id)
+        tasks["alias_key"] = lambda: discover_key(ref, alias.region, alias.region, caller)
+    n = answers.notifications
+    if topic is not None and topic.exists and n.sns_topic and not n.topic_is_arn:
+        topic_arn = topic.arn
+        tasks["topic_tags"] = lambda: read_topic_tags(topic_arn, caller)
+    cw = answers.cloudwatch_logs
+    if logs is not None and logs.role_exists and logs.role_name and not cw.role_is_arn:
+        role = logs.role_name
+        tasks["role"] = lambda: read_role_extras(role, names.home_region, caller)
+    if not tasks:
+        return StateFacts(topic=topic, logs=logs)
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="state") as pool:
+        futures = {name: pool.submit(fn) for name, fn in tasks.items()}
+        results = {name: f.result() for name, f in futures.items()}
+    alias_key: KeyFacts | None = results.get("alias_key")
+    extras: KeyExtras | None = None
+    if alias_key is not None and alias_key.found and alias_key.arn:
+        extras = read_key_extras(alias_key.arn, alias_key.region or ctx.region, caller)
+    if "topic_tags" in results and topic is not None:
+        tags, error = results["topic_tags"]
+        topic = topic.model_copy(
+            update={"tags": tags, "errors": [*topic.errors, *([error] if error else [])]}
+        )
+    if "role" in results and logs is not None:
+        logs = logs.model_copy(update={"role_extras": results["role"]})
+    return StateFacts(
+        trail=results.get("trail"),
+        alias_key=alias_key,
+        alias_key_extras=extras,
+        topic=topic,
+        logs=logs,
+    )
+
+
+def state_prints(
+    answers: Answers,
+    bucket: BucketFacts,
+    access: AccessLogFacts | None,
+    state: StateFacts,
+) -> dict[str, str]:
+    """The fingerprints of the settings a desired-state plan compares and a rollback restores.
+
+    Which keys there are follows from the answers and from what exists, so a plan and the
+    check before apply (:func:`fingerprint_now`) always compute the same keys.
+    """
+    prints: dict[str, str] = {}
+    if state.trail is not None:
+        prints["trail_state"] = state.trail.print()
+    if answers.bucket.create and bucket.exists:
+        prints["bucket_settings"] = bucket.settings_print()
+    target = access.target if access is not None else None
+    if answers.bucket.access_logs is not None and target is not None and target.exists:
+        prints["access_log_settings"] = target.settings_print()
+    if state.alias_key is not None:
+        extras = state.alias_key_extras
+        prints["alias_key"] = digest(
+            [
+                state.alias_key.arn,
+                state.alias_key.state,
+                state.alias_key.policy,
+                extras.model_dump(mode="json", exclude={"errors"}) if extras else None,
+            ]
+        )
+    if state.topic is not None and state.topic.tags is not None:
+        prints["topic_tags"] = digest(state.topic.tags)
+    if state.logs is not None and state.logs.role_extras is not None:
+        prints["role_extras"] = digest(
+            state.logs.role_extras.model_dump(mode="json", exclude={"errors"})
+        )
+    return prints
 
 
 def policy_principals(answers: Answers, central: CentralFacts | None) -> list[str]:
@@ -812,8 +1023,15 @@ def fingerprint_now(
 
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="recheck") as pool:
         listed = pool.submit(_owned_buckets, caller, ctx.region) if expect_bucket else None
+        # The settings of a bucket the answers create, that exists, are compared (an
+        # earlier run's bucket): a change to them since the plan makes it stale.
         bucket_future = pool.submit(
-            discover_bucket, name, ctx, caller, policy_caller=bucket_caller, settings=False
+            discover_bucket,
+            name,
+            ctx,
+            caller,
+            policy_caller=bucket_caller,
+            settings=answers.bucket.create and expect_bucket,
         )
         trails_future = pool.submit(discover_trails, names.home_region, caller, status=False)
         key_future = topic_future = logs_future = None
@@ -853,16 +1071,26 @@ def fingerprint_now(
         )
         access = access_future.result() if access_future is not None else None
         if access is not None:
-            if not answers.bucket.create and bucket.exists and bucket.region:
+            if bucket.exists and bucket.region:
                 access = read_bucket_logging(access, name, bucket.region, caller)
             prints["access_logs"] = _access_log_print(access)
+        alias = alias_future.result() if alias_future is not None else None
         prints.update(
-            _name_prints(
-                alias_future.result() if alias_future is not None else None,
-                named_future.result()[0] if named_future is not None else None,
-            )
+            _name_prints(alias, named_future.result()[0] if named_future is not None else None)
         )
-        return prints
+    state = discover_state(
+        answers,
+        ctx,
+        caller,
+        trails=trails,
+        organization=planned.organization if planned is not None else None,
+        topic=topic_future.result() if topic_future else None,
+        logs=logs_future.result() if logs_future else None,
+        alias=alias,
+        max_workers=max_workers,
+    )
+    prints.update(state_prints(answers, bucket, access, state))
+    return prints
 
 
 def _owned_buckets(caller: AwsCaller, region: str) -> list[str] | None:
@@ -953,6 +1181,18 @@ def discover_bucket(
             facts["encryption"] = default.get("SSEAlgorithm")
             facts["encryption_key"] = default.get("KMSMasterKeyID")
             facts["bucket_key"] = bool(rules[0].get("BucketKeyEnabled", False))
+            facts["encryption_rules"] = [dict(r) for r in rules]
+    versioning = read("GetBucketVersioning")
+    if versioning is not None:
+        facts["versioning"] = versioning.get("Status") or None
+    try:
+        tagging = reader.call("s3", region, "GetBucketTagging", {"Bucket": name})
+        facts["tags"] = tag_map(tagging.get("TagSet"))
+    except AwsError as err:
+        if err.not_found or err.code == "NoSuchTagSet":
+            facts["tags"] = {}
+        else:
+            errors.append(_explain(err, "GetBucketTagging"))
     facts["errors"] = errors
     return BucketFacts(**facts)
 
