@@ -6,7 +6,8 @@ over answers hypothesis builds from valid names in every partition (see
 
 * every statement that grants a service principal in a resource policy is pinned to this
   trail with ``aws:SourceArn`` (``aws:SourceAccount`` accepted where a source ARN cannot
-  apply); the delivery role's trust policy is AWS's, without a condition;
+  apply); the delivery role's trust policy is AWS's, without a condition, and the key
+  statement for an encrypted topic is pinned to the topic by SNS's encryption context;
 * no ``Allow`` to ``"*"`` / ``{"AWS": "*"}`` without a condition that limits it to this
   account, checked by its shape *and* by asking :func:`wizard.policy.access.evaluate` whether a
   principal of another account would be let in;
@@ -259,6 +260,18 @@ def check_service_statements_pinned(answers: Answers, ctx: AccountContext) -> No
                 assert statement["Principal"] == {"Service": CLOUDTRAIL}, (field, statement)
                 assert statement["Action"] == "sts:AssumeRole", (field, statement)
                 assert not conditions, (field, statement)
+                continue
+            if statement.get("Sid") == "AllowCloudTrailPublishToEncryptedTopic":
+                # The key statement for the encrypted topic: pinned to the one topic by the
+                # encryption context SNS gives its data keys (AWS does not document
+                # CloudTrail's publishes carrying aws:SourceArn).
+                topics = [
+                    v
+                    for (op, k), vs in conditions.items()
+                    if k == "kms:encryptioncontext:aws:sns:topicarn" and op in POSITIVE_OPERATORS
+                    for v in vs
+                ]
+                assert field == "key_policy" and topics == [names.topic_arn], (field, statement)
                 continue
             if _as_list(statement["Principal"]["Service"]) == [S3_LOGGING]:
                 # Server access log delivery: pinned to the log bucket AND its account.

@@ -12,10 +12,11 @@ What differs from ``apply``, on purpose:
   not own, so the statements CloudTrail needs are printed as a comment block to merge by hand
   (the same statements the wizard would merge).
 * The template is a little more hardened than the API plan where scanners expect it and a
-  template can do it in one place: the SNS topic and the CloudWatch Logs group are encrypted
-  with the trail's new key (CKV_AWS_26, CKV_AWS_158), and the key policy gets the statements
-  SNS/CloudTrail and CloudWatch Logs need for that. Server access logging of the log bucket
-  (CIS 4.4, CKV_AWS_18) is one parameter away (``AccessLogBucket``).
+  template can do it in one place: the CloudWatch Logs group is encrypted with the trail's
+  key (CKV_AWS_158), and the key policy gets the statement CloudWatch Logs needs for that.
+  Server access logging of the log bucket (CIS 4.4, CKV_AWS_18) is one parameter away
+  (``AccessLogBucket``). The SNS topic is encrypted exactly when apply encrypts it: a new
+  topic with the trail's new key (:func:`wizard.policy.policies.encrypts_topic`, CKV_AWS_26).
 * Resources holding log data or their key are kept when the stack is deleted
   (``DeletionPolicy: Retain``): deleting audit logs or scheduling their key for deletion must
   never be a side effect of removing a stack.
@@ -41,7 +42,14 @@ from wizard.model.answers import RETENTION_DAYS, AccessLogAnswers, Answers
 from wizard.model.context import AccountContext, Names
 from wizard.plan.planner.logs import ROLE_POLICY_NAME
 from wizard.plan.selectors import advanced_event_selectors
-from wizard.policy.policies import CLOUDTRAIL, S3_LOGGING, VERSION, cloudwatch_role_trust_policy
+from wizard.policy.policies import (
+    CLOUDTRAIL,
+    S3_LOGGING,
+    VERSION,
+    cloudwatch_role_trust_policy,
+    encrypts_topic,
+    key_topic_statement,
+)
 
 # --------------------------------------------------------------------------- intrinsics
 
@@ -313,6 +321,8 @@ class _Template:
         n = answers.notifications
         self.topic = n.sns_topic is not None
         self.new_topic = self.topic and not n.topic_is_arn
+        # The rule apply and the CLI script follow too: a new topic, a new key, one region.
+        self.encrypted_topic = encrypts_topic(self.names, self.names.bucket_region())
 
     # ------------------------------------------------------------------ values
 
@@ -420,20 +430,9 @@ class _Template:
         ]
 
     def key_topic_statement(self) -> dict[str, Any]:
-        """Lets CloudTrail publish to a topic encrypted with the key (only this trail/topic)."""
-        return _statement(
-            "AllowCloudTrailPublishToEncryptedTopic",
-            "Allow",
-            _service(CLOUDTRAIL),
-            ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "*",
-            {
-                "StringEquals": {
-                    **_source_arn(),
-                    "kms:EncryptionContext:aws:sns:topicArn": self.topic_arn_text(),
-                }
-            },
-        )
+        """Lets CloudTrail publish to the topic the key encrypts: AWS's statement, narrowed to
+        the topic (:func:`wizard.policy.policies.key_topic_statement`)."""
+        return key_topic_statement(self.topic_arn_text())
 
     def key_logs_statement(self) -> dict[str, Any]:
         """Lets CloudWatch Logs encrypt this one log group with the key."""
@@ -466,7 +465,7 @@ class _Template:
             *self.key_cloudtrail_statements(),
             self.key_readers_statement(),
         ]
-        if self.new_topic:
+        if self.encrypted_topic:
             statements.append(self.key_topic_statement())
         if self.logs:
             statements.append(self.key_logs_statement())
@@ -786,8 +785,6 @@ class _Template:
     def existing_key_block(self, existing_key: str) -> None:
         """What the existing key's policy needs, to merge by hand before deploying."""
         statements = self.key_cloudtrail_statements()
-        if self.new_topic:
-            statements.append(self.key_topic_statement())
         if self.logs:
             statements.append(self.key_logs_statement())
         self.merge_block(f"Key policy of the existing key {existing_key}", statements)
@@ -829,9 +826,9 @@ class _Template:
             "Customer managed key for the log files (same region as the bucket: this stack's).",
             "Kept when the stack is deleted: without it the log files cannot be read.",
         ]
-        if self.new_topic:
+        if self.encrypted_topic:
             comments.append(
-                "Also encrypts the SNS topic (CKV_AWS_26) and lets this trail publish to it."
+                "Also encrypts the SNS topic (CKV_AWS_26) and lets CloudTrail publish to it."
             )
         if self.logs:
             comments.append(
@@ -1200,7 +1197,7 @@ class _Template:
         comments = ["SNS topic notified of every log file delivered."]
         comments += self.topic_encryption_check()
         props: dict[str, Any] = {"TopicName": ref("TopicName")}
-        if self.kms:
+        if self.encrypted_topic:
             props["KmsMasterKeyId"] = self.key_value()
         if self.tags:
             props["Tags"] = self.tags
@@ -1208,23 +1205,39 @@ class _Template:
         self.topic_policy()
 
     def topic_encryption_check(self) -> list[str]:
-        """CKV_AWS_26 (the topic encrypted with the trail's key); returns the comments."""
+        """CKV_AWS_26 (the topic encrypted with a customer managed key); returns the comments.
+
+        The topic is encrypted with the trail's key only when the stack creates that key
+        (:func:`wizard.policy.policies.encrypts_topic`, the rule apply follows too).
+        """
+        if self.encrypted_topic:
+            self.checks.append(_Check("CKV_AWS_26", True, "the topic is encrypted with the key"))
+            return []
         if not self.kms:
-            self.checks.append(
-                _Check("CKV_AWS_26", False, "SSE-S3: no customer managed key for the topic")
-            )
-            return [
+            reason = "SSE-S3: no customer managed key for the topic"
+            comment = (
                 "CKV_AWS_26 fails: the answers choose SSE-S3, so there is no customer managed key "
                 "to encrypt the topic with (CloudTrail cannot publish to a topic encrypted with "
                 "the AWS managed alias/aws/sns key)."
-            ]
-        self.checks.append(_Check("CKV_AWS_26", True, "the topic is encrypted with the key"))
-        if self.existing_key:
-            return [
-                "Encrypted with the existing key: its policy needs the "
-                "AllowCloudTrailPublishToEncryptedTopic statement listed at the top."
-            ]
-        return []
+            )
+        elif self.existing_key:
+            reason = "the topic is not encrypted with an existing key (its policy is not widened)"
+            comment = (
+                "CKV_AWS_26 fails: the topic is encrypted only with a key this setup creates; the "
+                "policy of the existing key is not widened beyond log delivery. To encrypt the "
+                "topic with a key of yours, give it KmsMasterKeyId and add AWS's statement for "
+                "CloudTrail (kms:GenerateDataKey*, kms:Decrypt) to that key's policy."
+            )
+        else:
+            reason = "the answers put the key in another region than the topic"
+            comment = (
+                "CKV_AWS_26 fails: the answers put the bucket and its key in "
+                f"{self.names.bucket_region()}, the topic in {self.names.home_region}; a topic "
+                "can only use a key of its own region, so the wizard leaves it unencrypted and "
+                "this template does the same."
+            )
+        self.checks.append(_Check("CKV_AWS_26", False, reason))
+        return [comment]
 
     def topic_policy(self) -> None:
         """The account administers the topic, only this trail publishes; the trail waits for it."""

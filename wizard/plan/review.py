@@ -39,6 +39,7 @@ from wizard.policy.policies import (
     central_key_required,
     cloudwatch_role_policy,
     cloudwatch_role_trust_policy,
+    encrypts_topic,
     key_cloudtrail_statements,
     key_policy,
     topic_cloudtrail_statement,
@@ -177,8 +178,11 @@ def access_log_probes(names: Names) -> list[Probe]:
     ]
 
 
-def key_probes(names: Names, key_arn: str, *, decrypt: bool) -> list[Probe]:
-    """The requests CloudTrail makes against the KMS key."""
+def key_probes(
+    names: Names, key_arn: str, *, decrypt: bool, topic_arn: str | None = None
+) -> list[Probe]:
+    """The requests CloudTrail makes against the KMS key (and SNS for it, when the key
+    encrypts the topic CloudTrail publishes to)."""
     base = {"aws:SourceArn": names.trail_arn, "aws:SourceAccount": names.trail_owner}
     context = {
         **base,
@@ -202,6 +206,15 @@ def key_probes(names: Names, key_arn: str, *, decrypt: bool) -> list[Probe]:
             Probe(
                 label="use the bucket's S3 Bucket Key (kms:Decrypt)",
                 request=_service_request("kms:Decrypt", key_arn, context),
+            )
+        )
+    if topic_arn:
+        # The data key SNS asks for a message CloudTrail publishes to the encrypted topic.
+        topic_context = {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}
+        probes.append(
+            Probe(
+                label="publish to the encrypted topic (kms:GenerateDataKey)",
+                request=_service_request("kms:GenerateDataKey", key_arn, topic_context),
             )
         )
     return probes
@@ -439,8 +452,12 @@ def review_policies(answers: Answers, ctx: AccountContext, found: Discovery) -> 
     if enc.new_key:
         region = names.bucket_region(found.bucket.region)
         key_arn = f"arn:{names.partition}:kms:{region}:{ctx.account_id}:key/new-key"
+        topic_arn = names.topic_arn if encrypts_topic(names, region) else None
         key = _review_new(
-            "key", key_arn, key_policy(names), key_probes(names, key_arn, decrypt=False)
+            "key",
+            key_arn,
+            key_policy(names, topic=topic_arn is not None),
+            key_probes(names, key_arn, decrypt=False, topic_arn=topic_arn),
         )
     elif enc.existing_key and found.key is not None and found.key.found and found.key.arn:
         decrypt = bool(

@@ -3,9 +3,10 @@
 Each builder returns a plain ``dict`` policy document. Statements carry stable, readable
 Sids (alphanumeric, so IAM accepts them too) and every statement granting a service
 principal in a resource policy is pinned to this trail with ``aws:SourceArn`` (confused-deputy
-protection). The delivery role's trust policy is AWS's documented one instead, without a
-condition (see :func:`cloudwatch_role_trust_policy`): a condition AWS does not document could
-stop delivery. The same inputs always give the same document;
+protection), except where AWS does not document CloudTrail sending it: the delivery role's
+trust policy is AWS's, without a condition (:func:`cloudwatch_role_trust_policy`), and the key
+statement for an encrypted topic is pinned to the topic by its encryption context
+(:func:`key_topic_statement`). The same inputs always give the same document;
 :func:`wizard.policy.merge.render_policy` gives the same bytes.
 """
 
@@ -234,13 +235,60 @@ def key_cloudtrail_statements(names: Names, *, bucket_key_decrypt: bool = False)
     return statements
 
 
-def key_policy(names: Names) -> Policy:
+def encrypts_topic(names: Names, key_region: str) -> bool:
+    """Whether the new SNS topic is encrypted with the trail's new key.
+
+    One rule for apply, the AWS CLI script and the CloudFormation template: a topic the
+    wizard creates is encrypted when the wizard also creates the trail's key in the topic's
+    region (a topic can only use a key of its own region). A topic the wizard does not create
+    is left as it is, and an existing key is not widened beyond what log delivery needs.
+
+    Args:
+        names: Derived names.
+        key_region: Where the new key is created (the bucket's region).
+    """
+    n = names.answers.notifications
+    return bool(
+        n.sns_topic
+        and not n.topic_is_arn
+        and names.answers.encryption.new_key
+        and key_region == names.home_region
+    )
+
+
+def key_topic_statement(topic_arn: object) -> Statement:
+    """Let CloudTrail publish to a topic encrypted with this key.
+
+    AWS's statement for an encrypted CloudTrail topic (CloudTrail User Guide, "Amazon SNS
+    topic policy for CloudTrail"): ``cloudtrail.amazonaws.com`` may ``kms:GenerateDataKey*``
+    and ``kms:Decrypt``. It is narrowed to the one topic by the encryption context SNS gives
+    every data key of a topic (``kms:EncryptionContext:aws:sns:topicArn``, the condition the
+    SNS documentation uses for AWS services publishing to encrypted topics), so that it does
+    not undo the trail pinning of the log-encryption statements. No ``aws:SourceArn``: AWS
+    does not document CloudTrail's publishes carrying it.
+
+    Args:
+        topic_arn: The topic's ARN (text, or a CloudFormation ``!Sub`` for the template).
+    """
+    return {
+        "Sid": "AllowCloudTrailPublishToEncryptedTopic",
+        "Effect": "Allow",
+        "Principal": {"Service": CLOUDTRAIL},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}},
+    }
+
+
+def key_policy(names: Names, *, topic: bool = False) -> Policy:
     """The complete policy of a new CloudTrail key.
 
     Account root administers the key (so IAM policies can grant use and the key can never be
     locked out); CloudTrail may encrypt for this account's trails and describe the key; log
     readers may decrypt CloudTrail log files only. Without named readers the decrypt grant is
     limited to principals of this account (``kms:CallerAccount``), never an open ``*``.
+    With ``topic`` (see :func:`encrypts_topic`) CloudTrail may also publish to the new topic
+    the key encrypts (:func:`key_topic_statement`).
     """
     ctx = names.ctx
     statements: list[Statement] = [
@@ -285,6 +333,8 @@ def key_policy(names: Names) -> Policy:
                 },
             }
         )
+    if topic and names.topic_arn:
+        statements.append(key_topic_statement(names.topic_arn))
     return _doc(statements, policy_id="cloudtrail-wizard-key-policy")
 
 
@@ -536,7 +586,7 @@ def build_policies(answers: Answers, ctx: AccountContext) -> PolicySet:
         bucket = _doc(bucket_cloudtrail_statements(names, org))
     key: Policy | None = None
     if answers.encryption.new_key:
-        key = key_policy(names)
+        key = key_policy(names, topic=encrypts_topic(names, names.bucket_region()))
     elif answers.encryption.existing_key:
         key = _doc(key_cloudtrail_statements(names))
     topic: Policy | None = None

@@ -207,6 +207,13 @@ def test_service_principal_grants_are_pinned_to_the_trail(variant: str) -> None:
                 # AWS's documented trust policy, deliberately without a condition
                 # (test_trust_policy_is_the_one_aws_documents).
                 continue
+            if statement.get("Sid") == "AllowCloudTrailPublishToEncryptedTopic":
+                # Pinned to the one topic by SNS's encryption context instead
+                # (test_new_topic_is_encrypted_with_the_new_key).
+                topics = _condition_values(statement, "kms:EncryptionContext:aws:sns:topicArn")
+                assert name == "key_policy" and topics == [names.topic_arn], statement
+                checked += 1
+                continue
             source_arns = _condition_values(statement, "aws:SourceArn")
             source_accounts = _condition_values(statement, "aws:SourceAccount")
             assert source_arns or source_accounts, f"{name}/{statement['Sid']} is not pinned"

@@ -1,4 +1,8 @@
-"""The SNS topic chain: a new topic only this trail may publish to, or an existing one's policy."""
+"""The SNS topic chain: a new topic only this trail may publish to, or an existing one's policy.
+
+A new topic is encrypted with the trail's new key when the key is in the topic's region
+(:func:`wizard.policy.policies.encrypts_topic`, the rule every export follows too).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ from typing import Any
 
 from wizard.model.plan import Call
 from wizard.plan.planner.builder import PlanBuilder, PlanInputs, policy_change, tags_kv
+from wizard.plan.planner.key import NEW_KEY_ARN
 from wizard.plan.review import PolicyReview
+from wizard.policy.policies import encrypts_topic
 
 
 def topic_chain(b: PlanBuilder, given: PlanInputs, trail_deps: list[str]) -> str | None:
@@ -28,7 +34,16 @@ def _create_topic(
 ) -> str:
     """CreateTopic with CloudTrail's topic policy, tagged at creation."""
     name = given.answers.notifications.topic_name or ""
-    params: dict[str, Any] = {"Name": name, "Attributes": {"Policy": review.document}}
+    attributes: dict[str, Any] = {"Policy": review.document}
+    depends_on: list[str] = []
+    summary = f"Create SNS topic {name} that only this trail may publish to"
+    if encrypts_topic(given.names, given.names.bucket_region(given.found.bucket.region)):
+        # Encrypted with the trail's new key, whose policy lets CloudTrail publish to it
+        # (wizard.policy.policies.encrypts_topic: the same rule as the exports).
+        attributes["KmsMasterKeyId"] = NEW_KEY_ARN
+        depends_on.append("create-key")
+        summary += ", encrypted with the trail's new key"
+    params: dict[str, Any] = {"Name": name, "Attributes": attributes}
     tags = given.creation_tags()
     if tags:
         # With the run tag, CreateTopic on a name someone else's topic already has fails
@@ -38,8 +53,9 @@ def _create_topic(
         "create-topic",
         "topic",
         Call(service="sns", region=region, operation="CreateTopic", params=params),
-        f"Create SNS topic {name} that only this trail may publish to",
+        summary,
         creates=topic_arn,
+        depends_on=depends_on,
         undo=[
             Call(
                 service="sns",
