@@ -8,6 +8,7 @@ and every test do).
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import os
 import traceback
@@ -16,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -119,6 +121,8 @@ class WizardApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(keys.QUIT, "quit_wizard", "Quit", priority=True),
     ]
+    # Textual's Ctrl+C binding (action "help_quit", below) stays: Ctrl+C copies in a text
+    # field with a selection, and otherwise says how to quit.
 
     def __init__(
         self,
@@ -147,6 +151,11 @@ class WizardApp(App[int]):
         """The unexpected exception that ended the app, if one did."""
         self.crash_where = ""
         """The step on screen when it happened, for the message after the app has closed."""
+        self._startup_blur_skipped = False
+        """The web driver's start-up blur has been skipped (see on_app_blur)."""
+        self.started_with = copy.deepcopy(self.state.draft)
+        """The answers the wizard started with (an answers file's): quitting loses nothing
+        while the answers are still these."""
 
     @property
     def sandbox_banner(self) -> bool:
@@ -168,6 +177,73 @@ class WizardApp(App[int]):
         # saw lacked parts (the help panel's border) for some 40 ms. Repaint it whole.
         for widget in self.screen.children:
             widget.refresh()
+
+    # ------------------------------------------------------------------ keys
+
+    def on_app_blur(self, event: events.AppBlur) -> None:
+        """In a page, skip the blur Textual's web driver sends at start-up.
+
+        The driver starts every session "blurred" until the page says otherwise, but the
+        page gives its terminal the keyboard as it loads (``serving/page.js``) and says so
+        first: the driver's blur, posted a moment later, undid it, and the wizard drew
+        itself as unfocused, its footer frozen as first drawn (no Trail health once
+        connected). Skipping the first blur is right in any order: a real blur from the
+        page is followed by the driver's, which then counts.
+        """
+        if keys.in_browser() and not self._startup_blur_skipped:
+            self._startup_blur_skipped = True
+            event.prevent_default()
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys pressed with Alt are commands, never text: a text field must not type them.
+
+        A terminal sends Alt+T as Escape + "t", and Textual hands the "t" to the focused text
+        field unless a binding takes the key first. Alt+T has no binding on most steps, so
+        the trail name became "...-eventst". Without its character the key still reaches
+        every binding; a key no binding wants is then said to do nothing (:meth:`on_key`).
+        """
+        if isinstance(event, events.Key) and keys.with_alt(event.key):
+            event.character = None
+        await super().on_event(event)
+
+    def on_key(self, event: events.Key) -> None:
+        """Say so when an Alt key does nothing here (it would otherwise vanish silently).
+
+        Keys reach the app last, after the focused widget and the screen; the bindings that
+        take them run right after this handler (Textual's own), so only a key without an
+        enabled binding on this screen gets the message.
+        """
+        if not keys.with_alt(event.key):
+            return
+        active = self.screen.active_bindings.get(event.key)
+        if active is None or not active.enabled:
+            self.notify(
+                f"{keys.display(event.key)} does nothing on this screen.",
+                severity="warning",
+                timeout=3,
+            )
+
+    def get_key_display(self, binding: Binding) -> str:
+        """A key as the footer shows it: the twin that works here, named as people write it.
+
+        Textual would show "^q" (its name for Ctrl+Q) first even in a browser, where only
+        Alt+Q reaches the wizard: its own Ctrl+Q binding comes first in the merged bindings.
+        """
+        if binding.key_display:
+            return binding.key_display
+        return keys.shown(binding.key)
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C (with nothing selected to copy): say how to quit.
+
+        Textual's version names a binding of its "quit" action, which the wizard replaces
+        with its own (it asks first), so it said nothing at all.
+        """
+        self.notify(
+            f"Press {keys.label(keys.QUIT)} to quit (the wizard asks first when answers "
+            "would be lost). Ctrl+C copies the text selected in a field.",
+            title="Ctrl+C does not quit",
+        )
 
     # ------------------------------------------------------------------ navigation
 
@@ -298,6 +374,10 @@ class WizardApp(App[int]):
             # already says what changed, so quitting needs no question.
             self.exit(self.exit_code)
             return
+        if not self.answers_entered():
+            # Nothing typed, nothing running: a question would only be in the way.
+            self.exit(self.exit_code, message="Quit before applying. Nothing was changed.")
+            return
 
         def leave(yes: bool | None) -> None:
             if yes:
@@ -306,6 +386,23 @@ class WizardApp(App[int]):
         self.push_screen(
             ConfirmScreen("Quit the wizard? Nothing has been changed.", yes_label="Quit"), leave
         )
+
+    def answers_entered(self) -> bool:
+        """True when quitting would lose answers: the draft, with what the step on screen
+        shows, differs from the answers the wizard started with.
+
+        The Welcome step asks nothing, so on a first visit nothing is lost; once a later
+        step has been shown, its answers (defaults included) count as entered.
+        """
+        # Deferred like every step's module (see _screen_for): base needs the app's type.
+        from screens.tui.base import StepScreen
+
+        draft = self.state.draft
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, StepScreen):
+                draft = screen.collect()[0].draft
+                break
+        return bool(draft != self.started_with)
 
     def on_unmount(self) -> None:
         self.backend.close()

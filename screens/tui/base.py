@@ -129,10 +129,11 @@ class StepScreen(Screen[None]):
     """Label of the Next button."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "toggle_help", "Help"),
+        Binding(keys.HELP, "toggle_help", "Help"),
         Binding(keys.NEXT, "next", "Next", show=True, priority=True),
-        Binding("ctrl+b", "back", "Back", show=True, priority=True),
-        Binding("ctrl+s", "save_answers", "Save answers"),
+        # Priority: Back works from inside a text field too (as Next does).
+        Binding(keys.BACK, "back", "Back", show=True, priority=True),
+        Binding(keys.SAVE, "save_answers", "Save answers"),
     ]
 
     @property

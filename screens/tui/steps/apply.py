@@ -164,7 +164,7 @@ class ApplyScreen(StepScreen):
         self.journal_path = new_journal_path(answers.trail.name)
         self.query_one("#apply-journal", Static).update(f"Journal: {shown_path(self.journal_path)}")
         self.running = True
-        self._set_state("Applying… Esc or Ctrl+Q stops and rolls back.")
+        self._set_state(f"Applying… Esc or {keys.label(keys.QUIT)} stops and rolls back.")
         self._watch_stop_signals(True)
         self._apply(answers, self.plan, self.state.discovery, self.journal_path)
         self.refresh_bindings()

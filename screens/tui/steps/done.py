@@ -87,7 +87,7 @@ class DoneScreen(StepScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(keys.NEXT, "next", "Quit", show=False, priority=True),
-        Binding("ctrl+b", "back", "Back to review", priority=True),
+        Binding(keys.BACK, "back", "Back to review", priority=True),
         Binding("q", "next", "Quit", show=False),
         Binding(keys.TRAIL_HEALTH, "status", "Trail health"),
     ]

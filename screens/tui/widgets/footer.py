@@ -37,6 +37,15 @@ class StepFooter(Footer):
 
     _rebuild_pending = False
 
+    def on_mount(self) -> None:
+        # Textual sets app_focus again on the first key after a blur without saying that
+        # the bindings changed; the footer, skipped while blurred, would stay stale.
+        self.watch(self.app, "app_focus", self._app_focus_changed, init=False)
+
+    def _app_focus_changed(self, focused: bool) -> None:
+        if focused:
+            self.bindings_changed(self.screen)
+
     def bindings_changed(self, screen: Screen[Any]) -> None:
         # Textual 8's Footer.bindings_changed (any screen, whatever it dismisses with), with
         # the duplicate rebuilds left out.
