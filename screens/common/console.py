@@ -21,8 +21,8 @@ POLICY_TITLES: dict[str, str] = {
 
 
 def use_color(out: TextIO) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set."""
-    if os.environ.get("NO_COLOR"):
+    """Colour only on a terminal, and never when NO_COLOR is set or the terminal is dumb."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     isatty = getattr(out, "isatty", None)
     return bool(isatty and isatty())

@@ -1,15 +1,19 @@
-"""The plain-prompt wizard: the TUI's flow as a sequence of questionary questions.
+"""The plain-prompt wizard: the TUI's flow as a sequence of questions.
 
 Used with ``--plain``, and automatically when standard output is not a terminal or TERM is
 ``dumb``. It asks exactly the questions of :mod:`wizard.guide` (same prompts, choices,
-defaults, validation messages and help texts) and drives the same
-:class:`wizard.engine.Engine` as the TUI and the ``plan``/``apply`` commands.
+defaults, validation messages and help texts), and the Storage step's questions about a
+bucket in another account (:mod:`screens.common.log_account`), in the TUI's order, and
+drives the same :class:`wizard.engine.Engine` as the TUI and the ``plan``/``apply`` commands.
+The questions are questionary's, or numbered lines of text on a dumb terminal
+(:mod:`screens.plain.prompts`).
 
 Accessibility: every status is a full line of text, there is no animation, and nothing is
 coloured when ``NO_COLOR`` is set (prompt_toolkit honours it for the questions, and
 :func:`screens.common.console.print_json_block` for the policies).
 
-Every question uses ``.unsafe_ask()``, so Ctrl-C raises ``KeyboardInterrupt``; one handler
+Every question is asked so that Ctrl-C raises ``KeyboardInterrupt`` (questionary's
+``.unsafe_ask()``); one handler
 at the top (:func:`run_plain`) says that nothing was changed, as harlequin's config wizard
 does. Ctrl-C while applying is different: it asks for a clean stop and a rollback
 (:func:`screens.common.reporting.stop_signals_set`).
@@ -24,19 +28,37 @@ import shutil
 import sys
 import textwrap
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypedDict
+from typing import TYPE_CHECKING, Any, TextIO
 
-import questionary
-from prompt_toolkit.output import create_output
 from pydantic import ValidationError
 
 from screens.common.answers import load_one
 from screens.common.backend import AccountInfo, Backend
 from screens.common.console import POLICY_TITLES, print_json_block
 from screens.common.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK
+from screens.common.log_account import (
+    ACCOUNT_HINT,
+    ACCOUNT_PROMPT,
+    OWNER_PROMPT,
+    PROFILE_PROMPT,
+    REACH_CHOICES,
+    REACH_PROMPT,
+    ROLE_PROMPT,
+    LogAccountProblem,
+    Reach,
+    check_owner_account,
+    check_profile,
+    check_role,
+    connect_log_account,
+    log_account_buckets,
+    owner_choices,
+    sandbox_hint,
+    who_writes,
+)
 from screens.common.reporting import Printer, explain_step_error, print_outcome, stop_signals_set
+from screens.plain.prompts import LinePrompter, Prompter, QuestionaryPrompter, line_mode
 from wizard import guide
 from wizard.model.answers import Answers
 from wizard.model.plan import by_severity
@@ -47,9 +69,8 @@ from wizard.run.journal import check_state_dir
 from wizard.run.journal import first_run as _first_run
 
 if TYPE_CHECKING:
-    from prompt_toolkit.output import Output
-
     from wizard.account.discovery import Discovery
+    from wizard.account.inventory import BucketChoice
     from wizard.engine import Engine, Outcome
     from wizard.model.plan import Finding, Plan
     from wizard.run.apply import DryRunReport
@@ -65,6 +86,9 @@ PROMPT_SAVE_PATH = "Answers file"
 
 OWN_PROMPTS = (PROMPT_USE_SANDBOX, PROMPT_NEXT, PROMPT_SAVE, PROMPT_SAVE_PATH)
 """The prompts of this front end that are not guide questions (besides the two below)."""
+
+LOG_ACCOUNT_PROMPTS = (OWNER_PROMPT, ACCOUNT_PROMPT, REACH_PROMPT, PROFILE_PROMPT, ROLE_PROMPT)
+"""The Storage step's questions about a bucket in another account (the TUI's, in its order)."""
 
 INTERRUPTED = "Interrupted before applying. Nothing was changed."
 """What Ctrl-C before an apply prints."""
@@ -153,6 +177,16 @@ def _choice_title(choice: guide.Choice) -> str:
     return f"{choice.label} ({choice.hint})" if choice.hint else choice.label
 
 
+def _validator(check: Callable[[str], str | None]) -> Callable[[str], bool | str]:
+    """A questionary validator (True, or the message) from a ``check(text) -> None | str``."""
+
+    def validate(text: str) -> bool | str:
+        problem = check(text.strip())
+        return True if problem is None else str(problem)
+
+    return validate
+
+
 def _as_text(value: object) -> str:
     """A draft value as the text a text question starts with."""
     if value is None:
@@ -178,6 +212,7 @@ class PlainWizard:
         out: TextIO,
         draft: guide.Draft | None = None,
         show_help: bool | None = None,
+        prompter: Prompter | None = None,
     ) -> None:
         """Prepare a run.
 
@@ -186,6 +221,8 @@ class PlainWizard:
             out: Where everything but the questions is written.
             draft: Answers to start from (``--answers``).
             show_help: Print each step's help; None: on the first run and in the sandbox.
+            prompter: Asks the questions; None: numbered lines on a dumb terminal
+                (``TERM=dumb``), questionary's prompts elsewhere.
         """
         self.backend = backend
         self.out = out
@@ -200,8 +237,12 @@ class PlainWizard:
         """The apply's exit code, once an apply has run (Ctrl-C then skips only the save)."""
         self.organization: tuple[bool, str] | None = None
         """Whether an organization trail can be offered, and why (looked up once, when asked)."""
-        self.prompt_options = _prompt_options()
-        """Extra keyword arguments for every questionary prompt (where to draw it)."""
+        if prompter is None:
+            prompter = LinePrompter.on_terminal() if line_mode() else QuestionaryPrompter()
+        self.prompter: Prompter = prompter
+        """Asks each question."""
+        self.reach: tuple[Reach, str] | None = None
+        """How the log-archive account was last reached (and the profile or role), if asked."""
         self._blank = True
 
     # ------------------------------------------------------------------ output
@@ -248,19 +289,21 @@ class PlainWizard:
 
     # ------------------------------------------------------------------ questions
 
-    def _ask(self, question: questionary.Question) -> Any:
-        """Ask one questionary question (flushing our own output first).
-
-        Returns ``Any``, as questionary does: the answer's type depends on the kind of
-        question (a flag, text, a choice's value, a list of them).
-        """
+    @property
+    def ask(self) -> Prompter:
+        """The prompter, once our own output is flushed (questions come after it)."""
         self.out.flush()
-        self._blank = False  # questionary leaves its answer on a line of its own
-        return question.unsafe_ask()
+        self._blank = False  # an answer is left on a line of its own
+        return self.prompter
 
     def confirm(self, prompt: str, default: bool) -> bool:
         """Ask a yes/no question."""
-        return bool(self._ask(questionary.confirm(prompt, default=default, **self.prompt_options)))
+        return self.ask.confirm(prompt, default=default)
+
+    def choose(self, prompt: str, choices: Iterable[guide.Choice], default: Any) -> Any:
+        """Ask for one of ``choices`` (their titles as the guide's questions show them)."""
+        options = [(_choice_title(c), c.value) for c in choices]
+        return self.ask.select(prompt, options, default=default)
 
     def ask_question(self, q: guide.Question) -> Any:
         """Ask one guide question, starting from the draft's value or the guide's default.
@@ -284,42 +327,17 @@ class PlainWizard:
             values = [c.value for c in q.choices]
             if default not in values:
                 default = q.default(self.draft)
-            return self._ask(
-                questionary.select(
-                    q.prompt,
-                    choices=[
-                        questionary.Choice(_choice_title(c), value=c.value) for c in q.choices
-                    ],
-                    default=default if default in values else None,
-                    **self.prompt_options,
-                )
-            )
+            return self.choose(q.prompt, q.choices, default if default in values else None)
         if q.kind == "checkbox":
             chosen = default if isinstance(default, list) else []
-            return list(
-                self._ask(
-                    questionary.checkbox(
-                        q.prompt,
-                        choices=[
-                            questionary.Choice(
-                                _choice_title(c), value=c.value, checked=c.value in chosen
-                            )
-                            for c in q.choices
-                        ],
-                        **self.prompt_options,
-                    )
-                )
-            )
+            options = [(_choice_title(c), c.value) for c in q.choices]
+            return self.ask.checkbox(q.prompt, options, chosen=chosen)
 
         def validate(text: str) -> bool | str:
             problem = q.validate(_text_answer(text))
             return True if problem is None else problem
 
-        answer = self._ask(
-            questionary.text(
-                q.prompt, default=_as_text(default), validate=validate, **self.prompt_options
-            )
-        )
+        answer = self.ask.text(q.prompt, default=_as_text(default), validate=validate)
         return _text_answer(answer)
 
     # ------------------------------------------------------------------ the run
@@ -327,6 +345,8 @@ class PlainWizard:
     def run(self) -> int:
         """The whole wizard: connect, ask, review, then apply, dry-run or save."""
         self.line("cloudtrail-wizard: set up an AWS CloudTrail trail, step by step.")
+        if self.prompter.intro:
+            self.para(self.prompter.intro, blank=False)
         self.heading(guide.step_title("welcome"))
         if self.show_help:
             self.line()
@@ -505,22 +525,137 @@ class PlainWizard:
     def before_question(self, q: guide.Question) -> None:
         """What the account has to choose from, listed before the questions that pick it."""
         if q.key == "bucket.name" and guide.get(self.draft, "bucket.create") is False:
+            self.ask_bucket_owner()
             self.list_buckets()
+        elif q.key == "bucket.name":
+            # A new bucket is always this account's.
+            self.draft.get("bucket", {}).pop("account", None)
+            self.backend.use_log_account(None)
         elif q.key == "encryption.key":
             self.list_keys()
 
-    def list_buckets(self) -> None:
-        """List the account's buckets (information for the bucket name question)."""
-        self.line("Looking at the account's buckets...")
+    # ------------------------------------------------------------------ another account
+
+    def ask_bucket_owner(self) -> None:
+        """Whose bucket; for another account's: its ID and how the wizard reaches it.
+
+        The TUI's Storage step asks the same, in the same order: whose bucket, the owner's
+        account ID, how to reach that account (a profile, a role, or not at all), then the
+        profile or role, and connects at once.
+        """
+        this = self.backend.engine.ctx.account_id
+        current = str(guide.get(self.draft, "bucket.account") or "")
+        owner = self.choose(OWNER_PROMPT, owner_choices(this), "other" if current else "this")
+        if owner == "this":
+            self.draft.get("bucket", {}).pop("account", None)
+            self.backend.use_log_account(None)
+            self.para(who_writes("this", "owner"), indent="  ", blank=False)
+            return
+        self.para(ACCOUNT_HINT, indent="  ", blank=False)
+        account = self.ask.text(
+            ACCOUNT_PROMPT,
+            default=current,
+            validate=_validator(lambda v: check_owner_account(v, this)),
+        ).strip()
+        guide.put(self.draft, "bucket.account", account)
+        hint = sandbox_hint(self.backend.sandbox_log_archive)
+        if hint:
+            self.para(hint, indent="  ", blank=False)
+        while True:
+            offered, value = self.initial_reach(account, prefilled=bool(current))
+            reach = self.choose(REACH_PROMPT, REACH_CHOICES, offered)
+            self.para(who_writes("other", reach), indent="  ", blank=False)
+            if reach != offered:
+                value = self.suggested_role(account) if reach == "role" else ""
+            if reach == "owner":
+                self.reach = ("owner", "")
+                self.backend.use_log_account(None)
+                return
+            if reach == "profile":
+                value = self.ask.text(
+                    PROFILE_PROMPT, default=value, validate=_validator(check_profile)
+                )
+            else:
+                value = self.ask.text(
+                    ROLE_PROMPT,
+                    default=value,
+                    validate=_validator(lambda v: check_role(v, account)),
+                )
+            value = value.strip()
+            self.reach = (reach, value)
+            if self.connect_log_account(account, reach, value):
+                return
+
+    def initial_reach(self, account: str, *, prefilled: bool) -> tuple[Reach, str]:
+        """The way to reach ``account`` offered first, and the profile or role to start from.
+
+        As the TUI: the way it was last reached; for an owner the answers named before (an
+        answers file: no session yet) its owner is asked; otherwise a role in the sandbox
+        (its log-archive account's role once its ID is given), a profile elsewhere.
+        """
+        log = self.backend.log_account
+        if log is not None and log.account_id == account:
+            return log.how, log.value
+        if self.reach is not None:
+            return self.reach
+        if prefilled:
+            return "owner", ""
+        if self.backend.sandbox_log_archive is None:
+            return "profile", ""
+        return "role", self.suggested_role(account)
+
+    def suggested_role(self, account: str) -> str:
+        """The sandbox's log-archive role when ``account`` is that account's, else nothing."""
+        seeded = self.backend.sandbox_log_archive
+        return seeded[1] if seeded is not None and account == seeded[0] else ""
+
+    def connect_log_account(self, account: str, how: Reach, value: str) -> bool:
+        """Open the log-archive account's session; False (and why) when it cannot be."""
+        assert how != "owner"  # only a profile or a role connects
+        backend = self.backend
+        self.line(f"Connecting to account {account}...")
         try:
-            buckets = self.backend.engine.buckets()
+            log = connect_log_account(
+                backend.session,
+                account,
+                how,
+                value,
+                sandbox=backend.sandbox,
+                read_only=backend.read_only,
+            )
+        except LogAccountProblem as exc:
+            self.para(exc.message, indent="  ", blank=False)
+            self.line("Choose another way to reach it, or try again.")
+            return False
+        backend.use_log_account(log)
+        self.line(f"Connected to account {log.account_id} as {log.caller_arn}.")
+        return True
+
+    def list_buckets(self) -> None:
+        """List the owner's buckets (information for the bucket name question)."""
+        log = self.backend.log_account
+        central = bool(guide.get(self.draft, "bucket.account"))
+        if central and log is None:
+            self.para(
+                "Without that account's credentials its buckets cannot be listed: type the "
+                "bucket's name below."
+            )
+            return
+        whose = f"account {log.account_id}" if central and log is not None else "this account"
+        self.line(f"Looking at the buckets of {whose}...")
+        try:
+            buckets: list[BucketChoice]
+            if central and log is not None:
+                buckets = log_account_buckets(log, self.backend.engine.ctx)
+            else:
+                buckets = self.backend.engine.buckets()
         except AwsError as err:
             self.line(f"Could not list the buckets ({err.code}); type the bucket's name.")
             return
         if not buckets:
-            self.line("The account has no bucket yet.")
+            self.line(f"{whose[0].upper()}{whose[1:]} has no bucket yet.")
             return
-        self.line("Buckets of this account:")
+        self.line(f"Buckets of {whose}:")
         for b in buckets:
             note = f": {b.note}" if b.note else ""
             self.line(f"  {b.name} ({b.region or 'region unknown'}){note}")
@@ -614,12 +749,26 @@ class PlainWizard:
         self.line()
         self.line(f"Findings: {', '.join(c for c in counts if c)}.")
         for f in ordered:
-            self.para(f"{_SEVERITY[f.severity]} [{f.code}] {f.message}", indent="  ", hang="    ")
-            if f.statement:
+            first, *rest = f.message.split("\n")
+            self.para(f"{_SEVERITY[f.severity]} [{f.code}] {first}", indent="  ", hang="    ")
+            if rest:
+                self._message_lines(rest)
+            # A message that lists its statements already (a hand-off) needs no second copy.
+            if f.statement and not any(text[:1] in ("[", "{") for text in rest):
                 self.line("    The statement concerned:")
                 for text in json.dumps(f.statement, indent=2).splitlines():
                     self.line(f"      {text}")
                 self.line()
+
+    def _message_lines(self, lines: list[str]) -> None:
+        """A finding's further lines (a checklist, statements): JSON as it is, prose wrapped."""
+        self._blank = False  # under the finding's first paragraph, not after a blank line
+        for text in lines:
+            if text[:1] in ("", " ", "{", "}", "[", "]", '"'):
+                self.line(f"    {text}" if text else "")
+            else:
+                self.para(text, indent="    ", hang="       ", blank=False)
+        self.line()
 
     def print_controls(self, plan: Plan) -> None:
         """Which CIS / Security Hub controls the planned trail passes, and how to pass the rest."""
@@ -682,13 +831,8 @@ class PlainWizard:
         while True:
             self.line()
             actions = [a for a in ACTIONS if not (dry_run_done and a[0] == "dry-run")]
-            action = self._ask(
-                questionary.select(
-                    PROMPT_NEXT,
-                    choices=[questionary.Choice(title, value=value) for value, title in actions],
-                    default="apply",
-                    **self.prompt_options,
-                )
+            action = self.ask.select(
+                PROMPT_NEXT, [(title, value) for value, title in actions], default="apply"
             )
             if action == "dry-run":
                 self.dry_run(plan, engine)
@@ -781,13 +925,10 @@ class PlainWizard:
         # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.model.answers_file import dump_answers
 
-        answer = self._ask(
-            questionary.path(
-                PROMPT_SAVE_PATH,
-                default=f"{answers.trail.name}.answers.yaml",
-                validate=_check_save_path,
-                **self.prompt_options,
-            )
+        answer = self.ask.path(
+            PROMPT_SAVE_PATH,
+            default=f"{answers.trail.name}.answers.yaml",
+            validate=_check_save_path,
         )
         if not (answer or "").strip():
             self.line("The answers were not saved.")
@@ -878,25 +1019,6 @@ def _terminal_columns() -> int:
         return 80
 
 
-class PromptOptions(TypedDict, total=False):
-    """Extra keyword arguments for every questionary prompt."""
-
-    output: Output
-    """Where prompt_toolkit draws the question (default: standard output)."""
-
-
-def _prompt_options() -> PromptOptions:
-    """Draw the questions on the terminal even when standard output is redirected.
-
-    prompt_toolkit renders into standard output, as plain text when it is not a terminal.
-    When output goes to a pipe or a file but standard error is still the terminal, the
-    questions go there, and the report (help, plan, policies, results) to standard output.
-    """
-    if sys.stdout.isatty() or not sys.stderr.isatty():
-        return {}
-    return {"output": create_output(always_prefer_tty=True)}
-
-
 def run_plain(
     args: argparse.Namespace,
     *,
@@ -904,6 +1026,7 @@ def run_plain(
     backend: Backend | None = None,
     out: TextIO | None = None,
     show_help: bool | None = None,
+    prompter: Prompter | None = None,
 ) -> int:
     """Run the plain-prompt wizard; returns the exit code.
 
@@ -915,6 +1038,8 @@ def run_plain(
             connected to a running sandbox). A backend given here is not closed.
         out: Where the report is written (default: standard output).
         show_help: Print the help texts; None: on the first run and in sandbox mode.
+        prompter: Asks the questions; None: numbered lines when TERM is dumb, questionary's
+            prompts elsewhere.
 
     Returns:
         0 applied and verified (or dry-run, saved, quit), 1 failed and rolled back,
@@ -930,7 +1055,9 @@ def run_plain(
             sandbox=bool(getattr(args, "sandbox", False)),
         )
     draft = guide.draft_from_answers(answers) if answers is not None else None
-    wizard = PlainWizard(backend, out=out or sys.stdout, draft=draft, show_help=show_help)
+    wizard = PlainWizard(
+        backend, out=out or sys.stdout, draft=draft, show_help=show_help, prompter=prompter
+    )
     try:
         return wizard.run()
     except (KeyboardInterrupt, EOFError):

@@ -10,6 +10,7 @@ from textual.widgets import Label, RadioButton, RadioSet, Select
 
 from screens.tui.base import StepScreen, validation_messages
 from screens.tui.state import WizardState
+from screens.tui.widgets.radio_list import RadioList
 from wizard.model.answers import CloudWatchLogsAnswers, NotificationAnswers
 from wizard.model.names import check_role_name, check_topic_name
 
@@ -73,7 +74,7 @@ class DeliveryScreen(StepScreen):
         topic = self.answer("notifications.sns_topic") or ""
         sns_mode = "existing" if topic.startswith("arn:") else "new" if topic else "none"
         yield Label("Notify an SNS topic of each new log file?", classes="field-label")
-        with RadioSet(id="sns-mode", compact=True):
+        with RadioList(id="sns-mode", compact=True):
             for mode, label in SNS_MODES:
                 yield RadioButton(label, value=mode == sns_mode, name=mode, id=f"sns-{mode}")
         with Vertical(id="topic-new"):
@@ -98,7 +99,7 @@ class DeliveryScreen(StepScreen):
         role = self.answer("cloudwatch_logs.role") or ""
         trail = self.answer("trail.name") or "trail"
         yield Label("Send the events to CloudWatch Logs?", classes="field-label")
-        with RadioSet(id="cw-mode", compact=True):
+        with RadioList(id="cw-mode", compact=True):
             yield RadioButton("No", value=not group, name="none", id="cw-none")
             yield RadioButton("Yes, to a log group", value=bool(group), name="send", id="cw-send")
         with Vertical(id="cw"):
@@ -121,7 +122,7 @@ class DeliveryScreen(StepScreen):
                     )
             yield Label("Role CloudTrail assumes to write to the group", classes="field-label")
             role_mode = "existing" if role.startswith("arn:") else "new"
-            with RadioSet(id="role-mode", compact=True):
+            with RadioList(id="role-mode", compact=True):
                 for mode, label in ROLE_MODES:
                     yield RadioButton(
                         label, value=mode == role_mode, name=mode, id=f"role-mode-{mode}"

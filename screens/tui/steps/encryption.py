@@ -17,6 +17,7 @@ from screens.tui.base import StepScreen
 from screens.tui.messages import KeysListed
 from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
+from screens.tui.widgets.radio_list import RadioList
 from screens.tui.widgets.wrap import Elided
 from wizard.account.discovery import discover_bucket
 from wizard.account.inventory import KeyChoice
@@ -98,7 +99,7 @@ class EncryptionScreen(StepScreen):
         q = self.question("encryption.type")
         current = self.initial("encryption.type")
         yield Label(q.prompt, classes="field-label")
-        with RadioSet(id="type", compact=True):
+        with RadioList(id="type", compact=True):
             for choice in q.choices:
                 yield RadioButton(
                     self._short(choice.label),
@@ -112,7 +113,7 @@ class EncryptionScreen(StepScreen):
             self._wanted = str(key)
         with Vertical(id="kms"):
             yield Label(self.question("encryption.key").prompt, classes="field-label")
-            with RadioSet(id="key-mode", compact=True):
+            with RadioList(id="key-mode", compact=True):
                 for mode, label in KEY_MODES:
                     yield RadioButton(
                         label, value=(mode == "existing") == existing, id=f"key-mode-{mode}"

@@ -26,6 +26,7 @@ from screens.tui.base import StepScreen
 from screens.tui.messages import BucketChecked, BucketsListed
 from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
+from screens.tui.widgets.radio_list import RadioList
 from screens.tui.widgets.wrap import Elided
 from wizard.account.inventory import BucketChoice
 from wizard.engine import Engine
@@ -76,7 +77,7 @@ class StorageScreen(StepScreen):
         if not create:
             self._chosen = self.answer("bucket.name") or None
         yield Label(q.prompt, classes="field-label")
-        with RadioSet(id="mode", compact=True):
+        with RadioList(id="mode", compact=True):
             for choice in q.choices:
                 label = Text.assemble(choice.label, ("  " + choice.hint, "dim"))
                 mode = "new" if choice.value else "existing"
@@ -128,7 +129,7 @@ class StorageScreen(StepScreen):
         q = self.question("bucket.access_logging")
         mode = self.initial("bucket.access_logging") or "off"
         yield Label(q.prompt, classes="field-label")
-        with RadioSet(id="access-mode", compact=True):
+        with RadioList(id="access-mode", compact=True):
             for choice in q.choices:
                 label = Text.assemble(choice.label, ("  " + choice.hint, "dim"))
                 yield RadioButton(label, value=choice.value == mode, id=f"access-{choice.value}")
