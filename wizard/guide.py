@@ -169,6 +169,13 @@ AWSLogs/<account>/, and nothing else; every request must use TLS; public access 
 An existing bucket keeps its current policy: the wizard adds CloudTrail's two statements to
 it, never replaces or removes anything, and shows you the difference before applying. Each
 statement names this trail (aws:SourceArn), so no other trail or account can use the grant.
+
+An existing bucket may belong to another account, usually the organization's log-archive
+account (central logging): give its owner's account ID and how the wizard can reach that
+account. With a profile for it, or a role there to assume, the wizard adds this trail's
+statements to the bucket's policy itself, next to the owner's. If it cannot reach it, the
+bucket's owner adds them: the review lists the statements to send, and Apply waits until
+they are in place.
 """
 
 ACCESS_LOGS_HELP = """\
