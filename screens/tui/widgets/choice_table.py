@@ -23,7 +23,8 @@ class ChoiceTable(Vertical):
 
     The screen runs the lookup and calls :meth:`show_loading`, then :meth:`set_rows` (or
     :meth:`show_note` when it failed or was cancelled). Enter or a click on a row posts
-    :class:`ChoiceTable.Chosen`; what a choice means stays with the screen.
+    :class:`ChoiceTable.Chosen`, as does Enter in the filter box when one row matches; what a
+    choice means stays with the screen.
     """
 
     DEFAULT_CSS = """
@@ -139,9 +140,32 @@ class ChoiceTable(Vertical):
 
     @on(Input.Submitted, ".choice-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        """Enter in the filter box moves to the table, with the first match under the cursor."""
+        """Enter in the filter box chooses the match when there is one, and moves to the table.
+
+        One row left, or a row whose key is exactly what was typed, is what the person
+        meant: it is chosen at once. With several matches the cursor waits on the first
+        for a second Enter (or the arrows).
+        """
         event.stop()
+        match = self.only_match(event.value)
+        if match is not None:
+            self.choose(match)
         self.table.focus()
+
+    def only_match(self, typed: str) -> str | None:
+        """The key the filter text ``typed`` picks out: the only row shown, or an exact key."""
+        shown = self.keys
+        if len(shown) == 1:
+            return shown[0]
+        wanted = typed.strip().lower()
+        exact = [key for key in shown if key.lower() == wanted]
+        return exact[0] if len(exact) == 1 else None
+
+    def choose(self, key: str) -> None:
+        """Choose the row ``key`` (it must be shown): the cursor goes there, Chosen is posted."""
+        self._chosen = key
+        self.table.move_cursor(row=self.keys.index(key))
+        self.post_message(self.Chosen(self, key))
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
