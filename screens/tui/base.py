@@ -136,6 +136,18 @@ class StepScreen(Screen[None]):
         Binding(keys.SAVE, "save_answers", "Save answers"),
     ]
 
+    def __init__(
+        self,
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002 (Textual's keyword)
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._field_of_question: dict[str, str] = {}
+        """Guide question key -> id of the text field that asks it (see compose_text)."""
+        self._problem_fields: list[str] = []
+        """Ids of the widgets the last collect() found a problem in (see flag_problem)."""
+
     @property
     def wizard(self) -> WizardApp:
         """The app, typed (see :func:`wizard_app`)."""
@@ -253,9 +265,11 @@ class StepScreen(Screen[None]):
             self.action_back()
 
     def action_next(self) -> None:
+        self._problem_fields = []
         state, errors = self.collect()
         if errors:
             self.show_errors(errors)
+            self.focus_first_problem()
             return
         self.show_errors([])
         self.wizard.go_next(self.STEP_ID, state)
@@ -295,6 +309,39 @@ class StepScreen(Screen[None]):
         self.wizard.state = state
         self.wizard.action_save_answers()
 
+    def flag_problem(self, widget_id: str) -> None:
+        """Note, while collecting, that a widget (a field or a picker) holds a problem.
+
+        Next then moves the focus to the first such widget on screen (see
+        :meth:`focus_first_problem`). Fields made by :meth:`compose_text` are flagged by
+        :meth:`check` itself, and a text field whose own check fails needs no flag.
+        """
+        self._problem_fields.append(widget_id)
+
+    def focus_first_problem(self) -> None:
+        """Focus the first field, top to bottom, that Next refused: one key from fixing it.
+
+        That is a text field whose check fails, or a widget flagged while collecting (a
+        picker to choose from); failing those, the first empty text field, which is what
+        "name the ..." and "choose ..." messages ask for. Nothing moves when none is shown.
+        """
+        flagged = set(self._problem_fields)
+        chain = self.focus_chain
+        for widget in chain:
+            ids = {node.id for node in (widget, *widget.ancestors) if node.id}
+            if ids & flagged:
+                widget.focus()
+                return
+            if isinstance(widget, Input) and widget.validators:
+                result = widget.validate(widget.value)
+                if result is not None and not result.is_valid:
+                    widget.focus()
+                    return
+        for widget in chain:
+            if isinstance(widget, Input) and not widget.value.strip():
+                widget.focus()
+                return
+
     def show_errors(self, errors: list[str]) -> None:
         """Show validation errors under the form (empty list clears them)."""
         box = self.query_one("#errors", Static)
@@ -324,6 +371,7 @@ class StepScreen(Screen[None]):
             check: Replaces the question's validator.
         """
         q = self.question(key)
+        self._field_of_question[key] = input_id
         if value is None:
             initial = self.initial(key)
             value = "" if initial is None else str(initial)
@@ -390,8 +438,13 @@ class StepScreen(Screen[None]):
         return self.query_one(f"#{input_id}", Input).value.strip()
 
     def check(self, key: str, value: object) -> list[str]:
-        """Run a question's validator: ``[]`` when fine, else ``[message]``."""
+        """Run a question's validator: ``[]`` when fine, else ``[message]``.
+
+        A problem flags the question's text field, if it has one (see :meth:`flag_problem`).
+        """
         problem = self.question(key).validate(value)
+        if problem and key in self._field_of_question:
+            self.flag_problem(self._field_of_question[key])
         return [problem] if problem else []
 
     # ------------------------------------------------------------------ lookups

@@ -345,8 +345,10 @@ class EncryptionScreen(StepScreen):
         state = state.with_answer("encryption.key", ref)
         if not ref:
             errors.append("Choose a key from the list, or type a key id, key ARN or alias.")
+            self.flag_problem("keys")
         elif problem := self._key_problem():
             errors.append(problem)
+            self.flag_problem("key-ref" if typed else "keys")
         else:
             errors += self.check("encryption.key", ref)
         return state, errors

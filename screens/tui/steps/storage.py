@@ -384,6 +384,7 @@ class StorageScreen(StepScreen):
                 # "could not check" is not a verdict: the review's preflight looks again.
                 if checked == name and problem and not problem.startswith("could not check"):
                     errors.append(problem)
+                    self.flag_problem("bucket-name")
         else:
             name = self._existing_name() or ""
             state = state.with_answer("bucket.name", name).with_answer("bucket.region", None)
@@ -392,6 +393,7 @@ class StorageScreen(StepScreen):
                     "Choose a bucket from the list, or type the name of a bucket in another "
                     "account."
                 )
+                self.flag_problem("buckets")
             else:
                 errors += self.check("bucket.name", name)
         mode = self._access_mode
