@@ -25,6 +25,7 @@ from textual.widgets import (
     Static,
     TabbedContent,
     TabPane,
+    Tabs,
 )
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -177,6 +178,21 @@ def controls_table(controls: list[PlannedControl]) -> Table:
     return table
 
 
+def tabs_hint(*, short: bool = False) -> str:
+    """The line above the tabs: how to reach them, page them, copy and save them.
+
+    Args:
+        short: The form for a narrow screen (one line at 80 columns).
+    """
+    switch = f"{keys.display(keys.PREVIOUS_TAB)} {keys.display(keys.NEXT_TAB)}"
+    if short:
+        return f"Tabs: {switch} switch · PgUp PgDn scroll · c copies, s saves"
+    return (
+        f"Tabs: {switch} switch (or ← → on the tab bar) · PgUp PgDn scroll · "
+        "c copies, s saves the tab shown"
+    )
+
+
 class PlanView(Vertical):
     """The built plan: a summary line, the findings, and one tab per document."""
 
@@ -203,6 +219,7 @@ class PlanView(Vertical):
             id="plan-summary",
         )
         yield FindingsList(plan.findings, id="findings")
+        yield Static(tabs_hint(), id="tabs-hint", markup=False)
         with TabbedContent(id="tabs"):
             self.exports["plan"] = Export("Plan", plan_to_text(plan), "txt")
             with TabPane("Plan", id="plan"), VerticalScroll():
@@ -276,6 +293,9 @@ class ReviewScreen(StepScreen):
         Binding("r", "retry", "Retry"),
         Binding("pagedown", "scroll_tab(1)", "Scroll", show=False),
         Binding("pageup", "scroll_tab(-1)", "Scroll", show=False),
+        # From anywhere on the screen (the arrows switch tabs only on the tab bar itself).
+        Binding(keys.PREVIOUS_TAB, "switch_tab(-1)", "Previous tab", show=False),
+        Binding(keys.NEXT_TAB, "switch_tab(1)", "Next tab", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -288,6 +308,7 @@ class ReviewScreen(StepScreen):
     ReviewScreen #review-content { height: 1fr; display: none; }
     ReviewScreen #plan-view { height: 1fr; }
     ReviewScreen #plan-summary { height: auto; }
+    ReviewScreen #tabs-hint { height: auto; color: $text-muted; }
     ReviewScreen #tabs { height: 1fr; }
     ReviewScreen #tabs ContentSwitcher { height: 1fr; }
     ReviewScreen #tabs TabPane { height: 1fr; padding: 0; }
@@ -445,7 +466,7 @@ class ReviewScreen(StepScreen):
             return True if ready and self.plan is not None and not self.plan.blocked else None
         if action == "dry_run":
             return True if ready and not self.dry_running else None
-        if action in ("copy_tab", "save_tab", "scroll_tab"):
+        if action in ("copy_tab", "save_tab", "scroll_tab", "switch_tab"):
             return ready
         if action == "cancel_plan":
             return self.mode == "loading"
@@ -541,6 +562,20 @@ class ReviewScreen(StepScreen):
             scroller.scroll_page_down()
         else:
             scroller.scroll_page_up()
+
+    def action_switch_tab(self, step: int) -> None:
+        """Show the next (1) or previous (-1) tab, and put the focus on the tab bar.
+
+        On the tab bar the arrows go on switching and PgUp/PgDn page the tab shown.
+        """
+        if self.mode != "ready":
+            return
+        bar = self.query_one("#tabs Tabs", Tabs)
+        if step > 0:
+            bar.action_next_tab()
+        else:
+            bar.action_previous_tab()
+        bar.focus()
 
     def _active_export(self) -> Export | None:
         if self.mode != "ready":
