@@ -20,8 +20,9 @@ archive, a bucket synced with ``aws s3 sync s3://BUCKET DIR``) cannot be checked
 * The public keys come from a file saved earlier (:class:`wizard.health.publickeys.KeyRing`),
   so that nothing calls AWS, or from ``ListPublicKeys`` once per region.
 * A file is read only if it is a regular file within the copy: keys in a digest are
-  followed under the copy's folder, never outside it (``..`` is refused), and every file is
-  read with the caps of :func:`wizard.health.logfiles.read_content`.
+  followed under the copy's folder, never outside it (``..`` is refused, and so is a
+  symbolic link that leads out), and every file is read with the caps of
+  :func:`wizard.health.logfiles.read_content`.
 * A file saved uncompressed (browsers decode ``Content-Encoding: gzip`` when they download)
   is hashed as it is: its content is what the digest recorded.
 
@@ -258,6 +259,12 @@ class _LocalWalk(DigestWalk):
             raise FileGone(key) from None
         except OSError as exc:
             raise FileUnreadable(f"{path} cannot be read: {exc.strerror or exc}.") from None
+        real = os.path.realpath(path)
+        inside = os.path.realpath(self.base)
+        if os.path.commonpath([real, inside]) != inside:
+            raise FileUnreadable(
+                f"{path} leads outside the copy (a symbolic link to {real}): it is not read."
+            )
         if stat.S_ISDIR(info.st_mode):
             raise FileRefused(f"{path} is a folder, not a file")
         if not stat.S_ISREG(info.st_mode):

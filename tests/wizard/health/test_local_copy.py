@@ -540,6 +540,23 @@ def test_a_key_that_leaves_the_folder_is_never_followed(tmp_path: Path) -> None:
     assert "so that no file outside the copy is read" in log.detail
 
 
+def test_a_link_that_leads_out_of_the_copy_is_not_read(tmp_path: Path) -> None:
+    made = HandMadeCopy(tmp_path / "copy")
+    log_key = f"AWSLogs/{ACCT}/CloudTrail/us-east-1/2024/05/01/a.json.gz"
+    made.digest(made.now - timedelta(hours=1), [(log_key, b"outside")])
+    outside = tmp_path / "outside.json.gz"
+    outside.write_bytes(gzip.compress(b"outside"))  # the very content the digest records
+    (made.root / log_key).unlink()
+    (made.root / log_key).symlink_to(outside)
+    keys = KeyRing.load(made.keys_file(tmp_path / "keys.json"))
+
+    report = validate_local(made.root, keys=keys)
+
+    (log,) = [f for f in report.files if f.kind == "log"]
+    assert log.status == "unreadable"
+    assert f"leads outside the copy (a symbolic link to {outside})" in log.detail
+
+
 def test_a_key_outside_its_validity_is_unknown(tmp_path: Path) -> None:
     """As ListPublicKeys returns only the keys valid for the period, so does the file."""
     made = HandMadeCopy(tmp_path / "copy")
