@@ -433,15 +433,16 @@ def _same_code(record: Record) -> bool:
 
 @functools.cache
 def code_fingerprint() -> str:
-    """A short digest of this package's code files (names, sizes, modification times).
+    """A short digest of the sandbox package's files (names, sizes, modification times).
 
     A sandbox running other code is restarted even when the version number is the same (a
-    working copy being edited), so it never answers with rules older than the command's.
-    The state it saved stays readable: that depends on the version number only.
+    working copy whose strict rules or delivery are being edited), so it never answers with
+    older rules than the command's. The state it saved stays readable: that depends on the
+    version number only.
     """
-    root = Path(wizard.__file__).resolve().parent
+    root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted(root.glob("*.py")):
         with contextlib.suppress(OSError):
             status = path.stat()
             name = path.relative_to(root).as_posix()

@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.sandbox_fixtures import stop_shared_sandboxes
 from wizard.sandbox.server import DEMO_APP_BUCKET, DEMO_TRAIL, DEMO_TRAIL_REGION
 from wizard.sandbox.shared import (
     STATE,
@@ -109,6 +110,10 @@ def test_two_commands_starting_at_the_same_moment_end_with_one_sandbox(home: Pat
     assert answers[0]["pid"] == answers[1]["pid"]
     assert sorted(a["started"] for a in answers) == [False, True]  # one started, one found it
     assert daemons_in(home) == [answers[0]["pid"]] == [daemon_pid(home)]
+    # What every test's teardown does (tests/sandbox_fixtures.py): none is left running.
+    assert stop_shared_sandboxes(home.parent) == [home]
+    assert daemon_pid(home) is None
+    wait_for(lambda: daemons_in(home) == [], "the sandbox process to end")
 
 
 def test_what_a_dead_sandbox_left_behind_is_recovered(home: Path) -> None:
