@@ -78,7 +78,12 @@ COMMANDS: dict[str, Command] = {
         "screens.cli.commands.serve", "serve the wizard as a web page (one wizard per browser tab)"
     ),
     "status": Command(
-        "screens.cli.commands.status", "check the health of the account's trails (read-only)"
+        "screens.cli.commands.status",
+        "check the health of the account's trails (read-only); --fix TRAIL plans the fixes",
+    ),
+    "adopt": Command(
+        "screens.cli.commands.adopt",
+        "write an existing trail's configuration as an answers file (read-only)",
     ),
     "logs": Command(
         "screens.cli.commands.logs", "list a trail's newest log files, or show one file's events"

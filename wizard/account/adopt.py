@@ -20,10 +20,12 @@ retention, the bucket's access logging) become notes when refused.
 from __future__ import annotations
 
 import difflib
+import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import yaml
 from pydantic import Field, ValidationError
 
 from wizard.model.answers import (
@@ -50,6 +52,7 @@ __all__ = [
     "AdoptError",
     "Adopted",
     "adopt_trail",
+    "adopted_text",
     "events_from_selectors",
     "find_trail",
 ]
@@ -853,3 +856,75 @@ def adopt_trail(
         is_logging=is_logging,
         notes=notes,
     )
+
+
+# --------------------------------------------------------------------------- writing
+
+_EXPLICIT: dict[str, tuple[str, ...]] = {
+    "trail": (
+        "name",
+        "region",
+        "multi_region",
+        "include_global_events",
+        "log_file_validation",
+        "organization",
+    ),
+    "bucket": ("name", "create", "prefix"),
+    "encryption": ("type",),
+    "events": ("management",),
+}
+"""Settings written even at their default: the file states the trail's settings, and a
+later default must not change what it means."""
+
+
+def _comment(text: str, first: str = "# ", rest: str = "# ") -> list[str]:
+    return textwrap.wrap(
+        text,
+        width=95,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+
+
+def adopted_text(adopted: Adopted, *, sandbox: bool = False) -> str:
+    """The adopted answers as an answers file (YAML), headed by where they came from.
+
+    The header says which trail, account and region, when, and every note; the answers
+    round-trip through :func:`wizard.model.answers_file.parse_answers` unchanged.
+
+    Args:
+        adopted: What :func:`adopt_trail` read.
+        sandbox: The trail is the sandbox's (the header says so).
+    """
+    answers = adopted.answers
+    data: dict[str, Any] = answers.model_dump(mode="json", exclude_defaults=True)
+    full = answers.model_dump(mode="json")
+    for section, keys in _EXPLICIT.items():
+        present = data.setdefault(section, {})
+        for key in keys:
+            present.setdefault(key, full[section][key])
+        # The section's settings in the model's order, whatever was added back.
+        data[section] = {k: present[k] for k in full[section] if k in present}
+    order = list(full)
+    data = {k: data[k] for k in order if k in data}
+    where = " in the sandbox" if sandbox else ""
+    lines = [
+        *_comment(
+            f"Answers for the existing trail {answers.trail.name}, read by `cloudtrail-wizard "
+            f"adopt` at {adopted.read_at} from {adopted.trail_arn} (account "
+            f"{adopted.account_id}, home region {adopted.home_region}){where}."
+        ),
+        *_comment(
+            "They describe the trail as it is: `cloudtrail-wizard plan` on this file plans no "
+            "change. Edit a setting, and the plan shows that change as current -> wanted."
+        ),
+    ]
+    if adopted.notes:
+        lines.append("#")
+        lines.append("# Notes:")
+        for note in adopted.notes:
+            lines += _comment(note, "# - ", "#   ")
+    body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    return "\n".join(lines) + "\n" + body

@@ -502,3 +502,23 @@ def test_insights_on_data_events_only_or_without_write_events_are_noted() -> Non
     )
     assert events["insights"] == []
     assert any("need write management events" in n for n in notes)
+
+
+def test_the_answers_file_states_every_setting_and_carries_the_notes(
+    configured_trail: str, engine: Engine
+) -> None:
+    from wizard.account.adopt import adopted_text
+    from wizard.model.answers_file import parse_answers
+
+    adopted = adopt_trail(engine.caller, engine.ctx, "hand-made")
+
+    text = adopted_text(adopted, sandbox=True)
+
+    assert parse_answers(text) == adopted.answers
+    header = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    assert f"from {adopted.trail_arn}" in header.replace("\n# ", " ")
+    assert "in the sandbox" in header
+    assert "# Notes:\n# - Advanced event selector 'puts'" in header
+    # Defaults are written too: the file says what the trail is, whatever later defaults are.
+    for line in ("  type: sse-kms", "  management: write", "  organization: false"):
+        assert line in text.splitlines()
