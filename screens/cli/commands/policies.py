@@ -14,6 +14,18 @@ if TYPE_CHECKING:
     from wizard.policy.policies import PolicySet
 
 
+PLACEHOLDER_ACCOUNT = "123456789012"
+"""The account every ARN names when ``--account`` is not given (AWS's documentation example)."""
+
+
+def placeholder_note(account: str) -> str:
+    """What the output says when the ARNs name the placeholder account."""
+    return (
+        f"No --account given: every ARN names the placeholder account {account}. "
+        "Pass --account with your 12-digit account id for policies you can use."
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The answers files, the account they are for, and the output format."""
     parser.description = "Print every policy an answers file produces. Works offline."
@@ -21,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "answers", metavar="ANSWERS", nargs="+", help="answers file(s), YAML or JSON"
     )
     parser.add_argument(
-        "--account", default="123456789012", help="account id (default %(default)s)"
+        "--account",
+        help=f"account id the ARNs name (default: the placeholder {PLACEHOLDER_ACCOUNT}, "
+        "which the output says)",
     )
     parser.add_argument("--partition", default="aws", help="ARN partition (default %(default)s)")
     parser.add_argument("--organization-id", help="organization id (o-...) for organization trails")
@@ -40,9 +54,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     from wizard.policy.policies import build_policies
 
     region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    placeholder = args.account is None
     try:
         ctx = AccountContext(
-            account_id=args.account,
+            account_id=PLACEHOLDER_ACCOUNT if placeholder else args.account,
             partition=args.partition,
             region=region or "us-east-1",
             organization_id=args.organization_id,
@@ -58,14 +73,26 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                 "organization id: pass --organization-id o-xxxxxxxxxx."
             )
         results.append((path, build_policies(answers, ctx)))
+    # What the ARNs were built with, so that a placeholder account is never taken for real.
+    context: dict[str, object] = {
+        "account": ctx.account_id,
+        "account_is_placeholder": placeholder,
+        "partition": ctx.partition,
+    }
+    if placeholder:
+        context["note"] = placeholder_note(ctx.account_id)
     if args.output == "json":
-        docs = [policies.model_dump(mode="json") for _path, policies in results]
+        docs = [
+            {"context": context, **policies.model_dump(mode="json")} for _path, policies in results
+        ]
         payload: object = docs[0] if len(docs) == 1 else dict(zip(args.answers, docs, strict=True))
         out.write(json.dumps(payload, indent=2) + "\n")
         return EXIT_OK
     # Deferred for start-up time: pydantic models load only when this runs.
     from screens.common.console import print_policy_set
 
+    if placeholder:
+        out.write(f"# {placeholder_note(ctx.account_id)}\n\n")
     for path, policies in results:
         print_policy_set(path, policies, out)
     return EXIT_OK

@@ -83,8 +83,8 @@ def test_policies_json(example: Path, capsys: pytest.CaptureFixture[str]) -> Non
     optional = (
         ["access_log_bucket_policy"] if "access_log_bucket_policy" in PRESENT[example.stem] else []
     )
-    assert list(doc) == [*KEYS[:-1], *optional, KEYS[-1]]
-    present = {k for k, v in doc.items() if v is not None}
+    assert list(doc) == ["context", *KEYS[:-1], *optional, KEYS[-1]]
+    present = {k for k, v in doc.items() if v is not None and k != "context"}
     assert present == PRESENT[example.stem]
     for key in present:
         assert doc[key]["Version"] == "2012-10-17"
@@ -95,7 +95,35 @@ def test_policies_json_matches_the_golden_file(capsys: pytest.CaptureFixture[str
     example = ROOT / "examples" / "cloudwatch-and-sns.yaml"
     assert main(["policies", str(example), "--output", "json"]) == EXIT_OK
     golden = Path(__file__).resolve().parents[2] / "golden" / "cloudwatch-and-sns.json"
-    assert json.loads(capsys.readouterr().out) == json.loads(golden.read_text())
+    doc = json.loads(capsys.readouterr().out)
+    context = doc.pop("context")
+    assert doc == json.loads(golden.read_text())
+    assert context["account"] == "123456789012" and context["account_is_placeholder"] is True
+
+
+def test_the_placeholder_account_is_said_in_text_and_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = str(ROOT / "examples" / "new-bucket-sse-s3.yaml")
+    assert main(["policies", example]) == EXIT_OK
+    text = capsys.readouterr().out
+    first = text.splitlines()[0]
+    assert "No --account given" in first and "placeholder account 123456789012" in first
+    assert "--account" in first
+    assert main(["policies", example, "--output", "json"]) == EXIT_OK
+    context = json.loads(capsys.readouterr().out)["context"]
+    assert context["account_is_placeholder"] is True
+    assert "placeholder account 123456789012" in context["note"]
+
+    assert main(["policies", example, "--account", "210987654321"]) == EXIT_OK
+    assert "placeholder" not in capsys.readouterr().out
+    assert main(["policies", example, "--account", "210987654321", "--output", "json"]) == EXIT_OK
+    context = json.loads(capsys.readouterr().out)["context"]
+    assert context == {
+        "account": "210987654321",
+        "account_is_placeholder": False,
+        "partition": "aws",
+    }
 
 
 def test_sse_s3_has_no_key_policy(capsys: pytest.CaptureFixture[str]) -> None:
@@ -130,7 +158,7 @@ def test_several_answers_files_give_one_object_each(capsys: pytest.CaptureFixtur
     assert main(["policies", first, second, "--output", "json"]) == EXIT_OK
     doc = json.loads(capsys.readouterr().out)
     assert list(doc) == [first, second]
-    assert all(list(v) == KEYS for v in doc.values())
+    assert all(list(v) == ["context", *KEYS] for v in doc.values())
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
@@ -243,7 +271,7 @@ def test_console_module_in_a_subprocess() -> None:
         check=False,
     )
     assert result.returncode == EXIT_OK, result.stderr
-    assert list(json.loads(result.stdout)) == KEYS
+    assert list(json.loads(result.stdout)) == ["context", *KEYS]
 
 
 def test_console_module_reports_bad_input_without_traceback(tmp_path: Path) -> None:
