@@ -4,7 +4,10 @@ serve stops."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +16,7 @@ from typing import Any
 import boto3
 
 from screens.cli.serving.environment import SANDBOX_HOME_VARIABLE
-from screens.cli.serving.trainees import COOKIE
+from screens.cli.serving.trainees import COOKIE, SWEEP_AFTER_SECONDS, Trainees, sweep
 from tests.browser.conftest import RawSession, Served, start_serve, wait_for
 from wizard.sandbox.shared import HOME_VARIABLE, SharedSandbox, daemon_pid, find_sandbox
 
@@ -79,3 +82,19 @@ def test_each_trainee_keeps_a_sandbox_of_their_own_until_serve_stops(tmp_path: P
     # Stopping serve ends every trainee's sandbox and removes their homes.
     assert [h for h in homes if h.exists()] == []
     assert "Stopped 3 trainee sandbox(es)." in served.output()
+
+
+def test_a_killed_servers_trainees_are_cleared_and_a_running_ones_kept(tmp_path: Path) -> None:
+    base = tmp_path / "serve"
+    running = Trainees(base / "101-running")  # holds its lock, as a running server does
+    dead = base / "102-killed"  # a server killed without Ctrl+C: nobody holds its lock
+    (dead / "trainee-0123").mkdir(parents=True)
+    long_ago = time.time() - 2 * SWEEP_AFTER_SECONDS
+    for folder in (running.root, dead):
+        os.utime(folder, (long_ago, long_ago))
+    starting = base / "103-starting"  # just made: its server may not hold its lock yet
+    starting.mkdir()
+    assert sweep(base) == [dead]
+    assert running.root.is_dir() and starting.is_dir() and not dead.exists()
+    assert asyncio.run(running.close()) == 0  # no trainee sandbox was running
+    assert not running.root.exists()

@@ -18,12 +18,14 @@ stops, every trainee's sandbox is stopped and their homes, under
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import logging
 import os
 import re
 import secrets
 import shutil
+import time
 from pathlib import Path
 
 from wizard.run.journal import journal_dir
@@ -35,6 +37,10 @@ COOKIE = "cloudtrail_wizard_trainee"
 """The cookie that names a trainee (a random 128-bit value, never stored on the server)."""
 GRACE_SECONDS = 60.0
 """How long a trainee's sandbox keeps running after their last wizard ended."""
+SWEEP_AFTER_SECONDS = 60.0
+"""A server's folder changed more recently than this is never cleared (it may be starting)."""
+SERVER_LOCK = "server.lock"
+"""Held by the running server in its folder: a folder whose lock is free is a dead server's."""
 
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -63,24 +69,29 @@ class Trainees:
     """The trainees of one ``serve --sandbox``: their homes, wizards and sandboxes."""
 
     def __init__(self, root: Path, *, grace: float = GRACE_SECONDS) -> None:
-        """Keep the trainees' homes under ``root`` (created 0700, deleted by :meth:`close`)."""
+        """Keep the trainees' homes under ``root`` (created 0700, deleted by :meth:`close`).
+
+        ``root``'s :data:`SERVER_LOCK` is held until :meth:`close`: while it is, another
+        ``serve`` leaves the folder alone (see :func:`sweep`).
+        """
         self.root = root
         self.grace = grace
         self._active: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._retiring: dict[str, asyncio.Task[None]] = {}
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._held: int | None = os.open(
+            root / SERVER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+        )
+        fcntl.flock(self._held, fcntl.LOCK_EX)
 
     @classmethod
     def for_this_server(cls) -> Trainees:
-        """A folder of this server's own, after removing those of servers that have ended."""
+        """A folder of this server's own, after clearing those of servers that have ended."""
         base = servers_root()
         base.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for old in base.iterdir():
-            if old.is_dir() and not any(daemon_pid(h) is not None for h in old.iterdir()):
-                shutil.rmtree(old, ignore_errors=True)
-        root = base / f"{os.getpid()}-{secrets.token_hex(4)}"
-        root.mkdir(mode=0o700)
-        return cls(root)
+        sweep(base)
+        return cls(base / f"{os.getpid()}-{secrets.token_hex(4)}")
 
     def home(self, token: str) -> Path:
         """The home of the trainee ``token`` (named by a hash: the token is a secret)."""
@@ -125,10 +136,44 @@ class Trainees:
         running = [h for h in homes if daemon_pid(h) is not None]
         await asyncio.gather(*(asyncio.to_thread(_stop, h) for h in running))
         shutil.rmtree(self.root, ignore_errors=True)
+        if self._held is not None:
+            os.close(self._held)
+            self._held = None
         return len(running)
 
     def _lock(self, token: str) -> asyncio.Lock:
         return self._locks.setdefault(token, asyncio.Lock())
+
+
+def sweep(base: Path) -> list[Path]:
+    """Clear the folders under ``base`` of servers that have ended; the folders cleared.
+
+    A server that was killed (no Ctrl+C) left its trainees' sandboxes running: they are
+    stopped, and its folder deleted. A folder whose :data:`SERVER_LOCK` is held belongs to
+    a server still running, and is left alone.
+    """
+    cleared = []
+    settled = time.time() - SWEEP_AFTER_SECONDS
+    for old in sorted(p for p in base.iterdir() if p.is_dir()):
+        if old.stat().st_mtime > settled:
+            continue  # just made: its server may not hold its lock yet
+        try:
+            fd = os.open(old / SERVER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # its server runs
+            for home in sorted(h for h in old.iterdir() if h.is_dir()):
+                if daemon_pid(home) is not None:
+                    _stop(home)
+            shutil.rmtree(old, ignore_errors=True)
+            cleared.append(old)
+        finally:
+            os.close(fd)
+    return cleared
 
 
 def _stop(home: Path) -> None:
