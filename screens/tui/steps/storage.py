@@ -1,8 +1,14 @@
-"""Step 3: where the log files go: a new bucket, or one of the account's (or another's)."""
+"""Step 3: where the log files go: a new bucket, or an existing one of this account or another's.
+
+A bucket of another account (a log-archive account) is named with its owner's account ID
+(``bucket.account``); the wizard then reaches that account with a profile or by assuming a
+role there (as ``--log-account-profile`` / ``--log-account-role`` do), or not at all, and
+the review lists the statements for its owner (:mod:`screens.common.log_account`).
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from rich.text import Text
 from textual import on, work
@@ -22,8 +28,36 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from screens.common.backend import Backend
+from screens.common.log_account import (
+    ACCOUNT_HINT,
+    ACCOUNT_PROMPT,
+    OWNER_PROMPT,
+    PROFILE_PROMPT,
+    REACH_CHOICES,
+    REACH_PROMPT,
+    ROLE_PLACEHOLDER,
+    ROLE_PROMPT,
+    LogAccount,
+    LogAccountProblem,
+    Owner,
+    Reach,
+    check_owner_account,
+    check_profile,
+    check_role,
+    connect_log_account,
+    log_account_buckets,
+    owner_choices,
+    sandbox_hint,
+    who_writes,
+)
 from screens.tui.base import StepScreen
-from screens.tui.messages import BucketChecked, BucketsListed
+from screens.tui.messages import (
+    BucketChecked,
+    BucketsListed,
+    LogAccountConnected,
+    LogAccountFailed,
+)
 from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
 from screens.tui.widgets.radio_list import RadioList
@@ -52,7 +86,14 @@ class StorageScreen(StepScreen):
     StorageScreen #bucket-region { width: 60; }
     StorageScreen #reload-buckets { margin-top: 1; }
     StorageScreen #access-mode { width: auto; }
-    StorageScreen #access { height: auto; }
+    StorageScreen #access, StorageScreen #access-logging { height: auto; }
+    StorageScreen #owner, StorageScreen #reach { width: auto; }
+    StorageScreen #other-account, StorageScreen #profile-fields, StorageScreen #role-fields {
+        height: auto;
+    }
+    StorageScreen #connect-row { height: auto; margin-top: 1; }
+    StorageScreen #connect-loading { width: 6; height: 1; }
+    StorageScreen #log-status { width: 1fr; padding: 0 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -70,6 +111,12 @@ class StorageScreen(StepScreen):
         self._checking: str | None = None
         """The name whose availability is being checked."""
         self._debounce: Timer | None = None
+        self._listed_for: str | None = None
+        """The account whose buckets the picker shows (or is listing)."""
+        self._log_error: tuple[str, str, str, str] | None = None
+        """The last failed connection: (account, how, profile or role, why)."""
+        self._connecting: str | None = None
+        """The account being connected to."""
 
     def compose_body(self) -> ComposeResult:
         q = self.question("bucket.create")
@@ -105,7 +152,8 @@ class StorageScreen(StepScreen):
             )
             yield Static(f"Default: the trail's home region, {home}.", classes="hint")
         with Vertical(id="existing"):
-            yield Label("Your buckets", classes="field-label")
+            yield from self.compose_owner()
+            yield Label("Buckets of this account", id="buckets-label", classes="field-label")
             yield ChoiceTable(
                 ("Bucket", "Region", "Policy"),
                 filter_placeholder="Type to filter the buckets",
@@ -114,15 +162,72 @@ class StorageScreen(StepScreen):
             )
             yield Static("", id="chosen")
             yield Button("List the buckets again", id="reload-buckets")
+            typed = self._chosen if self._chosen and self._unlisted_at_start() else ""
+            if typed:
+                self._chosen = None
             yield from self.compose_text(
                 "bucket.name",
                 "other-bucket",
-                value="",
-                prompt="Or the name of a bucket in another account",
+                value=typed or "",
+                prompt="Or type the bucket's name",
                 placeholder="e.g. central-logs-bucket",
                 check=lambda v: check_bucket_name(v) if v else None,
             )
-        yield from self.compose_access_logs()
+        with Vertical(id="access-logging"):
+            yield from self.compose_access_logs()
+        yield Static("", id="access-other", classes="hint")
+
+    def compose_owner(self) -> ComposeResult:
+        """Whose bucket; for another account's: its ID and how the wizard reaches it."""
+        account = str(self.answer("bucket.account") or "")
+        owner: Owner = "other" if account else "this"
+        yield Label(OWNER_PROMPT, classes="field-label")
+        with RadioList(id="owner", compact=True):
+            for choice in owner_choices(self._this_account()):
+                label = Text.assemble(choice.label, ("  " + choice.hint, "dim"))
+                yield RadioButton(label, value=choice.value == owner, id=f"owner-{choice.value}")
+        with Vertical(id="other-account"):
+            yield from self.compose_input(
+                "bucket-account",
+                prompt=ACCOUNT_PROMPT,
+                value=account,
+                check=lambda v: check_owner_account(v, self._this_account()),
+                placeholder="e.g. 111122223333",
+                hint=ACCOUNT_HINT,
+            )
+            reach, value = self._initial_reach(account)
+            yield Label(REACH_PROMPT, classes="field-label")
+            with RadioList(id="reach", compact=True):
+                for choice in REACH_CHOICES:
+                    label = Text.assemble(choice.label, ("  " + choice.hint, "dim"))
+                    yield RadioButton(
+                        label, value=choice.value == reach, id=f"reach-{choice.value}"
+                    )
+            with Vertical(id="profile-fields"):
+                yield from self.compose_input(
+                    "log-profile",
+                    prompt=PROFILE_PROMPT,
+                    value=value if reach == "profile" else "",
+                    check=lambda v: check_profile(v) if v else None,
+                )
+            with Vertical(id="role-fields"):
+                yield from self.compose_input(
+                    "log-role",
+                    prompt=ROLE_PROMPT,
+                    value=value if reach == "role" else "",
+                    check=lambda v: (
+                        check_role(v, self.input_value("bucket-account")) if v else None
+                    ),
+                    placeholder=ROLE_PLACEHOLDER,
+                )
+            hint = sandbox_hint(self.wizard.backend.sandbox_log_archive)
+            if hint:
+                yield Static(hint, id="log-sandbox", classes="hint")
+            with Horizontal(id="connect-row"):
+                yield Button("Connect", id="connect-log")
+                yield LoadingIndicator(id="connect-loading")
+                yield Static("", id="log-status")
+        yield Static("", id="who-writes", classes="hint")
 
     def compose_access_logs(self) -> ComposeResult:
         """Server access logging of the log bucket: off, into a new or an existing bucket."""
@@ -149,6 +254,7 @@ class StorageScreen(StepScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#availability-loading").display = False
+        self.query_one("#connect-loading").display = False
         self.query_one("#reload-buckets").display = False
         self._show_mode(self._create)
         self._show_access()
@@ -168,9 +274,190 @@ class StorageScreen(StepScreen):
     def _show_mode(self, create: bool) -> None:
         self.query_one("#new").display = create
         self.query_one("#existing").display = not create
-        if not create and self._buckets is None and not self._listing:
-            self._list_buckets()
+        self._show_owner()
+
+    # ------------------------------------------------------------------ owner
+
+    def _this_account(self) -> str:
+        account = self.state.account
+        return account.account_id if account is not None else ""
+
+    @property
+    def _owner(self) -> Owner:
+        return "other" if self.query_one("#owner", RadioSet).pressed_index == 1 else "this"
+
+    @property
+    def _reach(self) -> Reach:
+        index = self.query_one("#reach", RadioSet).pressed_index
+        value = REACH_CHOICES[index].value if 0 <= index < len(REACH_CHOICES) else "profile"
+        return "role" if value == "role" else "owner" if value == "owner" else "profile"
+
+    def _initial_reach(self, account: str) -> tuple[Reach, str]:
+        """How the other account is reached when the step opens, and the profile or role."""
+        log = self.wizard.backend.log_account
+        if account and log is not None and log.account_id == account:
+            return log.how, log.value
+        if account:
+            # Left forward without a session (or read from an answers file): its owner is asked.
+            return "owner", ""
+        seeded = self.wizard.backend.sandbox_log_archive
+        return ("role", "") if seeded is not None else ("profile", "")
+
+    def _unlisted_at_start(self) -> bool:
+        """The draft's bucket cannot be picked from a list: another account's, not connected."""
+        account = self.answer("bucket.account")
+        if not account or self.initial("bucket.create"):
+            return False
+        log = self.wizard.backend.log_account
+        return log is None or log.account_id != account
+
+    def _log_fields(self) -> tuple[str, Reach, str]:
+        """What the form says: (owner's account, how it is reached, profile or role ARN)."""
+        reach = self._reach
+        value = ""
+        if reach in ("profile", "role"):
+            value = self.input_value("log-profile" if reach == "profile" else "log-role")
+        return self.input_value("bucket-account"), reach, value
+
+    def _session_for_form(self) -> LogAccount | None:
+        """The log-archive session, if it is the one the form names."""
+        log = self.wizard.backend.log_account
+        account, reach, value = self._log_fields()
+        if log is None or reach == "owner" or not log.same(account, reach, value):
+            return None
+        return log
+
+    @on(RadioSet.Changed, "#owner")
+    def _owner_changed(self, event: RadioSet.Changed) -> None:
+        event.stop()
+        self._chosen = None  # a bucket picked from the other owner's list is not this one's
+        self._show_owner()
+
+    @on(RadioSet.Changed, "#reach")
+    def _reach_changed(self, event: RadioSet.Changed) -> None:
+        event.stop()
+        self._suggest_sandbox_role()
+        self._show_owner()
+
+    @on(Input.Changed, "#bucket-account")
+    def _account_changed(self, event: Input.Changed) -> None:
+        self._suggest_sandbox_role()
+        self._show_owner()
+
+    @on(Input.Changed, "#log-profile, #log-role")
+    def _credentials_changed(self, event: Input.Changed) -> None:
+        self._show_owner()
+
+    def _suggest_sandbox_role(self) -> None:
+        """In the sandbox, its log-archive account's role fills an empty role field."""
+        seeded = self.wizard.backend.sandbox_log_archive
+        role = self.query_one("#log-role", Input)
+        if seeded is None or self._reach != "role" or role.value:
+            return
+        if self.input_value("bucket-account") == seeded[0]:
+            role.value = seeded[1]
+
+    def _show_owner(self) -> None:
+        """Show the fields of the owner and way of reaching it, and the matching buckets."""
+        owner, reach = self._owner, self._reach
+        existing = not self._create
+        self.query_one("#other-account").display = owner == "other"
+        self.query_one("#profile-fields").display = reach == "profile"
+        self.query_one("#role-fields").display = reach == "role"
+        self.query_one("#connect-row").display = reach != "owner"
+        self.query_one("#who-writes", Static).update(who_writes(owner, reach))
+        central = existing and owner == "other"
+        self.query_one("#access-logging").display = not central
+        other = self.query_one("#access-other", Static)
+        other.update(
+            "Server access logging of a bucket in another account is for its owner to turn on."
+        )
+        other.display = central
+        self._show_log_status()
+        if existing:
+            self._show_picker()
         self._show_chosen()
+
+    def _show_log_status(self) -> None:
+        """Connected, connecting, why it failed, or what to do: from the form as it is now."""
+        box = self.query_one("#log-status", Static)
+        account, reach, value = self._log_fields()
+        connecting = self._connecting is not None
+        log = self._session_for_form()
+        problem = False
+        if reach == "owner" or self._owner == "this":
+            text = ""
+        elif connecting:
+            text = f"Connecting to account {account}…"
+        elif log is not None:
+            text = f"✓ Connected to account {log.account_id} as {log.caller_arn}."
+        elif self._log_error is not None and self._log_error[:3] == (account, reach, value):
+            text, problem = f"✗ {self._log_error[3]}", True
+        else:
+            text = "Connect (or Enter) to reach that account and list its buckets."
+        box.update(text)
+        box.set_class(problem, "problem")
+        box.set_class(log is not None and not connecting, "ok")
+
+    @on(Button.Pressed, "#connect-log")
+    def _connect_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._connect()
+
+    @on(Input.Submitted, "#bucket-account, #log-profile, #log-role")
+    def _credentials_submitted(self, event: Input.Submitted) -> None:
+        self._connect()
+
+    def _connect(self) -> None:
+        account, reach, value = self._log_fields()
+        if reach == "owner":
+            return
+        problem = check_owner_account(account, self._this_account())
+        if problem is None:
+            problem = check_profile(value) if reach == "profile" else check_role(value, account)
+        if problem:
+            self._log_error = (account, reach, value, problem)
+            self._show_log_status()
+            return
+        self._log_error = None
+        self._connecting = account
+        self.query_one("#connect-loading").display = True
+        self._connect_log(self.wizard.backend, account, reach, value)
+        self._show_log_status()
+
+    @work(thread=True, exclusive=True, group="log-account")
+    def _connect_log(
+        self, backend: Backend, account: str, how: Literal["profile", "role"], value: str
+    ) -> None:
+        try:
+            message: LogAccountConnected | LogAccountFailed = LogAccountConnected(
+                connect_log_account(
+                    backend.session,
+                    account,
+                    how,
+                    value,
+                    sandbox=backend.sandbox,
+                    read_only=backend.read_only,
+                )
+            )
+        except LogAccountProblem as exc:
+            message = LogAccountFailed(account, exc.message)
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    def on_log_account_connected(self, message: LogAccountConnected) -> None:
+        self._connecting = None
+        self.query_one("#connect-loading").display = False
+        self.wizard.backend.use_log_account(message.log)
+        self._show_owner()
+
+    def on_log_account_failed(self, message: LogAccountFailed) -> None:
+        self._connecting = None
+        self.query_one("#connect-loading").display = False
+        account, reach, value = self._log_fields()
+        if account == message.account_id:
+            self._log_error = (account, reach, value, message.message)
+        self._show_owner()
 
     # ------------------------------------------------------------------ access logging
 
@@ -256,19 +543,53 @@ class StorageScreen(StepScreen):
 
     # ------------------------------------------------------------------ existing bucket
 
-    @property
-    def _listing(self) -> bool:
-        return any(w.group == "buckets" for w in self.lookups_running())
+    def _picker_account(self) -> tuple[str | None, LogAccount | None]:
+        """Whose buckets the picker can list (None: nobody's), with the session to use."""
+        if self._owner == "this":
+            return self._this_account(), None
+        log = self._session_for_form()
+        return (log.account_id, log) if log is not None else (None, None)
 
-    def _list_buckets(self) -> None:
+    def _show_picker(self) -> None:
+        """List the owner's buckets when they are not the ones shown, or say why not."""
+        account, log = self._picker_account()
+        label = self.query_one("#buckets-label", Label)
+        table = self.query_one("#buckets", ChoiceTable)
+        if account is None:
+            self._listed_for = None
+            self.workers.cancel_group(self, "buckets")
+            self._buckets = []
+            table.set_rows([])
+            label.update("Buckets of the other account")
+            self.query_one("#reload-buckets").display = False
+            table.show_note(
+                "Without that account's credentials its buckets cannot be listed: type the "
+                "bucket's name below."
+                if self._reach == "owner"
+                else "Connect to list that account's buckets, or type the bucket's name below."
+            )
+            return
+        mine = account == self._this_account()
+        label.update("Buckets of this account" if mine else f"Buckets of account {account}")
+        if self._listed_for != account:
+            self._list_buckets(account, log)
+
+    def _list_buckets(self, account: str, log: LogAccount | None) -> None:
+        self._listed_for = account
         self.query_one("#reload-buckets").display = False
-        self.query_one("#buckets", ChoiceTable).show_loading("Listing the account's buckets…")
-        self._look_up_buckets(self.wizard.backend.engine)
+        self.query_one("#buckets", ChoiceTable).show_loading(
+            "Listing the account's buckets…"
+            if log is None
+            else f"Listing account {account}'s buckets…"
+        )
+        self._look_up_buckets(self.wizard.backend, log)
 
     @work(thread=True, exclusive=True, group="buckets")
-    def _look_up_buckets(self, engine: Engine) -> None:
+    def _look_up_buckets(self, backend: Backend, log: LogAccount | None) -> None:
         try:
-            message = BucketsListed(engine.buckets())
+            engine = backend.engine
+            buckets = engine.buckets() if log is None else log_account_buckets(log, engine.ctx)
+            message = BucketsListed(buckets)
         except AwsError as err:
             message = BucketsListed([], error=f"{err.code}: {err.message}")
         if not get_current_worker().is_cancelled:
@@ -287,8 +608,13 @@ class StorageScreen(StepScreen):
         if self._chosen and not listed and not self.input_value("other-bucket"):
             # Not one of this account's buckets: it was typed by name (another account).
             self.query_one("#other-bucket", Input).value = self._chosen
+        whose = (
+            "This account"
+            if self._listed_for == self._this_account()
+            else f"Account {self._listed_for}"
+        )
         table.show_note(
-            "Enter or a click chooses a bucket." if buckets else "This account has no bucket."
+            "Enter or a click chooses a bucket." if buckets else f"{whose} has no bucket."
         )
         self._show_chosen()
 
@@ -307,7 +633,9 @@ class StorageScreen(StepScreen):
     @on(Button.Pressed, "#reload-buckets")
     def _reload(self, event: Button.Pressed) -> None:
         event.stop()
-        self._list_buckets()
+        account, log = self._picker_account()
+        if account is not None:
+            self._list_buckets(account, log)
 
     def _existing_name(self) -> str | None:
         return self.input_value("other-bucket") or self._chosen
@@ -315,18 +643,25 @@ class StorageScreen(StepScreen):
     def _show_chosen(self) -> None:
         box = self.query_one("#chosen", Static)
         other = self.input_value("other-bucket")
+        central = self._owner == "other"
         if other:
-            box.update(f"Chosen: {other} (by name; its policy is read on the review screen)")
+            if central and self._reach == "owner":
+                box.update(
+                    f"Chosen: {other}, by name: its owner adds the statements the review lists."
+                )
+            else:
+                box.update(f"Chosen: {other} (by name; its policy is read on the review screen)")
             return
         found = next((b for b in self._buckets or [] if b.name == self._chosen), None)
         if found is None:
             box.update(f"Chosen: {self._chosen}" if self._chosen else "No bucket chosen yet.")
             return
-        verdict = (
-            "its policy already allows CloudTrail"
-            if found.allows_cloudtrail
-            else "CloudTrail's statements will be added to its policy"
-        )
+        if found.allows_cloudtrail:
+            verdict = "its policy already allows CloudTrail"
+        elif central:
+            verdict = "this trail's statements will be added to its policy, as its owner"
+        else:
+            verdict = "CloudTrail's statements will be added to its policy"
         box.update(f"Chosen: {found.name} ({found.region or 'region unknown'}): {verdict}.")
 
     # ------------------------------------------------------------------ lookups
@@ -349,10 +684,17 @@ class StorageScreen(StepScreen):
         if event.state != WorkerState.CANCELLED:
             return
         if event.worker.group == "buckets":
+            if self._listed_for is None:
+                return  # cancelled because there is nothing to list any more
+            self._listed_for = None
             self.query_one("#buckets", ChoiceTable).show_note(
                 "Listing cancelled: list again, or type a bucket name below."
             )
             self.query_one("#reload-buckets").display = True
+        elif event.worker.group == "log-account":
+            self._connecting = None
+            self.query_one("#connect-loading").display = False
+            self._show_log_status()
         elif event.worker.group == "availability":
             self._checking = None
             self.query_one("#availability-loading").display = False
@@ -370,6 +712,29 @@ class StorageScreen(StepScreen):
     def collect(self) -> tuple[WizardState, list[str]]:
         state = self.state.with_answer("bucket.create", self._create)
         errors: list[str] = []
+        log: LogAccount | None = None
+        central = not self._create and self._owner == "other"
+        if central:
+            account, reach, _value = self._log_fields()
+            state = state.with_answer("bucket.account", account or None)
+            problem = check_owner_account(account, self._this_account())
+            if problem:
+                errors.append(problem)
+            elif reach != "owner":
+                log = self._session_for_form()
+                if log is None:
+                    errors.append(
+                        f"Connect to account {account} first (Connect), or choose 'It cannot: "
+                        "I will ask its owner'."
+                    )
+                    self.flag_problem("connect-log")
+        elif self.answer("bucket.account") is not None:
+            # This account's bucket: the draft names no owner (as before one was given).
+            state = state.with_answer("bucket.account", None)
+        if self.wizard.backend.info is not None:
+            # The engine reads and changes the central bucket's policy with this session only
+            # while the answers put the bucket in that account.
+            self.wizard.backend.use_log_account(log)
         if self._create:
             name = self.input_value("bucket-name")
             region: object = self.query_one("#bucket-region", Select).value
@@ -396,7 +761,7 @@ class StorageScreen(StepScreen):
                 self.flag_problem("buckets")
             else:
                 errors += self.check("bucket.name", name)
-        mode = self._access_mode
+        mode = "off" if central else self._access_mode
         if mode != "off" or self.answer("bucket.access_logging") is not None:
             # Off is the default: the draft only says so when it was on before.
             state = state.with_answer("bucket.access_logging", mode)
