@@ -68,7 +68,7 @@ START_SECONDS = 90.0
 """How long a command waits for the sandbox to start (about 2 s when the machine is idle)."""
 STOP_SECONDS = 30.0
 """How long stopping waits for the process to save and exit before it is killed."""
-PROBE_SECONDS = 3.0
+PROBE_SECONDS = 5.0
 """How long a running sandbox may take to answer a health check."""
 LOG_KEPT_BYTES = 1 << 20
 """The log is started afresh (the old one kept as ``sandbox.log.1``) beyond this size."""
