@@ -265,8 +265,18 @@ def control(
         headers={TOKEN_HEADER: record.token, "Content-Type": "application/json"},
     )
     # Only http://127.0.0.1: the port comes from our own 0600 record, no scheme from input.
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310
-        return json.loads(response.read() or b"null")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:  # it answered, and refused: say what it said
+        raise OSError(f"it refused {path}: {_refusal(exc)}") from None
+
+
+def _refusal(error: urllib.error.HTTPError) -> str:
+    try:
+        return str(json.loads(error.read()).get("error") or error)
+    except (OSError, ValueError, AttributeError):
+        return str(error)
 
 
 def answers(record: Record, home: Path, timeout: float = PROBE_SECONDS) -> bool:

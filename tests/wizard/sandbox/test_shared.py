@@ -26,9 +26,11 @@ import pytest
 from tests.sandbox_fixtures import stop_shared_sandboxes
 from wizard.sandbox.server import DEMO_APP_BUCKET, DEMO_TRAIL, DEMO_TRAIL_REGION
 from wizard.sandbox.shared import (
+    RECORD,
     STATE,
     Record,
     SharedSandbox,
+    control,
     daemon_pid,
     ensure_sandbox,
     prepare_home,
@@ -173,6 +175,11 @@ def test_the_account_outlives_its_process_killed_or_replaced_by_another_version(
 ) -> None:
     first = ensure_sandbox(home)
     assert first.started and first.note == ""  # nothing saved yet: the demo account, seeded
+    # Only its owner may control it: the token is in a record only they can read.
+    assert home.stat().st_mode & 0o777 == 0o700
+    assert (home / RECORD).stat().st_mode & 0o777 == 0o600
+    with pytest.raises(OSError, match="wrong or missing token"):
+        control(replace(first.record, token="guessed"), "stop", timeout=10, body={})
     client(first, "s3").create_bucket(Bucket="made-before-the-kill")
     wait_for(lambda: not first.describe()["unsaved_changes"], "the change to be saved")
 
