@@ -125,6 +125,7 @@ TOPIC = "NotificationTopic"
 TOPIC_POLICY = "NotificationTopicPolicy"
 LOG_GROUP = "TrailLogGroup"
 ROLE = "CloudWatchLogsRole"
+ROLE_POLICY = "CloudWatchLogsRolePolicy"
 TRAIL = "Trail"
 
 # Parameter patterns (what AWS accepts; the wizard's own checks are stricter).
@@ -1364,17 +1365,19 @@ class _Template:
         ]
 
     def role_resource(self) -> None:
-        """The delivery role: assumed by this trail only, writing to its own streams only."""
+        """The delivery role and its permissions, as two resources the trail waits for.
+
+        CloudTrail checks at CreateTrail that it can assume the role and write to the log
+        group, and IAM takes a few seconds to make a new role and its policy usable
+        everywhere (CDK users hit this race with an inline policy). The permissions are an
+        ``AWS::IAM::RolePolicy`` of their own, created after the role, and the trail
+        ``DependsOn`` it: the trail is created last, as apply does (CreateRole, then
+        PutRolePolicy, then CreateTrail, which apply also retries on that error).
+        """
         role_props: dict[str, Any] = {
             "RoleName": ref("CloudWatchLogsRoleName"),
             "Description": sub("Lets CloudTrail trail ${TrailName} write to ${LogGroupName}"),
             "AssumeRolePolicyDocument": self.role_trust_policy(),
-            "Policies": [
-                {
-                    "PolicyName": ROLE_POLICY_NAME,
-                    "PolicyDocument": self.role_permissions_policy(f"${{{LOG_GROUP}}}"),
-                }
-            ],
         }
         if self.tags:
             role_props["Tags"] = self.tags
@@ -1383,12 +1386,29 @@ class _Template:
             {"Type": "AWS::IAM::Role", "Properties": role_props},
             [
                 "CloudTrail may assume the role (AWS's trust policy for it, without conditions: "
-                "AWS does not document CloudTrail sending aws:SourceArn when it assumes a role); "
-                "the role may only create streams and put events in the trail's own streams of "
-                "the log group.",
+                "AWS does not document CloudTrail sending aws:SourceArn when it assumes a role).",
                 "Named role: deploy with CAPABILITY_NAMED_IAM, once per account (IAM is global).",
             ],
         )
+        self.resource(
+            ROLE_POLICY,
+            {
+                "Type": "AWS::IAM::RolePolicy",
+                "Properties": {
+                    "RoleName": ref(ROLE),
+                    "PolicyName": ROLE_POLICY_NAME,
+                    "PolicyDocument": self.role_permissions_policy(f"${{{LOG_GROUP}}}"),
+                },
+            },
+            [
+                "The role may only create streams and put events in the trail's own streams of "
+                "the log group.",
+                "A resource of its own that the trail waits for (DependsOn): CloudTrail checks "
+                "the role when the trail is created, and IAM takes a few seconds to make a new "
+                "role and its policy usable, so the trail is created after both.",
+            ],
+        )
+        self.trail_depends.append(ROLE_POLICY)
 
     # ------------------------------------------------------------------ the trail
 

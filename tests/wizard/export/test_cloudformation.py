@@ -37,6 +37,7 @@ from wizard.export.cloudformation import cloudformation_template, failing_check_
 from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers
 from wizard.model.context import AccountContext, Names
+from wizard.plan.planner.logs import ROLE_POLICY_NAME
 from wizard.plan.selectors import advanced_event_selectors
 from wizard.policy.policies import (
     access_log_bucket_policy,
@@ -119,6 +120,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
             "NotificationTopicPolicy",
             "TrailLogGroup",
             "CloudWatchLogsRole",
+            "CloudWatchLogsRolePolicy",
             "Trail",
         },
         {
@@ -167,6 +169,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
             "NotificationTopicPolicy",
             "TrailLogGroup",
             "CloudWatchLogsRole",
+            "CloudWatchLogsRolePolicy",
             "Trail",
         },
         {
@@ -443,11 +446,35 @@ def test_policies_are_the_wizards_own(name: str) -> None:
     if "CloudWatchLogsRole" in resources:
         role = resources["CloudWatchLogsRole"]["Properties"]
         assert resolve(role["AssumeRolePolicyDocument"], env) == cloudwatch_role_trust_policy(names)
-        (inline,) = role["Policies"]
+        inline = resources["CloudWatchLogsRolePolicy"]["Properties"]
         assert resolve(inline["PolicyDocument"], env) == cloudwatch_role_policy(
             names, ctx.organization_id
         )
         assert resolve(role["RoleName"], env) == names.role_name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_trail_waits_for_the_delivery_role_and_its_policy(name: str) -> None:
+    """IAM takes seconds to make a new role usable and CloudTrail checks it at CreateTrail:
+    the permissions are a resource of their own, created after the role, and the trail
+    depends on it (and, through its ARN, on the role)."""
+    resources = template(name)["Resources"]
+    if "CloudWatchLogsRole" not in resources:
+        assert "CloudWatchLogsRolePolicy" not in resources
+        return
+    role = resources["CloudWatchLogsRole"]
+    assert "Policies" not in role["Properties"]  # no inline policy racing the trail
+    policy = resources["CloudWatchLogsRolePolicy"]
+    assert policy["Type"] == "AWS::IAM::RolePolicy"
+    assert policy["Properties"]["RoleName"] == {"Ref": "CloudWatchLogsRole"}
+    assert policy["Properties"]["PolicyName"] == ROLE_POLICY_NAME
+    trail = resources["Trail"]
+    assert "CloudWatchLogsRolePolicy" in trail["DependsOn"]
+    assert trail["Properties"]["CloudWatchLogsRoleArn"] == {
+        "Fn::GetAtt": ["CloudWatchLogsRole", "Arn"]
+    }
+    blocks = _comment_blocks(rendered(name))
+    assert "DependsOn" in blocks["CloudWatchLogsRolePolicy"]
 
 
 def test_existing_resources_are_parameters_with_statements_to_merge() -> None:
