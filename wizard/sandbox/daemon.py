@@ -159,6 +159,7 @@ class Daemon:
         self._save_lock = threading.Lock()
         self.saved_changes = -1
         self.saved_at = ""
+        self.save_error = ""
 
     def run(self) -> int:
         """Run until stopped; the exit status."""
@@ -274,10 +275,20 @@ class Daemon:
             return
         with self._save_lock:
             try:
-                self.saved_changes = save_state(self.state, port=sandbox.port)
-                self.saved_at = datetime.now(UTC).isoformat(timespec="seconds")
+                changes = save_state(self.state, port=sandbox.port)
             except OSError as exc:
+                self.save_error = f"it could not be written: {exc.strerror or exc}"
                 _LOG.warning("could not save the state to %s: %s", self.state, exc)
+            except Exception as exc:  # serving goes on; the status says what was not saved
+                self.save_error = f"{type(exc).__name__}: {exc}"
+                _LOG.exception("could not save the state to %s", self.state)
+            else:
+                self.saved_changes = changes
+                self.saved_at = datetime.now(UTC).isoformat(timespec="seconds")
+                self.save_error = ""
+                return
+            # Not again until something else changes: the same state would fail the same way.
+            self.saved_changes = SERVICE.changes
 
     # ------------------------------------------------------------------ control actions
 
@@ -307,7 +318,8 @@ class Daemon:
             "state_file": str(self.state),
             "state_bytes": size,
             "saved": self.saved_at,
-            "unsaved_changes": SERVICE.changes != self.saved_changes,
+            "unsaved_changes": SERVICE.changes != self.saved_changes or bool(self.save_error),
+            "save_error": self.save_error,
             "log": str(self.home / LOG),
         }
 

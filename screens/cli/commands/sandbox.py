@@ -152,6 +152,11 @@ def _status(out: TextIO) -> int:
         "call(s) recorded since.\n"
     )
     out.write(_saved_line(home / STATE, details.get("saved") or None))
+    if details.get("save_error"):
+        out.write(
+            f"The latest changes are NOT saved ({details['save_error']}): they would be lost "
+            "if it stopped. See its log.\n"
+        )
     out.write(f"Its log: {home / LOG}.\n")
     out.write(
         "`cloudtrail-wizard sandbox start` prints how to use it from other tools; "
