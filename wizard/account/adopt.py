@@ -888,15 +888,17 @@ def _comment(text: str, first: str = "# ", rest: str = "# ") -> list[str]:
     )
 
 
-def adopted_text(adopted: Adopted, *, sandbox: bool = False) -> str:
+def adopted_text(adopted: Adopted, *, sandbox: bool = False, changes: Sequence[str] = ()) -> str:
     """The adopted answers as an answers file (YAML), headed by where they came from.
 
     The header says which trail, account and region, when, and every note; the answers
     round-trip through :func:`wizard.model.answers_file.parse_answers` unchanged.
 
     Args:
-        adopted: What :func:`adopt_trail` read.
+        adopted: What :func:`adopt_trail` read (its answers possibly changed since).
         sandbox: The trail is the sandbox's (the header says so).
+        changes: What was changed in the answers since they were read (the fixes made),
+            one phrase each; empty: they describe the trail as it is.
     """
     answers = adopted.answers
     data: dict[str, Any] = answers.model_dump(mode="json", exclude_defaults=True)
@@ -916,11 +918,17 @@ def adopted_text(adopted: Adopted, *, sandbox: bool = False) -> str:
             f"adopt` at {adopted.read_at} from {adopted.trail_arn} (account "
             f"{adopted.account_id}, home region {adopted.home_region}){where}."
         ),
-        *_comment(
+    ]
+    if changes:
+        lines += _comment(
+            "Changed since: " + "; ".join(changes) + ". `cloudtrail-wizard plan` on this file "
+            "shows each change as current -> wanted; `cloudtrail-wizard apply` makes them."
+        )
+    else:
+        lines += _comment(
             "They describe the trail as it is: `cloudtrail-wizard plan` on this file plans no "
             "change. Edit a setting, and the plan shows that change as current -> wanted."
-        ),
-    ]
+        )
     if adopted.notes:
         lines.append("#")
         lines.append("# Notes:")

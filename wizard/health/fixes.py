@@ -61,10 +61,12 @@ class FixChoice(WizardModel):
     """The control it passes (``CloudTrail.4``)."""
     label: str
     """The control's id and CIS number, as people read it."""
+    title: str
+    """What the control asks (``Log file validation enabled``)."""
     change: str
     """What changes, in a few words (``Turn on log file validation``)."""
     why: str
-    """Why: the control and why it fails now."""
+    """Why the control fails now (its reason: ``log file validation is off``)."""
     detail: str
     """What the change means: where, what it costs, what it does not do."""
     edits: dict[str, Any]
@@ -72,8 +74,13 @@ class FixChoice(WizardModel):
     replaces the whole section."""
 
     def sentence(self) -> str:
-        """``Turn on log file validation: passes CloudTrail.4 ... (why). Detail.``."""
-        return f"{self.change}: passes {self.label} ({self.why}). {self.detail}"
+        """``Turn on log file validation: passes CloudTrail.4 ... (title), now why. Detail.``."""
+        return f"{self.change}: {self.passes()}. {self.detail}"
+
+    def passes(self) -> str:
+        """``passes CloudTrail.4 / CIS 4.2 (v7.0) (Log file validation enabled), failed now:
+        log file validation is off``."""
+        return f"passes {self.label} ({self.title}), failed now: {self.why}"
 
 
 class ManualFix(WizardModel):
@@ -83,8 +90,10 @@ class ManualFix(WizardModel):
     """The control (``KMS.4``)."""
     label: str
     """Its id and CIS number."""
+    title: str
+    """What the control asks."""
     why: str
-    """Why it fails now."""
+    """Why it fails now (the control's reason)."""
     how: str
     """What to do, with the AWS CLI command filled in."""
 
@@ -107,17 +116,14 @@ class FixPlan(WizardModel):
         return not self.choices and not self.manual
 
 
-def _why(result: ControlResult) -> str:
-    return f"{result.control.title.lower()}; now {result.reason}"
-
-
 def _choice(result: ControlResult, id_: str, change: str, detail: str, **edits: Any) -> FixChoice:
     return FixChoice(
         id=id_,
         control=result.control.id,
         label=result.control.short_label,
+        title=result.control.title,
         change=change,
-        why=_why(result),
+        why=result.reason,
         detail=detail,
         edits={key.replace("__", "."): value for key, value in edits.items()},
     )
@@ -127,7 +133,8 @@ def _manual(result: ControlResult, how: str) -> ManualFix:
     return ManualFix(
         control=result.control.id,
         label=result.control.short_label,
-        why=_why(result),
+        title=result.control.title,
+        why=result.reason,
         how=how,
     )
 
