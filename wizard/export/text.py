@@ -523,6 +523,8 @@ def plan_to_cli(
     out += [
         "",
         "set -euo pipefail",
+        "# AWS CLI v2 shows long output in a pager and waits for a key; a script must not.",
+        'export AWS_PAGER=""',
         "",
         f'WORK_DIR="${{WORK_DIR:-{workdir}}}"',
         'mkdir -p "$WORK_DIR"',

@@ -6,7 +6,11 @@
   ``--offline --account ID`` the plan is built from the answers alone (see
   :func:`wizard.plan.offline.offline_plan` for what is assumed; the script's header says it).
 * ``--format cloudformation`` writes a template (:mod:`wizard.export.cloudformation`); it
-  never needs AWS.
+  never needs AWS, so it is always offline (``--offline`` is accepted and changes nothing).
+  Its ARNs name the stack's own partition and account (``${AWS::Partition}``,
+  ``${AWS::AccountId}``), so ``--account``, ``--partition`` and ``--management-account``
+  are refused there instead of being silently ignored; ``--organization-id`` gives the
+  ``OrganizationId`` parameter its default.
 
 Nothing here changes an account: the session is read-only.
 """
@@ -33,8 +37,8 @@ if TYPE_CHECKING:
     from wizard.model.plan import Plan
 
 DEFAULT_ACCOUNT = "123456789012"
-"""Account of the context ``--format cloudformation`` builds names with when ``--account`` is
-not given; the template never shows it (its ARNs use the stack's ``${AWS::AccountId}``)."""
+"""Account of the context ``--format cloudformation`` builds names with; the template never
+shows it (its ARNs use the stack's ``${AWS::AccountId}``)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Export the setup for ANSWERS. --format cli: the plan as a commented bash script of "
         "AWS CLI commands (looks at the account like `plan`, read-only; or --offline "
         "--account ID to build it from the answers alone). --format cloudformation: a "
-        "CloudFormation template with every name as a parameter (never needs AWS). Exit 0 "
+        "CloudFormation template with every name as a parameter; it never needs AWS (always "
+        "offline) and its ARNs use the stack's own account, so it takes no --account. Exit 0 "
         "written, 1 AWS failure, 2 invalid input or blocked by an error finding."
     )
     parser.add_argument("answers", metavar="ANSWERS", help="answers file, YAML or JSON")
@@ -60,11 +65,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--offline",
         action="store_true",
         help="cli: build the plan from the answers alone, without looking at the account "
-        "(needs --account)",
+        "(needs --account); cloudformation: always offline, accepted",
     )
-    parser.add_argument("--account", help="the account the script is for (with --offline)")
     parser.add_argument(
-        "--partition", default="aws", help="ARN partition, with --offline (default %(default)s)"
+        "--account", help="the account the script is for (--format cli with --offline only)"
+    )
+    parser.add_argument(
+        "--partition",
+        help="ARN partition, --format cli with --offline only (default aws)",
     )
     parser.add_argument(
         "--organization-id",
@@ -73,7 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--management-account",
-        help="management account id of an organization trail, if not --account (with --offline)",
+        help="management account id of an organization trail, if not --account (--format cli "
+        "with --offline only)",
     )
     repeat_session_options(parser)
 
@@ -85,11 +94,16 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         # Deferred for start-up time: pydantic models load only when this runs.
         from wizard.export.cloudformation import cloudformation_template
 
-        if args.offline:
-            raise UsageError(
-                "--offline is for --format cli; a CloudFormation template never needs AWS."
-            )
-        ctx = _offline_context(args, account=args.account or DEFAULT_ACCOUNT)
+        for option in ("account", "partition", "management_account"):
+            if getattr(args, option):
+                flag = "--" + option.replace("_", "-")
+                raise UsageError(
+                    f"{flag} is not used by --format cloudformation: the template's ARNs name "
+                    "the stack's own account and partition (${AWS::AccountId}, "
+                    f"${{AWS::Partition}}), wherever it is deployed. Remove {flag}."
+                )
+        # --offline is accepted: a template is always built from the answers alone.
+        ctx = _offline_context(args, account=DEFAULT_ACCOUNT)
         _write(cloudformation_template(answers, ctx), args, out, executable=False)
         _done(args, "CloudFormation template")
         return EXIT_OK
@@ -113,7 +127,7 @@ def _offline_context(args: argparse.Namespace, *, account: str) -> AccountContex
     try:
         return AccountContext(
             account_id=account,
-            partition=args.partition,
+            partition=args.partition or "aws",
             region=region,
             organization_id=args.organization_id,
             management_account_id=args.management_account,
@@ -182,7 +196,7 @@ def _export_online(args: argparse.Namespace, answers: Answers, out: TextIO) -> i
     # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.export.text import plan_to_cli
 
-    for option in ("account", "organization_id", "management_account"):
+    for option in ("account", "partition", "organization_id", "management_account"):
         if getattr(args, option):
             flag = "--" + option.replace("_", "-")
             raise UsageError(

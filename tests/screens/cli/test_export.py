@@ -297,6 +297,23 @@ def test_export_cli_offline_needs_no_endpoint(
     )
 
 
+def test_the_script_turns_the_aws_cli_pager_off(tmp_path: Path) -> None:
+    """AWS CLI v2 would stop in a pager on long output and wait for a key."""
+    out = tmp_path / "setup.sh"
+    example = EXAMPLES["cloudwatch-and-sns"]
+    argv = ["export", str(example), "--format", "cli", *offline_args("x"), "-o", str(out)]
+    assert main(argv) == EXIT_OK
+    lines = out.read_text().split("\n")
+    pager = lines.index('export AWS_PAGER=""')
+    first_aws = next(
+        i
+        for i, line in enumerate(lines)
+        if not line.startswith("#") and re.search(r"\baws [a-z0-9]+ ", line)
+    )
+    assert lines.index("set -euo pipefail") < pager < first_aws
+    assert_bash_accepts(out)
+
+
 def test_offline_existing_key_is_looked_up_and_its_policy_left_alone(tmp_path: Path) -> None:
     out = tmp_path / "setup.sh"
     example = EXAMPLES["sse-kms-existing-key"]
@@ -329,6 +346,7 @@ def test_offline_existing_bucket_stops_when_it_already_has_a_policy(tmp_path: Pa
         (["--offline"], "--offline needs the account"),
         (["--offline", "--account", ACCOUNT, "--sandbox"], "contradict"),
         (["--account", ACCOUNT], "--account is for --offline"),
+        (["--partition", "aws-cn"], "--partition is for --offline"),
         (["--offline", "--account", "12345"], "not an AWS account id"),
     ],
 )

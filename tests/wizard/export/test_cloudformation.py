@@ -609,12 +609,25 @@ def test_export_command_org_trail_takes_the_organization_id(
     assert "Default" not in load_template(capsys.readouterr().out)["Parameters"]["OrganizationId"]
 
 
-def test_export_command_refuses_offline_for_cloudformation(
+def test_export_command_cloudformation_is_always_offline(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """--offline is accepted (a template never needs AWS); options a template cannot use are
+    refused instead of being silently ignored."""
     args = ["export", str(EXAMPLES["sse-kms-new-key"]), "--format", "cloudformation"]
-    assert main([*args, "--offline"]) == EXIT_INVALID
-    assert "--offline is for --format cli" in capsys.readouterr().err
+    assert main([*args, "--offline"]) == EXIT_OK
+    assert capsys.readouterr().out == rendered("sse-kms-new-key")
+    for option, value in (
+        ("--account", ACCOUNT),
+        ("--partition", "aws-cn"),
+        ("--management-account", "999988887777"),
+    ):
+        for extra in ([], ["--offline"]):
+            assert main([*args, *extra, option, value]) == EXIT_INVALID
+            out, err = capsys.readouterr()
+            assert out == ""
+            assert f"{option} is not used by --format cloudformation" in err
+            assert "${AWS::AccountId}" in err and f"Remove {option}" in err
 
 
 # --------------------------------------------------------------------------- cfn-lint
