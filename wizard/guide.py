@@ -208,7 +208,9 @@ CloudTrail.2 expect. A key costs about $1 a month plus requests.
 A new key gets a policy that lets CloudTrail encrypt only this account's trails and lets
 the readers you name decrypt. If you name none, any principal of this account whose IAM
 policy allows kms:Decrypt can read the logs, as with the console's default; naming the roles
-that read logs narrows it. An existing key keeps its policy: CloudTrail's statements are added.
+that read logs narrows it; they must exist, since KMS refuses a key policy that names a role or
+user that does not, and the wizard checks that first. An existing key keeps its policy:
+CloudTrail's statements are added.
 
 The key must be in the same region as the bucket. AWS refuses a key from another region
 (KmsKeyNotFoundException), so the wizard checks this before changing anything. Keys that are
@@ -220,7 +222,8 @@ An SNS topic can announce every new log file, for tools that process logs as the
 CloudWatch Logs receives the events within minutes, so metric filters and alarms can watch
 for root logins, IAM policy changes and the other CIS monitoring items. For that, CloudTrail
 needs a log group and an IAM role it may assume; the wizard creates a role only CloudTrail
-(and only this trail) can assume, allowed to write to this log group and nothing else.
+can assume (AWS's trust policy for it), allowed to write to this log group and nothing else.
+A new topic is encrypted with the trail's new KMS key when that key is in the topic's region.
 """
 
 EVENTS_HELP = """\

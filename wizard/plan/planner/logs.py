@@ -1,8 +1,8 @@
 """The CloudWatch Logs chain: the log group (when missing) and the delivery role (when new).
 
 An existing log group is used as it is (preflight says so); an existing role is only named,
-never created or changed. A new role may be assumed by this trail only and may write only to
-the trail's log group.
+never created or changed. A new role may be assumed by CloudTrail (AWS's trust policy for it,
+without a condition) and may write only to the trail's log group.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def _new_role(b: PlanBuilder, given: PlanInputs, group: str) -> list[str]:
 def _create_role(
     b: PlanBuilder, given: PlanInputs, role: str, trust: PolicyReview, group: str, region: str
 ) -> str:
-    """CreateRole with a trust policy that lets only this trail assume it."""
+    """CreateRole with AWS's trust policy for the role: only CloudTrail may assume it."""
     role_params: dict[str, Any] = {
         "RoleName": role,
         "AssumeRolePolicyDocument": trust.document,
@@ -125,7 +125,7 @@ def _create_role(
         "create-role",
         "logs",
         Call(service="iam", region=region, operation="CreateRole", params=role_params),
-        f"Create IAM role {role} that only CloudTrail (this trail) can assume",
+        f"Create IAM role {role} that only CloudTrail can assume",
         creates=given.names.role_arn,
         undo=[
             Call(service="iam", region=region, operation="DeleteRole", params={"RoleName": role})
