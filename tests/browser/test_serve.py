@@ -82,8 +82,8 @@ def test_keys_typed_in_the_page_walk_the_wizard_to_the_review(
     screen = welcome(page)
     assert "SANDBOX: this is a local demo account" in screen
     # The footer offers the browser-safe Alt twin, not Ctrl+N (which opens a window).
-    assert "alt+n" in screen
-    assert "^n" not in screen
+    assert "Alt+N" in screen
+    assert "Ctrl+N" not in screen and "^n" not in screen
 
     for step in INPUT_STEPS[1:]:
         page.press("n", alt=True)

@@ -21,7 +21,6 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import WSCloseCode, web
@@ -48,6 +47,21 @@ SHUTDOWN_SECONDS = 10.0
 
 TITLE = "cloudtrail-wizard"
 """The page's title."""
+
+
+PAGE_SCRIPT = Path(__file__).with_name("page.js")
+"""The script added to textual-serve's page: it puts the keyboard in the wizard's terminal."""
+
+
+def with_page_script(page: str) -> str:
+    """``page`` (textual-serve's HTML) with :data:`PAGE_SCRIPT` inlined before ``</body>``.
+
+    Inlined, not linked: the page then works under whatever address it is reached, and a
+    page without a closing body tag still gets the script, at its end.
+    """
+    script = f"<script>\n{PAGE_SCRIPT.read_text(encoding='utf-8')}</script>\n"
+    head, found, tail = page.rpartition("</body>")
+    return f"{head}{script}{found}{tail}" if found else page + script
 
 
 class WizardSession(AppService):
@@ -255,9 +269,12 @@ class WizardServer(Server):
     def _request_refusal(self, request: web.Request) -> str | None:
         return host_refusal(self.loopback, self.urls[0], request.host)
 
-    @aiohttp_jinja2.template("app_index.html")
-    async def handle_index(self, request: web.Request) -> dict[str, Any]:
-        """The page (refused for a foreign host name, or when the limit is reached)."""
+    async def handle_index(self, request: web.Request) -> web.Response:
+        """The page (refused for a foreign host name, or when the limit is reached).
+
+        textual-serve's page, with :data:`PAGE_SCRIPT` added: the keyboard goes to the
+        wizard as soon as the page loads (see :func:`with_page_script`).
+        """
         refusal = self._request_refusal(request)
         if refusal:
             raise web.HTTPForbidden(text=refusal)
@@ -270,12 +287,14 @@ class WizardServer(Server):
         # Addresses as the browser reached us, so the page works under any of our names.
         base = f"{request.scheme}://{request.host}"
         websocket = ("wss" if request.scheme == "https" else "ws") + f"://{request.host}/ws"
-        return {
+        context = {
             "font_size": _size(request.query, "fontsize", 16),
             "app_websocket_url": websocket,
             "config": {"static": {"url": f"{base}/static/"}},
             "application": {"name": self.title},
         }
+        page = aiohttp_jinja2.render_string("app_index.html", request, context)
+        return web.Response(text=with_page_script(page), content_type="text/html")
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """A wizard for this browser connection, for as long as it stays connected."""
