@@ -22,6 +22,7 @@ from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers
 from wizard.model.context import AccountContext
 from wizard.model.plan import Finding, Plan
+from wizard.plan.offline import offline_plan
 from wizard.policy.operator import operator_policy
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -180,3 +181,15 @@ def test_the_operator_may_look_up_exactly_this_accounts_principals() -> None:
     assert statements["CheckKeyPolicyUsers"]["Resource"] == user
     without = operator_policy(key_answers(), ctx)["Statement"]
     assert not [s for s in without if s["Sid"].startswith("CheckKeyPolicy")]
+
+
+def test_an_offline_plan_says_the_principals_were_not_looked_up() -> None:
+    ctx = AccountContext(account_id=ACCOUNT, region="us-east-1")
+
+    built = offline_plan(key_answers(AUDITOR, MISSING), ctx)
+
+    assumed = " ".join(built.notes)
+    assert "encryption.decrypt_principals exist" in assumed
+    assert AUDITOR in assumed and MISSING in assumed
+    assert "KMS refuses a key policy" in assumed
+    assert not [f for f in built.plan.findings if f.code.startswith("principal-")]
