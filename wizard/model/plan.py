@@ -54,6 +54,11 @@ class PolicyChange(WizardModel):
     """Unified diff before -> after (empty for a new resource)."""
     added_sids: list[str] = Field(default_factory=list)
     """Sids of the statements the wizard adds."""
+    replaced: list[dict[str, Any]] = Field(default_factory=list)
+    """Statements the write takes out because the added ones replace them: the wizard's
+    earlier version of a statement for this trail only (the write grant of an old prefix).
+    A guarded write takes them out of a colleague's newer text too; a rollback that cannot
+    restore the exact previous text puts them back."""
     new_resource: bool = False
     """True when this plan creates the resource: nobody else can have edited its policy, so
     apply writes it without reading it again first."""

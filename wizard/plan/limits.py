@@ -625,7 +625,12 @@ def limit_findings(
         data_prefixes=data_prefixes,
     )
 
-    out += trails_per_region_findings(found.trails, account=names.account, region=names.home_region)
+    out += trails_per_region_findings(
+        found.trails,
+        account=names.account,
+        region=names.home_region,
+        creates_trail=found.trail_state is None,  # an existing trail is updated, not added
+    )
 
     out += tags_findings(
         answers.trail.tags,

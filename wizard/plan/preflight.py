@@ -23,6 +23,7 @@ from wizard.model.answers import Answers
 from wizard.model.context import AccountContext, Names
 from wizard.model.plan import Finding, by_severity
 from wizard.plan.central import central_findings
+from wizard.plan.desired import Adoption, adoption, ours_elsewhere
 from wizard.plan.limits import limit_findings
 from wizard.plan.review import (
     PolicyReview,
@@ -68,14 +69,17 @@ def preflight(
 ) -> list[Finding]:
     """All findings, errors first."""
     names = Names(answers, ctx)
+    # What exists and is the answers' own is updated, not refused as a clash
+    # (wizard.plan.desired; its own findings explain the updates).
+    adopted = adoption(answers, names, found)
     findings: list[Finding] = []
-    findings += _bucket_findings(answers, names, found, reviews.bucket)
-    findings += _key_findings(answers, names, found, reviews)
+    findings += _bucket_findings(answers, names, found, reviews.bucket, adopted)
+    findings += _key_findings(answers, names, found, reviews, adopted)
     findings += _trail_findings(answers, names, found)
     findings += _organization_findings(answers, found)
-    findings += _delivery_findings(answers, names, found, reviews)
+    findings += _delivery_findings(answers, names, found, reviews, adopted)
     findings += _posture_findings(answers, names, found)
-    findings += _access_log_findings(answers, names, found, reviews.access_logs)
+    findings += _access_log_findings(answers, names, found, reviews.access_logs, adopted)
     findings += _principal_findings(answers, found)
     findings += limit_findings(answers, ctx, found, reviews)
     if found.central is not None:
@@ -87,7 +91,11 @@ def preflight(
 
 
 def _bucket_findings(
-    answers: Answers, names: Names, found: Discovery, review: PolicyReview
+    answers: Answers,
+    names: Names,
+    found: Discovery,
+    review: PolicyReview,
+    adopted: Adoption | None = None,
 ) -> list[Finding]:
     """The log bucket: a new one's name is free; an existing one is there, ours and usable."""
     b = found.bucket
@@ -97,6 +105,9 @@ def _bucket_findings(
     # business (wizard.plan.central), and its settings are the owner's to read.
     handoff = bool(central and central.bucket_account and not central.bucket_managed)
     out = _bucket_discovery_findings(answers, found, handoff)
+    if answers.bucket.create and adopted is not None and adopted.bucket:
+        # An earlier apply's bucket: its settings are brought to the answers' (desired).
+        return out + _existing_bucket_findings(answers, found, review, handoff, adopted=True)
     if answers.bucket.create:
         return out + _bucket_name_taken(answers, names, found)
     if not b.exists:
@@ -180,7 +191,12 @@ def _bucket_not_owned(name: str, review: PolicyReview) -> Finding:
 
 
 def _existing_bucket_findings(
-    answers: Answers, found: Discovery, review: PolicyReview, handoff: bool
+    answers: Answers,
+    found: Discovery,
+    review: PolicyReview,
+    handoff: bool,
+    *,
+    adopted: bool = False,
 ) -> list[Finding]:
     """An existing bucket CloudTrail can use: deliverable, a usable policy, private."""
     b = found.bucket
@@ -206,7 +222,8 @@ def _existing_bucket_findings(
             and (b.owned is not False or (central is not None and central.bucket_managed)),
             switch="bucket.update_policy",
         )
-    out += _bucket_public_access(answers, found, handoff)
+    if not adopted:  # the answers' own bucket gets all four settings turned on
+        out += _bucket_public_access(answers, found, handoff)
     out += _bucket_shared(answers, found)
     return out
 
@@ -342,7 +359,11 @@ def _policy_merge(review: PolicyReview, code_prefix: str, what: str) -> Finding:
 
 
 def _key_findings(
-    answers: Answers, names: Names, found: Discovery, reviews: Reviews
+    answers: Answers,
+    names: Names,
+    found: Discovery,
+    reviews: Reviews,
+    adopted: Adoption | None = None,
 ) -> list[Finding]:
     """The encryption choice: SSE-S3 against CIS, a new key's settings, an existing key's use."""
     enc = answers.encryption
@@ -357,15 +378,20 @@ def _key_findings(
                 controls=["CIS 4.5", "CloudTrail.2", "CKV_AWS_35"],
             )
         ]
+    if enc.new_key and adopted is not None and adopted.key is not None:
+        # The alias already names the answers' key: it is used, not created again.
+        return _new_key_findings(answers, names, found, alias_free=False)
     if enc.new_key:
         return _new_key_findings(answers, names, found)
     return _existing_key_findings(answers, names, found, reviews)
 
 
-def _new_key_findings(answers: Answers, names: Names, found: Discovery) -> list[Finding]:
+def _new_key_findings(
+    answers: Answers, names: Names, found: Discovery, *, alias_free: bool = True
+) -> list[Finding]:
     """A new key: its alias is free, rotation is on, decryption is narrowed."""
     enc = answers.encryption
-    out = _alias_findings(names, found)
+    out = _alias_findings(names, found) if alias_free else []
     if not enc.rotation:
         out.append(
             _warn(
@@ -623,7 +649,12 @@ def _trail_name_findings(answers: Answers, names: Names, found: Discovery) -> li
     """
     name = answers.trail.name
     home = names.home_region
-    here = [t for t in found.trails if t.name == name]
+    # The answers' own trail is updated; this account's same-named trail homed elsewhere is
+    # a home-region change (wizard.plan.desired says why neither can happen as asked).
+    skip = {t.arn for t in ours_elsewhere(answers, names, found)}
+    if found.trail_state is not None:
+        skip.add(found.trail_state.arn)
+    here = [t for t in found.trails if t.name == name and t.arn not in skip]
     here.sort(key=lambda t: (t.home_region != home, t.arn))
     if here:
         trail = here[0]
@@ -649,7 +680,10 @@ def _trail_name_findings(answers: Answers, names: Names, found: Discovery) -> li
                 f"trail is copied into each): {found.named_trails_error}",
             )
         )
-    elsewhere = sorted(found.named_trails or [], key=lambda t: (t.home_region, t.arn))
+    elsewhere = sorted(
+        (t for t in found.named_trails or [] if t.arn not in skip),
+        key=lambda t: (t.home_region, t.arn),
+    )
     if elsewhere:
         trail = elsewhere[0]
         out.append(
@@ -702,23 +736,28 @@ def _organization_findings(answers: Answers, found: Discovery) -> list[Finding]:
 
 
 def _delivery_findings(
-    answers: Answers, names: Names, found: Discovery, reviews: Reviews
+    answers: Answers,
+    names: Names,
+    found: Discovery,
+    reviews: Reviews,
+    adopted: Adoption | None = None,
 ) -> list[Finding]:
     """Where the trail delivers besides the bucket: the SNS topic and CloudWatch Logs."""
-    return _topic_findings(answers, names, found, reviews) + _cloudwatch_findings(
-        answers, names, found, reviews
+    mine = adopted if adopted is not None else Adoption()
+    return _topic_findings(answers, names, found, reviews, mine.topic) + _cloudwatch_findings(
+        answers, names, found, reviews, mine.role
     )
 
 
 def _topic_findings(
-    answers: Answers, names: Names, found: Discovery, reviews: Reviews
+    answers: Answers, names: Names, found: Discovery, reviews: Reviews, adopted: bool = False
 ) -> list[Finding]:
     """A new topic's name is free; an existing one is there, in the home region, usable."""
     n = answers.notifications
     if not n.sns_topic:
         return []
     topic = found.topic
-    if not n.topic_is_arn and topic is not None and topic.exists:
+    if not n.topic_is_arn and topic is not None and topic.exists and not adopted:
         return [_topic_exists(names, n.sns_topic, topic.arn)]
     if n.topic_is_arn and (topic is None or not topic.exists):
         return [
@@ -753,7 +792,7 @@ def _topic_findings(
 
 
 def _cloudwatch_findings(
-    answers: Answers, names: Names, found: Discovery, reviews: Reviews
+    answers: Answers, names: Names, found: Discovery, reviews: Reviews, adopted: bool = False
 ) -> list[Finding]:
     """CloudWatch Logs delivery: its group and role, a year's retention; or why to turn it on."""
     cw = answers.cloudwatch_logs
@@ -766,7 +805,7 @@ def _cloudwatch_findings(
                 controls=["CIS 3.4 (v1.4)", "CloudTrail.5", "CKV2_AWS_10"],
             )
         ]
-    out = _logs_findings(answers, names, found.logs, reviews)
+    out = _logs_findings(answers, names, found.logs, reviews, adopted)
     if cw.retention_days < 365:
         out.append(
             _warn(
@@ -795,14 +834,18 @@ def _topic_exists(names: Names, name: str, arn: str) -> Finding:
 
 
 def _logs_findings(
-    answers: Answers, names: Names, logs: LogsFacts | None, reviews: Reviews
+    answers: Answers,
+    names: Names,
+    logs: LogsFacts | None,
+    reviews: Reviews,
+    adopted: bool = False,
 ) -> list[Finding]:
     """The delivery role (given by ARN, or named and free) and the log group."""
     cw = answers.cloudwatch_logs
     out: list[Finding] = []
     if cw.role_is_arn:
         out.append(_given_role(cw.role or "", names, logs, reviews))
-    elif logs is not None and logs.role_exists:
+    elif logs is not None and logs.role_exists and not adopted:
         out.append(_role_name_taken(names, logs))
     if logs is None:
         return out
@@ -1082,7 +1125,11 @@ _ACCESS_LOG_CONTROLS = ("CIS 4.4", "CloudTrail.7", "CKV_AWS_18")
 
 
 def _access_log_findings(
-    answers: Answers, names: Names, found: Discovery, review: PolicyReview | None
+    answers: Answers,
+    names: Names,
+    found: Discovery,
+    review: PolicyReview | None,
+    adopted: Adoption | None = None,
 ) -> list[Finding]:
     """S3's rules for a server access log target, checked before anything changes."""
     access = answers.bucket.access_logs
@@ -1092,7 +1139,9 @@ def _access_log_findings(
     name = access.bucket
     out = [_warn("access-log-read-failed", error, name) for error in facts.errors]
     out += [_warn("access-log-read-failed", error, name) for error in facts.target.errors]
-    out += _access_log_target_findings(answers, names, found, facts, review)
+    out += _access_log_target_findings(
+        answers, names, found, facts, review, adopted is not None and adopted.access_log_bucket
+    )
     out += _access_log_current_findings(answers, facts)
     out.append(
         _info(
@@ -1113,13 +1162,14 @@ def _access_log_target_findings(
     found: Discovery,
     facts: AccessLogFacts,
     review: PolicyReview | None,
+    adopted: bool = False,
 ) -> list[Finding]:
     """A new target's name is free; an existing target is there and accepts the logs."""
     access = answers.bucket.access_logs
     assert access is not None
     target = facts.target
     name = access.bucket
-    if access.create:
+    if access.create and not adopted:
         if not target.exists:
             return []
         mine = target.owned or name in found.owned_buckets
@@ -1166,6 +1216,8 @@ def _access_log_current_findings(answers: Answers, facts: AccessLogFacts) -> lis
     if facts.current is None:
         return []
     before = facts.current
+    if before.get("TargetBucket") == access.bucket and before.get("TargetPrefix") == access.prefix:
+        return []  # already as the answers say: nothing changes
     return [
         _info(
             "access-log-replaces-current",

@@ -404,11 +404,18 @@ CASES = [
         statement=True,
     ),
     Case(
-        "trail-exists",
-        answers(trail={"name": "legacy-trail", "region": "us-west-2"}),
-        "trail-exists",
+        # The seeded legacy-trail is homed in us-west-2: a multi-region trail of that name
+        # homed in us-east-1 would be the same name in every region, and a trail cannot move.
+        "trail-home-region",
+        answers(trail={"name": "legacy-trail", "region": "us-east-1"}),
+        "trail-home-region",
         "error",
-        ("legacy-trail", "us-west-2", "Choose another name"),
+        (
+            "legacy-trail",
+            "us-west-2",
+            "cannot change a trail's home region",
+            "set trail.region to us-west-2",
+        ),
     ),
     Case(
         "trails-per-region-limit",
@@ -614,7 +621,10 @@ CLEAN = [
         expect=("kms-policy-merge",),
     ),
     Clean(
-        "trail-exists", answers(trail={"name": "new-trail", "region": "us-west-2"}), "trail-exists"
+        "trail-home-region",
+        # The same trail in its own home region: it is updated, not refused.
+        answers(trail={"name": "legacy-trail", "region": "us-west-2"}),
+        "trail-home-region",
     ),
     Clean(
         "trails-per-region-limit",

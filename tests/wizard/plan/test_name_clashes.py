@@ -2,10 +2,11 @@
 
 For every name a plan creates (the new key's alias, the topic, the role, the log bucket,
 the access log bucket, the trail, in its home region and, for a multi-region trail, in the
-other regions its copies go to), a resource of that name is set up with plain boto3 on the
-seeded sandbox; planning must give the clash's error finding (saying what exists and which
-answers field to change) and a blocked plan, and apply must then send not one mutating
-request. The same names taken *between* plan and apply make apply refuse the plan as stale,
+other regions its copies go to), a resource of that name that cannot be the answers' own is
+set up with plain boto3 on the seeded sandbox; planning must give the clash's error finding
+(saying what exists and which answers field to change) and a blocked plan, and apply must
+then send not one mutating request. (A resource that *is* the answers' own, such as the trail
+of that name in the home region, is updated instead: tests/wizard/plan/test_desired_state.py.) The same names taken *between* plan and apply make apply refuse the plan as stale,
 again without a change. The log group is the one name that may exist: the answers say
 "created when missing", so an existing group is used as it is, never created or deleted.
 """
@@ -99,6 +100,16 @@ def trail_taken(region: str, *, multi_region: bool = False) -> Setup:
     return setup
 
 
+def trails_taken(*regions: str) -> Setup:
+    """Single-region trails of the name in several regions."""
+
+    def setup(aws: Any) -> None:
+        for region in regions:
+            trail_taken(region)(aws)
+
+    return setup
+
+
 def group_taken(aws: Any) -> None:
     aws("logs").create_log_group(logGroupName="clash-events")
 
@@ -186,29 +197,41 @@ CLASHES = [
         "access_logs",
     ),
     Clash(
-        "trail-in-its-home-region",
-        answers(),
-        trail_taken("us-east-1"),
+        # The trail in the home region is the answers' own (it is updated), but making it
+        # multi-region would copy it into us-west-2, where the name is taken.
+        "trail-made-multi-region-whose-copy-would-collide",
+        answers(),  # multi-region by default
+        trails_taken("us-east-1", "us-west-2"),
         "trail-exists",
-        (f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{TRAIL}", "trail.name"),
+        (
+            f"arn:aws:cloudtrail:us-west-2:{ACCOUNT}:trail/{TRAIL}",
+            "copied into every region",
+            "trail.multi_region",
+        ),
         "trails",
     ),
     Clash(
         "trail-copy-of-a-multi-region-trail-homed-elsewhere",
         answers(trail={"multi_region": False, "include_global_events": False}),
         trail_taken("us-west-2", multi_region=True),
-        "trail-exists",
-        (f"arn:aws:cloudtrail:us-west-2:{ACCOUNT}:trail/{TRAIL}", "homed in us-west-2"),
+        "trail-home-region",
+        (
+            f"arn:aws:cloudtrail:us-west-2:{ACCOUNT}:trail/{TRAIL}",
+            "cannot change a trail's home region",
+            "trail.region to us-west-2",
+            "trail.name",
+        ),
         "trails",
     ),
     Clash(
         "multi-region-trail-whose-copy-would-collide",
         answers(),  # multi-region by default
         trail_taken("us-west-2"),
-        "trail-exists",
+        "trail-home-region",
         (
             f"arn:aws:cloudtrail:us-west-2:{ACCOUNT}:trail/{TRAIL}",
             "copied into every region",
+            "trail.region to us-west-2",
             "trail.name",
         ),
         "trail_names",
@@ -235,6 +258,7 @@ def test_every_created_name_has_a_clash_case() -> None:
         "bucket-exists",
         "access-log-bucket-exists",
         "trail-exists",
+        "trail-home-region",
     }
 
 

@@ -3,6 +3,11 @@
 The target is created (ACLs disabled, public access blocked, SSE-S3, versioning and tags as
 for the log bucket, and S3 log delivery's bucket policy) or, when it exists, gets log
 delivery's statement merged into its policy. Logging is turned on last of all.
+
+A target the answers create that exists already and is theirs (an earlier apply made it, or
+the log bucket already logs into it: :mod:`wizard.plan.desired`) is compared setting by
+setting like the log bucket; logging that already goes where the answers say is left as it
+is.
 """
 
 from __future__ import annotations
@@ -10,9 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from wizard.model.answers import AccessLogAnswers
-from wizard.model.plan import Call
+from wizard.model.plan import Call, SettingChange
 from wizard.plan.planner.bucket import (
     block_all_public_access,
+    bucket_setting_steps,
     create_bucket_params,
     restore_bucket_policy,
     restore_bucket_policy_summary,
@@ -35,7 +41,9 @@ def access_log_chain(b: PlanBuilder, given: PlanInputs) -> None:
     # After the log bucket's own steps: the same S3 operations then reach AWS in plan order.
     after_log_bucket = b.ids_in("bucket")
     policy_steps: list[str] = []
-    if access.create:
+    if given.adopted.access_log_bucket:
+        policy_steps = _adopted_target(b, given, access.bucket, review, region, after_log_bucket)
+    elif access.create:
         policy_steps = _new_target(b, given, access.bucket, review, region, after_log_bucket)
     elif review.needs_change and review.merged is not None:
         policy_steps = [
@@ -44,6 +52,39 @@ def access_log_chain(b: PlanBuilder, given: PlanInputs) -> None:
             )
         ]
     _turn_on_logging(b, given, access, region, policy_steps)
+
+
+def _adopted_target(
+    b: PlanBuilder,
+    given: PlanInputs,
+    target: str,
+    review: PolicyReview,
+    region: str,
+    after_log_bucket: list[str],
+) -> list[str]:
+    """The answers' access log bucket exists: change only the settings that differ."""
+    facts = given.found.access_logs
+    assert facts is not None
+    target_region = facts.target.region or region
+    steps = [
+        step
+        for step in bucket_setting_steps(
+            b,
+            given,
+            facts.target,
+            bucket=target,
+            arn=review.resource,
+            region=target_region,
+            key_ref=None,  # S3 log delivery does not support SSE-KMS targets
+            prefix="access-log-",
+        )
+        if step is not None
+    ]
+    if review.needs_change and review.merged is not None and not review.error:
+        steps.append(
+            _merge_target_policy(b, given, target, review, review.merged, region, after_log_bucket)
+        )
+    return steps
 
 
 def _new_target(
@@ -205,12 +246,31 @@ def _turn_on_logging(
     access: AccessLogAnswers,
     region: str,
     policy_steps: list[str],
-) -> str:
-    """PutBucketLogging on the log bucket; undone by restoring the previous setting."""
+) -> str | None:
+    """PutBucketLogging on the log bucket; undone by restoring the previous setting.
+
+    None when the log bucket already logs where the answers say (nothing to change)."""
     log_bucket = given.answers.bucket.name
     facts = given.found.access_logs
     previous = facts.current if facts is not None else None
+    wanted = {"TargetBucket": access.bucket, "TargetPrefix": access.prefix}
+    if previous is not None and all(previous.get(k) == v for k, v in wanted.items()):
+        return None  # already logging where the answers say
     restore: dict[str, Any] = {"LoggingEnabled": previous} if previous else {}
+    trail_steps = b.ids_in("trail")
+    settings = []
+    if not given.answers.bucket.create or given.adopted.bucket:
+        settings = [
+            SettingChange(
+                name="server access logging",
+                current=(
+                    f"{previous.get('TargetBucket')}/{previous.get('TargetPrefix', '')}"
+                    if previous
+                    else "off"
+                ),
+                wanted=f"{access.bucket}/{access.prefix}",
+            )
+        ]
     return b.add(
         "bucket-access-logging",
         "bucket",
@@ -231,9 +291,9 @@ def _turn_on_logging(
         # Last of all: once S3 delivers access logs, the new access log bucket is no longer
         # empty and could not be deleted by a rollback.
         depends_on=[
-            *(["create-bucket"] if given.answers.bucket.create else []),
+            *(["create-bucket"] if "create-bucket" in b.ids_in("bucket") else []),
             *policy_steps,
-            "start-logging",
+            *trail_steps[-1:],
         ],
         undo=[
             Call(
@@ -248,4 +308,5 @@ def _turn_on_logging(
             if previous
             else "Turn server access logging of the log bucket off again"
         ),
+        settings=settings,
     )

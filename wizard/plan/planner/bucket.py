@@ -4,14 +4,30 @@ A new bucket is created with ACLs disabled, all public access blocked, default e
 (the trail's key or SSE-S3), versioning and tags as the answers say, and CloudTrail's bucket
 policy. An existing bucket gets CloudTrail's statements merged into its policy, unless it is
 a central bucket whose owner the wizard cannot act as (the hand-off covers it then).
+
+A bucket the answers create that exists already and is theirs (an earlier apply made it,
+:mod:`wizard.plan.desired`) is compared setting by setting instead: Block Public Access,
+Object Ownership, default encryption, versioning, the answers' tags and the policy; each
+setting that differs gets a step that shows "current -> wanted" and is undone by writing the
+previous setting back.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from wizard.account.discovery import BucketFacts
 from wizard.model.names import RUN_TAG
-from wizard.model.plan import Call
+from wizard.model.plan import Call, SettingChange
+from wizard.plan.desired import (
+    BLOCK_ALL,
+    OWNER_ENFORCED,
+    describe_block,
+    describe_encryption,
+    encryption_matches,
+    encryption_rule,
+    tag_changes,
+)
 from wizard.plan.planner.builder import PlanBuilder, PlanInputs, policy_change, tags_kv
 from wizard.plan.review import PolicyReview
 from wizard.policy.merge import MergeResult
@@ -21,7 +37,9 @@ def bucket_chain(
     b: PlanBuilder, given: PlanInputs, key_ref: str | None, trail_deps: list[str]
 ) -> None:
     """Add the log bucket's steps; the trail waits for every one of them."""
-    if given.answers.bucket.create:
+    if given.adopted.bucket:
+        trail_deps.extend(_adopted_bucket(b, given, key_ref))
+    elif given.answers.bucket.create:
         trail_deps.extend(_new_bucket(b, given, key_ref))
     else:
         trail_deps.extend(_existing_bucket(b, given))
@@ -109,9 +127,11 @@ def _merge_bucket_policy(
     merged: MergeResult,
     region: str,
     account: str | None,
+    depends_on: list[str] | None = None,
 ) -> str:
     """Write the merged bucket policy (as the log-archive account for a central bucket)."""
     bucket = given.answers.bucket.name
+    replaced = given.adopted.replaced.get("bucket", [])
     return b.add(
         "update-bucket-policy",
         "bucket",
@@ -124,12 +144,211 @@ def _merge_bucket_policy(
         ),
         f"Merge CloudTrail's statements into the policy of bucket {bucket} "
         + (f"in log-archive account {account} " if account else "")
-        + f"({len(merged.added)} added, nothing removed)",
+        + (
+            f"({len(merged.added)} added, {len(replaced)} earlier version(s) of them replaced, "
+            "nothing else removed)"
+            if replaced
+            else f"({len(merged.added)} added, nothing removed)"
+        ),
         changes=given.names.bucket_arn,
+        depends_on=depends_on,
         undo=[restore_bucket_policy(bucket, region, review.before, account)],
         undo_summary=restore_bucket_policy_summary(review.before),
-        policy=policy_change(review),
+        policy=policy_change(review, replaced),
     )
+
+
+# ------------------------------------------------------------------- the answers' bucket
+
+
+def _adopted_bucket(b: PlanBuilder, given: PlanInputs, key_ref: str | None) -> list[str]:
+    """A bucket the answers create that exists: change only the settings that differ."""
+    facts = given.found.bucket
+    region = facts.region or given.names.bucket_region()
+    bucket = given.answers.bucket.name
+    steps = [
+        step
+        for step in bucket_setting_steps(
+            b,
+            given,
+            facts,
+            bucket=bucket,
+            arn=given.names.bucket_arn,
+            region=region,
+            key_ref=key_ref,
+            prefix="",
+        )
+        if step is not None
+    ]
+    review = given.reviews.bucket
+    if review.needs_change and review.merged is not None and not review.error:
+        steps.append(
+            _merge_bucket_policy(b, given, review, review.merged, region, None, depends_on=[])
+        )
+    return steps
+
+
+def bucket_setting_steps(
+    b: PlanBuilder,
+    given: PlanInputs,
+    facts: BucketFacts,
+    *,
+    bucket: str,
+    arn: str,
+    region: str,
+    key_ref: str | None,
+    prefix: str,
+) -> list[str | None]:
+    """The steps that bring an existing bucket of the answers to the settings the wizard
+    gives a new one (``prefix`` starts the step ids: ``""`` or ``access-log-``)."""
+    what = "the access log bucket" if prefix else "the bucket"
+
+    def call(operation: str, params: dict[str, Any]) -> Call:
+        return Call(
+            service="s3", region=region, operation=operation, params={"Bucket": bucket, **params}
+        )
+
+    out: list[str | None] = []
+    block = facts.public_access_block
+    if not (block and all(block.get(k) for k in BLOCK_ALL)):
+        out.append(
+            b.add(
+                f"{prefix}block-public-access",
+                "bucket",
+                call("PutPublicAccessBlock", {"PublicAccessBlockConfiguration": dict(BLOCK_ALL)}),
+                f"Block all public access to {what}",
+                changes=arn,
+                undo=[
+                    call("PutPublicAccessBlock", {"PublicAccessBlockConfiguration": dict(block)})
+                    if block
+                    else call("DeletePublicAccessBlock", {})
+                ],
+                undo_summary="Put the previous Block Public Access settings back"
+                if block
+                else "Remove Block Public Access again (there was none)",
+                settings=[
+                    SettingChange(
+                        name="Block Public Access",
+                        current=describe_block(block),
+                        wanted="all four on",
+                    )
+                ],
+            )
+        )
+    if facts.object_ownership not in (None, OWNER_ENFORCED):
+        previous = facts.object_ownership
+        out.append(
+            b.add(
+                f"{prefix}bucket-ownership",
+                "bucket",
+                call(
+                    "PutBucketOwnershipControls",
+                    {"OwnershipControls": {"Rules": [{"ObjectOwnership": OWNER_ENFORCED}]}},
+                ),
+                f"Disable ACLs on {what} (Object Ownership: bucket owner enforced)",
+                changes=arn,
+                undo=[
+                    call(
+                        "PutBucketOwnershipControls",
+                        {"OwnershipControls": {"Rules": [{"ObjectOwnership": previous}]}},
+                    )
+                ],
+                undo_summary=f"Put Object Ownership back to {previous}",
+                settings=[
+                    SettingChange(
+                        name="Object Ownership", current=str(previous), wanted=OWNER_ENFORCED
+                    )
+                ],
+            )
+        )
+    if not encryption_matches(facts, key_ref):
+        rules = facts.encryption_rules
+        wanted = "SSE-S3 (AES256)" if key_ref is None else "aws:kms with the trail's key"
+        depends = ["create-key"] if key_ref and key_ref.startswith("${create-key") else []
+        out.append(
+            b.add(
+                f"{prefix}bucket-encryption",
+                "bucket",
+                call(
+                    "PutBucketEncryption",
+                    {"ServerSideEncryptionConfiguration": {"Rules": [encryption_rule(key_ref)]}},
+                ),
+                f"Encrypt new objects in {what} by default with "
+                + ("SSE-S3 (AES-256)" if key_ref is None else "the trail's KMS key"),
+                changes=arn,
+                depends_on=depends,
+                undo=[
+                    call(
+                        "PutBucketEncryption",
+                        {"ServerSideEncryptionConfiguration": {"Rules": rules}},
+                    )
+                    if rules
+                    else call("DeleteBucketEncryption", {})
+                ],
+                undo_summary="Put the previous default encryption back"
+                if rules
+                else "Remove the default encryption again (there was none)",
+                settings=[
+                    SettingChange(
+                        name="default encryption",
+                        current=describe_encryption(facts),
+                        wanted=wanted,
+                    )
+                ],
+            )
+        )
+    if given.answers.bucket.versioning and facts.versioning != "Enabled":
+        out.append(
+            b.add(
+                f"{prefix}bucket-versioning",
+                "bucket",
+                call("PutBucketVersioning", {"VersioningConfiguration": {"Status": "Enabled"}}),
+                f"Turn on versioning of {what}",
+                changes=arn,
+                undo=[
+                    call(
+                        "PutBucketVersioning", {"VersioningConfiguration": {"Status": "Suspended"}}
+                    )
+                ],
+                undo_summary="Suspend versioning again"
+                + (
+                    " (S3 cannot turn it back to never enabled: suspended keeps the versions "
+                    "made meanwhile and makes no new ones)"
+                    if facts.versioning is None
+                    else ""
+                ),
+                settings=[
+                    SettingChange(
+                        name="versioning",
+                        current=(facts.versioning or "never enabled").lower(),
+                        wanted="enabled",
+                    )
+                ],
+            )
+        )
+    to_set, _new, _previous, changes = tag_changes(facts.tags, given.answers.trail.tags)
+    if to_set:
+        before = dict(facts.tags or {})
+        out.append(
+            b.add(
+                f"{prefix}bucket-tags",
+                "bucket",
+                # PutBucketTagging replaces the whole set: every other tag is written again.
+                call("PutBucketTagging", {"Tagging": {"TagSet": tags_kv({**before, **to_set})}}),
+                f"Tag {what}: " + ", ".join(to_set),
+                changes=arn,
+                undo=[
+                    call("PutBucketTagging", {"Tagging": {"TagSet": tags_kv(before)}})
+                    if before
+                    else call("DeleteBucketTagging", {})
+                ],
+                undo_summary="Put the previous tag set back"
+                if before
+                else "Remove the tags again (there were none)",
+                settings=changes,
+            )
+        )
+    return out
 
 
 # ----------------------------------------------------------------------------- new bucket

@@ -1,4 +1,9 @@
-"""The whole plan: every chain in order, the findings and the policies to show."""
+"""The whole plan: every chain in order, the findings and the policies to show.
+
+The answers are compared with what exists first (:mod:`wizard.plan.desired`): resources
+that exist and are the answers' own are updated where they differ and left alone where
+they match, so a plan for answers already applied has no step at all.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,15 @@ from typing import Any
 from wizard.account.discovery import Discovery
 from wizard.model.answers import Answers
 from wizard.model.context import AccountContext, Names
-from wizard.model.plan import Plan
+from wizard.model.plan import Finding, Plan, by_severity
 from wizard.plan.central import build_handoff
+from wizard.plan.desired import (
+    adopt_reviews,
+    adoption,
+    desired_findings,
+    key_left_alone,
+    resource_states,
+)
 from wizard.plan.planner.access_logs import access_log_chain
 from wizard.plan.planner.bucket import bucket_chain
 from wizard.plan.planner.builder import PlanBuilder, PlanInputs
@@ -34,9 +46,13 @@ def build_plan(
     removed). Without it the plan is the same for the same inputs.
     """
     names = Names(answers, ctx)
-    reviews = review_policies(answers, ctx, found)
+    adopted = adoption(answers, names, found)
+    reviews, adopted = adopt_reviews(
+        answers, ctx, found, review_policies(answers, ctx, found), adopted
+    )
     findings = preflight(answers, ctx, found, reviews)
-    given = PlanInputs(answers, names, found, reviews, run_id)
+    findings += desired_findings(answers, names, found, adopted)
+    given = PlanInputs(answers, names, found, reviews, run_id, adopted)
     b = PlanBuilder()
     trail_deps: list[str] = []
     key_ref = key_chain(b, given, trail_deps)
@@ -45,16 +61,22 @@ def build_plan(
     role_ref = logs_chain(b, given, trail_deps)
     trail_chain(b, given, key_ref, topic_ref, role_ref, trail_deps)
     access_log_chain(b, given)
+    if adopted.trail is not None and not adopted.trail.errors:
+        note: Finding | None = key_left_alone(adopted.trail, key_ref)
+        if note is not None:
+            findings.append(note)
+    key_arn = key_ref if key_ref is not None and not key_ref.startswith("${") else None
     return Plan(
         account_id=ctx.account_id,
         partition=names.partition,
         home_region=names.home_region,
         trail_arn=names.trail_arn,
         steps=b.steps,
-        findings=findings,
+        findings=by_severity(findings),
         policies=_policies(answers, ctx, found, reviews),
         fingerprint=found.fingerprint(),
         run_id=run_id,
+        resources=resource_states(answers, names, found, b.steps, key_arn),
     )
 
 

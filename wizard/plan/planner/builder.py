@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from wizard.account.discovery import Discovery
 from wizard.model.answers import Answers
 from wizard.model.context import Names
 from wizard.model.names import RUN_TAG
-from wizard.model.plan import Call, Chain, PolicyChange, Step
+from wizard.model.plan import Call, Chain, PolicyChange, SettingChange, Step
+from wizard.plan.desired import Adoption
 from wizard.plan.review import PolicyReview, Reviews
 from wizard.policy.merge import PolicyError, parse_policy, render_policy
 
@@ -28,6 +30,9 @@ class PlanInputs:
     """The policy reviews (the documents each policy step writes)."""
     run_id: str | None
     """The run id new resources are tagged with; None for a plan that is only shown."""
+    adopted: Adoption = field(default_factory=Adoption)
+    """Which existing resources the answers name are theirs: updated, not created
+    (:mod:`wizard.plan.desired`)."""
 
     def creation_tags(self) -> dict[str, str]:
         """The tags a new resource is created with (see :func:`creation_tags`)."""
@@ -54,6 +59,7 @@ class PlanBuilder:
         undo_summary: str = "",
         policy: PolicyChange | None = None,
         retry_on: list[str] | None = None,
+        settings: list[SettingChange] | None = None,
     ) -> str:
         """Add one step.
 
@@ -73,6 +79,7 @@ class PlanBuilder:
                 undo_summary=undo_summary,
                 policy=policy,
                 retry_on=retry_on or [],
+                settings=settings or [],
             )
         )
         return step_id
@@ -120,8 +127,11 @@ def readable_diff(before: str | None, after: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def policy_change(review: PolicyReview) -> PolicyChange:
-    """What a step does to a reviewed policy: before, after, diff and the statements added."""
+def policy_change(
+    review: PolicyReview, replaced: list[dict[str, Any]] | None = None
+) -> PolicyChange:
+    """What a step does to a reviewed policy: before, after, diff and the statements added
+    (and, for an update, the wizard's earlier statements the added ones replace)."""
     return PolicyChange(
         kind=review.kind,
         resource=review.resource,
@@ -135,4 +145,5 @@ def policy_change(review: PolicyReview) -> PolicyChange:
                 review.merged.added if review.merged else review.required.get("Statement", [])
             )
         ],
+        replaced=list(replaced or []),
     )

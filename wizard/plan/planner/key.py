@@ -3,12 +3,20 @@
 A new key is created in the bucket's region with CloudTrail's key policy; an existing key
 gets CloudTrail's statements merged into its policy when they are missing (and it is this
 account's to change). Either way the chain returns what CreateTrail gets as ``KmsKeyId``.
+
+When the new key's alias already names the answers' key (an earlier apply made it, or the
+trail encrypts with it: :mod:`wizard.plan.desired`), that key is used instead of creating
+another: its policy gets the statements it lacks, rotation is turned on when the answers want
+it, and the answers' tags are set; each undone by restoring what was there.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from wizard.account.discovery import KeyFacts
-from wizard.model.plan import Call
+from wizard.model.plan import Call, SettingChange
+from wizard.plan.desired import tag_changes
 from wizard.plan.planner.builder import PlanBuilder, PlanInputs, policy_change, tags_kv
 from wizard.plan.review import PolicyReview
 from wizard.policy.merge import MergeResult
@@ -25,6 +33,10 @@ def key_chain(b: PlanBuilder, given: PlanInputs, trail_deps: list[str]) -> str |
     if enc.type != "sse-kms":
         return None
     region = given.names.bucket_region(given.found.bucket.region)
+    adopted = given.adopted.key
+    if enc.new_key and adopted is not None and adopted.arn:
+        trail_deps.extend(_adopted_key(b, given, adopted))
+        return adopted.arn
     if enc.new_key:
         trail_deps.extend(_new_key(b, given, region))
         return NEW_KEY_ARN
@@ -138,9 +150,107 @@ def _existing_key(
     review = given.reviews.key
     if review is not None and review.needs_change and review.merged is not None:
         trail_deps.append(
-            _merge_key_policy(b, enc.existing_key, key, review, review.merged, key_account, region)
+            _merge_key_policy(
+                b,
+                enc.existing_key,
+                key,
+                review,
+                review.merged,
+                key_account,
+                region,
+                given.adopted.replaced.get("key", []),
+            )
         )
     return key.arn
+
+
+def _adopted_key(b: PlanBuilder, given: PlanInputs, key: KeyFacts) -> list[str]:
+    """The key the alias names: its policy, rotation and tags brought to the answers'."""
+    assert key.arn is not None
+    region = key.region or given.names.bucket_region(given.found.bucket.region)
+    steps: list[str] = []
+    review = given.reviews.key
+    if review is not None and review.needs_change and review.merged is not None:
+        steps.append(
+            _merge_key_policy(
+                b,
+                given.names.key_alias(),
+                key,
+                review,
+                review.merged,
+                None,
+                region,
+                given.adopted.replaced.get("key", []),
+            )
+        )
+    extras = given.found.alias_key_extras
+    if given.answers.encryption.rotation and extras is not None and extras.rotation is False:
+        steps.append(
+            b.add(
+                "enable-key-rotation",
+                "key",
+                Call(
+                    service="kms",
+                    region=region,
+                    operation="EnableKeyRotation",
+                    params={"KeyId": key.arn},
+                ),
+                f"Turn on yearly automatic rotation of the key {given.names.key_alias()}",
+                changes=key.arn,
+                undo=[
+                    Call(
+                        service="kms",
+                        region=region,
+                        operation="DisableKeyRotation",
+                        params={"KeyId": key.arn},
+                    )
+                ],
+                undo_summary="Turn automatic rotation off again (it was off)",
+                settings=[SettingChange(name="automatic rotation", current="off", wanted="on")],
+            )
+        )
+    to_set, new_keys, previous, changes = tag_changes(
+        extras.tags if extras is not None else None, given.answers.trail.tags
+    )
+    if to_set:
+        undo: list[Call] = []
+        if new_keys:
+            undo.append(
+                Call(
+                    service="kms",
+                    region=region,
+                    operation="UntagResource",
+                    params={"KeyId": key.arn, "TagKeys": new_keys},
+                )
+            )
+        if previous:
+            undo.append(
+                Call(
+                    service="kms",
+                    region=region,
+                    operation="TagResource",
+                    params={"KeyId": key.arn, "Tags": tags_kv(previous, "TagKey", "TagValue")},
+                )
+            )
+        steps.append(
+            b.add(
+                "key-tags",
+                "key",
+                Call(
+                    service="kms",
+                    region=region,
+                    operation="TagResource",
+                    params={"KeyId": key.arn, "Tags": tags_kv(to_set, "TagKey", "TagValue")},
+                ),
+                f"Tag the key {given.names.key_alias()}: " + ", ".join(to_set),
+                changes=key.arn,
+                undo=undo,
+                undo_summary="Remove the tags that were added and put changed ones back "
+                "(other tags are never touched)",
+                settings=changes,
+            )
+        )
+    return steps
 
 
 def _merge_key_policy(
@@ -151,6 +261,7 @@ def _merge_key_policy(
     merged: MergeResult,
     key_account: str | None,
     region: str,
+    replaced: list[dict[str, Any]] | None = None,
 ) -> str:
     """Write the merged key policy; undone by writing back its exact previous text."""
     assert key.arn is not None
@@ -167,7 +278,12 @@ def _merge_key_policy(
             account=key_account,
         ),
         f"Merge CloudTrail's statements into the policy of key {key_ref} "
-        f"({len(merged.added)} added, nothing removed)",
+        + (
+            f"({len(merged.added)} added, {len(replaced)} earlier version(s) of them replaced, "
+            "nothing else removed)"
+            if replaced
+            else f"({len(merged.added)} added, nothing removed)"
+        ),
         changes=key.arn,
         undo=[
             Call(
@@ -179,5 +295,5 @@ def _merge_key_policy(
             )
         ],
         undo_summary="Restore the key policy to its exact previous text",
-        policy=policy_change(review),
+        policy=policy_change(review, replaced),
     )

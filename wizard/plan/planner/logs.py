@@ -3,19 +3,29 @@
 An existing log group is used as it is (preflight says so); an existing role is only named,
 never created or changed. A new role may be assumed by CloudTrail (AWS's trust policy for it,
 without a condition) and may write only to the trail's log group.
+
+A role the answers create that exists already and is theirs (an earlier apply made it, or
+the trail uses it: :mod:`wizard.plan.desired`) keeps its trust policy; its inline policy is
+rewritten only when it no longer grants what the answers want (another log group), and put
+back exactly on rollback.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from wizard.model.plan import Call, PolicyChange
-from wizard.plan.planner.builder import PlanBuilder, PlanInputs, policy_change, tags_kv
+from wizard.account.current import ROLE_POLICY_NAME as ROLE_POLICY_NAME
+from wizard.model.plan import NONE_SHOWN, Call, PolicyChange, SettingChange
+from wizard.plan.desired import json_equal
+from wizard.plan.planner.builder import (
+    PlanBuilder,
+    PlanInputs,
+    policy_change,
+    readable_diff,
+    tags_kv,
+)
 from wizard.plan.review import PolicyReview
 from wizard.policy.merge import render_policy
-
-ROLE_POLICY_NAME = "CloudTrailDeliveryToCloudWatchLogs"
-"""Name of the inline policy on a new delivery role."""
 
 NEW_ROLE_ARN = "${create-role:Role.Arn}"
 """The new role's ARN, known once ``create-role`` has run."""
@@ -32,8 +42,12 @@ def logs_chain(b: PlanBuilder, given: PlanInputs, trail_deps: list[str]) -> str 
     if cw.role_is_arn:
         return cw.role
     if logs is not None and logs.role_exists:
-        # A role of that name is not this run's to create or change: preflight refuses the
-        # plan (iam-role-exists), and the plan only names the role it found.
+        if given.adopted.role:
+            step = _update_role_policy(b, given, cw.log_group)
+            if step is not None:
+                trail_deps.append(step)
+        # Otherwise a role of that name is not this run's to create or change: preflight
+        # refuses the plan (iam-role-exists), and the plan only names the role it found.
         return logs.role_arn or given.names.role_arn
     trail_deps.extend(_new_role(b, given, cw.log_group))
     return NEW_ROLE_ARN
@@ -177,4 +191,65 @@ def _put_role_policy(
             after=document,
             added_sids=[str(s["Sid"]) for s in permissions["Statement"]],
         ),
+    )
+
+
+def _update_role_policy(b: PlanBuilder, given: PlanInputs, group: str) -> str | None:
+    """The answers' role exists: rewrite its inline policy only when it differs."""
+    permissions = given.reviews.role_permissions
+    logs = given.found.logs
+    extras = logs.role_extras if logs is not None else None
+    if permissions is None or extras is None or not extras.policy_readable:
+        return None
+    document = render_policy(permissions)
+    if json_equal(extras.policy, document):
+        return None
+    role = given.names.role_name or ""
+    region = given.names.home_region
+    previous = extras.policy
+    undo = (
+        Call(
+            service="iam",
+            region=region,
+            operation="PutRolePolicy",
+            params={"RoleName": role, "PolicyName": ROLE_POLICY_NAME, "PolicyDocument": previous},
+        )
+        if previous is not None
+        else Call(
+            service="iam",
+            region=region,
+            operation="DeleteRolePolicy",
+            params={"RoleName": role, "PolicyName": ROLE_POLICY_NAME},
+        )
+    )
+    return b.add(
+        "update-role-policy",
+        "logs",
+        Call(
+            service="iam",
+            region=region,
+            operation="PutRolePolicy",
+            params={"RoleName": role, "PolicyName": ROLE_POLICY_NAME, "PolicyDocument": document},
+        ),
+        f"Let the role {role} create log streams and put events in {group} only",
+        changes=given.names.role_arn,
+        undo=[undo],
+        undo_summary="Put the role's previous inline policy back"
+        if previous is not None
+        else "Remove the inline policy again (there was none)",
+        policy=PolicyChange(
+            kind="role-permissions",
+            resource=given.names.role_arn or role,
+            before=previous,
+            after=document,
+            diff=readable_diff(previous, document),
+            added_sids=[str(s["Sid"]) for s in permissions["Statement"]],
+        ),
+        settings=[
+            SettingChange(
+                name=f"inline policy {ROLE_POLICY_NAME}",
+                current="another document" if previous else NONE_SHOWN,
+                wanted=f"create log streams and put events in {group}",
+            )
+        ],
     )

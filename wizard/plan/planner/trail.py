@@ -1,16 +1,30 @@
-"""The trail chain: create the trail once everything it uses is ready, choose its events, start it.
+"""The trail chain: create or update the trail once everything it uses is ready, choose its
+events, start it.
 
-CreateTrail depends on every step of the other chains (CloudTrail checks the bucket, key,
-topic and role policies when the trail is created) and is retried on the errors that right
-after such a change usually mean "not yet visible". A trail created through the API does not
-log until StartLogging.
+CreateTrail (or UpdateTrail) depends on every step of the other chains (CloudTrail checks the
+bucket, key, topic and role policies when the trail is created or changed) and is retried on
+the errors that right after such a change usually mean "not yet visible". A trail created
+through the API does not log until StartLogging.
+
+A trail that exists (:mod:`wizard.plan.desired`) is compared setting by setting: only what
+differs is changed (UpdateTrail with just those settings, PutEventSelectors, PutInsightSelectors,
+AddTags for the answers' tags, StartLogging for a stopped trail), each step undone by writing
+the exact previous values back.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from wizard.model.plan import Call
+from wizard.account.current import TrailState
+from wizard.model.plan import Call, SettingChange
+from wizard.plan.desired import (
+    describe_selectors,
+    insights_change,
+    selectors_match,
+    tag_changes,
+    trail_changes,
+)
 from wizard.plan.planner.builder import PlanBuilder, PlanInputs, tags_kv
 from wizard.plan.selectors import advanced_event_selectors
 
@@ -35,6 +49,10 @@ def trail_chain(
 ) -> None:
     """Add the trail's steps, after ``deps`` (what the other chains made or changed)."""
     params = _create_trail_params(given, key_ref, topic_ref, role_ref)
+    state = given.adopted.trail
+    if state is not None:
+        _update_trail(b, given, state, params, deps)
+        return
     _create_trail(b, given, params, deps)
     _put_event_selectors(b, given)
     last = "put-event-selectors"
@@ -167,4 +185,201 @@ def _start_logging(b: PlanBuilder, given: PlanInputs, last: str) -> str:
             )
         ],
         undo_summary="Stop logging",
+    )
+
+
+# ------------------------------------------------------------------------ existing trail
+
+
+def _placeholder_words(given: PlanInputs) -> dict[str, str]:
+    """Words for the values only known while applying (a new key's or role's ARN)."""
+    return {
+        "${create-key:": f"the new key {given.names.key_alias()}",
+        "${create-role:": f"the new role {given.names.role_name}",
+    }
+
+
+def _update_trail(
+    b: PlanBuilder,
+    given: PlanInputs,
+    state: TrailState,
+    params: dict[str, Any],
+    deps: list[str],
+) -> None:
+    """Change only what differs on the existing trail; each step restores what it changed.
+
+    The steps form one line (each after the one before, the first after ``deps``): the
+    settings, the event selectors, Insights, the answers' tags, then logging.
+    """
+    after = list(dict.fromkeys(deps))
+    for add in (_update_settings, _update_selectors, _update_insights, _update_tags, _restart):
+        step = add(b, given, state, params, after)
+        if step is not None:
+            after = [step]
+
+
+def _trail_call(given: PlanInputs, operation: str, params: dict[str, Any]) -> Call:
+    return Call(
+        service="cloudtrail", region=given.names.home_region, operation=operation, params=params
+    )
+
+
+def _update_settings(
+    b: PlanBuilder, given: PlanInputs, state: TrailState, params: dict[str, Any], after: list[str]
+) -> str | None:
+    """UpdateTrail with the differing settings; undone by UpdateTrail with their old values."""
+    wanted = {k: v for k, v in params.items() if k not in ("Name", "TagsList")}
+    changes = trail_changes(state, wanted, _placeholder_words(given))
+    if not changes:
+        return None
+    arn = state.arn
+    return b.add(
+        "update-trail",
+        "trail",
+        _trail_call(given, "UpdateTrail", {"Name": arn, **{c.param: c.wanted for c in changes}}),
+        f"Update trail {state.name}: " + ", ".join(c.change.name for c in changes),
+        changes=given.names.trail_arn,
+        depends_on=after,
+        undo=[
+            _trail_call(
+                given, "UpdateTrail", {"Name": arn, **{c.param: c.previous for c in changes}}
+            )
+        ],
+        undo_summary="Put every changed setting back to its previous value"
+        + (
+            " (a setting that was unset is removed again)"
+            if any(c.previous == "" for c in changes)
+            else ""
+        ),
+        retry_on=list(PROPAGATION_ERRORS),
+        settings=[c.change for c in changes],
+    )
+
+
+def _update_selectors(
+    b: PlanBuilder, given: PlanInputs, state: TrailState, params: dict[str, Any], after: list[str]
+) -> str | None:
+    """PutEventSelectors when the trail records other events; undone with the exact old ones."""
+    selectors = advanced_event_selectors(given.answers, given.names)
+    if selectors_match(state, selectors):
+        return None
+    arn = state.arn
+    if state.advanced_event_selectors:
+        previous: dict[str, Any] = {"AdvancedEventSelectors": state.advanced_event_selectors}
+    else:
+        previous = {"EventSelectors": state.event_selectors or []}
+    return b.add(
+        "put-event-selectors",
+        "trail",
+        _trail_call(
+            given, "PutEventSelectors", {"TrailName": arn, "AdvancedEventSelectors": selectors}
+        ),
+        "Choose the events to record: " + ", ".join(s["Name"] for s in selectors),
+        changes=given.names.trail_arn,
+        depends_on=after,
+        undo=[_trail_call(given, "PutEventSelectors", {"TrailName": arn, **previous})],
+        undo_summary="Put the previous event selectors back exactly ("
+        + ("advanced" if state.advanced_event_selectors else "basic")
+        + " selectors, as they were)",
+        settings=[
+            SettingChange(
+                name="events recorded",
+                current=describe_selectors(state.event_selectors, state.advanced_event_selectors),
+                wanted=describe_selectors(None, selectors),
+            )
+        ],
+    )
+
+
+def _update_insights(
+    b: PlanBuilder, given: PlanInputs, state: TrailState, params: dict[str, Any], after: list[str]
+) -> str | None:
+    """PutInsightSelectors when the Insights types differ (an empty list turns Insights off)."""
+    wanted = list(given.answers.events.insights)
+    change = insights_change(state, wanted)
+    if change is None:
+        return None
+    arn = state.arn
+    return b.add(
+        "put-insight-selectors",
+        "trail",
+        _trail_call(
+            given,
+            "PutInsightSelectors",
+            {"TrailName": arn, "InsightSelectors": [{"InsightType": i} for i in wanted]},
+        ),
+        "Turn on CloudTrail Insights: " + ", ".join(wanted)
+        if wanted
+        else "Turn CloudTrail Insights off",
+        changes=given.names.trail_arn,
+        depends_on=after,
+        undo=[
+            _trail_call(
+                given,
+                "PutInsightSelectors",
+                {
+                    "TrailName": arn,
+                    "InsightSelectors": [{"InsightType": i} for i in state.insight_types],
+                },
+            )
+        ],
+        undo_summary="Put the previous Insights types back"
+        if state.insight_types
+        else "Turn Insights off again (it was off)",
+        settings=[change],
+    )
+
+
+def _update_tags(
+    b: PlanBuilder, given: PlanInputs, state: TrailState, params: dict[str, Any], after: list[str]
+) -> str | None:
+    """AddTags for the answers' tags that differ; undone by RemoveTags and the old values."""
+    to_set, new_keys, previous, changes = tag_changes(state.tags, given.answers.trail.tags)
+    if not to_set:
+        return None
+    arn = state.arn
+    undo: list[Call] = []
+    if new_keys:
+        undo.append(
+            _trail_call(
+                given,
+                "RemoveTags",
+                {"ResourceId": arn, "TagsList": [{"Key": k} for k in new_keys]},
+            )
+        )
+    if previous:
+        undo.append(
+            _trail_call(given, "AddTags", {"ResourceId": arn, "TagsList": tags_kv(previous)})
+        )
+    return b.add(
+        "trail-tags",
+        "trail",
+        _trail_call(given, "AddTags", {"ResourceId": arn, "TagsList": tags_kv(to_set)}),
+        f"Tag trail {state.name}: " + ", ".join(to_set),
+        changes=given.names.trail_arn,
+        depends_on=after,
+        undo=undo,
+        undo_summary="Remove the tags that were added and put changed ones back "
+        "(other tags are never touched)",
+        settings=changes,
+    )
+
+
+def _restart(
+    b: PlanBuilder, given: PlanInputs, state: TrailState, params: dict[str, Any], after: list[str]
+) -> str | None:
+    """StartLogging for a stopped trail; undone by StopLogging."""
+    if state.logging is not False:
+        return None
+    arn = state.arn
+    return b.add(
+        "start-logging",
+        "trail",
+        _trail_call(given, "StartLogging", {"Name": arn}),
+        f"Start logging again (trail {state.name} was stopped)",
+        changes=given.names.trail_arn,
+        depends_on=after,
+        undo=[_trail_call(given, "StopLogging", {"Name": arn})],
+        undo_summary="Stop logging again (it was stopped)",
+        settings=[SettingChange(name="logging", current="off", wanted="on")],
     )
