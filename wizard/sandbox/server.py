@@ -1013,7 +1013,7 @@ def _wrap_update_trail(original: Callable[..., Any]) -> Callable[..., Any]:
         }
         changed = frozenset(field_of[k] for k, v in changes.items() if v is not None)
         _validate_trail(spec, changed)
-        return original(
+        updated = original(
             self,
             name=name,
             s3_bucket_name=s3_bucket_name,
@@ -1027,8 +1027,24 @@ def _wrap_update_trail(original: Callable[..., Any]) -> Callable[..., Any]:
             cw_role_arn=cw_role_arn,
             kms_key_id=kms_key_id,
         )
+        # An empty string removes the setting (no prefix, no topic, SSE-S3, no CloudWatch
+        # Logs), and AWS's GetTrail then leaves it out; moto kept "" as the value.
+        for attribute in _REMOVABLE_TRAIL_SETTINGS:
+            if getattr(trail, attribute, None) == "":
+                setattr(trail, attribute, None)
+        return updated
 
     return update_trail
+
+
+_REMOVABLE_TRAIL_SETTINGS = (
+    "s3_key_prefix",
+    "sns_topic_name",
+    "cw_log_group_arn",
+    "cw_role_arn",
+    "kms_key_id",
+)
+"""Trail settings UpdateTrail removes when given an empty string."""
 
 
 def _validate_trail(spec: TrailSpec, changed: frozenset[str]) -> None:
