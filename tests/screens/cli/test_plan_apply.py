@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import pytest
 from screens.cli.main import main
 from screens.common.errors import EXIT_INVALID, EXIT_OK
 from screens.common.reporting import Printer
-from tests.sandbox_fixtures import ACCOUNT, RequestLog
+from tests.sandbox_fixtures import ACCOUNT, RequestLog, stop_shared_sandboxes
 from wizard.run.apply import ApplyEvent
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -295,11 +296,14 @@ def child_env(tmp: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def sandbox_apply(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
-    """``python -m screens.cli --sandbox apply EXAMPLE --yes --output json``, a child process."""
+def sandbox_apply(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[subprocess.CompletedProcess[str]]:
+    """``python -m screens.cli --sandbox apply EXAMPLE --yes --output json``, a child process
+    (the shared sandbox it starts is stopped after the module's tests)."""
     tmp = tmp_path_factory.mktemp("sandbox-apply")
     command = ["--sandbox", "apply", EXAMPLE, "--yes", "--output", "json"]
-    return subprocess.run(
+    yield subprocess.run(
         [sys.executable, "-m", "screens.cli", *command],
         cwd=tmp,
         env=child_env(tmp),
@@ -307,6 +311,7 @@ def sandbox_apply(tmp_path_factory: pytest.TempPathFactory) -> subprocess.Comple
         text=True,
         timeout=180,
     )
+    stop_shared_sandboxes(tmp)
 
 
 def test_the_real_sandbox_path_applies(sandbox_apply: subprocess.CompletedProcess[str]) -> None:
