@@ -1,4 +1,6 @@
-"""The plain-prompt wizard (questionary), from the same question catalogue as the full-screen one.
+"""The plain-prompt wizard, from the same question catalogue as the full-screen one.
+
+Questions are questionary's, or numbered lines of text on a dumb terminal (``prompts``).
 
 May import: ``screens.common`` and ``wizard``; never Textual.
 """
