@@ -157,6 +157,7 @@ DEMO_LOG_ROLE_ARN = f"arn:aws:iam::{DEMO_LOG_ACCOUNT}:role/LogArchiveAdmin"
 DEMO_LOG_BUCKET = f"demo-log-archive-{DEMO_LOG_ACCOUNT}"
 """A us-east-1 bucket of the log-archive account; its policy lets no trail write yet."""
 
+
 @dataclass(frozen=True)
 class SandboxCredentials:
     """The dummy credentials the sandbox accepts (moto checks no signatures)."""
@@ -720,6 +721,7 @@ def _seed_log_archive(endpoint_url: str) -> None:
             {"Version": "2012-10-17", "Statement": [_tls_only_deny(DEMO_LOG_BUCKET)]}
         ),
     )
+
 
 # --------------------------------------------------------------------------------------
 # Strictness patches
