@@ -41,6 +41,12 @@ from wizard.run.orphans import new_run_id
 from wizard.run.recover import unfinished_finding
 from wizard.run.verify import Verification, central_verification, verify
 
+NOTHING_TO_CHANGE = (
+    "Nothing was changed: every resource the answers name already exists with the settings "
+    "they ask for, so no request that changes anything was sent (and no journal written)."
+)
+"""The report's message when a plan has no step (desired state reached)."""
+
 
 class Outcome(WizardModel):
     """What an apply ended with: the executor's report plus verification."""
@@ -182,7 +188,14 @@ class Engine:
 
         ``journal`` writes into an existing journal (onboarding keeps one for all accounts)
         instead of a new file at ``journal_path``.
+
+        A plan with nothing to change (the account already matches the answers) sends no
+        request that changes anything and writes no journal: the report says so
+        (:data:`NOTHING_TO_CHANGE`), and the trail is verified as after any apply.
         """
+        if plan.unchanged:
+            report = ApplyReport(status="applied", steps=[], message=NOTHING_TO_CHANGE)
+            return Outcome(report=report, verification=self._verify(answers, found))
         if journal is None:
             journal = Journal(journal_path or new_journal_path(answers.trail.name))
         report = apply_plan(
@@ -197,19 +210,24 @@ class Engine:
         )
         verification = None
         if report.status == "applied":
-            ctx = self.context_for(answers, found)
-            verification = verify(
-                answers,
-                ctx,
-                self.caller,
-                bucket_region=found.bucket.region if found is not None else None,
-                organization_id=ctx.organization_id,
-            )
-            if found is not None and found.central is not None:
-                verification = central_verification(
-                    verification, answers, ctx, found, self.caller, self.callers
-                )
+            verification = self._verify(answers, found)
         return Outcome(report=report, verification=verification)
+
+    def _verify(self, answers: Answers, found: Discovery | None) -> Verification:
+        """Read the trail and its policies back (read-only)."""
+        ctx = self.context_for(answers, found)
+        verification = verify(
+            answers,
+            ctx,
+            self.caller,
+            bucket_region=found.bucket.region if found is not None else None,
+            organization_id=ctx.organization_id,
+        )
+        if found is not None and found.central is not None:
+            verification = central_verification(
+                verification, answers, ctx, found, self.caller, self.callers
+            )
+        return verification
 
     # ------------------------------------------------------------ inventory for pickers
 

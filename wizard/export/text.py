@@ -16,7 +16,7 @@ from typing import Any
 from botocore import xform_name
 
 from wizard import __version__
-from wizard.model.plan import PLACEHOLDER, Call, Plan, Step
+from wizard.model.plan import PLACEHOLDER, Call, Plan, ResourceState, SettingChange, Step
 from wizard.model.text import printable_lines
 from wizard.policy.controls import PlannedControl, plan_controls
 
@@ -32,6 +32,7 @@ def plan_to_json(plan: Plan, **extra: Any) -> dict[str, Any]:
         "home_region": plan.home_region,
         "trail_arn": plan.trail_arn,
         "blocked": plan.blocked,
+        "unchanged": plan.unchanged,
         "findings": [f.model_dump(mode="json", exclude_none=True) for f in plan.findings],
         "controls": [c.to_json() for c in plan_controls(plan)],
         "steps": [
@@ -49,9 +50,11 @@ def plan_to_json(plan: Plan, **extra: Any) -> dict[str, Any]:
                 "undo": [u.model_dump(mode="json") for u in s.undo],
                 "undo_summary": s.undo_summary,
                 "policy_diff": s.policy.diff if s.policy and s.policy.diff else None,
+                "settings": [c.model_dump(mode="json") for c in s.settings],
             }
             for s in plan.steps
         ],
+        "resources": [r.model_dump(mode="json") for r in plan.resources],
         "policies": plan.policies,
         **extra,
     }
@@ -106,8 +109,55 @@ def controls_to_text(controls: Sequence[PlannedControl], width: int = 98) -> lis
     return lines
 
 
+ARROW = "→"
+"""Between a setting's current and wanted value (``S3 key prefix: (none) → ct``)."""
+
+
+def setting_line(change: SettingChange) -> str:
+    """``name: current → wanted``, one setting an update step changes."""
+    return f"{change.name}: {change.current} {ARROW} {change.wanted}"
+
+
+_STATUS_WORD = {
+    "create": "create",
+    "update": "update",
+    "unchanged": "unchanged",
+    "use": "use as is",
+}
+
+
+def resources_to_text(resources: Sequence[ResourceState]) -> list[str]:
+    """The "compared with what exists" section: one line per resource the answers name."""
+    if not resources:
+        return []
+    lines = ["Compared with what exists (desired state):"]
+    width = max(len(r.kind) for r in resources)
+    for r in resources:
+        text = f"  {r.kind:<{width}}  {_STATUS_WORD[r.status]:<9}  {r.resource}"
+        lines.append(text)
+        if r.detail:
+            lines += wrap_prose(
+                r.detail,
+                98,
+                initial_indent=" " * (width + 15),
+                subsequent_indent=" " * (width + 15),
+            )
+    return lines
+
+
+def nothing_to_change(plan: Plan) -> str:
+    """The sentence a plan without steps is summed up with."""
+    compared = len(plan.resources)
+    what = f" ({compared} resource{'s' if compared != 1 else ''} compared)" if compared else ""
+    return (
+        f"Nothing to change: the account already matches the answers{what}. Applying them "
+        "sends no request that changes anything."
+    )
+
+
 def plan_to_text(plan: Plan) -> str:
-    """A readable plan: findings (errors first), controls, the steps, every policy change."""
+    """A readable plan: findings (errors first), controls, what exists, the steps (with
+    "current → wanted" for every setting an update changes), every policy change."""
     lines = [
         f"Account {plan.account_id} ({plan.partition}), home region {plan.home_region}",
         f"Trail   {plan.trail_arn}",
@@ -124,10 +174,16 @@ def plan_to_text(plan: Plan) -> str:
         lines.append("Apply is blocked until the errors above are fixed. Nothing was changed.")
         lines.append("")
     lines += [*controls_to_text(plan_controls(plan)), ""]
-    lines.append(f"Plan ({len(plan.steps)} changes):")
+    if plan.resources:
+        lines += [*resources_to_text(plan.resources), ""]
+    if plan.unchanged:
+        lines += wrap_prose(nothing_to_change(plan), 98)
+    else:
+        lines.append(f"Plan ({len(plan.steps)} changes):")
     for number, step in enumerate(plan.steps, 1):
         lines.append(f"  {number:2}. {step.summary}")
         lines.append(f"      {step.call.service}:{step.call.operation} in {step.call.region}")
+        lines.extend(f"      {setting_line(c)}" for c in step.settings)
         if step.undo_summary:
             lines.append(f"      undo: {step.undo_summary}")
     for step in plan.steps:
@@ -400,6 +456,7 @@ class _ScriptWriter:
         kind = " (read only)" if not step.mutating else ""
         out = [f"# ---- Step {number} of {total}{kind}: {step.id}"]
         out += _comment_lines([step.summary])
+        out += _comment_lines([f"  {setting_line(c)}" for c in step.settings])
         policy_base = POLICY_FILES.get(step.policy.kind) if step.policy else None
         pre: list[str] = []
         for undo in step.undo:
@@ -561,5 +618,11 @@ def plan_to_cli(
     for number, step in enumerate(plan.steps, 1):
         out += writer.step_lines(number, step, guards.get(step.id, ()))
         out.append("")
+    if plan.unchanged:
+        out += [*_comment_lines([nothing_to_change(plan)]), ""]
+        out.append(
+            "echo " + shlex.quote(f"Nothing to change: {plan.trail_arn} is as the answers say.")
+        )
+        return "\n".join(out) + "\n"
     out.append("echo " + shlex.quote(f"Done: {plan.trail_arn} is set up."))
     return "\n".join(out) + "\n"

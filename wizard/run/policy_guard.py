@@ -13,6 +13,11 @@ before writing it and right before restoring it:
   are taken out of the current text and everything else is kept; already without them,
   nothing is written.
 
+An update may also *replace* statements: the wizard's earlier version of a statement that
+applies to this trail only (the write grant of an old prefix,
+:attr:`wizard.model.plan.PolicyChange.replaced`). A write into a colleague's newer text takes
+those out of it too; a restore that cannot write the exact previous text puts them back.
+
 Only policies of resources the run did not create are guarded (a resource the run created
 is deleted by the rollback, and nobody else can have written its policy first).
 
@@ -135,7 +140,11 @@ def plan_write(step: Step, call: Call, current: str | None) -> GuardedWrite:
         return GuardedWrite(call=call, written=planned)
     added = _added_statements(step)
     try:
-        merged = merge(current, {"Statement": added})
+        base = current
+        if current is not None and step.policy.replaced:
+            # The wizard's earlier version of its statements goes, as planned.
+            base = remove_statements(current, step.policy.replaced)
+        merged = merge(base, {"Statement": added})
     except PolicyError as exc:
         raise PolicyConflict(
             f"The policy of {step.policy.resource} changed since the plan was made and can no "
@@ -207,6 +216,17 @@ def plan_restore(
             f"as a policy any more ({exc}); remove the statements "
             f"{', '.join(step.policy.added_sids)} by hand."
         ) from exc
+    replaced = step.policy.replaced
+    if replaced:
+        # The statements the update replaced go back in (never twice: merge skips what is
+        # already granted).
+        try:
+            remaining = merge(remaining, {"Statement": replaced}).text
+        except PolicyError as exc:
+            raise PolicyConflict(
+                f"The policy of {resource} was edited after the wizard wrote it and the "
+                f"statements the update replaced cannot be put back ({exc}); add them by hand."
+            ) from exc
     if current is None or remaining == current:
         return None, (
             f"The policy of {resource} was changed by someone else after the wizard wrote it and "

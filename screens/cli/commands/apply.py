@@ -3,6 +3,10 @@
 Progress is printed line by line (safe for logs and screen readers); ``--output json``
 prints one JSON document at the end instead. Exit 0 applied and verified, 1 failed and
 rolled back, 2 blocked by findings or invalid input, 130 interrupted.
+
+The answers are the desired state: when the account already matches them, apply says
+"nothing to change", sends no request that changes anything, writes no journal, verifies
+the trail and exits 0 (status ``unchanged`` in JSON).
 """
 
 from __future__ import annotations
@@ -102,6 +106,10 @@ def _apply(args: argparse.Namespace, out: TextIO, worker: WorkerSession | None) 
             return _dry_run(args, conn, engine, plan, path, out)
         if not as_json:
             out.write(plan_to_text(plan))
+        if plan.unchanged:
+            outcome = engine.apply(answers, plan, found=found, explain=explain_step_error)
+            _report_unchanged(args, plan, outcome, out)
+            return exit_code(outcome)
         if not args.yes and not _confirmed(plan, out):
             out.write("Not applied. Nothing was changed.\n")
             return EXIT_INVALID
@@ -117,6 +125,30 @@ def _apply(args: argparse.Namespace, out: TextIO, worker: WorkerSession | None) 
             )
     _report(args, plan, answers, outcome, out)
     return exit_code(outcome)
+
+
+def _report_unchanged(args: argparse.Namespace, plan: Plan, outcome: Outcome, out: TextIO) -> None:
+    """Nothing was changed because nothing differs: say so, with the verification."""
+    verification = outcome.verification
+    if args.output == "json":
+        doc = result_document(
+            "unchanged",
+            plan,
+            steps=[],
+            message=outcome.report.message,
+            verification=verification.model_dump(mode="json") if verification else None,
+            resources=[r.model_dump(mode="json") for r in plan.resources],
+        )
+        out.write(json.dumps(doc, indent=2, default=str) + "\n")
+        return
+    out.write(f"\n{printable(outcome.report.message)}\n")
+    if verification is not None:
+        out.write("Verification:\n")
+        for check in verification.checks:
+            out.write(
+                f"  [{'ok' if check.ok else 'FAIL'}] {printable(check.name)}: "
+                f"{printable(check.detail)}\n"
+            )
 
 
 def _blocked(args: argparse.Namespace, plan: Plan, path: str, out: TextIO) -> int:

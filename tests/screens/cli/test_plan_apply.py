@@ -222,10 +222,11 @@ def test_apply_without_yes_and_without_a_terminal_refuses(
 def test_apply_blocked_exits_2_with_nothing_changed(
     cli_env: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, server_log: RequestLog
 ) -> None:
+    # The seeded legacy-trail is homed in us-west-2: a trail cannot move to us-east-1.
     answers = write_answers(
         tmp_path,
         {
-            "trail": {"name": "legacy-trail", "region": "us-west-2"},
+            "trail": {"name": "legacy-trail", "region": "us-east-1"},
             "bucket": {"name": "legacy-copy-logs"},
         },
     )
@@ -234,7 +235,8 @@ def test_apply_blocked_exits_2_with_nothing_changed(
     assert code == EXIT_INVALID
     doc = json.loads(out)
     assert doc["status"] == "blocked"
-    assert "trail-exists" in [f["code"] for f in doc["findings"] if f["severity"] == "error"]
+    errors = [f["code"] for f in doc["findings"] if f["severity"] == "error"]
+    assert "trail-home-region" in errors
     assert server_log.mutating() == []
 
 
