@@ -21,9 +21,11 @@ account's, the others go on); discover and plan everywhere, concurrently and bou
 one summary; update the central bucket and key policies **once** with every account's
 path and trail (:func:`wizard.plan.central.central_update_plan`, merged, never replaced); then
 apply account by account with bounded concurrency, each re-planned on fresh discovery; end
-with one result per account and one journal. An account whose trail already exists with the
-planned settings and is logging is ``already-done``: re-running is idempotent and retries
-only what failed.
+with one result per account and one journal. Every account is planned against what exists
+(desired state, :mod:`wizard.plan.desired`): an account whose trail already matches the
+answers (nothing to change, and verification passes) is ``already-done``; one whose trail
+drifted is planned like any other, its update steps changing only what differs. Re-running
+is idempotent and retries only what failed.
 
 Pure core: accounts are reached through an :class:`AccountOpener` the front end supplies.
 """
@@ -500,8 +502,10 @@ class AccountResult(WizardModel):
     account_id: str
     """The account."""
     status: AccountStatus
-    """ready (planned), blocked (error findings), already-done, needs-attention (a trail of
-    that name exists but differs), applied, failed, dry-run, not-applied (declined)."""
+    """ready (planned: created, or updated where it differs), blocked (error findings),
+    already-done (nothing to change), needs-attention (nothing to change, but verification
+    fails: a delivery error the answers cannot fix), applied, failed, dry-run, not-applied
+    (declined)."""
     stage: str = ""
     """Where it stopped: connect, plan, apply, verify."""
     trail_arn: str | None = None
@@ -785,19 +789,6 @@ class Onboarding:
         try:
             found = engine.discover(target.answers)
             state.found = found
-            existing = [
-                t
-                for t in found.trails
-                if t.arn == names.trail_arn
-                or (
-                    t.name == target.answers.trail.name
-                    and t.home_region == names.home_region
-                    and t.owner_account == account
-                )
-            ]
-            if existing:
-                self._judge_existing(state, found)
-                return
             plan, found = engine.plan(target.answers, found)
         except AwsError as err:
             state.update(status="failed", stage="plan", error=self.explain(err))
@@ -806,6 +797,12 @@ class Onboarding:
         state.plan, state.found = plan, found
         counts, codes = _counts(plan.findings)
         own = [s for s in plan.steps if not self._central_step(s.call)]
+        if not plan.blocked and not own and found.trail_state is not None:
+            # The trail exists and matches the answers: nothing to change in this account.
+            state.update(findings=counts, codes=codes)
+            self._judge_existing(state, found)
+            return
+        updated = found.trail_state is not None
         state.update(
             status="blocked" if plan.blocked else "ready",
             stage="plan",
@@ -815,6 +812,7 @@ class Onboarding:
         )
         self.say(
             f"{account}: {len(own)} change(s) planned"
+            + (" (its trail exists: only what differs is updated)" if updated else "")
             + (f"; blocked by {', '.join(c for c in codes)}" if plan.blocked else "")
         )
 
@@ -839,10 +837,8 @@ class Onboarding:
         state.update(
             status="needs-attention",
             stage="verify",
-            error="a trail with this name exists but differs from the answers: "
-            + "; ".join(failed)
-            + ". The wizard does not change existing trails; fix it or remove it, then run "
-            "again.",
+            error="the trail matches the answers (nothing to change), but verification "
+            "fails: " + "; ".join(failed) + ". Fix the cause, then run again.",
         )
 
     def _central_step(self, call: Any) -> bool:

@@ -352,3 +352,49 @@ def test_the_management_account_is_told_about_organization_trails(
 
     assert code == EXIT_OK
     assert [f["code"] for f in doc["findings"]] == ["organization-trail-suggested"]
+
+
+def test_a_rerun_updates_an_account_whose_trail_drifted_and_leaves_the_others(
+    run: Callable[..., Any],
+    capsys: pytest.CaptureFixture[str],
+    accounts_file: Path,
+    archive: central.LogArchive,
+    sandbox: Any,
+    _client_session: Any,
+    aws: Any,
+) -> None:
+    code, doc = run(capsys, str(accounts_file), "--yes")
+    assert code == EXIT_OK, doc
+    policy = archive.live_bucket_policy()
+    drifted = ACCOUNTS[1]
+    cloudtrail = as_account(sandbox, _client_session, aws, drifted)("cloudtrail")
+    arn = trail_arn(drifted)
+    # Someone turns validation off, stops the trail and retags it, by hand.
+    cloudtrail.update_trail(Name=arn, EnableLogFileValidation=False)
+    cloudtrail.stop_logging(Name=arn)
+    cloudtrail.add_tags(ResourceId=arn, TagsList=[{"Key": "account", "Value": "someone-else"}])
+
+    code, doc = run(capsys, str(accounts_file), "--yes")
+
+    assert code == EXIT_OK, doc
+    assert statuses(doc) == {
+        ACCOUNTS[0]: "already-done",
+        drifted: "applied",
+        ACCOUNTS[2]: "already-done",
+    }
+    result = next(a for a in doc["accounts"] if a["account_id"] == drifted)
+    assert sorted(result["journal_steps"]) == ["start-logging", "trail-tags", "update-trail"]
+    stats = sessions_stats()
+    assert mutating(stats[ACCOUNTS[0]]) == mutating(stats[ACCOUNTS[2]]) == []
+    assert mutating(stats[drifted]) == [
+        ("cloudtrail", "AddTags"),
+        ("cloudtrail", "StartLogging"),
+        ("cloudtrail", "UpdateTrail"),
+    ]
+    (trail,) = trails_of(sandbox, _client_session, aws, drifted)
+    assert trail["LogFileValidationEnabled"] is True
+    assert cloudtrail.get_trail_status(Name=arn)["IsLogging"] is True
+    tags = cloudtrail.list_tags(ResourceIdList=[arn])["ResourceTagList"][0]["TagsList"]
+    assert {"Key": "account", "Value": drifted} in tags
+    assert doc["central"]["status"] == "unchanged"
+    assert archive.live_bucket_policy() == policy
