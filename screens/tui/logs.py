@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from rich.cells import cell_len
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -24,7 +25,7 @@ from screens.tui.base import wizard_app
 from screens.tui.messages import LogFileRead, LogFilesListed
 from screens.tui.widgets.fit_table import FitTable
 from screens.tui.widgets.footer import StepFooter
-from screens.tui.widgets.wrap import Elided, elided_line
+from screens.tui.widgets.wrap import Elided, Shortened, elided_line
 from wizard.model.text import printable, printable_lines
 
 if TYPE_CHECKING:
@@ -37,6 +38,9 @@ FILTER_HINT = (
     "region:eu-west-1, error:* (failed calls), -word excludes"
 )
 """Placeholder of the filter box."""
+
+FILTER_HINT_SHORT = "Filter: who:alice service:s3 action:Put error:* -word (any column)"
+"""The placeholder when the whole one does not fit the box (a placeholder cannot wrap)."""
 
 
 def delivered_at(stamp: str) -> str:
@@ -147,7 +151,11 @@ class LogBrowserScreen(Screen[None]):
             yield Label("Reading the log file…")
         yield Input(placeholder=FILTER_HINT, id="logs-filter", compact=True)
         yield FitTable(
-            fit=dict.fromkeys(("service", "action", "who", "from", "error"), "elide"),
+            # Caller, address and error give way first; then the time drops its date.
+            fit={
+                **dict.fromkeys(("who", "from", "error"), "elide"),
+                **dict.fromkeys(("time", "service", "action"), "elide-last"),
+            },
             id="logs-records",
             cursor_type="row",
             zebra_stripes=True,
@@ -155,6 +163,12 @@ class LogBrowserScreen(Screen[None]):
         with VerticalScroll(id="logs-record"):
             yield Static(id="logs-record-json", markup=False)
         yield StepFooter()  # hides the keys least needed when the line is too short
+
+    def on_resize(self, event: events.Resize) -> None:
+        box = self.query_one("#logs-filter", Input)
+        # The box is the screen's width less its margins.
+        fits = cell_len(FILTER_HINT) <= event.size.width - 4
+        box.placeholder = FILTER_HINT if fits else FILTER_HINT_SHORT
 
     def on_mount(self) -> None:
         files = self.query_one("#logs-files", DataTable)
@@ -313,8 +327,10 @@ class LogBrowserScreen(Screen[None]):
             # The fields are whatever the file in the bucket says: as Elided text (a string cell
             # would be read as markup, and "[/]" would stop the screen) with every control
             # character escaped.
-            cells = (row.time, row.service, row.action, row.who, row.source)
+            cells = (row.service, row.action, row.who, row.source)
+            time = printable(row.time)
             table.add_row(
+                Shortened(time, time.partition("T")[2] or time),
                 *(Elided(printable(cell)) for cell in cells),
                 Elided(printable(row.error), style="red") if row.error else "",
                 key=str(row.index),

@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 
 from screens.tui.base import wizard_app
 from screens.tui.messages import HealthChecked, IntegrityChecked, LogsDelivered
+from screens.tui.widgets.button_bar import ButtonBar
 from screens.tui.widgets.fit_table import FitTable
 from screens.tui.widgets.footer import StepFooter
 from screens.tui.widgets.wrap import Breakable, Elided
@@ -156,7 +157,14 @@ class StatusScreen(Screen[None]):
             yield Static(id="status-fixes")
             yield Static("Facts", classes="status-section")
             yield Static(id="status-facts")
-        with Horizontal(id="status-actions"):
+        # Short labels on a narrow screen, so that every button stays on it.
+        short = {
+            "status-deliver": "Deliver",
+            "status-fix": "Fix controls",
+            "status-validate": "Validate",
+            "status-logs": "Logs",
+        }
+        with ButtonBar(id="status-actions", short=short):
             yield Button("Back", id="status-back")
             if self.sandbox:
                 yield Button("Deliver logs now", id="status-deliver", variant="warning")

@@ -21,6 +21,7 @@ from textual.widgets import Button, Markdown, Static
 
 from screens.tui import keys
 from screens.tui.base import StepScreen
+from screens.tui.widgets.wrap import Breakable
 from wizard.guide import next_steps
 from wizard.model.plan import Call
 
@@ -142,7 +143,7 @@ class DoneScreen(StepScreen):
         else:
             yield from self._compose_rolled_back(report)
         yield Static("Journal", classes="done-section")
-        yield Static(shown_path(report.journal_path), id="journal-path", markup=False)
+        yield Static(Breakable(shown_path(report.journal_path)), id="journal-path")
         if report.journal_errors:
             yield Static(
                 "The journal is incomplete: " + "; ".join(report.journal_errors),
@@ -168,9 +169,10 @@ class DoneScreen(StepScreen):
                 "✓ The trail is set up, logging, and every verification check passed.", "-ok"
             )
         yield Static("Trail", classes="done-section")
-        yield Static(plan.trail_arn if plan else "(unknown)", id="trail-arn", markup=False)
+        # Paths and ARNs longer than the line break after a "/" or ":", never inside a name.
+        yield Static(Breakable(plan.trail_arn if plan else "(unknown)"), id="trail-arn")
         yield Static("Log files will appear under", classes="done-section")
-        yield Static(self._log_path(), id="log-path", markup=False)
+        yield Static(Breakable(self._log_path()), id="log-path")
         yield Static("Verification", classes="done-section")
         text = Text()
         for check in checks:
@@ -180,7 +182,9 @@ class DoneScreen(StepScreen):
                 text.append(f" — {check.detail}", style="" if check.ok else "red")
             text.append("\n")
         text.rstrip()
-        yield Static(text or "No checks were run.", id="verification", classes="done-text")
+        yield Static(
+            Breakable(text or "No checks were run."), id="verification", classes="done-text"
+        )
         yield Static("Next steps", classes="done-section")
         yield Markdown(self._next_steps(), id="next-steps")
 

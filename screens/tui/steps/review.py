@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import ValidationError
 from rich import box
+from rich.cells import cell_len
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -35,6 +37,7 @@ from screens.tui.base import StepScreen
 from screens.tui.confirm import ConfirmScreen
 from screens.tui.messages import DryRunFinished, PlanFailed, PlanReady
 from screens.tui.state import WizardState
+from screens.tui.widgets import sizes
 from screens.tui.widgets.findings import FindingsList
 from screens.tui.widgets.policy_view import (
     PolicyDiff,
@@ -49,6 +52,8 @@ from wizard.policy.controls import PlannedControl, plan_controls
 from wizard.ports import AwsError
 
 if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
+
     from wizard.account.discovery import Discovery
     from wizard.model.answers import Answers
     from wizard.run.apply import DryRunReport
@@ -137,19 +142,73 @@ def policy_note(plan: Plan, kind: str | None) -> str:
     return f"The existing policy of {step.policy.resource} is kept as it is."
 
 
-def plan_table(plan: Plan) -> Table:
-    """The steps as a table: what, with which API call where, and how it is undone."""
+def plan_table(plan: Plan, *, compact: bool = False) -> Table:
+    """The steps as a table: what, with which API call where, and how it is undone.
+
+    Args:
+        plan: The plan.
+        compact: For a narrow view: the API call follows the change on its line instead of
+            taking a line of its own, so more steps fit on the screen.
+    """
     table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
     table.add_column("#", justify="right", width=2, no_wrap=True)
     table.add_column("Change (API call, region)", ratio=3, overflow="fold")
     table.add_column("Undo on failure", ratio=2, overflow="fold")
     for number, step in enumerate(plan.steps, 1):
         change = Text(step.summary)
-        change.append(f"\n{step.call.service}:{step.call.operation}", style="bold")
+        change.append(" " if compact else "\n")
+        change.append(f"{step.call.service}:{step.call.operation}", style="bold")
         change.append(f" · {step.call.region}", style="dim")
         undo = Text(step.undo_summary or "—", style="" if step.undo else "dim")
         table.add_row(str(number), change, undo)
     return table
+
+
+COMPACT_PLAN_BELOW = 100
+"""Below this many cells the plan table puts each API call on its change's line."""
+
+
+class PlanTable:
+    """The plan's table, laid out for the width it is drawn at (see :func:`plan_table`)."""
+
+    def __init__(self, plan: Plan) -> None:
+        """Show ``plan``.
+
+        Args:
+            plan: The plan.
+        """
+        self.plan = plan
+        """The plan shown."""
+
+    def table(self, width: int) -> Table:
+        """The table for ``width`` cells."""
+        return plan_table(self.plan, compact=width < COMPACT_PLAN_BELOW)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(options.max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.table(options.max_width))
+
+
+SHORT_TAB_LABELS = {
+    "Bucket policy": "Bucket",
+    "Key policy": "Key",
+    "SNS policy": "SNS",
+    "Logs role trust": "Role trust",
+    "Logs role policy": "Role policy",
+    "Access log bucket": "Access logs",
+    "Your IAM policy": "IAM",
+    "AWS CLI": "CLI",
+}
+"""The tab labels used when the full ones do not fit on the tab bar."""
+
+
+def short_tab_label(label: str) -> str:
+    """A tab's short label: ``Bucket`` for "Bucket policy", ``Bucket diff`` for its changes."""
+    if label.endswith(" changes"):
+        return f"{short_tab_label(label.removesuffix(' changes'))} diff"
+    return SHORT_TAB_LABELS.get(label, label)
 
 
 CONTROL_STYLE = {
@@ -210,20 +269,69 @@ class PlanView(Vertical):
         """The CloudFormation export of the answers."""
         self.exports: dict[str, Export] = {}
         """What each tab copies and saves, by tab id."""
+        self.tab_labels: dict[str, str] = {}
+        """The full label of each tab, by tab id (a narrow tab bar shows short ones)."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_tab_labels()
+
+    def fit_tab_labels(self) -> None:
+        """Full tab labels when they all fit on the tab bar, else the short ones.
+
+        The bar scrolls sideways when they do not fit, and the last label shown was cut
+        ("CloudFormati"); the short labels fit in all but the largest plans.
+        """
+        tabs = self.query_one("#tabs", TabbedContent)
+        if not self.tab_labels:
+            self.tab_labels = {
+                str(pane.id): tabs.get_tab(pane).label.plain for pane in tabs.query(TabPane)
+            }
+        width = self.size.width
+        full = sum(cell_len(label) + 2 for label in self.tab_labels.values())  # padding 0 1
+        short = full > width
+        labels = {
+            tab_id: short_tab_label(label) if short else label
+            for tab_id, label in self.tab_labels.items()
+        }
+        # Still too many: one cell between labels instead of two.
+        tabs.set_class(sum(cell_len(label) + 2 for label in labels.values()) > width, "-tight")
+        for tab_id, shown in labels.items():
+            tab = tabs.get_tab(tab_id)
+            if tab.label.plain != shown:
+                tab.label = shown
+        summary = self.query_one("#plan-summary", Static)
+        summary.update(self.summary(one_line=self.app.size.height < sizes.TALL_FROM))
+        for hint in self.query("#tabs-hint").results(Static):
+            # On one line even when narrow: the short form names the same keys.
+            full = tabs_hint()
+            hint.update(full if cell_len(full) <= self.size.width else tabs_hint(short=True))
+
+    def summary(self, *, one_line: bool = False) -> Text:
+        """What the plan does, where: the trail's ARN, then the account, region and count.
+
+        Args:
+            one_line: For a short terminal: the trail's name instead of its ARN, on the
+                same line as the rest.
+        """
+        plan = self.plan
+        counts = (
+            f"{plan.account_id} · {plan.home_region} · {len(plan.steps)} changes, "
+            "all undone if one fails"
+        )
+        if one_line:
+            name = plan.trail_arn.rsplit("/", 1)[-1]
+            return Text.assemble("Trail ", (name, "bold"), f" in {counts}")
+        return Text.assemble("Trail ", (plan.trail_arn, "bold"), f"\nAccount {counts}")
 
     def compose(self) -> ComposeResult:
         plan = self.plan
-        yield Static(
-            f"Trail [b]{plan.trail_arn}[/b]\nAccount {plan.account_id} · {plan.home_region} · "
-            f"{len(plan.steps)} changes, all undone if one fails",
-            id="plan-summary",
-        )
+        yield Static(self.summary(), id="plan-summary")
         yield FindingsList(plan.findings, id="findings")
         yield Static(tabs_hint(), id="tabs-hint", markup=False)
         with TabbedContent(id="tabs"):
             self.exports["plan"] = Export("Plan", plan_to_text(plan), "txt")
             with TabPane("Plan", id="plan"), VerticalScroll():
-                yield Static(plan_table(plan), id="plan-table")
+                yield Static(PlanTable(plan), id="plan-table")
             controls = plan_controls(plan)
             self.exports["controls"] = Export(
                 "Controls", "\n".join(controls_to_text(controls)) + "\n", "txt"
@@ -310,6 +418,7 @@ class ReviewScreen(StepScreen):
     ReviewScreen #plan-summary { height: auto; }
     ReviewScreen #tabs-hint { height: auto; color: $text-muted; }
     ReviewScreen #tabs { height: 1fr; }
+    ReviewScreen #tabs.-tight Tab { padding: 0 0 0 1; }
     ReviewScreen #tabs ContentSwitcher { height: 1fr; }
     ReviewScreen #tabs TabPane { height: 1fr; padding: 0; }
     ReviewScreen #tabs TabPane > VerticalScroll { height: 1fr; }

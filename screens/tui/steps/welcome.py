@@ -18,7 +18,7 @@ from screens.tui import keys
 from screens.tui.base import StepScreen
 from screens.tui.messages import Connected, ConnectFailed, TrailsFound
 from screens.tui.state import WizardState
-from screens.tui.widgets.wrap import Elided
+from screens.tui.widgets.wrap import Breakable
 from wizard.ports import AwsError
 
 if TYPE_CHECKING:
@@ -317,8 +317,8 @@ class WelcomeScreen(StepScreen):
             everywhere: Every region was asked (else only the session's, so far).
         """
         trails = sorted(self._trails.values(), key=lambda t: (t.name, t.home_region))
-        # A plain table (not a DataTable): nothing to pick here. One line per trail: a name
-        # too long for a narrow terminal loses its middle, never wraps over three lines.
+        # A plain table (not a DataTable): nothing to pick here. Names too long for the
+        # column break after a "-" or ".", never in the middle of a word.
         table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold", pad_edge=False)
         table.add_column("Name")
         table.add_column("Home region", no_wrap=True)
@@ -327,11 +327,11 @@ class WelcomeScreen(StepScreen):
         table.add_column("Bucket")
         for t in trails:
             table.add_row(
-                Elided(t.name),
+                Breakable(t.name),
                 t.home_region,
                 _yes(t.multi_region),
                 _yes(t.organization),
-                Elided(t.bucket or ""),
+                Breakable(t.bucket or ""),
             )
         shown = self.query_one("#trails", Static)
         shown.update(table)

@@ -20,10 +20,11 @@ from textual import events
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
-from screens.tui.widgets.wrap import MIN_ELIDED, Elided
+from screens.tui.widgets.wrap import MIN_ELIDED, Elided, Shortened
 
-Fit = Literal["keep", "wrap", "elide"]
-"""How a column fits: keeps its width, wraps its cells, or elides the middle of long ones."""
+Fit = Literal["keep", "wrap", "elide", "elide-last"]
+"""How a column fits: keeps its width, wraps its cells, or elides the middle of long ones
+(an ``elide-last`` column only once the ``elide`` ones are as narrow as they go)."""
 
 MIN_WRAPPED = 12
 """A wrapping column is not made narrower than this (nor than its title)."""
@@ -34,8 +35,9 @@ def fit_widths(
 ) -> list[int]:
     """Column widths that add up to at most ``available`` cells, when the minimums allow.
 
-    Wrapping columns give up width first, then eliding ones; within each kind the widest
-    column is narrowed first, so the narrow ones keep their content on one line.
+    Wrapping columns give up width first, then eliding ones, then ``elide-last`` ones;
+    within each kind the widest column is narrowed first, so the narrow ones keep their
+    content on one line.
 
     Args:
         natural: The width each column needs to show every cell on one line.
@@ -48,7 +50,7 @@ def fit_widths(
     """
     widths = list(natural)
     excess = sum(widths) - available
-    for kind in ("wrap", "elide"):
+    for kind in ("wrap", "elide", "elide-last"):
         shrinkable = [i for i, fit in enumerate(fits) if fit == kind]
         while excess > 0:
             candidates = [i for i in shrinkable if widths[i] > minimum[i]]
@@ -60,8 +62,8 @@ def fit_widths(
     return widths
 
 
-def _measure(table: DataTable[Any], cell: object) -> int:
-    """The cells ``cell`` needs on one line, as the table would draw it."""
+def _measure(table: DataTable[Any], cell: object) -> Measurement:
+    """The cells ``cell`` needs on one line (maximum) and at the least (minimum)."""
     console = table.app.console
     renderable: RenderableType
     if isinstance(cell, str):
@@ -70,7 +72,7 @@ def _measure(table: DataTable[Any], cell: object) -> int:
         renderable = cell
     else:
         renderable = Text(str(cell))
-    return Measurement.get(console, console.options, renderable).maximum
+    return Measurement.get(console, console.options, renderable)
 
 
 class FitTable(DataTable[Any]):
@@ -136,15 +138,20 @@ class FitTable(DataTable[Any]):
     def on_resize(self, event: events.Resize) -> None:
         self._schedule_refit()
 
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        """The scroll bar came or went: the columns have two cells less, or more."""
+        self._schedule_refit()
+
     def _schedule_refit(self) -> None:
         if not self._refit_pending:
             self._refit_pending = True
             self.call_after_refresh(self.refit)
 
     def available_width(self) -> int:
-        """The cells the columns may take: the width, less the padding and a scroll bar."""
+        """The cells the columns may take: the width, less the padding and the scroll bar."""
         padding = 2 * self.cell_padding * len(self.columns)
-        return self.size.width - self.styles.scrollbar_size_vertical - padding
+        scrollbar = self.styles.scrollbar_size_vertical if self.show_vertical_scrollbar else 0
+        return self.size.width - scrollbar - padding
 
     def refit(self) -> None:
         """Compute the column widths for the current width, and redraw if they changed."""
@@ -155,21 +162,53 @@ class FitTable(DataTable[Any]):
         fits: list[Fit] = [self.fit.get(str(c.key.value), "keep") for c in columns]
         natural: list[int] = []
         minimum: list[int] = []
+        stepped: list[bool] = []
         for column, fit in zip(columns, fits, strict=True):
             title = column.label.cell_len
             fixed = self._fixed.get(str(column.key.value))
-            cells = self.get_column(column.key)
-            widest = fixed or max([title, *(_measure(self, cell) for cell in cells)])
+            cells = list(self.get_column(column.key))
+            stepped.append(any(isinstance(cell, Shortened) for cell in cells))
+            sizes = [_measure(self, cell) for cell in cells]
+            widest = fixed or max([title, *(size.maximum for size in sizes)])
             natural.append(widest)
-            floor = {"wrap": MIN_WRAPPED, "elide": MIN_ELIDED}.get(fit, widest)
+            if fit == "wrap":
+                floor = MIN_WRAPPED
+            elif fit in ("elide", "elide-last"):
+                # A cell may say how narrow it goes (a time without its date), else 9 cells.
+                floor = max([MIN_ELIDED, *(size.minimum for size in sizes)])
+            else:
+                floor = widest
             minimum.append(max(title, min(widest, floor)))
-        widths = fit_widths(natural, minimum, fits, self.available_width())
+        available = self.available_width()
+        widths = fit_widths(natural, minimum, fits, available)
+        if any(s and w < n for s, w, n in zip(stepped, widths, natural, strict=True)):
+            # A column of values with a short form shows that form in full or not at all:
+            # it takes just the short form's width and leaves the rest to the others.
+            natural = [
+                m if s and w < n else n
+                for s, w, n, m in zip(stepped, widths, natural, minimum, strict=True)
+            ]
+            widths = fit_widths(natural, minimum, fits, available)
         if all(not c.auto_width and c.width == w for c, w in zip(columns, widths, strict=True)):
             return  # rows added since were laid out at these widths already
         for column, width in zip(columns, widths, strict=True):
             column.width = width
             column.auto_width = False
         self._rebuild()
+
+    def update_row(self, key: str, cells: Sequence[Any]) -> None:
+        """Replace a row's cells in place (the cursor and scrolling stay where they are).
+
+        A wrapped row takes the height of its new cells, and the columns fit again.
+        """
+        for column, cell in zip(self.ordered_columns, cells, strict=True):
+            self.update_cell(key, column.key, cell)
+        row = self.rows.get(RowKey(key))
+        if row is not None and row.auto_height:
+            # DataTable measures the height of the rows it is told are new, when idle.
+            self._new_rows.add(row.key)
+            self._require_update_dimensions = True
+        self._schedule_refit()
 
     def _rebuild(self) -> None:
         """Add the rows again, so wrapped rows take their height at the new widths."""

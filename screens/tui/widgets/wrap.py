@@ -242,6 +242,33 @@ class Elided:
         return Measurement(min(width, MIN_ELIDED), width)
 
 
+class Shortened(Elided):
+    """A value with a shorter form shown when the whole does not fit (a time without its date).
+
+    ``str()`` gives the whole value; the short form is elided in turn if even it is too long.
+    """
+
+    def __init__(self, text: str, short: str, style: str | RichStyle = "") -> None:
+        """Show ``text``, or ``short`` when ``text`` is too long.
+
+        Args:
+            text: The whole value.
+            short: What to show in fewer cells.
+            style: A rich style for it.
+        """
+        super().__init__(text, style)
+        self.short = short
+        """The shorter form."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        shown = self.text if cell_len(self.text) <= width else elide_middle(self.short, width)
+        yield Text(shown, style=self.style, no_wrap=True)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(cell_len(self.short), cell_len(self.text))
+
+
 def elided_line(*parts: str | Text | Elided) -> Table:
     """One line of text whose :class:`Elided` parts give up their middle when it is too long.
 

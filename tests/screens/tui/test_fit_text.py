@@ -9,7 +9,14 @@ import pytest
 from rich.console import Console
 
 from screens.tui.widgets.fit_table import Fit, fit_widths
-from screens.tui.widgets.wrap import ELLIPSIS, Breakable, Elided, elide_middle, wrap_offsets
+from screens.tui.widgets.wrap import (
+    ELLIPSIS,
+    Breakable,
+    Elided,
+    Shortened,
+    elide_middle,
+    wrap_offsets,
+)
 
 pytestmark = [pytest.mark.tui]
 
@@ -101,3 +108,20 @@ def test_fit_widths_narrows_wrapping_columns_first_then_eliding_ones() -> None:
 
 def test_fit_widths_narrows_the_widest_of_a_kind_first() -> None:
     assert fit_widths([30, 20, 5], [12, 12, 5], ["wrap", "wrap", "keep"], 45) == [20, 20, 5]
+
+
+def test_fit_widths_narrows_elide_last_columns_only_after_the_others() -> None:
+    natural = [20, 17, 24, 40]  # time, action (elide-last); caller, error (elide)
+    fits: list[Fit] = ["elide-last", "elide-last", "elide", "elide"]
+    minimum = [9, 9, 9, 9]
+    assert fit_widths(natural, minimum, fits, 70) == [20, 17, 16, 17]
+    assert fit_widths(natural, minimum, fits, 40) == [11, 11, 9, 9]
+
+
+def test_shortened_shows_the_whole_value_or_its_short_form() -> None:
+    cell = Shortened("2025-01-02T10:01:00Z", "10:01:00Z")
+    for width, shown in ((30, "2025-01-02T10:01:00Z"), (12, "10:01:00Z"), (6, "10…00Z")):
+        console = Console(width=width, file=None, record=True)
+        console.print(cell)
+        assert console.export_text().strip() == shown
+    assert str(cell) == "2025-01-02T10:01:00Z"
