@@ -171,6 +171,12 @@ class StepScreen(Screen[None]):
                 yield Label(" SANDBOX ", id="sandbox-banner")
         with Horizontal(id="main"):
             with VerticalScroll(id="body"):
+                if self.state.adoption is not None:
+                    # Deferred: only a wizard changing an existing trail needs it.
+                    from screens.tui.adoption import changes_panel
+
+                    # Changing an existing trail: what this step changes, above its fields.
+                    yield changes_panel(self.state.adoption, self.state.draft, self.STEP_ID)
                 yield from self.compose_body()
             with VerticalScroll(id="help-panel"):
                 # "<account>" and the like would be read as HTML tags and vanish: escape them.
@@ -446,6 +452,36 @@ class StepScreen(Screen[None]):
         if problem and key in self._field_of_question:
             self.flag_problem(self._field_of_question[key])
         return [problem] if problem else []
+
+    # ------------------------------------------------------------------ an existing trail
+
+    def mark_changes(self) -> None:
+        """Changing an existing trail: the changes panel follows the fields, once the step's
+        own handlers of the change have run (see :mod:`screens.tui.adoption`)."""
+        if self.state.adoption is not None:
+            # Deferred: only a wizard changing an existing trail needs it.
+            from screens.tui.adoption import refresh_changes
+
+            self.call_after_refresh(refresh_changes, self)
+
+    # Handlers by name (no widget class imported for them): every kind of field a step has.
+    def on_input_changed(self) -> None:
+        self.mark_changes()
+
+    def on_switch_changed(self) -> None:
+        self.mark_changes()
+
+    def on_radio_set_changed(self) -> None:
+        self.mark_changes()
+
+    def on_select_changed(self) -> None:
+        self.mark_changes()
+
+    def on_checkbox_changed(self) -> None:
+        self.mark_changes()
+
+    def on_choice_table_chosen(self) -> None:
+        self.mark_changes()
 
     # ------------------------------------------------------------------ lookups
 

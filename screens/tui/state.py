@@ -16,6 +16,7 @@ from wizard.guide import Draft, answers_data
 if TYPE_CHECKING:  # heavy models: imported where used, after the first frame
     from typing_extensions import Unpack
 
+    from screens.tui.adoption import Adoption
     from wizard.account.discovery import Discovery
     from wizard.engine import Outcome
     from wizard.model.answers import Answers
@@ -31,6 +32,7 @@ class StateChanges(TypedDict, total=False):
     discovery: Discovery | None
     outcome: Outcome | None
     dry_run_calls: int | None
+    adoption: Adoption | None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class WizardState:
     """What apply ended with."""
     dry_run_calls: int | None = None
     """Number of changes a dry run recorded (and did not send)."""
+    adoption: Adoption | None = None
+    """The existing trail being changed (its answers as read, the fixes kept), if any."""
 
     def with_(self, **changes: Unpack[StateChanges]) -> WizardState:
         """A copy with some fields replaced."""

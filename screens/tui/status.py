@@ -99,6 +99,7 @@ class StatusScreen(Screen[None]):
         Binding("l", "log_files", "Log files"),
         Binding("d", "deliver_logs", "Deliver logs now"),
         Binding("v", "validate", "Validate log integrity"),
+        Binding("f", "fix", "Fix failing controls"),
     ]
 
     def __init__(self, trail_arn: str | None = None) -> None:
@@ -168,6 +169,7 @@ class StatusScreen(Screen[None]):
             yield Button("Back", id="status-back")
             if self.sandbox:
                 yield Button("Deliver logs now", id="status-deliver", variant="warning")
+            yield Button("Fix failing controls", id="status-fix", disabled=True)
             yield Button("Validate logs", id="status-validate")
             yield Button("Log files", id="status-logs")
             yield Button("Refresh", id="status-refresh", variant="primary")
@@ -344,6 +346,7 @@ class StatusScreen(Screen[None]):
             facts.add_row(name, Breakable(value))
         self.query_one("#status-facts", Static).update(facts)
         self._show_integrity()
+        self.query_one("#status-fix", Button).disabled = not self.failed_controls()
         self.refresh_bindings()
 
     # ------------------------------------------------------------------ actions
@@ -354,7 +357,14 @@ class StatusScreen(Screen[None]):
             return self.sandbox
         if action in ("log_files", "validate"):
             return self.trail() is not None
+        if action == "fix":
+            return self.failed_controls()
         return True
+
+    def failed_controls(self) -> bool:
+        """The selected trail fails a control (Fix failing controls is offered)."""
+        health = self.trail()
+        return health is not None and any(c.status == "fail" for c in health.controls)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         actions = {
@@ -363,6 +373,7 @@ class StatusScreen(Screen[None]):
             "status-logs": self.action_log_files,
             "status-deliver": self.action_deliver_logs,
             "status-validate": self.action_validate,
+            "status-fix": self.action_fix,
         }
         handler = actions.get(event.button.id or "")
         if handler is not None:
@@ -374,6 +385,17 @@ class StatusScreen(Screen[None]):
         for worker in self.workers:
             worker.cancel()
         self.dismiss()
+
+    def action_fix(self) -> None:
+        """Open the fixes of the selected trail's failed controls (read in a worker)."""
+        # Deferred: a screen's module loads when it is first shown (start-up time).
+        from screens.tui.adoption import fix_trail_from
+
+        health = self.trail()
+        if health is None or not self.failed_controls():
+            self.notify("The selected trail fails no control: nothing to fix.")
+            return
+        fix_trail_from(self, health.facts.arn)
 
     def action_log_files(self) -> None:
         """Open the log browser on the selected trail's bucket."""

@@ -118,6 +118,9 @@ class WelcomeScreen(StepScreen):
         self.query_one("#nav").mount(
             Button("Trail health", id="trail-health", disabled=True), before="#next"
         )
+        self.query_one("#nav").mount(
+            Button("Change an existing trail", id="change-trail", disabled=True), before="#next"
+        )
         self._show_connecting(sandbox=False)
         # Connecting loads boto3 and the engine, and in sandbox mode starts the emulator: a
         # thread that would compete with drawing this screen. It starts once the screen has
@@ -273,7 +276,7 @@ class WelcomeScreen(StepScreen):
         self.query("#account").set(display=connected)
         self.query("#failed").set(display=failed)
         self.query_one("#next", Button).disabled = not connected
-        for button in self.query("#trail-health").results(Button):
+        for button in self.query("#trail-health, #change-trail").results(Button):
             button.disabled = not connected
         self.refresh_bindings()
 
@@ -370,6 +373,19 @@ class WelcomeScreen(StepScreen):
             from screens.tui.status import StatusScreen
 
             self.app.push_screen(StatusScreen())
+
+    def action_change_trail(self) -> None:
+        """Pick one of the account's trails and open the wizard on its current settings."""
+        if self.state.account is not None:
+            # Deferred: a screen's module loads when it is first shown (start-up time).
+            from screens.tui.adoption import pick_and_adopt
+
+            pick_and_adopt(self, list(self._trails.values()))
+
+    @on(Button.Pressed, "#change-trail")
+    def _change_trail(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_change_trail()
 
     @on(Button.Pressed, "#trail-health")
     def _trail_health(self, event: Button.Pressed) -> None:
