@@ -19,7 +19,6 @@ changes are marked against) and the fixes kept.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -28,57 +27,23 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from screens.common.changes import changes
+from screens.tui.adopting import Adoption
+from screens.tui.base import StepScreen, wizard_app
 from screens.tui.widgets.footer import StepFooter
 from screens.tui.widgets.wrap import Breakable
-from wizard.guide import Draft
 
 if TYPE_CHECKING:
-    from screens.tui.app import WizardApp
+    from textual.dom import DOMNode
+
     from screens.tui.state import WizardState
     from wizard.account.adopt import Adopted
     from wizard.account.discovery import TrailFacts
     from wizard.health.fixes import TrailFixes
 
-CHANGES_ID = "changes"
-"""Id of the panel that lists a step's changes."""
-
-
-@dataclass(frozen=True)
-class Adoption:
-    """The existing trail the wizard is changing."""
-
-    adopted: Adopted
-    """The trail as read (its answers, where and when, the notes)."""
-    baseline: Draft
-    """The draft it was read into: what changes are marked against."""
-    fixes: TrailFixes | None = None
-    """Its fixes, when the wizard was opened to fix its failed controls."""
-    chosen: tuple[str, ...] = ()
-    """The ids of the fixes kept."""
-
-    @property
-    def trail(self) -> str:
-        """The trail's name."""
-        return self.adopted.answers.trail.name
-
-    def headline(self) -> str:
-        """``Changing the existing trail X (home region R), as read at T.``."""
-        return (
-            f"Changing the existing trail {self.trail} (home region "
-            f"{self.adopted.home_region}), as read at {self.adopted.read_at}."
-        )
-
-    def chosen_fixes(self) -> list[str]:
-        """The controls the kept fixes pass, once each (``CloudTrail.1``, ``CloudTrail.4``)."""
-        if self.fixes is None:
-            return []
-        controls = [c.control for c in self.fixes.fixes.choices if c.id in self.chosen]
-        return list(dict.fromkeys(controls))
+# ------------------------------------------------------------------ opening the wizard
 
 
 def adoption_of(state: WizardState) -> Adoption | None:
@@ -86,76 +51,16 @@ def adoption_of(state: WizardState) -> Adoption | None:
     return state.adoption
 
 
-def changes_text(adoption: Adoption, draft: Draft, step_id: str) -> Text:
-    """The panel's text: the trail being changed, then this step's changes (or none yet)."""
-    text = Text(adoption.headline(), style="bold")
-    fixes = adoption.chosen_fixes()
-    if fixes and step_id == "review":
-        text.append("\nFixes chosen for: ", style="bold")
-        text.append(", ".join(fixes) + ".")
-    found = changes(adoption.baseline, draft, step_id)
-    where = "" if step_id == "review" else " on this step"
-    if not found:
-        text.append(f"\nNo change{where} yet: every value shown is the trail's current one.")
-        return text
-    text.append(f"\nChanged{where}:")
-    for change in found:
-        text.append("\n• ")
-        text.append(change.label, style="bold")
-        text.append(f": {change.now}, ")
-        text.append(f"changed (was: {change.was})", style="bold yellow")
-        if change.warning:
-            text.append(f"; {change.warning}", style="italic")
-    return text
-
-
-def changes_panel(adoption: Adoption, draft: Draft, step_id: str) -> Widget:
-    """The panel at the top of a step's form (see :func:`refresh_changes`).
-
-    It scrolls past a few lines (the review lists every change, above the plan).
-    """
-    panel = VerticalScroll(
-        Static(Breakable(changes_text(adoption, draft, step_id)), id=CHANGES_ID),
-        id=f"{CHANGES_ID}-box",
-        classes="changes",
-    )
-    # Set here, not in app.tcss: only a wizard changing an existing trail shows it.
-    panel.styles.border_left = ("thick", "goldenrod")
-    panel.styles.padding = (0, 1)
-    panel.styles.margin = (0, 0, 1, 0)
-    panel.styles.height = "auto"
-    panel.styles.max_height = 8
-    return panel
-
-
-def refresh_changes(screen: Any) -> None:
-    """Show a step's changes as its fields are now (``screen`` is a step screen).
-
-    The step's own ``collect`` reads its fields, so what is marked is what Next would keep.
-    """
-    adoption = adoption_of(screen.state)
-    if adoption is None or not screen.is_attached:
-        return
-    panels = screen.query(f"#{CHANGES_ID}")
-    if not panels:
-        return
-    state, _errors = screen.collect()
-    panels.first(Static).update(Breakable(changes_text(adoption, state.draft, screen.STEP_ID)))
-
-
-# ------------------------------------------------------------------ opening the wizard
-
-
-def open_on_trail(app: WizardApp, adoption: Adoption, answers: Any, step: str) -> None:
+def open_on_trail(node: DOMNode, adoption: Adoption, answers: Any, step: str) -> None:
     """Start the wizard over on an existing trail's answers, at ``step``.
 
     Any screen over the steps (Trail health, the Fixes screen) is closed first; the step
     then replaces the step under them.
     """
-    # Deferred like every step's module: base needs the app's type.
-    from screens.tui.base import StepScreen
+    # Deferred for start-up time: pydantic models load only when this runs.
     from wizard.guide import draft_from_answers
 
+    app = wizard_app(node)
     while len(app.screen_stack) > 1 and not isinstance(app.screen, StepScreen):
         app.pop_screen()
     state = app.state.with_(
@@ -203,8 +108,7 @@ def _in_thread(node: Any, work: Callable[[], Any], done: Callable[[Any], None], 
 
 def adopt_trail_from(screen: Any, trail_arn: str) -> None:
     """Read ``trail_arn`` into answers (in a worker of ``screen``), then open the wizard."""
-    app: WizardApp = screen.app
-    engine = app.backend.engine
+    engine = wizard_app(screen).backend.engine
     screen.notify(f"Reading {trail_arn.rsplit('/', 1)[-1]}'s settings…", timeout=3)
 
     def work() -> Adopted:
@@ -223,14 +127,14 @@ def adopt_trail_from(screen: Any, trail_arn: str) -> None:
         adoption = Adoption(adopted=result, baseline=draft_from_answers(result.answers))
         for note in result.notes:
             screen.notify(note, title="Note", timeout=10)
-        open_on_trail(app, adoption, result.answers, "trail")
+        open_on_trail(screen, adoption, result.answers, "trail")
 
     _in_thread(screen, work, done, "adopt")
 
 
 def fix_trail_from(screen: Any, trail_arn: str) -> None:
     """Read ``trail_arn`` and its fixes (in a worker of ``screen``), then show the fixes."""
-    app: WizardApp = screen.app
+    app = wizard_app(screen)
     engine = app.backend.engine
     screen.notify("Reading the trail and working out its fixes…", timeout=3)
 
@@ -458,4 +362,4 @@ class FixesScreen(Screen[None]):
             fixes=self.found,
             chosen=tuple(chosen),
         )
-        open_on_trail(self.app, adoption, fixed, "review")  # type: ignore[arg-type]
+        open_on_trail(self, adoption, fixed, "review")

@@ -173,7 +173,7 @@ class StepScreen(Screen[None]):
             with VerticalScroll(id="body"):
                 if self.state.adoption is not None:
                     # Deferred: only a wizard changing an existing trail needs it.
-                    from screens.tui.adoption import changes_panel
+                    from screens.tui.adopting import changes_panel
 
                     # Changing an existing trail: what this step changes, above its fields.
                     yield changes_panel(self.state.adoption, self.state.draft, self.STEP_ID)
@@ -457,10 +457,10 @@ class StepScreen(Screen[None]):
 
     def mark_changes(self) -> None:
         """Changing an existing trail: the changes panel follows the fields, once the step's
-        own handlers of the change have run (see :mod:`screens.tui.adoption`)."""
+        own handlers of the change have run (see :mod:`screens.tui.adopting`)."""
         if self.state.adoption is not None:
             # Deferred: only a wizard changing an existing trail needs it.
-            from screens.tui.adoption import refresh_changes
+            from screens.tui.adopting import refresh_changes
 
             self.call_after_refresh(refresh_changes, self)
 

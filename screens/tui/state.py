@@ -16,7 +16,7 @@ from wizard.guide import Draft, answers_data
 if TYPE_CHECKING:  # heavy models: imported where used, after the first frame
     from typing_extensions import Unpack
 
-    from screens.tui.adoption import Adoption
+    from screens.tui.adopting import Adoption
     from wizard.account.discovery import Discovery
     from wizard.engine import Outcome
     from wizard.model.answers import Answers

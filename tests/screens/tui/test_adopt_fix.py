@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from textual.widgets import Checkbox, Input, Select, Switch
 
-from screens.tui.adoption import CHANGES_ID, FixesScreen, TrailPicker, adoption_of
+from screens.tui.adopting import CHANGES_ID
+from screens.tui.adoption import FixesScreen, TrailPicker, adoption_of
 from screens.tui.app import WizardApp
 from screens.tui.status import StatusScreen
 from screens.tui.steps.review import ReviewScreen
@@ -79,7 +80,7 @@ async def test_change_an_existing_trail_starts_from_its_settings_and_marks_chang
             lambda: isinstance(app.screen, ReviewScreen) and app.screen.mode != "loading",
             "the plan",
         )
-        assert app.screen.mode == "ready"
+        assert isinstance(app.screen, ReviewScreen) and app.screen.mode == "ready"
         review = changes_shown(app)
         # The review lists every change, and only that one.
         assert "Changed:" in review
