@@ -29,6 +29,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Label, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from screens.tui.adopting import Adoption
 from screens.tui.base import StepScreen, wizard_app
@@ -92,7 +93,6 @@ def _failure(error: BaseException) -> str:
 def _in_thread(node: Any, work: Callable[[], Any], done: Callable[[Any], None], group: str) -> None:
     """Run ``work`` in a thread worker of ``node``; ``done`` gets its result (or the error's
     text) back on the UI thread, unless the worker was cancelled."""
-    from textual.worker import get_current_worker
 
     def run() -> None:
         worker = get_current_worker()
