@@ -7,6 +7,7 @@ TUI and in the plain prompts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -17,6 +18,13 @@ from wizard.model.choices import DATA_EVENT_TYPES as DATA_EVENT_TYPES
 from wizard.model.choices import EXCLUDABLE_SOURCES as EXCLUDABLE_SOURCES
 from wizard.model.choices import INSIGHT_TYPES as INSIGHT_TYPES
 from wizard.model.choices import RETENTION_DAYS as RETENTION_DAYS
+from wizard.model.event_types import (
+    DATA_FIELDS_BY_NAME,
+    DATA_TYPE_ALIASES,
+    SELECTOR_NAME_MAX,
+    VALUE_LENGTH_MAX,
+    resource_type,
+)
 from wizard.model.names import (
     check_access_log_prefix,
     check_account_id,
@@ -382,15 +390,128 @@ class CloudWatchLogsAnswers(AnswersModel):
         return bool(self.role and self.role.startswith("arn:"))
 
 
-class DataEventAnswers(AnswersModel):
-    """One kind of data event to record."""
+_TYPE_SHAPE = re.compile(r"^AWS::[A-Za-z0-9]+::[A-Za-z0-9]+$")
+_SOURCE_SHAPE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$")
+_WILDCARD = "*"
 
-    type: Literal["s3", "lambda", "dynamodb"]
-    """Resource kind: s3 objects, lambda invocations, dynamodb items."""
+ConditionOperator = Literal[
+    "Equals", "NotEquals", "StartsWith", "NotStartsWith", "EndsWith", "NotEndsWith"
+]
+InsightType = Literal["ApiCallRateInsight", "ApiErrorRateInsight"]
+AggregationTemplate = Literal["API_ACTIVITY", "RESOURCE_ACCESS", "USER_ACTIONS"]
+
+
+def value_problem(value: str, *, where: str) -> str | None:
+    """What is wrong with one value of an advanced event selector, or None.
+
+    Args:
+        value: The value.
+        where: How to name it in the message (``events.data[0] resources``).
+    """
+    if not value:
+        return f"{where} has an empty value; each value needs 1 to {VALUE_LENGTH_MAX:,} characters."
+    if len(value) > VALUE_LENGTH_MAX:
+        return (
+            f"{where} has a value of {len(value):,} characters; CloudTrail takes at most "
+            f"{VALUE_LENGTH_MAX:,}."
+        )
+    if _WILDCARD in value:
+        return (
+            f"{where}: '{value}' has a '*', but event selectors have no wildcards (CloudTrail "
+            "would match the '*' literally). Match the start or the end instead: StartsWith or "
+            "NotStartsWith for a prefix (an S3 bucket is arn:aws:s3:::BUCKET/), EndsWith or "
+            "NotEndsWith for a suffix."
+        )
+    return None
+
+
+def _selector_name(value: str | None) -> str | None:
+    if value is not None and len(value) > SELECTOR_NAME_MAX:
+        raise ValueError(
+            f"the name has {len(value):,} characters; CloudTrail takes at most "
+            f"{SELECTOR_NAME_MAX:,}."
+        )
+    return value
+
+
+class FieldCondition(AnswersModel):
+    """One more condition of a data event selector: a field, an operator and its values."""
+
+    field: str
+    """eventName, resources.ARN, eventSource, eventType, userIdentity.arn or
+    sessionCredentialFromConsole (readOnly is set by read_write)."""
+    operator: ConditionOperator
+    """Equals, NotEquals, StartsWith, NotStartsWith, EndsWith or NotEndsWith."""
+    values: list[str]
+    """The values (any one matches); no wildcards."""
+
+    @field_validator("field")
+    @classmethod
+    def _field(cls, value: str) -> str:
+        if value in ("readOnly", "eventCategory", "resources.type"):
+            own = {
+                "readOnly": "read_write (all, read or write)",
+                "eventCategory": "the list it is in (events.data or events.network)",
+                "resources.type": "type",
+            }[value]
+            raise ValueError(f"{value} is set by the item's {own}, not by a condition.")
+        if value not in DATA_FIELDS_BY_NAME:
+            fields = ", ".join(DATA_FIELDS_BY_NAME)
+            raise ValueError(
+                f"'{value}' is not a field data event selectors can filter on; use one of "
+                f"{fields}."
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _operator_and_values(self) -> FieldCondition:
+        rule = DATA_FIELDS_BY_NAME[self.field]
+        if self.operator not in rule.operators:
+            raise ValueError(
+                f"{self.field} takes only {' or '.join(rule.operators)}, not {self.operator}."
+            )
+        if not self.values:
+            raise ValueError(f"the {self.field} condition has no values; give at least one.")
+        for value in self.values:
+            problem = value_problem(value, where=f"the {self.field} condition")
+            if problem:
+                raise ValueError(problem)
+            if rule.values and value not in rule.values:
+                raise ValueError(
+                    f"{self.field} takes only the value {' or '.join(rule.values)}, not "
+                    f"'{value}' (use NotEquals true to leave console sessions out)."
+                )
+        if len(set(self.values)) != len(self.values):
+            raise ValueError(f"the {self.field} {self.operator} condition repeats a value.")
+        return self
+
+
+class DataEventAnswers(AnswersModel):
+    """One data event selector: a resource type, which resources, and optional conditions."""
+
+    type: str
+    """s3, lambda, dynamodb, s3express, or any resources.type AWS documents
+    (AWS::SNS::Topic)."""
     resources: Literal["all"] | list[str] = "all"
-    """"all", or ARN prefixes (arn:aws:s3:::bucket/ or arn:aws:s3:::bucket/path/)."""
+    """"all", or ARN prefixes (StartsWith): arn:aws:s3:::bucket/ or arn:aws:s3:::bucket/path/."""
     read_write: Literal["all", "read", "write"] = "all"
     """Read events, write events, or both."""
+    conditions: list[FieldCondition] = Field(default_factory=list)
+    """More conditions on eventName, resources.ARN, eventSource, eventType, userIdentity.arn
+    or sessionCredentialFromConsole; all must hold."""
+    name: str | None = None
+    """The selector's name (default: one that says what it records)."""
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        if value in DATA_TYPE_ALIASES or _TYPE_SHAPE.match(value):
+            return value
+        short = ", ".join(DATA_TYPE_ALIASES)
+        raise ValueError(
+            f"'{value}' is not a data event type: use {short}, or a resources.type such as "
+            "AWS::SNS::Topic (the events step's table lists every type AWS documents)."
+        )
 
     @field_validator("resources")
     @classmethod
@@ -399,13 +520,54 @@ class DataEventAnswers(AnswersModel):
             if not value:
                 raise ValueError('resources is empty; use "all" or list ARN prefixes.')
             for item in value:
+                problem = value_problem(item, where="resources")
+                if problem:
+                    raise ValueError(problem)
                 if parse_arn(item) is None:
                     raise ValueError(
                         f"'{item}' is not an ARN; data-event resources are ARN prefixes such as "
                         "arn:aws:s3:::my-bucket/ or "
                         "arn:aws:lambda:us-east-1:123456789012:function:f."
                     )
+            if len(set(value)) != len(value):
+                raise ValueError("resources repeats a value.")
         return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return _selector_name(value)
+
+    @property
+    def resource_type(self) -> str:
+        """The resources.type value (AWS::S3::Object for s3)."""
+        return resource_type(self.type)
+
+
+class NetworkEventAnswers(AnswersModel):
+    """Network activity events of one service: calls made through VPC endpoints."""
+
+    source: str
+    """The service's event source, such as s3.amazonaws.com or kms.amazonaws.com."""
+    denied_only: bool = False
+    """Only calls a VPC endpoint policy denied (errorCode VpceAccessDenied)."""
+    name: str | None = None
+    """The selector's name (default: one that says what it records)."""
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if not _SOURCE_SHAPE.match(value):
+            raise ValueError(
+                f"'{value}' is not an event source: network activity events are chosen by the "
+                "service's event source, such as s3.amazonaws.com or kms.amazonaws.com."
+            )
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return _selector_name(value)
 
 
 class EventsAnswers(AnswersModel):
@@ -416,29 +578,69 @@ class EventsAnswers(AnswersModel):
     exclude_sources: list[Literal["kms.amazonaws.com", "rdsdata.amazonaws.com"]] = Field(
         default_factory=list
     )
-    """High-volume management event sources to leave out."""
+    """High-volume management event sources to leave out (AWS Config's
+    multi-region-cloudtrail-enabled rule and CloudTrail.1 then fail)."""
     data: list[DataEventAnswers] = Field(default_factory=list)
-    """Data events (charged per event)."""
-    insights: list[Literal["ApiCallRateInsight", "ApiErrorRateInsight"]] = Field(
-        default_factory=list
-    )
-    """CloudTrail Insights types (charged per event analysed)."""
+    """Data event selectors (charged per event)."""
+    network: list[NetworkEventAnswers] = Field(default_factory=list)
+    """Network activity events, one item per event source (charged per event)."""
+    insights: list[InsightType] = Field(default_factory=list)
+    """CloudTrail Insights on management events (charged per event analysed)."""
+    data_insights: list[InsightType] = Field(default_factory=list)
+    """CloudTrail Insights on data events (charged per event analysed)."""
+    aggregation: list[AggregationTemplate] = Field(default_factory=list)
+    """5-minute summaries of the data events: API_ACTIVITY, RESOURCE_ACCESS, USER_ACTIONS."""
 
     @model_validator(mode="after")
     def _something_recorded(self) -> EventsAnswers:
-        if self.management == "none" and not self.data:
+        if self.management == "none" and not self.data and not self.network:
             raise ValueError(
-                "events.management is none and events.data is empty, so the trail would record "
-                "nothing. Record management events (all) or add data events."
+                "events.management is none and events.data and events.network are empty, so "
+                "the trail would record nothing. Record management events (all) or add data "
+                "or network activity events."
             )
         if self.management == "none" and self.exclude_sources:
             raise ValueError("events.exclude_sources only applies when management events are on.")
-        if self.insights and self.management not in ("all", "write"):
+        if "ApiCallRateInsight" in self.insights and self.management not in ("all", "write"):
             raise ValueError(
-                "CloudTrail Insights analyses write management events: set events.management to "
-                "all or write, or remove events.insights."
+                "CloudTrail Insights on the API call rate analyses write management events: set "
+                "events.management to all or write, or remove ApiCallRateInsight from "
+                "events.insights."
             )
+        if self.insights and self.management == "none":
+            raise ValueError(
+                "CloudTrail Insights on management events need management events: set "
+                "events.management to all, or remove events.insights."
+            )
+        if self.data_insights and not self.data:
+            raise ValueError(
+                "events.data_insights analyse the trail's data events, but events.data is "
+                "empty: add data events, or remove events.data_insights."
+            )
+        if self.aggregation and not self.data:
+            raise ValueError(
+                "events.aggregation summarises the trail's data events, but events.data is "
+                "empty: add data events, or remove events.aggregation."
+            )
+        sources = [n.source for n in self.network]
+        repeated = sorted({s for s in sources if sources.count(s) > 1})
+        if repeated:
+            raise ValueError(
+                f"events.network names {', '.join(repeated)} more than once; list each event "
+                "source once (denied_only: true records only its VPC endpoint denials)."
+            )
+        for name, values in (
+            ("insights", self.insights),
+            ("data_insights", self.data_insights),
+            ("aggregation", self.aggregation),
+        ):
+            if len(set(values)) != len(values):
+                raise ValueError(f"events.{name} repeats a value.")
         return self
+
+
+class CostAnswers(AnswersModel):
+    """Event volumes for the cost preview (the cost preview defines its fields)."""
 
 
 class Answers(AnswersModel):
@@ -456,6 +658,8 @@ class Answers(AnswersModel):
     """CloudWatch Logs delivery."""
     events: EventsAnswers = Field(default_factory=EventsAnswers)
     """Event selection."""
+    cost: CostAnswers = Field(default_factory=CostAnswers)
+    """Event volumes for the cost preview (it estimates them when left out)."""
 
     def home_region(self, default: str) -> str:
         """The trail's home region, falling back to ``default`` (the session's)."""
