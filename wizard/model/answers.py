@@ -639,8 +639,61 @@ class EventsAnswers(AnswersModel):
         return self
 
 
+MAX_STORAGE_MONTHS = 120
+"""The longest time the cost preview prices log files kept in the bucket for (ten years)."""
+
+
 class CostAnswers(AnswersModel):
-    """Event volumes for the cost preview (the cost preview defines its fields)."""
+    """How many events the cost preview prices, when you know better than its estimate."""
+
+    management_events_per_day: int | None = None
+    """Management events a day, read and write together, in every region the trail records
+    (this account's); None: measured from the account's recent activity, or a stated
+    default."""
+    read_only_percent: int | None = None
+    """The share of those management events that are read-only (0-100); None: measured with
+    the activity, else 90 (AWS's own examples)."""
+    data_events_per_day: int | None = None
+    """Data events a day, every data-event selector together; None: a stated default per
+    selector."""
+    network_activity_events_per_day: int | None = None
+    """Network activity events a day, every event source together; None: a stated default
+    per event source."""
+    storage_months: int = 12
+    """Months of log files the bucket holds in the month priced (the wizard sets no expiry,
+    so storage grows each month until a lifecycle rule removes old files)."""
+
+    @field_validator(
+        "management_events_per_day", "data_events_per_day", "network_activity_events_per_day"
+    )
+    @classmethod
+    def _per_day(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError(
+                f"{value} events a day cannot be: give a count of 0 or more, or leave the field "
+                "out to have the wizard estimate it."
+            )
+        return value
+
+    @field_validator("read_only_percent")
+    @classmethod
+    def _percent(cls, value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= 100:
+            raise ValueError(
+                f"{value} is not a percentage: give a whole number from 0 to 100 (90 means nine "
+                "in ten management events are read-only)."
+            )
+        return value
+
+    @field_validator("storage_months")
+    @classmethod
+    def _months(cls, value: int) -> int:
+        if not 1 <= value <= MAX_STORAGE_MONTHS:
+            raise ValueError(
+                f"{value} months cannot be priced: give 1 to {MAX_STORAGE_MONTHS} (12 prices the "
+                "bucket after a year of log files)."
+            )
+        return value
 
 
 class Answers(AnswersModel):
