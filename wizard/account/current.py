@@ -123,6 +123,11 @@ class TrailState(WizardModel):
     """Advanced event selectors, when the trail has those."""
     insight_types: list[str] = Field(default_factory=list)
     """The Insights types turned on (empty: Insights off)."""
+    insight_selectors: list[dict[str, Any]] = Field(default_factory=list)
+    """GetInsightSelectors' list exactly (each type with its EventCategories, if any)."""
+    aggregation_templates: list[str] | None = None
+    """Data event aggregation templates (GetEventConfiguration); None when it could not be
+    read (the operation is recent, and a caller may lack cloudtrail:GetEventConfiguration)."""
     tags: dict[str, str] = Field(default_factory=dict)
     """The trail's tags."""
     errors: list[str] = Field(default_factory=list)
@@ -191,9 +196,21 @@ def read_trail_state(arn: str, home_region: str, caller: AwsCaller) -> TrailStat
         fields["insight_types"] = sorted(
             str(s["InsightType"]) for s in got.get("InsightSelectors") or [] if "InsightType" in s
         )
+        fields["insight_selectors"] = [dict(s) for s in got.get("InsightSelectors") or []]
     except AwsError as err:
         if err.code != "InsightNotEnabledException":
             errors.append(_explain(err, "GetInsightSelectors"))
+    try:
+        got = caller.call("cloudtrail", home_region, "GetEventConfiguration", {"TrailName": arn})
+        fields["aggregation_templates"] = sorted(
+            {
+                str(t)
+                for c in got.get("AggregationConfigurations") or []
+                for t in c.get("Templates") or []
+            }
+        )
+    except AwsError:
+        pass  # unknown (None): the plan leaves aggregation alone unless the answers ask for it
     try:
         got = caller.call("cloudtrail", home_region, "ListTags", {"ResourceIdList": [arn]})
         listed = got.get("ResourceTagList") or []

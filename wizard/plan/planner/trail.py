@@ -19,14 +19,18 @@ from typing import Any
 from wizard.account.current import TrailState
 from wizard.model.plan import Call, SettingChange
 from wizard.plan.desired import (
+    canonical_selectors,
     describe_selectors,
-    insights_change,
-    selectors_match,
     tag_changes,
     trail_changes,
 )
 from wizard.plan.planner.builder import PlanBuilder, PlanInputs, tags_kv
-from wizard.plan.selectors import advanced_event_selectors
+from wizard.plan.selectors import (
+    aggregation_configurations,
+    describe_events,
+    event_selection,
+    insight_selectors,
+)
 
 PROPAGATION_ERRORS = [
     "InsufficientS3BucketPolicyException",
@@ -56,8 +60,10 @@ def trail_chain(
     _create_trail(b, given, params, deps)
     _put_event_selectors(b, given)
     last = "put-event-selectors"
-    if given.answers.events.insights:
+    if insight_selectors(given.answers):
         last = _put_insight_selectors(b, given)
+    if aggregation_configurations(given.answers):
+        last = _put_event_configuration(b, given, last)
     _start_logging(b, given, last)
 
 
@@ -119,10 +125,18 @@ def _create_trail(
     )
 
 
+def _events_summary(given: PlanInputs) -> str:
+    """``Choose the events to record (basic selectors): management events (...); ...``."""
+    kind = event_selection(given.answers, given.names).kind
+    return f"Choose the events to record ({kind} selectors): " + "; ".join(
+        describe_events(given.answers)
+    )
+
+
 def _put_event_selectors(b: PlanBuilder, given: PlanInputs) -> str:
-    """The events to record, as advanced event selectors."""
+    """The events to record: basic selectors when they can say it, else advanced ones."""
     trail_arn = given.names.trail_arn
-    selectors = advanced_event_selectors(given.answers, given.names)
+    selection = event_selection(given.answers, given.names)
     return b.add(
         "put-event-selectors",
         "trail",
@@ -130,18 +144,27 @@ def _put_event_selectors(b: PlanBuilder, given: PlanInputs) -> str:
             service="cloudtrail",
             region=given.names.home_region,
             operation="PutEventSelectors",
-            params={"TrailName": trail_arn, "AdvancedEventSelectors": selectors},
+            params={"TrailName": trail_arn, **selection.params()},
         ),
-        "Choose the events to record: " + ", ".join(s["Name"] for s in selectors),
+        _events_summary(given),
         changes=trail_arn,
         depends_on=["create-trail"],
     )
 
 
+def insights_words(selectors: list[dict[str, Any]]) -> str:
+    """``ApiCallRateInsight on management and data events; ...`` (``off`` for none)."""
+    parts = []
+    for selector in selectors:
+        categories = [str(c).lower() for c in selector.get("EventCategories") or ["Management"]]
+        parts.append(f"{selector.get('InsightType')} on {' and '.join(categories)} events")
+    return "; ".join(parts) or "off"
+
+
 def _put_insight_selectors(b: PlanBuilder, given: PlanInputs) -> str:
-    """CloudTrail Insights, when the answers ask for it."""
+    """CloudTrail Insights, management and data together (the call replaces the list)."""
     trail_arn = given.names.trail_arn
-    insights = given.answers.events.insights
+    selectors = insight_selectors(given.answers)
     return b.add(
         "put-insight-selectors",
         "trail",
@@ -149,14 +172,37 @@ def _put_insight_selectors(b: PlanBuilder, given: PlanInputs) -> str:
             service="cloudtrail",
             region=given.names.home_region,
             operation="PutInsightSelectors",
-            params={
-                "TrailName": trail_arn,
-                "InsightSelectors": [{"InsightType": i} for i in insights],
-            },
+            params={"TrailName": trail_arn, "InsightSelectors": selectors},
         ),
-        "Turn on CloudTrail Insights: " + ", ".join(insights),
+        "Turn on CloudTrail Insights: " + insights_words(selectors),
         changes=trail_arn,
         depends_on=["create-trail"],
+    )
+
+
+def _aggregation_words(templates: list[str] | None) -> str:
+    if templates is None:
+        return "unknown"
+    return ", ".join(templates) or "off"
+
+
+def _put_event_configuration(b: PlanBuilder, given: PlanInputs, after: str) -> str:
+    """Data event aggregation (5-minute summaries), once the data events are chosen."""
+    trail_arn = given.names.trail_arn
+    configurations = aggregation_configurations(given.answers)
+    return b.add(
+        "put-event-configuration",
+        "trail",
+        Call(
+            service="cloudtrail",
+            region=given.names.home_region,
+            operation="PutEventConfiguration",
+            params={"TrailName": trail_arn, "AggregationConfigurations": configurations},
+        ),
+        "Aggregate data events into 5-minute summaries: "
+        + _aggregation_words([str(t) for t in given.answers.events.aggregation]),
+        changes=trail_arn,
+        depends_on=list(dict.fromkeys(["put-event-selectors", after])),
     )
 
 
@@ -212,7 +258,14 @@ def _update_trail(
     settings, the event selectors, Insights, the answers' tags, then logging.
     """
     after = list(dict.fromkeys(deps))
-    for add in (_update_settings, _update_selectors, _update_insights, _update_tags, _restart):
+    for add in (
+        _update_settings,
+        _update_selectors,
+        _update_insights,
+        _update_aggregation,
+        _update_tags,
+        _restart,
+    ):
         step = add(b, given, state, params, after)
         if step is not None:
             after = [step]
@@ -260,8 +313,9 @@ def _update_selectors(
     b: PlanBuilder, given: PlanInputs, state: TrailState, params: dict[str, Any], after: list[str]
 ) -> str | None:
     """PutEventSelectors when the trail records other events; undone with the exact old ones."""
-    selectors = advanced_event_selectors(given.answers, given.names)
-    if selectors_match(state, selectors):
+    selection = event_selection(given.answers, given.names)
+    current = canonical_selectors(state.event_selectors, state.advanced_event_selectors)
+    if current == canonical_selectors(selection.basic, selection.advanced):
         return None
     arn = state.arn
     if state.advanced_event_selectors:
@@ -271,10 +325,8 @@ def _update_selectors(
     return b.add(
         "put-event-selectors",
         "trail",
-        _trail_call(
-            given, "PutEventSelectors", {"TrailName": arn, "AdvancedEventSelectors": selectors}
-        ),
-        "Choose the events to record: " + ", ".join(s["Name"] for s in selectors),
+        _trail_call(given, "PutEventSelectors", {"TrailName": arn, **selection.params()}),
+        _events_summary(given),
         changes=given.names.trail_arn,
         depends_on=after,
         undo=[_trail_call(given, "PutEventSelectors", {"TrailName": arn, **previous})],
@@ -285,48 +337,119 @@ def _update_selectors(
             SettingChange(
                 name="events recorded",
                 current=describe_selectors(state.event_selectors, state.advanced_event_selectors),
-                wanted=describe_selectors(None, selectors),
+                wanted=describe_selectors(selection.basic, selection.advanced),
             )
         ],
     )
 
 
+def _insights_key(selectors: list[dict[str, Any]]) -> dict[str, frozenset[str]]:
+    """Insights selectors as type -> categories (none given means management events)."""
+    return {
+        str(s.get("InsightType")): frozenset(s.get("EventCategories") or ["Management"])
+        for s in selectors
+    }
+
+
 def _update_insights(
     b: PlanBuilder, given: PlanInputs, state: TrailState, params: dict[str, Any], after: list[str]
 ) -> str | None:
-    """PutInsightSelectors when the Insights types differ (an empty list turns Insights off)."""
-    wanted = list(given.answers.events.insights)
-    change = insights_change(state, wanted)
-    if change is None:
+    """PutInsightSelectors when the Insights differ (an empty list turns Insights off).
+
+    The call replaces the whole list, so it always carries management and data Insights
+    together; undone by putting the exact previous list back.
+    """
+    wanted = insight_selectors(given.answers)
+    previous = state.insight_selectors or [{"InsightType": i} for i in state.insight_types]
+    if _insights_key(previous) == _insights_key(wanted):
         return None
     arn = state.arn
+    dropped = sorted(
+        t
+        for t, categories in _insights_key(previous).items()
+        if "Management" in categories
+        and "Management" not in _insights_key(wanted).get(t, frozenset())
+    )
+    summary = (
+        "Set CloudTrail Insights: " + insights_words(wanted)
+        if wanted
+        else "Turn CloudTrail Insights off"
+    )
+    if dropped and wanted:
+        summary += f" (management events Insights {', '.join(dropped)} turned off)"
     return b.add(
         "put-insight-selectors",
         "trail",
+        _trail_call(given, "PutInsightSelectors", {"TrailName": arn, "InsightSelectors": wanted}),
+        summary,
+        changes=given.names.trail_arn,
+        depends_on=after,
+        undo=[
+            _trail_call(
+                given, "PutInsightSelectors", {"TrailName": arn, "InsightSelectors": previous}
+            )
+        ],
+        undo_summary="Put the previous Insights selectors back exactly"
+        if previous
+        else "Turn Insights off again (it was off)",
+        settings=[
+            SettingChange(
+                name="CloudTrail Insights",
+                current=insights_words(previous),
+                wanted=insights_words(wanted),
+            )
+        ],
+    )
+
+
+def _update_aggregation(
+    b: PlanBuilder, given: PlanInputs, state: TrailState, params: dict[str, Any], after: list[str]
+) -> str | None:
+    """PutEventConfiguration when the aggregation templates differ; undone with the old ones.
+
+    When the trail's setting could not be read (None) it is left alone unless the answers
+    ask for aggregation; the undo then turns aggregation off (an empty list).
+    """
+    wanted: list[str] = sorted(given.answers.events.aggregation)
+    current = state.aggregation_templates
+    if current == wanted or (current is None and not wanted):
+        return None
+    arn = state.arn
+
+    def configuration(templates: list[str] | None) -> list[dict[str, Any]]:
+        return [{"EventCategory": "Data", "Templates": templates}] if templates else []
+
+    return b.add(
+        "put-event-configuration",
+        "trail",
         _trail_call(
             given,
-            "PutInsightSelectors",
-            {"TrailName": arn, "InsightSelectors": [{"InsightType": i} for i in wanted]},
+            "PutEventConfiguration",
+            {"TrailName": arn, "AggregationConfigurations": configuration(wanted)},
         ),
-        "Turn on CloudTrail Insights: " + ", ".join(wanted)
+        "Aggregate data events into 5-minute summaries: " + _aggregation_words(wanted)
         if wanted
-        else "Turn CloudTrail Insights off",
+        else "Turn data event aggregation off",
         changes=given.names.trail_arn,
         depends_on=after,
         undo=[
             _trail_call(
                 given,
-                "PutInsightSelectors",
-                {
-                    "TrailName": arn,
-                    "InsightSelectors": [{"InsightType": i} for i in state.insight_types],
-                },
+                "PutEventConfiguration",
+                {"TrailName": arn, "AggregationConfigurations": configuration(current)},
             )
         ],
-        undo_summary="Put the previous Insights types back"
-        if state.insight_types
-        else "Turn Insights off again (it was off)",
-        settings=[change],
+        undo_summary="Put the previous aggregation back"
+        if current
+        else "Turn data event aggregation off again"
+        + (" (its previous setting could not be read)" if current is None else ""),
+        settings=[
+            SettingChange(
+                name="data event aggregation",
+                current=_aggregation_words(current),
+                wanted=_aggregation_words(wanted),
+            )
+        ],
     )
 
 
