@@ -53,6 +53,12 @@ class DataResourceType:
 BASIC_DATA_TYPES = ("AWS::S3::Object", "AWS::Lambda::Function", "AWS::DynamoDB::Table")
 """The resource types basic event selectors take (``DataResource.Type``)."""
 
+BASIC_SELECTORS_MAX = 5
+"""Basic event selectors: 5 per trail (CloudTrail quotas, WhatIsCloudTrail-Limits)."""
+
+BASIC_DATA_RESOURCES_MAX = 250
+"""Basic event selectors: 250 data resource values across all selectors of a trail."""
+
 S3_OBJECT = "AWS::S3::Object"
 """Objects in general purpose buckets: the type of CIS 4.8/4.9 and of the log bucket loop."""
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wizard.model.context import AccountContext, Names
+from wizard.model.event_types import BASIC_DATA_RESOURCES_MAX, BASIC_SELECTORS_MAX
 from wizard.model.names import RUN_TAG
 from wizard.model.plan import Finding
-from wizard.plan.selectors import advanced_event_selectors
+from wizard.plan.selectors import event_selection
 from wizard.policy.merge import render_policy
 
 if TYPE_CHECKING:
@@ -97,13 +98,13 @@ ROLE_POLICIES_MAX_CHARS = 10240
 counted. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
 """
 
-EVENT_SELECTORS_MAX = 5
+EVENT_SELECTORS_MAX = BASIC_SELECTORS_MAX
 """CloudTrail basic event selectors: 5 per trail.
 
 https://docs.aws.amazon.com/awscloudtrail/latest/userguide/WhatIsCloudTrail-Limits.html
 """
 
-DATA_RESOURCES_MAX = 250
+DATA_RESOURCES_MAX = BASIC_DATA_RESOURCES_MAX
 """CloudTrail basic event selectors: 250 data resources across all selectors of a trail
 (same page as :data:`EVENT_SELECTORS_MAX`)."""
 
@@ -619,8 +620,10 @@ def limit_findings(
     data_prefixes = sum(
         len(d.resources) for d in answers.events.data if isinstance(d.resources, list)
     )
+    selection = event_selection(answers, names)
     out += event_selector_findings(
-        advanced=advanced_event_selectors(answers, names),
+        selection.basic,
+        selection.advanced,
         trail=answers.trail.name,
         data_prefixes=data_prefixes,
     )

@@ -24,6 +24,7 @@ from wizard.model.context import AccountContext, Names
 from wizard.model.plan import Finding, by_severity
 from wizard.plan.central import central_findings
 from wizard.plan.desired import Adoption, adoption, ours_elsewhere
+from wizard.plan.event_guards import event_findings
 from wizard.plan.limits import limit_findings
 from wizard.plan.review import (
     PolicyReview,
@@ -1051,17 +1052,17 @@ def _principal_findings(answers: Answers, found: Discovery) -> list[Finding]:
 
 def _posture_findings(answers: Answers, names: Names, found: Discovery) -> list[Finding]:
     """What the event choices cost or miss, and a new bucket without versioning."""
-    out = _s3_data_event_findings(answers, names)
+    out = event_findings(answers, names)
     ev = answers.events
-    if ev.data:
+    if ev.data or ev.network:
         out.append(
             _info(
                 "data-events-cost",
-                "Data events are charged per event (about $0.10 per 100,000); busy buckets or "
-                "functions can cost far more than the trail itself.",
+                "Data and network activity events are charged per event (about $0.10 per "
+                "100,000); busy buckets or functions can cost far more than the trail itself.",
             )
         )
-    if ev.insights:
+    if ev.insights or ev.data_insights:
         out.append(
             _info(
                 "insights-cost",
@@ -1086,36 +1087,6 @@ def _posture_findings(answers: Answers, names: Names, found: Discovery) -> list[
                 controls=["CKV_AWS_21"],
             )
         )
-    return out
-
-
-def _s3_data_event_findings(answers: Answers, names: Names) -> list[Finding]:
-    """S3 data events and the log bucket: excluded for "all", a loop when named."""
-    out: list[Finding] = []
-    bucket = answers.bucket.name
-    for data in answers.events.data:
-        if data.type != "s3":
-            continue
-        if data.resources == "all":
-            out.append(
-                _info(
-                    "data-events-log-bucket-excluded",
-                    f"S3 data events for all buckets would record CloudTrail's own writes to "
-                    f"{bucket}, a loop that grows the bill. The wizard excludes "
-                    "the log bucket from the data-event selector.",
-                    bucket,
-                )
-            )
-        elif any(r.startswith(names.bucket_arn) for r in data.resources):
-            out.append(
-                _warn(
-                    "data-events-on-log-bucket",
-                    f"S3 data events include the log bucket {bucket}: every log file "
-                    "CloudTrail writes creates more events to log. Remove the log bucket from "
-                    "events.data resources.",
-                    bucket,
-                )
-            )
     return out
 
 

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 from wizard.model.choices import INSIGHT_TYPES
 from wizard.model.event_types import (
     ARN_SERVICES,
+    BASIC_DATA_RESOURCES_MAX,
+    BASIC_SELECTORS_MAX,
     OPERATORS,
     S3_OBJECT,
     VPCE_ACCESS_DENIED,
@@ -280,6 +282,12 @@ def _basic_selectors(answers: Answers, names: Names) -> list[dict[str, Any]] | N
     return selectors
 
 
+def _basic_fits(selectors: Sequence[Mapping[str, Any]]) -> bool:
+    """True when CloudTrail takes these many basic selectors and data resource values."""
+    values = sum(len(r["Values"]) for s in selectors for r in s.get("DataResources") or [])
+    return len(selectors) <= BASIC_SELECTORS_MAX and values <= BASIC_DATA_RESOURCES_MAX
+
+
 def event_selection(answers: Answers, names: Names) -> EventSelection:
     """What PutEventSelectors sends for the answers: basic selectors when they can say it
     all (and fit CloudTrail's limits on them), else advanced ones.
@@ -288,11 +296,8 @@ def event_selection(answers: Answers, names: Names) -> EventSelection:
         answers: The validated answers.
         names: The names derived from them.
     """
-    # Deferred: limits imports this module (it measures these selectors).
-    from wizard.plan.limits import event_selector_problem
-
     basic = _basic_selectors(answers, names)
-    if basic is not None and event_selector_problem(basic, None) is None:
+    if basic is not None and _basic_fits(basic):
         return EventSelection(basic=tuple(basic), advanced=None)
     return EventSelection(basic=None, advanced=tuple(advanced_event_selectors(answers, names)))
 
@@ -359,13 +364,3 @@ def describe_events(answers: Answers) -> list[str]:
         kind = "VPC endpoint denials" if network.denied_only else "all calls"
         out.append(f"network activity: {kind} of {network.source}")
     return out
-
-
-def selector_values(selectors: Sequence[Mapping[str, Any]]) -> int:
-    """How many values the advanced selectors hold (CloudTrail allows 500 per trail)."""
-    return sum(
-        len(f.get(op) or [])
-        for s in selectors
-        for f in s.get("FieldSelectors") or []
-        for op in OPERATORS
-    )
