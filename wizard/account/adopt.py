@@ -29,14 +29,16 @@ import yaml
 from pydantic import Field, ValidationError
 
 from wizard.model.answers import (
-    DATA_EVENT_TYPES,
     EXCLUDABLE_SOURCES,
     INSIGHT_TYPES,
     RETENTION_DAYS,
     Answers,
+    DataEventAnswers,
+    NetworkEventAnswers,
 )
 from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext
+from wizard.model.event_types import VPCE_ACCESS_DENIED, short_type
 from wizard.model.names import (
     RUN_TAG,
     check_access_log_prefix,
@@ -195,12 +197,7 @@ def find_trail(
 
 _SelectorNotes = list[str]
 
-
-def _data_type_name(resource_type: str) -> str | None:
-    for name, aws_type in DATA_EVENT_TYPES.items():
-        if aws_type == resource_type:
-            return name
-    return None
+_OPERATORS = ("Equals", "NotEquals", "StartsWith", "NotStartsWith", "EndsWith", "NotEndsWith")
 
 
 def _all_resources(values: Sequence[str], kind: str, partition: str) -> bool:
@@ -227,14 +224,13 @@ def _basic(
             management |= sides
             exclusions.append(set(selector.get("ExcludeManagementEventSources") or []))
         for resource in selector.get("DataResources") or []:
-            kind = _data_type_name(str(resource.get("Type")))
+            kind = short_type(str(resource.get("Type")))
             values = [str(v) for v in resource.get("Values") or []]
-            if kind is None:
+            if kind not in ("s3", "lambda", "dynamodb"):
                 notes.append(
-                    f"The trail records data events of type {resource.get('Type')}, which "
-                    "the answers format cannot express (it has S3 objects, Lambda functions "
-                    "and DynamoDB tables): left out of the answers, so applying them would "
-                    "stop recording those events."
+                    f"The trail records data events of type {resource.get('Type')}, which a "
+                    "basic event selector cannot name: left out of the answers, so applying "
+                    "them would stop recording those events."
                 )
                 continue
             if not values:
@@ -255,13 +251,10 @@ def _basic(
 def _describe_selector(selector: Mapping[str, Any]) -> str:
     fields = []
     for field in selector.get("FieldSelectors") or []:
-        for operator in ("Equals", "NotEquals", "StartsWith", "NotStartsWith", "EndsWith"):
+        for operator in _OPERATORS:
             if field.get(operator):
                 values = ", ".join(str(v) for v in field[operator])
                 fields.append(f"{field.get('Field')} {operator} [{values}]")
-        if field.get("NotEndsWith"):
-            values = ", ".join(str(v) for v in field["NotEndsWith"])
-            fields.append(f"{field.get('Field')} NotEndsWith [{values}]")
     name = selector.get("Name")
     return f"'{name}' ({'; '.join(fields)})" if name else f"({'; '.join(fields)})"
 
@@ -270,7 +263,7 @@ def _read_only(field: Mapping[str, Any] | None) -> str | None:
     """``read`` / ``write`` / ``all`` from a readOnly field selector; None: not expressible."""
     if field is None:
         return "all"
-    keys = {k for k, v in field.items() if k != "Field" and v}
+    keys = _operators(field)
     equals = [str(v).lower() for v in field.get("Equals") or []]
     if keys != {"Equals"} or not equals:
         return None
@@ -285,110 +278,161 @@ def _operators(field: Mapping[str, Any]) -> set[str]:
     return {k for k, v in field.items() if k != "Field" and v}
 
 
-def _advanced(
-    selectors: Sequence[Mapping[str, Any]],
-    bucket_exclusion: str | None,
-    notes: _SelectorNotes,
-) -> tuple[set[str], list[set[str]], list[dict[str, Any]]]:
-    """Management read/write, exclusions per management selector, and data events."""
-    management: set[str] = set()
-    exclusions: list[set[str]] = []
-    data: list[dict[str, Any]] = []
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False)[0]
+    return str(error["msg"]).removeprefix("Value error, ")
 
-    def cannot(selector: Mapping[str, Any], why: str) -> None:
-        notes.append(
+
+class _Events:
+    """What the advanced selectors record, gathered selector by selector."""
+
+    def __init__(self, bucket_exclusion: str | None, notes: _SelectorNotes) -> None:
+        self.bucket_exclusion = bucket_exclusion
+        self.notes = notes
+        self.management: set[str] = set()
+        self.exclusions: list[set[str]] = []
+        self.data: list[dict[str, Any]] = []
+        self.network: dict[str, dict[str, Any]] = {}
+
+    def cannot(self, selector: Mapping[str, Any], why: str) -> None:
+        self.notes.append(
             f"Advanced event selector {_describe_selector(selector)} cannot be expressed in "
             f"the answers ({why}): left out of them, so applying them would stop recording "
             "what it selects. Keep the trail's selectors as they are by not applying these "
             "answers' events, or record a wider choice in the events step."
         )
 
-    for selector in selectors:
+    def add(self, selector: Mapping[str, Any]) -> None:
         fields: dict[str, Mapping[str, Any]] = {}
-        repeated = False
         for field in selector.get("FieldSelectors") or []:
             name = str(field.get("Field"))
-            repeated = repeated or name in fields
+            if name in fields:
+                self.cannot(selector, f"the field {name} appears twice")
+                return
             fields[name] = field
-        if repeated:
-            cannot(selector, "a field appears twice")
-            continue
         category = fields.get("eventCategory")
         categories = (category or {}).get("Equals") or []
         if category is None or _operators(category) != {"Equals"} or len(categories) != 1:
-            cannot(selector, "it does not select one event category")
-            continue
+            self.cannot(selector, "it does not select one event category")
+            return
+        kind = str(categories[0])
+        if kind == "NetworkActivity":
+            self._network(selector, fields)
+            return
         side = _read_only(fields.get("readOnly"))
         if side is None:
-            cannot(selector, "its readOnly condition")
-            continue
-        if categories[0] == "Management":
-            extra = set(fields) - {"eventCategory", "readOnly", "eventSource"}
-            source = fields.get("eventSource")
-            excluded: set[str] = set()
-            if source is not None:
-                excluded = set(source.get("NotEquals") or [])
-                if _operators(source) != {"NotEquals"} or not excluded <= set(EXCLUDABLE_SOURCES):
-                    cannot(
-                        selector,
-                        "its eventSource condition: the answers can only leave out "
-                        + " and ".join(EXCLUDABLE_SOURCES),
-                    )
-                    continue
-            if extra:
-                cannot(selector, f"it filters on {', '.join(sorted(extra))}")
-                continue
-            management |= {"read", "write"} if side == "all" else {side}
-            exclusions.append(excluded)
-            continue
-        if categories[0] != "Data":
-            cannot(
+            self.cannot(selector, "its readOnly condition")
+        elif kind == "Management":
+            self._management(selector, fields, side)
+        elif kind == "Data":
+            self._data(selector, fields, side)
+        else:
+            self.cannot(
                 selector,
-                f"{categories[0]} events are not in the answers format, which has management "
-                "and data events",
+                f"{kind} events are not in the answers format, which has management, data "
+                "and network activity events",
             )
-            continue
-        parsed = _advanced_data(fields, side, bucket_exclusion)
-        if isinstance(parsed, str):
-            cannot(selector, parsed)
-            continue
-        data.append(parsed)
-    return management, exclusions, data
 
+    def _management(
+        self, selector: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]], side: str
+    ) -> None:
+        extra = set(fields) - {"eventCategory", "readOnly", "eventSource"}
+        if extra:
+            self.cannot(selector, f"it filters on {', '.join(sorted(extra))}")
+            return
+        source = fields.get("eventSource")
+        excluded: set[str] = set()
+        if source is not None:
+            excluded = set(source.get("NotEquals") or [])
+            if _operators(source) != {"NotEquals"} or not excluded <= set(EXCLUDABLE_SOURCES):
+                self.cannot(
+                    selector,
+                    "its eventSource condition: the answers can only leave out "
+                    + " and ".join(EXCLUDABLE_SOURCES),
+                )
+                return
+        self.management |= {"read", "write"} if side == "all" else {side}
+        self.exclusions.append(excluded)
 
-def _advanced_data(
-    fields: Mapping[str, Mapping[str, Any]], side: str, bucket_exclusion: str | None
-) -> dict[str, Any] | str:
-    """One data-event selector as a ``data`` entry of the answers, or why it cannot be."""
-    extra = set(fields) - {"eventCategory", "readOnly", "resources.type", "resources.ARN"}
-    if extra:
-        return f"it filters on {', '.join(sorted(extra))}"
-    kind_field = fields.get("resources.type")
-    types = (kind_field or {}).get("Equals") or []
-    if kind_field is None or _operators(kind_field) != {"Equals"} or len(types) != 1:
-        return "it does not name one resource type"
-    kind = _data_type_name(str(types[0]))
-    if kind is None:
-        return (
-            f"data events of type {types[0]}: the answers have S3 objects, Lambda functions "
-            "and DynamoDB tables"
-        )
-    entry: dict[str, Any] = {"type": kind, "resources": "all", "read_write": side}
-    arn_field = fields.get("resources.ARN")
-    if arn_field is None:
-        return entry
-    operators = _operators(arn_field)
-    if operators == {"StartsWith"}:
-        entry["resources"] = sorted(str(v) for v in arn_field["StartsWith"])
-        return entry
-    if (
-        operators == {"NotStartsWith"}
-        and kind == "s3"
-        and bucket_exclusion is not None
-        and list(arn_field["NotStartsWith"]) == [bucket_exclusion]
-    ):
-        return entry  # the log bucket left out: exactly what the answers' "all" plans
-    return f"its resources.ARN condition ({', '.join(sorted(operators))})"
+    def _data(
+        self, selector: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]], side: str
+    ) -> None:
+        kind_field = fields.get("resources.type")
+        types = (kind_field or {}).get("Equals") or []
+        if kind_field is None or _operators(kind_field) != {"Equals"} or len(types) != 1:
+            self.cannot(selector, "it does not name one resource type")
+            return
+        kind = short_type(str(types[0]))
+        entry: dict[str, Any] = {"type": kind, "resources": "all", "read_write": side}
+        arn = dict(fields.get("resources.ARN") or {})
+        if arn.get("StartsWith"):
+            entry["resources"] = sorted(str(v) for v in arn.pop("StartsWith"))
+        if (
+            entry["resources"] == "all"
+            and kind == "s3"
+            and self.bucket_exclusion is not None
+            and list(arn.get("NotStartsWith") or []) == [self.bucket_exclusion]
+        ):
+            # The log bucket left out: exactly what the answers' "all" plans.
+            arn.pop("NotStartsWith")
+        conditions = []
+        rest = {k: v for k, v in fields.items() if k not in ("eventCategory", "readOnly")}
+        rest.pop("resources.type")
+        rest["resources.ARN"] = arn
+        for name in sorted(rest):
+            for operator in _OPERATORS:
+                values = rest[name].get(operator)
+                if values:
+                    conditions.append(
+                        {"field": name, "operator": operator, "values": [str(v) for v in values]}
+                    )
+        if conditions:
+            entry["conditions"] = conditions
+        wanted_name = selector.get("Name")
+        if wanted_name and wanted_name != f"{kind} data events":
+            entry["name"] = str(wanted_name)
+        try:
+            DataEventAnswers.model_validate(entry)
+        except ValidationError as exc:
+            self.cannot(selector, _first_problem(exc))
+            return
+        self.data.append(entry)
+
+    def _network(
+        self, selector: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        extra = set(fields) - {"eventCategory", "eventSource", "errorCode"}
+        if extra:
+            self.cannot(selector, f"it filters on {', '.join(sorted(extra))}")
+            return
+        source = fields.get("eventSource")
+        sources = [str(s) for s in (source or {}).get("Equals") or []]
+        if source is None or _operators(source) != {"Equals"} or not sources:
+            self.cannot(selector, "the answers choose network activity events by event source")
+            return
+        error = fields.get("errorCode")
+        denied_only = error is not None
+        if error is not None and (
+            _operators(error) != {"Equals"}
+            or [str(v) for v in error.get("Equals") or []] != [VPCE_ACCESS_DENIED]
+        ):
+            self.cannot(selector, f"its errorCode condition (only {VPCE_ACCESS_DENIED})")
+            return
+        for name in sources:
+            entry: dict[str, Any] = {"source": name, "denied_only": denied_only}
+            try:
+                NetworkEventAnswers.model_validate(entry)
+            except ValidationError as exc:
+                self.cannot(selector, _first_problem(exc))
+                return
+            known = self.network.get(name)
+            if known is not None and known["denied_only"] != denied_only:
+                self.notes.append(
+                    f"Network activity events of {name} are selected twice, once all and once "
+                    "VPC endpoint denials only: the answers record them all."
+                )
+                entry["denied_only"] = False
+            self.network[name] = entry
 
 
 def events_from_selectors(
@@ -398,6 +442,7 @@ def events_from_selectors(
     *,
     bucket: str | None,
     partition: str = "aws",
+    aggregation: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[dict[str, Any], list[str]]:
     """The ``events`` section of the answers for a trail's selectors, and what it cannot say.
 
@@ -407,18 +452,23 @@ def events_from_selectors(
         insights: GetInsightSelectors' ``InsightSelectors`` (empty: Insights off).
         bucket: The trail's log bucket (an S3 data selector leaving it out is "all").
         partition: The ARN partition.
+        aggregation: GetEventConfiguration's ``AggregationConfigurations``.
 
     Returns:
         The ``events`` data (for :class:`~wizard.model.answers.EventsAnswers`), and notes.
     """
     notes: list[str] = []
+    network: list[dict[str, Any]] = []
     if not basic and not advanced:
         management: set[str] = {"read", "write"}  # CloudTrail's default without selectors
         exclusions: list[set[str]] = [set()]
         data: list[dict[str, Any]] = []
     elif advanced:
-        exclusion = f"arn:{partition}:s3:::{bucket}/" if bucket else None
-        management, exclusions, data = _advanced(advanced, exclusion, notes)
+        gathered = _Events(f"arn:{partition}:s3:::{bucket}/" if bucket else None, notes)
+        for selector in advanced:
+            gathered.add(selector)
+        management, exclusions, data = gathered.management, gathered.exclusions, gathered.data
+        network = sorted(gathered.network.values(), key=lambda n: str(n["source"]))
     else:
         management, exclusions, data = _basic(basic, partition, notes)
     kind = (
@@ -444,36 +494,58 @@ def events_from_selectors(
         "management": kind,
         "exclude_sources": sorted(excluded) if kind != "none" else [],
         "data": data,
-        "insights": [],
+        "network": network,
     }
-    wanted: list[str] = []
-    for selector in insights:
+    events["insights"], events["data_insights"] = _insights(insights, kind, bool(data), notes)
+    templates: list[str] = []
+    for config in aggregation:
+        if config.get("EventCategory", "Data") == "Data":
+            templates += [str(t) for t in config.get("Templates") or []]
+    if templates and not data:
+        notes.append(
+            "The trail summarises data events it does not record (aggregation "
+            f"{', '.join(templates)}): left out of the answers."
+        )
+        templates = []
+    events["aggregation"] = list(dict.fromkeys(templates))
+    return events, notes
+
+
+def _insights(
+    selectors: Sequence[Mapping[str, Any]], management: str, data: bool, notes: _SelectorNotes
+) -> tuple[list[str], list[str]]:
+    """Insights on management events and on data events, as the answers can hold them."""
+    on_management: list[str] = []
+    on_data: list[str] = []
+    for selector in selectors:
         insight = str(selector.get("InsightType"))
-        categories = list(selector.get("EventCategories") or [])
         if insight not in INSIGHT_TYPES:
             notes.append(f"Insights type {insight} is not in the answers format: left out.")
             continue
-        if categories and "Management" not in categories:
+        categories = list(selector.get("EventCategories") or ["Management"])
+        if "Management" in categories:
+            on_management.append(insight)
+        if "Data" in categories:
+            on_data.append(insight)
+    kept: list[str] = []
+    for insight in on_management:
+        if management == "none" or (
+            insight == "ApiCallRateInsight" and management not in ("all", "write")
+        ):
             notes.append(
-                f"Insights {insight} analyses only data events here; the answers' Insights "
-                "analyse management events: left out of the answers."
+                f"The trail has Insights {insight} on management events but records {management} "
+                "management events, which it cannot analyse: left out of the answers."
             )
             continue
-        if "Data" in categories:
-            notes.append(
-                f"Insights {insight} also analyses data events; the answers' Insights cover "
-                "management events only, so the plan shows that change."
-            )
-        wanted.append(insight)
-    if wanted and kind not in ("all", "write"):
+        kept.append(insight)
+    if on_data and not data:
         notes.append(
-            f"The trail has Insights ({', '.join(wanted)}) but records {kind} management "
-            "events; the answers need write management events for Insights, so Insights are "
-            "left out of them."
+            f"The trail has Insights ({', '.join(on_data)}) on data events but records none: "
+            "left out of the answers."
         )
-        wanted = []
-    events["insights"] = sorted(set(wanted), key=list(INSIGHT_TYPES).index)
-    return events, notes
+        on_data = []
+    order = list(INSIGHT_TYPES).index
+    return sorted(set(kept), key=order), sorted(set(on_data), key=order)
 
 
 # --------------------------------------------------------------------------- reading
@@ -694,13 +766,43 @@ def _selectors(
         except AwsError as err:
             if err.code != "InsightNotEnabledException" and not err.not_found:
                 raise _failed(err, "the trail's Insights selectors") from None
-    return events_from_selectors(
-        selectors.get("EventSelectors") or [],
-        selectors.get("AdvancedEventSelectors") or [],
+    basic = selectors.get("EventSelectors") or []
+    advanced = selectors.get("AdvancedEventSelectors") or []
+    aggregation: list[dict[str, Any]] = []
+    notes: list[str] = []
+    if _records_data(basic, advanced):
+        # Summaries exist only for data events: nothing to read for a trail without them.
+        try:
+            found = caller.call("cloudtrail", home, "GetEventConfiguration", {"TrailName": arn})
+            aggregation = list(found.get("AggregationConfigurations") or [])
+        except AwsError as err:
+            notes.append(
+                "Could not read whether the trail summarises its data events ("
+                f"{action_for(err.service, err.operation)}: {err.code}): the answers leave "
+                "aggregation out, so applying them would turn it off if it is on."
+            )
+    events, selector_notes = events_from_selectors(
+        basic,
+        advanced,
         insights,
         bucket=trail.get("S3BucketName"),
         partition=partition,
+        aggregation=aggregation,
     )
+    return events, selector_notes + notes
+
+
+def _records_data(
+    basic: Sequence[Mapping[str, Any]], advanced: Sequence[Mapping[str, Any]]
+) -> bool:
+    """The selectors record some data events."""
+    if any(s.get("DataResources") for s in basic):
+        return True
+    for selector in advanced:
+        for field in selector.get("FieldSelectors") or []:
+            if field.get("Field") == "eventCategory" and "Data" in (field.get("Equals") or []):
+                return True
+    return False
 
 
 def adopt_trail(

@@ -67,6 +67,7 @@ from wizard.sandbox.delivery import (
     RecordingMiddleware,
     install_delivery_patches,
 )
+from wizard.sandbox.events import install_event_patches, remove_event_patches
 from wizard.sandbox.rules import (
     CLOUDTRAIL,
     TrailSpec,
@@ -812,10 +813,14 @@ def install_strict_patches() -> None:
         # property is replaced (not wrapped) because it has no method to call through.
         _ORIGINALS[(Trail, "topic_arn")] = Trail.__dict__["topic_arn"]
         Trail.topic_arn = property(_trail_topic_arn)  # type: ignore[assignment,method-assign]
+        # Selectors, Insights and aggregation as CloudTrail refuses and keeps them; installed
+        # last (it wraps the patches above) and so removed first.
+        install_event_patches()
 
 
 def remove_strict_patches() -> None:
     """Restore moto's original methods (for tests that need plain moto)."""
+    remove_event_patches()
     with _PATCH_LOCK:
         for (cls, name), original in _ORIGINALS.items():
             setattr(cls, name, original)

@@ -108,6 +108,14 @@ def configured_trail(sandbox: Any, aws: Any) -> str:
                     {"Field": "eventName", "Equals": ["PutObject"]},
                 ],
             },
+            {
+                "Name": "one-endpoint",
+                "FieldSelectors": [
+                    {"Field": "eventCategory", "Equals": ["NetworkActivity"]},
+                    {"Field": "eventSource", "Equals": ["kms.amazonaws.com"]},
+                    {"Field": "vpcEndpointId", "Equals": ["vpce-0123456789abcdef0"]},
+                ],
+            },
         ],
     )
     trail.put_insight_selectors(
@@ -135,17 +143,28 @@ def test_a_hand_made_trail_is_read_whole_and_what_answers_cannot_say_is_noted(
     assert adopted.key_arn is not None and adopted.key_arn.startswith(f"arn:aws:kms:{EU}:")
     assert answers.events.management == "write"
     assert answers.events.exclude_sources == ["kms.amazonaws.com"]
-    assert [d.model_dump() for d in answers.events.data] == [
+    assert [d.model_dump(exclude_defaults=True) for d in answers.events.data] == [
         {
             "type": "lambda",
             "resources": [f"arn:aws:lambda:{EU}:{ACCOUNT}:function:app-"],
-            "read_write": "all",
-        }
+            "name": "lambda",
+        },
+        {
+            "type": "s3",
+            "conditions": [{"field": "eventName", "operator": "Equals", "values": ["PutObject"]}],
+            "name": "puts",
+        },
     ]
     assert answers.events.insights == ["ApiCallRateInsight"]
-    # The selector filtering on eventName is not in the answers: a note says so and names it.
-    [note] = adopted.notes
-    assert "'puts'" in note and "eventName" in note and "cannot be expressed" in note
+    # The network selector filtering on an endpoint is not in the answers: a note says so and
+    # names it, and it is the only selector left out.
+    selectors = [n for n in adopted.notes if "event selector" in n]
+    assert len(selectors) == 1
+    assert "'one-endpoint'" in selectors[0] and "vpcEndpointId" in selectors[0]
+    assert "cannot be expressed" in selectors[0]
+    assert answers.events.network == []
+    # Anything else said is about reading the data events' aggregation.
+    assert all("summarises its data events" in n for n in adopted.notes if n not in selectors)
 
 
 def test_a_key_without_alias_is_named_by_its_arn_and_a_stopped_trail_is_said(
@@ -362,7 +381,15 @@ def _management(*fields: dict[str, Any], name: str = "m") -> dict[str, Any]:
 
 def test_no_selectors_is_every_management_event() -> None:
     events, notes = events_from_selectors([], [], [], bucket="b")
-    assert events == {"management": "all", "exclude_sources": [], "data": [], "insights": []}
+    assert events == {
+        "management": "all",
+        "exclude_sources": [],
+        "data": [],
+        "network": [],
+        "insights": [],
+        "data_insights": [],
+        "aggregation": [],
+    }
     assert notes == []
 
 
@@ -428,9 +455,10 @@ def test_the_wizards_own_s3_selector_reads_back_as_all() -> None:
                 "FieldSelectors": [
                     {"Field": "eventCategory", "Equals": ["NetworkActivity"]},
                     {"Field": "eventSource", "Equals": ["s3.amazonaws.com"]},
+                    {"Field": "vpcEndpointId", "Equals": ["vpce-1"]},
                 ],
             },
-            "NetworkActivity events are not in the answers format",
+            "it filters on vpcEndpointId",
         ),
         (
             _management({"Field": "eventSource", "Equals": ["iam.amazonaws.com"]}, name="iam"),
@@ -438,24 +466,24 @@ def test_the_wizards_own_s3_selector_reads_back_as_all() -> None:
         ),
         (
             {
-                "Name": "other-bucket-out",
+                "Name": "errors",
                 "FieldSelectors": [
                     {"Field": "eventCategory", "Equals": ["Data"]},
                     {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
-                    {"Field": "resources.ARN", "NotStartsWith": ["arn:aws:s3:::other/"]},
+                    {"Field": "errorCode", "Equals": ["AccessDenied"]},
                 ],
             },
-            "resources.ARN condition",
+            "'errorCode' is not a field data event selectors can filter on",
         ),
         (
             {
-                "Name": "sns",
+                "Name": "two-kinds",
                 "FieldSelectors": [
                     {"Field": "eventCategory", "Equals": ["Data"]},
-                    {"Field": "resources.type", "Equals": ["AWS::SNS::Topic"]},
+                    {"Field": "resources.type", "Equals": ["AWS::S3::Object", "AWS::SNS::Topic"]},
                 ],
             },
-            "AWS::SNS::Topic",
+            "it does not name one resource type",
         ),
     ],
 )
@@ -484,24 +512,108 @@ def test_different_exclusions_keep_only_what_every_selector_leaves_out() -> None
     assert len(notes) == 1 and "leave out different event sources" in notes[0]
 
 
-def test_insights_on_data_events_only_or_without_write_events_are_noted() -> None:
-    insights = [
+def test_insights_go_where_their_event_categories_say() -> None:
+    insights: list[dict[str, Any]] = [
         {"InsightType": "ApiCallRateInsight", "EventCategories": ["Data"]},
         {"InsightType": "ApiErrorRateInsight", "EventCategories": ["Management", "Data"]},
     ]
+    lambdas = {
+        "Name": "lambda",
+        "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::Lambda::Function"]},
+        ],
+    }
 
-    events, notes = events_from_selectors([], [], insights, bucket="logs")
+    events, notes = events_from_selectors([], [_management(), lambdas], insights, bucket="logs")
 
     assert events["insights"] == ["ApiErrorRateInsight"]
-    assert any("analyses only data events" in n for n in notes)
-    assert any("also analyses data events" in n for n in notes)
+    assert events["data_insights"] == ["ApiCallRateInsight", "ApiErrorRateInsight"]
+    assert notes == []
 
+
+def test_insights_the_trail_cannot_analyse_are_noted() -> None:
     reads = [_management({"Field": "readOnly", "Equals": ["true"]})]
-    events, notes = events_from_selectors(
-        [], reads, [{"InsightType": "ApiCallRateInsight"}], bucket="logs"
-    )
-    assert events["insights"] == []
-    assert any("need write management events" in n for n in notes)
+    insights: list[dict[str, Any]] = [
+        {"InsightType": "ApiCallRateInsight"},
+        {"InsightType": "ApiErrorRateInsight", "EventCategories": ["Data"]},
+    ]
+
+    events, notes = events_from_selectors([], reads, insights, bucket="logs")
+
+    assert events["insights"] == [] and events["data_insights"] == []
+    assert any("records read management events" in n for n in notes)
+    assert any("on data events but records none" in n for n in notes)
+
+
+def test_conditions_network_events_and_aggregation_are_read() -> None:
+    advanced = [
+        {
+            "Name": "deletes by people",
+            "FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Data"]},
+                {"Field": "resources.type", "Equals": ["AWS::DynamoDB::Table"]},
+                {"Field": "readOnly", "Equals": ["false"]},
+                {"Field": "eventName", "Equals": ["DeleteItem"]},
+                {"Field": "sessionCredentialFromConsole", "Equals": ["true"]},
+            ],
+        },
+        {
+            "Name": "topics",
+            "FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Data"]},
+                {"Field": "resources.type", "Equals": ["AWS::SNS::Topic"]},
+                {"Field": "resources.ARN", "NotEndsWith": ["-test"]},
+            ],
+        },
+        {
+            "Name": "kms through endpoints",
+            "FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["NetworkActivity"]},
+                {"Field": "eventSource", "Equals": ["kms.amazonaws.com", "s3.amazonaws.com"]},
+                {"Field": "errorCode", "Equals": ["VpceAccessDenied"]},
+            ],
+        },
+    ]
+    aggregation = [{"Templates": ["API_ACTIVITY", "USER_ACTIONS"], "EventCategory": "Data"}]
+
+    events, notes = events_from_selectors([], advanced, [], bucket="logs", aggregation=aggregation)
+
+    assert notes == []
+    assert events["management"] == "none"
+    assert events["data"] == [
+        {
+            "type": "dynamodb",
+            "resources": "all",
+            "read_write": "write",
+            "conditions": [
+                {"field": "eventName", "operator": "Equals", "values": ["DeleteItem"]},
+                {
+                    "field": "sessionCredentialFromConsole",
+                    "operator": "Equals",
+                    "values": ["true"],
+                },
+            ],
+            "name": "deletes by people",
+        },
+        {
+            "type": "AWS::SNS::Topic",
+            "resources": "all",
+            "read_write": "all",
+            "conditions": [
+                {"field": "resources.ARN", "operator": "NotEndsWith", "values": ["-test"]}
+            ],
+            "name": "topics",
+        },
+    ]
+    assert events["network"] == [
+        {"source": "kms.amazonaws.com", "denied_only": True},
+        {"source": "s3.amazonaws.com", "denied_only": True},
+    ]
+    assert events["aggregation"] == ["API_ACTIVITY", "USER_ACTIONS"]
+    from wizard.model.answers import EventsAnswers
+
+    EventsAnswers.model_validate(events)  # valid answers, as read
 
 
 def test_the_answers_file_states_every_setting_and_carries_the_notes(
@@ -518,7 +630,7 @@ def test_the_answers_file_states_every_setting_and_carries_the_notes(
     header = "\n".join(line for line in text.splitlines() if line.startswith("#"))
     assert f"from {adopted.trail_arn}" in header.replace("\n# ", " ")
     assert "in the sandbox" in header
-    assert "# Notes:\n# - Advanced event selector 'puts'" in header
+    assert "# Notes:\n# - Advanced event selector 'one-endpoint'" in header
     # Defaults are written too: the file says what the trail is, whatever later defaults are.
     for line in ("  type: sse-kms", "  management: write", "  organization: false"):
         assert line in text.splitlines()
