@@ -69,7 +69,13 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
                 "cloudtrail:StopLogging",
                 *(
                     ("cloudtrail:GetInsightSelectors", "cloudtrail:PutInsightSelectors")
-                    if answers.events.insights
+                    if answers.events.insights or answers.events.data_insights
+                    else ()
+                ),
+                # Data event aggregation (PutEventConfiguration; read back to verify).
+                *(
+                    ("cloudtrail:GetEventConfiguration", "cloudtrail:PutEventConfiguration")
+                    if answers.events.aggregation
                     else ()
                 ),
             ),
