@@ -29,9 +29,7 @@ from wizard.model.names import check_account_id, check_principal_arn, parse_arn
 from wizard.ports import AwsError
 
 if TYPE_CHECKING:
-    from wizard.account.inventory import BucketChoice
     from wizard.aws.session import AwsSession
-    from wizard.model.context import AccountContext
     from wizard.ports import AwsCaller
 
 Owner = Literal["this", "other"]
@@ -260,15 +258,3 @@ def connect_log_account(
     return LogAccount(
         account_id=account_id, how=how, value=value, caller_arn=arn, caller=session.caller
     )
-
-
-def log_account_buckets(log: LogAccount, ctx: AccountContext) -> list[BucketChoice]:
-    """The log-archive account's buckets, judged for the trail of ``ctx``'s account (blocks).
-
-    Raises:
-        AwsError: they could not be listed.
-    """
-    # Deferred for start-up time: the inventory (pydantic models) loads when needed.
-    from wizard.account.inventory import list_buckets
-
-    return list_buckets(log.caller, ctx.account_id, ctx.region)

@@ -16,7 +16,8 @@ Every question is asked so that Ctrl-C raises ``KeyboardInterrupt`` (questionary
 ``.unsafe_ask()``); one handler
 at the top (:func:`run_plain`) says that nothing was changed, as harlequin's config wizard
 does. Ctrl-C while applying is different: it asks for a clean stop and a rollback
-(:func:`screens.common.reporting.stop_signals_set`).
+(:func:`screens.common.reporting.stop_signals_set`); Ctrl-C while the buckets or keys are
+listed stops the listing, and the question comes next.
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ from screens.common.log_account import (
     check_profile,
     check_role,
     connect_log_account,
-    log_account_buckets,
     owner_choices,
     sandbox_hint,
     who_writes,
@@ -632,7 +632,14 @@ class PlainWizard:
         return True
 
     def list_buckets(self) -> None:
-        """List the owner's buckets (information for the bucket name question)."""
+        """List the owner's buckets (information for the bucket name question).
+
+        Lines come in name order as soon as each bucket's policy is read (many at once);
+        Ctrl-C stops the listing and goes on to the question.
+        """
+        # Deferred for start-up time: the inventory (pydantic models) loads when needed.
+        from wizard.account.inventory import BucketListing
+
         log = self.backend.log_account
         central = bool(guide.get(self.draft, "bucket.account"))
         if central and log is None:
@@ -642,54 +649,92 @@ class PlainWizard:
             )
             return
         whose = f"account {log.account_id}" if central and log is not None else "this account"
-        self.line(f"Looking at the buckets of {whose}...")
+        engine = self.backend.engine
+        caller = log.caller if central and log is not None else engine.caller
+        listing = BucketListing(caller, engine.ctx.account_id, engine.ctx.region)
+        self.line(f"Looking at the buckets of {whose} (Ctrl-C stops the listing)...")
+        rows: list[str] = []
+        known: dict[str, BucketChoice] = {}
+        shown = 0
         try:
-            buckets: list[BucketChoice]
-            if central and log is not None:
-                buckets = log_account_buckets(log, self.backend.engine.ctx)
-            else:
-                buckets = self.backend.engine.buckets()
+            for batch in listing.batches():
+                rows.extend(b.name for b in batch.found)
+                known.update({b.name: b for b in [*batch.found, *batch.checked]})
+                while shown < len(rows) and known[rows[shown]].checked:
+                    if shown == 0:
+                        self.line(f"Buckets of {whose}:")
+                    b = known[rows[shown]]
+                    note = f": {b.note}" if b.note else ""
+                    self.line(f"  {b.name} ({b.region or 'region unknown'}){note}")
+                    shown += 1
         except AwsError as err:
             self.line(f"Could not list the buckets ({err.code}); type the bucket's name.")
             return
-        if not buckets:
-            self.line(f"{whose[0].upper()}{whose[1:]} has no bucket yet.")
+        except KeyboardInterrupt:
+            listing.cancel()
+            self.line(
+                f"Listing stopped after {shown} of {len(rows)} buckets found so far; type the "
+                "bucket's name."
+            )
             return
-        self.line(f"Buckets of {whose}:")
-        for b in buckets:
-            note = f": {b.note}" if b.note else ""
-            self.line(f"  {b.name} ({b.region or 'region unknown'}){note}")
+        if not rows:
+            self.line(f"{whose[0].upper()}{whose[1:]} has no bucket yet.")
 
     def list_keys(self) -> None:
-        """List the KMS keys near the bucket, with whether each can be used."""
+        """List the KMS keys near the bucket, with whether each can be used.
+
+        Lines come in list order as soon as each key is described; Ctrl-C stops the listing
+        and goes on to the question.
+        """
+        # Deferred for start-up time: the inventory (pydantic models) loads when needed.
+        from wizard.account.inventory import KeyChoice, KeyListing, bucket_regions
+
         engine = self.backend.engine
         home = guide.get(self.draft, "trail.region") or engine.ctx.region
         bucket = guide.get(self.draft, "bucket.name")
-        self.line("Looking at the account's KMS keys...")
+        self.line("Looking at the account's KMS keys (Ctrl-C stops the listing)...")
+        rows: list[str] = []
+        known: dict[str, KeyChoice] = {}
+        shown = usable = 0
+        listing: KeyListing | None = None
         try:
             if guide.get(self.draft, "bucket.create", True) is not False:
                 region = guide.get(self.draft, "bucket.region") or home
                 regions = {home, region}
             else:
-                buckets = engine.buckets()
-                region = next((b.region for b in buckets if b.name == bucket and b.region), home)
-                regions = {b.region for b in buckets if b.region} | {home, region}
-            keys = engine.keys(sorted(regions), region)
+                # ListBuckets names every bucket's region: no policy needs reading here.
+                located = bucket_regions(engine.caller, engine.ctx.region)
+                region = located.get(bucket or "", home)
+                regions = {*located.values(), home, region}
+            listing = KeyListing(engine.caller, sorted(regions), region)
+            for batch in listing.batches():
+                if batch.found and not rows:
+                    self.line(f"The bucket is in {region}: the key must be in {region} too.")
+                rows.extend(k.arn for k in batch.found)
+                known.update({k.arn: k for k in [*batch.found, *batch.checked]})
+                while shown < len(rows) and known[rows[shown]].checked:
+                    k = known[rows[shown]]
+                    if k.eligible:
+                        usable += 1
+                        self.line(f"  {k.label} ({k.region}): usable")
+                    else:
+                        self.para(
+                            f"{k.label} ({k.region}): not usable, {k.reason}",
+                            indent="  ",
+                            hang="    ",
+                            blank=False,
+                        )
+                    shown += 1
         except AwsError as err:
             self.line(f"Could not list the keys ({err.code}); type a key below.")
             return
-        self.line(f"The bucket is in {region}: the key must be in {region} too.")
-        usable = [k for k in keys if k.eligible]
-        for k in usable:
-            self.line(f"  {k.label} ({k.region}): usable")
-        for k in keys:
-            if not k.eligible:
-                self.para(
-                    f"{k.label} ({k.region}): not usable, {k.reason}",
-                    indent="  ",
-                    hang="    ",
-                    blank=False,
-                )
+        except KeyboardInterrupt:
+            if listing is not None:
+                listing.cancel()
+            self.line(f"Listing stopped after {shown} of {len(rows)} keys; type a key below.")
+            return
+        if not rows:
+            self.line(f"The bucket is in {region}: the key must be in {region} too.")
         if not usable:
             self.line("  No usable key: answer 'new' to create one.")
 

@@ -15,7 +15,14 @@ if TYPE_CHECKING:
     from screens.common.backend import AccountInfo, DeliveryReport
     from screens.common.log_account import LogAccount
     from wizard.account.discovery import Discovery, OrganizationFacts, TrailFacts
-    from wizard.account.inventory import BucketChoice, KeyChoice
+    from wizard.account.inventory import (
+        BucketBatch,
+        BucketChoice,
+        BucketListing,
+        KeyBatch,
+        KeyChoice,
+        KeyListing,
+    )
     from wizard.engine import Outcome
     from wizard.health.integrity import IntegrityReport
     from wizard.health.logfiles import LogListing
@@ -83,6 +90,30 @@ class BucketsListed(Message):
         """The buckets (empty when listing failed)."""
         self.error = error
         """Why they could not be listed."""
+        super().__init__()
+
+
+class BucketBatchReady(Message):
+    """A bucket listing's next batch: rows found, policies judged."""
+
+    def __init__(self, listing: BucketListing, batch: BucketBatch) -> None:
+        self.listing = listing
+        """The listing it comes from (a batch of a listing replaced since is dropped)."""
+        self.batch = batch
+        """What was learnt since the last batch."""
+        super().__init__()
+
+
+class KeyBatchReady(Message):
+    """A key listing's next batch: rows found, keys described and judged."""
+
+    def __init__(self, listing: KeyListing, bucket_region: str, batch: KeyBatch) -> None:
+        self.listing = listing
+        """The listing it comes from (a batch of a listing replaced since is dropped)."""
+        self.bucket_region = bucket_region
+        """The bucket's region, the keys are judged for."""
+        self.batch = batch
+        """What was learnt since the last batch."""
         super().__init__()
 
 

@@ -3,13 +3,26 @@
 The front ends list these so a person can pick instead of typing, and each choice says
 whether it can be used and why not: a key in another region than the bucket, asymmetric,
 disabled or AWS managed is shown but cannot be picked, with the reason.
+
+An account may have thousands of buckets and hundreds of keys, so the pickers stream:
+:class:`BucketListing` and :class:`KeyListing` hand over rows as soon as one listing request
+answers (ListBuckets names each bucket's region; ListKeys and ListAliases one region's keys),
+then the verdicts that need one request per row (GetBucketPolicy, DescribeKey) as they come
+in, with a bounded number of requests in flight (:mod:`wizard.account.lookups`) and the rows
+a person looks at first. :func:`list_buckets` and :func:`list_keys` collect the same into one
+list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
+from wizard.account.lookups import READS_AT_ONCE, WorkQueue
 from wizard.model.base import WizardModel
 from wizard.model.regions import normalise_bucket_location
 from wizard.policy.access import Principal, Request, evaluate
@@ -27,6 +40,8 @@ class BucketChoice(WizardModel):
     """Its policy already lets CloudTrail write this account's logs (None: unknown)."""
     note: str = ""
     """Why the policy could not be read, or what it says."""
+    checked: bool = False
+    """Its policy was read and judged (or could not be); False while a listing reads it."""
 
 
 class KeyChoice(WizardModel):
@@ -52,6 +67,9 @@ class KeyChoice(WizardModel):
     """Can be chosen for the bucket's region."""
     reason: str = ""
     """Why it cannot be chosen."""
+    checked: bool = False
+    """DescribeKey answered (spec, usage, state and manager are known) or failed; False
+    while a listing describes it."""
 
     @property
     def label(self) -> str:
@@ -59,86 +77,503 @@ class KeyChoice(WizardModel):
         return self.aliases[0] if self.aliases else self.key_id
 
 
-def list_buckets(caller: AwsCaller, account_id: str, region: str) -> list[BucketChoice]:
-    """The account's buckets with their regions and whether they already allow CloudTrail."""
-    names = [str(b["Name"]) for b in caller.paginate("s3", region, "ListBuckets", "Buckets")]
+BUCKET_FIRST_PAGE = 100
+"""Buckets asked for in the first ListBuckets page: a screenful at once, even in an account
+with thousands (a page of 10,000 takes S3 and the SDK a while to write and to read)."""
 
-    def inspect(name: str) -> BucketChoice:
-        try:
-            loc = caller.call("s3", region, "GetBucketLocation", {"Bucket": name})
-            bucket_region = normalise_bucket_location(loc.get("LocationConstraint"))
-        except AwsError as err:
-            return BucketChoice(name=name, note=f"region unknown: {err.code}")
-        try:
-            policy = caller.call("s3", bucket_region, "GetBucketPolicy", {"Bucket": name})["Policy"]
-        except AwsError as err:
-            if err.not_found:
-                return BucketChoice(
-                    name=name, region=bucket_region, allows_cloudtrail=False, note="no policy"
-                )
-            return BucketChoice(name=name, region=bucket_region, note=f"policy: {err.code}")
-        request = Request(
-            principal=Principal(kind="service", id="cloudtrail.amazonaws.com"),
-            action="s3:PutObject",
-            resource=f"arn:aws:s3:::{name}/AWSLogs/{account_id}/CloudTrail/x",
-            context={
-                "s3:x-amz-acl": "bucket-owner-full-control",
-                "aws:SourceAccount": account_id,
-                "aws:SecureTransport": True,
-            },
-        )
-        try:
-            allowed = evaluate(policy, request).allowed
-        except ValueError:
-            return BucketChoice(name=name, region=bucket_region, note="policy is malformed")
-        return BucketChoice(
-            name=name,
-            region=bucket_region,
-            allows_cloudtrail=allowed,
-            note="policy allows CloudTrail" if allowed else "policy needs CloudTrail's statements",
-        )
+BUCKET_PAGE = 1000
+"""Buckets per later ListBuckets page (S3 allows up to 10,000)."""
 
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="buckets") as pool:
-        return sorted(pool.map(inspect, names), key=lambda b: b.name)
+BATCH_INTERVAL = 0.1
+"""Seconds between two batches of a listing: rows arrive in a few screen updates, not one
+update per row."""
 
 
-def list_keys(caller: AwsCaller, regions: Sequence[str], bucket_region: str) -> list[KeyChoice]:
-    """Keys and aliases in ``regions``, each judged for a bucket in ``bucket_region``."""
+class BucketBatch(WizardModel):
+    """What a bucket listing learnt since the last batch."""
 
-    def in_region(region: str) -> list[KeyChoice]:
-        try:
-            aliases = caller.paginate("kms", region, "ListAliases", "Aliases")
-            keys = caller.paginate("kms", region, "ListKeys", "Keys")
-        except AwsError:
-            return []
-        by_key: dict[str, list[str]] = {}
-        for a in aliases:
-            if a.get("TargetKeyId"):
-                by_key.setdefault(str(a["TargetKeyId"]), []).append(str(a["AliasName"]))
-        found: list[KeyChoice] = []
-        for k in keys:
-            try:
-                meta = caller.call("kms", region, "DescribeKey", {"KeyId": k["KeyId"]})[
-                    "KeyMetadata"
-                ]
-            except AwsError:
-                continue
-            choice = KeyChoice(
-                key_id=str(meta["KeyId"]),
-                arn=str(meta["Arn"]),
-                region=region,
-                aliases=sorted(by_key.get(str(meta["KeyId"]), [])),
-                spec=meta.get("KeySpec"),
-                usage=meta.get("KeyUsage"),
-                state=meta.get("KeyState"),
-                manager=meta.get("KeyManager"),
+    found: list[BucketChoice]
+    """Buckets new to the listing, in name order (their policies mostly not read yet)."""
+    checked: list[BucketChoice]
+    """Buckets whose policy has now been read and judged (or could not be)."""
+    listed: bool
+    """Every page of ListBuckets has been read: no more rows will be found."""
+    total: int
+    """Buckets found so far."""
+    done: int
+    """Buckets checked so far."""
+
+    @property
+    def complete(self) -> bool:
+        """Every bucket is found and checked: this is the last batch."""
+        return self.listed and self.done == self.total
+
+
+def bucket_pages(
+    caller: AwsCaller,
+    region: str,
+    *,
+    first_page: int = BUCKET_FIRST_PAGE,
+    page_size: int = BUCKET_PAGE,
+    workers: int = READS_AT_ONCE,
+) -> Iterator[list[BucketChoice]]:
+    """The account's buckets page by page, each with its region (policies not read).
+
+    S3 names each bucket's region in ListBuckets (``BucketRegion``). For an endpoint that
+    does not (an older S3-compatible one), the page's locations are asked for with
+    GetBucketLocation, at most ``workers`` at once.
+
+    Raises:
+        AwsError: a page of ListBuckets failed.
+    """
+    token: str | None = None
+    size = first_page
+    while True:
+        params: dict[str, Any] = {"MaxBuckets": size}
+        if token:
+            params["ContinuationToken"] = token
+        response = caller.call("s3", region, "ListBuckets", params)
+        page = [
+            BucketChoice(
+                name=str(b["Name"]),
+                region=normalise_bucket_location(str(b["BucketRegion"]))
+                if b.get("BucketRegion")
+                else None,
             )
-            found.append(judge_key(choice, bucket_region))
-        return found
+            for b in response.get("Buckets") or []
+        ]
+        unplaced = [b for b in page if b.region is None]
+        if unplaced:
+            with ThreadPoolExecutor(
+                max_workers=min(workers, len(unplaced)), thread_name_prefix="bucket-location"
+            ) as pool:
+                placed = dict(
+                    zip(
+                        unplaced,
+                        pool.map(lambda b: _locate(caller, region, b), unplaced),
+                        strict=True,
+                    )
+                )
+            page = [placed.get(b, b) for b in page]
+        yield page
+        token = response.get("ContinuationToken")
+        if not token or not page:
+            return
+        size = page_size
 
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="keys") as pool:
-        result = [k for batch in pool.map(in_region, sorted(set(regions))) for k in batch]
-    return sorted(result, key=lambda k: (not k.eligible, k.region, k.label))
+
+def _locate(caller: AwsCaller, region: str, bucket: BucketChoice) -> BucketChoice:
+    """The bucket with its region from GetBucketLocation (or why it is unknown)."""
+    try:
+        loc = caller.call("s3", region, "GetBucketLocation", {"Bucket": bucket.name})
+    except AwsError as err:
+        return bucket.model_copy(update={"note": f"region unknown: {err.code}", "checked": True})
+    return bucket.model_copy(
+        update={"region": normalise_bucket_location(loc.get("LocationConstraint"))}
+    )
+
+
+def check_bucket(caller: AwsCaller, account_id: str, bucket: BucketChoice) -> BucketChoice:
+    """The bucket with its policy read and judged: does it let CloudTrail write here?"""
+    if bucket.region is None:
+        return bucket.model_copy(update={"checked": True})
+    name, region = bucket.name, bucket.region
+    try:
+        policy = caller.call("s3", region, "GetBucketPolicy", {"Bucket": name})["Policy"]
+    except AwsError as err:
+        if err.not_found:
+            return bucket.model_copy(
+                update={"allows_cloudtrail": False, "note": "no policy", "checked": True}
+            )
+        return bucket.model_copy(update={"note": f"policy: {err.code}", "checked": True})
+    request = Request(
+        principal=Principal(kind="service", id="cloudtrail.amazonaws.com"),
+        action="s3:PutObject",
+        resource=f"arn:aws:s3:::{name}/AWSLogs/{account_id}/CloudTrail/x",
+        context={
+            "s3:x-amz-acl": "bucket-owner-full-control",
+            "aws:SourceAccount": account_id,
+            "aws:SecureTransport": True,
+        },
+    )
+    try:
+        allowed = evaluate(policy, request).allowed
+    except ValueError:
+        return bucket.model_copy(update={"note": "policy is malformed", "checked": True})
+    return bucket.model_copy(
+        update={
+            "allows_cloudtrail": allowed,
+            "note": "policy allows CloudTrail"
+            if allowed
+            else "policy needs CloudTrail's statements",
+            "checked": True,
+        }
+    )
+
+
+class BucketListing:
+    """The account's buckets as they become known: rows at once, verdicts as they come in.
+
+    :meth:`batches` reads ListBuckets page by page (each page is rows on screen) while at
+    most ``workers`` threads read the buckets' policies, in name order except for the ones
+    :meth:`prefer` asks for first (the rows a person is looking at). :meth:`cancel` stops
+    both; every method but :meth:`batches` may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        caller: AwsCaller,
+        account_id: str,
+        region: str,
+        *,
+        workers: int = READS_AT_ONCE,
+        first_page: int = BUCKET_FIRST_PAGE,
+        page_size: int = BUCKET_PAGE,
+    ) -> None:
+        """Prepare the listing (nothing is read before :meth:`batches`).
+
+        Args:
+            caller: Reads the account (the account whose buckets are listed).
+            account_id: The account whose trail would write into the bucket (a bucket of a
+                log-archive account is judged for this account's logs).
+            region: Where ListBuckets is sent.
+            workers: Policies read at once.
+            first_page: Buckets in the first page.
+            page_size: Buckets in each later page.
+        """
+        self.caller = caller
+        self.account_id = account_id
+        self.region = region
+        self._first_page = first_page
+        self._page_size = page_size
+        self._workers = workers
+        self._queue: WorkQueue[str, BucketChoice, BucketChoice] = WorkQueue(
+            lambda b: check_bucket(caller, account_id, b), workers=workers, name="bucket-policy"
+        )
+
+    @property
+    def peak(self) -> int:
+        """The most policy reads this listing had in flight."""
+        return self._queue.peak
+
+    def prefer(self, names: Iterable[str]) -> None:
+        """Read these buckets' policies next (the rows on screen, the one chosen)."""
+        self._queue.prefer(names)
+
+    def cancel(self) -> None:
+        """Stop: no new page, no new policy read (the ones in flight are dropped)."""
+        self._queue.cancel()
+
+    def batches(
+        self, *, interval: float = BATCH_INTERVAL, stop: Callable[[], bool] | None = None
+    ) -> Iterator[BucketBatch]:
+        """Batches until every bucket is found and checked (the last one is ``complete``).
+
+        The first batch comes as soon as the first page is read; later ones at most every
+        ``interval`` seconds. Nothing more comes once ``stop()`` is true or the listing is
+        cancelled.
+
+        Raises:
+            AwsError: a page of ListBuckets failed.
+        """
+        pages: queue.SimpleQueue[list[BucketChoice] | BaseException | None] = queue.SimpleQueue()
+
+        def read_pages() -> None:
+            try:
+                for page in bucket_pages(
+                    self.caller,
+                    self.region,
+                    first_page=self._first_page,
+                    page_size=self._page_size,
+                    workers=self._workers,
+                ):
+                    if self._queue.cancelled:
+                        return
+                    pages.put(page)
+                    self._queue.add((b.name, b) for b in page if not b.checked)
+                pages.put(None)
+            except Exception as exc:  # handed to the consumer's thread below
+                pages.put(exc)
+            finally:
+                self._queue.close()
+
+        threading.Thread(target=read_pages, name="bucket-pages", daemon=True).start()
+        yield from _batches(
+            pages,
+            self._queue,
+            make=lambda found, checked, listed, total, done: BucketBatch(
+                found=found, checked=checked, listed=listed, total=total, done=done
+            ),
+            interval=interval,
+            stop=stop,
+        )
+
+
+def list_buckets(
+    caller: AwsCaller, account_id: str, region: str, *, workers: int = READS_AT_ONCE
+) -> list[BucketChoice]:
+    """The account's buckets with their regions and whether they already allow CloudTrail."""
+    listing = BucketListing(caller, account_id, region, workers=workers)
+    found: dict[str, BucketChoice] = {}
+    for batch in listing.batches(interval=0):
+        for bucket in [*batch.found, *batch.checked]:
+            found[bucket.name] = bucket
+    return sorted(found.values(), key=lambda b: b.name)
+
+
+def bucket_regions(caller: AwsCaller, region: str) -> dict[str, str]:
+    """Each bucket of the account and its region (ListBuckets only: no policy is read).
+
+    Raises:
+        AwsError: ListBuckets failed.
+    """
+    return {b.name: b.region for page in bucket_pages(caller, region) for b in page if b.region}
+
+
+# --------------------------------------------------------------------------- keys
+
+
+class KeyBatch(WizardModel):
+    """What a key listing learnt since the last batch."""
+
+    found: list[KeyChoice]
+    """Keys new to the listing (every key, once each region is listed), in list order."""
+    checked: list[KeyChoice]
+    """Keys now described and judged."""
+    listed: bool
+    """Every region's keys and aliases are listed: no more rows will be found."""
+    total: int
+    """Keys found so far."""
+    done: int
+    """Keys checked so far."""
+
+    @property
+    def complete(self) -> bool:
+        """Every key is found and checked: this is the last batch."""
+        return self.listed and self.done == self.total
+
+
+def key_order(key: KeyChoice, bucket_region: str) -> tuple[bool, str, bool, str]:
+    """Where a key goes in the list: the bucket's region first, then by region; within a
+    region keys with an alias before bare ids, AWS managed ones last, by name.
+
+    Known before any key is described, so rows never move once shown.
+    """
+    aws_managed = bool(key.aliases) and all(a.startswith("alias/aws/") for a in key.aliases)
+    return (key.region != bucket_region, key.region, aws_managed or not key.aliases, key.label)
+
+
+def region_keys(caller: AwsCaller, region: str) -> list[KeyChoice]:
+    """The keys of one region with their aliases (ListKeys and ListAliases; not described).
+
+    Raises:
+        AwsError: either listing failed.
+    """
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="key-lists") as pool:
+        aliases_f = pool.submit(caller.paginate, "kms", region, "ListAliases", "Aliases")
+        keys_f = pool.submit(caller.paginate, "kms", region, "ListKeys", "Keys")
+        aliases, keys = aliases_f.result(), keys_f.result()
+    by_key: dict[str, list[str]] = {}
+    for a in aliases:
+        if a.get("TargetKeyId"):
+            by_key.setdefault(str(a["TargetKeyId"]), []).append(str(a["AliasName"]))
+    found = []
+    for k in keys:
+        key_id = str(k["KeyId"])
+        arn = str(k.get("KeyArn") or f"arn:aws:kms:{region}::key/{key_id}")
+        found.append(
+            KeyChoice(key_id=key_id, arn=arn, region=region, aliases=sorted(by_key.get(key_id, [])))
+        )
+    return found
+
+
+def check_key(caller: AwsCaller, key: KeyChoice, bucket_region: str) -> KeyChoice:
+    """The key described (DescribeKey) and judged for a bucket in ``bucket_region``."""
+    try:
+        meta = caller.call("kms", key.region, "DescribeKey", {"KeyId": key.key_id})["KeyMetadata"]
+    except AwsError as err:
+        return key.model_copy(
+            update={
+                "checked": True,
+                "eligible": False,
+                "reason": f"its details could not be read ({err.code}): type its ARN below "
+                "to have the review check it",
+            }
+        )
+    described = key.model_copy(
+        update={
+            "spec": meta.get("KeySpec"),
+            "usage": meta.get("KeyUsage"),
+            "state": meta.get("KeyState"),
+            "manager": meta.get("KeyManager"),
+            "checked": True,
+        }
+    )
+    return judge_key(described, bucket_region)
+
+
+class KeyListing:
+    """The keys of some regions as they become known, judged for the bucket's region.
+
+    :meth:`batches` lists every region's keys and aliases at once (one round of requests),
+    then describes the keys of the bucket's region with at most ``workers`` requests in
+    flight, in list order except for the ones :meth:`prefer` asks for first (a key in another
+    region is refused for that alone, and never described). :meth:`cancel` stops it.
+    """
+
+    def __init__(
+        self,
+        caller: AwsCaller,
+        regions: Sequence[str],
+        bucket_region: str,
+        *,
+        workers: int = READS_AT_ONCE,
+    ) -> None:
+        """Prepare the listing (nothing is read before :meth:`batches`).
+
+        Args:
+            caller: Reads the account.
+            regions: Regions to list.
+            bucket_region: The bucket's region: a key must be there to be chosen.
+            workers: Keys described at once.
+        """
+        self.caller = caller
+        self.regions = sorted(set(regions))
+        self.bucket_region = bucket_region
+        self._queue: WorkQueue[str, KeyChoice, KeyChoice] = WorkQueue(
+            lambda k: check_key(caller, k, bucket_region), workers=workers, name="key-describe"
+        )
+
+    @property
+    def peak(self) -> int:
+        """The most DescribeKey requests this listing had in flight."""
+        return self._queue.peak
+
+    def prefer(self, arns: Iterable[str]) -> None:
+        """Describe these keys next (the rows on screen, the one chosen)."""
+        self._queue.prefer(arns)
+
+    def cancel(self) -> None:
+        """Stop: nothing more is read (the requests in flight are dropped)."""
+        self._queue.cancel()
+
+    def batches(
+        self, *, interval: float = BATCH_INTERVAL, stop: Callable[[], bool] | None = None
+    ) -> Iterator[KeyBatch]:
+        """Batches until every key is found and checked (the last one is ``complete``).
+
+        A region whose keys cannot be listed is left out (its keys cannot be offered).
+        """
+        lists: queue.SimpleQueue[list[KeyChoice] | BaseException | None] = queue.SimpleQueue()
+
+        def list_regions() -> None:
+            def one(region: str) -> list[KeyChoice]:
+                try:
+                    return region_keys(self.caller, region)
+                except AwsError:
+                    return []
+
+            try:
+                workers = max(1, len(self.regions))
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="keys") as pool:
+                    found = [k for batch in pool.map(one, self.regions) for k in batch]
+                found.sort(key=lambda k: key_order(k, self.bucket_region))
+                # A key in another region is refused whatever DescribeKey would say: it is
+                # judged at once and never described.
+                shown = [
+                    k
+                    if k.region == self.bucket_region
+                    else judge_key(k, self.bucket_region).model_copy(update={"checked": True})
+                    for k in found
+                ]
+                if not self._queue.cancelled:
+                    lists.put(shown)
+                    self._queue.add((k.arn, k) for k in shown if not k.checked)
+                lists.put(None)
+            except Exception as exc:  # handed to the consumer's thread below
+                lists.put(exc)
+            finally:
+                self._queue.close()
+
+        threading.Thread(target=list_regions, name="key-regions", daemon=True).start()
+        yield from _batches(
+            lists,
+            self._queue,
+            make=lambda found, checked, listed, total, done: KeyBatch(
+                found=found, checked=checked, listed=listed, total=total, done=done
+            ),
+            interval=interval,
+            stop=stop,
+        )
+
+
+def list_keys(
+    caller: AwsCaller,
+    regions: Sequence[str],
+    bucket_region: str,
+    *,
+    workers: int = READS_AT_ONCE,
+) -> list[KeyChoice]:
+    """Keys and aliases in ``regions``, each judged for a bucket in ``bucket_region``."""
+    listing = KeyListing(caller, regions, bucket_region, workers=workers)
+    found: dict[str, KeyChoice] = {}
+    for batch in listing.batches(interval=0):
+        for key in batch.found:
+            found[key.arn] = key
+        for key in batch.checked:
+            found[key.arn] = key
+    return sorted(found.values(), key=lambda k: key_order(k, bucket_region))
+
+
+Choice = TypeVar("Choice", BucketChoice, KeyChoice)
+Batch = TypeVar("Batch", BucketBatch, KeyBatch)
+
+
+def _batches(
+    found: queue.SimpleQueue[list[Choice] | BaseException | None],
+    work: WorkQueue[str, Choice, Choice],
+    *,
+    make: Callable[[list[Choice], list[Choice], bool, int, int], Batch],
+    interval: float,
+    stop: Callable[[], bool] | None,
+) -> Iterator[Batch]:
+    """Merge the rows found and the rows checked into batches (see the listings)."""
+    new: list[Choice] = []
+    checked: list[Choice] = []
+    listed = False
+    total = done = 0
+    last = 0.0
+    while True:
+        if (stop is not None and stop()) or work.cancelled:
+            work.cancel()
+            return
+        # Results first, then rows: a result drained now is of a row whose page was queued
+        # before it, so a batch never checks a row it has not found.
+        ready = [c for _key, c in work.drain(timeout=0.02 if not new else None)]
+        checked.extend(ready)
+        done += len(ready)
+        while True:
+            try:
+                item = found.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                listed = True
+            elif isinstance(item, BaseException):
+                work.cancel()
+                raise item
+            else:
+                new.extend(item)
+                total += len(item)
+                # Rows that needed no further reading are checked as they are found.
+                done += sum(1 for c in item if c.checked)
+        complete = listed and done == total
+        now = time.monotonic()
+        if complete or ((new or checked) and now - last >= interval):
+            yield make(new, checked, listed, total, done)
+            new, checked, last = [], [], now
+            if complete:
+                return
 
 
 def judge_key(key: KeyChoice, bucket_region: str) -> KeyChoice:

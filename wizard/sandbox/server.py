@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import functools
 import html
@@ -779,6 +780,7 @@ def install_strict_patches() -> None:
             (FakeBucket, "_log_permissions_enabled_policy", _wrap_log_permissions_policy),
             (FakeBucket, "get_permission", _wrap_bucket_permission),
             (S3Response, "_bucket_response_put", _wrap_bucket_put_request_payment),
+            (S3Response, "all_buckets", _wrap_list_buckets),
             (S3Response, "_bucket_response_get", _wrap_bucket_get_request_payment),
             (S3Response, "_bucket_response", _wrap_create_bucket_tags),
             (KmsBackend, "create_key", _wrap_create_key),
@@ -1606,6 +1608,76 @@ def _s3_policy_scope_problem(document: dict[str, Any], bucket: str, partition: s
             ):
                 return "Policy has invalid resource"
     return None
+_LIST_BUCKETS_PAGE = 10_000
+"""S3's page size for ListBuckets when a paged request names no MaxBuckets."""
+
+
+def _wrap_list_buckets(original: Callable[..., Any]) -> Callable[..., Any]:
+    # S3's ListBuckets names each bucket's region (BucketRegion) and pages with MaxBuckets
+    # and ContinuationToken; moto 5.2.5 returns neither the region nor a token (MaxBuckets
+    # only cuts the list short), so a picker that trusts the listing would have to ask every
+    # bucket for its location and could never be tested on a paged listing.
+    def all_buckets(self: Any) -> Any:
+        # moto on first use (see the module docstring)
+        from moto.core.responses import ActionResult
+
+        self.data["Action"] = "ListAllMyBuckets"
+        self._authenticate_and_authorize_s3_action()
+        prefix = self._get_param("prefix") or ""
+        region = self._get_param("bucket-region")
+        token = self._get_param("continuation-token")
+        max_text = self._get_param("max-buckets")
+        paged = bool(max_text or token or prefix or region)
+        limit = _LIST_BUCKETS_PAGE
+        if max_text:
+            if not str(max_text).isdigit() or not 1 <= int(max_text) <= _LIST_BUCKETS_PAGE:
+                raise _s3_error(
+                    "InvalidArgument",
+                    f"max-buckets must be between 1 and {_LIST_BUCKETS_PAGE}, not {max_text}",
+                )
+            limit = int(max_text)
+        after = ""
+        if token:
+            try:
+                after = base64.urlsafe_b64decode(str(token).encode()).decode()
+            except (ValueError, UnicodeDecodeError):
+                raise _s3_error(
+                    "InvalidArgument", "The continuation token provided is incorrect"
+                ) from None
+        buckets = sorted(
+            (
+                b
+                for b in self.backend.buckets.values()
+                if b.name.startswith(prefix)
+                and (not region or b.region_name == region)
+                and b.name > after
+            ),
+            key=lambda b: str(b.name),
+        )
+        page = buckets[:limit] if paged else buckets
+        result: dict[str, Any] = {
+            "Owner": {"ID": "bcaf1ffd86f41161ca5fb16fd081034f", "DisplayName": "webfile"},
+            "Buckets": [
+                {
+                    "Name": b.name,
+                    "CreationDate": b.creation_date_ISO8601,
+                    "BucketRegion": b.region_name,
+                }
+                for b in page
+            ],
+        }
+        if paged and len(buckets) > len(page):
+            result["ContinuationToken"] = base64.urlsafe_b64encode(
+                str(page[-1].name).encode()
+            ).decode()
+        if prefix:
+            result["Prefix"] = prefix
+        self.data["Action"] = "ListBuckets"
+        return self.serialized(ActionResult(result))
+
+    return all_buckets
+
+
 
 
 _REQUEST_PAYMENT_XML = (

@@ -14,13 +14,13 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.tui.base import StepScreen
-from screens.tui.messages import KeysListed
+from screens.tui.messages import KeyBatchReady, KeysListed
 from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
 from screens.tui.widgets.radio_list import RadioList
 from screens.tui.widgets.wrap import Elided
 from wizard.account.discovery import discover_bucket
-from wizard.account.inventory import KeyChoice
+from wizard.account.inventory import KeyChoice, KeyListing, bucket_regions
 from wizard.engine import Engine
 from wizard.ports import AwsError
 
@@ -87,7 +87,11 @@ class EncryptionScreen(StepScreen):
     def __init__(self) -> None:
         super().__init__()
         self._keys: list[KeyChoice] | None = None
-        """The account's keys, judged for the bucket's region, once listed."""
+        """The account's keys, judged for the bucket's region, as the listing finds them."""
+        self._key_listing: KeyListing | None = None
+        """The listing filling the picker (its batches are shown; older ones dropped)."""
+        self._keys_ticket: object | None = None
+        """The lookup started last: only its listing may fill the picker."""
         self._chosen: KeyChoice | None = None
         """The key chosen from the list."""
         self._wanted: str | None = None
@@ -197,79 +201,143 @@ class EncryptionScreen(StepScreen):
 
     def _list_keys(self) -> None:
         self.query_one("#reload-keys").display = False
-        self.query_one("#keys", ChoiceTable).show_loading("Listing the account's keys…")
+        self._keys, self._key_listing = None, None
+        self._keys_ticket = ticket = object()
+        self.query_one("#keys", ChoiceTable).start_rows(
+            "Listing the account's keys…", chosen=self._chosen.arn if self._chosen else None
+        )
         home = self.answer("trail.region") or (
             self.state.account.region if self.state.account else "us-east-1"
         )
         create = self.answer("bucket.create", True) is not False
         new_region = (self.answer("bucket.region") or home) if create else None
-        self._look_up_keys(self.wizard.backend.engine, self.answer("bucket.name"), new_region, home)
+        self._look_up_keys(
+            self.wizard.backend.engine, ticket, self.answer("bucket.name"), new_region, home
+        )
 
     @work(thread=True, exclusive=True, group="keys")
     def _look_up_keys(
-        self, engine: Engine, bucket: str | None, new_region: str | None, home: str
+        self,
+        engine: Engine,
+        ticket: object,
+        bucket: str | None,
+        new_region: str | None,
+        home: str,
     ) -> None:
-        """Find the bucket's region, then list the keys where the account works.
+        """Find the bucket's region, then stream the keys of the regions the account uses.
 
         Args:
             engine: The connected engine.
+            ticket: This lookup (a lookup started since replaces it).
             bucket: The bucket's name.
             new_region: The new bucket's region; None for an existing bucket.
             home: The trail's home region.
         """
         worker = get_current_worker()
         try:
-            buckets = engine.buckets()
+            # ListBuckets names every bucket's region: no policy needs reading here.
+            located = bucket_regions(engine.caller, engine.ctx.region)
             region = new_region
-            if region is None:
-                region = next((b.region for b in buckets if b.name == bucket and b.region), None)
             if region is None and bucket:
-                # Not one of the account's buckets (another account's): ask S3 where it is.
-                region = discover_bucket(bucket, engine.ctx, engine.caller).region
+                region = located.get(bucket)
+                if region is None:
+                    # Not one of the account's buckets (another account's): ask S3 where it is.
+                    region = discover_bucket(bucket, engine.ctx, engine.caller).region
             region = region or home
-            regions = sorted({b.region for b in buckets if b.region} | {home, region})
-            keys = engine.keys(regions, region)
+            listing = KeyListing(engine.caller, sorted({*located.values(), home, region}), region)
+            if worker.is_cancelled or not self.app.call_from_thread(
+                self._adopt_key_listing, ticket, listing
+            ):
+                return
+            for batch in listing.batches(stop=lambda: worker.is_cancelled):
+                self.post_message(KeyBatchReady(listing, region, batch))
         except AwsError as err:
-            message = KeysListed(None, [], error=f"{err.code}: {err.message}")
+            if not worker.is_cancelled:
+                self.post_message(KeysListed(None, [], error=f"{err.code}: {err.message}"))
+
+    def _adopt_key_listing(self, ticket: object, listing: KeyListing) -> bool:
+        """Let ``listing`` fill the picker if its lookup is still the latest one."""
+        if ticket is not self._keys_ticket:
+            return False
+        self._key_listing = listing
+        return True
+
+    @staticmethod
+    def _key_row(key: KeyChoice) -> Row:
+        usable: Text
+        if key.reason:
+            # The table shows the reason's first clause; the chosen line shows all of it.
+            usable = Text(f"✗ {key.reason.partition(': ')[0]}", "red")
+        elif not key.checked:
+            usable = Text("…", style="dim")  # being described
         else:
-            message = KeysListed(region, keys)
-        if not worker.is_cancelled:
-            self.post_message(message)
+            usable = Text("✓ yes", style="green")
+        return (key.arn, (Elided(key.label), key.region, usable))
+
+    def on_key_batch_ready(self, message: KeyBatchReady) -> None:
+        if message.listing is not self._key_listing:
+            return  # a lookup replaced since
+        batch = message.batch
+        table = self.query_one("#keys", ChoiceTable)
+        keys = self._keys if self._keys is not None else []
+        if self._keys is None:
+            self._keys, self._bucket_region = keys, message.bucket_region
+            self.query_one("#bucket-region-note", Static).update(
+                f"The bucket {self.answer('bucket.name')} is in {self._bucket_region}: the key "
+                f"must be in {self._bucket_region} too."
+            )
+        keys.extend(batch.found)
+        if batch.checked:
+            done = {k.arn: k for k in batch.checked}
+            keys[:] = [done.get(k.arn, k) for k in keys]
+            if self._chosen is not None and self._chosen.arn in done:
+                self._chosen = done[self._chosen.arn]
+        if batch.found:
+            if self._wanted is not None:
+                wanted = self._wanted
+                self._chosen = next(
+                    (k for k in keys if wanted in (k.arn, k.key_id, *k.aliases)), None
+                )
+                if self._chosen is None and not self.input_value("key-ref"):
+                    self.query_one("#key-ref", Input).value = wanted
+                self._wanted = None
+            if self._chosen is not None:
+                table.expect(self._chosen.arn)
+            table.add_rows([self._key_row(k) for k in batch.found])
+        if batch.checked:
+            table.update_rows([self._key_row(k) for k in batch.checked])
+        if batch.complete:
+            self._key_listing = None
+            table.show_note("Enter or a click chooses a key." if keys else "No key found.")
+        elif batch.listed:
+            table.show_progress(
+                f"{batch.total} keys; checking them: {batch.done} of {batch.total} (Esc stops)"
+            )
+        self._show_chosen()
+
+    @on(ChoiceTable.Viewed, "#keys")
+    def _keys_viewed(self, event: ChoiceTable.Viewed) -> None:
+        """Describe the keys on screen first."""
+        if self._key_listing is not None:
+            self._key_listing.prefer(event.keys)
 
     def on_keys_listed(self, message: KeysListed) -> None:
-        table = self.query_one("#keys", ChoiceTable)
+        """The lookup failed: say why; a key can still be typed."""
         if message.error:
-            table.show_note(f"Could not list the keys ({message.error}); type a key below.")
-            self.query_one("#reload-keys").display = True
-            return
-        self._bucket_region, self._keys = message.bucket_region, message.keys
-        self.query_one("#bucket-region-note", Static).update(
-            f"The bucket {self.answer('bucket.name')} is in {self._bucket_region}: the key "
-            f"must be in {self._bucket_region} too."
-        )
-        rows: list[Row] = []
-        for k in self._keys:
-            # The table shows the reason's first clause; the chosen line shows all of it.
-            short = k.reason.partition(": ")[0]
-            usable = Text("✓ yes", style="green") if k.eligible else Text(f"✗ {short}", "red")
-            rows.append((k.arn, (Elided(k.label), k.region, usable)))
-        if self._wanted is not None:
-            wanted = self._wanted
-            self._chosen = next(
-                (k for k in self._keys if wanted in (k.arn, k.key_id, *k.aliases)), None
+            self._key_listing = None
+            self.query_one("#keys", ChoiceTable).show_note(
+                f"Could not list the keys ({message.error}); type a key below."
             )
-            if self._chosen is None and not self.input_value("key-ref"):
-                self.query_one("#key-ref", Input).value = wanted
-            self._wanted = None
-        table.set_rows(rows, chosen=self._chosen.arn if self._chosen else None)
-        table.show_note("Enter or a click chooses a key." if rows else "No key found.")
-        self._show_chosen()
+            self.query_one("#reload-keys").display = True
 
     @on(Worker.StateChanged)
     def _lookup_cancelled(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "keys" and event.state == WorkerState.CANCELLED:
+            self._key_listing = None
             self.query_one("#keys", ChoiceTable).show_note(
-                "Listing cancelled: list again, or type a key below."
+                "Listing stopped: choose one of the keys shown, list again, or type a key below."
+                if self._keys
+                else "Listing cancelled: list again, or type a key below."
             )
             self.query_one("#reload-keys").display = True
 
@@ -317,7 +385,8 @@ class EncryptionScreen(StepScreen):
         """Why the key meant cannot be used, as the table says (None when it can, or when a
         typed key is not in the table)."""
         key = self._key()
-        if key is None or key.eligible:
+        if key is None or key.eligible or not key.reason:
+            # Not refused (a key still being described is judged by the review).
             return None
         return f"{key.label} cannot be used: {key.reason}."
 

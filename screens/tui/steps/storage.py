@@ -46,13 +46,13 @@ from screens.common.log_account import (
     check_profile,
     check_role,
     connect_log_account,
-    log_account_buckets,
     owner_choices,
     sandbox_hint,
     who_writes,
 )
 from screens.tui.base import StepScreen
 from screens.tui.messages import (
+    BucketBatchReady,
     BucketChecked,
     BucketsListed,
     LogAccountConnected,
@@ -62,7 +62,7 @@ from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
 from screens.tui.widgets.radio_list import RadioList
 from screens.tui.widgets.wrap import Elided
-from wizard.account.inventory import BucketChoice
+from wizard.account.inventory import BucketChoice, BucketListing
 from wizard.engine import Engine
 from wizard.model.names import check_bucket_name
 from wizard.model.regions import all_regions, region_description
@@ -102,8 +102,10 @@ class StorageScreen(StepScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._buckets: list[BucketChoice] | None = None
-        """The account's buckets, once listed."""
+        self._buckets: dict[str, BucketChoice] | None = None
+        """The account's buckets by name, as the listing finds and checks them."""
+        self._bucket_listing: BucketListing | None = None
+        """The listing filling the picker (its batches are shown; older ones dropped)."""
         self._chosen: str | None = None
         """The existing bucket chosen from the list."""
         self._availability: tuple[str, str | None] | None = None
@@ -558,7 +560,8 @@ class StorageScreen(StepScreen):
         if account is None:
             self._listed_for = None
             self.workers.cancel_group(self, "buckets")
-            self._buckets = []
+            self._bucket_listing = None
+            self._buckets = {}
             table.set_rows([])
             label.update("Buckets of the other account")
             self.query_one("#reload-buckets").display = False
@@ -575,37 +578,72 @@ class StorageScreen(StepScreen):
             self._list_buckets(account, log)
 
     def _list_buckets(self, account: str, log: LogAccount | None) -> None:
+        """Start listing ``account``'s buckets into the picker (rows stream in)."""
         self._listed_for = account
         self.query_one("#reload-buckets").display = False
-        self.query_one("#buckets", ChoiceTable).show_loading(
+        engine = self.wizard.backend.engine
+        listing = BucketListing(
+            engine.caller if log is None else log.caller, engine.ctx.account_id, engine.ctx.region
+        )
+        self._bucket_listing = listing
+        self._buckets = {}
+        self.query_one("#buckets", ChoiceTable).start_rows(
             "Listing the account's buckets…"
             if log is None
-            else f"Listing account {account}'s buckets…"
+            else f"Listing account {account}'s buckets…",
+            chosen=self._chosen,
         )
-        self._look_up_buckets(self.wizard.backend, log)
+        self._look_up_buckets(listing)
 
     @work(thread=True, exclusive=True, group="buckets")
-    def _look_up_buckets(self, backend: Backend, log: LogAccount | None) -> None:
+    def _look_up_buckets(self, listing: BucketListing) -> None:
+        """Post the listing's batches until it is complete, fails or Esc cancels it."""
+        worker = get_current_worker()
         try:
-            engine = backend.engine
-            buckets = engine.buckets() if log is None else log_account_buckets(log, engine.ctx)
-            message = BucketsListed(buckets)
+            for batch in listing.batches(stop=lambda: worker.is_cancelled):
+                self.post_message(BucketBatchReady(listing, batch))
         except AwsError as err:
-            message = BucketsListed([], error=f"{err.code}: {err.message}")
-        if not get_current_worker().is_cancelled:
-            self.post_message(message)
+            if not worker.is_cancelled:
+                self.post_message(BucketsListed([], error=f"{err.code}: {err.message}"))
 
-    def _show_buckets(self, buckets: list[BucketChoice]) -> None:
-        self._buckets = buckets
-        rows: list[Row] = []
-        for b in buckets:
-            note = b.note.removeprefix("policy ")  # the column is titled "Policy"
-            policy = Text(f"✓ {note}", style="green") if b.allows_cloudtrail else Text(note)
-            rows.append((b.name, (Elided(b.name), b.region or "unknown", policy)))
+    @staticmethod
+    def _bucket_row(bucket: BucketChoice) -> Row:
+        policy: Text | str
+        if not bucket.checked:
+            policy = Text("…", style="dim")  # being read
+        else:
+            note = bucket.note.removeprefix("policy ")  # the column is titled "Policy"
+            policy = Text(f"✓ {note}", style="green") if bucket.allows_cloudtrail else Text(note)
+        return (bucket.name, (Elided(bucket.name), bucket.region or "unknown", policy))
+
+    def on_bucket_batch_ready(self, message: BucketBatchReady) -> None:
+        if message.listing is not self._bucket_listing or self._buckets is None:
+            return  # a listing replaced since (another owner, listed again)
+        batch = message.batch
         table = self.query_one("#buckets", ChoiceTable)
-        listed = self._chosen in {b.name for b in buckets}
-        table.set_rows(rows, chosen=self._chosen if listed else None)
-        if self._chosen and not listed and not self.input_value("other-bucket"):
+        for bucket in [*batch.found, *batch.checked]:
+            self._buckets[bucket.name] = bucket
+        if batch.found:
+            table.add_rows([self._bucket_row(b) for b in batch.found])
+        if batch.checked:
+            table.update_rows([self._bucket_row(b) for b in batch.checked])
+        if not batch.listed:
+            table.show_progress(f"Listing the buckets… {batch.total} so far (Esc stops)")
+        elif not batch.complete:
+            table.show_progress(
+                f"{batch.total} buckets; reading their policies: {batch.done} of "
+                f"{batch.total} (Esc stops)"
+            )
+        else:
+            self._buckets_complete()
+        if self._chosen and any(b.name == self._chosen for b in [*batch.found, *batch.checked]):
+            self._show_chosen()
+
+    def _buckets_complete(self) -> None:
+        """Every bucket is listed and checked: say how to choose (or that there is none)."""
+        buckets = self._buckets or {}
+        table = self.query_one("#buckets", ChoiceTable)
+        if self._chosen and self._chosen not in buckets and not self.input_value("other-bucket"):
             # Not one of this account's buckets: it was typed by name (another account).
             self.query_one("#other-bucket", Input).value = self._chosen
         whose = (
@@ -617,6 +655,12 @@ class StorageScreen(StepScreen):
             "Enter or a click chooses a bucket." if buckets else f"{whose} has no bucket."
         )
         self._show_chosen()
+
+    @on(ChoiceTable.Viewed, "#buckets")
+    def _buckets_viewed(self, event: ChoiceTable.Viewed) -> None:
+        """Read the policies of the rows on screen first."""
+        if self._bucket_listing is not None:
+            self._bucket_listing.prefer(event.keys)
 
     @on(ChoiceTable.Chosen, "#buckets")
     def _bucket_chosen(self, event: ChoiceTable.Chosen) -> None:
@@ -643,8 +687,9 @@ class StorageScreen(StepScreen):
     def _show_chosen(self) -> None:
         box = self.query_one("#chosen", Static)
         other = self.input_value("other-bucket")
+        listed = self._buckets or {}
         central = self._owner == "other"
-        if other:
+        if other and other not in listed:
             if central and self._reach == "owner":
                 box.update(
                     f"Chosen: {other}, by name: its owner adds the statements the review lists."
@@ -652,11 +697,14 @@ class StorageScreen(StepScreen):
             else:
                 box.update(f"Chosen: {other} (by name; its policy is read on the review screen)")
             return
-        found = next((b for b in self._buckets or [] if b.name == self._chosen), None)
+        # A name typed that the table lists is that row: say what the table says of it.
+        found = listed.get(other or self._chosen or "")
         if found is None:
             box.update(f"Chosen: {self._chosen}" if self._chosen else "No bucket chosen yet.")
             return
-        if found.allows_cloudtrail:
+        if not found.checked:
+            verdict = "its policy is being read"
+        elif found.allows_cloudtrail:
             verdict = "its policy already allows CloudTrail"
         elif central:
             verdict = "this trail's statements will be added to its policy, as its owner"
@@ -672,8 +720,9 @@ class StorageScreen(StepScreen):
         self._show_availability()
 
     def on_buckets_listed(self, message: BucketsListed) -> None:
-        self._show_buckets(message.buckets)
+        """The listing failed: say why; the rows found before the failure stay."""
         if message.error:
+            self._bucket_listing = None
             self.query_one("#buckets", ChoiceTable).show_note(
                 f"Could not list the buckets ({message.error}); type a name below."
             )
@@ -687,8 +736,14 @@ class StorageScreen(StepScreen):
             if self._listed_for is None:
                 return  # cancelled because there is nothing to list any more
             self._listed_for = None
+            self._bucket_listing = None
+            shown = len(self._buckets or {})
             self.query_one("#buckets", ChoiceTable).show_note(
-                "Listing cancelled: list again, or type a bucket name below."
+                f"Listing stopped ({shown} bucket{'s' if shown != 1 else ''} shown, some "
+                "policies maybe not read): choose one of them, list again, or type a bucket "
+                "name below."
+                if shown
+                else "Listing cancelled: list again, or type a bucket name below."
             )
             self.query_one("#reload-buckets").display = True
         elif event.worker.group == "log-account":

@@ -1,4 +1,10 @@
-"""A list to pick one item from: filled by a lookup, filtered as you type, chosen with Enter."""
+"""A list to pick one item from: filled by a lookup, filtered as you type, chosen with Enter.
+
+A lookup may fill it at once (:meth:`ChoiceTable.set_rows`) or stream into it: rows as they
+are found (:meth:`ChoiceTable.add_rows`), cells as their verdicts come in
+(:meth:`ChoiceTable.update_rows`), a progress line meanwhile. The table is usable all the
+while: it filters, scrolls and chooses among the rows it has.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +28,13 @@ class ChoiceTable(Vertical):
     """A filter box over a table of choices, with a loading line while the lookup runs.
 
     The screen runs the lookup and calls :meth:`show_loading`, then :meth:`set_rows` (or
-    :meth:`show_note` when it failed or was cancelled). Enter or a click on a row posts
+    :meth:`show_note` when it failed or was cancelled); a streaming lookup calls
+    :meth:`start_rows`, then :meth:`add_rows` and :meth:`update_rows` as batches come in with
+    :meth:`show_progress`, then :meth:`show_note`. Enter or a click on a row posts
     :class:`ChoiceTable.Chosen`, as does Enter in the filter box when one row matches; what a
-    choice means stays with the screen.
+    choice means stays with the screen. Whenever the rows on screen may have changed (rows
+    added, the cursor moved, the table scrolled, the filter changed) it posts
+    :class:`ChoiceTable.Viewed`, so a lookup can fetch their details first.
     """
 
     DEFAULT_CSS = """
@@ -52,6 +62,21 @@ class ChoiceTable(Vertical):
             """The table (so ``@on(ChoiceTable.Chosen, "#id")`` works)."""
             return self.table
 
+    class Viewed(Message):
+        """The rows on screen may have changed (rows added, cursor moved, scrolled, filtered)."""
+
+        def __init__(self, table: ChoiceTable, keys: list[str]) -> None:
+            self.table = table
+            """The table."""
+            self.keys = keys
+            """Keys of the rows on screen now (and the chosen row), top to bottom."""
+            super().__init__()
+
+        @property
+        def control(self) -> ChoiceTable:
+            """The table (so ``@on(ChoiceTable.Viewed, "#id")`` works)."""
+            return self.table
+
     def __init__(
         self,
         columns: Sequence[str],
@@ -74,7 +99,10 @@ class ChoiceTable(Vertical):
         self._fit = dict(fit or {})
         self._filter_placeholder = filter_placeholder
         self._rows: list[Row] = []
+        self._index: dict[str, int] = {}
+        """Position of each row in ``_rows``, by key."""
         self._chosen: str | None = None
+        self._viewed: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=self._filter_placeholder, classes="choice-filter", compact=True)
@@ -117,21 +145,119 @@ class ChoiceTable(Vertical):
     def set_rows(self, rows: Sequence[Row], *, chosen: str | None = None) -> None:
         """Fill the table and put the cursor on ``chosen`` when it is one of the rows."""
         self._rows = list(rows)
+        self._index = {key: i for i, (key, _cells) in enumerate(self._rows)}
         self._chosen = chosen
         self.query_one(".choice-loading").display = False
         self.table.display = True
         self._refill()
 
+    # -- streaming
+
+    def start_rows(self, text: str, *, chosen: str | None = None) -> None:
+        """Empty the table, show it, and show ``text`` as progress while rows stream in.
+
+        ``chosen`` gets the cursor when its row arrives (unless the cursor moved by then).
+        """
+        self.show_note("")
+        self._rows, self._index, self._chosen = [], {}, chosen
+        self.table.clear()
+        self.table.display = True
+        self.show_progress(text)
+
+    def expect(self, key: str | None) -> None:
+        """The row ``key`` gets the cursor when it arrives (unless the cursor moved by then)."""
+        self._chosen = key
+
+    def show_progress(self, text: str) -> None:
+        """Show (or update) the progress line above the rows; the rows stay usable."""
+        self.query_one(".choice-loading").display = True
+        self.query_one(".choice-loading-label", Label).update(text)
+
+    def add_rows(self, rows: Sequence[Row]) -> None:
+        """Add rows after the ones there (a listing's next batch); the filter applies to them."""
+        table = self.table
+        needle = self._needle()
+        cursor_moved = table.cursor_row > 0
+        for key, cells in rows:
+            if key in self._index:
+                continue
+            self._index[key] = len(self._rows)
+            self._rows.append((key, cells))
+            if self._matches(needle, key, cells):
+                table.add_row(*cells, key=key)
+        if not cursor_moved and self._chosen is not None and self._chosen in table.rows:
+            table.move_cursor(row=table.get_row_index(self._chosen))
+        self._post_viewed()
+
+    def update_rows(self, rows: Sequence[Row]) -> None:
+        """Replace the cells of rows already added (their details came in)."""
+        table = self.table
+        needle = self._needle()
+        for key, cells in rows:
+            index = self._index.get(key)
+            if index is None:
+                continue
+            self._rows[index] = (key, cells)
+            if key not in table.rows:
+                continue
+            if self._matches(needle, key, cells):
+                table.update_row(key, cells)
+            else:
+                # Its new cells no longer match the filter: the filter decides again.
+                self._refill()
+                return
+
+    def viewed_keys(self) -> list[str]:
+        """Keys of the rows on screen now, and the chosen row's (which may be off screen)."""
+        table = self.table
+        ordered = table.ordered_rows
+        if not ordered:
+            return [self._chosen] if self._chosen else []
+        # Rows are at least one line high: these are the rows on screen, or a few more.
+        first = int(table.scroll_y)
+        shown = [str(row.key.value) for row in ordered[first : first + table.size.height + 1]]
+        cursor = str(ordered[min(table.cursor_row, len(ordered) - 1)].key.value)
+        keys = [cursor, *shown] if cursor not in shown else shown
+        if self._chosen and self._chosen not in keys:
+            keys.insert(0, self._chosen)
+        return keys
+
+    def _post_viewed(self) -> None:
+        keys = self.viewed_keys()
+        if keys != self._viewed:
+            self._viewed = keys
+            self.post_message(self.Viewed(self, keys))
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._post_viewed()
+
+    def on_mouse_scroll_down(self) -> None:
+        self.call_after_refresh(self._post_viewed)
+
+    def on_mouse_scroll_up(self) -> None:
+        self.call_after_refresh(self._post_viewed)
+
+    # -- filtering
+
+    def _needle(self) -> str:
+        return self.query_one(".choice-filter", Input).value.strip().lower()
+
+    @staticmethod
+    def _matches(needle: str, key: str, cells: Sequence[object]) -> bool:
+        return not needle or any(needle in str(c).lower() for c in (key, *cells))
+
     def _refill(self) -> None:
         table = self.table
-        needle = self.query_one(".choice-filter", Input).value.strip().lower()
+        needle = self._needle()
         table.clear()
         for key, cells in self._rows:
-            if needle and not any(needle in str(c).lower() for c in (key, *cells)):
-                continue
-            table.add_row(*cells, key=key)
-        if self._chosen is not None and self._chosen in self.keys:
-            table.move_cursor(row=self.keys.index(self._chosen))
+            if self._matches(needle, key, cells):
+                table.add_row(*cells, key=key)
+        if self._chosen is not None and self._chosen in table.rows:
+            table.move_cursor(row=table.get_row_index(self._chosen))
+        self._post_viewed()
 
     @on(Input.Changed, ".choice-filter")
     def _filter_changed(self, event: Input.Changed) -> None:

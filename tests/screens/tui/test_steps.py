@@ -26,6 +26,7 @@ from screens.tui.steps.storage import StorageScreen
 from screens.tui.steps.trail import TrailScreen, parse_tags
 from screens.tui.steps.welcome import WelcomeScreen
 from screens.tui.widgets.choice_table import ChoiceTable
+from wizard.account import inventory
 from wizard.account.discovery import OrganizationFacts, organization_verdict
 from wizard.engine import Engine
 from wizard.model.answers import Answers
@@ -474,13 +475,13 @@ async def test_escape_cancels_a_running_lookup(
     app_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     release = threading.Event()
-    buckets = Engine.buckets
+    pages = inventory.bucket_pages
 
-    def slow_buckets(self: Engine) -> Any:
+    def slow_pages(*args: Any, **kwargs: Any) -> Any:
         release.wait(timeout=30)
-        return buckets(self)
+        yield from pages(*args, **kwargs)
 
-    monkeypatch.setattr(Engine, "buckets", slow_buckets)
+    monkeypatch.setattr(inventory, "bucket_pages", slow_pages)
     app = app_factory(answers=answers())
     try:
         async with app.run_test(size=SIZE) as pilot:
