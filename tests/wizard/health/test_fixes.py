@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from tests.sandbox_fixtures import ACCOUNT
 from wizard.engine import Engine
 from wizard.health.fixes import ACCESS_LOG_PREFIX, apply_fixes, fix_choices, read_fixes
-from wizard.health.trails import HealthFacts, judge
+from wizard.health.trails import HealthFacts, check_health, judge
 from wizard.model.answers import Answers
 
 pytestmark = pytest.mark.aws
@@ -215,3 +215,25 @@ def test_an_edit_that_contradicts_the_answers_names_the_field() -> None:
 
     with pytest.raises(ValidationError, match="Insights"):
         apply_fixes(reads, [broken])
+
+
+def test_applying_every_fix_makes_the_legacy_trails_controls_pass(
+    sandbox: Any, engine: Engine, tmp_path: Any
+) -> None:
+    found = read_fixes(engine.caller, engine.ctx, LEGACY)
+    fixed = found.fixed()
+    plan, discovered = engine.plan(fixed)
+    assert not plan.blocked, [f.message for f in plan.findings if f.severity == "error"]
+
+    outcome = engine.apply(fixed, plan, found=discovered, journal_path=tmp_path / "fix.json")
+
+    assert outcome.report.status == "applied", outcome.report.message
+    after = check_health(engine.caller, engine.ctx.region, trail=LEGACY).trails[0]
+    assert {c.control.id: c.status for c in after.controls} == {
+        c.control.id: "pass" for c in after.controls
+    }, [(c.control.id, c.reason) for c in after.controls if c.status != "pass"]
+    # Nothing is left to fix, and the trail's answers now plan no change.
+    again = read_fixes(engine.caller, engine.ctx, LEGACY)
+    assert again.fixes.empty
+    replanned, _found = engine.plan(again.adopted.answers)
+    assert replanned.steps == [], [(s.id, s.summary) for s in replanned.steps]
