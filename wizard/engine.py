@@ -6,11 +6,19 @@ plan is previewed, dry-run and applied whichever way a person works.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from wizard.account.activity import (
+    Activity,
+    ManagementCopy,
+    enabled_regions,
+    read_activity,
+    read_management_copies,
+)
 from wizard.account.discovery import (
     Discovery,
     TrailFacts,
@@ -32,7 +40,9 @@ from wizard.account.permissions import sandbox_finding
 from wizard.model.answers import Answers
 from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext
+from wizard.model.cost import CostEstimate
 from wizard.model.plan import Finding, Plan, Step, by_severity
+from wizard.plan.cost import estimate_cost, volume_for
 from wizard.plan.planner import build_plan
 from wizard.ports import AwsCaller, AwsError
 from wizard.run.apply import ApplyEvent, ApplyReport, apply_plan
@@ -152,11 +162,67 @@ class Engine:
                 finding = check_operator_permissions(self.caller, ctx, answers)
         # A fresh run id per plan: a key created twice by a retried request is found by it.
         plan = build_plan(answers, ctx, found, run_id=new_run_id())
+        plan = plan.model_copy(update={"cost": self.cost(answers, found, plan.trail_arn)})
         # An earlier run that died half-way may have left changes (and names) in place.
         extra = [f for f in (finding, unfinished_finding()) if f is not None]
         if extra:
             plan = plan.model_copy(update={"findings": by_severity([*plan.findings, *extra])})
         return plan, found
+
+    def cost(self, answers: Answers, found: Discovery, trail_arn: str) -> CostEstimate:
+        """What the trail will cost a month (:mod:`wizard.plan.cost`).
+
+        Reads, read-only and bounded (:mod:`wizard.account.activity`): the account's enabled
+        regions for a multi-region trail, its recent management events unless the answers
+        give their number, and whether the other trails discovery saw already record
+        management events. A read that fails makes the estimate fall back to a stated
+        default, and say so; it never stops the plan.
+
+        Args:
+            answers: The answers.
+            found: The discovery the plan was made from (the trails it saw).
+            trail_arn: The planned trail's ARN (it is not another copy of itself).
+        """
+        home = answers.home_region(self.ctx.region)
+        multi = answers.trail.multi_region
+        management = answers.events.management != "none"
+        regions: list[str] | None = None
+        copies: list[ManagementCopy] = []
+        copies_error: str | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cost") as pool:
+            listing = pool.submit(enabled_regions, self.caller, home) if multi else None
+            if management:
+                copies, copies_error = read_management_copies(
+                    self.caller,
+                    found.trails,
+                    this_trail_arn=trail_arn,
+                    home_region=home,
+                    multi_region=multi,
+                )
+            if listing is not None:
+                # Unlisted, the estimate says the account's regions are not known.
+                with contextlib.suppress(AwsError):
+                    regions = listing.result()
+        activity: Activity | None = None
+        if management and answers.cost.management_events_per_day is None:
+            # The regions of other single-region trails first: their share of the events
+            # decides what their copy costs, so they are read before the call budget ends.
+            elsewhere = {c.home_region for c in copies if not c.multi_region}
+            ordered = sorted(regions or (), key=lambda r: (r not in elsewhere, r))
+            activity = read_activity(self.caller, home, ordered)
+        volume = volume_for(
+            answers, activity=activity, enabled_regions=len(regions) if regions else None
+        )
+        bucket_region = found.bucket.region or answers.bucket_region(self.ctx.region) or home
+        return estimate_cost(
+            answers,
+            home_region=home,
+            bucket_region=bucket_region,
+            volume=volume,
+            copies=copies,
+            copies_error=copies_error,
+            partition=self.ctx.partition,
+        )
 
     def fingerprint(self, answers: Answers, found: Discovery | None = None) -> dict[str, str]:
         """What the account looks like now, as the plan's fingerprint (to refuse a stale plan).

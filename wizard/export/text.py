@@ -16,6 +16,7 @@ from typing import Any
 from botocore import xform_name
 
 from wizard import __version__
+from wizard.model.cost import CostEstimate
 from wizard.model.plan import PLACEHOLDER, Call, Plan, ResourceState, SettingChange, Step
 from wizard.model.text import printable_lines
 from wizard.policy.controls import PlannedControl, plan_controls
@@ -55,6 +56,7 @@ def plan_to_json(plan: Plan, **extra: Any) -> dict[str, Any]:
             for s in plan.steps
         ],
         "resources": [r.model_dump(mode="json") for r in plan.resources],
+        "cost": plan.cost.model_dump(mode="json") if plan.cost is not None else None,
         "policies": plan.policies,
         **extra,
     }
@@ -109,6 +111,52 @@ def controls_to_text(controls: Sequence[PlannedControl], width: int = 98) -> lis
     return lines
 
 
+COST_OVERRIDES = (
+    "cost.management_events_per_day",
+    "cost.read_only_percent",
+    "cost.data_events_per_day",
+    "cost.network_activity_events_per_day",
+    "cost.storage_months",
+)
+"""The answers-file fields that set the volumes the cost preview prices."""
+
+
+def cost_heading(cost: CostEstimate) -> str:
+    """``Cost per month (estimate): $1.00 to $9.00, at AWS's prices of 2026-12-07``."""
+    return (
+        f"Cost per month (estimate): {cost.total.range_text}, at AWS's published prices of "
+        f"{cost.prices_as_of} ({cost.prices_region})"
+    )
+
+
+def cost_to_text(cost: CostEstimate, width: int = 98) -> list[str]:
+    """The Cost section: each choice's monthly range and how it was computed, the total,
+    how the volume was estimated, every assumption, and how to give your own numbers."""
+    lines = wrap_prose(cost_heading(cost) + ":", width, subsequent_indent="  ")
+    name_width = max((len(i.what) for i in cost.items), default=0)
+    name_width = min(max(name_width, len("Total")), 40)
+    for item in cost.items:
+        lines += wrap_prose(
+            f"{item.what:<{name_width}}  {item.range_text}",
+            width,
+            initial_indent="  ",
+            subsequent_indent="    ",
+        )
+        lines += wrap_prose(item.basis, width, initial_indent="      ", subsequent_indent="      ")
+    lines.append(f"  {'Total':<{name_width}}  {cost.total.range_text}")
+    lines += wrap_prose(cost.volume_source, width, initial_indent="  ", subsequent_indent="    ")
+    lines.append("  Assumptions:")
+    for note in cost.assumptions:
+        lines += wrap_prose(note, width, initial_indent="    - ", subsequent_indent="      ")
+    lines += wrap_prose(
+        "Your own numbers: set " + ", ".join(COST_OVERRIDES) + " in the answers file.",
+        width,
+        initial_indent="  ",
+        subsequent_indent="    ",
+    )
+    return lines
+
+
 ARROW = "→"
 """Between a setting's current and wanted value (``S3 key prefix: (none) → ct``)."""
 
@@ -156,8 +204,9 @@ def nothing_to_change(plan: Plan) -> str:
 
 
 def plan_to_text(plan: Plan) -> str:
-    """A readable plan: findings (errors first), controls, what exists, the steps (with
-    "current → wanted" for every setting an update changes), every policy change."""
+    """A readable plan: findings (errors first), controls, the monthly cost, what exists,
+    the steps (with "current → wanted" for every setting an update changes), every policy
+    change."""
     lines = [
         f"Account {plan.account_id} ({plan.partition}), home region {plan.home_region}",
         f"Trail   {plan.trail_arn}",
@@ -174,6 +223,8 @@ def plan_to_text(plan: Plan) -> str:
         lines.append("Apply is blocked until the errors above are fixed. Nothing was changed.")
         lines.append("")
     lines += [*controls_to_text(plan_controls(plan)), ""]
+    if plan.cost is not None:
+        lines += [*cost_to_text(plan.cost), ""]
     if plan.resources:
         lines += [*resources_to_text(plan.resources), ""]
     if plan.unchanged:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from wizard.model.base import WizardModel
+from wizard.model.cost import CostEstimate
 
 PLACEHOLDER = re.compile(r"^\$\{(?P<step>[a-z0-9-]+):(?P<path>[A-Za-z0-9_.\[\]]+)\}$")
 """A parameter value that refers to a field of an earlier step's response."""
@@ -187,6 +188,9 @@ class Plan(WizardModel):
     """Every resource the answers name, compared with what exists (desired state): what is
     created, updated, unchanged or used as it is. Empty for a plan made without looking at
     the account (an offline plan)."""
+    cost: CostEstimate | None = None
+    """What the trail will cost a month, choice by choice (:mod:`wizard.plan.cost`); None
+    when not estimated (an offline plan)."""
 
     @property
     def unchanged(self) -> bool:

@@ -14,7 +14,9 @@ region and account) under ``CloudTrail-Digest/``, for every period from StartLog
 ones included, in every region the trail covers (a multi-region trail: every region enabled by
 default in its partition). Each region signs its digests SHA256withRSA with its own key pair,
 as CloudTrail does, whose public key that region's ``ListPublicKeys`` (which moto lacks)
-serves.
+serves. ``LookupEvents`` (which moto lacks too) answers from the same recorded events: the
+caller's management events in the region, newest first, 50 a page at most, as the event
+history does.
 
 Before writing, it decides as AWS would whether CloudTrail may: the bucket must exist and its
 policy must let ``cloudtrail.amazonaws.com`` ``s3:PutObject`` the key (with the
@@ -1743,7 +1745,8 @@ _PATCHED: dict[str, Any] = {}
 
 
 def install_delivery_patches() -> None:
-    """Serve GetTrailStatus with delivery state, and add ListPublicKeys (idempotent)."""
+    """Serve GetTrailStatus with delivery state, and add ListPublicKeys and LookupEvents
+    (idempotent)."""
     with _PATCH_LOCK:
         if _PATCHED:
             return
@@ -1752,12 +1755,14 @@ def install_delivery_patches() -> None:
 
         _PATCHED["get_trail_status"] = CloudTrailResponse.__dict__["get_trail_status"]
         _PATCHED["list_public_keys"] = CloudTrailResponse.__dict__.get("list_public_keys")
+        _PATCHED["lookup_events"] = CloudTrailResponse.__dict__.get("lookup_events")
         CloudTrailResponse.get_trail_status = _get_trail_status  # type: ignore[method-assign]
         CloudTrailResponse.list_public_keys = _list_public_keys  # type: ignore[attr-defined]
+        CloudTrailResponse.lookup_events = _lookup_events  # type: ignore[attr-defined]
 
 
 def remove_delivery_patches() -> None:
-    """Restore moto's GetTrailStatus (and remove ListPublicKeys)."""
+    """Restore moto's GetTrailStatus (and remove ListPublicKeys and LookupEvents)."""
     with _PATCH_LOCK:
         if not _PATCHED:
             return
@@ -1765,10 +1770,11 @@ def remove_delivery_patches() -> None:
         from moto.cloudtrail.responses import CloudTrailResponse
 
         CloudTrailResponse.get_trail_status = _PATCHED["get_trail_status"]  # type: ignore[method-assign]
-        if _PATCHED["list_public_keys"] is None:
-            del CloudTrailResponse.list_public_keys  # type: ignore[attr-defined]
-        else:
-            CloudTrailResponse.list_public_keys = _PATCHED["list_public_keys"]  # type: ignore[attr-defined]
+        for name in ("list_public_keys", "lookup_events"):
+            if _PATCHED[name] is None:
+                delattr(CloudTrailResponse, name)
+            else:
+                setattr(CloudTrailResponse, name, _PATCHED[name])
         _PATCHED.clear()
 
 
@@ -1822,6 +1828,112 @@ def _list_public_keys(self: Any) -> str:
             ]
         }
     )
+
+
+LOOKUP_PAGE = 50
+"""The most events one LookupEvents page holds (``MaxResults``, as in AWS)."""
+
+_LOOKUP_FIELDS: dict[str, Callable[[RecordedEvent], str | None]] = {
+    "EventId": lambda e: str(e.record.get("eventID")),
+    "EventName": lambda e: str(e.record.get("eventName")),
+    "EventSource": lambda e: e.source,
+    "ReadOnly": lambda e: "true" if e.read_only else "false",
+    "Username": lambda e: _lookup_username(e.record),
+    "AccessKeyId": lambda e: e.record.get("userIdentity", {}).get("accessKeyId"),
+}
+"""The lookup attributes the sandbox's LookupEvents filters on, and each event's value."""
+
+
+def _lookup_username(record: Mapping[str, Any]) -> str | None:
+    """The ``Username`` the event history shows: the user's name or the session's."""
+    identity = record.get("userIdentity") or {}
+    arn = str(identity.get("arn") or "")
+    return str(identity.get("userName") or arn.rsplit("/", 1)[-1] or "") or None
+
+
+def _lookup_events(self: Any) -> str:
+    """CloudTrail LookupEvents from the recorded events: the caller's management events in
+    this region, newest first, ``MaxResults`` (at most 50) a page, ``NextToken`` onwards."""
+    # moto on first use (see the module docstring)
+    from moto.core.exceptions import JsonRESTError
+
+    def moment(name: str) -> datetime | None:
+        value = self._get_param(name)
+        if value in (None, ""):
+            return None
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (TypeError, ValueError):
+            with contextlib.suppress(ValueError):
+                return _aware(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+        raise JsonRESTError("InvalidTimeRangeException", f"{name} is not a valid timestamp.")
+
+    start, end = moment("StartTime"), moment("EndTime")
+    if start is not None and end is not None and start > end:
+        raise JsonRESTError(
+            "InvalidTimeRangeException",
+            "The start time is after the end time: the time range is not valid.",
+        )
+    size = self._get_param("MaxResults")
+    size = LOOKUP_PAGE if size in (None, "") else int(size)
+    if not 1 <= size <= LOOKUP_PAGE:
+        raise JsonRESTError("InvalidMaxResultsException", f"MaxResults must be 1 to {LOOKUP_PAGE}.")
+    attributes = self._get_param("LookupAttributes") or []
+    if len(attributes) > 1:
+        raise JsonRESTError(
+            "InvalidLookupAttributesException", "Only one lookup attribute may be given."
+        )
+    wanted: tuple[Callable[[RecordedEvent], str | None], str] | None = None
+    for attribute in attributes:
+        key = str(attribute.get("AttributeKey"))
+        if key not in _LOOKUP_FIELDS:
+            raise JsonRESTError(
+                "InvalidLookupAttributesException",
+                f"The sandbox looks events up by {', '.join(_LOOKUP_FIELDS)}, not {key}.",
+            )
+        wanted = (_LOOKUP_FIELDS[key], str(attribute.get("AttributeValue")))
+    token = self._get_param("NextToken")
+    before: int | None = None
+    if token:
+        try:
+            before = int(base64.urlsafe_b64decode(str(token)).decode("ascii"))
+        except (ValueError, UnicodeDecodeError):
+            raise JsonRESTError("InvalidNextTokenException", "Invalid NextToken.") from None
+    account, region = str(self.current_account), str(self.region)
+    found: list[RecordedEvent] = []
+    # Insight events are never recorded by the sandbox: that category is always empty.
+    if str(self._get_param("EventCategory") or "") != "insight":
+        found = [
+            e
+            for e in reversed(SERVICE.events())
+            if not e.data_event
+            and e.account == account
+            and e.region == region
+            and (before is None or e.seq < before)
+            and (start is None or e.begun >= start)
+            and (end is None or e.begun <= end)
+            and (wanted is None or wanted[0](e) == wanted[1])
+        ]
+    page, rest = found[:size], found[size:]
+    body: dict[str, Any] = {
+        "Events": [
+            {
+                "EventId": str(e.record.get("eventID")),
+                "EventName": str(e.record.get("eventName")),
+                "ReadOnly": "true" if e.read_only else "false",
+                "AccessKeyId": e.record.get("userIdentity", {}).get("accessKeyId"),
+                "EventTime": e.begun.timestamp(),
+                "EventSource": e.source,
+                "Username": _lookup_username(e.record),
+                "Resources": [],
+                "CloudTrailEvent": json.dumps(e.record),
+            }
+            for e in page
+        ]
+    }
+    if rest:
+        body["NextToken"] = base64.urlsafe_b64encode(str(page[-1].seq).encode()).decode()
+    return json.dumps(body)
 
 
 @contextlib.contextmanager
