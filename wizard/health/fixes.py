@@ -185,6 +185,36 @@ def _multi_region(answers: Answers, health: TrailHealth, result: ControlResult) 
     return out
 
 
+def _s3_object_events(answers: Answers, health: TrailHealth, result: ControlResult) -> list[Any]:
+    """One more S3 data selector for every bucket: writes (CIS 4.8), reads (4.9) or both.
+
+    When both controls fail, one selector for reads and writes passes both (the fix is
+    listed once, under S3.22): two fixes would each replace events.data with a list that
+    lacks the other's selector.
+    """
+    failed = {c.control.id for c in health.controls if c.status == "fail"}
+    both = {"S3.22", "S3.23"} <= failed
+    if both and result.control.id == "S3.23":
+        return []
+    side = "all" if both else ("write" if result.control.id == "S3.22" else "read")
+    data = [d.model_dump(mode="json") for d in answers.events.data]
+    data.append({"type": "s3", "resources": "all", "read_write": side})
+    what = {"all": "reads and writes", "write": "writes", "read": "reads"}[side]
+    return [
+        _choice(
+            result,
+            "s3-object-events",
+            f"Record S3 object {what} of every bucket"
+            + (" (passes S3.23 / CIS 4.9 too)" if both else ""),
+            "A data event selector for every bucket, current and future, leaving out the "
+            "trail's own log buckets (recording its own deliveries would loop). Data events "
+            "are charged per event (about $0.10 per 100,000): a busy bucket can cost more "
+            "than the trail itself.",
+            events__data=data,
+        )
+    ]
+
+
 def _encryption(
     answers: Answers, health: TrailHealth, result: ControlResult, bucket_region: str | None
 ) -> list[Any]:
@@ -331,6 +361,8 @@ def fix_choices(
             found = _access_logging(answers, health, result, owned_buckets)
         elif spec.id == "CloudTrail.5":
             found = _cloudwatch(answers, health, result)
+        elif spec.id in ("S3.22", "S3.23"):
+            found = _s3_object_events(answers, health, result)
         elif spec.id == "CloudTrail.6":
             found = [
                 _manual(

@@ -65,6 +65,7 @@ from wizard.policy.controls import (
     evaluate_controls,
     management_events,
     parse_time,
+    s3_object_events,
 )
 from wizard.policy.operator import action_for
 from wizard.ports import AwsCaller, AwsError
@@ -365,10 +366,17 @@ def _read_trail(reader: _Reader, trail: dict[str, Any], home: str) -> dict[str, 
         "which events are recorded", "cloudtrail", home, "GetEventSelectors", {"TrailName": arn}
     )
     if selectors is not None:
-        kind, excluded = management_events(
-            selectors.get("EventSelectors") or [], selectors.get("AdvancedEventSelectors") or []
+        basic = selectors.get("EventSelectors") or []
+        advanced = selectors.get("AdvancedEventSelectors") or []
+        kind, excluded = management_events(basic, advanced)
+        writes, reads, left_out = s3_object_events(basic, advanced)
+        facts.update(
+            management_events=kind,
+            excluded_sources=excluded,
+            s3_writes=writes,
+            s3_reads=reads,
+            s3_excluded=left_out,
         )
-        facts.update(management_events=kind, excluded_sources=excluded)
     return facts
 
 

@@ -17,6 +17,7 @@ Two things use the same rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -42,6 +43,7 @@ __all__ = [
     "parse_time",
     "plan_controls",
     "planned_facts",
+    "s3_object_events",
 ]
 
 ControlStatus = Literal["pass", "fail", "not-applicable", "unknown"]
@@ -177,6 +179,36 @@ CONTROLS: tuple[ControlSpec, ...] = (
         ),
     ),
     ControlSpec(
+        id="S3.22",
+        title="S3 object-level write events logged for every bucket",
+        cis={"v1.4.0": "3.10", "v3.0.0": "3.8", "v7.0": "4.8"},
+        fix=(
+            "record S3 object writes of every bucket (leaving out only the trail's own log "
+            "buckets): the wizard's events step, preset 'S3 object writes (CIS 4.8)', or aws "
+            "cloudtrail put-event-selectors --trail-name {arn} --region {home} with the trail's "
+            "current selectors plus one for AWS::S3::Object with readOnly false"
+        ),
+        choice=(
+            "add the S3 object writes preset (events.data: type s3, read_write write); data "
+            "events are charged per event (about $0.10 per 100,000)"
+        ),
+    ),
+    ControlSpec(
+        id="S3.23",
+        title="S3 object-level read events logged for every bucket",
+        cis={"v1.4.0": "3.11", "v3.0.0": "3.9", "v7.0": "4.9"},
+        fix=(
+            "record S3 object reads of every bucket: the wizard's events step, preset 'S3 "
+            "object reads (CIS 4.9)', or aws cloudtrail put-event-selectors --trail-name {arn} "
+            "--region {home} with the trail's current selectors plus one for AWS::S3::Object "
+            "with readOnly true"
+        ),
+        choice=(
+            "add the S3 object reads preset (events.data: type s3, read_write read); reads are "
+            "often the busiest S3 calls, charged per event (about $0.10 per 100,000)"
+        ),
+    ),
+    ControlSpec(
         id="CloudTrail.5",
         title="Trail integrated with CloudWatch Logs",
         cis={"v1.4.0": "3.4"},
@@ -195,8 +227,10 @@ CONTROLS: tuple[ControlSpec, ...] = (
 
 Ids and numbers: AWS Security Hub's CloudTrail and KMS controls (CloudTrail.1, .2, .4, .5
 and KMS.4 belong to Foundational Security Best Practices v1.0.0; CloudTrail.6 and .7 to the
-CIS standards), and the CIS AWS Foundations Benchmark v1.4.0, v3.0.0 (v5.0.0 numbers them
-the same) and v7.0 recommendations they map to. CIS dropped "bucket not public" and
+CIS standards; S3.22 and S3.23, S3 object-level write and read events, to the CIS v3.0.0 and
+v5.0.0 standards, judged by AWS Config's cloudtrail-all-write/read-s3-data-event-check),
+and the CIS AWS Foundations Benchmark v1.4.0, v3.0.0 (v5.0.0 numbers them the same) and v7.0
+recommendations they map to. CIS dropped "bucket not public" and
 "CloudWatch Logs integration" after v1.4.0 (v2.0.0 still had them), hence no later number.
 """
 
@@ -295,6 +329,13 @@ class HealthFacts(WizardModel):
     """Which management events are recorded (None: selectors not read)."""
     excluded_sources: list[str] = Field(default_factory=list)
     """Management event sources left out (kms.amazonaws.com, rdsdata.amazonaws.com)."""
+    s3_writes: Literal["all", "some", "none"] | None = None
+    """S3 object-level write events: of every bucket (but :attr:`s3_excluded`), of some
+    buckets or filtered, or none (None: selectors not read)."""
+    s3_reads: Literal["all", "some", "none"] | None = None
+    """S3 object-level read events, the same way."""
+    s3_excluded: list[str] = Field(default_factory=list)
+    """Buckets an every-bucket S3 selector leaves out (NotStartsWith arn:...:s3:::BUCKET/)."""
     bucket_exists: bool | None = None
     """The bucket exists (None: could not tell)."""
     bucket_region: str | None = None
@@ -381,6 +422,78 @@ def management_events(
     kind: Literal["all", "read", "write", "none"]
     kind = "all" if read and write else "read" if read else "write" if write else "none"
     return kind, sorted(excluded)
+
+
+_S3_EVERY_BUCKET = re.compile(r"^arn:[a-z-]+:s3(:::)?$")
+_S3_BUCKET = re.compile(r"^arn:[a-z-]+:s3:::([^/]+)/$")
+_Coverage = Literal["all", "some", "none"]
+_RANK: dict[str, int] = {"none": 0, "some": 1, "all": 2}
+
+
+def _s3_sides(sides: set[str], coverage: _Coverage, found: dict[str, _Coverage]) -> None:
+    for side in sides:
+        if _RANK[coverage] > _RANK[found[side]]:
+            found[side] = coverage
+
+
+def _advanced_s3(selector: dict[str, Any]) -> tuple[set[str], _Coverage, list[str]] | None:
+    """An advanced selector's S3 object coverage: (sides, coverage, excluded buckets)."""
+    fields = {f.get("Field"): f for f in selector.get("FieldSelectors", [])}
+    if (fields.get("eventCategory") or {}).get("Equals") != ["Data"]:
+        return None
+    if (fields.get("resources.type") or {}).get("Equals") != ["AWS::S3::Object"]:
+        return None
+    only = (fields.get("readOnly") or {}).get("Equals") or []
+    sides = {s for s, v in (("read", "true"), ("write", "false")) if not only or v in only}
+    if set(fields) - {"eventCategory", "resources.type", "readOnly", "resources.ARN"}:
+        return sides, "some", []  # filtered on eventName, who made the call...
+    arn = fields.get("resources.ARN") or {}
+    ops = {op for op, values in arn.items() if op != "Field" and values}
+    starts = arn.get("StartsWith") or []
+    if ops - {"StartsWith", "NotStartsWith"} or (
+        "StartsWith" in ops and not any(_S3_EVERY_BUCKET.match(v) for v in starts)
+    ):
+        return sides, "some", []
+    excluded = []
+    for value in arn.get("NotStartsWith") or []:
+        bucket = _S3_BUCKET.match(value)
+        if bucket is None:
+            return sides, "some", []  # a folder or a partial name, not whole buckets
+        excluded.append(bucket.group(1))
+    return sides, "all", excluded
+
+
+def s3_object_events(
+    basic: Sequence[dict[str, Any]], advanced: Sequence[dict[str, Any]]
+) -> tuple[_Coverage, _Coverage, list[str]]:
+    """Which S3 object-level events the selectors record (CIS 4.8 writes, 4.9 reads).
+
+    "all" means every bucket, current and future (basic value ``arn:aws:s3`` or
+    ``arn:aws:s3:::``; an advanced selector without resources.ARN, or leaving out only whole
+    buckets); "some" means named buckets or folders, or a selector filtered on other fields.
+
+    Returns:
+        (writes, reads, the buckets an every-bucket selector leaves out).
+    """
+    found: dict[str, _Coverage] = {"read": "none", "write": "none"}
+    excluded: set[str] = set()
+    for selector in basic:
+        rw = selector.get("ReadWriteType", "All")
+        sides = {s for s, k in (("read", "ReadOnly"), ("write", "WriteOnly")) if rw in (k, "All")}
+        for resource in selector.get("DataResources") or []:
+            if resource.get("Type") != "AWS::S3::Object" or not resource.get("Values"):
+                continue
+            every = any(_S3_EVERY_BUCKET.match(str(v)) for v in resource["Values"])
+            _s3_sides(sides, "all" if every else "some", found)
+    for selector in advanced:
+        judged = _advanced_s3(selector)
+        if judged is None:
+            continue
+        sides, coverage, left_out = judged
+        _s3_sides(sides, coverage, found)
+        if coverage == "all":
+            excluded.update(left_out)
+    return found["write"], found["read"], sorted(excluded)
 
 
 # --------------------------------------------------------------------------- judging a trail
@@ -491,6 +604,47 @@ def _access_logging(f: HealthFacts, _now: datetime) -> tuple[ControlStatus, str]
     return "fail", f"server access logging is off on {f.bucket}"
 
 
+def _own_buckets(f: HealthFacts) -> set[str]:
+    """The trail's log bucket and the bucket its server access logs go to."""
+    own = {f.bucket} if f.bucket else set()
+    if f.access_logging_target:
+        own.add(f.access_logging_target.split("/", 1)[0])
+    return own
+
+
+def _s3_events(f: HealthFacts, side: str) -> tuple[ControlStatus, str]:
+    coverage = f.s3_writes if side == "write" else f.s3_reads
+    if coverage is None:
+        item = f.unchecked_for("cloudtrail:GetEventSelectors")
+        return _unknown(item) if item else ("unknown", "event selectors not read")
+    if coverage == "none":
+        return "fail", f"records no S3 object-level {side} events"
+    if coverage == "some":
+        return "fail", (
+            f"records S3 object-level {side} events of some buckets or folders only, or "
+            "filtered on other fields; every bucket is needed"
+        )
+    others = sorted(set(f.s3_excluded) - _own_buckets(f))
+    if others:
+        return "fail", (
+            f"records S3 object-level {side} events of every bucket except " + ", ".join(others)
+        )
+    if f.s3_excluded:
+        return "pass", (
+            f"records S3 object-level {side} events of every bucket except the trail's own "
+            f"log buckets ({', '.join(f.s3_excluded)}), which would record its own deliveries"
+        )
+    return "pass", f"records S3 object-level {side} events of every bucket"
+
+
+def _s3_writes(f: HealthFacts, _now: datetime) -> tuple[ControlStatus, str]:
+    return _s3_events(f, "write")
+
+
+def _s3_reads(f: HealthFacts, _now: datetime) -> tuple[ControlStatus, str]:
+    return _s3_events(f, "read")
+
+
 def _cloudwatch(f: HealthFacts, now: datetime) -> tuple[ControlStatus, str]:
     if not f.log_group_arn:
         return "fail", "events are not sent to CloudWatch Logs"
@@ -511,6 +665,8 @@ _CHECKS: dict[str, _Check] = {
     "KMS.4": _rotation,
     "CloudTrail.6": _not_public,
     "CloudTrail.7": _access_logging,
+    "S3.22": _s3_writes,
+    "S3.23": _s3_reads,
     "CloudTrail.5": _cloudwatch,
 }
 
@@ -533,6 +689,8 @@ _AFTER_APPLY: dict[str, str] = {
         "whether the existing bucket has server access logging (it is not read while "
         "planning, and the plan does not turn it on)"
     ),
+    "S3.22": "which S3 object write events are recorded",
+    "S3.23": "which S3 object read events are recorded",
     "CloudTrail.5": "whether CloudWatch Logs delivery works",
 }
 """What is only known once the trail exists, by control id."""
@@ -625,6 +783,8 @@ def planned_facts(plan: Plan) -> HealthFacts:
         "prefix": prefix,
         "is_logging": bool(_steps(plan, "StartLogging")),
         "management_events": "all",
+        "s3_writes": "none",
+        "s3_reads": "none",
     }
     log_group = params.get("CloudWatchLogsLogGroupArn")
     if log_group:
@@ -633,10 +793,16 @@ def planned_facts(plan: Plan) -> HealthFacts:
     selectors = _steps(plan, "PutEventSelectors")
     if selectors:
         call = selectors[-1].call.params
-        kind, excluded = management_events(
-            call.get("EventSelectors") or [], call.get("AdvancedEventSelectors") or []
+        basic, advanced = call.get("EventSelectors") or [], call.get("AdvancedEventSelectors") or []
+        kind, excluded = management_events(basic, advanced)
+        writes, reads, left_out = s3_object_events(basic, advanced)
+        facts.update(
+            management_events=kind,
+            excluded_sources=excluded,
+            s3_writes=writes,
+            s3_reads=reads,
+            s3_excluded=left_out,
         )
-        facts.update(management_events=kind, excluded_sources=excluded)
     _planned_key(plan, params, facts)
     if bucket is not None:
         _planned_bucket(plan, bucket, prefix, facts)
