@@ -92,6 +92,21 @@ ALREADY_EXISTS_CODES = frozenset(
 )
 """Errors a create call answers when the resource is already there."""
 
+CONFLICT_CODES = frozenset({"OperationAborted"})
+"""Errors that mean "another change to this resource is in progress, try again": S3 answers
+OperationAborted (409) when changes to one bucket's settings and policy overlap. A step that
+lists one in its ``retry_on`` is retried after :data:`CONFLICT_DELAYS`, not the longer waits
+meant for IAM's propagation."""
+
+CONFLICT_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+"""Seconds before each retry of a conflicting change (6.35 s in all): the change it collided
+with takes milliseconds."""
+
+MAX_WORKERS = 8
+"""Steps in flight at once: as many as the widest level of the plans the wizard makes (a new
+bucket's settings and policy, the key's rotation and alias, the topic), so a level takes one
+round trip."""
+
 
 class PlaceholderError(ValueError):
     """A ``${step-id:Path}`` placeholder cannot be resolved."""
@@ -585,6 +600,7 @@ class _Apply:
         retry_delays: Sequence[float],
         explain: Callable[[AwsError, Step], str],
         callers: Mapping[str, AwsCaller] | None = None,
+        conflict_delays: Sequence[float] = CONFLICT_DELAYS,
     ) -> None:
         self.plan = plan
         self.caller = caller
@@ -594,6 +610,7 @@ class _Apply:
         self.cancel = cancel
         self.sleep = sleep
         self.delays = list(retry_delays)
+        self.conflict_delays = list(conflict_delays)
         self.explain = explain
         self.lock = threading.Lock()
         self.status: dict[str, StepStatus] = {s.id: "pending" for s in plan.steps}
@@ -721,14 +738,15 @@ class _Apply:
                 )
             except AwsError as err:
                 self.write(kind, error=f"{err.code}: {err.message}", **where)
+                delays = self.conflict_delays if err.code in CONFLICT_CODES else self.delays
                 retry = (
                     err.code in step.retry_on
-                    and attempt <= len(self.delays)
+                    and attempt <= len(delays)
                     and (rollback or not self.cancelled())
                 )
                 if not retry:
                     raise
-                delay = self.delays[attempt - 1]
+                delay = delays[attempt - 1]
                 if not rollback:
                     self.emit(
                         "step-retrying",
@@ -1163,9 +1181,10 @@ def apply_plan(
     journal: Journal | None = None,
     cancel: threading.Event | None = None,
     check_fresh: Callable[[], dict[str, str]] | None = None,
-    max_workers: int = 4,
+    max_workers: int = MAX_WORKERS,
     sleep: Callable[[float], None] = time.sleep,
     retry_delays: Sequence[float] = (1, 2, 4, 8, 15),
+    conflict_delays: Sequence[float] = CONFLICT_DELAYS,
     explain: Callable[[AwsError, Step], str] | None = None,
     callers: Mapping[str, AwsCaller] | None = None,
 ) -> ApplyReport:
@@ -1182,11 +1201,16 @@ def apply_plan(
             Checked between steps; a cancel that arrives after the last step started has
             no effect.
         check_fresh: Returns the current fingerprint (same keys as ``plan.fingerprint``);
-            called once before any change. Any difference refuses the plan as stale.
+            called once before any change. Any difference refuses the plan as stale. None
+            makes no such check: only for a plan made moments ago with nobody pausing
+            before this call (:meth:`wizard.engine.Engine.apply` decides; the journal
+            says which it was).
         max_workers: Steps run at the same time at most.
         sleep: Waits between retries (injected so tests do not sleep).
         retry_delays: Seconds to wait before each retry of a step whose error code is in
             its ``retry_on``; one retry per entry, then the step fails.
+        conflict_delays: The same for the codes of :data:`CONFLICT_CODES` (another change
+            to the same resource was in progress).
         explain: Turns a step's AwsError into a message for the operator (the CLI passes
             :func:`wizard.aws.session.explain_aws_error`); default "service:Op failed with
             Code: message".
@@ -1212,6 +1236,7 @@ def apply_plan(
         retry_delays=retry_delays,
         explain=explain or _default_explain,
         callers=callers,
+        conflict_delays=conflict_delays,
     )
     journal_path = str(journal.path) if journal is not None else None
 
@@ -1275,7 +1300,12 @@ def apply_plan(
         journal.record(
             "apply-started",
             message=f"{len(plan.steps)} steps for {plan.trail_arn} in account {plan.account_id}"
-            + (f" (run {plan.run_id})" if plan.run_id else ""),
+            + (f" (run {plan.run_id})" if plan.run_id else "")
+            + (
+                "; the account was read again and matches the plan"
+                if check_fresh is not None
+                else "; the plan was made moments ago, with no pause before apply: not read again"
+            ),
             result={"plan": plan.model_dump(mode="json")},
         )
 
@@ -1483,7 +1513,7 @@ def continue_recorded(
         cancel=cancel,
         added=added,
     )
-    return _conclude(run, run.execute(4))
+    return _conclude(run, run.execute(MAX_WORKERS))
 
 
 def _finish(run: _Apply, report: ApplyReport) -> ApplyReport:

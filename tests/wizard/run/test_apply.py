@@ -23,6 +23,7 @@ from wizard.model.plan import Call, Finding, Plan, PolicyChange, Step
 from wizard.model.readonly import is_read_only
 from wizard.ports import AwsCaller, AwsError
 from wizard.run.apply import (
+    CONFLICT_DELAYS,
     ApplyEvent,
     PlaceholderError,
     RecordingCaller,
@@ -537,6 +538,24 @@ def test_codes_not_listed_are_not_retried(caller: Boto3Caller) -> None:
     assert report.status == "rolled-back"
     assert slept == []
     assert failing.failures == 1
+
+
+def test_a_conflicting_change_is_retried_after_a_short_wait(caller: Boto3Caller, raw: Any) -> None:
+    """S3's OperationAborted (another change to the bucket in progress) waits milliseconds,
+    not the seconds meant for IAM's propagation, and the step then succeeds."""
+    slept: list[float] = []
+    flaky = FailOn(caller, "PutBucketPolicy", code="OperationAborted", status=409, times=2)
+    report = apply_plan(
+        make_plan(retry_on=["OperationAborted"]),
+        flaky,
+        sleep=slept.append,
+        retry_delays=(5, 5),
+    )
+    assert report.status == "applied"
+    assert slept == list(CONFLICT_DELAYS[:2])
+    assert max(slept) < 1
+    assert report.step("put-bucket-policy").attempts == 3
+    assert raw("s3").get_bucket_policy(Bucket=BUCKET)["Policy"] == NEW_POLICY
 
 
 # --- cancel, stale, blocked ---------------------------------------------------------------
