@@ -778,6 +778,7 @@ class PlainWizard:
         self.line(f"Trail   {plan.trail_arn}")
         self.print_findings(plan.findings)
         self.print_controls(plan)
+        self.print_cost(plan)
         self.print_steps(plan)
         self.print_policies(plan)
         return plan, found
@@ -823,6 +824,17 @@ class PlainWizard:
 
         self.line()
         for text in controls_to_text(plan_controls(plan), width=max(self.width, 60)):
+            self.line(text)
+        self.line()
+
+    def print_cost(self, plan: Plan) -> None:
+        """What the trail will cost a month: each choice, the total, and the assumptions."""
+        if plan.cost is None:
+            return
+        # Deferred for start-up time: pydantic models load only when this runs.
+        from wizard.export.text import cost_to_text
+
+        for text in cost_to_text(plan.cost, width=max(self.width, 60)):
             self.line(text)
         self.line()
 

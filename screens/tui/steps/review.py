@@ -46,7 +46,16 @@ from screens.tui.widgets.policy_view import (
     policy_text,
     summarize_diff,
 )
-from wizard.export.text import controls_summary, controls_to_text, plan_to_cli, plan_to_text
+from wizard.export.text import (
+    COST_OVERRIDES,
+    controls_summary,
+    controls_to_text,
+    cost_heading,
+    cost_to_text,
+    plan_to_cli,
+    plan_to_text,
+)
+from wizard.model.cost import CostEstimate
 from wizard.model.plan import Plan, Step
 from wizard.policy.controls import PlannedControl, plan_controls
 from wizard.ports import AwsError
@@ -237,6 +246,32 @@ def controls_table(controls: list[PlannedControl]) -> Table:
     return table
 
 
+def cost_table(cost: CostEstimate) -> Table:
+    """The cost preview as a table: each choice, its monthly range, and how it was computed."""
+    table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
+    table.add_column("Choice", ratio=2, overflow="fold")
+    table.add_column("A month", width=19, no_wrap=True, justify="right")
+    table.add_column("How it was estimated", ratio=5, overflow="fold")
+    for item in cost.items:
+        table.add_row(Text(item.what, style="bold"), item.range_text, Text(item.basis))
+    table.add_section()
+    table.add_row(Text("Total", style="bold"), Text(cost.total.range_text, style="bold"), "")
+    return table
+
+
+def cost_notes(cost: CostEstimate) -> Text:
+    """Below the cost table: how the volume was estimated, the assumptions, your own numbers."""
+    text = Text(cost.volume_source)
+    text.append("\n\nAssumptions:", style="bold")
+    for note in cost.assumptions:
+        text.append(f"\n• {note}")
+    text.append(
+        "\n\nYour own numbers: set " + ", ".join(COST_OVERRIDES) + " in the answers file.",
+        style="italic",
+    )
+    return text
+
+
 def tabs_hint(*, short: bool = False) -> str:
     """The line above the tabs: how to reach them, page them, copy and save them.
 
@@ -345,6 +380,14 @@ class PlanView(Vertical):
                     markup=False,
                 )
                 yield Static(controls_table(controls), id="controls-table")
+            if plan.cost is not None:
+                self.exports["cost"] = Export(
+                    "Cost", "\n".join(cost_to_text(plan.cost)) + "\n", "txt"
+                )
+                with TabPane("Cost", id="cost"), VerticalScroll():
+                    yield Static(cost_heading(plan.cost) + ".", classes="pane-note", markup=False)
+                    yield Static(cost_table(plan.cost), id="cost-table")
+                    yield Static(cost_notes(plan.cost), id="cost-notes")
             for field, kind, tab_id, label in POLICY_TABS:
                 document = plan.policies.get(field)
                 if document is None:
@@ -426,6 +469,8 @@ class ReviewScreen(StepScreen):
     ReviewScreen .pane-note { padding: 0 1; color: $text-muted; margin-bottom: 1; }
     ReviewScreen #plan-table { padding: 0 1; }
     ReviewScreen #controls-table { padding: 0 1; }
+    ReviewScreen #cost-table { padding: 0 1; }
+    ReviewScreen #cost-notes { padding: 1 1 0 1; color: $text-muted; }
     ReviewScreen #apply-blocked {
         width: 1fr; height: 3; color: $error; content-align: left middle;
     }
