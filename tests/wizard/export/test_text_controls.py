@@ -45,13 +45,20 @@ def test_json_has_every_control_with_its_verdict_and_how_to_pass() -> None:
         "KMS.4",
         "CloudTrail.6",
         "CloudTrail.7",
+        "S3.22",
+        "S3.23",
         "CloudTrail.5",
     ]
     assert {k: c["status"] for k, c in controls.items() if c["status"] == "fail"} == {
         "CloudTrail.2": "fail",
         "CloudTrail.7": "fail",
+        "S3.22": "fail",
+        "S3.23": "fail",
         "CloudTrail.5": "fail",
     }
+    assert controls["S3.22"]["cis"] == {"v1.4.0": "3.10", "v3.0.0": "3.8", "v7.0": "4.8"}
+    assert controls["S3.23"]["reason"] == "records no S3 object-level read events"
+    assert "read_write read" in controls["S3.23"]["to_pass"]
     assert controls["CloudTrail.7"]["cis"] == {"v1.4.0": "3.6", "v3.0.0": "3.4", "v7.0": "4.4"}
     assert "bucket.access_logs" in controls["CloudTrail.7"]["to_pass"]
     assert controls["KMS.4"] == {
@@ -69,7 +76,7 @@ def test_text_has_a_controls_section_between_findings_and_steps() -> None:
     text = plan_to_text(offline_plan(sse_s3()))
     assert text.index("Findings:") < text.index("Controls (") < text.index("Plan (")
     section = text[text.index("Controls (") : text.index("Plan (")]
-    assert "3 pass, 3 fail, 1 not applicable" in " ".join(section.split())
+    assert "3 pass, 5 fail, 1 not applicable" in " ".join(section.split())
     lines = section.splitlines()
     assert (
         "  fail    CloudTrail.2 / CIS 4.5 (v7.0): Log files encrypted at rest with a KMS key "

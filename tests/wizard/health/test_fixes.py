@@ -34,10 +34,13 @@ def test_the_legacy_trail_gets_one_fix_per_failed_reason(sandbox: Any, engine: E
         ("log-file-validation", "CloudTrail.4"),
         ("sse-kms", "CloudTrail.2"),
         ("access-logging", "CloudTrail.7"),
+        ("s3-object-events", "S3.22"),
         ("cloudwatch-logs", "CloudTrail.5"),
     ]
     failed = {c.control.id for c in found.health.controls if c.status == "fail"}
-    assert {c.control for c in fixes.choices} == failed
+    # One S3 selector for reads and writes passes S3.22 and S3.23 (two fixes would each
+    # replace events.data without the other's selector).
+    assert {c.control for c in fixes.choices} | {"S3.23"} == failed
     assert fixes.manual == [] and fixes.notes == []
     by_id = {c.id: c for c in fixes.choices}
     # Each says why, with the control's own reason, and what the change means.
@@ -67,8 +70,14 @@ def test_every_fix_made_gives_valid_answers_for_the_same_trail(
     assert fixed.encryption.new_key and fixed.encryption.rotation
     assert fixed.bucket.access_logs is not None and fixed.bucket.access_logs.create
     assert fixed.cloudwatch_logs.log_group == f"aws-cloudtrail-logs-{LEGACY}"
+    # S3.22 and S3.23: one selector for every bucket's object reads and writes.
+    assert [d.model_dump(mode="json") for d in fixed.events.data] == [
+        *(d.model_dump(mode="json") for d in before.events.data),
+        {"type": "s3", "resources": "all", "read_write": "all", "conditions": [], "name": None},
+    ]
     # Everything the fixes do not touch stays as adopted.
-    assert fixed.events == before.events and fixed.trail.tags == before.trail.tags
+    assert fixed.events.management == before.events.management
+    assert fixed.trail.tags == before.trail.tags
 
 
 def test_a_removed_fix_leaves_its_setting_as_it_is(sandbox: Any, engine: Engine) -> None:
@@ -120,6 +129,8 @@ def _health(**facts: Any) -> Any:
         "key_rotation": True,
         "is_logging": True,
         "management_events": "all",
+        "s3_writes": "all",
+        "s3_reads": "all",
         "log_group_arn": f"arn:aws:logs:us-west-2:{ACCOUNT}:log-group:g:*",
         "cw_role_arn": f"arn:aws:iam::{ACCOUNT}:role/r",
     }
@@ -154,6 +165,24 @@ def test_management_events_and_exclusions_are_separate_choices() -> None:
     fixed = apply_fixes(ANSWERS, plan.choices)
     assert fixed.events.management == "all" and fixed.events.exclude_sources == []
     assert "kms.amazonaws.com" in plan.choices[1].change
+
+
+@pytest.mark.parametrize(
+    ("writes", "reads", "side"),
+    [("none", "all", "write"), ("all", "some", "read"), ("none", "none", "all")],
+)
+def test_s3_object_events_are_one_more_selector_of_every_bucket(
+    writes: str, reads: str, side: str
+) -> None:
+    """CIS 4.8/4.9: a selector for the missing side; one for both when both fail."""
+    plan = fix_choices(ANSWERS, _health(s3_writes=writes, s3_reads=reads))
+
+    assert [(c.id, c.control) for c in plan.choices] == [
+        ("s3-object-events", "S3.22" if side != "read" else "S3.23")
+    ]
+    fixed = apply_fixes(ANSWERS, plan.choices)
+    assert [(d.type, d.resources, d.read_write) for d in fixed.events.data] == [("s3", "all", side)]
+    assert "leaving out the trail's own log buckets" in plan.choices[0].detail
 
 
 def test_what_answers_cannot_change_is_a_manual_fix_with_its_command() -> None:

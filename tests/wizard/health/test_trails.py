@@ -59,6 +59,8 @@ def good_trail(engine: Engine, aws: Any, tmp_path: Any) -> str:
             "bucket": {"name": GOOD_BUCKET, "create": True},
             "encryption": {"type": "sse-kms", "key": "new", "rotation": True},
             "cloudwatch_logs": {"log_group": GROUP},
+            # S3 object reads and writes of every bucket but the log bucket (CIS 4.8, 4.9).
+            "events": {"data": [{"type": "s3"}]},
         }
     )
     plan, found = engine.plan(answers)
@@ -104,6 +106,11 @@ def test_a_well_configured_trail_is_healthy_and_passes_every_control(
     assert f.is_logging is True
     assert f.multi_region and f.log_file_validation
     assert f.management_events == "all"
+    assert (f.s3_writes, f.s3_reads, f.s3_excluded) == ("all", "all", [GOOD_BUCKET])
+    assert health.control("S3.22").reason == (
+        "records S3 object-level write events of every bucket except the trail's own log "
+        f"buckets ({GOOD_BUCKET}), which would record its own deliveries"
+    )
     assert f.bucket_policy_allows is True and f.key_policy_allows is True
     assert f.key_rotation is True and f.key_state == "Enabled"
     assert f.public_access_block == dict.fromkeys(
@@ -128,9 +135,12 @@ def test_the_seeded_legacy_trail_is_a_warning_with_its_failed_controls(
         "KMS.4": "not-applicable",
         "CloudTrail.6": "pass",
         "CloudTrail.7": "fail",
+        "S3.22": "fail",
+        "S3.23": "fail",
         "CloudTrail.5": "fail",
     }
     assert health.control("CloudTrail.1").reason == "records only us-west-2, not every region"
+    assert health.control("S3.22").reason == "records no S3 object-level write events"
     assert health.control("CloudTrail.2").reason.startswith("log files use SSE-S3")
     assert health.control("CloudTrail.5").reason == "events are not sent to CloudWatch Logs"
     codes = [p.code for p in health.problems]
@@ -195,7 +205,57 @@ def _management_write_only(aws: Any) -> None:
                     {"Field": "eventCategory", "Equals": ["Management"]},
                     {"Field": "readOnly", "Equals": ["false"]},
                 ],
-            }
+            },
+            {
+                "Name": "every bucket",
+                "FieldSelectors": [
+                    {"Field": "eventCategory", "Equals": ["Data"]},
+                    {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                ],
+            },
+        ],
+    )
+
+
+def _s3_writes_of_one_bucket(aws: Any) -> None:
+    aws("cloudtrail").put_event_selectors(
+        TrailName=GOOD,
+        AdvancedEventSelectors=[
+            {
+                "Name": "Management events selector",
+                "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
+            },
+            {
+                "Name": "reads of every bucket",
+                "FieldSelectors": [
+                    {"Field": "eventCategory", "Equals": ["Data"]},
+                    {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                    {"Field": "readOnly", "Equals": ["true"]},
+                ],
+            },
+            {
+                "Name": "writes of one bucket",
+                "FieldSelectors": [
+                    {"Field": "eventCategory", "Equals": ["Data"]},
+                    {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                    {"Field": "readOnly", "Equals": ["false"]},
+                    {"Field": "resources.ARN", "StartsWith": ["arn:aws:s3:::app-data/"]},
+                ],
+            },
+        ],
+    )
+
+
+def _s3_reads_not_of_another_bucket(aws: Any) -> None:
+    aws("cloudtrail").put_event_selectors(
+        TrailName=GOOD,
+        EventSelectors=[
+            {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []},
+            {
+                "ReadWriteType": "WriteOnly",
+                "IncludeManagementEvents": False,
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}],
+            },
         ],
     )
 
@@ -215,6 +275,18 @@ BROKEN = [
     ),
     pytest.param(
         _access_logging_off, "CloudTrail.7", "server access logging is off", id="access-logging"
+    ),
+    pytest.param(
+        _s3_writes_of_one_bucket,
+        "S3.22",
+        "records S3 object-level write events of some buckets or folders only",
+        id="s3-writes-of-one-bucket",
+    ),
+    pytest.param(
+        _s3_reads_not_of_another_bucket,
+        "S3.23",
+        "records no S3 object-level read events",
+        id="basic-s3-writes-only",
     ),
 ]
 
