@@ -58,6 +58,8 @@ from screens.common.log_account import (
     who_writes,
 )
 from screens.common.reporting import Printer, explain_step_error, print_outcome, stop_signals_set
+from screens.plain import existing
+from screens.plain.existing import ExistingTrail
 from screens.plain.prompts import LinePrompter, Prompter, QuestionaryPrompter, line_mode
 from wizard import guide
 from wizard.model.answers import Answers
@@ -69,7 +71,7 @@ from wizard.run.journal import check_state_dir
 from wizard.run.journal import first_run as _first_run
 
 if TYPE_CHECKING:
-    from wizard.account.discovery import Discovery
+    from wizard.account.discovery import Discovery, TrailFacts
     from wizard.account.inventory import BucketChoice
     from wizard.engine import Engine, Outcome
     from wizard.model.plan import Finding, Plan
@@ -243,6 +245,12 @@ class PlainWizard:
         """Asks each question."""
         self.reach: tuple[Reach, str] | None = None
         """How the log-archive account was last reached (and the profile or role), if asked."""
+        self.trails: list[TrailFacts] = []
+        """The account's trails, as Welcome listed them (a trail name may pick one)."""
+        self.existing: ExistingTrail | None = None
+        """The existing trail being changed, if one was picked (see screens.plain.existing)."""
+        self.skip_steps = False
+        """Go to the review without asking the steps (fixes chosen, the steps not wanted)."""
         self._blank = True
 
     # ------------------------------------------------------------------ output
@@ -437,6 +445,7 @@ class PlainWizard:
         except AwsError as err:
             self.line(f"Could not list the existing trails: {err.message}")
             return
+        self.trails = trails
         if not trails:
             self.line("No trail exists yet: this will be the account's first trail.")
             return
@@ -449,6 +458,8 @@ class PlainWizard:
             )
             bucket = f", logs to {t.bucket}" if t.bucket else ""
             self.line(f"  {t.name}: home {t.home_region}, {kind}{bucket}")
+        self.line()
+        self.para(existing.HINT, blank=False)
         covering = [t for t in trails if t.organization or t.multi_region]
         if covering:
             t = covering[0]
@@ -472,10 +483,13 @@ class PlainWizard:
             try:
                 return Answers.model_validate(guide.answers_data(self.draft))
             except ValidationError as exc:
+                self.skip_steps = False  # the step to fix is asked, whatever was chosen
                 start = self.explain_invalid(exc, steps)
 
     def ask_step(self, step: guide.StepGuide) -> None:
         """Print a step's title (numbered as the TUI numbers it) and help, then its questions."""
+        if self.skip_steps:
+            return
         self.heading(guide.step_title(step.id))
         if self.show_help:
             self.para(step.help)
@@ -490,6 +504,12 @@ class PlainWizard:
                 continue
             self.before_question(q)
             guide.put(self.draft, q.key, self.ask_question(q))
+            if q.key == "trail.name":
+                # An existing trail's name: change it, or fix it (screens.plain.existing).
+                existing.offer(self, str(guide.get(self.draft, "trail.name") or ""))
+                if self.skip_steps:
+                    return
+        existing.print_step_changes(self, step.id)
 
     def offer_organization(self) -> bool:
         """Say whether an organization trail can work here; False: it is not asked.
@@ -767,6 +787,7 @@ class PlainWizard:
         self.heading(guide.step_title("review"))
         if self.show_help:
             self.para(guide.REVIEW_HELP)
+        existing.print_all_changes(self)
         self.line("Looking at the account (discovery and preflight checks)...")
         try:
             plan, found = engine.plan(answers)
