@@ -17,7 +17,14 @@ from screens.common.errors import EXIT_INVALID, EXIT_OK
 from tests.sandbox_fixtures import RequestLog
 from wizard.model.answers_file import parse_answers
 
-FIXES = ["multi-region", "log-file-validation", "sse-kms", "access-logging", "cloudwatch-logs"]
+FIXES = [
+    "multi-region",
+    "log-file-validation",
+    "sse-kms",
+    "access-logging",
+    "s3-object-events",
+    "cloudwatch-logs",
+]
 
 
 @pytest.fixture
@@ -42,7 +49,9 @@ def test_fix_prints_each_fix_then_the_plan(
 
     assert code == EXIT_OK, err
     fixes, _sep, plan = out.partition("\nAccount ")
-    assert fixes.startswith("Fixes for legacy-trail (us-west-2): 5 changes to its answers.")
+    assert fixes.startswith(
+        f"Fixes for legacy-trail (us-west-2): {len(FIXES)} changes to its answers."
+    )
     assert [f"[{i}]" in fixes for i in FIXES] == [True] * len(FIXES)
     words = " ".join(fixes.split())  # as read, whatever the wrapping
     assert (
@@ -62,7 +71,7 @@ def test_a_skipped_fix_is_left_out_of_the_plan(
     code, out, err = run(capsys, "status", "--fix", "legacy-trail", "--skip", "sse-kms")
 
     assert code == EXIT_OK, err
-    assert "4 changes to its answers (the others left out with --skip)" in out
+    assert f"{len(FIXES) - 1} changes to its answers (the others left out with --skip)" in out
     assert "(left out)" in out
     assert "kms:CreateKey" not in out
 
@@ -77,7 +86,7 @@ def test_json_lists_the_fixes_and_carries_the_plan(
     assert code == EXIT_OK, err
     doc = json.loads(out)
     assert [f["id"] for f in doc["fixes"]] == FIXES
-    assert [f["chosen"] for f in doc["fixes"]] == [True, True, True, True, False]
+    assert [f["chosen"] for f in doc["fixes"]] == [f != "cloudwatch-logs" for f in FIXES]
     assert doc["fixes"][1]["edits"] == {"trail.log_file_validation": True}
     assert doc["manual"] == [] and doc["trail_arn"].endswith(":trail/legacy-trail")
     operations = [s["operation"] for s in doc["plan"]["steps"]]

@@ -118,6 +118,7 @@ async def test_fix_failing_controls_lists_each_fix_and_opens_the_review(app_fact
             "fix-log-file-validation",
             "fix-sse-kms",
             "fix-access-logging",
+            "fix-s3-object-events",
             "fix-cloudwatch-logs",
         ]
         assert all(box.value for box in boxes.values())
@@ -130,6 +131,7 @@ async def test_fix_failing_controls_lists_each_fix_and_opens_the_review(app_fact
             "multi-region",
             "log-file-validation",
             "access-logging",
+            "s3-object-events",
             "cloudwatch-logs",
         ]
         await pilot.click("#fixes-continue")
@@ -147,14 +149,17 @@ async def test_fix_failing_controls_lists_each_fix_and_opens_the_review(app_fact
         assert answers.trail.multi_region and answers.trail.log_file_validation
         assert answers.encryption.type == "sse-s3"  # the removed fix
         review = changes_shown(app)
-        assert "Fixes chosen for: CloudTrail.1, CloudTrail.4, CloudTrail.7, CloudTrail.5." in review
+        assert (
+            "Fixes chosen for: CloudTrail.1, CloudTrail.4, CloudTrail.7, S3.22, CloudTrail.5."
+            in review
+        )
         assert "Record every region: yes, changed (was: no)" in review
         assert "Encryption" not in review
 
         # Back walks the steps, each starting from the fixed values with its changes marked.
         await pilot.press("ctrl+b")
         await until(pilot, lambda: app.current_step == "events", "the events step")
-        assert "No change on this step yet" in changes_shown(app)
+        assert "Data events: s3 (every resource; all), changed (was: none)" in changes_shown(app)
 
 
 async def test_fix_is_not_offered_for_a_trail_without_failed_controls(app_factory: Any) -> None:
