@@ -27,6 +27,7 @@ from screens.tui.base import StepScreen
 from screens.tui.messages import ApplyFinished, ApplyProgress
 from screens.tui.steps.done import exit_code_for, shown_path
 from screens.tui.widgets.fit_table import FitTable
+from screens.tui.widgets.wrap import Breakable
 from wizard.run.journal import new_journal_path
 
 if TYPE_CHECKING:
@@ -162,7 +163,8 @@ class ApplyScreen(StepScreen):
         """Start the apply in a worker."""
         answers = self.state.answers()
         self.journal_path = new_journal_path(answers.trail.name)
-        self.query_one("#apply-journal", Static).update(f"Journal: {shown_path(self.journal_path)}")
+        journal = f"Journal: {shown_path(self.journal_path)}"
+        self.query_one("#apply-journal", Static).update(Breakable(journal))
         self.running = True
         self._set_state(f"Applying… Esc or {keys.label(keys.QUIT)} stops and rolls back.")
         self._watch_stop_signals(True)

@@ -46,6 +46,7 @@ from screens.tui.widgets.policy_view import (
     policy_text,
     summarize_diff,
 )
+from screens.tui.widgets.wrap import Breakable
 from wizard.export.text import (
     COST_OVERRIDES,
     controls_summary,
@@ -169,7 +170,8 @@ def plan_table(plan: Plan, *, compact: bool = False) -> Table:
         change.append(f"{step.call.service}:{step.call.operation}", style="bold")
         change.append(f" · {step.call.region}", style="dim")
         undo = Text(step.undo_summary or "—", style="" if step.undo else "dim")
-        table.add_row(str(number), change, undo)
+        # Names and ARNs longer than the column break after a separator, not mid-word.
+        table.add_row(str(number), Breakable(change), Breakable(undo))
     return table
 
 
@@ -242,7 +244,7 @@ def controls_table(controls: list[PlannedControl]) -> Table:
         why = Text(c.reason)
         if c.trade_off:
             why.append(f"\nTo pass: {c.trade_off}", style="italic")
-        table.add_row(Text(mark, style=style), control, why)
+        table.add_row(Text(mark, style=style), Breakable(control), Breakable(why))
     return table
 
 
@@ -338,8 +340,8 @@ class PlanView(Vertical):
         summary.update(self.summary(one_line=self.app.size.height < sizes.TALL_FROM))
         for hint in self.query("#tabs-hint").results(Static):
             # On one line even when narrow: the short form names the same keys.
-            full = tabs_hint()
-            hint.update(full if cell_len(full) <= self.size.width else tabs_hint(short=True))
+            whole = tabs_hint()
+            hint.update(whole if cell_len(whole) <= self.size.width else tabs_hint(short=True))
 
     def summary(self, *, one_line: bool = False) -> Text:
         """What the plan does, where: the trail's ARN, then the account, region and count.

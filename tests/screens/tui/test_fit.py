@@ -8,6 +8,7 @@ snapshots in test_snapshots_fit.py show the look.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import DataTable, Static, TabbedContent, Tabs
+from textual.widgets import Button, DataTable, Static, TabbedContent, Tabs
 
 from screens.tui import keys
 from screens.tui.app import WizardApp
@@ -60,6 +61,11 @@ async def go(pilot: Pilot[Any], step: str) -> StepScreen:
     return screen
 
 
+def in_view(form: VerticalScroll, widgets: list[Widget]) -> Callable[[], bool]:
+    """A condition: every one of ``widgets`` is wholly in the form's visible part."""
+    return lambda: all(form.scrollable_content_region.contains_region(w.region) for w in widgets)
+
+
 def footer_quit(screen: Any) -> Widget:
     """The footer's key that quits."""
     quits: list[Widget] = [
@@ -69,13 +75,20 @@ def footer_quit(screen: Any) -> Widget:
     return quits[0]
 
 
-def assert_quit_shows_whole(app: WizardApp) -> None:
+def quit_whole(app: WizardApp) -> bool:
     """The footer's Quit key is on screen, left of the palette key, with all its text."""
     key = footer_quit(app.screen)
-    assert on_screen(app, key)
     palette = app.screen.query_one(".-command-palette", Widget)
-    assert key.region.right <= palette.region.x
-    assert "Quit" in "".join(lines_of(key))
+    return (
+        on_screen(app, key)
+        and key.region.right <= palette.region.x
+        and "Quit" in "".join(lines_of(key))
+    )
+
+
+async def assert_quit_shows_whole(pilot: Pilot[Any], app: WizardApp) -> None:
+    """Wait for the footer to be laid out (it is rebuilt after a screen's first frame)."""
+    await until(pilot, lambda: quit_whole(app), "the footer's Quit key, whole")
 
 
 # ---------------------------------------------------------------------------- help panel
@@ -145,13 +158,12 @@ async def test_the_focused_field_shows_with_its_label_and_next_on_every_step(
             focused = screen.focused
             assert focused is not None, step
             body = screen.query_one("#body", VerticalScroll)
-            view = body.scrollable_content_region
-            assert view.contains_region(focused.region), step
             label = field_label(focused, body)
-            if label is not None:
-                assert view.contains_region(label.region), f"{step}: {label.render()}"
+            shown = [w for w in (focused, label) if w is not None]
+            # The form scrolls once laid out, after the step's first frame.
+            await until(pilot, in_view(body, shown), f"{step}: the field and its label in view")
             assert on_screen(app, screen.query_one("#next")), step
-            assert_quit_shows_whole(app)
+            await assert_quit_shows_whole(pilot, app)
 
 
 async def test_a_field_further_down_comes_into_view_with_its_label(app_factory: Any) -> None:
@@ -160,13 +172,10 @@ async def test_a_field_further_down_comes_into_view_with_its_label(app_factory: 
         screen = await go(pilot, "trail")
         tags = screen.query_one("#tags")
         tags.focus()
-        await pilot.pause()
-        await pilot.pause()
-        view = screen.query_one("#body", VerticalScroll).scrollable_content_region
-        label = field_label(tags, screen.query_one("#body"))
+        body = screen.query_one("#body", VerticalScroll)
+        label = field_label(tags, body)
         assert label is not None and "Tags" in str(label.render())
-        assert view.contains_region(label.region)
-        assert view.contains_region(tags.region)
+        await until(pilot, in_view(body, [label, tags]), "the tags field and its label in view")
 
 
 # ---------------------------------------------------------------------------- tables
@@ -209,12 +218,15 @@ async def test_trail_health_fits_and_keeps_quit(app_factory: Any) -> None:
             lambda: isinstance(app.screen, StatusScreen) and app.screen.report is not None,
             "the trail health report",
         )
-        await pilot.pause()
+        # The buttons take their short labels once laid out (after the report's first frame).
+        buttons = list(app.screen.query("#status-actions Button").results(Button))
+        await until(
+            pilot, lambda: all(on_screen(app, b) for b in buttons if b.display), "the buttons"
+        )
         table = app.screen.query_one("#status-trails", DataTable)
         assert table.max_scroll_x == 0
-        for button in app.screen.query("#status-actions Button"):
-            assert on_screen(app, button), button.id
-        assert_quit_shows_whole(app)
+        assert "Refresh" in [str(b.label) for b in buttons]
+        await assert_quit_shows_whole(pilot, app)
 
 
 # ---------------------------------------------------------------------------- review
@@ -238,22 +250,20 @@ async def test_review_at_80x24_shows_the_plan_not_just_the_findings(app_factory:
         await pilot.pause()
         findings = review.query_one(FindingsList)
         assert len(findings.findings) >= 3
+        await until(pilot, lambda: "Tab here" in str(findings.border_subtitle), "the subtitle")
         assert findings.outer_size.height <= 5  # one headline each, in a bounded box
-        assert "Tab here" in str(findings.border_subtitle)
 
         shown = plan_lines(review)
         numbers = [int(m.group(1)) for line in shown if (m := re.match(r"\s*(\d+)\s{2}", line))]
         assert len(shown) >= 9
         assert numbers[:3] == [1, 2, 3]  # at least three whole steps on the first screen
-        assert_quit_shows_whole(app)
+        await assert_quit_shows_whole(pilot, app)
         for button in review.query("#nav Button"):
             assert on_screen(app, button), button.id
 
         # Focused, the findings open up to be read.
         findings.focus()
-        await pilot.pause()
-        await pilot.pause()
-        assert findings.outer_size.height > 5
+        await until(pilot, lambda: findings.outer_size.height > 5, "the findings to open")
         messages = findings.query(".finding-message")
         assert messages and all(m.display for m in messages)
 
@@ -268,11 +278,14 @@ async def test_review_at_120x40_with_help_keeps_tab_labels_whole_and_room_for_th
         assert review.query_one("#help-panel").display
         tabs = review.query_one("#tabs", TabbedContent)
         tabs.active = "bucket-policy-diff"
-        await pilot.pause()
-        await pilot.pause()
         bar = review.query_one("#tabs Tabs", Tabs)
         labels = list(bar.query("Tab"))
         assert len(labels) >= 7
+        await until(
+            pilot,
+            lambda: all(bar.region.contains_region(tab.region) for tab in labels),
+            "the tab labels to fit",
+        )
         for tab in labels:
             assert bar.region.contains_region(tab.region), str(tab.render())
             assert tab.region.width >= len(str(tab.render()))  # the label drawn whole
