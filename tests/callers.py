@@ -105,3 +105,55 @@ class FailOn(PassThroughCaller):
             message=self.message or f"injected failure of {operation}",
             status=self.status,
         )
+
+
+_READ_PREFIXES = ("Get", "Describe", "List", "Head", "Lookup")
+_READS = frozenset({"GetCallerIdentity", "SimulatePrincipalPolicy", "SimulateCustomPolicy"})
+
+
+def reads_by_name(operation: str) -> bool:
+    """AWS's naming convention for reads, written out independently of the wizard's own
+    read-only allowlist (so a test that counts mutating calls does not trust the code under
+    test to classify them)."""
+    return operation in _READS or operation.startswith(_READ_PREFIXES)
+
+
+class CountingCaller(PassThroughCaller):
+    """Forwards every call and records it: ``mutating`` lists the calls that may change state."""
+
+    def __init__(self, inner: AwsCaller) -> None:
+        super().__init__(inner)
+        self.lock = threading.Lock()
+        self.calls: list[tuple[str, str]] = []
+        """(service, operation) of every call and paginated call, in order."""
+
+    def call(
+        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Record, then forward."""
+        with self.lock:
+            self.calls.append((service, operation))
+        return self.inner.call(service, region, operation, params)
+
+    def paginate(
+        self,
+        service: str,
+        region: str,
+        operation: str,
+        result_key: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Any]:
+        """Record, then forward."""
+        with self.lock:
+            self.calls.append((service, operation))
+        return self.inner.paginate(service, region, operation, result_key, params)
+
+    def mutating(self) -> list[tuple[str, str]]:
+        """The recorded calls that are not reads by AWS's naming convention."""
+        with self.lock:
+            return [c for c in self.calls if not reads_by_name(c[1])]
+
+    def clear(self) -> None:
+        """Forget what was recorded."""
+        with self.lock:
+            self.calls.clear()

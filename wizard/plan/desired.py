@@ -33,8 +33,8 @@ May import: ``wizard.account``, ``wizard.policy``, ``wizard.model`` (and :mod:`.
 
 from __future__ import annotations
 
-import difflib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +54,7 @@ from wizard.plan.review import (
     key_probes,
     topic_probes,
 )
-from wizard.policy.merge import MergeResult, PolicyError, merge, parse_policy, remove_statements
+from wizard.policy.merge import PolicyError, merge, parse_policy
 from wizard.policy.policies import (
     access_log_bucket_policy,
     access_log_target_arn,
@@ -136,8 +136,9 @@ class Adoption:
     role: bool = False
     """The delivery role the answers create exists already and is theirs."""
     replaced: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    """Per policy kind: the statements an update takes out because the wizard's updated
-    version of them replaces them (see :func:`adopt_reviews`)."""
+    """Per policy kind: the wizard's earlier statements for this trail that the update's new
+    ones supersede (:func:`stale_statements`); they are taken out once the trail uses the new
+    ones (a separate step after the trail's, so a rollback puts them back first)."""
 
     @property
     def any(self) -> bool:
@@ -259,59 +260,44 @@ def _pinned_to(statement: Mapping[str, Any], trail_arn: str) -> bool:
     return False
 
 
-def _replace_pinned(
-    review: PolicyReview, required: Mapping[str, Any], trail_arn: str
-) -> tuple[PolicyReview, list[dict[str, Any]]]:
-    """Update the wizard's statements for this trail in place instead of adding copies.
+def _base_sid(sid: Any) -> str:
+    """A Sid without the number merge appends when the Sid is taken (``AWSCloudTrailWrite2``)."""
+    return re.sub(r"\d+$", "", str(sid or ""))
 
-    When the merge had to rename a statement (its Sid is taken by a statement that differs,
-    say the write grant of the old prefix) and the statement holding the Sid applies to this
-    trail only, that statement is the wizard's earlier version: it is taken out and the new
-    one added, so the policy does not keep a stale grant. Statements of other trails or of
-    the owner are never touched.
 
-    Returns:
-        The review and the statements taken out (empty: nothing replaced).
+def _without_sid(statement: Mapping[str, Any]) -> str:
+    return json.dumps({k: v for k, v in statement.items() if k != "Sid"}, sort_keys=True)
+
+
+def stale_statements(review: PolicyReview, trail_arn: str) -> list[dict[str, Any]]:
+    """The wizard's earlier statements for this trail that the merge supersedes.
+
+    A statement is stale when it applies to this trail only (its ``aws:SourceArn`` is the
+    trail's ARN), carries one of the wizard's Sids (or that Sid numbered), says something
+    else than every statement the answers require (the write grant of an old prefix), and
+    the merge adds the new version of it. Statements of other trails, and the owner's, are
+    never stale.
     """
     merged = review.merged
-    if merged is None or not merged.renamed or review.before is None:
-        return review, []
+    if merged is None or not merged.added or review.before is None:
+        return []
     try:
         document = parse_policy(review.before)
     except PolicyError:
-        return review, []
-    statements = document.get("Statement", [])
-    statements = statements if isinstance(statements, list) else [statements]
-    stale = [
+        return []
+    raw = document.get("Statement", [])
+    statements = raw if isinstance(raw, list) else [raw]
+    required = _required_of(review)
+    wanted = {_without_sid(s) for s in required}
+    superseded = {_base_sid(s.get("Sid")) for s in merged.added}
+    return [
         dict(s)
         for s in statements
-        if isinstance(s, Mapping) and s.get("Sid") in merged.renamed and _pinned_to(s, trail_arn)
+        if isinstance(s, Mapping)
+        and _pinned_to(s, trail_arn)
+        and _base_sid(s.get("Sid")) in superseded
+        and _without_sid(s) not in wanted
     ]
-    if not stale:
-        return review, []
-    try:
-        remaining = remove_statements(review.before, stale)
-        updated = merge(remaining, required)
-    except PolicyError:
-        return review, []
-    if updated.renamed:
-        return review, []  # another statement still holds a Sid: keep the plain merge
-    lines = difflib.unified_diff(
-        review.before.splitlines(),
-        updated.text.splitlines(),
-        fromfile="current",
-        tofile="merged",
-        lineterm="",
-    )
-    full = MergeResult(
-        text=updated.text,
-        document=updated.document,
-        added=updated.added,
-        already_present=updated.already_present,
-        renamed={},
-        diff="\n".join(lines),
-    )
-    return review.model_copy(update={"merged": full, "document": updated.text}), stale
 
 
 def adopt_reviews(
@@ -327,10 +313,11 @@ def adopt_reviews(
     theirs, :func:`adoption`) is reviewed as an existing resource, with the whole policy the
     wizard would give a new one as what is required. In every existing policy, a statement
     of the wizard's that applies to this trail only and differs from what the answers want
-    now (the write grant of an old prefix) is replaced, not duplicated.
+    now (the write grant of an old prefix) is recorded as stale: the plan takes it out once
+    the trail uses the new one.
 
     Returns:
-        The reviews, and the adoption with the replaced statements recorded.
+        The reviews, and the adoption with the stale statements recorded.
     """
     names = Names(answers, ctx)
     org_id = ctx.organization_id or (
@@ -399,19 +386,14 @@ def adopt_reviews(
         )
     reviewed = reviews.model_copy(update=updates)
     replaced: dict[str, list[dict[str, Any]]] = {}
-    final: dict[str, Any] = {}
-    # The topic's statement names the trail itself, so it never needs replacing.
+    # The topic's statement names the trail itself, so it never goes stale.
     for name in ("bucket", "key", "access_logs"):
         review = getattr(reviewed, name)
-        if not isinstance(review, PolicyReview) or review.new_resource:
+        if not isinstance(review, PolicyReview) or review.new_resource or review.error:
             continue
-        required = {"Statement": _required_of(review)}
-        review, stale = _replace_pinned(review, required, names.trail_arn)
+        stale = stale_statements(review, names.trail_arn)
         if stale:
             replaced[review.kind] = stale
-            final[name] = review
-    if final:
-        reviewed = reviewed.model_copy(update=final)
     return reviewed, Adoption(
         trail=adopted.trail,
         bucket=adopted.bucket,
@@ -722,6 +704,43 @@ def describe_block(config: Mapping[str, bool] | None) -> str:
     return ", ".join(f"{k} {on_off(bool(v))}" for k, v in config.items()) or NONE_SHOWN
 
 
+def _count(text: str | None) -> int:
+    try:
+        statements = parse_policy(text)["Statement"] if text else []
+    except PolicyError:
+        return 0
+    return len(statements) if isinstance(statements, list) else 1
+
+
+def _statements(n: int) -> str:
+    return f"{n} statement{'s' if n != 1 else ''}"
+
+
+def policy_setting(name: str, review: PolicyReview) -> SettingChange:
+    """current -> wanted for a policy merge: how many statements, and which it adds."""
+    merged = review.merged
+    added = [str(s.get("Sid") or "a statement") for s in (merged.added if merged else [])]
+    count = _count(review.before)
+    return SettingChange(
+        name=name,
+        current=_statements(count) if review.before else NONE_SHOWN,
+        wanted=f"{_statements(count + len(added))}: adds {', '.join(added)}; "
+        "the others kept as they are",
+    )
+
+
+def tidy_setting(name: str, before: str, stale: Sequence[Mapping[str, Any]]) -> SettingChange:
+    """current -> wanted for taking the wizard's stale statements out of a policy."""
+    count = _count(before)
+    sids = ", ".join(str(s.get("Sid")) for s in stale)
+    return SettingChange(
+        name=name,
+        current=_statements(count),
+        wanted=f"{_statements(count - len(stale))}: the earlier {sids} for this trail taken "
+        "out; the others kept as they are",
+    )
+
+
 # ------------------------------------------------------------------------------ findings
 
 
@@ -744,6 +763,21 @@ def desired_findings(
       (``previous-*-left-alone``), a stopped trail is started (``trail-stopped``).
     """
     out = _home_region_findings(answers, names, found)
+    for kind, statements in sorted(adopted.replaced.items()):
+        sids = ", ".join(str(st.get("Sid")) for st in statements)
+        out.append(
+            _finding(
+                "info",
+                "policy-statement-updated",
+                f"The {kind.replace('-', ' ')} policy holds the wizard's earlier version of "
+                f"{sids} for this trail only (aws:SourceArn {names.trail_arn}), which no longer "
+                "matches the answers (another prefix or organization): the new version is added "
+                "first, and the earlier one taken out once the trail uses the new one. Every "
+                "other statement is kept exactly as it is; a rollback restores the previous "
+                "text.",
+                names.trail_arn,
+            )
+        )
     state = adopted.trail
     if adopted.bucket and found.bucket.region and found.bucket.region != names.bucket_region():
         out.append(

@@ -845,8 +845,8 @@ class _Apply:
             self.written[step.id] = write.written
             if write.added is not None:
                 self.added[step.id] = write.added
-        if write.added == []:
-            return {}  # CloudTrail's statements are there already: nothing to write
+        if write.skip:
+            return {}  # the policy already reads as the step would make it: nothing to write
         return self.invoke(step, write.call, rollback=False)
 
     def own_after_already_exists(self, step: Step) -> dict[str, Any] | None:

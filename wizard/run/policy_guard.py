@@ -55,7 +55,9 @@ class GuardedWrite(WizardModel):
     """None when the policy was as planned (the write replaces the plan's ``before``, and a
     rollback may restore that exactly); else the statements this write adds to the text it
     replaces, all a rollback may take out again (empty: they were all there already, put
-    there by someone else, perhaps another run of the same answers, and nothing is written)."""
+    there by someone else, perhaps another run of the same answers)."""
+    skip: bool = False
+    """Nothing to write: the policy already reads as the step would make it."""
 
 
 _READS: dict[tuple[str, str], tuple[str, str]] = {
@@ -150,10 +152,21 @@ def plan_write(step: Step, call: Call, current: str | None) -> GuardedWrite:
             f"The policy of {step.policy.resource} changed since the plan was made and can no "
             f"longer be merged into: {exc}"
         ) from exc
+    if merged.text == current or (current is None and not merged.added):
+        already = (
+            "no longer holds the wizard's earlier statements"
+            if step.policy.replaced and not added
+            else "already holds CloudTrail's statements"
+        )
+        note = (
+            f"The policy of {step.policy.resource} changed since the plan was made and {already}; "
+            "it was left as it is."
+        )
+        return GuardedWrite(call=call, written=current or "", note=note, added=[], skip=True)
     if not merged.added:
         note = (
-            f"The policy of {step.policy.resource} changed since the plan was made and already "
-            "holds CloudTrail's statements; it was left as it is."
+            f"The policy of {step.policy.resource} changed since the plan was made; the wizard's "
+            "earlier statements for this trail were taken out of the new text, keeping the change."
         )
     else:
         note = (
@@ -202,24 +215,24 @@ def plan_restore(
             return _with_text(call, before), ""
         return _delete_call(call), ""
     ours = _added_statements(step) if added is None else list(added)
-    if not ours:
+    replaced = step.policy.replaced
+    if not ours and not replaced:
         return None, (
             f"The policy of {resource} already held CloudTrail's statements when the wizard "
             "came to write it (someone else, or another run, had added them); the wizard added "
             "none, so it took none out and left the policy as it is."
         )
     try:
-        remaining = remove_statements(current, ours) if current is not None else None
+        remaining = remove_statements(current, ours) if current is not None and ours else current
     except PolicyError as exc:
         raise PolicyConflict(
             f"The policy of {resource} was edited after the wizard wrote it and cannot be read "
             f"as a policy any more ({exc}); remove the statements "
             f"{', '.join(step.policy.added_sids)} by hand."
         ) from exc
-    replaced = step.policy.replaced
-    if replaced:
-        # The statements the update replaced go back in (never twice: merge skips what is
-        # already granted).
+    if replaced and current is not None:
+        # The wizard's earlier statements the update took out go back in (never twice:
+        # merge skips what is already granted).
         try:
             remaining = merge(remaining, {"Statement": replaced}).text
         except PolicyError as exc:
@@ -233,6 +246,12 @@ def plan_restore(
             "no longer holds the wizard's statements; it was left as it is."
         )
     sids = ", ".join(str(s.get("Sid", "")) for s in ours)
+    if not ours:
+        back = ", ".join(str(s.get("Sid", "")) for s in replaced)
+        return _with_text(call, remaining or ""), (
+            f"The policy of {resource} was edited by someone else after the wizard wrote it: "
+            f"the wizard's earlier statements ({back}) were put back, their change was kept."
+        )
     note = (
         f"The policy of {resource} was edited by someone else after the wizard wrote it: only "
         f"the wizard's statements ({sids}) were removed, their change was kept."

@@ -16,6 +16,7 @@ from typing import Any
 
 from wizard.model.answers import AccessLogAnswers
 from wizard.model.plan import Call, SettingChange
+from wizard.plan.desired import policy_setting
 from wizard.plan.planner.bucket import (
     block_all_public_access,
     bucket_setting_steps,
@@ -237,6 +238,7 @@ def _merge_target_policy(
         undo=[restore_bucket_policy(target, target_region, review.before)],
         undo_summary=restore_bucket_policy_summary(review.before),
         policy=policy_change(review),
+        settings=[policy_setting("access log bucket policy", review)],
     )
 
 

@@ -26,6 +26,7 @@ from wizard.plan.desired import (
     describe_encryption,
     encryption_matches,
     encryption_rule,
+    policy_setting,
     tag_changes,
 )
 from wizard.plan.planner.builder import PlanBuilder, PlanInputs, policy_change, tags_kv
@@ -43,6 +44,12 @@ def bucket_chain(
         trail_deps.extend(_new_bucket(b, given, key_ref))
     else:
         trail_deps.extend(_existing_bucket(b, given))
+
+
+CONFLICTS = ("OperationAborted",)
+"""What S3 answers when changes to one bucket overlap ("a conflicting conditional operation
+is currently in progress"): a new bucket's settings and policy go out together, so each
+retries it (apply waits milliseconds for it: wizard.run.apply.CONFLICT_CODES)."""
 
 
 # ------------------------------------------------------------------- shared with access logs
@@ -131,7 +138,6 @@ def _merge_bucket_policy(
 ) -> str:
     """Write the merged bucket policy (as the log-archive account for a central bucket)."""
     bucket = given.answers.bucket.name
-    replaced = given.adopted.replaced.get("bucket", [])
     return b.add(
         "update-bucket-policy",
         "bucket",
@@ -144,17 +150,13 @@ def _merge_bucket_policy(
         ),
         f"Merge CloudTrail's statements into the policy of bucket {bucket} "
         + (f"in log-archive account {account} " if account else "")
-        + (
-            f"({len(merged.added)} added, {len(replaced)} earlier version(s) of them replaced, "
-            "nothing else removed)"
-            if replaced
-            else f"({len(merged.added)} added, nothing removed)"
-        ),
+        + f"({len(merged.added)} added, nothing removed)",
         changes=given.names.bucket_arn,
         depends_on=depends_on,
         undo=[restore_bucket_policy(bucket, region, review.before, account)],
         undo_summary=restore_bucket_policy_summary(review.before),
-        policy=policy_change(review, replaced),
+        policy=policy_change(review),
+        settings=[policy_setting("bucket policy", review)],
     )
 
 
@@ -408,6 +410,7 @@ def _block_public_access(b: PlanBuilder, given: PlanInputs, region: str) -> str:
         "Block all public access to the bucket",
         changes=given.names.bucket_arn,
         depends_on=["create-bucket"],
+        retry_on=list(CONFLICTS),
     )
 
 
@@ -443,6 +446,7 @@ def _default_encryption(b: PlanBuilder, given: PlanInputs, region: str, key_ref:
         summary,
         changes=given.names.bucket_arn,
         depends_on=deps,
+        retry_on=list(CONFLICTS),
     )
 
 
@@ -463,6 +467,7 @@ def _versioning(b: PlanBuilder, given: PlanInputs, region: str) -> str:
         "Turn on versioning (overwritten or deleted log files can be recovered)",
         changes=given.names.bucket_arn,
         depends_on=["create-bucket"],
+        retry_on=list(CONFLICTS),
     )
 
 
@@ -485,11 +490,18 @@ def _tag_bucket(b: PlanBuilder, given: PlanInputs, region: str) -> str:
         "Tag the bucket",
         changes=given.names.bucket_arn,
         depends_on=["create-bucket"],
+        retry_on=list(CONFLICTS),
     )
 
 
 def _attach_policy(b: PlanBuilder, given: PlanInputs, region: str) -> str:
-    """CloudTrail's bucket policy, once public access is blocked."""
+    """CloudTrail's bucket policy, beside the bucket's settings.
+
+    It waits for the bucket only: it grants nothing public (CloudTrail's service principal,
+    this trail's source ARN, TLS required), so Block Public Access need not come first, and
+    a new bucket blocks public access from its creation anyway (S3's default since April
+    2023). S3 may refuse overlapping changes to one bucket (OperationAborted): each is retried.
+    """
     review = given.reviews.bucket
     return b.add(
         "bucket-policy",
@@ -502,6 +514,7 @@ def _attach_policy(b: PlanBuilder, given: PlanInputs, region: str) -> str:
         ),
         "Attach the bucket policy: CloudTrail may write only this trail's logs, TLS required",
         changes=given.names.bucket_arn,
-        depends_on=["create-bucket", "block-public-access"],
+        depends_on=["create-bucket"],
+        retry_on=list(CONFLICTS),
         policy=policy_change(review),
     )

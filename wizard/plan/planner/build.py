@@ -26,6 +26,7 @@ from wizard.plan.planner.bucket import bucket_chain
 from wizard.plan.planner.builder import PlanBuilder, PlanInputs
 from wizard.plan.planner.key import key_chain
 from wizard.plan.planner.logs import logs_chain
+from wizard.plan.planner.tidy import tidy_chain
 from wizard.plan.planner.topic import topic_chain
 from wizard.plan.planner.trail import trail_chain
 from wizard.plan.preflight import preflight
@@ -61,6 +62,7 @@ def build_plan(
     role_ref = logs_chain(b, given, trail_deps)
     trail_chain(b, given, key_ref, topic_ref, role_ref, trail_deps)
     access_log_chain(b, given)
+    tidy_chain(b, given)
     if adopted.trail is not None and not adopted.trail.errors:
         note: Finding | None = key_left_alone(adopted.trail, key_ref)
         if note is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any
 
 from wizard.account.discovery import Discovery
 from wizard.model.answers import Answers
@@ -127,11 +126,8 @@ def readable_diff(before: str | None, after: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def policy_change(
-    review: PolicyReview, replaced: list[dict[str, Any]] | None = None
-) -> PolicyChange:
-    """What a step does to a reviewed policy: before, after, diff and the statements added
-    (and, for an update, the wizard's earlier statements the added ones replace)."""
+def policy_change(review: PolicyReview) -> PolicyChange:
+    """What a step does to a reviewed policy: before, after, diff and the statements added."""
     return PolicyChange(
         kind=review.kind,
         resource=review.resource,
@@ -145,5 +141,4 @@ def policy_change(
                 review.merged.added if review.merged else review.required.get("Statement", [])
             )
         ],
-        replaced=list(replaced or []),
     )

@@ -12,11 +12,9 @@ it, and the answers' tags are set; each undone by restoring what was there.
 
 from __future__ import annotations
 
-from typing import Any
-
 from wizard.account.discovery import KeyFacts
 from wizard.model.plan import Call, SettingChange
-from wizard.plan.desired import tag_changes
+from wizard.plan.desired import policy_setting, tag_changes
 from wizard.plan.planner.builder import PlanBuilder, PlanInputs, policy_change, tags_kv
 from wizard.plan.review import PolicyReview
 from wizard.policy.merge import MergeResult
@@ -158,7 +156,6 @@ def _existing_key(
                 review.merged,
                 key_account,
                 region,
-                given.adopted.replaced.get("key", []),
             )
         )
     return key.arn
@@ -180,7 +177,6 @@ def _adopted_key(b: PlanBuilder, given: PlanInputs, key: KeyFacts) -> list[str]:
                 review.merged,
                 None,
                 region,
-                given.adopted.replaced.get("key", []),
             )
         )
     extras = given.found.alias_key_extras
@@ -261,7 +257,6 @@ def _merge_key_policy(
     merged: MergeResult,
     key_account: str | None,
     region: str,
-    replaced: list[dict[str, Any]] | None = None,
 ) -> str:
     """Write the merged key policy; undone by writing back its exact previous text."""
     assert key.arn is not None
@@ -278,12 +273,7 @@ def _merge_key_policy(
             account=key_account,
         ),
         f"Merge CloudTrail's statements into the policy of key {key_ref} "
-        + (
-            f"({len(merged.added)} added, {len(replaced)} earlier version(s) of them replaced, "
-            "nothing else removed)"
-            if replaced
-            else f"({len(merged.added)} added, nothing removed)"
-        ),
+        + f"({len(merged.added)} added, nothing removed)",
         changes=key.arn,
         undo=[
             Call(
@@ -295,5 +285,6 @@ def _merge_key_policy(
             )
         ],
         undo_summary="Restore the key policy to its exact previous text",
-        policy=policy_change(review, replaced),
+        policy=policy_change(review),
+        settings=[policy_setting("key policy", review)],
     )

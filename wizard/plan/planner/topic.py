@@ -39,10 +39,16 @@ def _create_topic(
     summary = f"Create SNS topic {name} that only this trail may publish to"
     if encrypts_topic(given.names, given.names.bucket_region(given.found.bucket.region)):
         # Encrypted with the trail's new key, whose policy lets CloudTrail publish to it
-        # (wizard.policy.policies.encrypts_topic: the same rule as the exports).
-        attributes["KmsMasterKeyId"] = NEW_KEY_ARN
-        depends_on.append("create-key")
-        summary += ", encrypted with the trail's new key"
+        # (wizard.policy.policies.encrypts_topic: the same rule as the exports). When that key
+        # exists already (an earlier apply made it, wizard.plan.desired), it is used as it is.
+        adopted = given.adopted.key
+        if adopted is not None and adopted.arn:
+            attributes["KmsMasterKeyId"] = adopted.arn
+            summary += f", encrypted with the trail's key {given.names.key_alias()}"
+        else:
+            attributes["KmsMasterKeyId"] = NEW_KEY_ARN
+            depends_on.append("create-key")
+            summary += ", encrypted with the trail's new key"
     params: dict[str, Any] = {"Name": name, "Attributes": attributes}
     tags = given.creation_tags()
     if tags:
