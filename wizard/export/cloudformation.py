@@ -41,7 +41,13 @@ from wizard.export.text import wrap_prose
 from wizard.model.answers import RETENTION_DAYS, AccessLogAnswers, Answers
 from wizard.model.context import AccountContext, Names
 from wizard.plan.planner.logs import ROLE_POLICY_NAME
-from wizard.plan.selectors import advanced_event_selectors
+from wizard.plan.selectors import (
+    advanced_event_selectors,
+    aggregation_configurations,
+    event_selection,
+    insight_selectors,
+    log_bucket_prefixes,
+)
 from wizard.policy.policies import (
     CLOUDTRAIL,
     S3_LOGGING,
@@ -300,9 +306,14 @@ def _source_arn() -> dict[str, Any]:
 class _Template:
     """Builds the template for one set of answers."""
 
-    def __init__(self, answers: Answers, ctx: AccountContext) -> None:
+    def __init__(
+        self, answers: Answers, ctx: AccountContext, *, central: str | None = None
+    ) -> None:
         self.answers = answers
         self.ctx = ctx
+        self.central = central
+        """For a StackSet's member template: what the central bucket and key policies need
+        is said here, once (they are changed for the whole organization, not per account)."""
         self.names = Names(answers, ctx)
         self.parameters: dict[str, _Entry] = {}
         self.conditions: dict[str, Any] = {}
@@ -554,6 +565,8 @@ class _Template:
 
     def build(self) -> None:
         """Every section of the template: parameters, then one resource group after another."""
+        if self.central is not None:
+            self.before_deploy += [self.central, ""]
         self.build_parameters()
         self.build_key()
         self.build_bucket()
@@ -785,6 +798,8 @@ class _Template:
 
     def existing_key_block(self, existing_key: str) -> None:
         """What the existing key's policy needs, to merge by hand before deploying."""
+        if self.central is not None:
+            return  # the central key's statements name the organization (see the top)
         statements = self.key_cloudtrail_statements()
         if self.logs:
             statements.append(self.key_logs_statement())
@@ -1018,9 +1033,10 @@ class _Template:
     def existing_bucket_block(self) -> None:
         """What the existing bucket needs, done by hand before deploying."""
         bucket = self.answers.bucket
-        self.merge_block(
-            f"Bucket policy of the existing bucket {bucket.name}", self.bucket_statements()
-        )
+        if self.central is None:
+            self.merge_block(
+                f"Bucket policy of the existing bucket {bucket.name}", self.bucket_statements()
+            )
         if bucket.access_logs is not None:
             self.before_deploy += self.existing_bucket_logging_steps(bucket.access_logs)
         self.checks.append(
@@ -1308,7 +1324,7 @@ class _Template:
             "LogGroupName": ref("LogGroupName"),
             "RetentionInDays": ref("RetentionInDays"),
         }
-        if self.kms:
+        if self.kms and not self.central_key():
             props["KmsKeyId"] = self.key_value()
         if self.tags:
             props["Tags"] = self.tags
@@ -1333,6 +1349,15 @@ class _Template:
                 "CKV_AWS_158 fails: the answers choose SSE-S3, so there is no customer managed "
                 "key to encrypt the log group with."
             ]
+        if self.central_key():
+            self.checks.append(
+                _Check("CKV_AWS_158", False, "the central key is not opened to CloudWatch Logs")
+            )
+            return [
+                "CKV_AWS_158 fails: the log group is not encrypted with the central key, whose "
+                "policy is not opened to the CloudWatch Logs of every member account (CloudWatch "
+                "Logs encrypts the events with its own keys)."
+            ]
         self.checks.append(_Check("CKV_AWS_158", True, "the log group is encrypted"))
         if self.existing_key:
             return [
@@ -1340,6 +1365,10 @@ class _Template:
                 "AllowCloudWatchLogsEncryptLogGroup statement listed at the top."
             ]
         return []
+
+    def central_key(self) -> bool:
+        """True for a StackSet's member template whose trail uses the central (existing) key."""
+        return self.central is not None and self.existing_key is not None
 
     def log_group_retention_check(self) -> list[str]:
         """CKV_AWS_338 (a year's retention); returns the comment when it fails."""
@@ -1513,9 +1542,18 @@ class _Template:
         if t.organization:
             props["IsOrganizationTrail"] = True
         props.update(self.trail_delivery())
-        props["AdvancedEventSelectors"] = self.event_selectors()
-        if a.events.insights:
-            props["InsightSelectors"] = [{"InsightType": i} for i in a.events.insights]
+        selection = event_selection(a, self.names)
+        if selection.basic is not None:
+            # What every tool that audits trails reads (the planner sends the same).
+            props["EventSelectors"] = [dict(s) for s in selection.basic]
+        else:
+            props["AdvancedEventSelectors"] = self.event_selectors()
+        insights = insight_selectors(a)
+        if insights:
+            props["InsightSelectors"] = insights
+        aggregation = aggregation_configurations(a)
+        if aggregation:
+            props["AggregationConfigurations"] = aggregation
         if self.tags:
             props["Tags"] = self.tags
         return props
@@ -1538,26 +1576,38 @@ class _Template:
         return props
 
     def event_selectors(self) -> list[dict[str, Any]]:
-        """The planner's advanced event selectors, with the log bucket's ARN as a ``!Sub``."""
-        own = f"{self.names.bucket_arn}/"
-        replacement = sub(f"arn:{PARTITION}:s3:::${{BucketName}}/")
+        """The planner's advanced event selectors, the log buckets' ARNs as ``!Sub``.
 
-        def swap(value: Any) -> Any:
-            if isinstance(value, dict):
-                return {k: swap(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [swap(v) for v in value]
-            return replacement if value == own else value
+        An S3 selector that records writes leaves out the log bucket and the access log bucket
+        (their writes are the trail's own deliveries). With the optional ``AccessLogBucket``
+        parameter of a new bucket, the access log bucket is left out only when it is set.
+        """
+        a, names = self.answers, self.names
+        own = f"{names.bucket_arn}/"
+        swaps: dict[str, Any] = {own: sub(f"arn:{PARTITION}:s3:::${{BucketName}}/")}
+        log_buckets = log_bucket_prefixes(a, names)
+        optional = a.bucket.access_logs is None and "AccessLogBucket" in self.parameters
+        placeholder = f"arn:{names.partition}:s3:::ACCESS-LOG-BUCKET-PARAMETER/"
+        if a.bucket.access_logs is not None:
+            swaps[log_buckets[1]] = sub(f"arn:{PARTITION}:s3:::${{AccessLogBucket}}/")
+        elif optional:
+            log_buckets.append(placeholder)
+            swaps[placeholder] = if_(
+                "HasAccessLogBucket",
+                sub(f"arn:{PARTITION}:s3:::${{AccessLogBucket}}/"),
+                NO_VALUE,
+            )
 
-        selectors: list[dict[str, Any]] = []
-        for selector in advanced_event_selectors(self.answers, self.names):
-            swapped = dict(selector)
-            swapped["FieldSelectors"] = [
-                {k: (swap(v) if k == "NotStartsWith" else v) for k, v in field_selector.items()}
-                for field_selector in selector["FieldSelectors"]
-            ]
-            selectors.append(swapped)
-        return selectors
+        def swapped(field_selector: dict[str, Any]) -> dict[str, Any]:
+            out = dict(field_selector)
+            if "NotStartsWith" in out:
+                out["NotStartsWith"] = [swaps.get(v, v) for v in out["NotStartsWith"]]
+            return out
+
+        selectors = advanced_event_selectors(a, names, log_buckets)
+        return [
+            {**s, "FieldSelectors": [swapped(f) for f in s["FieldSelectors"]]} for s in selectors
+        ]
 
     def build_outputs(self) -> None:
         self.outputs["TrailArn"] = {
@@ -1591,16 +1641,25 @@ class _Template:
     def header(self) -> list[str]:
         a = self.answers
         mark = {True: "pass", False: "FAIL", None: "param"}
+        if self.central is not None:
+            deploy = [
+                "A StackSet deploys it into every account of its OUs (stack-set.json and "
+                "stack-instances.json beside this file, or onboard --engine stacksets).",
+            ]
+        else:
+            deploy = [
+                "Deploy in the trail's home region, in one account:",
+                f"  aws cloudformation deploy --stack-name cloudtrail-{a.trail.name} \\",
+                "    --template-file THIS_FILE --capabilities CAPABILITY_NAMED_IAM",
+                "or in many accounts with a StackSet: every name is a parameter (bucket names "
+                "are global, so give each account its own BucketName, for example ending in "
+                "its account id).",
+            ]
         lines = [
             f"CloudTrail trail {a.trail.name}: CloudFormation template generated by "
             f"cloudtrail-wizard {__version__}.",
             "",
-            "Deploy in the trail's home region, in one account:",
-            f"  aws cloudformation deploy --stack-name cloudtrail-{a.trail.name} \\",
-            "    --template-file THIS_FILE --capabilities CAPABILITY_NAMED_IAM",
-            "or in many accounts with a StackSet: every name is a parameter (bucket names are "
-            "global, so give each account its own BucketName, for example ending in its "
-            "account id).",
+            *deploy,
             "Every resource is created in the stack's region; ARNs use the stack's partition, "
             "region and account.",
             "",
@@ -1648,26 +1707,34 @@ class _Template:
         return "\n".join(out) + "\n"
 
 
-def cloudformation_template(answers: Answers, ctx: AccountContext) -> str:
+def cloudformation_template(
+    answers: Answers, ctx: AccountContext, *, central: str | None = None
+) -> str:
     """The answers as a commented CloudFormation template (YAML text, short intrinsic tags).
 
     Args:
         answers: The answers file.
         ctx: Account facts; only the organization id (a parameter default) and the names
             derived from the answers are used: ARNs in the template come from the stack.
+        central: For a StackSet's member template (:mod:`wizard.export.stackset`): the note
+            that says where the central bucket and key statements are; the per-account
+            statements to merge are then left out, and the log group is not encrypted with
+            the central key.
 
     Returns:
         The template text; the same answers always give the same bytes.
     """
-    return _Template(answers, ctx).render()
+    return _Template(answers, ctx, central=central).render()
 
 
-def template_checks(answers: Answers, ctx: AccountContext) -> dict[str, bool | None]:
+def template_checks(
+    answers: Answers, ctx: AccountContext, *, central: str | None = None
+) -> dict[str, bool | None]:
     """The scanner checks the template reports in its header: check ids -> passes.
 
     True passes, False fails by the answers' choice, None depends on a parameter.
     """
-    template = _Template(answers, ctx)
+    template = _Template(answers, ctx, central=central)
     template.build()
     return {check.ids: check.passes for check in template.checks}
 
@@ -1675,11 +1742,13 @@ def template_checks(answers: Answers, ctx: AccountContext) -> dict[str, bool | N
 _CHECK_ID = re.compile(r"CKV2?_AWS_\d+")
 
 
-def failing_check_ids(answers: Answers, ctx: AccountContext) -> set[str]:
+def failing_check_ids(
+    answers: Answers, ctx: AccountContext, *, central: str | None = None
+) -> set[str]:
     """checkov ids the template fails by the answers' choice (not counting parameters)."""
     return {
         check_id
-        for ids, passes in template_checks(answers, ctx).items()
+        for ids, passes in template_checks(answers, ctx, central=central).items()
         if passes is False
         for check_id in _CHECK_ID.findall(ids)
     }

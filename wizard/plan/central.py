@@ -694,6 +694,8 @@ def central_update_plan(
     prefix: str,
     writers: Sequence[TrailWriter],
     readers: Sequence[str] = (),
+    organization_id: str | None = None,
+    required: tuple[list[Statement], list[Statement]] | None = None,
 ) -> CentralUpdate:
     """Merge every account's path and trail into the central policies, once.
 
@@ -702,19 +704,33 @@ def central_update_plan(
     :func:`wizard.policy.merge.merge`, so every existing statement stays byte for byte, and a second
     run with the same accounts changes nothing.
 
+    Args:
+        current: The central policies as read.
+        prefix: The trails' S3 key prefix.
+        writers: The trails that write (every one is checked against the merged policies).
+        readers: Principals that may decrypt the log files (central key).
+        organization_id: The writers' organization: CloudTrail's requests carry it as
+            ``aws:SourceOrgID``, which the refusal check then gives them.
+        required: The bucket and key statements to merge instead of the per-account ones
+            (the organization-wide statements of a StackSet,
+            :mod:`wizard.policy.stacksets`).
+
     Raises:
         PolicyError: a current policy is not a policy the wizard can merge into.
     """
     bucket_arn = f"arn:{current.partition}:s3:::{current.bucket}"
-    bucket_merge = merge(
-        current.bucket_policy, _doc(central_bucket_statements(bucket_arn, prefix, writers))
-    )
+    if required is None:
+        bucket_statements = central_bucket_statements(bucket_arn, prefix, writers)
+        key_statements = central_key_statements(writers, current.partition, readers)
+    else:
+        bucket_statements, key_statements = required
+    bucket_merge = merge(current.bucket_policy, _doc(bucket_statements))
     key_merge = None
     if current.key_arn is not None:
-        key_merge = merge(
-            current.key_policy, _doc(central_key_statements(writers, current.partition, readers))
-        )
-    refused = _central_refusals(current, bucket_merge, key_merge, prefix, writers)
+        key_merge = merge(current.key_policy, _doc(key_statements))
+    refused = _central_refusals(
+        current, bucket_merge, key_merge, prefix, writers, organization_id=organization_id
+    )
     steps: list[Step] = []
     account = current.account_id
     if bucket_merge.changed:
@@ -838,16 +854,20 @@ def _central_refusals(
     key_merge: MergeResult | None,
     prefix: str,
     writers: Sequence[TrailWriter],
+    *,
+    organization_id: str | None = None,
 ) -> list[str]:
     """The requests of each writer's trail that the merged policies would still refuse."""
     bucket_arn = f"arn:{current.partition}:s3:::{current.bucket}"
     path = f"{prefix}/" if prefix else ""
     refused: list[str] = []
+    org: dict[str, Any] = {"aws:SourceOrgID": organization_id} if organization_id else {}
     for w in writers:
         base: dict[str, Any] = {
             "aws:SourceArn": w.trail_arn,
             "aws:SourceAccount": w.account_id,
             "aws:SecureTransport": True,
+            **org,
         }
         requests: list[tuple[str, str, dict[str, Any], str]] = [
             ("s3:GetBucketAcl", bucket_arn, base, bucket_merge.text),
@@ -863,6 +883,7 @@ def _central_refusals(
                 "aws:SourceArn": w.trail_arn,
                 "aws:SourceAccount": w.account_id,
                 "kms:EncryptionContext:aws:cloudtrail:arn": w.trail_arn,
+                **org,
             }
             requests += [
                 ("kms:GenerateDataKey", current.key_arn, context, key_merge.text),
