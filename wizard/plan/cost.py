@@ -289,9 +289,7 @@ def volume_for(
     if given.data_events_per_day is not None:
         n = float(given.data_events_per_day)
         update["data"] = (n, n)
-        update["data_source"] = (
-            f"{_count(n)} a day, set in the answers file (cost.data_events_per_day)"
-        )
+        update["data_source"] = "set in the answers file, cost.data_events_per_day"
     elif selectors:
         low, high = DEFAULT_DATA_PER_DAY
         update["data"] = (float(low * selectors), float(high * selectors))
@@ -304,9 +302,7 @@ def volume_for(
     if given.network_activity_events_per_day is not None:
         n = float(given.network_activity_events_per_day)
         update["network"] = (n, n)
-        update["network_source"] = (
-            f"{_count(n)} a day, set in the answers file (cost.network_activity_events_per_day)"
-        )
+        update["network_source"] = "set in the answers file, cost.network_activity_events_per_day"
     elif sources:
         low, high = DEFAULT_NETWORK_PER_DAY
         update["network"] = (float(low * sources), float(high * sources))
@@ -601,34 +597,43 @@ def _management_item(
     ]
     head = f"{_span(recorded)} {which} events a day ({volume.management_label})"
     price = est.price_text("cloudtrail_management_copy", est.home_region)
-    if known and charged.low > 0:
+    verb, its = ("records", "its") if len(known) == 1 else ("record", "their")
+    if charged.high == 0:
+        if known:
+            why = (
+                f"{_names(known)} {verb} management events only in other regions or of other "
+                f"kinds, so this copy is the first and free (a further copy is charged at {price})"
+            )
+        else:
+            why = (
+                "no other trail records this account's management events, so this copy is the "
+                f"first and free (every further copy is charged at {price})"
+            )
+    elif charged == recorded:
         why = (
-            f"{_names(known)} already record{'s' if len(known) == 1 else ''} management "
-            f"events, so this trail's copy is an additional copy, charged at {price}"
+            f"{_names(known)} already {verb} management events, so this trail's copy is an "
+            f"additional copy, charged at {price}"
         )
-        if charged.low < recorded.low or charged.high < recorded.high:
-            why += " for the events both record"
-    elif known or unknown:
+    else:
         parts = []
         if known:
             parts.append(
-                f"{_names(known)} record{'s' if len(known) == 1 else ''} management events in "
-                "other regions or of other kinds"
+                f"{_names(known)} {verb} some of the same management events (in {its} "
+                f"regions, of {its} kinds): this trail's copy of those is an additional copy, "
+                "charged at "
+                f"{price}, the rest is the first copy and free"
             )
+            if not unknown and charged.low == 0 and not volume.region_shares:
+                parts.append(
+                    "how many of this trail's events fall there was not measured, so the range "
+                    "runs from none of them to all"
+                )
         if unknown:
             parts.append(
                 f"whether {_names(unknown)} already record{'s' if len(unknown) == 1 else ''} "
-                "them could not be read (the high end counts this copy as charged)"
+                f"them could not be read: the high end counts this copy as charged at {price}"
             )
-        why = (
-            "; ".join(parts)
-            + f": an additional copy is charged at {price}, the first in each region is free"
-        )
-    else:
-        why = (
-            "no other trail records this account's management events, so this copy is the "
-            "first and free (every further copy is charged at " + price + ")"
-        )
+        why = "; ".join(parts)
     if copies_error:
         why += f"; {copies_error}"
     est.add(

@@ -8,6 +8,7 @@ code's output.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -509,3 +510,8 @@ def test_an_organization_trail_covering_this_account_makes_this_copy_a_second_on
     management = item(cost, "Management events")
     assert management.monthly_usd_low == expected
     assert "organization trail of 111111111111" in management.basis
+
+
+def test_the_docs_give_the_price_lists_date() -> None:
+    page = Path(__file__).resolve().parents[3] / "docs" / "wizard" / "review.md"
+    assert f"as of {PRICES.as_of}" in page.read_text(encoding="utf-8")
