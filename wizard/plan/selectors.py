@@ -205,19 +205,24 @@ def _management_selector(answers: Answers) -> dict[str, Any] | None:
     return {"Name": MANAGEMENT_SELECTOR_NAME, "FieldSelectors": fields}
 
 
-def advanced_event_selectors(answers: Answers, names: Names) -> list[dict[str, Any]]:
+def advanced_event_selectors(
+    answers: Answers, names: Names, log_buckets: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
     """The answers' events as advanced event selectors (whether or not basic ones are sent).
 
     Args:
         answers: The validated answers.
         names: The names derived from them (the log buckets' ARNs).
+        log_buckets: The bucket prefixes S3 write selectors leave out; default
+            :func:`log_bucket_prefixes` (the CloudFormation export adds its parameters').
 
     Returns:
         The management selector (unless management events are off), one selector per
         ``events.data`` item and one per ``events.network`` item, in that order.
     """
     ev = answers.events
-    log_buckets = log_bucket_prefixes(answers, names)
+    if log_buckets is None:
+        log_buckets = log_bucket_prefixes(answers, names)
     selectors: list[dict[str, Any]] = []
     management = _management_selector(answers)
     if management is not None:

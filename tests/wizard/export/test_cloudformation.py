@@ -38,7 +38,13 @@ from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers
 from wizard.model.context import AccountContext, Names
 from wizard.plan.planner.logs import ROLE_POLICY_NAME
-from wizard.plan.selectors import advanced_event_selectors
+from wizard.plan.selectors import (
+    MANAGEMENT_SELECTOR_NAME,
+    advanced_event_selectors,
+    aggregation_configurations,
+    event_selection,
+    insight_selectors,
+)
 from wizard.policy.policies import (
     access_log_bucket_policy,
     bucket_cloudtrail_statements,
@@ -84,6 +90,28 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "log_group": "shared-group",
             "role": "arn:aws:iam::123456789012:role/ExistingCloudTrailRole",
         },
+    },
+}
+VARIANTS["variant-advanced-events"] = {
+    # Every kind of event the answers can ask for: advanced selectors (S3 for every bucket
+    # but the log buckets, a filtered Lambda selector, another resource type, network
+    # activity), Insights on management and data events, and data event aggregation.
+    "trail": {"name": "events-trail", "region": "us-east-1"},
+    "bucket": {"name": "events-trail-logs-123456789012"},
+    "events": {
+        "data": [
+            {"type": "s3", "read_write": "write"},
+            {"type": "s3", "read_write": "read"},
+            {
+                "type": "lambda",
+                "conditions": [{"field": "eventName", "operator": "Equals", "values": ["Invoke"]}],
+            },
+            {"type": "AWS::SNS::Topic", "name": "Publish to topics"},
+        ],
+        "network": [{"source": "kms.amazonaws.com", "denied_only": True}],
+        "insights": ["ApiCallRateInsight"],
+        "data_insights": ["ApiCallRateInsight", "ApiErrorRateInsight"],
+        "aggregation": ["API_ACTIVITY", "RESOURCE_ACCESS"],
     },
 }
 NAMES = [*EXAMPLES, *VARIANTS]
@@ -183,6 +211,10 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
             "CloudWatchLogsRoleName",
         },
     ),
+    "variant-advanced-events": (
+        {"TrailKey", "TrailKeyAlias", "LogBucket", "LogBucketPolicy", "Trail"},
+        {"TrailName", "BucketName", "AccessLogBucket", "KeyAlias"},
+    ),
     "variant-existing-resources": (
         {"TrailLogGroup", "Trail"},
         {
@@ -281,6 +313,7 @@ def _env(name: str) -> dict[str, str]:
     for param, body in doc["Parameters"].items():
         if "Default" in body:
             env[param] = str(body["Default"])
+    env["Condition:HasAccessLogBucket"] = "true" if env.get("AccessLogBucket") else ""
     if answers.bucket.access_logs is not None:
         target = answers.bucket.access_logs.bucket
         env["ServerAccessLogBucket"] = target
@@ -295,18 +328,28 @@ def _env(name: str) -> dict[str, str]:
     return env
 
 
+_NO_VALUE = object()
+"""What ``!Ref AWS::NoValue`` resolves to: the item is left out of its list."""
+
+
 def resolve(value: Any, env: dict[str, str]) -> Any:
-    """The value with every intrinsic replaced by what CloudFormation would put there."""
+    """The value with every intrinsic replaced by what CloudFormation would put there.
+
+    ``!If`` reads its condition from ``env`` (``Condition:NAME``: ``"true"`` or ``""``).
+    """
     if isinstance(value, dict):
         if set(value) == {"Ref"}:
-            return env[value["Ref"]]
+            return _NO_VALUE if value["Ref"] == "AWS::NoValue" else env[value["Ref"]]
+        if set(value) == {"Fn::If"}:
+            condition, when_true, when_false = value["Fn::If"]
+            return resolve(when_true if env[f"Condition:{condition}"] else when_false, env)
         if set(value) == {"Fn::GetAtt"}:
             return env[".".join(value["Fn::GetAtt"])]
         if set(value) == {"Fn::Sub"}:
             return re.sub(r"\$\{([^}]+)\}", lambda m: env[m[1]], value["Fn::Sub"])
         return {k: resolve(v, env) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve(v, env) for v in value]
+        return [item for item in (resolve(v, env) for v in value) if item is not _NO_VALUE]
     return value
 
 
@@ -381,9 +424,19 @@ def test_trail_follows_the_answers(name: str) -> None:
         assert "NotificationTopicPolicy" in trail["DependsOn"]
     env = _env(name)
     names = Names(answers, _ctx(answers))
-    assert resolve(props["AdvancedEventSelectors"], env) == advanced_event_selectors(answers, names)
-    insights = [{"InsightType": i} for i in answers.events.insights]
-    assert props.get("InsightSelectors", []) == insights
+    selection = event_selection(answers, names)
+    if selection.basic is not None:
+        # Basic selectors wherever they can say it, as the planner sends them.
+        assert props["EventSelectors"] == list(selection.basic)
+        assert "AdvancedEventSelectors" not in props
+    else:
+        assert "EventSelectors" not in props
+        selectors = resolve(props["AdvancedEventSelectors"], env)
+        assert selectors == advanced_event_selectors(answers, names)
+        if answers.events.management != "none":
+            assert selectors[0]["Name"] == MANAGEMENT_SELECTOR_NAME
+    assert props.get("InsightSelectors", []) == insight_selectors(answers)
+    assert props.get("AggregationConfigurations", []) == aggregation_configurations(answers)
     tags = [{"Key": k, "Value": v} for k, v in sorted(t.tags.items())]
     assert props.get("Tags", []) == tags
 
@@ -758,3 +811,89 @@ def test_checkov_sse_s3_fails_ckv_aws_35(
     _passed, failed = checkov_results[name]
     assert "CKV_AWS_35" in failed
     assert "CKV_AWS_35 / CIS 4.5" in _comment_blocks(rendered(name))["Trail"]
+
+
+# --------------------------------------------------------------------------- events
+
+
+def test_s3_write_selectors_leave_out_the_log_buckets_as_parameters() -> None:
+    """The log bucket and an access log bucket are left out as !Sub of their parameters; the
+    optional AccessLogBucket of a new bucket only when it is set (!If HasAccessLogBucket)."""
+    props = _resource("variant-advanced-events", "Trail")["Properties"]
+    writes = props["AdvancedEventSelectors"][1]
+    arn = next(f for f in writes["FieldSelectors"] if f["Field"] == "resources.ARN")
+    assert arn["NotStartsWith"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:s3:::${BucketName}/"},
+        {
+            "Fn::If": [
+                "HasAccessLogBucket",
+                {"Fn::Sub": "arn:${AWS::Partition}:s3:::${AccessLogBucket}/"},
+                {"Ref": "AWS::NoValue"},
+            ]
+        },
+    ]
+    env = _env("variant-advanced-events")
+    env["AccessLogBucket"] = "audit-access-logs"
+    env["Condition:HasAccessLogBucket"] = "true"
+    assert resolve(arn, env)["NotStartsWith"] == [
+        "arn:aws:s3:::events-trail-logs-123456789012/",
+        "arn:aws:s3:::audit-access-logs/",
+    ]
+    # The reads selector records the log bucket's reads (who read the logs): no exclusion.
+    reads = props["AdvancedEventSelectors"][2]
+    assert [f["Field"] for f in reads["FieldSelectors"]] == [
+        "eventCategory",
+        "resources.type",
+        "readOnly",
+    ]
+
+    answers = Answers.model_validate(
+        {
+            **VARIANTS["variant-advanced-events"],
+            "bucket": {
+                "name": "events-trail-logs-123456789012",
+                "access_logs": {"bucket": "events-trail-access-logs"},
+            },
+        }
+    )
+    doc = load_template(cloudformation_template(answers, _ctx(answers)))
+    writes = doc["Resources"]["Trail"]["Properties"]["AdvancedEventSelectors"][1]
+    arn = next(f for f in writes["FieldSelectors"] if f["Field"] == "resources.ARN")
+    assert arn["NotStartsWith"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:s3:::${BucketName}/"},
+        {"Fn::Sub": "arn:${AWS::Partition}:s3:::${AccessLogBucket}/"},
+    ]
+
+
+def test_insights_and_aggregation_reach_the_template() -> None:
+    props = _resource("variant-advanced-events", "Trail")["Properties"]
+    assert props["InsightSelectors"] == [
+        {"InsightType": "ApiCallRateInsight", "EventCategories": ["Management", "Data"]},
+        {"InsightType": "ApiErrorRateInsight", "EventCategories": ["Data"]},
+    ]
+    assert props["AggregationConfigurations"] == [
+        {"EventCategory": "Data", "Templates": ["API_ACTIVITY", "RESOURCE_ACCESS"]}
+    ]
+    network = props["AdvancedEventSelectors"][-1]
+    assert network == {
+        "Name": "Log VPC endpoint access denied events for kms.amazonaws.com",
+        "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["NetworkActivity"]},
+            {"Field": "eventSource", "Equals": ["kms.amazonaws.com"]},
+            {"Field": "errorCode", "Equals": ["VpceAccessDenied"]},
+        ],
+    }
+
+
+def test_secure_defaults_use_basic_selectors_that_scanners_read() -> None:
+    """All management events, nothing else: the basic selector CloudTrail itself defaults to,
+    which Prowler's and Security Hub's management-events checks accept."""
+    props = _resource("sse-kms-new-key", "Trail")["Properties"]
+    assert props["EventSelectors"] == [
+        {
+            "ReadWriteType": "All",
+            "IncludeManagementEvents": True,
+            "DataResources": [],
+            "ExcludeManagementEventSources": [],
+        }
+    ]
