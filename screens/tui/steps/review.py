@@ -331,11 +331,18 @@ class PlanView(Vertical):
             for tab_id, label in self.tab_labels.items()
         }
         # Still too many: one cell between labels instead of two.
-        tabs.set_class(sum(cell_len(label) + 2 for label in labels.values()) > width, "-tight")
+        tight = sum(cell_len(label) + 2 for label in labels.values()) > width
+        changed = tabs.has_class("-tight") != tight
+        tabs.set_class(tight, "-tight")
         for tab_id, shown in labels.items():
             tab = tabs.get_tab(tab_id)
             if tab.label.plain != shown:
                 tab.label = shown
+                changed = True
+        if changed:
+            # The bar draws its underline where the active tab was before the new labels
+            # were laid out: relabelling the active tab again, once laid out, moves it.
+            self.call_after_refresh(self._underline_active_tab)
         summary = self.query_one("#plan-summary", Static)
         summary.update(self.summary(one_line=self.app.size.height < sizes.TALL_FROM))
         for hint in self.query("#tabs-hint").results(Static):
@@ -359,6 +366,12 @@ class PlanView(Vertical):
             name = plan.trail_arn.rsplit("/", 1)[-1]
             return Text.assemble("Trail ", (name, "bold"), f" in {counts}")
         return Text.assemble("Trail ", (plan.trail_arn, "bold"), f"\nAccount {counts}")
+
+    def _underline_active_tab(self) -> None:
+        tabs = self.query_one("#tabs", TabbedContent)
+        if tabs.active:
+            active = tabs.get_tab(tabs.active)
+            active.label = active.label
 
     def compose(self) -> ComposeResult:
         plan = self.plan
