@@ -9,7 +9,7 @@ reports them; network-level faults (dropped connections, latency, throttling) go
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from wizard.ports import AwsCaller, AwsError
@@ -37,6 +37,72 @@ class PassThroughCaller:
     ) -> list[Any]:
         """Forward the paginated call."""
         return self.inner.paginate(service, region, operation, result_key, params)
+
+
+class OverlapCaller(PassThroughCaller):
+    """Records which matching calls were in flight at the same time.
+
+    A matching call is held until ``together`` matching calls are in flight at once (or
+    ``timeout`` passes), then forwarded. Calls sent together all arrive and go on at once;
+    calls made one after another never meet, so each waits out the timeout alone and
+    :attr:`peak` stays below ``together``. No sleeping: the condition is the only wait. Once
+    the peak was reached, later matching calls are not held.
+
+    Args:
+        inner: The real caller.
+        operations: The operations to watch (``GetTrail``, ``GetBucketPolicy``...).
+        together: How many of them must be in flight at once.
+        timeout: How long a lonely call waits before it goes on.
+    """
+
+    def __init__(
+        self,
+        inner: AwsCaller,
+        operations: Collection[str],
+        *,
+        together: int,
+        timeout: float = 5.0,
+    ) -> None:
+        super().__init__(inner)
+        self.operations = frozenset(operations)
+        self.together = together
+        self.timeout = timeout
+        self.armed = True
+        """Only while armed are matching calls held and counted (see :meth:`arm`)."""
+        self.lock = threading.Condition()
+        self.in_flight: list[str] = []
+        self.peak = 0
+        """The most matching calls in flight at once."""
+        self.met: list[str] = []
+        """The operations in flight when the peak was reached."""
+        self.seen: list[str] = []
+        """Every matching operation, in arrival order."""
+
+    def arm(self, armed: bool = True) -> None:
+        """Hold and count matching calls from now on (or stop, with False)."""
+        with self.lock:
+            self.armed = armed
+
+    def call(
+        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Hold a matching call until enough are in flight, then forward it."""
+        with self.lock:
+            watched = self.armed and operation in self.operations
+            if watched:
+                self.seen.append(operation)
+                self.in_flight.append(operation)
+                if len(self.in_flight) > self.peak:
+                    self.peak = len(self.in_flight)
+                    self.met = sorted(self.in_flight)
+                self.lock.notify_all()
+                self.lock.wait_for(lambda: self.peak >= self.together, timeout=self.timeout)
+        try:
+            return self.inner.call(service, region, operation, params)
+        finally:
+            if watched:
+                with self.lock:
+                    self.in_flight.remove(operation)
 
 
 class FailOn(PassThroughCaller):

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from wizard.account.activity import (
     Activity,
@@ -45,11 +46,17 @@ from wizard.model.plan import Finding, Plan, Step, by_severity
 from wizard.plan.cost import estimate_cost, volume_for
 from wizard.plan.planner import build_plan
 from wizard.ports import AwsCaller, AwsError
-from wizard.run.apply import ApplyEvent, ApplyReport, apply_plan
+from wizard.run.apply import (
+    ApplyEvent,
+    ApplyReport,
+    PlaceholderError,
+    apply_plan,
+    resolve_value,
+)
 from wizard.run.journal import Journal, new_journal_path
 from wizard.run.orphans import new_run_id
 from wizard.run.recover import unfinished_finding
-from wizard.run.verify import Verification, central_verification, verify
+from wizard.run.verify import Verification, central_checks, verify, with_central_checks
 
 NOTHING_TO_CHANGE = (
     "Nothing was changed: every resource the answers name already exists with the settings "
@@ -249,11 +256,21 @@ class Engine:
         found: Discovery | None = None,
         explain: Callable[[AwsError, Step], str] | None = None,
         journal: Journal | None = None,
+        paused: bool = True,
     ) -> Outcome:
         """Apply the plan (refusing a stale one), roll back on failure, then verify.
 
         ``journal`` writes into an existing journal (onboarding keeps one for all accounts)
         instead of a new file at ``journal_path``.
+
+        ``paused`` says whether time may have passed since the plan was made: a person
+        reviewed it (the review screen, a ``[y/N]`` question), or it was made by another
+        command. Then (the default, the safe one) apply first reads again what the plan's
+        fingerprint covers and refuses a plan the account no longer matches. A front end
+        passes ``paused=False`` only for a plan it made moments ago in the same command,
+        with nobody asked in between (``apply --yes``): the fingerprint is then milliseconds
+        old, and reading it again would cost a round trip and prove nothing. The policy
+        guard, ownership tags and "already exists" checks protect that run as any other.
 
         A plan with nothing to change (the account already matches the answers) sends no
         request that changes anything and writes no journal: the report says so
@@ -270,29 +287,39 @@ class Engine:
             progress=progress,
             journal=journal,
             cancel=cancel,
-            check_fresh=lambda: self.fingerprint(answers, found),
+            check_fresh=(lambda: self.fingerprint(answers, found)) if paused else None,
             explain=explain,
             callers=self.callers,
         )
         verification = None
         if report.status == "applied":
-            verification = self._verify(answers, found)
+            verification = self._verify(answers, found, trail_key(plan, report.outputs, found))
         return Outcome(report=report, verification=verification)
 
-    def _verify(self, answers: Answers, found: Discovery | None) -> Verification:
-        """Read the trail and its policies back (read-only)."""
+    def _verify(
+        self, answers: Answers, found: Discovery | None, expected_key: str | None = None
+    ) -> Verification:
+        """Read the trail and its policies back (read-only), every read at once: a central
+        bucket's or key's policy (read with its owner's caller) beside the others."""
         ctx = self.context_for(answers, found)
-        verification = verify(
-            answers,
-            ctx,
-            self.caller,
-            bucket_region=found.bucket.region if found is not None else None,
-            organization_id=ctx.organization_id,
-        )
-        if found is not None and found.central is not None:
-            verification = central_verification(
-                verification, answers, ctx, found, self.caller, self.callers
+        if expected_key is None and found is not None and found.key is not None:
+            expected_key = found.key.arn
+        central = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-central") as pool:
+            if found is not None and found.central is not None:
+                central = pool.submit(
+                    central_checks, answers, ctx, found, self.caller, self.callers
+                )
+            verification = verify(
+                answers,
+                ctx,
+                self.caller,
+                bucket_region=found.bucket.region if found is not None else None,
+                organization_id=ctx.organization_id,
+                expected_key=expected_key,
             )
+            if central is not None:
+                verification = with_central_checks(verification, central.result())
         return verification
 
     # ------------------------------------------------------------ inventory for pickers
@@ -317,3 +344,26 @@ class Engine:
     def bucket_available(self, name: str) -> str | None:
         """None when a new bucket name looks free, else why not."""
         return bucket_name_available(self.caller, name, self.ctx.region)
+
+
+def trail_key(plan: Plan, outputs: Mapping[str, Any], found: Discovery | None) -> str | None:
+    """The ARN of the KMS key the trail was given: what the plan's CreateTrail or UpdateTrail
+    sent (a new key's ARN from apply's outputs), else the existing key discovery found.
+
+    Verification reads that key's policy beside GetTrail instead of after it.
+    """
+    for step in plan.steps:
+        call = step.call
+        if call.service == "cloudtrail" and call.operation in ("CreateTrail", "UpdateTrail"):
+            value = call.params.get("KmsKeyId")
+            if value:
+                try:
+                    resolved = resolve_value(value, outputs)
+                except PlaceholderError:
+                    return None
+                return (
+                    resolved if isinstance(resolved, str) and resolved.startswith("arn:") else None
+                )
+    if found is not None and found.key is not None:
+        return found.key.arn
+    return None

@@ -30,6 +30,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -66,7 +67,7 @@ from wizard.model.answers import Answers
 from wizard.model.plan import by_severity
 from wizard.model.safe_io import write_atomically
 from wizard.model.text import printable_lines
-from wizard.ports import AwsError
+from wizard.ports import AwsCaller, AwsError
 from wizard.run.journal import check_state_dir
 from wizard.run.journal import first_run as _first_run
 
@@ -251,6 +252,10 @@ class PlainWizard:
         """The existing trail being changed, if one was picked (see screens.plain.existing)."""
         self.skip_steps = False
         """Go to the review without asking the steps (fixes chosen, the steps not wanted)."""
+        self.listed_buckets: dict[str, BucketChoice] = {}
+        """The buckets the bucket question listed, by name (their policies read or not)."""
+        self.listed_by: AwsCaller | None = None
+        """The caller that listed them (another account's, for a log-archive bucket)."""
         self._blank = True
 
     # ------------------------------------------------------------------ output
@@ -504,6 +509,7 @@ class PlainWizard:
                 continue
             self.before_question(q)
             guide.put(self.draft, q.key, self.ask_question(q))
+            self.after_question(q)
             if q.key == "trail.name":
                 # An existing trail's name: change it, or fix it (screens.plain.existing).
                 existing.offer(self, str(guide.get(self.draft, "trail.name") or ""))
@@ -654,14 +660,19 @@ class PlainWizard:
     def list_buckets(self) -> None:
         """List the owner's buckets (information for the bucket name question).
 
-        Lines come in name order as soon as each bucket's policy is read (many at once);
-        Ctrl-C stops the listing and goes on to the question.
+        An account with up to a page of buckets (100) gets each bucket with its policy's
+        verdict, in name order as the verdicts come in (many read at once). A bigger one gets
+        its buckets page by page with their regions (one request a page, nothing read per
+        bucket), and the policy of the bucket named in the answer is read then
+        (:meth:`after_question`). Ctrl-C stops the listing and goes on to the question.
         """
         # Deferred for start-up time: the inventory (pydantic models) loads when needed.
-        from wizard.account.inventory import BucketListing
+        from wizard.account.inventory import BUCKET_FIRST_PAGE, bucket_pages, check_bucket
+        from wizard.account.lookups import READS_AT_ONCE
 
         log = self.backend.log_account
         central = bool(guide.get(self.draft, "bucket.account"))
+        self.listed_buckets = {}
         if central and log is None:
             self.para(
                 "Without that account's credentials its buckets cannot be listed: type the "
@@ -671,34 +682,56 @@ class PlainWizard:
         whose = f"account {log.account_id}" if central and log is not None else "this account"
         engine = self.backend.engine
         caller = log.caller if central and log is not None else engine.caller
-        listing = BucketListing(caller, engine.ctx.account_id, engine.ctx.region)
+        self.listed_by = caller
+        listed = self.listed_buckets
         self.line(f"Looking at the buckets of {whose} (Ctrl-C stops the listing)...")
-        rows: list[str] = []
-        known: dict[str, BucketChoice] = {}
-        shown = 0
+        pool = ThreadPoolExecutor(max_workers=READS_AT_ONCE, thread_name_prefix="plain-buckets")
         try:
-            for batch in listing.batches():
-                rows.extend(b.name for b in batch.found)
-                known.update({b.name: b for b in [*batch.found, *batch.checked]})
-                while shown < len(rows) and known[rows[shown]].checked:
-                    if shown == 0:
-                        self.line(f"Buckets of {whose}:")
-                    b = known[rows[shown]]
+            for page in bucket_pages(caller, engine.ctx.region):
+                if page and not listed:
+                    self.line(f"Buckets of {whose}:")
+                if not listed and len(page) < BUCKET_FIRST_PAGE:
+                    # Every bucket fits one page: each comes with its verdict.
+                    page = list(
+                        pool.map(lambda b: check_bucket(caller, engine.ctx.account_id, b), page)
+                    )
+                for b in page:
+                    listed[b.name] = b
                     note = f": {b.note}" if b.note else ""
                     self.line(f"  {b.name} ({b.region or 'region unknown'}){note}")
-                    shown += 1
         except AwsError as err:
             self.line(f"Could not list the buckets ({err.code}); type the bucket's name.")
             return
         except KeyboardInterrupt:
-            listing.cancel()
-            self.line(
-                f"Listing stopped after {shown} of {len(rows)} buckets found so far; type the "
-                "bucket's name."
-            )
+            self.line(f"Listing stopped after {len(listed)} buckets; type the bucket's name.")
             return
-        if not rows:
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if not listed:
             self.line(f"{whose[0].upper()}{whose[1:]} has no bucket yet.")
+
+    def after_question(self, q: guide.Question) -> None:
+        """What the answer just given leads to: a listed bucket's policy, read now."""
+        if q.key != "bucket.name" or guide.get(self.draft, "bucket.create") is not False:
+            return
+        # Deferred for start-up time: the inventory (pydantic models) loads when needed.
+        from wizard.account.inventory import check_bucket
+
+        chosen = self.listed_buckets.get(str(guide.get(self.draft, "bucket.name") or ""))
+        if chosen is None or chosen.checked or self.listed_by is None:
+            return
+        try:
+            checked = check_bucket(self.listed_by, self.backend.engine.ctx.account_id, chosen)
+        except KeyboardInterrupt:
+            return
+        self.listed_buckets[checked.name] = checked
+        if checked.allows_cloudtrail:
+            verdict = "its policy already allows CloudTrail"
+        elif checked.allows_cloudtrail is False:
+            verdict = "CloudTrail's statements will be added to its policy"
+        else:
+            verdict = checked.note
+        self.line(f"  {checked.name} ({checked.region}): {verdict}.")
 
     def list_keys(self) -> None:
         """List the KMS keys near the bucket, with whether each can be used.
@@ -973,6 +1006,7 @@ class PlainWizard:
                 cancel=cancel,
                 found=found,
                 explain=explain_step_error,
+                paused=True,  # the person answered the question: the account is read again
             )
         self.applied_code = exit_code_for(outcome)
         print_outcome(plan, answers, outcome, self.out)

@@ -8,6 +8,7 @@ needs. Each check is reported, passed or not, so the operator sees the evidence.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from pydantic import Field
@@ -51,6 +52,52 @@ class Verification(WizardModel):
         return all(c.ok for c in self.checks)
 
 
+_READERS = 8
+"""Verification reads in flight at once: every read of a setup fits (trail, its status, the
+bucket, key, topic and access log bucket policies)."""
+
+
+class _Reads:
+    """The verification reads, sent together: each one's response, or the AwsError it raised.
+
+    They are independent of each other (the setup is complete before verification starts), so
+    they go out at once and verification waits for one round trip, not one per read.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, caller: AwsCaller) -> None:
+        self.pool = pool
+        self.caller = caller
+
+    def start(
+        self, service: str, region: str, operation: str, params: Mapping[str, Any]
+    ) -> Future[dict[str, Any] | AwsError]:
+        """Send one read now; its future holds the response or the AwsError."""
+        return self.pool.submit(self._read, service, region, operation, params)
+
+    def _read(
+        self, service: str, region: str, operation: str, params: Mapping[str, Any]
+    ) -> dict[str, Any] | AwsError:
+        try:
+            return self.caller.call(service, region, operation, params)
+        except AwsError as err:
+            return err
+
+
+def _key_region(key_arn: str, default: str) -> str:
+    return key_arn.split(":")[3] if key_arn.startswith("arn:") else default
+
+
+def _key_reads(
+    reads: _Reads, key_arn: str, region: str
+) -> tuple[Future[dict[str, Any] | AwsError], Future[dict[str, Any] | AwsError]]:
+    """The key's policy and metadata reads (GetKeyPolicy, DescribeKey), sent together."""
+    key_region = _key_region(key_arn, region)
+    return (
+        reads.start("kms", key_region, "GetKeyPolicy", {"KeyId": key_arn, "PolicyName": "default"}),
+        reads.start("kms", key_region, "DescribeKey", {"KeyId": key_arn}),
+    )
+
+
 def verify(
     answers: Answers,
     ctx: AccountContext,
@@ -59,16 +106,78 @@ def verify(
     outputs: dict[str, dict[str, Any]] | None = None,
     bucket_region: str | None = None,
     organization_id: str | None = None,
+    expected_key: str | None = None,
 ) -> Verification:
-    """Verify the applied setup against the answers."""
+    """Verify the applied setup against the answers.
+
+    Every read is sent at once (GetTrail, GetTrailStatus, the bucket policy, the key's
+    policy and metadata, the topic's attributes, the access log settings), so verification
+    costs one round trip. The key is the one the trail was given (``expected_key``); should
+    GetTrail name another one, that key is read afterwards instead.
+
+    Args:
+        answers: The answers applied.
+        ctx: The account.
+        caller: Makes the (read-only) calls.
+        outputs: Unused; kept for callers that pass apply's outputs.
+        bucket_region: Where the bucket is (default: where the answers put it).
+        organization_id: The organization, for an organization trail's policy checks.
+        expected_key: The ARN of the KMS key the trail encrypts with (a new key's ARN from
+            apply's outputs, an existing key's from discovery); None reads the key GetTrail
+            names after GetTrail.
+    """
     names = Names(answers, ctx)
     home = names.home_region
-    checks: list[Check] = []
-    try:
-        trail = caller.call("cloudtrail", home, "GetTrail", {"Name": names.trail_arn})["Trail"]
-    except AwsError as err:
-        return Verification(checks=[Check(name="trail exists", ok=False, detail=err.message)])
-    checks.append(Check(name="trail exists", ok=True, detail=str(trail.get("TrailARN"))))
+    region = bucket_region or names.bucket_region()
+    kms = answers.encryption.type == "sse-kms"
+    access = answers.bucket.access_logs
+    topic_arn = names.topic_arn
+    with ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="verify") as pool:
+        reads = _Reads(pool, caller)
+        trail_read = reads.start("cloudtrail", home, "GetTrail", {"Name": names.trail_arn})
+        status_read = reads.start("cloudtrail", home, "GetTrailStatus", {"Name": names.trail_arn})
+        bucket_read = reads.start("s3", region, "GetBucketPolicy", {"Bucket": answers.bucket.name})
+        key_reads = _key_reads(reads, expected_key, region) if kms and expected_key else None
+        topic_read = (
+            reads.start(
+                "sns", topic_arn.split(":")[3], "GetTopicAttributes", {"TopicArn": topic_arn}
+            )
+            if topic_arn
+            else None
+        )
+        access_reads = (
+            (
+                reads.start("s3", region, "GetBucketLogging", {"Bucket": answers.bucket.name}),
+                reads.start("s3", region, "GetBucketPolicy", {"Bucket": access.bucket}),
+            )
+            if access is not None
+            else None
+        )
+        got = trail_read.result()
+        if isinstance(got, AwsError):
+            return Verification(checks=[Check(name="trail exists", ok=False, detail=got.message)])
+        trail = got["Trail"]
+        checks = _trail_checks(answers, trail)
+        key_arn = trail.get("KmsKeyId") if kms else None
+        if key_arn and (key_reads is None or key_arn != expected_key):
+            key_reads = _key_reads(reads, str(key_arn), region)
+        checks.extend(_status_checks(status_read.result()))
+        checks.append(_bucket_check(bucket_read.result(), names, organization_id))
+        if key_arn and key_reads is not None:
+            key_region = _key_region(str(key_arn), region)
+            policy, meta = (f.result() for f in key_reads)
+            checks.extend(_key_checks(policy, meta, names, str(key_arn), key_region, region))
+        if topic_arn and topic_read is not None:
+            checks.append(_topic_check(topic_read.result(), names, topic_arn))
+        if access is not None and access_reads is not None:
+            logging, policy = (f.result() for f in access_reads)
+            checks.extend(_access_log_checks(logging, policy, answers, names))
+    return Verification(checks=checks)
+
+
+def _trail_checks(answers: Answers, trail: Mapping[str, Any]) -> list[Check]:
+    """The trail exists, has the planned settings, and (SSE-KMS) a key."""
+    checks = [Check(name="trail exists", ok=True, detail=str(trail.get("TrailARN")))]
     expected: dict[str, Any] = {
         "S3BucketName": answers.bucket.name,
         "IsMultiRegionTrail": answers.trail.multi_region,
@@ -90,7 +199,6 @@ def verify(
             detail="; ".join(mismatched) or "bucket, prefix, regions, validation as planned",
         )
     )
-    key_arn = None
     if answers.encryption.type == "sse-kms":
         key_arn = trail.get("KmsKeyId")
         checks.append(
@@ -100,44 +208,41 @@ def verify(
                 detail=str(key_arn or "no KmsKeyId on the trail"),
             )
         )
-    try:
-        status = caller.call("cloudtrail", home, "GetTrailStatus", {"Name": names.trail_arn})
-        error = status.get("LatestDeliveryError")
-        checks.append(
-            Check(
-                name="trail is logging",
-                ok=bool(status.get("IsLogging")),
-                detail="IsLogging is true" if status.get("IsLogging") else "IsLogging is false",
-            )
-        )
-        checks.append(
-            Check(
-                name="no delivery error",
-                ok=not error,
-                detail=str(error) if error else "no LatestDeliveryError reported",
-            )
-        )
-    except AwsError as err:
-        checks.append(Check(name="trail is logging", ok=False, detail=err.message))
-    checks.extend(_policy_checks(answers, names, caller, key_arn, bucket_region, organization_id))
-    checks.extend(_access_log_checks(answers, names, caller, bucket_region))
-    return Verification(checks=checks)
+    return checks
+
+
+def _status_checks(status: dict[str, Any] | AwsError) -> list[Check]:
+    """The trail is logging, with no delivery error."""
+    if isinstance(status, AwsError):
+        return [Check(name="trail is logging", ok=False, detail=status.message)]
+    error = status.get("LatestDeliveryError")
+    return [
+        Check(
+            name="trail is logging",
+            ok=bool(status.get("IsLogging")),
+            detail="IsLogging is true" if status.get("IsLogging") else "IsLogging is false",
+        ),
+        Check(
+            name="no delivery error",
+            ok=not error,
+            detail=str(error) if error else "no LatestDeliveryError reported",
+        ),
+    ]
 
 
 def _access_log_checks(
-    answers: Answers, names: Names, caller: AwsCaller, bucket_region: str | None
+    logging: dict[str, Any] | AwsError,
+    policy: dict[str, Any] | AwsError,
+    answers: Answers,
+    names: Names,
 ) -> list[Check]:
     """Server access logging reads back as planned, and the target lets S3 deliver."""
     access = answers.bucket.access_logs
-    if access is None:
-        return []
-    region = bucket_region or names.bucket_region()
+    assert access is not None  # only called when the answers ask for access logs
     name = "server access logging of the log bucket"
-    try:
-        got = caller.call("s3", region, "GetBucketLogging", {"Bucket": answers.bucket.name})
-    except AwsError as err:
-        return [Check(name=name, ok=False, detail=err.message)]
-    enabled = got.get("LoggingEnabled") or {}
+    if isinstance(logging, AwsError):
+        return [Check(name=name, ok=False, detail=logging.message)]
+    enabled = logging.get("LoggingEnabled") or {}
     found = (enabled.get("TargetBucket"), enabled.get("TargetPrefix", ""))
     checks = [
         Check(
@@ -152,15 +257,13 @@ def _access_log_checks(
         )
     ]
     what = "live access log bucket policy allows S3 log delivery"
-    try:
-        policy = caller.call("s3", region, "GetBucketPolicy", {"Bucket": access.bucket})["Policy"]
-    except AwsError as err:
-        checks.append(Check(name=what, ok=False, detail=err.message))
+    if isinstance(policy, AwsError):
+        checks.append(Check(name=what, ok=False, detail=policy.message))
         return checks
     refused = [
         "; ".join(result.reasons) or probe.label
         for probe in access_log_probes(names)
-        if not (result := evaluate(policy, probe.request)).allowed
+        if not (result := evaluate(policy["Policy"], probe.request)).allowed
     ]
     checks.append(
         Check(
@@ -172,85 +275,87 @@ def _access_log_checks(
     return checks
 
 
-def _policy_checks(
-    answers: Answers,
-    names: Names,
-    caller: AwsCaller,
-    key_arn: str | None,
-    bucket_region: str | None,
-    organization_id: str | None,
-) -> list[Check]:
-    checks: list[Check] = []
-    region = bucket_region or names.bucket_region()
+def _bucket_check(
+    got: dict[str, Any] | AwsError, names: Names, organization_id: str | None
+) -> Check:
+    """The live bucket policy lets this trail deliver."""
     try:
-        policy = caller.call("s3", region, "GetBucketPolicy", {"Bucket": answers.bucket.name})[
-            "Policy"
-        ]
+        if isinstance(got, AwsError):
+            raise got
+        policy = got["Policy"]
         refused = [
             f"{p.label}: {'; '.join(r.reasons)}"
             for p in bucket_probes(names, organization_id)
             if not (r := evaluate(policy, p.request)).allowed
         ]
+    except (AwsError, ValueError) as err:
+        return Check(name=_BUCKET_CHECK, ok=False, detail=str(err))
+    return Check(
+        name=_BUCKET_CHECK,
+        ok=not refused,
+        detail="; ".join(refused) or "GetBucketAcl and PutObject allowed for this trail",
+    )
+
+
+def _key_checks(
+    policy_read: dict[str, Any] | AwsError,
+    meta_read: dict[str, Any] | AwsError,
+    names: Names,
+    key_arn: str,
+    key_region: str,
+    region: str,
+) -> list[Check]:
+    """The live key policy lets this trail encrypt; the key is enabled, beside the bucket."""
+    checks: list[Check] = []
+    try:
+        if isinstance(policy_read, AwsError):
+            raise policy_read
+        refused = [
+            f"{p.label}: {'; '.join(r.reasons)}"
+            for p in key_probes(names, key_arn, decrypt=False)
+            if not (r := evaluate(policy_read["Policy"], p.request)).allowed
+        ]
         checks.append(
             Check(
-                name=_BUCKET_CHECK,
+                name=_KEY_CHECK,
                 ok=not refused,
-                detail="; ".join(refused) or "GetBucketAcl and PutObject allowed for this trail",
+                detail="; ".join(refused) or "GenerateDataKey and DescribeKey allowed",
+            )
+        )
+        if isinstance(meta_read, AwsError):
+            raise meta_read
+        meta = meta_read["KeyMetadata"]
+        checks.append(
+            Check(
+                name=_KEY_REGION_CHECK,
+                ok=meta.get("KeyState") == "Enabled" and key_region == region,
+                detail=f"{meta.get('KeyState')} in {key_region}; bucket in {region}",
             )
         )
     except (AwsError, ValueError) as err:
-        checks.append(Check(name=_BUCKET_CHECK, ok=False, detail=str(err)))
-    if key_arn:
-        key_region = key_arn.split(":")[3] if key_arn.startswith("arn:") else region
-        try:
-            policy = caller.call(
-                "kms", key_region, "GetKeyPolicy", {"KeyId": key_arn, "PolicyName": "default"}
-            )["Policy"]
-            refused = [
-                f"{p.label}: {'; '.join(r.reasons)}"
-                for p in key_probes(names, key_arn, decrypt=False)
-                if not (r := evaluate(policy, p.request)).allowed
-            ]
-            checks.append(
-                Check(
-                    name=_KEY_CHECK,
-                    ok=not refused,
-                    detail="; ".join(refused) or "GenerateDataKey and DescribeKey allowed",
-                )
-            )
-            meta = caller.call("kms", key_region, "DescribeKey", {"KeyId": key_arn})["KeyMetadata"]
-            checks.append(
-                Check(
-                    name=_KEY_REGION_CHECK,
-                    ok=meta.get("KeyState") == "Enabled" and key_region == region,
-                    detail=f"{meta.get('KeyState')} in {key_region}; bucket in {region}",
-                )
-            )
-        except (AwsError, ValueError) as err:
-            checks.append(Check(name=_KEY_CHECK, ok=False, detail=str(err)))
-    topic_arn = names.topic_arn
-    if topic_arn:
-        try:
-            attrs = caller.call(
-                "sns", topic_arn.split(":")[3], "GetTopicAttributes", {"TopicArn": topic_arn}
-            )["Attributes"]
-            refused = [
-                p.label
-                for p in topic_probes(names, topic_arn)
-                if not evaluate(attrs.get("Policy", "{}"), p.request).allowed
-            ]
-            checks.append(
-                Check(
-                    name="topic policy allows this trail to publish",
-                    ok=not refused,
-                    detail="; ".join(refused) or "SNS:Publish allowed for this trail",
-                )
-            )
-        except (AwsError, ValueError) as err:
-            checks.append(
-                Check(name="topic policy allows this trail to publish", ok=False, detail=str(err))
-            )
+        checks.append(Check(name=_KEY_CHECK, ok=False, detail=str(err)))
     return checks
+
+
+def _topic_check(got: dict[str, Any] | AwsError, names: Names, topic_arn: str) -> Check:
+    """The live topic policy lets this trail publish."""
+    name = "topic policy allows this trail to publish"
+    try:
+        if isinstance(got, AwsError):
+            raise got
+        attrs = got["Attributes"]
+        refused = [
+            p.label
+            for p in topic_probes(names, topic_arn)
+            if not evaluate(attrs.get("Policy", "{}"), p.request).allowed
+        ]
+    except (AwsError, ValueError) as err:
+        return Check(name=name, ok=False, detail=str(err))
+    return Check(
+        name=name,
+        ok=not refused,
+        detail="; ".join(refused) or "SNS:Publish allowed for this trail",
+    )
 
 
 # ----------------------------------------------------------------- central logging
@@ -272,9 +377,30 @@ def central_verification(
     as validated by CloudTrail itself (CreateTrail accepted the trail, which it does only
     when both policies allow it), with ``check-central`` named for a re-check.
     """
+    return with_central_checks(verification, central_checks(answers, ctx, found, caller, callers))
+
+
+def with_central_checks(verification: Verification, replaced: Mapping[str, Check]) -> Verification:
+    """``verification`` with the checks :func:`central_checks` made in place of its own."""
+    if not replaced:
+        return verification
+    checks = [replaced.get(c.name, c) for c in verification.checks]
+    return verification.model_copy(update={"checks": checks})
+
+
+def central_checks(
+    answers: Answers,
+    ctx: AccountContext,
+    found: Discovery,
+    caller: AwsCaller,
+    callers: Mapping[str, AwsCaller] | None = None,
+) -> dict[str, Check]:
+    """The policy checks of a central bucket or key, by check name, read with the owner's
+    caller (see :func:`central_verification`); independent of :func:`verify`'s reads, so
+    they can be made at the same time."""
     central = found.central
     if central is None:
-        return verification
+        return {}
     names = Names(answers, ctx)
     callers = callers or {}
     replaced: dict[str, Check] = {}
@@ -344,8 +470,7 @@ def central_verification(
                 ok=meta.get("KeyState") == "Enabled" and region == bucket_region,
                 detail=f"{meta.get('KeyState')} in {region}; bucket in {bucket_region}",
             )
-    checks = [replaced.get(c.name, c) for c in verification.checks]
-    return verification.model_copy(update={"checks": checks})
+    return replaced
 
 
 def _unreadable(name: str, what: str, owner: str, err: AwsError, *, managed: bool) -> Check:

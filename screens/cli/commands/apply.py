@@ -122,6 +122,9 @@ def _apply(args: argparse.Namespace, out: TextIO, worker: WorkerSession | None) 
                 cancel=cancel,
                 found=found,
                 explain=explain_step_error,
+                # With --yes nobody paused between the plan and now: the account was read
+                # milliseconds ago. After the [y/N] question it is read again.
+                paused=not args.yes,
             )
     _report(args, plan, answers, outcome, out)
     return exit_code(outcome)

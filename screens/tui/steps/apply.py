@@ -206,6 +206,7 @@ class ApplyScreen(StepScreen):
             cancel=self.cancel_event,
             found=found,
             journal_path=journal_path,
+            paused=True,  # a person reviewed the plan: the account is read again first
         )
         self.post_message(ApplyFinished(outcome))
 

@@ -1,0 +1,212 @@
+"""Round trips of apply: what goes out together, and what is read again only after a pause.
+
+Against AWS every request costs a round trip; these tests pin down the ones apply saves
+(issue 16): a new bucket's settings and its policy are one dependency level and go out
+together; the verification reads go out together; the account is read again before the
+first change only when time may have passed since the plan (a person reviewed it), and a
+colleague's change during that pause is still caught.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.callers import OverlapCaller
+from tests.sandbox_fixtures import ACCOUNT, REGION, RequestLog
+from wizard.engine import Engine
+from wizard.model.answers import Answers
+from wizard.model.answers_file import load_answers
+from wizard.model.context import AccountContext
+from wizard.model.plan import Plan
+from wizard.plan.offline import offline_plan
+from wizard.run.apply import CONFLICT_CODES, MAX_WORKERS, ApplyEvent
+from wizard.run.journal import load_journal
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = {
+    "sse-s3": ROOT / "examples" / "new-bucket-sse-s3.yaml",
+    "sse-kms": ROOT / "examples" / "sse-kms-new-key.yaml",
+}
+BUCKET_SETTINGS = {
+    "PutPublicAccessBlock",
+    "PutBucketEncryption",
+    "PutBucketVersioning",
+    "PutBucketTagging",
+    "PutBucketPolicy",
+}
+
+
+def levels(plan: Plan) -> dict[str, int]:
+    """Each step's dependency level: 1 for a step that waits for none, else one more than
+    the deepest step it waits for."""
+    by_id = {s.id: s for s in plan.steps}
+    found: dict[str, int] = {}
+
+    def level(step_id: str) -> int:
+        if step_id not in found:
+            found[step_id] = 1 + max((level(d) for d in by_id[step_id].depends_on), default=0)
+        return found[step_id]
+
+    for step in plan.steps:
+        level(step.id)
+    return found
+
+
+def the_answers(name: str) -> Answers:
+    return load_answers(EXAMPLES[name])
+
+
+# --------------------------------------------------------------------- the plan's levels
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_a_new_buckets_settings_and_policy_share_one_level(name: str) -> None:
+    plan = offline_plan(the_answers(name), AccountContext(account_id=ACCOUNT, region=REGION)).plan
+    level = levels(plan)
+    bucket = [s for s in plan.steps if s.call.service == "s3" and s.id != "create-bucket"]
+    assert {s.call.operation for s in bucket} >= {"PutBucketPolicy", "PutPublicAccessBlock"}
+    policy = plan.step("bucket-policy")
+    # The policy waits for the bucket (and nothing the settings do): one level with them.
+    assert policy.depends_on == ["create-bucket"]
+    assert {level[s.id] for s in bucket} == {level["create-bucket"] + 1}, {
+        s.id: level[s.id] for s in bucket
+    }
+    # S3 may refuse overlapping changes to one bucket: each retries what apply retries fast.
+    for step in bucket:
+        assert set(step.retry_on) & CONFLICT_CODES, step.id
+    # Every level fits in the steps apply runs at once: a level is one round trip.
+    widths = [list(level.values()).count(n) for n in set(level.values())]
+    assert max(widths) <= MAX_WORKERS
+
+
+def test_apply_sends_the_bucket_settings_and_policy_together(
+    engine: Engine, tmp_path: Path
+) -> None:
+    answers = the_answers("sse-s3")
+    plan, found = engine.plan(answers)
+    expected = {s.call.operation for s in plan.steps} & BUCKET_SETTINGS
+    assert expected == BUCKET_SETTINGS  # the example sets each of them
+    overlap = OverlapCaller(engine.caller, expected, together=len(expected))
+
+    outcome = Engine(overlap, engine.ctx).apply(
+        answers, plan, found=found, journal_path=tmp_path / "journal.json", paused=False
+    )
+
+    assert outcome.report.status == "applied", outcome.report.message
+    assert overlap.peak == len(expected), overlap.seen
+    assert set(overlap.met) == expected
+
+
+# ------------------------------------------------------------------------ verification
+
+
+@pytest.mark.parametrize(
+    ("name", "reads"),
+    [
+        ("sse-s3", {"GetTrail", "GetTrailStatus", "GetBucketPolicy"}),
+        (
+            "sse-kms",
+            {"GetTrail", "GetTrailStatus", "GetBucketPolicy", "GetKeyPolicy", "DescribeKey"},
+        ),
+    ],
+)
+def test_the_verification_reads_go_out_together(
+    name: str, reads: set[str], engine: Engine, tmp_path: Path
+) -> None:
+    answers = the_answers(name)
+    plan, found = engine.plan(answers)
+    overlap = OverlapCaller(engine.caller, reads, together=len(reads))
+    overlap.arm(False)  # discovery and the steps read some of these too
+
+    def armed_once_applied(event: ApplyEvent) -> None:
+        if event.kind == "finished":  # apply_plan is done; verification follows
+            overlap.arm()
+
+    outcome = Engine(overlap, engine.ctx).apply(
+        answers,
+        plan,
+        found=found,
+        journal_path=tmp_path / "journal.json",
+        progress=armed_once_applied,
+        paused=False,
+    )
+
+    assert outcome.report.status == "applied", outcome.report.message
+    assert outcome.verification is not None and outcome.verification.ok, outcome.verification
+    assert overlap.peak == len(reads), overlap.seen
+    assert set(overlap.met) == reads
+    assert sorted(overlap.seen) == sorted(reads), "each verification read is made once"
+
+
+# ------------------------------------------------------------------- the stale check
+
+
+def reads_before_the_first_change(log: RequestLog) -> list[str]:
+    requests = log.snapshot()
+    first = next(i for i, r in enumerate(requests) if r.mutating)
+    return [f"{r.service}:{r.operation}" for r in requests[:first]]
+
+
+def apply_started(journal: Path) -> str:
+    entries = load_journal(journal)["entries"]
+    return str(next(e for e in entries if e["kind"] == "apply-started")["message"])
+
+
+def test_with_no_pause_the_account_is_not_read_again(
+    engine: Engine, server_log: RequestLog, tmp_path: Path
+) -> None:
+    answers = the_answers("sse-s3")
+    plan, found = engine.plan(answers)
+    server_log.clear()
+
+    outcome = engine.apply(
+        answers, plan, found=found, journal_path=tmp_path / "journal.json", paused=False
+    )
+
+    assert outcome.report.status == "applied", outcome.report.message
+    assert reads_before_the_first_change(server_log) == []
+    assert "not read again" in apply_started(tmp_path / "journal.json")
+
+
+@pytest.mark.parametrize("paused", [True, None], ids=["paused", "default"])
+def test_after_a_pause_the_account_is_read_again_first(
+    paused: bool | None, engine: Engine, server_log: RequestLog, tmp_path: Path
+) -> None:
+    """A person reviewed the plan (or the front end did not say): what the fingerprint
+    covers is read again before the first change. The default is the safe one."""
+    answers = the_answers("sse-s3")
+    plan, found = engine.plan(answers)
+    server_log.clear()
+    how: dict[str, Any] = {} if paused is None else {"paused": paused}
+
+    outcome = engine.apply(
+        answers, plan, found=found, journal_path=tmp_path / "journal.json", **how
+    )
+
+    assert outcome.report.status == "applied", outcome.report.message
+    reads = reads_before_the_first_change(server_log)
+    assert "cloudtrail:DescribeTrails" in reads, reads
+    assert any(r.startswith("s3:HEAD /acme-audit-logs-123456789012") for r in reads), reads
+    assert "read again and matches the plan" in apply_started(tmp_path / "journal.json")
+
+
+def test_a_colleagues_change_during_the_pause_is_caught(
+    engine: Engine, aws: Any, server_log: RequestLog, tmp_path: Path
+) -> None:
+    answers = the_answers("sse-s3")
+    plan, found = engine.plan(answers)
+    # While the person reviews the plan, a colleague creates the bucket it would create.
+    aws("s3").create_bucket(Bucket=answers.bucket.name)
+    server_log.clear()
+
+    outcome = engine.apply(
+        answers, plan, found=found, journal_path=tmp_path / "journal.json", paused=True
+    )
+
+    assert outcome.report.status == "stale", outcome.report.message
+    assert "bucket" in outcome.report.changed
+    assert server_log.mutating() == []
+    assert {s.status for s in outcome.report.steps} == {"skipped"}
