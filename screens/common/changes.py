@@ -64,8 +64,8 @@ _WARNINGS: dict[str, str] = {
         "a trail by the new name is created beside it; the existing trail stays as it is"
     ),
     "trail.region": (
-        "a trail's home region cannot change: this plans a new trail in that region, and the "
-        "existing one stays"
+        "a trail's home region cannot change: the review refuses this (trail-home-region); set "
+        "it back to change this trail"
     ),
     "bucket.name": "new log files go to the new bucket; the files already delivered stay",
     "bucket.prefix": "new log files go under the new prefix; the files already delivered stay",
