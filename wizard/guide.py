@@ -7,11 +7,23 @@ dict (``{"trail": {"name": ...}}``) and validated by :class:`wizard.model.answer
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from wizard.model.choices import EXCLUDABLE_SOURCES, INSIGHT_TYPES, RETENTION_DAYS
+from wizard.model.event_types import (
+    AGGREGATION_TEMPLATES,
+    DATA_FIELDS,
+    DATA_FIELDS_BY_NAME,
+    DATA_RESOURCE_TYPES,
+    DATA_TYPE_ALIASES,
+    NETWORK_EVENT_SOURCES,
+    VPCE_DENIAL_SOURCES,
+    resource_type,
+    type_label,
+)
 from wizard.model.names import (
     check_access_log_prefix,
     check_alias_name,
@@ -31,10 +43,10 @@ from wizard.model.regions import check_region
 Draft = dict[str, dict[str, Any]]
 """Answers being collected: section -> field -> value."""
 
-Kind = Literal["text", "confirm", "select", "checkbox"]
-
-DATA_DETAILS = "_data_details"
-"""Draft key holding data-event settings narrower than a front end's type checkboxes."""
+Kind = Literal["text", "confirm", "select", "checkbox", "selectors"]
+"""How a question is asked; ``selectors`` is the events step's list of data and network
+activity event selectors, which each front end edits with the questions of
+:data:`SELECTOR_QUESTIONS`."""
 
 
 @dataclass(frozen=True)
@@ -228,13 +240,338 @@ A new topic is encrypted with the trail's new KMS key when that key is in the to
 
 EVENTS_HELP = """\
 Management events are operations on your resources (create a bucket, change a policy, sign
-in): recording them is what a trail is for. Excluding KMS events drops very frequent
-Decrypt/GenerateDataKey calls; excluding RDS Data API events drops SQL statements run through
-that API. Data events are operations on the data itself (S3 object reads and writes, Lambda
-invocations): charged per event, so choose them deliberately; the wizard never logs the
-trail's own log bucket, which would create a costly loop. Insights watch write management
-events for unusual call or error rates.
+in): recording them is what a trail is for, and the first copy in each region is free.
+Excluding KMS events drops very frequent Decrypt/GenerateDataKey calls; excluding RDS Data API
+events drops SQL statements run through that API; either exclusion makes AWS Config's
+multi-region-cloudtrail-enabled rule and CloudTrail.1 (CIS 4.1) fail.
+
+Data events are operations on the data itself (S3 object reads and writes, Lambda invocations,
+and more than two hundred other resource types); network activity events are calls made
+through your VPC endpoints. Both are charged per event, so choose them deliberately: start from
+a preset, then change or add selectors (conditions on eventName, resources.ARN, eventSource,
+eventType, userIdentity.arn or console sessions; no wildcards: StartsWith and EndsWith match the
+start or the end). A selector that records writes of the trail's own log bucket (or of its
+access log bucket) would record every log file CloudTrail delivers, a loop that grows the bill:
+S3 selectors for every bucket leave those out, and one that names them is refused.
+
+Insights watch management events (and, if you choose, data events) for unusual call or error
+rates; both kinds are set in one call, so choosing one never turns the other off. Aggregation
+adds 5-minute summaries of the data events.
 """
+
+DATA_INSIGHT = "data:"
+"""Prefix of the Insights question's data-event choices (``data:ApiCallRateInsight``)."""
+
+SELECTORS_KEY = "events.data"
+"""The draft key of the selectors question: its value holds the data event selectors, and
+``events.network`` beside it the network activity ones (both as answers-file items)."""
+
+PRESETS_KEY = "events.presets"
+"""Draft key of the presets question (not an answer: picking one adds its selectors)."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A ready-made set of selectors a person picks, then edits."""
+
+    id: str
+    """Stable id (``s3-writes``)."""
+    label: str
+    """What a person reads."""
+    hint: str
+    """What it records, in a few words."""
+    data: tuple[dict[str, Any], ...] = ()
+    """``events.data`` items it adds."""
+    network: tuple[dict[str, Any], ...] = ()
+    """``events.network`` items it adds."""
+
+
+EVENT_PRESETS: tuple[Preset, ...] = (
+    Preset(
+        "s3-writes",
+        "S3 object writes (CIS 4.8)",
+        "every bucket; the trail's log buckets left out",
+        data=({"type": "s3", "resources": "all", "read_write": "write"},),
+    ),
+    Preset(
+        "s3-reads",
+        "S3 object reads (CIS 4.9)",
+        "every bucket, the log bucket too (who read the logs)",
+        data=({"type": "s3", "resources": "all", "read_write": "read"},),
+    ),
+    Preset(
+        "s3-all",
+        "All S3 object events",
+        "reads and writes of every bucket; log buckets left out",
+        data=({"type": "s3", "resources": "all", "read_write": "all"},),
+    ),
+    Preset(
+        "lambda",
+        "Lambda invocations",
+        "every function",
+        data=({"type": "lambda", "resources": "all", "read_write": "all"},),
+    ),
+    Preset(
+        "dynamodb",
+        "DynamoDB item events",
+        "every table",
+        data=({"type": "dynamodb", "resources": "all", "read_write": "all"},),
+    ),
+    Preset(
+        "vpce-denied",
+        "VPC endpoint denials",
+        "network activity: VpceAccessDenied of CloudTrail, EC2, KMS, S3, Secrets Manager",
+        network=tuple({"source": s, "denied_only": True} for s in VPCE_DENIAL_SOURCES),
+    ),
+)
+"""The presets, in the order both front ends list them."""
+
+
+def _entry_key(entry: dict[str, Any]) -> str:
+    """One selector item in a comparable form (short and full type names agree)."""
+    if "source" in entry:
+        return json.dumps(
+            ["network", entry["source"], bool(entry.get("denied_only")), entry.get("name")]
+        )
+    resources = entry.get("resources", "all")
+    conditions = sorted(
+        json.dumps([c.get("field"), c.get("operator"), list(c.get("values") or [])])
+        for c in entry.get("conditions") or []
+    )
+    return json.dumps(
+        [
+            "data",
+            resource_type(str(entry.get("type"))),
+            resources if resources == "all" else sorted(resources),
+            entry.get("read_write", "all"),
+            conditions,
+            entry.get("name"),
+        ]
+    )
+
+
+def _items(draft: Draft, name: str) -> list[dict[str, Any]]:
+    value = draft.get("events", {}).get(name) or []
+    return [dict(v) for v in value if isinstance(v, dict)]
+
+
+def presets_in(draft: Draft) -> list[str]:
+    """The presets whose selectors are all in the draft (what the presets question shows)."""
+    have = {_entry_key(e) for e in _items(draft, "data") + _items(draft, "network")}
+    return [
+        p.id for p in EVENT_PRESETS if all(_entry_key(e) in have for e in (*p.data, *p.network))
+    ]
+
+
+def apply_presets(draft: Draft, chosen: Sequence[str]) -> None:
+    """Add the chosen presets' selectors to the draft, and drop an unchosen preset's.
+
+    A preset's selector is dropped only while it is exactly the preset's (one a person
+    changed is theirs now); a chosen preset's selector already there is not added twice.
+    """
+    events = draft.setdefault("events", {})
+    for name, part in (("data", "data"), ("network", "network")):
+        items = _items(draft, name)
+        for preset in EVENT_PRESETS:
+            entries: tuple[dict[str, Any], ...] = getattr(preset, part)
+            keys = {_entry_key(e) for e in entries}
+            if preset.id in chosen:
+                have = {_entry_key(e) for e in items}
+                items += [dict(e) for e in entries if _entry_key(e) not in have]
+            else:
+                items = [e for e in items if _entry_key(e) not in keys]
+        events[name] = items
+
+
+def describe_item(entry: dict[str, Any]) -> str:
+    """One selector item as people read it (``S3 writes, every bucket``)."""
+    if "source" in entry:
+        what = "VPC endpoint denials" if entry.get("denied_only") else "all calls"
+        return f"Network activity of {entry['source']}: {what}"
+    side = {"all": "data events", "read": "reads", "write": "writes"}[
+        str(entry.get("read_write", "all"))
+    ]
+    text = f"{type_label(str(entry.get('type')))} {side}"
+    resources = entry.get("resources", "all")
+    text += ", every resource" if resources == "all" else f", {', '.join(resources)}"
+    for c in entry.get("conditions") or []:
+        text += f"; {c.get('field')} {c.get('operator')} {', '.join(c.get('values') or [])}"
+    if entry.get("name"):
+        text += f" ({entry['name']})"
+    return text
+
+
+def data_type_lines() -> list[str]:
+    """Every data event resource type AWS documents, one line each (``?`` in plain mode)."""
+    short = {v: k for k, v in DATA_TYPE_ALIASES.items()}
+    return [
+        f"{t.type}{f' ({short[t.type]})' if t.type in short else ''}: {t.label}. {t.description}"
+        for t in DATA_RESOURCE_TYPES
+    ]
+
+
+def check_data_type(value: str) -> str | None:
+    """None for a short type name or a resources.type-shaped value, else how to fix it."""
+    value = value.strip()
+    if value in DATA_TYPE_ALIASES:
+        return None
+    parts = value.split("::")
+    if len(parts) == 3 and parts[0] == "AWS" and all(p.isalnum() for p in parts[1:]):
+        return None
+    return (
+        f"'{value}' is not a data event type: use {', '.join(DATA_TYPE_ALIASES)}, or a "
+        "resources.type such as AWS::SNS::Topic ('?' lists every type AWS documents)."
+    )
+
+
+def check_event_source(value: str) -> str | None:
+    """None for an event source such as kms.amazonaws.com, else how to fix it."""
+    value = value.strip()
+    if value.endswith(".amazonaws.com") and value.replace(".", "").replace("-", "").isalnum():
+        return None
+    return (
+        f"'{value}' is not an event source: give the service's, such as s3.amazonaws.com or "
+        "kms.amazonaws.com ('?' lists the sources AWS documents)."
+    )
+
+
+def split_values(text: Any) -> list[str]:
+    """Values typed on one line, separated by spaces or commas."""
+    return _split(text)
+
+
+def check_values(value: Any) -> str | None:
+    """None when the typed values are acceptable selector values, else the problem."""
+    values = _split(value)
+    if not values:
+        return "Give at least one value."
+    for item in values:
+        if "*" in item:
+            return (
+                f"'{item}' has a '*', but selectors have no wildcards: match the start "
+                "(StartsWith) or the end (EndsWith) instead."
+            )
+        if len(item) > 2048:
+            return f"A value of {len(item):,} characters: CloudTrail takes at most 2,048."
+    return None
+
+
+def check_resources(value: Any) -> str | None:
+    """None for "all" or ARN prefixes (arn:...), else the problem."""
+    if str(value or "").strip() in ("", "all"):
+        return None
+    problem = check_values(value)
+    if problem:
+        return problem
+    for item in _split(value):
+        if not item.startswith("arn:") or item.count(":") < 5:
+            return (
+                f"'{item}' is not an ARN: resources are ARN prefixes such as "
+                "arn:aws:s3:::my-bucket/ or arn:aws:lambda:us-east-1:123456789012:function:f; "
+                "'all' records every resource of the type."
+            )
+    return None
+
+
+def operator_choices(field_name: str) -> tuple[Choice, ...]:
+    """The operators AWS allows on a field of a data event selector."""
+    rule = DATA_FIELDS_BY_NAME[field_name]
+    hints = {
+        "Equals": "exactly",
+        "NotEquals": "leave out exactly",
+        "StartsWith": "the start",
+        "NotStartsWith": "leave out the start",
+        "EndsWith": "the end",
+        "NotEndsWith": "leave out the end",
+    }
+    return tuple(Choice(op, op, hints[op]) for op in rule.operators)
+
+
+SELECTOR_ACTIONS: tuple[Choice, ...] = (
+    Choice("done", "Keep these selectors"),
+    Choice("add-data", "Add a data event selector", "a resource type, then conditions"),
+    Choice("add-network", "Add network activity events", "calls through VPC endpoints"),
+    Choice("change", "Change a selector"),
+    Choice("remove", "Remove a selector"),
+)
+"""What the selectors question offers, as a menu in plain mode and as buttons in the TUI."""
+
+SELECTOR_QUESTIONS: dict[str, Question] = {
+    "type": Question(
+        key="selector.type",
+        prompt="Resource type",
+        validate=_req(check_data_type, "A resource type"),
+        default=lambda d: "s3",
+        help="s3, lambda, dynamodb, s3express, or a resources.type such as AWS::SNS::Topic; "
+        "'?' lists every type AWS documents.",
+    ),
+    "read_write": Question(
+        key="selector.read_write",
+        prompt="Which calls",
+        kind="select",
+        choices=(
+            Choice("all", "Reads and writes"),
+            Choice("write", "Writes only", "PutObject, DeleteObject, Invoke ..."),
+            Choice("read", "Reads only", "GetObject, HeadObject ..."),
+        ),
+        default=lambda d: "all",
+    ),
+    "resources": Question(
+        key="selector.resources",
+        prompt="Resources (all, or ARN prefixes separated by spaces)",
+        validate=check_resources,
+        default=lambda d: "all",
+        help="A bucket is arn:aws:s3:::BUCKET/ (with the slash); a folder "
+        "arn:aws:s3:::BUCKET/folder/.",
+    ),
+    "add_condition": Question(
+        key="selector.add_condition",
+        prompt="Add a condition?",
+        kind="confirm",
+        default=lambda d: False,
+        help="On the call (eventName), the resource (resources.ARN), who made it "
+        "(userIdentity.arn), the service, the record type or console sessions.",
+    ),
+    "field": Question(
+        key="selector.field",
+        prompt="Field",
+        kind="select",
+        choices=tuple(Choice(f.field, f.field, f.description) for f in DATA_FIELDS),
+        default=lambda d: "eventName",
+    ),
+    "values": Question(
+        key="selector.values",
+        prompt="Values (separated by spaces; any one matches)",
+        validate=check_values,
+        help="No wildcards: use StartsWith or EndsWith to match the start or the end.",
+    ),
+    "name": Question(
+        key="selector.name",
+        prompt="Name of the selector (empty: one that says what it records)",
+        optional=True,
+    ),
+    "source": Question(
+        key="selector.source",
+        prompt="Event source",
+        validate=_req(check_event_source, "An event source"),
+        default=lambda d: "s3.amazonaws.com",
+        help="The service whose calls through your VPC endpoints are recorded, such as "
+        "kms.amazonaws.com; '?' lists the sources AWS documents.",
+    ),
+    "denied_only": Question(
+        key="selector.denied_only",
+        prompt="Only calls a VPC endpoint policy denied (VpceAccessDenied)?",
+        kind="confirm",
+        default=lambda d: True,
+    ),
+}
+"""The questions that make one selector, asked in this order by both front ends (a data
+selector: type, which calls, resources, conditions, name; network activity: source, denials
+only). The operator of a condition is asked with :func:`operator_choices` of its field."""
+
+NETWORK_SOURCE_LINES = tuple(NETWORK_EVENT_SOURCES)
+"""The network activity event sources AWS documents ('?' lists them in plain mode)."""
+
 
 REVIEW_HELP = """\
 Everything the wizard will do is listed here, in order, with how each step is undone. The
@@ -562,25 +899,55 @@ STEPS: tuple[StepGuide, ...] = (
                 ),
                 default=lambda d: [],
                 when=lambda d: get(d, "events.management", "all") != "none",
+                help="Either fails AWS Config's multi-region-cloudtrail-enabled rule and "
+                "CloudTrail.1 (CIS 4.1).",
             ),
             Question(
-                key="events.data",
-                prompt="Data events (charged per event)",
+                key=PRESETS_KEY,
+                prompt="Data and network activity events: start from presets",
                 kind="checkbox",
-                choices=(
-                    Choice("s3", "S3 object-level events, all buckets", "log bucket excluded"),
-                    Choice("lambda", "Lambda invocations, all functions"),
-                    Choice("dynamodb", "DynamoDB item-level events, all tables"),
-                ),
+                choices=tuple(Choice(p.id, p.label, p.hint) for p in EVENT_PRESETS),
+                default=presets_in,
+                help="Charged per event (about $0.10 per 100,000). Each preset adds selectors "
+                "you can change next.",
+            ),
+            Question(
+                key=SELECTORS_KEY,
+                prompt="Data and network activity event selectors",
+                kind="selectors",
+                choices=SELECTOR_ACTIONS,
                 default=lambda d: [],
+                help="Add, change or remove selectors; each records one resource type (or one "
+                "service's calls through VPC endpoints), optionally narrowed by conditions.",
             ),
             Question(
                 key="events.insights",
                 prompt="CloudTrail Insights",
                 kind="checkbox",
-                choices=tuple(Choice(i, i) for i in INSIGHT_TYPES),
+                choices=(
+                    Choice(INSIGHT_TYPES[0], "API call rate, management events", "write events"),
+                    Choice(INSIGHT_TYPES[1], "API error rate, management events"),
+                    Choice(DATA_INSIGHT + INSIGHT_TYPES[0], "API call rate, data events"),
+                    Choice(DATA_INSIGHT + INSIGHT_TYPES[1], "API error rate, data events"),
+                ),
                 default=lambda d: [],
-                when=lambda d: get(d, "events.management", "all") in ("all", "write"),
+                when=lambda d: (
+                    get(d, "events.management", "all") != "none" or bool(get(d, "events.data"))
+                ),
+                help="Charged per 100,000 events analysed (about $0.35). Management and data "
+                "Insights are set together, so one never turns the other off.",
+            ),
+            Question(
+                key="events.aggregation",
+                prompt="Summarise data events every 5 minutes",
+                kind="checkbox",
+                choices=tuple(
+                    Choice(k, v.split(":", 1)[0], v.split(":", 1)[1].strip())
+                    for k, v in AGGREGATION_TEMPLATES.items()
+                ),
+                default=lambda d: [],
+                when=lambda d: bool(get(d, "events.data")),
+                help="Aggregated events come in addition to the data events.",
             ),
         ),
     ),
@@ -630,16 +997,11 @@ def draft_from_answers(answers: Any) -> Draft:
     """A draft pre-filled from validated answers (for --answers and going back)."""
     data: Draft = answers.model_dump(mode="json")
     events = data["events"]
-    # The front ends pick data-event types; anything narrower than "all resources, read and
-    # write" is kept aside so a pre-filled draft never silently widens logging (and cost).
-    details = {
-        d["type"]: d
-        for d in events["data"]
-        if d.get("resources") != "all" or d.get("read_write", "all") != "all"
-    }
-    events["data"] = [d["type"] for d in events["data"]]
-    if details:
-        events[DATA_DETAILS] = details
+    # The selectors are edited as answers-file items; the Insights question holds both kinds.
+    events["insights"] = list(events.get("insights") or []) + [
+        DATA_INSIGHT + i for i in events.pop("data_insights", None) or []
+    ]
+    events[PRESETS_KEY.partition(".")[2]] = presets_in(data)
     access = data["bucket"].pop("access_logs", None)
     if access:
         data["bucket"]["access_logging"] = "new" if access.get("create", True) else "existing"
@@ -662,12 +1024,15 @@ def answers_data(draft: Draft) -> dict[str, Any]:
             enc.pop("alias", None)
             enc.pop("decrypt_principals", None)
     events = data.get("events", {})
-    details = events.pop(DATA_DETAILS, None) or {}
-    if "data" in events:
-        events["data"] = [
-            d if isinstance(d, dict) else details.get(d, {"type": d, "resources": "all"})
-            for d in events["data"]
+    events.pop(PRESETS_KEY.partition(".")[2], None)  # picked presets are in data already
+    if "insights" in events:
+        chosen = list(events["insights"] or [])
+        events["insights"] = [i for i in chosen if not str(i).startswith(DATA_INSIGHT)]
+        data_insights = [
+            str(i)[len(DATA_INSIGHT) :] for i in chosen if str(i).startswith(DATA_INSIGHT)
         ]
+        if data_insights:
+            events["data_insights"] = data_insights
     bucket = data.get("bucket", {})
     if bucket.get("create") is False:
         bucket.pop("region", None)

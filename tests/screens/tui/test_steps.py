@@ -271,15 +271,18 @@ async def test_walk_through_every_input_step(app_factory: Any) -> None:
             "retention_days": 365,
         }
 
-        s3 = next(b for b in app.screen.query("#data-events Checkbox") if b.name == "s3")
-        await pilot.click(s3)
+        writes = next(b for b in app.screen.query("#presets Checkbox") if b.name == "s3-writes")
+        await pilot.click(writes)
         await pilot.press("ctrl+n")
         await until(pilot, lambda: app.current_step == "review", "the review step")
         assert app.state.draft["events"] == {
             "management": "all",
             "exclude_sources": [],
-            "data": ["s3"],
+            "presets": ["s3-writes"],
+            "data": [{"type": "s3", "resources": "all", "read_write": "write"}],
+            "network": [],
             "insights": [],
+            "aggregation": [],
         }
         assert app.state.answers().trail.name == "org-audit"
 
@@ -710,7 +713,7 @@ async def test_events_rules_follow_management_events(app_factory: Any) -> None:
         app.go_to("events", app.state)
         await pilot.pause()
         assert "Decrypt, GenerateDataKey" in labels(app, "#exclude-sources")
-        assert "log bucket excluded" in labels(app, "#data-events")
+        assert "the trail's log buckets left out" in labels(app, "#presets")
         app.screen.query_one("#management", Select).value = "none"
         await pilot.pause()
         assert all(box.disabled for box in app.screen.query("#insights Checkbox"))
@@ -720,15 +723,26 @@ async def test_events_rules_follow_management_events(app_factory: Any) -> None:
         assert app.current_step == "events"
         assert "events: events.management is none" in text(app, "#errors")
 
-        lam = next(b for b in app.screen.query("#data-events Checkbox") if b.name == "lambda")
+        lam = next(b for b in app.screen.query("#presets Checkbox") if b.name == "lambda")
         await pilot.click(lam)
+        # Data events on: Insights on data events become a choice, management ones stay off.
+        insights = {str(b.name): b.disabled for b in app.screen.query("#insights Checkbox")}
+        assert insights == {
+            "ApiCallRateInsight": True,
+            "ApiErrorRateInsight": True,
+            "data:ApiCallRateInsight": False,
+            "data:ApiErrorRateInsight": False,
+        }
         state, errors = app.screen.collect()
         assert errors == []
         assert state.draft["events"] == {
             "management": "none",
             "exclude_sources": [],
-            "data": ["lambda"],
+            "presets": ["lambda"],
+            "data": [{"type": "lambda", "resources": "all", "read_write": "all"}],
+            "network": [],
             "insights": [],
+            "aggregation": [],
         }
 
 
