@@ -6,6 +6,7 @@ The command line is pointed at the fixture's sandbox with ``AWS_ENDPOINT_URL`` (
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -170,3 +171,26 @@ def test_the_real_sandbox_path(tmp_path: Path) -> None:
     assert "in the sandbox." in done.stdout.split("\n\n")[0].replace("\n# ", " ")
     assert parse_answers(done.stdout).bucket.name == f"demo-legacy-trail-logs-{ACCOUNT}"
     assert "Traceback" not in done.stderr
+
+
+def test_the_adopted_file_plans_nothing_and_an_edit_plans_only_that(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, server_log: RequestLog
+) -> None:
+    target = tmp_path / "legacy.yaml"
+    code, _out, err = run(capsys, "adopt", "legacy-trail", "-o", str(target))
+    assert code == EXIT_OK, err
+
+    code, out, err = run(capsys, "plan", str(target))
+
+    assert code == EXIT_OK, err
+    assert "Nothing to change" in out
+
+    edited = target.read_text().replace("log_file_validation: false", "log_file_validation: true")
+    target.write_text(edited)
+    code, out, err = run(capsys, "plan", str(target), "--output", "json")
+
+    assert code == EXIT_OK, err
+    steps = json.loads(out)["steps"]
+    assert [s["operation"] for s in steps] == ["UpdateTrail"]
+    assert steps[0]["parameters"]["EnableLogFileValidation"] is True
+    assert server_log.mutating() == []
