@@ -14,7 +14,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +217,88 @@ def test_apply_without_yes_and_without_a_terminal_refuses(
     assert "pass --yes" in err
     assert server_log.mutating() == []
     assert not bucket_exists(aws, EXAMPLE_BUCKET)
+
+
+class Terminal(io.StringIO):
+    """Standard input as a terminal where a person answers the ``[y/N]`` question;
+    ``meanwhile`` runs while they read the plan (a colleague changing the account)."""
+
+    def __init__(self, answer: str, meanwhile: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.answer = answer
+        self.meanwhile = meanwhile
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self, size: int | None = -1) -> str:
+        if self.meanwhile is not None:
+            self.meanwhile()
+        return self.answer + "\n"
+
+
+def apply_started(journal: str) -> str:
+    """The journal's first entry's message: what the run was, and the stale check's verdict."""
+    entries = json.loads(Path(journal).read_text())["entries"]
+    return str(next(e for e in entries if e["kind"] == "apply-started")["message"])
+
+
+def test_apply_yes_does_not_read_the_account_again(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], server_log: RequestLog
+) -> None:
+    """With --yes nobody pauses between the plan and the first change: the plan's reads are
+    milliseconds old, so none is made again (a round trip saved)."""
+    code, out, err = run(capsys, "apply", EXAMPLE, "--yes", "--output", "json")
+
+    assert code == EXIT_OK, err
+    doc = json.loads(out)
+    assert "not read again" in apply_started(doc["journal"])
+    requests = server_log.snapshot()
+    first = next(i for i, r in enumerate(requests) if r.mutating)
+    heads = [r for r in requests[:first] if r.operation.startswith(f"HEAD /{EXAMPLE_BUCKET}")]
+    assert len(heads) == 1, "the bucket was looked up once, by discovery"
+
+
+def test_apply_after_the_question_reads_the_account_again(
+    cli_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    server_log: RequestLog,
+) -> None:
+    monkeypatch.setattr(sys, "stdin", Terminal("y"))
+
+    code, out, err = run(capsys, "apply", EXAMPLE, "--output", "json")
+
+    assert code == EXIT_OK, err
+    doc = json.loads(out.split("[y/N] ", 1)[1])  # the question, then the document
+    assert "read again and matches the plan" in apply_started(doc["journal"])
+    requests = server_log.snapshot()
+    first = next(i for i, r in enumerate(requests) if r.mutating)
+    heads = [r for r in requests[:first] if r.operation.startswith(f"HEAD /{EXAMPLE_BUCKET}")]
+    assert len(heads) == 2, "discovery, then the stale check after the question"
+
+
+def test_a_colleagues_change_while_the_question_waits_is_caught(
+    cli_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    aws: Any,
+    server_log: RequestLog,
+) -> None:
+    def colleague_creates_the_bucket() -> None:
+        aws("s3").create_bucket(Bucket=EXAMPLE_BUCKET)
+        server_log.clear()  # what the wizard sends from here on
+
+    monkeypatch.setattr(sys, "stdin", Terminal("y", colleague_creates_the_bucket))
+
+    code, out, err = run(capsys, "apply", EXAMPLE, "--output", "json")
+
+    assert code == EXIT_INVALID, err
+    doc = json.loads(out.split("[y/N] ", 1)[1])  # the question, then the document
+    assert doc["status"] == "stale"
+    assert "bucket" in (doc["error"] or "")
+    assert server_log.mutating() == []
+    assert server_log.snapshot(), "the account was read again"
 
 
 def test_apply_blocked_exits_2_with_nothing_changed(
