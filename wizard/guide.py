@@ -569,6 +569,15 @@ SELECTOR_QUESTIONS: dict[str, Question] = {
 selector: type, which calls, resources, conditions, name; network activity: source, denials
 only). The operator of a condition is asked with :func:`operator_choices` of its field."""
 
+OPERATOR_PROMPT = "Operator"
+"""Asked after a condition's field, with :func:`operator_choices`."""
+
+PICK_PROMPT = "Which selector?"
+"""Asked before a selector is changed or removed."""
+
+KEEP_CONDITIONS_PROMPT = "Keep these conditions?"
+"""Asked when a selector with conditions is changed."""
+
 NETWORK_SOURCE_LINES = tuple(NETWORK_EVENT_SOURCES)
 """The network activity event sources AWS documents ('?' lists them in plain mode)."""
 

@@ -62,6 +62,7 @@ from screens.common.reporting import Printer, explain_step_error, print_outcome,
 from screens.plain import existing
 from screens.plain.existing import ExistingTrail
 from screens.plain.prompts import LinePrompter, Prompter, QuestionaryPrompter, line_mode
+from screens.plain.selectors import edit_selectors
 from wizard import guide
 from wizard.model.answers import Answers
 from wizard.model.plan import by_severity
@@ -507,8 +508,14 @@ class PlainWizard:
                 continue
             if q.key == "trail.organization" and not self.offer_organization():
                 continue
+            if q.kind == "selectors":
+                edit_selectors(self, self.draft, self.partition())
+                continue
             self.before_question(q)
             guide.put(self.draft, q.key, self.ask_question(q))
+            if q.key == guide.PRESETS_KEY:
+                # Picked presets become selectors the next question lists and edits.
+                guide.apply_presets(self.draft, guide.get(self.draft, q.key) or [])
             self.after_question(q)
             if q.key == "trail.name":
                 # An existing trail's name: change it, or fix it (screens.plain.existing).
@@ -516,6 +523,11 @@ class PlainWizard:
                 if self.skip_steps:
                     return
         existing.print_step_changes(self, step.id)
+
+    def partition(self) -> str:
+        """The session's ARN partition ("aws" before a session is open)."""
+        info = self.backend.info
+        return info.partition if info is not None else "aws"
 
     def offer_organization(self) -> bool:
         """Say whether an organization trail can work here; False: it is not asked.

@@ -377,13 +377,19 @@ def test_asks_the_guide_questions_with_its_choices_defaults_and_validators(
         "cloudwatch_logs.log_group",  # empty, so the retention is not asked
         "events.management",
         "events.exclude_sources",
-        "events.data",
-        "events.insights",
+        "events.presets",
+        "events.data",  # the selectors: none yet, so only kept or added
+        "events.insights",  # no data events, so aggregation is not asked
     ]
     asked = run.fake.asked
     assert [a.prompt for a in asked] == [QUESTIONS[k].prompt for k in keys] + [plain.PROMPT_NEXT]
     for a, key in zip(asked, keys, strict=False):
         question = QUESTIONS[key]
+        if question.kind == "selectors":
+            # A menu: with no selector yet there is none to change or remove.
+            assert a.kind == "select"
+            assert a.choice_values == ["done", "add-data", "add-network"]
+            continue
         assert a.kind == question.kind, key  # the questionary function of the same name
         if question.choices:
             assert a.choice_values == [c.value for c in question.choices], key
@@ -585,7 +591,10 @@ def test_answers_that_do_not_fit_are_asked_again_from_their_step(
 
     assert run.code == 0, run.output
     assert "These answers do not fit together:" in run.output
-    assert "events: events.management is none and events.data is empty" in run.text
+    assert (
+        "events: events.management is none and events.data and events.network are empty"
+        in run.text
+    )
     assert "Asking again from the Events step." in run.output
     prompts = run.fake.prompts()
     assert prompts.count("Management events") == 2
@@ -616,8 +625,8 @@ def test_answers_file_prefills_the_questions(
     assert by_prompt["Log file prefix (folder)"].options["default"] == "audit"
     assert by_prompt["How should log files be encrypted?"].options["default"] == "sse-s3"
     assert by_prompt[QUESTIONS["cloudwatch_logs.retention_days"].prompt].options["default"] == 90
-    data = by_prompt[QUESTIONS["events.data"].prompt].options["choices"]
-    assert [c.value for c in data if c.checked] == ["s3"]
+    presets = by_prompt[QUESTIONS["events.presets"].prompt].options["choices"]
+    assert [c.value for c in presets if c.checked] == ["s3-all"]
     assert "Which key?" not in by_prompt  # SSE-S3: no key questions
     # show_help=False: no step help, but the plan is still shown.
     assert _normal(guide.TRAIL_HELP) not in run.text
@@ -639,7 +648,11 @@ def test_answers_to_questions_that_no_longer_apply_are_dropped(
         }
     )
     run = run_wizard(
-        {"Management events": "none", "Data events": ["s3"], plain.PROMPT_NEXT: "quit"},
+        {
+            "Management events": "none",
+            QUESTIONS["events.presets"].prompt: ["s3-all"],
+            plain.PROMPT_NEXT: "quit",
+        },
         answers=answers,
         show_help=False,
     )
@@ -647,7 +660,7 @@ def test_answers_to_questions_that_no_longer_apply_are_dropped(
     assert run.code == 0, run.output
     assert "do not fit together" not in run.output
     assert not run.fake.find(QUESTIONS["events.exclude_sources"].prompt)
-    assert "Choose the events to record: s3 data events\n" in run.output
+    assert "Choose the events to record (advanced selectors): S3 data events\n" in run.output
 
 
 # --------------------------------------------------------------------------- connecting
