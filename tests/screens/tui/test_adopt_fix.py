@@ -13,6 +13,7 @@ from screens.tui.adoption import FixesScreen, TrailPicker, adoption_of
 from screens.tui.app import WizardApp
 from screens.tui.status import StatusScreen
 from screens.tui.steps.review import ReviewScreen
+from screens.tui.steps.welcome import WelcomeScreen
 from tests.screens.tui.test_review_apply import text_of, until
 from tests.screens.tui.test_status import LEGACY, LEGACY_ARN, LEGACY_BUCKET, open_status
 from tests.screens.tui.test_steps import connected, next_step
@@ -179,3 +180,48 @@ async def test_fix_is_not_offered_for_a_trail_without_failed_controls(app_factor
         await pilot.pause()
         assert status.query_one("#status-fix").disabled
         assert status.check_action("fix", ()) is False
+
+
+async def test_walking_an_adopted_trail_through_every_step_changes_nothing(
+    app_factory: Any, sandbox: Any
+) -> None:
+    """A trail with a key, a topic, CloudWatch Logs, data events and Insights (an example,
+    applied): every step keeps its values as they are, and the review plans nothing."""
+    from pathlib import Path
+
+    from wizard.model.answers_file import load_answers
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "cloudwatch-and-sns.yaml"
+    chosen = load_answers(example)
+    app: WizardApp = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        engine = app.backend.engine
+        plan, found = engine.plan(chosen)
+        outcome = engine.apply(chosen, plan, found=found)
+        assert outcome.report.status == "applied", outcome.report.message
+        welcome = app.screen
+        assert isinstance(welcome, WelcomeScreen)
+        welcome.start_connect()  # list the trails again, the new one among them
+        await until(pilot, lambda: app.state.account is not None, "the welcome screen")
+        await pilot.click("#change-trail")
+        await until(pilot, lambda: isinstance(app.screen, TrailPicker), "the trail picker")
+        await pilot.press("enter")  # acme-monitored comes first
+        await until(pilot, lambda: app.current_step == "trail", "the adopted trail")
+        adoption = adoption_of(app.state)
+        assert adoption is not None and adoption.trail == chosen.trail.name
+        assert adoption.adopted.answers.events.insights == ["ApiCallRateInsight"]
+
+        for step in ("storage", "prefix", "encryption", "delivery", "events", "review"):
+            assert "No change on this step yet" in changes_shown(app), app.current_step
+            await next_step(pilot, step)
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, ReviewScreen) and app.screen.mode != "loading",
+            "the plan",
+        )
+        review = app.screen
+        assert isinstance(review, ReviewScreen) and review.mode == "ready"
+        assert "No change yet" in changes_shown(app)
+        assert review.plan is not None
+        assert review.plan.steps == [], [s.summary for s in review.plan.steps]
