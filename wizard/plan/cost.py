@@ -285,8 +285,9 @@ def volume_for(
     if activity is not None and measured:
         counted = [r for r in measured if r.events]
         update["active_regions"] = max(len(counted), 1)
+    # A number in the answers prices only events the trail records: none without selectors.
     selectors = len(answers.events.data)
-    if given.data_events_per_day is not None:
+    if selectors and given.data_events_per_day is not None:
         n = float(given.data_events_per_day)
         update["data"] = (n, n)
         update["data_source"] = "set in the answers file, cost.data_events_per_day"
@@ -299,7 +300,7 @@ def volume_for(
             + "; set cost.data_events_per_day to price your own number"
         )
     sources = len(_network_sources(answers))
-    if given.network_activity_events_per_day is not None:
+    if sources and given.network_activity_events_per_day is not None:
         n = float(given.network_activity_events_per_day)
         update["network"] = (n, n)
         update["network_source"] = "set in the answers file, cost.network_activity_events_per_day"
@@ -534,7 +535,7 @@ def estimate_cost(
             f"{_span(data)} events a day ({volume.data_source}); every copy is charged, at "
             f"{est.price_text('cloudtrail_data_events', home_region)}",
         )
-    if network.high > 0:
+    if answers.events.network:
         unit = est.unit("cloudtrail_network_events", home_region)
         est.add(
             "Network activity events",

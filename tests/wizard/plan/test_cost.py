@@ -515,3 +515,15 @@ def test_an_organization_trail_covering_this_account_makes_this_copy_a_second_on
 def test_the_docs_give_the_price_lists_date() -> None:
     page = Path(__file__).resolve().parents[3] / "docs" / "wizard" / "review.md"
     assert f"as of {PRICES.as_of}" in page.read_text(encoding="utf-8")
+
+
+def test_a_number_of_events_the_trail_does_not_record_prices_nothing() -> None:
+    given = {"management_events_per_day": N, "data_events_per_day": 9_000_000}
+    without = estimate(answers(cost=given))
+    baseline = estimate(answers(cost={"management_events_per_day": N}))
+
+    assert not [i for i in without.items if i.what.startswith("Data events")]
+    assert (
+        item(without, "S3 storage").monthly_usd_high
+        == item(baseline, "S3 storage").monthly_usd_high
+    )
