@@ -15,6 +15,7 @@ import pytest
 
 from wizard.account.activity import Activity, ManagementCopy, RegionActivity
 from wizard.model.answers import Answers
+from wizard.model.answers_file import AnswersError, parse_answers
 from wizard.model.cost import CostEstimate, CostItem, usd_range
 from wizard.plan.cost import (
     BYTES_PER_EVENT,
@@ -527,3 +528,24 @@ def test_a_number_of_events_the_trail_does_not_record_prices_nothing() -> None:
         item(without, "S3 storage").monthly_usd_high
         == item(baseline, "S3 storage").monthly_usd_high
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("management_events_per_day: -5", "give a count of 0 or more"),
+        ("read_only_percent: 120", "give a whole number from 0 to 100"),
+        ("storage_months: 0", "give 1 to 120"),
+        ("data_events_per_day: lots", "must be a whole number"),
+        ("events_per_day: 3", "did you mean data_events_per_day?"),
+    ],
+)
+def test_a_bad_cost_section_says_what_to_give(line: str, says: str) -> None:
+    text = f"trail:\n  name: acme\nbucket:\n  name: acme-logs-cost\ncost:\n  {line}\n"
+    with pytest.raises(AnswersError) as caught:
+        parse_answers(text)
+
+    (problem,) = caught.value.problems
+    assert problem.field.startswith("cost.")
+    assert problem.line == 6
+    assert says in problem.message
