@@ -78,6 +78,14 @@ class BucketFacts(WizardModel):
     """Enabled, Suspended, or None (never enabled)."""
     tags: dict[str, str] | None = None
     """The bucket's tags (empty: none; None: not read)."""
+    lifecycle_rules: list[dict[str, Any]] | None = None
+    """The lifecycle rules exactly as S3 gives them (None: no lifecycle configuration)."""
+    lifecycle_min_size: str | None = None
+    """The lifecycle's ``TransitionDefaultMinimumObjectSize``, written back as it was read."""
+    lifecycle_readable: bool = True
+    """False when GetBucketLifecycleConfiguration failed (nothing may be written over it)."""
+    object_lock: dict[str, Any] | None = None
+    """``ObjectLockConfiguration`` (None: Object Lock is off)."""
     errors: list[str] = Field(default_factory=list)
     """Reads that failed, explained."""
 
@@ -90,6 +98,7 @@ class BucketFacts(WizardModel):
                 self.encryption_rules,
                 self.versioning,
                 self.tags,
+                self.lifecycle_rules,
             ]
         )
 
@@ -1185,6 +1194,7 @@ def discover_bucket(
     versioning = read("GetBucketVersioning")
     if versioning is not None:
         facts["versioning"] = versioning.get("Status") or None
+    _read_retention(reader, name, region, facts, errors)
     try:
         tagging = reader.call("s3", region, "GetBucketTagging", {"Bucket": name})
         facts["tags"] = tag_map(tagging.get("TagSet"))
@@ -1195,6 +1205,26 @@ def discover_bucket(
             errors.append(_explain(err, "GetBucketTagging"))
     facts["errors"] = errors
     return BucketFacts(**facts)
+
+
+def _read_retention(
+    reader: AwsCaller, name: str, region: str, facts: dict[str, Any], errors: list[str]
+) -> None:
+    """The bucket's lifecycle rules and Object Lock configuration, into ``facts``."""
+    try:
+        got = reader.call("s3", region, "GetBucketLifecycleConfiguration", {"Bucket": name})
+        facts["lifecycle_rules"] = [dict(r) for r in got.get("Rules", [])]
+        facts["lifecycle_min_size"] = got.get("TransitionDefaultMinimumObjectSize")
+    except AwsError as err:
+        if err.code != "NoSuchLifecycleConfiguration" and not err.not_found:
+            facts["lifecycle_readable"] = False
+            errors.append(_explain(err, "GetBucketLifecycleConfiguration"))
+    try:
+        lock = reader.call("s3", region, "GetObjectLockConfiguration", {"Bucket": name})
+        facts["object_lock"] = dict(lock.get("ObjectLockConfiguration") or {}) or None
+    except AwsError as err:
+        if err.code != "ObjectLockConfigurationNotFoundError" and not err.not_found:
+            errors.append(_explain(err, "GetObjectLockConfiguration"))
 
 
 def discover_key(ref: str, bucket_region: str, home_region: str, caller: AwsCaller) -> KeyFacts:

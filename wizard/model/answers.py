@@ -17,6 +17,7 @@ from wizard.model.base import WizardModel
 from wizard.model.choices import DATA_EVENT_TYPES as DATA_EVENT_TYPES
 from wizard.model.choices import EXCLUDABLE_SOURCES as EXCLUDABLE_SOURCES
 from wizard.model.choices import INSIGHT_TYPES as INSIGHT_TYPES
+from wizard.model.choices import LIFECYCLE_MIN_TRANSITION_DAYS
 from wizard.model.choices import RETENTION_DAYS as RETENTION_DAYS
 from wizard.model.event_types import (
     DATA_FIELDS_BY_NAME,
@@ -138,6 +139,91 @@ class AccessLogAnswers(AnswersModel):
         return _checked_prefix(value, normalise_access_log_prefix, check_access_log_prefix)
 
 
+StorageClass = Literal["STANDARD_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
+"""Colder storage classes the lifecycle may move log files to."""
+
+OBJECT_LOCK_MAX_DAYS = 36500
+"""The longest default retention S3 accepts, in days (100 years)."""
+
+
+class ObjectLockAnswers(AnswersModel):
+    """Object Lock default retention of a new log bucket (WORM: log files cannot be deleted or
+    overwritten until their retention ends)."""
+
+    mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    """GOVERNANCE: users with s3:BypassGovernanceRetention may still delete or shorten;
+    COMPLIANCE: nobody can, not even the root user, until each version's retention ends."""
+    days: int
+    """Default retention of every log file version, in days (1-36500)."""
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: int) -> int:
+        if not 1 <= value <= OBJECT_LOCK_MAX_DAYS:
+            raise ValueError(
+                f"bucket.retention.object_lock.days is {value}; S3 accepts a default retention "
+                f"of 1 to {OBJECT_LOCK_MAX_DAYS} days. For CIS's year, write 365."
+            )
+        return value
+
+
+class RetentionAnswers(AnswersModel):
+    """How long log files are kept and where: a lifecycle rule scoped to the trail's
+    ``AWSLogs/`` keys (other objects in the bucket are untouched) and Object Lock."""
+
+    transition_days: int | None = None
+    """Move log files to ``storage_class`` this many days after they are written; None: never."""
+    storage_class: StorageClass = "GLACIER_IR"
+    """Colder class: STANDARD_IA (at least 30 days), GLACIER_IR, GLACIER or DEEP_ARCHIVE."""
+    expire_days: int | None = None
+    """Expire (delete) current log files this many days after they are written; None: keep
+    them (the default). CIS asks for at least 365."""
+    noncurrent_expire_days: int | None = None
+    """Remove overwritten or deleted versions this many days after they stopped being
+    current; None: keep them (the default)."""
+    object_lock: ObjectLockAnswers | None = None
+    """Object Lock default retention; only for a bucket the wizard creates."""
+
+    @field_validator("expire_days", "noncurrent_expire_days")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(
+                f"{value} days: an expiry must be at least 1 day; to keep log files, leave it "
+                "out (null)."
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _transition(self) -> RetentionAnswers:
+        days = self.transition_days
+        if days is None:
+            return self
+        least = LIFECYCLE_MIN_TRANSITION_DAYS[self.storage_class]
+        if days < least:
+            raise ValueError(
+                f"bucket.retention.transition_days is {days}; S3 moves objects to "
+                f"{self.storage_class} no sooner than {least} days after they are written. Write "
+                f"{least} or more, or choose GLACIER_IR, GLACIER or DEEP_ARCHIVE."
+            )
+        if self.expire_days is not None and self.expire_days <= days:
+            raise ValueError(
+                f"bucket.retention.expire_days ({self.expire_days}) must be later than "
+                f"transition_days ({days}): S3 refuses a rule that expires log files before or "
+                "when it moves them. Raise expire_days or lower transition_days."
+            )
+        return self
+
+    @property
+    def lifecycle(self) -> bool:
+        """True when the answers ask for a lifecycle rule (a move or an expiry)."""
+        return (
+            self.transition_days is not None
+            or self.expire_days is not None
+            or self.noncurrent_expire_days is not None
+        )
+
+
 class BucketAnswers(AnswersModel):
     """Where the log files go."""
 
@@ -157,6 +243,8 @@ class BucketAnswers(AnswersModel):
     """Owner account of an existing bucket in another account (central logging)."""
     access_logs: AccessLogAnswers | None = None
     """Server access logging of the log bucket into a target bucket; None leaves it off."""
+    retention: RetentionAnswers | None = None
+    """Lifecycle (colder storage, expiry) and Object Lock of the log files; None: none."""
 
     @field_validator("prefix", mode="before")
     @classmethod
@@ -182,6 +270,7 @@ class BucketAnswers(AnswersModel):
                 "bucket.account names the owner of an existing bucket; a new bucket is always "
                 "created in this account. Remove bucket.account or set create: false."
             )
+        self._check_retention()
         if self.access_logs is not None:
             if self.access_logs.bucket == self.name:
                 raise ValueError(
@@ -196,6 +285,30 @@ class BucketAnswers(AnswersModel):
                     f"{self.account}. Remove bucket.access_logs and ask that account's owner."
                 )
         return self
+
+    def _check_retention(self) -> None:
+        retention = self.retention
+        if retention is None:
+            return
+        if retention.lifecycle and self.account is not None:
+            raise ValueError(
+                "bucket.retention sets the lifecycle of a bucket in account "
+                f"{self.account}; only its owner can. Remove bucket.retention and set the "
+                "lifecycle in that account."
+            )
+        if retention.object_lock is None:
+            return
+        if not self.create:
+            raise ValueError(
+                "bucket.retention.object_lock is only for a new bucket (create: true): the "
+                "wizard turns Object Lock on when it creates the bucket, never on a bucket in "
+                "use. Remove bucket.retention.object_lock, or let the wizard create the bucket."
+            )
+        if not self.versioning:
+            raise ValueError(
+                "bucket.retention.object_lock needs versioning: S3 turns it on with Object Lock "
+                "and it cannot be suspended. Set bucket.versioning to true."
+            )
 
 
 class EncryptionAnswers(AnswersModel):

@@ -26,6 +26,7 @@ from wizard.plan.central import central_findings
 from wizard.plan.desired import Adoption, adoption, ours_elsewhere
 from wizard.plan.event_guards import event_findings
 from wizard.plan.limits import limit_findings
+from wizard.plan.retention import retention_findings
 from wizard.plan.review import (
     PolicyReview,
     Reviews,
@@ -82,6 +83,7 @@ def preflight(
     findings += _posture_findings(answers, names, found)
     findings += _access_log_findings(answers, names, found, reviews.access_logs, adopted)
     findings += _principal_findings(answers, found)
+    findings += retention_findings(answers, found, adopted)
     findings += limit_findings(answers, ctx, found, reviews)
     if found.central is not None:
         findings += central_findings(answers, ctx, found, reviews)

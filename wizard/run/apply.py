@@ -47,6 +47,12 @@ from wizard.model.plan import PLACEHOLDER, Call, Plan, Step
 from wizard.model.readonly import is_read_only
 from wizard.ports import AwsCaller, AwsError
 from wizard.run.journal import Journal
+from wizard.run.lifecycle_guard import (
+    lifecycle_guarded,
+    plan_lifecycle_restore,
+    plan_lifecycle_write,
+    read_lifecycle,
+)
 from wizard.run.orphans import (
     OrphanKey,
     SweepResult,
@@ -622,6 +628,8 @@ class _Apply:
         self.completed: list[str] = []
         self.written: dict[str, str] = {}
         """The exact policy text each guarded step wrote (what a restore compares against)."""
+        self.rules_written: dict[str, list[dict[str, Any]]] = {}
+        """The exact lifecycle rules each guarded lifecycle step wrote."""
         self.added: dict[str, list[dict[str, Any]]] = {}
         """The statements a guarded step merged into someone else's newer text, by step: only
         those may be taken out again (a step missing here replaced the plan's ``before``)."""
@@ -825,6 +833,8 @@ class _Apply:
         Raises:
             Exception: the call failed, or the policy can no longer be merged into.
         """
+        if lifecycle_guarded(step):
+            return self.write_lifecycle(step)
         if not guarded(step):
             return self.invoke(step, step.call, rollback=False)
         call = self.resolved(step.call)
@@ -847,6 +857,19 @@ class _Apply:
                 self.added[step.id] = write.added
         if write.skip:
             return {}  # the policy already reads as the step would make it: nothing to write
+        return self.invoke(step, write.call, rollback=False)
+
+    def write_lifecycle(self, step: Step) -> dict[str, Any]:
+        """A lifecycle merge, after reading the bucket's rules again (never written over
+        rules not just read: :mod:`wizard.run.lifecycle_guard`)."""
+        current = read_lifecycle(self.caller_for(step.call), step.call)
+        write = plan_lifecycle_write(step, current)
+        if write.note:
+            self.write("lifecycle-merged-again", step_id=step.id, message=write.note)
+            with self.lock:
+                self.notes.append(write.note)
+        with self.lock:
+            self.rules_written[step.id] = write.written
         return self.invoke(step, write.call, rollback=False)
 
     def own_after_already_exists(self, step: Step) -> dict[str, Any] | None:
@@ -1004,6 +1027,14 @@ class _Apply:
                 )
                 calls = [restore] if restore is not None else []
             except (AwsError, PolicyConflict) as exc:
+                error = self.describe_error(exc, step)
+                calls = []
+        elif lifecycle_guarded(step) and step.id in self.rules_written:
+            try:
+                rules_now = read_lifecycle(self.caller_for(step.call), step.call)
+                restore, note = plan_lifecycle_restore(step, rules_now, self.rules_written[step.id])
+                calls = [restore] if restore is not None else []
+            except AwsError as exc:
                 error = self.describe_error(exc, step)
                 calls = []
         if note:

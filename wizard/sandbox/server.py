@@ -777,6 +777,7 @@ def install_strict_patches() -> None:
             (S3Backend, "create_bucket", _wrap_create_bucket),
             (S3Backend, "put_bucket_policy", _wrap_put_bucket_policy),
             (S3Backend, "put_bucket_logging", _wrap_put_bucket_logging),
+            (S3Backend, "put_bucket_lifecycle_configuration", _wrap_put_bucket_lifecycle),
             (FakeBucket, "_log_permissions_enabled_policy", _wrap_log_permissions_policy),
             (FakeBucket, "get_permission", _wrap_bucket_permission),
             (S3Response, "_bucket_response_put", _wrap_bucket_put_request_payment),
@@ -1522,6 +1523,56 @@ def _wrap_put_bucket_logging(original: Callable[..., Any]) -> Callable[..., Any]
         return original(self, bucket_name, logging_config)
 
     return put_bucket_logging
+
+
+_IA_CLASSES = ("STANDARD_IA", "ONEZONE_IA")
+"""Classes S3 moves objects to no sooner than 30 days after creation."""
+
+
+def _days(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _lifecycle_problem(rule: dict[str, Any]) -> str | None:
+    """What AWS refuses in one lifecycle rule that moto accepts (None: nothing)."""
+    moves = rule.get("Transition") or []
+    moves = moves if isinstance(moves, list) else [moves]
+    latest = -1
+    for move in moves:
+        days = _days(move.get("Days"))
+        if days is None:
+            continue
+        if move.get("StorageClass") in _IA_CLASSES and days < 30:
+            return (
+                f"'Days' in Transition action must be greater than or equal to 30 for "
+                f"storageClass '{move.get('StorageClass')}'"
+            )
+        latest = max(latest, days)
+    expiry = _days((rule.get("Expiration") or {}).get("Days"))
+    if expiry is not None and latest >= 0 and expiry <= latest:
+        return (
+            "'Days' in the Expiration action must be greater than 'Days' in the Transition action"
+        )
+    return None
+
+
+def _wrap_put_bucket_lifecycle(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse lifecycle rules AWS refuses: a move to Standard-IA or One Zone-IA sooner than
+    30 days, and an expiry no later than a move (moto accepts both)."""
+
+    def put_bucket_lifecycle_configuration(
+        self: Any, bucket_name: str, rules: list[dict[str, Any]]
+    ) -> Any:
+        for rule in rules or []:
+            problem = _lifecycle_problem(rule)
+            if problem:
+                raise _s3_error("InvalidArgument", problem)
+        return original(self, bucket_name, rules)
+
+    return put_bucket_lifecycle_configuration
 
 
 def _wrap_log_permissions_policy(original: Any) -> Any:

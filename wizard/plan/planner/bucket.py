@@ -31,6 +31,15 @@ from wizard.plan.desired import (
 )
 from wizard.plan.planner.builder import PlanBuilder, PlanInputs, policy_change, tags_kv
 from wizard.plan.review import PolicyReview
+from wizard.policy.lifecycle import (
+    describe_rule,
+    find_rule,
+    lifecycle_params,
+    merge_rule,
+    retention_rule,
+    rule_id,
+    rule_matches,
+)
 from wizard.policy.merge import MergeResult
 
 
@@ -122,9 +131,12 @@ def _existing_bucket(b: PlanBuilder, given: PlanInputs) -> list[str]:
     # Without the owner's credentials a central bucket's policy is the owner's to change.
     handoff = central is not None and account is not None and not central.bucket_managed
     region = given.found.bucket.region
-    if handoff or not region or not review.needs_change or review.merged is None:
+    if handoff or not region:
         return []
-    return [_merge_bucket_policy(b, given, review, review.merged, region, account)]
+    steps = [_lifecycle_step(b, given, given.found.bucket, region)]
+    if review.needs_change and review.merged is not None:
+        steps.append(_merge_bucket_policy(b, given, review, review.merged, region, account))
+    return [step for step in steps if step is not None]
 
 
 def _merge_bucket_policy(
@@ -182,6 +194,12 @@ def _adopted_bucket(b: PlanBuilder, given: PlanInputs, key_ref: str | None) -> l
         )
         if step is not None
     ]
+    for extra in (
+        _lifecycle_step(b, given, facts, region),
+        _object_lock_update(b, given, facts, region),
+    ):
+        if extra is not None:
+            steps.append(extra)
     review = given.reviews.bucket
     if review.needs_change and review.merged is not None and not review.error:
         steps.append(
@@ -366,6 +384,11 @@ def _new_bucket(b: PlanBuilder, given: PlanInputs, key_ref: str | None) -> list[
     ]
     if given.answers.bucket.versioning:
         chain.append(_versioning(b, given, region))
+    retention = given.answers.bucket.retention
+    if retention is not None and retention.object_lock is not None:
+        chain.append(_new_object_lock(b, given, region))
+    if retention is not None and retention.lifecycle:
+        chain.append(_new_lifecycle(b, given, region))
     if given.answers.trail.tags:
         chain.append(_tag_bucket(b, given, region))
     chain.append(_attach_policy(b, given, region))
@@ -382,14 +405,229 @@ def _create_bucket(b: PlanBuilder, given: PlanInputs, region: str) -> str:
             service="s3",
             region=region,
             operation="CreateBucket",
-            params=create_bucket_params(bucket, region, given.run_id),
+            params=_log_bucket_params(given, region),
         ),
-        f"Create bucket {bucket} in {region} (ACLs disabled: bucket owner owns every object)",
+        f"Create bucket {bucket} in {region} (ACLs disabled: bucket owner owns every object"
+        + ("; Object Lock enabled" if _locked(given) else "")
+        + ")",
         creates=given.names.bucket_arn,
         undo=[
             Call(service="s3", region=region, operation="DeleteBucket", params={"Bucket": bucket})
         ],
-        undo_summary=f"Delete the bucket {bucket} (it is new and empty)",
+        undo_summary=f"Delete the bucket {bucket} (it is new and empty)"
+        + (
+            "; S3 deletes an Object Lock bucket only while it holds no object, so this undo "
+            "works until CloudTrail delivers the first log file"
+            if _locked(given)
+            else ""
+        ),
+    )
+
+
+def _locked(given: PlanInputs) -> bool:
+    """True when the answers ask for Object Lock on the log bucket."""
+    retention = given.answers.bucket.retention
+    return retention is not None and retention.object_lock is not None
+
+
+def _log_bucket_params(given: PlanInputs, region: str) -> dict[str, Any]:
+    """CreateBucket's parameters for the log bucket: Object Lock can only be enabled here."""
+    params = create_bucket_params(given.answers.bucket.name, region, given.run_id)
+    if _locked(given):
+        params["ObjectLockEnabledForBucket"] = True
+    return params
+
+
+def object_lock_configuration(mode: str, days: int) -> dict[str, Any]:
+    """``ObjectLockConfiguration`` with a default retention."""
+    return {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": mode, "Days": days}},
+    }
+
+
+_NO_DEFAULT_RETENTION = {"ObjectLockEnabled": "Enabled"}
+"""Object Lock left on (it cannot be turned off) with no default retention."""
+
+
+def _lock_words(mode: str, days: int) -> str:
+    return f"{mode} mode, {days} days"
+
+
+def _new_object_lock(b: PlanBuilder, given: PlanInputs, region: str) -> str:
+    """The default retention of a new Object Lock bucket."""
+    retention = given.answers.bucket.retention
+    assert retention is not None and retention.object_lock is not None
+    lock = retention.object_lock
+    bucket = given.answers.bucket.name
+    compliance = lock.mode == "COMPLIANCE"
+    return b.add(
+        "bucket-object-lock",
+        "bucket",
+        Call(
+            service="s3",
+            region=region,
+            operation="PutObjectLockConfiguration",
+            params={
+                "Bucket": bucket,
+                "ObjectLockConfiguration": object_lock_configuration(lock.mode, lock.days),
+            },
+        ),
+        f"Lock every log file version for {lock.days} days by default "
+        f"(Object Lock {lock.mode} mode: "
+        + (
+            "nobody, not even the root user or this wizard's rollback, can delete it sooner)"
+            if compliance
+            else "only users allowed s3:BypassGovernanceRetention can delete it sooner)"
+        ),
+        changes=given.names.bucket_arn,
+        depends_on=["create-bucket"],
+        retry_on=list(CONFLICTS),
+        undo=[
+            Call(
+                service="s3",
+                region=region,
+                operation="PutObjectLockConfiguration",
+                params={"Bucket": bucket, "ObjectLockConfiguration": dict(_NO_DEFAULT_RETENTION)},
+            )
+        ],
+        undo_summary="Remove the default retention (log files already delivered stay locked "
+        "until their retention ends; the bucket itself is then deleted while still empty)",
+    )
+
+
+def _new_lifecycle(b: PlanBuilder, given: PlanInputs, region: str) -> str:
+    """The lifecycle rule of a new bucket (nobody else's rules to keep)."""
+    retention = given.answers.bucket.retention
+    assert retention is not None
+    bucket = given.answers.bucket.name
+    rule = retention_rule(retention, given.answers.trail.name, given.answers.bucket.prefix)
+    return b.add(
+        "bucket-lifecycle",
+        "bucket",
+        Call(
+            service="s3",
+            region=region,
+            operation="PutBucketLifecycleConfiguration",
+            params=lifecycle_params(bucket, [rule]),
+        ),
+        f"Set the log files' lifecycle: {describe_rule(rule)}",
+        changes=given.names.bucket_arn,
+        depends_on=["create-bucket"],
+        retry_on=list(CONFLICTS),
+    )
+
+
+def _lifecycle_step(
+    b: PlanBuilder, given: PlanInputs, facts: BucketFacts, region: str
+) -> str | None:
+    """Merge the trail's lifecycle rule into an existing bucket's configuration, by rule ID.
+
+    Every other rule is written back exactly as read; the undo writes back the exact
+    previous configuration (or deletes it, when there was none). Apply reads it again first
+    (:mod:`wizard.run.lifecycle_guard`), so a colleague's change meanwhile is kept.
+    """
+    retention = given.answers.bucket.retention
+    if retention is None or not retention.lifecycle or not facts.lifecycle_readable:
+        return None
+    bucket = given.answers.bucket.name
+    rule = retention_rule(retention, given.answers.trail.name, given.answers.bucket.prefix)
+    current = find_rule(facts.lifecycle_rules, rule_id(given.answers.trail.name))
+    if rule_matches(current, rule):
+        return None
+    before = facts.lifecycle_rules
+    kept = len([r for r in before or [] if r.get("ID") != rule["ID"]])
+    call = Call(
+        service="s3",
+        region=region,
+        operation="PutBucketLifecycleConfiguration",
+        params=lifecycle_params(bucket, merge_rule(before, rule), facts.lifecycle_min_size),
+    )
+    undo = (
+        Call(
+            service="s3",
+            region=region,
+            operation="PutBucketLifecycleConfiguration",
+            params=lifecycle_params(bucket, before, facts.lifecycle_min_size),
+        )
+        if before
+        else Call(
+            service="s3",
+            region=region,
+            operation="DeleteBucketLifecycle",
+            params={"Bucket": bucket},
+        )
+    )
+    return b.add(
+        "bucket-lifecycle",
+        "bucket",
+        call,
+        f"Set the log files' lifecycle on bucket {bucket}: {describe_rule(rule)}"
+        + (f"; the bucket's {kept} other lifecycle rules are kept as they are" if kept else ""),
+        changes=given.names.bucket_arn,
+        undo=[undo],
+        undo_summary="Put the exact previous lifecycle configuration back"
+        if before
+        else "Delete the lifecycle configuration again (there was none)",
+        settings=[
+            SettingChange(
+                name="lifecycle rule " + rule["ID"],
+                current=describe_rule(current),
+                wanted=describe_rule(rule),
+            )
+        ],
+    )
+
+
+def _object_lock_update(
+    b: PlanBuilder, given: PlanInputs, facts: BucketFacts, region: str
+) -> str | None:
+    """A bucket an earlier apply created with Object Lock: its default retention as answered.
+
+    A bucket created without Object Lock is never given it here (preflight says so).
+    """
+    retention = given.answers.bucket.retention
+    lock = retention.object_lock if retention is not None else None
+    current = facts.object_lock
+    if lock is None or not current or current.get("ObjectLockEnabled") != "Enabled":
+        return None
+    now = (current.get("Rule") or {}).get("DefaultRetention") or {}
+    if now.get("Mode") == lock.mode and now.get("Days") == lock.days and not now.get("Years"):
+        return None
+    bucket = given.answers.bucket.name
+    return b.add(
+        "bucket-object-lock",
+        "bucket",
+        Call(
+            service="s3",
+            region=region,
+            operation="PutObjectLockConfiguration",
+            params={
+                "Bucket": bucket,
+                "ObjectLockConfiguration": object_lock_configuration(lock.mode, lock.days),
+            },
+        ),
+        f"Change the default retention of new log files to {_lock_words(lock.mode, lock.days)} "
+        "(files already delivered keep the retention they were written with)",
+        changes=given.names.bucket_arn,
+        undo=[
+            Call(
+                service="s3",
+                region=region,
+                operation="PutObjectLockConfiguration",
+                params={"Bucket": bucket, "ObjectLockConfiguration": dict(current)},
+            )
+        ],
+        undo_summary="Put the previous default retention back",
+        settings=[
+            SettingChange(
+                name="Object Lock default retention",
+                current=_lock_words(str(now.get("Mode")), int(now.get("Days") or 0))
+                if now
+                else "(none)",
+                wanted=_lock_words(lock.mode, lock.days),
+            )
+        ],
     )
 
 
