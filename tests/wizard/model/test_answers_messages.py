@@ -274,7 +274,7 @@ def test_describe_error_drops_pydantic_labels_from_the_path() -> None:
             HEAD + "events:\n  data:\n    - read_write: all\n",
             "events.data.0.type",
             7,
-            "this field is required: add type: to an item of events.data (s3, lambda or dynamodb).",
+            "this field is required: add type: to an item of events.data (text).",
         ),
         (  # a wrong item of the list branch of "all" | list: the item, not the union
             HEAD + "events:\n  data:\n    - type: s3\n      resources: [1]\n",

@@ -537,14 +537,14 @@ CASES = [
         answers(events={"data": [{"type": "s3", "resources": "all"}]}),
         "data-events-log-bucket-excluded",
         "info",
-        (NEW_BUCKET, "excludes the log bucket"),
+        (NEW_BUCKET, "leaves it out (resources.ARN NotStartsWith)"),
     ),
     Case(
-        "data-events-on-log-bucket",
+        "data-events-log-bucket",
         answers(events={"data": [{"type": "s3", "resources": [f"arn:aws:s3:::{NEW_BUCKET}/"]}]}),
-        "data-events-on-log-bucket",
-        "warning",
-        (NEW_BUCKET, "Remove the log bucket from events.data"),
+        "data-events-log-bucket",
+        "error",
+        (NEW_BUCKET, "a loop that grows the bill", f"Remove 'arn:aws:s3:::{NEW_BUCKET}/'"),
     ),
     Case(
         "kms-decrypt-account-wide",
@@ -682,9 +682,24 @@ CLEAN = [
     ),
     Clean("data-events-log-bucket-excluded", answers(), "data-events-log-bucket-excluded"),
     Clean(
-        "data-events-on-log-bucket",
+        "data-events-log-bucket",
         answers(events={"data": [{"type": "s3", "resources": [f"arn:aws:s3:::{APP_BUCKET}/"]}]}),
-        "data-events-on-log-bucket",
+        "data-events-log-bucket",
+    ),
+    Clean(
+        "data-events-log-bucket-reads",
+        answers(
+            events={
+                "data": [
+                    {
+                        "type": "s3",
+                        "resources": [f"arn:aws:s3:::{NEW_BUCKET}/"],
+                        "read_write": "read",
+                    }
+                ]
+            }
+        ),
+        "data-events-log-bucket",
     ),
     Clean(
         "kms-decrypt-account-wide",
