@@ -95,7 +95,9 @@ def test_the_type_table_lists_every_documented_type_once() -> None:
     lines = guide.data_type_lines()
     assert len(lines) == len({line.split(" ")[0].rstrip(":") for line in lines}) > 200
     assert lines[0].startswith("AWS::S3::Object (s3): S3. ")
-    assert any(line.startswith("AWS::S3Express::Object (s3express): S3 Express. ") for line in lines)
+    assert any(
+        line.startswith("AWS::S3Express::Object (s3express): S3 Express. ") for line in lines
+    )
 
 
 def test_every_step_has_help_and_unique_question_keys() -> None:
