@@ -48,6 +48,7 @@ from wizard.plan.selectors import (
     insight_selectors,
     log_bucket_prefixes,
 )
+from wizard.policy.lifecycle import describe_rule, retention_problems, retention_rule, rule_id
 from wizard.policy.policies import (
     CLOUDTRAIL,
     S3_LOGGING,
@@ -1039,6 +1040,7 @@ class _Template:
             )
         if bucket.access_logs is not None:
             self.before_deploy += self.existing_bucket_logging_steps(bucket.access_logs)
+        self.before_deploy += self.existing_bucket_lifecycle_steps()
         self.checks.append(
             _Check(
                 "CKV_AWS_18 / CIS 4.4, CKV_AWS_21, public access block",
@@ -1065,7 +1067,7 @@ class _Template:
     def new_bucket_resources(self) -> None:
         """The bucket (kept when the stack is deleted) and CloudTrail's bucket policy."""
         access = self.answers.bucket.access_logs
-        comments = self.new_bucket_comments()
+        comments = self.new_bucket_comments() + self.retention_comments()
         self.checks.append(self.bucket_access_logging_check())
         comments += self.bucket_versioning_check()
         body: dict[str, Any] = {
@@ -1142,9 +1144,96 @@ class _Template:
         if self.answers.bucket.versioning:
             props["VersioningConfiguration"] = {"Status": "Enabled"}
         props["LoggingConfiguration"] = self.bucket_logging()
+        props.update(self.bucket_retention())
         if self.tags:
             props["Tags"] = self.tags
         return props
+
+    def logs_prefix(self) -> Any:
+        """Where CloudTrail writes under the bucket: ``AWSLogs/`` under ``LogPrefix``."""
+        return sub("${LogPrefix}/AWSLogs/") if self.answers.bucket.prefix else "AWSLogs/"
+
+    def lifecycle_rule(self) -> dict[str, Any]:
+        """The trail's lifecycle rule in CloudFormation's shape (scoped to ``AWSLogs/``)."""
+        retention = self.answers.bucket.retention
+        assert retention is not None
+        rule: dict[str, Any] = {
+            "Id": rule_id(self.answers.trail.name),
+            "Status": "Enabled",
+            "Prefix": self.logs_prefix(),
+        }
+        if retention.transition_days is not None:
+            rule["Transitions"] = [
+                {
+                    "StorageClass": retention.storage_class,
+                    "TransitionInDays": retention.transition_days,
+                }
+            ]
+        if retention.expire_days is not None:
+            rule["ExpirationInDays"] = retention.expire_days
+        if retention.noncurrent_expire_days is not None:
+            rule["NoncurrentVersionExpiration"] = {
+                "NoncurrentDays": retention.noncurrent_expire_days
+            }
+        return rule
+
+    def bucket_retention(self) -> dict[str, Any]:
+        """A new bucket's lifecycle rule and Object Lock, as the answers ask."""
+        retention = self.answers.bucket.retention
+        props: dict[str, Any] = {}
+        if retention is None:
+            return props
+        if retention.lifecycle:
+            props["LifecycleConfiguration"] = {"Rules": [self.lifecycle_rule()]}
+        lock = retention.object_lock
+        if lock is not None:
+            props["ObjectLockEnabled"] = True
+            props["ObjectLockConfiguration"] = {
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": lock.mode, "Days": lock.days}},
+            }
+        return props
+
+    def retention_comments(self) -> list[str]:
+        """What the bucket's retention means, next to the bucket."""
+        retention = self.answers.bucket.retention
+        if retention is None:
+            return []
+        out: list[str] = []
+        if retention.lifecycle:
+            rule = retention_rule(retention, self.answers.trail.name, self.answers.bucket.prefix)
+            out.append(f"Lifecycle of the trail's log files only: {describe_rule(rule)}.")
+            out += [f"Warning: {p}." for p in retention_problems(rule)]
+        lock = retention.object_lock
+        if lock is not None:
+            out.append(
+                f"Object Lock, {lock.mode} mode, {lock.days} days: never make this bucket a "
+                "server access log target (S3 does not deliver to a bucket with a default "
+                "retention)."
+            )
+            if lock.mode == "COMPLIANCE":
+                out.append(
+                    "COMPLIANCE: nobody can shorten or remove a log file's retention, and the "
+                    "bucket cannot be deleted until every version's retention has ended."
+                )
+        return out
+
+    def existing_bucket_lifecycle_steps(self) -> list[str]:
+        """The trail's lifecycle rule for an existing bucket, merged by hand before deploying."""
+        retention = self.answers.bucket.retention
+        if retention is None or not retention.lifecycle:
+            return []
+        name = self.answers.bucket.name
+        rule = retention_rule(retention, self.answers.trail.name, self.answers.bucket.prefix)
+        return [
+            f"The lifecycle of the existing bucket {name} is not in this template. "
+            "put-bucket-lifecycle-configuration replaces every rule: read the current rules,",
+            f"  aws s3api get-bucket-lifecycle-configuration --bucket {name}",
+            "add (or replace, by its ID) this rule, and write them all back with "
+            "put-bucket-lifecycle-configuration:",
+            "  " + json.dumps(rule, separators=(",", ":")),
+            "",
+        ]
 
     def bucket_encryption(self) -> dict[str, Any]:
         """Default encryption: the trail's key, or SSE-S3."""

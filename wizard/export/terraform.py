@@ -43,6 +43,7 @@ from wizard.model.answers import Answers
 from wizard.model.context import AccountContext, Names
 from wizard.plan.planner.logs import ROLE_POLICY_NAME
 from wizard.plan.selectors import advanced_event_selectors
+from wizard.policy.lifecycle import describe_rule, retention_problems, retention_rule, rule_id
 from wizard.policy.policies import (
     VERSION,
     access_log_bucket_policy,
@@ -844,6 +845,7 @@ class _Config:
             self.existing_bucket_check()
         else:
             self.existing_bucket_policy()
+            self.existing_bucket_lifecycle()
             self.existing_bucket_check()
 
     def existing_bucket_check(self) -> None:
@@ -975,11 +977,17 @@ class _Config:
         resource.set("bucket", Expr("var.bucket_name"))
         resource.set("force_destroy", False)
         self.tag_attr(resource)
-        self.skip(resource, "CKV_AWS_144", "CKV2_AWS_62", "CKV2_AWS_61")
+        retention = bucket.retention
+        lifecycle = retention is not None and retention.lifecycle
+        self.skip(resource, "CKV_AWS_144", "CKV2_AWS_62", *(() if lifecycle else ("CKV2_AWS_61",)))
         self.protect(resource)
+        if retention is not None and retention.object_lock is not None:
+            # Object Lock can only be turned on when the bucket is created.
+            resource.set("object_lock_enabled", True)
         self.bucket_settings(
             "logs", Expr("aws_s3_bucket.logs.id"), kms=self.kms, versioning=bucket.versioning
         )
+        self.bucket_retention()
         self.bucket_logging()
         policy = self.resource(
             "aws_s3_bucket_policy",
@@ -992,6 +1000,77 @@ class _Config:
         policy.set("bucket", Expr("aws_s3_bucket.logs.id"))
         policy.set("policy", self.policy(bucket_policy(self.stand_in, self.org_id)))
         self.trail_depends.append("aws_s3_bucket_policy.logs")
+
+    def logs_prefix(self) -> Any:
+        """Where CloudTrail writes under the bucket: ``AWSLogs/`` under ``log_prefix``."""
+        if self.answers.bucket.prefix:
+            return Template("${var.log_prefix}/AWSLogs/")
+        return "AWSLogs/"
+
+    def bucket_retention(self) -> None:
+        """A new bucket's Object Lock default retention and the trail's lifecycle rule."""
+        retention = self.answers.bucket.retention
+        if retention is None:
+            return
+        bucket = Expr("aws_s3_bucket.logs.id")
+        lock = retention.object_lock
+        if lock is not None:
+            comments = [
+                f"Object Lock {lock.mode} mode, {lock.days} days: never make this bucket a "
+                "server access log target (S3 does not deliver to a bucket with a default "
+                "retention)."
+            ]
+            if lock.mode == "COMPLIANCE":
+                comments.append(
+                    "COMPLIANCE: nobody can shorten or remove a log file's retention, and the "
+                    "bucket cannot be deleted until every version's retention has ended."
+                )
+            config = self.resource("aws_s3_bucket_object_lock_configuration", "logs", comments)
+            config.set("bucket", bucket)
+            default = config.add(Block("rule")).add(Block("default_retention"))
+            default.set("mode", lock.mode)
+            default.set("days", lock.days)
+        if not retention.lifecycle:
+            return
+        rule_text = retention_rule(retention, self.answers.trail.name, self.answers.bucket.prefix)
+        comments = [f"Lifecycle of the trail's log files only: {describe_rule(rule_text)}."]
+        comments += [f"Warning: {p}." for p in retention_problems(rule_text)]
+        life = self.resource("aws_s3_bucket_lifecycle_configuration", "logs", comments)
+        life.set("bucket", bucket)
+        rule = life.add(Block("rule"))
+        rule.set("id", rule_id(self.answers.trail.name))
+        rule.set("status", "Enabled")
+        rule.add(Block("filter")).set("prefix", self.logs_prefix())
+        if retention.transition_days is not None:
+            move = rule.add(Block("transition"))
+            move.set("days", retention.transition_days)
+            move.set("storage_class", retention.storage_class)
+        if retention.expire_days is not None:
+            rule.add(Block("expiration")).set("days", retention.expire_days)
+        if retention.noncurrent_expire_days is not None:
+            rule.add(Block("noncurrent_version_expiration")).set(
+                "noncurrent_days", retention.noncurrent_expire_days
+            )
+        if self.answers.bucket.versioning:
+            # A noncurrent-version rule needs versioning on first.
+            life.set("depends_on", [Expr("aws_s3_bucket_versioning.logs")])
+
+    def existing_bucket_lifecycle(self) -> None:
+        """The trail's rule for an existing bucket, merged by hand (not managed here: the
+        provider's lifecycle resource replaces every rule of the bucket)."""
+        retention = self.answers.bucket.retention
+        if retention is None or not retention.lifecycle:
+            return
+        name = self.answers.bucket.name
+        rule = retention_rule(retention, self.answers.trail.name, self.answers.bucket.prefix)
+        self.before_apply += [
+            f"Lifecycle of the existing bucket {name}: this configuration does not manage it "
+            "(aws_s3_bucket_lifecycle_configuration would replace every rule). Read the rules "
+            f"(aws s3api get-bucket-lifecycle-configuration --bucket {name}), add or replace "
+            "this one by its ID, and write them all back:",
+            *_json_lines(rule),
+            "",
+        ]
 
     def bucket_logging(self) -> None:
         access = self.answers.bucket.access_logs
