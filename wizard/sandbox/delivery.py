@@ -70,7 +70,13 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from wizard.model.readonly import is_read_only
 from wizard.model.regions import partition_of as regions_partition_of
 from wizard.model.regions import partitions
-from wizard.sandbox.rules import allows, partition_of, resolve_key, trail_spec
+from wizard.sandbox.rules import (
+    allows,
+    partition_of,
+    resolve_key,
+    source_org_context,
+    trail_spec,
+)
 
 _LOG = logging.getLogger(__name__)
 
@@ -1680,6 +1686,7 @@ def _write(view: TrailView, key: str, body: bytes, metadata: Mapping[str, str]) 
         "aws:SourceAccount": view.account,
         "aws:SecureTransport": True,
         "s3:x-amz-acl": "bucket-owner-full-control",
+        **source_org_context(view.account, view.partition),
     }
     if getattr(bucket, "payer", "BucketOwner") == "Requester" or not allows(
         bucket.policy, "s3:PutObject", f"{bucket_arn}/{key}", context
@@ -1723,6 +1730,7 @@ def _kms_problem(view: TrailView, bucket_region: str) -> tuple[str | None, str |
     context = {
         "aws:SourceArn": view.arn,
         "aws:SourceAccount": view.account,
+        **source_org_context(view.account, view.partition),
         "kms:EncryptionContext:aws:cloudtrail:arn": view.arn,
         "kms:EncryptionContext:aws:s3:arn": (
             f"arn:{view.partition}:s3:::{view.bucket}/{spec.log_path(view.account)}"

@@ -28,6 +28,7 @@ __all__ = [
     "json_error",
     "partition_of",
     "resolve_key",
+    "source_org_context",
     "trail_spec",
 ]
 
@@ -111,6 +112,24 @@ def partition_of(region: str) -> str:
     from moto.utilities.utils import get_partition  # moto on first use: see the module docstring
 
     return str(get_partition(region))
+
+
+def source_org_context(account: str, partition: str) -> dict[str, str]:
+    """``{"aws:SourceOrgID": ...}`` for a trail of an organization's account, else ``{}``.
+
+    CloudTrail's requests to S3 and KMS carry the organization of the trail's account, which
+    is what a central policy for a StackSet's trails names (wizard.policy.stacksets).
+    """
+    from moto.organizations.models import organizations_backends  # moto on first use
+
+    own = organizations_backends[account][partition]
+    if own.org is not None:
+        return {"aws:SourceOrgID": str(own.org.id)}
+    master = organizations_backends.master_accounts.get(account)
+    if master is None:
+        return {}
+    org = organizations_backends[master[0]][master[1]].org
+    return {"aws:SourceOrgID": str(org.id)} if org is not None else {}
 
 
 def trail_spec(trail: Any) -> TrailSpec:

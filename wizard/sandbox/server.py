@@ -76,8 +76,10 @@ from wizard.sandbox.rules import (
     json_error,
     partition_of,
     resolve_key,
+    source_org_context,
     trail_spec,
 )
+from wizard.sandbox.stacksets import install_stackset_patches
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -325,6 +327,10 @@ def start_sandbox(
     if strict:
         install_strict_patches()
     install_delivery_patches()
+    # Service-managed StackSets as AWS runs them (wizard.sandbox.stacksets).
+    install_stackset_patches()
+    # Organization trails: shadow copies, the delegated administrator (wizard.sandbox.org_trails).
+    install_org_trail_patches()
     server = _make_server(host, port)
     server.start()
     if server.startup_error is not None:
@@ -1324,6 +1330,7 @@ def _check_bucket_policy(spec: TrailSpec, bucket: Any, org_id: str | None) -> No
         "aws:SourceArn": spec.arn,
         "aws:SourceAccount": spec.account,
         "aws:SecureTransport": True,
+        **source_org_context(spec.account, spec.partition),
     }
     probe = (
         f"CloudTrail/{spec.region}/2024/01/01/"
@@ -1357,6 +1364,7 @@ def _check_kms_key(spec: TrailSpec, bucket: Any) -> None:
     context = {
         "aws:SourceArn": spec.arn,
         "aws:SourceAccount": spec.account,
+        **source_org_context(spec.account, spec.partition),
         "kms:EncryptionContext:aws:cloudtrail:arn": spec.arn,
         "kms:EncryptionContext:aws:s3:arn": (
             f"arn:{spec.partition}:s3:::{spec.bucket}/{spec.log_path(spec.account)}"
