@@ -34,6 +34,7 @@ from wizard.model.answers import Answers
 from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext
 from wizard.model.names import RUN_TAG, classify_key_ref
+from wizard.policy.operator import stackset_operator_policy
 from wizard.policy.policies import VERSION, Statement
 from wizard.policy.stacksets import organization_bucket_statements, organization_key_statements
 
@@ -301,7 +302,8 @@ def stack_set_files(
 
     ``member-template.yaml``, ``stack-set.json`` and ``stack-instances.json`` (inputs of
     ``aws cloudformation create-stack-set`` / ``create-stack-instances``),
-    ``central-bucket-statements.json`` (and ``central-key-statements.json``) and a
+    ``central-bucket-statements.json`` (and ``central-key-statements.json``), the IAM policy
+    the deploying account needs (``operator-policy.json``, ACCOUNT_ID standing for it) and a
     ``README.md`` that says in which order, from which account.
 
     Raises:
@@ -321,6 +323,10 @@ def stack_set_files(
     }
     if key is not None:
         files["central-key-statements.json"] = _json({"Version": VERSION, "Statement": key})
+    region = answers.home_region(options.regions[0])
+    files["operator-policy.json"] = _json(
+        stackset_operator_policy(ctx.partition, "ACCOUNT_ID", region, options.name, central=False)
+    )
     files["README.md"] = _readme(answers, options, create, key is not None)
     return files
 
@@ -383,6 +389,10 @@ def _readme(
         f"   aws cloudformation list-stack-set-operation-results --stack-set-name {options.name} "
         f"--operation-id ID{call_as}",
         "   ```",
+        "",
+        "operator-policy.json is what the deploying account needs (replace ACCOUNT_ID with "
+        "its id); the log-archive account needs to read and write the central bucket and key "
+        "policies.",
         "",
         f"Operation preferences: at most {options.max_concurrent_percentage}% of an OU's "
         f"accounts at once, {options.failure_tolerance_percentage}% may fail before the "

@@ -425,5 +425,99 @@ def action_for(service: str, operation: str) -> str:
         ("s3", "DeletePublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
         ("s3", "GetBucketRequestPayment"): "s3:GetBucketRequestPayment",
         ("s3", "GetObjectLockConfiguration"): "s3:GetBucketObjectLockConfiguration",
+        ("s3", "PutObjectLockConfiguration"): "s3:PutBucketObjectLockConfiguration",
+        ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
+        ("s3", "PutBucketLifecycleConfiguration"): "s3:PutLifecycleConfiguration",
+        ("s3", "DeleteBucketLifecycle"): "s3:PutLifecycleConfiguration",
     }
     return special.get((service, operation), f"{service}:{operation}")
+
+
+def stackset_operator_needs(
+    partition: str, account: str, region: str, stack_set: str, *, central: bool = True
+) -> list[Need]:
+    """What ``onboard --engine stacksets`` needs in the management (or delegated administrator)
+    account: the organization read, the StackSet run, its operations followed, and (central)
+    the central bucket and key policies read and written in the log-archive account.
+
+    Args:
+        partition: ARN partition.
+        account: The management or delegated administrator account.
+        region: Where the StackSet lives.
+        stack_set: The StackSet's name.
+        central: Include the log-archive account's permissions (another account's policy).
+    """
+    base = f"arn:{partition}:cloudformation:{region}:{account}"
+    needs = [
+        Need(
+            sid="ReadOrganization",
+            actions=(
+                "organizations:DescribeOrganization",
+                "organizations:ListAccountsForParent",
+                "organizations:ListOrganizationalUnitsForParent",
+                "cloudformation:DescribeOrganizationsAccess",
+            ),
+            resources=("*",),
+            purpose="the organization, its OUs' accounts, and whether StackSets may deploy "
+            "there (trusted access)",
+        ),
+        Need(
+            sid="RunStackSet",
+            actions=(
+                "cloudformation:CreateStackInstances",
+                "cloudformation:CreateStackSet",
+                "cloudformation:DeleteStackInstances",
+                "cloudformation:DeleteStackSet",
+                "cloudformation:DescribeStackSet",
+                "cloudformation:DescribeStackSetOperation",
+                "cloudformation:ListStackInstances",
+                "cloudformation:ListStackSetOperationResults",
+                "cloudformation:StopStackSetOperation",
+                "cloudformation:TagResource",
+                "cloudformation:UpdateStackSet",
+            ),
+            resources=(
+                f"{base}:stackset/{stack_set}:*",
+                f"{base}:stackset-target/{stack_set}:*/*",
+                f"arn:{partition}:cloudformation:*::type/resource/*",
+            ),
+            purpose="create or update the wizard's StackSet, deploy its instances to the OUs, "
+            "follow each operation, and undo what a failed run added",
+        ),
+    ]
+    if central:
+        needs.append(
+            Need(
+                sid="CentralPoliciesInLogArchiveAccount",
+                actions=(
+                    "kms:DescribeKey",
+                    "kms:GetKeyPolicy",
+                    "kms:PutKeyPolicy",
+                    "s3:DeleteBucketPolicy",
+                    "s3:GetBucketPolicy",
+                    "s3:ListBucket",
+                    "s3:PutBucketPolicy",
+                ),
+                resources=("*",),
+                purpose="in the log-archive account (its role or profile): read the central "
+                "bucket and key policies and merge the organization's statements in once",
+            )
+        )
+    return needs
+
+
+def stackset_operator_policy(
+    partition: str, account: str, region: str, stack_set: str, *, central: bool = True
+) -> dict[str, Any]:
+    """:func:`stackset_operator_needs` as an IAM policy document, one statement per purpose."""
+    statements: list[dict[str, Any]] = []
+    for need in stackset_operator_needs(partition, account, region, stack_set, central=central):
+        statements.append(
+            {
+                "Sid": need.sid,
+                "Effect": "Allow",
+                "Action": list(need.actions),
+                "Resource": list(need.resources) if len(need.resources) > 1 else need.resources[0],
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}

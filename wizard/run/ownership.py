@@ -39,6 +39,7 @@ CREATE_OPERATIONS = frozenset(
         ("sns", "CreateTopic"),
         ("logs", "CreateLogGroup"),
         ("iam", "CreateRole"),
+        ("cloudformation", "CreateStackSet"),
     }
 )
 """The create calls whose result can be looked up."""
@@ -227,6 +228,29 @@ def _role(target: _Target) -> Lookup:
     return Lookup(state="foreign", detail=f"role {role.get('Arn')} exists without the run's tag")
 
 
+def _stack_set(target: _Target) -> Lookup:
+    caller, call, run_id = target.caller, target.call, target.run_id
+    name = call.params["StackSetName"]
+    try:
+        stack_set = caller.call(
+            "cloudformation",
+            call.region,
+            "DescribeStackSet",
+            {"StackSetName": name, "CallAs": call.params.get("CallAs", "SELF")},
+        )["StackSet"]
+    except AwsError as err:
+        if err.code == "StackSetNotFoundException":
+            return Lookup(state="absent", detail=f"StackSet {name} does not exist")
+        raise
+    if _tagged(stack_set.get("Tags"), run_id):
+        return Lookup(
+            state="ours",
+            output={"StackSetId": stack_set.get("StackSetId")},
+            detail=f"StackSet {name} carries {RUN_TAG}={run_id}",
+        )
+    return Lookup(state="foreign", detail=f"StackSet {name} exists without {RUN_TAG}={run_id}")
+
+
 _LOOKUPS = {
     ("kms", "CreateKey"): _key,
     ("kms", "CreateAlias"): _alias,
@@ -235,4 +259,5 @@ _LOOKUPS = {
     ("sns", "CreateTopic"): _topic,
     ("logs", "CreateLogGroup"): _log_group,
     ("iam", "CreateRole"): _role,
+    ("cloudformation", "CreateStackSet"): _stack_set,
 }

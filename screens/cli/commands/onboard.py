@@ -4,6 +4,9 @@ Assume a role in each account of ACCOUNTS, plan everywhere, show one summary, up
 central bucket and key policies once, then apply account by account. Re-running skips
 accounts already done and retries failed ones. Exit 0 all done, 1 some account failed, 2
 invalid input or blocked (nothing changed).
+
+``--engine stacksets`` lets AWS do the fan-out instead: one service-managed StackSet for every
+account of the OUs given with ``--ou`` (:mod:`screens.cli.onboard_stacksets`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from screens.cli.onboard_stacksets import run_stacksets
+from screens.cli.stackset_options import add_deployment_options
 from screens.common.central import open_log_session, organization_finding
 from screens.common.connection import Connection, connect
 from screens.common.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, UsageError
@@ -40,10 +45,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Assume a role in each account of ACCOUNTS, plan everywhere, show one summary, update "
         "the central bucket and key policies once, then apply account by account. Re-running "
-        "skips accounts already done and retries failed ones. Exit 0 all done, 1 some account "
-        "failed, 2 invalid input or blocked (nothing changed)."
+        "skips accounts already done and retries failed ones. With --engine stacksets, one "
+        "service-managed StackSet deploys the trail to every account of the OUs given with "
+        "--ou, and to accounts that join them later (run from the management account or a "
+        "delegated administrator; the accounts file's list is not used). Exit 0 all done, 1 "
+        "some account failed, 2 invalid input or blocked (nothing changed)."
     )
     parser.add_argument("accounts", metavar="ACCOUNTS", help="accounts file, YAML or JSON")
+    parser.add_argument(
+        "--engine",
+        choices=("accounts", "stacksets"),
+        default="accounts",
+        help="accounts: one role per listed account, from this machine (default); "
+        "stacksets: a service-managed StackSet for every account of the OUs (--ou)",
+    )
     parser.add_argument(
         "--dry-run", action="store_true", help="show what would change; change nothing"
     )
@@ -60,6 +75,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     one = how.add_mutually_exclusive_group()
     one.add_argument("--log-account-profile", metavar="NAME")
     one.add_argument("--log-account-role", metavar="ARN")
+    add_deployment_options(parser, "StackSet deployment (--engine stacksets)")
+    parser.add_argument(
+        "--wait-minutes",
+        type=positive_minutes,
+        default=60,
+        metavar="N",
+        help="--engine stacksets: how long one StackSet operation may run before it is "
+        "stopped and the run rolled back (default %(default)s)",
+    )
 
 
 def positive(text: str) -> int:
@@ -70,6 +94,17 @@ def positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if not 1 <= value <= 64:
         raise argparse.ArgumentTypeError("choose between 1 and 64")
+    return value
+
+
+def positive_minutes(text: str) -> int:
+    """``--wait-minutes``: a whole number from 1 to 1440 (a day)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1440:
+        raise argparse.ArgumentTypeError("choose between 1 and 1440")
     return value
 
 
@@ -135,6 +170,14 @@ LAST_OPENER: list[Opener] = []
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Many accounts, one central bucket, one summary, one journal."""
+    if args.engine == "stacksets":
+        return run_stacksets(args, out)
+    if args.ous or args.regions or args.stack_set_name:
+        raise UsageError(
+            "--ou, --regions and --stack-set-name are for --engine stacksets; the accounts "
+            "engine onboards the accounts listed in ACCOUNTS. Add --engine stacksets, or "
+            "remove them."
+        )
     # Deferred for start-up time: the engine (pydantic, botocore) loads when needed.
     from wizard.model.answers_file import AnswersError
     from wizard.onboard import load_accounts

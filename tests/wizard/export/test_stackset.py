@@ -21,6 +21,7 @@ import yaml
 import tests.wizard.export.test_cloudformation as cfn
 from screens.cli.main import main
 from screens.common.errors import EXIT_INVALID, EXIT_OK
+from tests.wizard.export.test_terraform import checkov_executable
 from wizard.export.cloudformation import failing_check_ids
 from wizard.export.stackset import (
     MANAGED_TAG,
@@ -87,6 +88,7 @@ def test_the_directory_holds_template_settings_statements_and_readme() -> None:
         "stack-instances.json",
         "central-bucket-statements.json",
         "central-key-statements.json",
+        "operator-policy.json",
         "README.md",
     }
     assert "central-key-statements.json" not in files("sse-s3-topic")
@@ -286,7 +288,7 @@ def test_member_templates_pass_cfn_lint(templates: Path) -> None:
 
 
 def test_member_templates_fail_in_checkov_only_what_the_answers_chose(templates: Path) -> None:
-    executable = cfn._checkov()
+    executable = checkov_executable()
     if executable is None:
         pytest.fail("checkov is not installed: run `make .venv-checkov/bin/checkov`.")
     result = subprocess.run(

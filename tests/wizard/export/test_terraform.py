@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,7 @@ from wizard.export.terraform import (
     terraform_configuration,
 )
 from wizard.model.answers import Answers
-from wizard.model.context import Names
+from wizard.model.context import AccountContext, Names
 from wizard.plan.planner.logs import ROLE_POLICY_NAME
 from wizard.plan.selectors import advanced_event_selectors
 from wizard.policy.policies import (
@@ -48,6 +51,31 @@ from wizard.policy.policies import (
 
 NAMES = cfn.NAMES
 ACCOUNT = cfn.ACCOUNT
+
+
+def context_for(answers: Answers) -> AccountContext:
+    """The account the configurations are rendered for (the CloudFormation tests' own)."""
+    return AccountContext(
+        account_id=ACCOUNT,
+        region="us-east-1",
+        organization_id=cfn.ORG_ID if answers.trail.organization else None,
+    )
+
+
+def checkov_executable() -> str | None:
+    """checkov, where ``make`` puts it (or $CHECKOV, PATH, pipx): its own venv pins boto3."""
+    candidates = [
+        os.environ.get("CHECKOV"),
+        str(cfn.ROOT / ".venv-checkov" / "bin" / "checkov"),
+        str(Path(sys.executable).with_name("checkov")),
+        shutil.which("checkov"),
+        str(Path.home() / ".local" / "bin" / "checkov"),
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
 
 # Resource types each configuration must have, exactly.
 EXPECTED: dict[str, set[str]] = {
@@ -80,7 +108,7 @@ EXPECTED: dict[str, set[str]] = {
 @functools.cache
 def rendered(name: str) -> str:
     answers = cfn.answers_for(name)
-    return terraform_configuration(answers, cfn._ctx(answers))
+    return terraform_configuration(answers, context_for(answers))
 
 
 @functools.cache
@@ -168,7 +196,7 @@ def policy_of(name: str, kind: str, label: str, attribute: str = "policy") -> An
 
 def _names(name: str) -> tuple[Answers, Names]:
     answers = cfn.answers_for(name)
-    return answers, Names(answers, cfn._ctx(answers))
+    return answers, Names(answers, context_for(answers))
 
 
 # --------------------------------------------------------------------------- structure
@@ -186,7 +214,7 @@ def test_configuration_parses_with_settings_variables_and_the_trail(name: str) -
     values = defaults(name)
     assert values["trail_name"] == answers.trail.name
     assert values["bucket_name"] == answers.bucket.name
-    assert values["region"] == Names(answers, cfn._ctx(answers)).home_region
+    assert values["region"] == Names(answers, context_for(answers)).home_region
     if answers.bucket.prefix:
         assert values["log_prefix"] == answers.bucket.prefix
     types = {kind for kind, _ in blocks(name, "resource")}
@@ -247,7 +275,7 @@ def test_policies_are_the_wizards_own(name: str) -> None:
     """Read back and resolved with this account's values, each policy is what
     wizard.policy.policies builds (apply's own)."""
     answers, names = _names(name)
-    org = cfn._ctx(answers).organization_id
+    org = context_for(answers).organization_id
     found = blocks(name, "resource")
     if answers.bucket.create:
         assert policy_of(name, "aws_s3_bucket_policy", "logs") == bucket_policy(names, org)
@@ -310,7 +338,7 @@ def test_a_central_bucket_gets_statements_to_merge_not_a_policy() -> None:
             "encryption": {"type": "sse-s3"},
         }
     )
-    text = terraform_configuration(answers, cfn._ctx(answers))
+    text = terraform_configuration(answers, context_for(answers))
     document = hcl2.loads(text)
     types = {_unquote(next(iter(r))) for r in document["resource"]}
     assert types == {"aws_cloudtrail"}
@@ -373,10 +401,10 @@ def test_choices_that_fail_a_check_are_explained_next_to_a_resource(name: str) -
     text = rendered(name)
     comments = " ".join(_comment_blocks(text).values())
     answers = cfn.answers_for(name)
-    for check_id in failing_check_ids(answers, cfn._ctx(answers)):
+    for check_id in failing_check_ids(answers, context_for(answers)):
         assert re.search(rf"\b{check_id}\b.{{0,60}}?\bfails?\b", comments), (check_id, comments)
     header = text.split("\nterraform {")[0]
-    for ids, passes in terraform_checks(answers, cfn._ctx(answers)).items():
+    for ids, passes in terraform_checks(answers, context_for(answers)).items():
         assert ids in header
         if passes is False:
             assert re.search(rf"FAIL\s+{re.escape(ids)}", header)
@@ -387,7 +415,9 @@ def test_choices_that_fail_a_check_are_explained_next_to_a_resource(name: str) -
 @pytest.mark.parametrize("name", NAMES)
 def test_same_answers_give_the_same_bytes(name: str) -> None:
     answers = cfn.answers_for(name)
-    again = terraform_configuration(Answers.model_validate(answers.model_dump()), cfn._ctx(answers))
+    again = terraform_configuration(
+        Answers.model_validate(answers.model_dump()), context_for(answers)
+    )
     assert rendered(name) == again
 
 
@@ -421,7 +451,7 @@ def checkov_results(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, tuple[set[str], set[str], dict[str, str]]]]:
     """Per configuration: (passed ids, failed ids, skipped id -> reason), one checkov run."""
-    executable = cfn._checkov()
+    executable = checkov_executable()
     if executable is None:
         pytest.fail(
             "checkov is not installed: run `make .venv-checkov/bin/checkov` (`make test` does), "
@@ -474,11 +504,11 @@ def test_checkov_fails_exactly_what_the_answers_chose(
     passed, failed, skipped = checkov_results[name]
     assert {"CKV_AWS_35", "CKV_AWS_36", "CKV_AWS_67"} <= passed | failed
     answers = cfn.answers_for(name)
-    declared = failing_check_ids(answers, cfn._ctx(answers))
+    declared = failing_check_ids(answers, context_for(answers))
     assert failed == declared & (passed | failed)
     assert not declared & passed  # what the header says fails, checkov does not pass
     # Skipped checks are the ones that do not fit this setup, each with its reason.
-    assert set(skipped) == skipped_check_ids(answers, cfn._ctx(answers))
+    assert set(skipped) == skipped_check_ids(answers, context_for(answers))
     assert all(len(reason) > 20 for reason in skipped.values()), skipped
 
 
