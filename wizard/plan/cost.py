@@ -33,6 +33,7 @@ from pydantic import Field
 from wizard.account.activity import Activity, ManagementCopy
 from wizard.model.answers import Answers
 from wizard.model.base import WizardModel
+from wizard.model.choices import LIFECYCLE_MIN_STORAGE_DAYS
 from wizard.model.cost import CostEstimate, CostItem
 
 __all__ = [
@@ -394,11 +395,14 @@ class _Estimator:
     assumptions: list[str]
 
     def add(self, what: str, monthly: Range, basis: str) -> None:
+        # The ends pair a volume with a number of log files; for a cost that depends on the
+        # files' size (what S3 Lifecycle moves) the fewer events can cost more.
+        low, high = sorted((monthly.low, monthly.high))
         self.items.append(
             CostItem(
                 what=what,
-                monthly_usd_low=round(monthly.low, 2),
-                monthly_usd_high=round(monthly.high, 2),
+                monthly_usd_low=round(low, 2),
+                monthly_usd_high=round(high, 2),
                 basis=basis,
             )
         )
@@ -693,20 +697,135 @@ def _log_files(answers: Answers, volume: Volume) -> Range:
     return Range(float(LOG_FILES_PER_DAY * low), float(LOG_FILES_PER_DAY * regions))
 
 
+COLD_CLASSES: dict[str, tuple[str, str, int]] = {
+    "STANDARD_IA": ("s3_standard_ia_storage", "s3_transition_standard_ia", 0),
+    "GLACIER_IR": ("s3_glacier_ir_storage", "s3_transition_glacier_ir", 0),
+    "GLACIER": ("s3_glacier_storage", "s3_transition_glacier", 40 * 1024),
+    "DEEP_ARCHIVE": ("s3_deep_archive_storage", "s3_transition_deep_archive", 40 * 1024),
+}
+"""Each colder storage class: its storage price, its transition price, and the bytes S3 adds
+to each archived object (32 KB at the class's price, 8 KB at S3 Standard's). The fewest days
+S3 bills there are :data:`wizard.model.choices.LIFECYCLE_MIN_STORAGE_DAYS`."""
+
+MIN_TRANSITION_BYTES = 128 * 1024
+"""S3 Lifecycle does not move objects smaller than this by default (since September 2024)."""
+
+
+@dataclass(frozen=True)
+class _Held:
+    """One end of the range: what the bucket holds in the month priced."""
+
+    standard_gb: float
+    cold_gb: float
+    cold_billed_gb: float
+    overhead_standard_gb: float
+    overhead_cold_gb: float
+    transitions: float
+    moved: bool
+
+
+def _held(
+    est: _Estimator, gb_a_day: float, files_a_day: float, standard_days: int, cold_days: int
+) -> _Held:
+    """What one end of the range holds: ``standard_days`` of files in S3 Standard, then
+    ``cold_days`` in the colder class (none when the files are too small to be moved)."""
+    retention = est.answers.bucket.retention
+    size = gb_a_day * GB / files_a_day if files_a_day else 0.0
+    moved = bool(cold_days) and retention is not None and size >= MIN_TRANSITION_BYTES
+    if not moved or retention is None:
+        days = standard_days + cold_days
+        return _Held(gb_a_day * days, 0.0, 0.0, 0.0, 0.0, 0.0, False)
+    overhead = COLD_CLASSES[retention.storage_class][2]
+    least = LIFECYCLE_MIN_STORAGE_DAYS[retention.storage_class]
+    expires = retention.expire_days is not None and cold_days < least
+    billed_days = max(cold_days, least) if expires else cold_days
+    extra = files_a_day * overhead / GB
+    return _Held(
+        standard_gb=gb_a_day * standard_days,
+        cold_gb=gb_a_day * cold_days,
+        cold_billed_gb=gb_a_day * billed_days,
+        overhead_standard_gb=extra * 0.2 * billed_days,  # 8 of the 40 KB
+        overhead_cold_gb=extra * 0.8 * billed_days,  # 32 of the 40 KB
+        transitions=files_a_day * DAYS_PER_MONTH,
+        moved=True,
+    )
+
+
 def _storage_items(est: _Estimator, recorded: Range, files: Range, digests: int) -> None:
     months = est.answers.cost.storage_months
     region = est.bucket_region
+    retention = est.answers.bucket.retention
+    window = DAYS_PER_MONTH * months
+    expire = retention.expire_days if retention is not None else None
+    days = min(window, expire) if expire is not None else window
+    move = retention.transition_days if retention is not None else None
+    cold_days = days - move if move is not None and move < days else 0
     gb_a_day = recorded * (COMPRESSED_BYTES_PER_EVENT / GB)
-    held = gb_a_day * (DAYS_PER_MONTH * months)
-    est.add(
-        "S3 storage of the log files",
-        held * est.unit("s3_standard_storage", region),
-        f"{months} month{'s' if months != 1 else ''} of log files held "
-        f"({_gb(held)}): {_span(recorded)} events a day at about "
-        f"{COMPRESSED_BYTES_PER_EVENT} bytes each compressed, at "
-        f"{est.price_text('s3_standard_storage', region)}; the wizard sets no expiry, so "
-        "this grows each month until a lifecycle rule removes old files",
+    ends = [
+        _held(est, gb, n, days - cold_days, cold_days)
+        for gb, n in ((gb_a_day.low, files.low), (gb_a_day.high, files.high))
+    ]
+    standard = est.unit("s3_standard_storage", region)
+    cold = transition = 0.0
+    if retention is not None and cold_days:
+        name, moving, _overhead = COLD_CLASSES[retention.storage_class]
+        cold = est.unit(name, region)
+        transition = est.unit(moving, region)
+
+    def monthly(end: _Held) -> float:
+        return (end.standard_gb + end.overhead_standard_gb) * standard + (
+            end.cold_billed_gb + end.overhead_cold_gb
+        ) * cold
+
+    held = Range(ends[0].standard_gb + ends[0].cold_gb, ends[1].standard_gb + ends[1].cold_gb)
+    kept = (
+        f"log files expire after {expire} days (bucket.retention.expire_days), so the month "
+        f"priced holds {days} days of them"
+        if expire is not None and expire <= window
+        else f"{months} month{'s' if months != 1 else ''} of log files held (no expiry"
+        + (f" before day {expire}" if expire is not None else " is set")
+        + "; storage grows each month until a lifecycle rule removes old files)"
     )
+    basis = (
+        f"{kept}: {_gb(held)} at about {COMPRESSED_BYTES_PER_EVENT} bytes an event compressed "
+        f"({_span(recorded)} events a day), at {est.price_text('s3_standard_storage', region)}"
+    )
+    if retention is not None and cold_days:
+        name = COLD_CLASSES[retention.storage_class][0]
+        basis += (
+            f"; after {move} days they move to {retention.storage_class}, at "
+            f"{est.price_text(name, region)}"
+        )
+        if not any(end.moved for end in ends):
+            basis += (
+                "; but a log file is smaller than 128 KB, and S3 Lifecycle does not move "
+                "objects that small by default: they stay in S3 Standard"
+            )
+        elif not all(end.moved for end in ends):
+            basis += (
+                "; at one end of the range a log file is smaller than 128 KB, and S3 Lifecycle "
+                "does not move objects that small by default: there they stay in S3 Standard"
+            )
+        least = LIFECYCLE_MIN_STORAGE_DAYS[retention.storage_class]
+        if expire is not None and cold_days < least:
+            basis += (
+                f"; S3 bills at least {least} days in {retention.storage_class}, so their "
+                f"{cold_days} days there are billed as {least}"
+            )
+        if COLD_CLASSES[retention.storage_class][2]:
+            basis += "; S3 adds 40 KB to each archived object (32 KB at the archive's price)"
+    elif retention is not None and move is not None:
+        basis += f"; none is old enough to move to {retention.storage_class} in the month priced"
+    est.add("S3 storage of the log files", Range(monthly(ends[0]), monthly(ends[1])), basis)
+    if transition and any(end.moved for end in ends):
+        moved = Range(*sorted(end.transitions if end.moved else 0.0 for end in ends))
+        assert retention is not None
+        est.add(
+            f"S3 lifecycle transitions to {retention.storage_class}",
+            moved * transition,
+            f"each log file is moved once, {_span(moved * (1 / DAYS_PER_MONTH))} a day, at "
+            f"{est.price_text(COLD_CLASSES[retention.storage_class][1], region)}",
+        )
     writes = files + Range.of(float(digests))
     est.add(
         "S3 requests (writing log files)",

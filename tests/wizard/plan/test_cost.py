@@ -549,3 +549,70 @@ def test_a_bad_cost_section_says_what_to_give(line: str, says: str) -> None:
     assert problem.field.startswith("cost.")
     assert problem.line == 6
     assert says in problem.message
+
+
+# ------------------------------------------------------------------ retention (lifecycle)
+
+BIG = 1_000_000
+"""Management events a day large enough that a log file passes S3's 128 KB transition floor
+(1,000,000 x 200 bytes over 288 files is about 680 KB a file)."""
+
+
+def retained(**retention: Any) -> Answers:
+    return answers(
+        bucket={"name": "acme-logs-cost", "retention": retention},
+        cost={"management_events_per_day": BIG, "storage_months": 24},
+    )
+
+
+def test_expired_log_files_are_held_only_until_they_expire() -> None:
+    cost = estimate(retained(expire_days=400))
+
+    gb_a_day = BIG * COMPRESSED_BYTES_PER_EVENT / GB
+    expected = cents(gb_a_day * 400 * unit("s3_standard_storage"))
+    storage = item(cost, "S3 storage")
+    assert storage.monthly_usd_high == expected
+    assert "expire after 400 days" in storage.basis
+
+
+def test_moved_log_files_are_priced_in_their_colder_class_and_each_move_is_a_request() -> None:
+    cost = estimate(retained(transition_days=90, storage_class="GLACIER_IR", expire_days=365))
+
+    gb_a_day = BIG * COMPRESSED_BYTES_PER_EVENT / GB
+    expected = gb_a_day * 90 * unit("s3_standard_storage") + gb_a_day * (365 - 90) * unit(
+        "s3_glacier_ir_storage"
+    )
+    assert item(cost, "S3 storage").monthly_usd_high == cents(expected)
+    moves = LOG_FILES_PER_DAY * DAYS_PER_MONTH * unit("s3_transition_glacier_ir")
+    assert item(cost, "S3 lifecycle transitions").monthly_usd_high == cents(moves)
+
+
+def test_an_archive_bills_its_minimum_days_and_its_overhead_per_object() -> None:
+    cost = estimate(retained(transition_days=30, storage_class="DEEP_ARCHIVE", expire_days=120))
+
+    gb_a_day = BIG * COMPRESSED_BYTES_PER_EVENT / GB
+    billed = 180  # Deep Archive bills 180 days at least; the files spend 90 days there
+    overhead = LOG_FILES_PER_DAY * 40 * 1024 / GB * billed
+    expected = (gb_a_day * 30 + overhead * 8 / 40) * unit("s3_standard_storage") + (
+        gb_a_day * billed + overhead * 32 / 40
+    ) * unit("s3_deep_archive_storage")
+    storage = item(cost, "S3 storage")
+    assert storage.monthly_usd_high == cents(expected)
+    assert "billed as 180" in storage.basis
+
+
+def test_log_files_smaller_than_128_kb_stay_in_s3_standard() -> None:
+    small = answers(
+        bucket={
+            "name": "acme-logs-cost",
+            "retention": {"transition_days": 90, "storage_class": "GLACIER_IR"},
+        },
+    )  # 100,000 events a day: about 68 KB a log file
+    cost = estimate(small)
+
+    gb_a_day = N * COMPRESSED_BYTES_PER_EVENT / GB
+    expected = cents(gb_a_day * DAYS_PER_MONTH * 12 * unit("s3_standard_storage"))
+    storage = item(cost, "S3 storage")
+    assert storage.monthly_usd_high == expected
+    assert "128 KB" in storage.basis
+    assert not [i for i in cost.items if i.what.startswith("S3 lifecycle transitions")]
