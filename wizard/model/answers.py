@@ -773,8 +773,9 @@ class CostAnswers(AnswersModel):
     """Network activity events a day, every event source together; None: a stated default
     per event source."""
     storage_months: int = 12
-    """Months of log files the bucket holds in the month priced (the wizard sets no expiry,
-    so storage grows each month until a lifecycle rule removes old files)."""
+    """Months of log files the bucket holds in the month priced, unless
+    bucket.retention.expire_days removes them sooner (without an expiry, storage grows each
+    month)."""
 
     @field_validator(
         "management_events_per_day", "data_events_per_day", "network_activity_events_per_day"
