@@ -50,7 +50,8 @@ class EventsScreen(StepScreen):
     DEFAULT_CSS = """
     EventsScreen #management { width: 60; }
     EventsScreen .checkboxes { height: auto; }
-    EventsScreen #selectors { height: auto; max-height: 12; border: round $panel; }
+    EventsScreen #selectors { height: auto; max-height: 14; border: round $panel; }
+    EventsScreen #selectors > ListItem { height: auto; }
     EventsScreen #selector-buttons { height: auto; }
     EventsScreen #selector-buttons Button { margin-right: 1; }
     """
