@@ -25,8 +25,15 @@ speed-up against the target (at least 4x):
   every request ``--latency-ms`` (default 40) before forwarding it, as a real AWS endpoint
   tens of milliseconds away would. This is the setting the target is about.
 
-Not a test. Run: ``.venv/bin/python bench/onboard.py [--accounts 50] [--concurrency 16]
-[--latency-ms 40] [--only emulator|latency]``.
+With ``--engine stacksets`` the same accounts are members of an organization in two OUs, and
+the run is ``cloudtrail-wizard onboard ACCOUNTS --engine stacksets --ou OU1 --ou OU2 --yes``:
+one StackSet, AWS's own fan-out (the sandbox deploys each member's stack itself, account by
+account, so the wall time here is the emulator's work; this machine only sends a handful of
+StackSet calls and waits). Checked the same way: every account's result SUCCEEDED, and its
+trail exists and is logging.
+
+Not a test. Run: ``.venv/bin/python bench/onboard.py [--engine accounts|stacksets]
+[--accounts 50] [--concurrency 16] [--latency-ms 40] [--only emulator|latency]``.
 """
 
 from __future__ import annotations
@@ -270,6 +277,95 @@ class Bench:
                 raise SystemExit(f"{arn} is not logging")
 
 
+class StackSetBench(Bench):
+    """The same accounts as members of an organization in two OUs; one StackSet for them."""
+
+    def prepare_organization(self) -> tuple[Path, list[str], list[str]]:
+        """A reset sandbox, the log archive, the organization: (accounts file, OUs, members)."""
+        self.sandbox.reset(seed=True)
+        key_arn = set_up_log_archive(self.accounts)
+        org = self.accounts.session.client("organizations", endpoint_url=self.endpoint)
+        org.create_organization(FeatureSet="ALL")
+        org.enable_aws_service_access(
+            ServicePrincipal="member.org.stacksets.cloudformation.amazonaws.com"
+        )
+        root = org.list_roots()["Roots"][0]["Id"]
+        ous = [
+            org.create_organizational_unit(ParentId=root, Name=name)["OrganizationalUnit"]["Id"]
+            for name in ("workloads", "sandbox")
+        ]
+        members = []
+        for i in range(len(self.members)):
+            status = org.create_account(AccountName=f"member-{i}", Email=f"m{i}@example.com")
+            account = status["CreateAccountStatus"]["AccountId"]
+            org.move_account(
+                AccountId=account, SourceParentId=root, DestinationParentId=ous[i % len(ous)]
+            )
+            members.append(account)
+        path = self.tmp / "stackset-accounts.yaml"
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "answers": {
+                        "trail": {"name": "org-audit", "region": REGION},
+                        "bucket": {
+                            "name": BUCKET,
+                            "create": False,
+                            "account": LOG_ACCOUNT,
+                            "prefix": PREFIX,
+                        },
+                        "encryption": {"type": "sse-kms", "key": key_arn},
+                    },
+                    "central": {"role_arn": LOG_ROLE},
+                }
+            )
+        )
+        return path, ous, members
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.sandbox.endpoint_url)
+
+    def deploy(self, endpoint: str) -> Run:
+        path, ous, members = self.prepare_organization()
+        command = [*self.wizard, "onboard", str(path), "--engine", "stacksets", "--yes"]
+        command += ["--output", "json", *(a for ou in ous for a in ("--ou", ou))]
+        self.counter.take()
+        start = time.perf_counter()
+        result = subprocess.run(
+            command,
+            env=environment(endpoint, self.tmp),
+            cwd=self.tmp,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        elapsed = time.perf_counter() - start
+        requests = self.counter.take()
+        if result.returncode != 0:
+            raise SystemExit(
+                f"onboard --engine stacksets failed ({result.returncode}):\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
+        report = json.loads(result.stdout)
+        done = {o["account_id"] for o in report["outcomes"] if o["status"] == "SUCCEEDED"}
+        if report["status"] != "applied" or done != set(members):
+            raise SystemExit(f"not every account succeeded: {report['status']}, {done}")
+        for account in members:
+            role = f"arn:aws:iam::{account}:role/{MEMBER_ROLE}"
+            cloudtrail = self.accounts.client("cloudtrail", role)
+            if not cloudtrail.get_trail_status(Name="org-audit")["IsLogging"]:
+                raise SystemExit(f"the trail of {account} is not logging")
+        return Run(elapsed, requests)
+
+
+def stacksets(bench: StackSetBench, label: str, endpoint: str) -> None:
+    print(f"\n{label}:")
+    run = bench.deploy(endpoint)
+    print(f"  {'stacksets':<16} {'seconds':>8} {'requests':>9}")
+    print(f"  {'one StackSet':<16} {run.seconds:8.2f} {run.requests:9d}")
+
+
 def compare(bench: Bench, label: str, endpoint: str, concurrency: int) -> float:
     print(f"\n{label}:")
     print(f"  {'mode':<16} {'seconds':>8} {'requests':>9}")
@@ -296,7 +392,16 @@ def main() -> int:
         help="latency the proxy adds to every request in the second setting (default 40)",
     )
     parser.add_argument("--only", choices=("emulator", "latency"), help="run one setting")
+    parser.add_argument(
+        "--engine",
+        choices=("accounts", "stacksets"),
+        default="accounts",
+        help="accounts: one role per account, serial vs concurrent (default); stacksets: one "
+        "StackSet for the accounts of two OUs",
+    )
     args = parser.parse_args()
+    if args.engine == "stacksets":
+        return main_stacksets(args)
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # moto's unimplemented-op noise
     members = member_accounts(args.accounts)
     with tempfile.TemporaryDirectory() as tmp, start_sandbox(seed=True) as sandbox:
@@ -319,6 +424,28 @@ def main() -> int:
                     f"latency ({args.latency_ms:g} ms added to every request by a proxy)",
                     proxy.url,
                     args.concurrency,
+                )
+    return 0
+
+
+def main_stacksets(args: argparse.Namespace) -> int:
+    """``--engine stacksets``: one StackSet for every member account, in both settings."""
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    members = member_accounts(args.accounts)
+    with tempfile.TemporaryDirectory() as tmp, start_sandbox(seed=True) as sandbox:
+        bench = StackSetBench(sandbox, Path(tmp), members)
+        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+        print(f"{len(members)} member accounts in 2 OUs, central bucket and key in {LOG_ACCOUNT}")
+        print(f"{' '.join(bench.wizard)} onboard ACCOUNTS --engine stacksets --ou OU1 --ou OU2")
+        if args.only in (None, "emulator"):
+            stacksets(bench, "emulator (loopback, no added latency)", sandbox.endpoint_url)
+        if args.only in (None, "latency"):
+            with FaultProxy(sandbox.endpoint_url) as proxy:
+                proxy.delay(args.latency_ms / 1000)
+                stacksets(
+                    bench,
+                    f"latency ({args.latency_ms:g} ms added to every request by a proxy)",
+                    proxy.url,
                 )
     return 0
 

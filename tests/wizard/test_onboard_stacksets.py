@@ -469,3 +469,40 @@ def test_answers_one_template_cannot_serve_are_refused_before_any_call(
     err = capsys.readouterr().err
     assert "{account_id} cannot be used with a StackSet" in err
     assert "trail.name" in err and "bucket.name" in err
+
+
+# --------------------------------------------------------------------------- recover
+
+
+def test_a_run_that_never_finished_is_listed_and_rolled_back_by_recover(
+    run: Callable[..., Any],
+    capsys: pytest.CaptureFixture[str],
+    accounts_file: Path,
+    organization: Organization,
+    archive: central.LogArchive,
+    sandbox: Any,
+    _client_session: Any,
+    aws: Any,
+) -> None:
+    """The run's journal without its summary is what a killed run leaves: `recover` lists it
+    and `recover --rollback` undoes the StackSet, its instances and the central update."""
+    org = organization
+    code, doc = run(capsys, str(accounts_file), "--ou", org.dev, "--yes")
+    assert code == EXIT_OK, doc
+    journal = Path(doc["journal_path"])
+    killed = json.loads(journal.read_text())
+    killed["summary"] = None
+    journal.write_text(json.dumps(killed))
+
+    (unfinished,) = unfinished_runs()
+    assert unfinished.reason == "interrupted"
+    assert {"create-stack-set", "create-stack-instances"} <= set(unfinished.done)
+
+    argv = ["recover", "--rollback", "--yes", "--log-account-role", central.LOG_ROLE]
+    assert main(argv) == EXIT_OK, capsys.readouterr()
+    with pytest.raises(aws("cloudformation").exceptions.StackSetNotFoundException):
+        aws("cloudformation").describe_stack_set(StackSetName=STACK_SET)
+    assert trails(sandbox, _client_session, aws, org.accounts["dev"]) == []
+    assert archive.live_bucket_policy() == archive.bucket_policy
+    assert archive.live_key_policy() == archive.key_policy
+    assert unfinished_runs() == []
