@@ -229,6 +229,11 @@ class Engine:
             copies=copies,
             copies_error=copies_error,
             partition=self.ctx.partition,
+            organization_trails=[
+                t.name
+                for t in found.organization_trails
+                if t.logging is not False and t.management not in ("none", None)
+            ],
         )
 
     def fingerprint(self, answers: Answers, found: Discovery | None = None) -> dict[str, str]:

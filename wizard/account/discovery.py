@@ -34,14 +34,19 @@ from wizard.account.current import (
     read_trail_state,
     tag_map,
 )
+from wizard.account.landing import discover_organization_trails
 from wizard.model.answers import Answers
 from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext, Names
+from wizard.model.landing import OrganizationTrail
 from wizard.model.names import classify_key_ref, parse_arn
 from wizard.model.regions import normalise_bucket_location, partition_of
 from wizard.ports import AwsCaller, AwsError
 
 T = TypeVar("T")
+
+CLOUDTRAIL_SERVICE_LINKED_ROLE = "AWSServiceRoleForCloudTrail"
+"""The service-linked role organization trails need in the management account."""
 
 
 class BucketFacts(WizardModel):
@@ -359,6 +364,15 @@ class OrganizationFacts(WizardModel):
     """The caller is the management account."""
     is_delegated_admin: bool | None = None
     """The caller is CloudTrail's delegated administrator."""
+    delegated_admins: list[str] | None = None
+    """CloudTrail's registered delegated administrator accounts (None: not read)."""
+    member_accounts: list[str] | None = None
+    """The organization's accounts (ListAccounts, read from the management account when a
+    delegated administrator is to be registered; None: not read)."""
+    service_linked_role: bool | None = None
+    """The caller's account has CloudTrail's service-linked role, AWSServiceRoleForCloudTrail
+    (None: not read). Organization trails need it in the management account; enabling
+    trusted access creates it."""
     trusted_access: bool | None = None
     """Trusted access for cloudtrail.amazonaws.com is enabled (None: could not check)."""
     errors: list[str] = Field(default_factory=list)
@@ -487,6 +501,9 @@ class Discovery(WizardModel):
     """CloudWatch Logs delivery, when used."""
     organization: OrganizationFacts | None = None
     """Organization facts, for organization trails."""
+    organization_trails: list[OrganizationTrail] = Field(default_factory=list)
+    """Organization trails of another account (the management account) that already record
+    this one: AWS Control Tower's, the Landing Zone Accelerator's or any other."""
     central: CentralFacts | None = None
     """Central logging (bucket or key in another account), None when not used."""
     access_logs: AccessLogFacts | None = None
@@ -631,8 +648,10 @@ def discover(
         tasks["topic"] = lambda: discover_topic(topic_arn, caller)
     if answers.cloudwatch_logs.enabled:
         tasks["logs"] = lambda: discover_logs(names, caller)
-    if answers.trail.organization:
-        tasks["organization"] = lambda: discover_organization(ctx, caller)
+    if answers.trail.organization or answers.organization.delegated_admin:
+        tasks["organization"] = lambda: discover_organization(
+            ctx, caller, members=answers.organization.delegated_admin is not None
+        )
     if answers.bucket.access_logs is not None:
         tasks["access_logs"] = lambda: discover_access_logs(answers, ctx, caller)
     alias_region = _alias_region_guess(answers, names)
@@ -672,6 +691,7 @@ def discover(
             # goes where the bucket turned out to be.
             alias = discover_alias(alias.name, names.bucket_region(bucket.region), caller)
     trails, trails_error = results["trails"]
+    org_trails = discover_organization_trails(trails, ctx.account_id, caller)
     named: tuple[list[TrailFacts] | None, str | None] = results.get("named_trails", (None, None))
     organization: OrganizationFacts | None = results.get("organization")
     state = discover_state(
@@ -695,6 +715,7 @@ def discover(
         topic=state.topic,
         logs=state.logs,
         organization=organization,
+        organization_trails=org_trails,
         central=central,
         access_logs=access,
         alias=alias,
@@ -1459,8 +1480,14 @@ def discover_logs(names: Names, caller: AwsCaller) -> LogsFacts:
     return LogsFacts(**facts)
 
 
-def discover_organization(ctx: AccountContext, caller: AwsCaller) -> OrganizationFacts:
-    """Organization facts CloudTrail checks for organization trails."""
+def discover_organization(
+    ctx: AccountContext, caller: AwsCaller, *, members: bool = False
+) -> OrganizationFacts:
+    """Organization facts CloudTrail checks for organization trails.
+
+    ``members``: also list the organization's accounts (from the management account), to
+    check that a delegated administrator to register is a member.
+    """
     region = ctx.region
     try:
         org = caller.call("organizations", region, "DescribeOrganization")["Organization"]
@@ -1487,14 +1514,30 @@ def discover_organization(ctx: AccountContext, caller: AwsCaller) -> Organizatio
         )
     except AwsError as err:
         errors.append(_explain(err, "ListAWSServiceAccessForOrganization"))
-    if not facts["is_management_account"]:
+    try:
+        admins = caller.paginate(
+            "organizations", region, "ListDelegatedAdministrators",
+            "DelegatedAdministrators", {"ServicePrincipal": "cloudtrail.amazonaws.com"},
+        )  # fmt: skip
+        facts["delegated_admins"] = sorted(str(a.get("Id")) for a in admins)
+        if not facts["is_management_account"]:
+            facts["is_delegated_admin"] = ctx.account_id in facts["delegated_admins"]
+    except AwsError as err:
+        errors.append(_explain(err, "ListDelegatedAdministrators"))
+    if members and facts["is_management_account"]:
         try:
-            admins = caller.paginate(
-                "organizations", region, "ListDelegatedAdministrators",
-                "DelegatedAdministrators", {"ServicePrincipal": "cloudtrail.amazonaws.com"},
-            )  # fmt: skip
-            facts["is_delegated_admin"] = any(a.get("Id") == ctx.account_id for a in admins)
+            accounts = caller.paginate("organizations", region, "ListAccounts", "Accounts")
+            facts["member_accounts"] = sorted(str(a.get("Id")) for a in accounts)
         except AwsError as err:
-            errors.append(_explain(err, "ListDelegatedAdministrators"))
+            errors.append(_explain(err, "ListAccounts"))
+    if facts["is_management_account"]:
+        try:
+            caller.call("iam", region, "GetRole", {"RoleName": CLOUDTRAIL_SERVICE_LINKED_ROLE})
+            facts["service_linked_role"] = True
+        except AwsError as err:
+            if err.not_found:
+                facts["service_linked_role"] = False
+            else:
+                errors.append(_explain(err, "GetRole"))
     facts["errors"] = errors
     return OrganizationFacts(**facts)

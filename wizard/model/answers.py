@@ -810,6 +810,23 @@ class CostAnswers(AnswersModel):
         return value
 
 
+class OrganizationAnswers(AnswersModel):
+    """What the wizard sets up in the organization itself (from its management account)."""
+
+    delegated_admin: str | None = None
+    """A member account to register as CloudTrail's delegated administrator
+    (RegisterOrganizationDelegatedAdmin, run from the management account); that account can
+    then create and manage the organization trail, whose ARN stays in the management
+    account. None: register nobody."""
+
+    @field_validator("delegated_admin")
+    @classmethod
+    def _delegated_admin(cls, value: str | None) -> str | None:
+        if value is not None and (problem := check_account_id(value)):
+            raise ValueError(problem)
+        return value
+
+
 class Answers(AnswersModel):
     """A whole answers file."""
 
@@ -827,6 +844,8 @@ class Answers(AnswersModel):
     """Event selection."""
     cost: CostAnswers = Field(default_factory=CostAnswers)
     """Event volumes for the cost preview (it estimates them when left out)."""
+    organization: OrganizationAnswers = Field(default_factory=OrganizationAnswers)
+    """The organization: CloudTrail's delegated administrator to register."""
 
     def home_region(self, default: str) -> str:
         """The trail's home region, falling back to ``default`` (the session's)."""

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from wizard.model.base import WizardModel
 from wizard.model.cost import CostEstimate
+from wizard.model.landing import OrganizationTrail
 
 PLACEHOLDER = re.compile(r"^\$\{(?P<step>[a-z0-9-]+):(?P<path>[A-Za-z0-9_.\[\]]+)\}$")
 """A parameter value that refers to a field of an earlier step's response."""
@@ -191,6 +192,10 @@ class Plan(WizardModel):
     cost: CostEstimate | None = None
     """What the trail will cost a month, choice by choice (:mod:`wizard.plan.cost`); None
     when not estimated (an offline plan)."""
+    organization_trails: list[OrganizationTrail] = Field(default_factory=list)
+    """Organization trails of the management account that already record this account
+    (AWS Control Tower's, the Landing Zone Accelerator's, any other): where they deliver and
+    what they record, as far as this account can read them."""
 
     @property
     def unchanged(self) -> bool:

@@ -53,6 +53,7 @@ __all__ = [
     "PriceList",
     "Range",
     "Volume",
+    "duplicate_management_cost",
     "estimate_cost",
     "load_prices",
     "volume_for",
@@ -492,6 +493,7 @@ def estimate_cost(
     copies_error: str | None = None,
     partition: str = "aws",
     prices: PriceList | None = None,
+    organization_trails: Sequence[str] = (),
 ) -> CostEstimate:
     """The monthly cost of the trail the answers describe, choice by choice, as ranges.
 
@@ -505,6 +507,9 @@ def estimate_cost(
         copies_error: Why the other trails could not all be listed.
         partition: The account's partition (prices are those of AWS's commercial regions).
         prices: The price list (the shipped one by default).
+        organization_trails: Organization trails that already record this account's
+            management events: when the answers leave management events to them, the
+            estimate says what a second copy here would have cost.
 
     Returns:
         The estimate: an item per choice that costs something, the total, the prices' date
@@ -530,6 +535,8 @@ def estimate_cost(
 
     if answers.events.management != "none":
         _management_item(est, reads, writes, copies, copies_error)
+    elif organization_trails:
+        _left_to_organization_item(est, organization_trails)
     if answers.events.data:
         kinds = ", ".join(d.type for d in answers.events.data)
         unit = est.unit("cloudtrail_data_events", home_region)
@@ -645,6 +652,27 @@ def _management_item(
         "Management events (this trail's copy)",
         charged * (DAYS_PER_MONTH * unit),
         f"{head}; {why}",
+    )
+
+
+def duplicate_management_cost(volume: Volume, home_region: str, prices: PriceList) -> Range:
+    """What a second copy of all management events costs a month (every copy is charged)."""
+    unit = prices.price("cloudtrail_management_copy").unit_price(home_region)
+    return volume.management_range * (DAYS_PER_MONTH * unit)
+
+
+def _left_to_organization_item(est: _Estimator, organization_trails: Sequence[str]) -> None:
+    """A zero item that says why no management events are recorded, and what a copy costs."""
+    duplicate = duplicate_management_cost(est.volume, est.home_region, est.prices)
+    price = est.price_text("cloudtrail_management_copy", est.home_region)
+    verb = "records" if len(organization_trails) == 1 else "record"
+    est.add(
+        "Management events (left to the organization trail)",
+        ZERO,
+        f"none recorded here: organization {_names(organization_trails)} already {verb} this "
+        f"account's management events; a second copy here would be charged at {price}, about "
+        f"${duplicate.low:,.2f} to ${duplicate.high:,.2f} a month for "
+        f"{_span(est.volume.management_range)} events a day ({est.volume.management_label})",
     )
 
 

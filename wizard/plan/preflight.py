@@ -25,6 +25,11 @@ from wizard.model.plan import Finding, by_severity
 from wizard.plan.central import central_findings
 from wizard.plan.desired import Adoption, adoption, ours_elsewhere
 from wizard.plan.event_guards import event_findings
+from wizard.plan.landing import (
+    delegated_admin_findings,
+    landing_findings,
+    organization_trail_findings,
+)
 from wizard.plan.limits import limit_findings
 from wizard.plan.retention import retention_findings
 from wizard.plan.review import (
@@ -596,17 +601,7 @@ def _trail_findings(answers: Answers, names: Names, found: Discovery) -> list[Fi
     home = names.home_region
     out += _trail_name_findings(answers, names, found)
     # The limit of trails per region is checked with the other AWS limits (wizard.plan.limits).
-    org_trails = [t for t in found.trails if t.organization and t.owner_account != names.account]
-    if org_trails and not answers.trail.organization:
-        out.append(
-            _warn(
-                "organization-trail-exists",
-                f"The organization trail {org_trails[0].name} already records this account. A "
-                "second trail for management events is a paid second copy; consider data "
-                "events only, or rely on the organization trail.",
-                org_trails[0].arn,
-            )
-        )
+    out += landing_findings(answers, names, found)
     multi = [
         t
         for t in found.trails
@@ -703,36 +698,7 @@ def _trail_name_findings(answers: Answers, names: Names, found: Discovery) -> li
 
 
 def _organization_findings(answers: Answers, found: Discovery) -> list[Finding]:
-    if not answers.trail.organization:
-        return []
-    org = found.organization
-    problems: list[str] = []
-    if org is None or not org.in_organization:
-        problems.append("this account is not in an AWS organization")
-    else:
-        if not (org.is_management_account or org.is_delegated_admin):
-            problems.append(
-                "only the management account or CloudTrail's delegated administrator can create "
-                f"organization trails (management account: {org.management_account_id})"
-            )
-        if org.all_features is False:
-            problems.append("the organization must have all features enabled")
-        if org.trusted_access is False:
-            problems.append(
-                "trusted access for CloudTrail is off (aws organizations "
-                "enable-aws-service-access --service-principal cloudtrail.amazonaws.com)"
-            )
-        problems.extend(org.errors)
-    if not problems:
-        return []
-    return [
-        _error(
-            "organization-not-ready",
-            "An organization trail cannot be created: "
-            + "; ".join(problems)
-            + ". Fix these, or set trail.organization to false.",
-        )
-    ]
+    return organization_trail_findings(answers, found) + delegated_admin_findings(answers, found)
 
 
 # ------------------------------------------------------------------------- delivery

@@ -173,6 +173,29 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
                 purpose="organization trails: CloudTrail checks the organization on your behalf",
             )
         )
+    if answers.organization.delegated_admin:
+        needs.append(
+            Need(
+                sid="RegisterCloudTrailDelegatedAdmin",
+                # CloudTrail registers the account with Organizations on the caller's behalf
+                # (and checks trusted access and its service-linked role while doing so).
+                actions=(
+                    "cloudtrail:DeregisterOrganizationDelegatedAdmin",
+                    "cloudtrail:RegisterOrganizationDelegatedAdmin",
+                    "iam:CreateServiceLinkedRole",
+                    "iam:GetRole",
+                    "organizations:DeregisterDelegatedAdministrator",
+                    "organizations:DescribeAccount",
+                    "organizations:DescribeOrganization",
+                    "organizations:ListAWSServiceAccessForOrganization",
+                    "organizations:ListDelegatedAdministrators",
+                    "organizations:RegisterDelegatedAdministrator",
+                ),
+                resources=("*",),
+                purpose="register (and on rollback deregister) CloudTrail's delegated "
+                "administrator, from the management account",
+            )
+        )
     needs.append(
         Need(
             sid="CheckOwnPermissions",

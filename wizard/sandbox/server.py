@@ -69,6 +69,7 @@ from wizard.sandbox.delivery import (
     install_delivery_patches,
 )
 from wizard.sandbox.events import install_event_patches, remove_event_patches
+from wizard.sandbox.org_trails import install_org_trail_patches
 from wizard.sandbox.rules import (
     CLOUDTRAIL,
     TrailSpec,

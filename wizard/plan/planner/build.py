@@ -26,6 +26,7 @@ from wizard.plan.planner.bucket import bucket_chain
 from wizard.plan.planner.builder import PlanBuilder, PlanInputs
 from wizard.plan.planner.key import key_chain
 from wizard.plan.planner.logs import logs_chain
+from wizard.plan.planner.organization import organization_chain
 from wizard.plan.planner.tidy import tidy_chain
 from wizard.plan.planner.topic import topic_chain
 from wizard.plan.planner.trail import trail_chain
@@ -56,6 +57,7 @@ def build_plan(
     given = PlanInputs(answers, names, found, reviews, run_id, adopted)
     b = PlanBuilder()
     trail_deps: list[str] = []
+    organization_chain(b, given)
     key_ref = key_chain(b, given, trail_deps)
     bucket_chain(b, given, key_ref, trail_deps)
     topic_ref = topic_chain(b, given, trail_deps)
@@ -79,6 +81,7 @@ def build_plan(
         fingerprint=found.fingerprint(),
         run_id=run_id,
         resources=resource_states(answers, names, found, b.steps, key_arn),
+        organization_trails=found.organization_trails,
     )
 
 
