@@ -13,14 +13,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from wizard.model.landing import OrganizationTrail, landing_kind
 from wizard.policy.controls import management_events
 from wizard.ports import AwsCaller, AwsError
 
-if TYPE_CHECKING:
-    from wizard.account.discovery import TrailFacts
+
+class TrailFacts(Protocol):
+    """What this module reads of a listed trail (:class:`wizard.account.discovery.TrailFacts`;
+    a protocol, because discovery imports this module)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def arn(self) -> str: ...
+    @property
+    def home_region(self) -> str: ...
+    @property
+    def bucket(self) -> str | None: ...
+    @property
+    def prefix(self) -> str | None: ...
+    @property
+    def multi_region(self) -> bool: ...
+    @property
+    def organization(self) -> bool: ...
+    @property
+    def logging(self) -> bool | None: ...
+    @property
+    def owner_account(self) -> str | None: ...
+
 
 __all__ = ["discover_organization_trails", "organization_trails_of"]
 

@@ -16,6 +16,7 @@ from typing import Any
 from botocore import xform_name
 
 from wizard import __version__
+from wizard.export.landing import landing_lines, organization_trails_json
 from wizard.model.cost import CostEstimate
 from wizard.model.plan import PLACEHOLDER, Call, Plan, ResourceState, SettingChange, Step
 from wizard.model.text import printable_lines
@@ -57,6 +58,7 @@ def plan_to_json(plan: Plan, **extra: Any) -> dict[str, Any]:
         ],
         "resources": [r.model_dump(mode="json") for r in plan.resources],
         "cost": plan.cost.model_dump(mode="json") if plan.cost is not None else None,
+        "organization_trails": organization_trails_json(plan.organization_trails, plan.cost),
         "policies": plan.policies,
         **extra,
     }
@@ -223,6 +225,8 @@ def plan_to_text(plan: Plan) -> str:
         lines.append("Apply is blocked until the errors above are fixed. Nothing was changed.")
         lines.append("")
     lines += [*controls_to_text(plan_controls(plan)), ""]
+    if plan.organization_trails:
+        lines += [*landing_lines(plan.organization_trails, plan.cost), ""]
     if plan.cost is not None:
         lines += [*cost_to_text(plan.cost), ""]
     if plan.resources:

@@ -8,13 +8,20 @@ what could not be read is said, and the review checks again at apply (AWS refuse
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
+
 from wizard.account.discovery import CLOUDTRAIL_SERVICE_LINKED_ROLE, Discovery, OrganizationFacts
+from wizard.guide import Draft, apply_presets, presets_in
 from wizard.model.answers import Answers
 from wizard.model.context import Names
+from wizard.model.landing import OrganizationTrail
 from wizard.model.plan import Finding
 
 __all__ = [
     "MAX_DELEGATED_ADMINS",
+    "ONLY_MISSING_PRESET",
+    "add_only_missing",
     "delegated_admin_findings",
     "landing_findings",
     "organization_trail_findings",
@@ -224,3 +231,44 @@ def _organization_problems(org: OrganizationFacts | None, what: str) -> list[str
         problems.append(f"trusted access for CloudTrail is off: {_TRUSTED_ACCESS_FIX}")
     problems.extend(org.errors)
     return problems
+
+
+ONLY_MISSING_PRESET = "s3-writes"
+"""The data events "add only what is missing" records when the draft has none: S3 object
+writes (CIS 4.8), which organization trails of landing zones usually leave out."""
+
+
+def add_only_missing(draft: Draft, trails: Sequence[OrganizationTrail]) -> tuple[Draft, list[str]]:
+    """The draft changed to record only what the organization trails leave out.
+
+    Management events are turned off (the organization trail records them: a second copy is
+    charged), with what only applies to them (excluded sources, Insights on management
+    events, which analyse this trail's own management events). Data events are kept, or S3
+    object writes added when there are none. The bucket and the rest stay: a copy of the data
+    events in a bucket of this account is what this trail adds.
+
+    Args:
+        draft: The answers so far (answers-file shape, possibly incomplete); not changed.
+        trails: The organization trails discovery found.
+
+    Returns:
+        The new draft, and one sentence per change for people.
+    """
+    new: Draft = copy.deepcopy(draft)
+    events = new.setdefault("events", {})
+    said: list[str] = []
+    names = ", ".join(t.name for t in trails) or "the organization trail"
+    if events.get("management", "all") != "none":
+        events["management"] = "none"
+        said.append(f"Management events: none ({names} records them; a copy here is charged).")
+    for key, why in (
+        ("exclude_sources", "excluded sources apply to management events only"),
+        ("insights", "Insights on management events analyse this trail's own management events"),
+    ):
+        if events.get(key):
+            events[key] = []
+            said.append(f"Removed events.{key}: {why}.")
+    if not events.get("data") and not events.get("network"):
+        apply_presets(new, [*presets_in(new), ONLY_MISSING_PRESET])
+        said.append("Data events: S3 object writes of every bucket (CIS 4.8).")
+    return new, said
