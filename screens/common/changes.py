@@ -54,7 +54,10 @@ LABELS: dict[str, str] = {
     "events.management": "Management events",
     "events.exclude_sources": "Sources left out",
     "events.data": "Data events",
+    "events.network": "Network activity events",
     "events.insights": "Insights",
+    "events.data_insights": "Insights on data events",
+    "events.aggregation": "Data event aggregation",
 }
 """How each compared answer is named (the fields not listed are not compared: settings of a
 new bucket or key only, such as versioning, which an existing trail's answers do not use)."""
@@ -131,6 +134,8 @@ def show(key: str, value: Any) -> str:
             "trail.region": "the session's region",
             "bucket.access_logs": "off",
             "events.data": "none",
+            "events.network": "none",
+            "events.aggregation": "off",
         }.get(key, "none")
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -149,10 +154,9 @@ def show(key: str, value: Any) -> str:
 
 
 def _item(value: Any) -> str:
-    if isinstance(value, Mapping) and "type" in value:
-        resources = value.get("resources", "all")
-        which = "every resource" if resources == "all" else ", ".join(resources)
-        return f"{value['type']} ({which}; {value.get('read_write', 'all')})"
+    if isinstance(value, Mapping) and ("type" in value or "source" in value):
+        # A data or network activity event selector, as the Events step lists it.
+        return guide.describe_item(dict(value))
     return str(value)
 
 

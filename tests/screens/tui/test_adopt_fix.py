@@ -160,7 +160,9 @@ async def test_fix_failing_controls_lists_each_fix_and_opens_the_review(app_fact
         # Back walks the steps, each starting from the fixed values with its changes marked.
         await pilot.press("ctrl+b")
         await until(pilot, lambda: app.current_step == "events", "the events step")
-        assert "Data events: s3 (every resource; all), changed (was: none)" in changes_shown(app)
+        assert "Data events: S3 data events, every resource, changed (was: none)" in changes_shown(
+            app
+        )
 
 
 async def test_fix_is_not_offered_for_a_trail_without_failed_controls(app_factory: Any) -> None:
