@@ -466,6 +466,8 @@ class PlainWizard:
             self.line(f"  {t.name}: home {t.home_region}, {kind}{bucket}")
         self.line()
         self.para(existing.HINT, blank=False)
+        if self.offer_only_missing(engine, info):
+            return
         covering = [t for t in trails if t.organization or t.multi_region]
         if covering:
             t = covering[0]
@@ -476,6 +478,42 @@ class PlainWizard:
                 "of this account. The first copy is free; a second trail's copy is charged, so "
                 "consider recording only data events in the new trail."
             )
+
+    def offer_only_missing(self, engine: Engine, info: AccountInfo) -> bool:
+        """Say which organization trails already record the account, and offer to add only
+        what they leave out (no second, charged copy of management events).
+
+        Returns:
+            True when such trails were found (and said), False when there are none.
+        """
+        # Deferred for start-up time: the planner loads only when this runs.
+        from wizard.plan.landing import add_only_missing
+
+        try:
+            shadows = engine.trails()  # DescribeTrails lists the organization's shadow copies
+            found = (
+                engine.organization_trails(shadows)
+                if any(t.organization and t.owner_account != info.account_id for t in shadows)
+                else []
+            )
+        except AwsError as err:
+            self.line(f"Could not read the organization trails: {err.message}")
+            return False
+        if not found:
+            return False
+        self.line()
+        for t in found:
+            self.para(f"Already recorded: {t.describe()}")
+        self.para(
+            "A second copy of management events in a trail of this account is charged (the "
+            "review's cost says how much). You can add only what is missing instead: data "
+            "events, Insights on them, a copy in a bucket of this account."
+        )
+        if self.confirm("Add only what is missing (no management events in the new trail)?", True):
+            self.draft, said = add_only_missing(self.draft, found)
+            for sentence in said:
+                self.line(f"  {sentence}")
+        return True
 
     # ------------------------------------------------------------------ questions
 
@@ -844,6 +882,7 @@ class PlainWizard:
         self.line(f"Trail   {plan.trail_arn}")
         self.print_findings(plan.findings)
         self.print_controls(plan)
+        self.print_organization_trails(plan)
         self.print_cost(plan)
         self.print_steps(plan)
         self.print_policies(plan)
@@ -891,6 +930,19 @@ class PlainWizard:
         self.line()
         for text in controls_to_text(plan_controls(plan), width=max(self.width, 60)):
             self.line(text)
+        self.line()
+
+    def print_organization_trails(self, plan: Plan) -> None:
+        """The organization trails that already record the account, and what a copy costs."""
+        if not plan.organization_trails:
+            return
+        # Deferred for start-up time: pydantic models load only when this runs.
+        from wizard.export.landing import landing_lines
+
+        for text in landing_lines(plan.organization_trails, plan.cost):
+            body = text.lstrip()
+            pad = text[: len(text) - len(body)]
+            self.para(body, indent=pad, hang=pad + "  ", blank=False)
         self.line()
 
     def print_cost(self, plan: Plan) -> None:

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.compose import compose
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Button, Label, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -24,6 +25,7 @@ from wizard.ports import AwsError
 if TYPE_CHECKING:
     from wizard.account.discovery import TrailFacts
     from wizard.engine import Engine
+    from wizard.model.landing import OrganizationTrail
 
 FAILURE_TITLES: dict[str, str] = {
     "profile-not-found": "That AWS profile does not exist.",
@@ -39,6 +41,15 @@ FAILURE_TITLES: dict[str, str] = {
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+class OrganizationTrailsFound(Message):
+    """The organization trails of the management account that record this one were read."""
+
+    def __init__(self, trails: list[OrganizationTrail]) -> None:
+        self.trails = trails
+        """Each with where it delivers and what it records (unknown where unreadable)."""
+        super().__init__()
 
 
 class WelcomeScreen(StepScreen):
@@ -76,6 +87,8 @@ class WelcomeScreen(StepScreen):
         """Trails found so far, by ARN (shadow copies of multi-region trails fold into one)."""
         self._failure: str | None = None
         """Why the last attempt to connect failed (None while connecting or connected)."""
+        self._org_trails: list[OrganizationTrail] = []
+        """Organization trails of another account that already record this one."""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="connecting"):
@@ -105,6 +118,7 @@ class WelcomeScreen(StepScreen):
                 yield Label("Looking for trails in the other regions… (Esc stops)")
             yield Static(id="elsewhere-note", classes="hint")
             yield Static(id="coverage")
+            yield Button("Add only what is missing", id="add-only-missing", variant="primary")
         with Vertical(id="failed"):
             yield Static(id="failure-title", classes="field-label problem")
             yield Static(id="failure")
@@ -195,6 +209,16 @@ class WelcomeScreen(StepScreen):
             message = Connected(info, trails)
         if not worker.is_cancelled:
             self.post_message(message)
+        if isinstance(message, Connected) and any(
+            t.organization and t.owner_account != info.account_id for t in trails
+        ):
+            # Their selectors are read only when there are some: most accounts have none.
+            try:
+                found = backend.engine.organization_trails(trails)
+            except AwsError:
+                found = []
+            if found and not worker.is_cancelled:
+                self.post_message(OrganizationTrailsFound(found))
 
     # ------------------------------------------------------------------ results
 
@@ -234,6 +258,24 @@ class WelcomeScreen(StepScreen):
         for t in message.trails:
             self._trails.setdefault(t.arn, t)
         self._show_trails(everywhere=True)
+
+    def on_organization_trails_found(self, message: OrganizationTrailsFound) -> None:
+        self._org_trails = message.trails
+        self._show_trails(everywhere=False)
+
+    @on(Button.Pressed, "#add-only-missing")
+    def _add_only_missing(self, event: Button.Pressed) -> None:
+        """Leave management events to the organization trail: record what it leaves out."""
+        event.stop()
+        # Deferred: the planner's modules load when first needed (start-up time).
+        from wizard.plan.landing import add_only_missing
+
+        draft, said = add_only_missing(self.state.draft, self._org_trails)
+        self.wizard.state = self.state.with_(draft=draft)
+        self.notify(
+            " ".join(said) or "Nothing to change: the draft already adds only what is missing.",
+            title="Add only what is missing",
+        )
 
     def on_connect_failed(self, message: ConnectFailed) -> None:
         title = FAILURE_TITLES.get(message.kind, "Could not connect to AWS.")
@@ -349,7 +391,15 @@ class WelcomeScreen(StepScreen):
         coverage = self.query_one("#coverage", Static)
         covering = [t for t in trails if t.organization or t.multi_region]
         coverage.display = bool(covering)
-        if covering:
+        self.query_one("#add-only-missing", Button).display = bool(self._org_trails)
+        if self._org_trails:
+            coverage.update(
+                "\n".join(f"⚠ Already recorded by {t.describe()}" for t in self._org_trails)
+                + "\nA second copy of management events here is charged (the review's cost "
+                "says how much). Add only what is missing: data events, Insights, a copy in "
+                "a bucket of this account."
+            )
+        elif covering:
             t = covering[0]
             what = "organization trail" if t.organization else "multi-region trail"
             coverage.update(
