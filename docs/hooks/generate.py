@@ -9,6 +9,8 @@ A page asks for a generated part with a marker line of its own::
     <!-- generated: screenshot test_trail -->  a snapshot test's SVG, its docstring as caption
     <!-- generated: answers-reference -->     every answers-file field, from the JSON Schema
     <!-- generated: commands -->              every command and option, from the CLI's parser
+    <!-- generated: data-resource-types -->   every data event resource type AWS documents
+    <!-- generated: network-event-sources --> every network activity event source AWS documents
 
 and two pages are made whole: ``performance/benchmarks.md`` (bench/README.md, as it is) and
 the snapshots' SVG files under ``screenshots/``. A marker this hook does not know, a snapshot
@@ -161,8 +163,50 @@ def render_marker(kind: str, arg: str | None, src_uri: str, root: Path) -> str:
         return answers_reference()
     if kind == "commands" and not arg:
         return commands_reference()
+    if kind == "data-resource-types" and not arg:
+        return data_resource_types()
+    if kind == "network-event-sources" and not arg:
+        return network_event_sources()
     raise ValueError(
-        "unknown marker: use 'step ID', 'screenshot NAME', 'answers-reference' or 'commands'"
+        "unknown marker: use 'step ID', 'screenshot NAME', 'answers-reference', 'commands', "
+        "'data-resource-types' or 'network-event-sources'"
+    )
+
+
+def data_resource_types() -> str:
+    """The data event resource types, from wizard/model/event_types.py (the guide's table)."""
+    # Deferred like the other generators: the catalogue is read when a page asks for it.
+    from wizard.model.event_types import (
+        CATALOGUE_CHECKED,
+        DATA_RESOURCE_TYPES,
+        DATA_TYPE_ALIASES,
+    )
+
+    short = {v: k for k, v in DATA_TYPE_ALIASES.items()}
+    lines = [
+        f"As the CloudTrail User Guide listed them on {CATALOGUE_CHECKED}. Basic event "
+        "selectors take only the first three; every other type needs advanced ones.",
+        "",
+        "| `resources.type` | In the answers file | Console name | What is recorded |",
+        "| --- | --- | --- | --- |",
+    ]
+    for t in DATA_RESOURCE_TYPES:
+        lines.append(
+            f"| {code(t.type)} | {code(short.get(t.type, t.type))} | {cell(t.label)} "
+            f"| {cell(t.description)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def network_event_sources() -> str:
+    """The network activity event sources, from wizard/model/event_types.py."""
+    # Deferred like the other generators: the catalogue is read when a page asks for it.
+    from wizard.model.event_types import CATALOGUE_CHECKED, NETWORK_EVENT_SOURCES
+
+    sources = ", ".join(code(s) for s in NETWORK_EVENT_SOURCES)
+    return (
+        f"The `eventSource` values AWS listed for network activity events on "
+        f"{CATALOGUE_CHECKED}: {sources}.\n"
     )
 
 
@@ -281,16 +325,20 @@ def _shown_value(question: guide.Question, value: Any) -> str:
     if question.kind == "checkbox":
         chosen = [labels.get(repr(item), str(item)) for item in value or []]
         return ", ".join(chosen) if chosen else "none"
+    if question.kind == "selectors":
+        return ", ".join(guide.describe_item(item) for item in value or []) or "none"
     return code(str(value)) if value not in (None, "") else "empty"
 
 
 DRAFT_FIELDS = {
+    "events.presets": "events.data",
     "bucket.access_logging": "bucket.access_logs",
     "bucket.access_log_bucket": "bucket.access_logs.bucket",
     "bucket.access_log_prefix": "bucket.access_logs.prefix",
 }
 """Questions whose answer the guide turns into another field (``answers_data``): off/new/
-existing becomes ``bucket.access_logs`` (null, ``create: true``, ``create: false``)."""
+existing becomes ``bucket.access_logs`` (null, ``create: true``, ``create: false``); picked
+presets become ``events.data`` (and ``events.network``) items."""
 
 
 def answers_field(question_key: str) -> str:
