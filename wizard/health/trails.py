@@ -67,6 +67,7 @@ from wizard.policy.controls import (
     parse_time,
     s3_object_events,
 )
+from wizard.policy.lifecycle import describe_rule
 from wizard.policy.operator import action_for
 from wizard.ports import AwsCaller, AwsError
 
@@ -99,6 +100,7 @@ _PUBLIC_GROUPS = {
 }
 _ACTIONS = {
     ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
     ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
 }
 
@@ -439,6 +441,7 @@ def _read_bucket(reader: _Reader, facts: dict[str, Any], names: Names, org: str 
         facts.update(bucket_public=True, bucket_public_reason="; ".join(dict.fromkeys(public)))
     elif known:
         facts["bucket_public"] = False
+    _read_retention(reader, facts, bucket, region)
     logging = reader.call(
         "bucket access logging", "s3", region, "GetBucketLogging", {"Bucket": bucket}
     )
@@ -448,6 +451,29 @@ def _read_bucket(reader: _Reader, facts: dict[str, Any], names: Names, org: str 
         facts["access_logging"] = bool(target)
         if target:
             facts["access_logging_target"] = f"{target}/{enabled.get('TargetPrefix', '')}"
+
+
+def _read_retention(reader: _Reader, facts: dict[str, Any], bucket: str, region: str) -> None:
+    """The bucket's lifecycle rules and Object Lock configuration (the Retention control)."""
+    try:
+        got = reader.caller.call(
+            "s3", region, "GetBucketLifecycleConfiguration", {"Bucket": bucket}
+        )
+        facts["lifecycle_rules"] = [dict(r) for r in got.get("Rules", [])]
+    except AwsError as err:
+        if err.code == "NoSuchLifecycleConfiguration":
+            facts["lifecycle_rules"] = []
+        else:
+            reader.note("the bucket lifecycle", err)
+    try:
+        lock = reader.caller.call("s3", region, "GetObjectLockConfiguration", {"Bucket": bucket})
+        facts["object_lock"] = dict(lock.get("ObjectLockConfiguration") or {}) or None
+        facts["object_lock_read"] = True
+    except AwsError as err:
+        if err.code == "ObjectLockConfigurationNotFoundError":
+            facts["object_lock_read"] = True
+        else:
+            reader.note("the bucket's Object Lock", err)
 
 
 def _public_access_block(
@@ -885,6 +911,37 @@ def check_health(
 # --------------------------------------------------------------------------- display
 
 
+def _retention_rows(f: HealthFacts) -> list[tuple[str, str]]:
+    """The bucket's lifecycle and Object Lock, for people."""
+    if f.bucket is None:
+        return []
+    rules = f.lifecycle_rules
+    life = (
+        "not read"
+        if rules is None
+        else "none (log files are kept)"
+        if not rules
+        else "; ".join(f"{r.get('ID') or '(no ID)'}: {describe_rule(r)}" for r in rules)
+    )
+    rows = [("Lifecycle", life)]
+    if f.object_lock_read:
+        lock = f.object_lock or {}
+        default = (lock.get("Rule") or {}).get("DefaultRetention") or {}
+        rows.append(
+            (
+                "Object Lock",
+                "off"
+                if lock.get("ObjectLockEnabled") != "Enabled"
+                else f"on, default {default.get('Mode')} "
+                f"{default.get('Days') or default.get('Years')} "
+                + ("days" if default.get("Days") else "years")
+                if default
+                else "on, no default retention",
+            )
+        )
+    return rows
+
+
 def _yes_no(value: bool | None, yes: str = "yes", no: str = "no") -> str:
     return "unknown" if value is None else yes if value else no
 
@@ -938,6 +995,7 @@ def fact_rows(facts: HealthFacts) -> list[tuple[str, str]]:
             + (f": {f.bucket_policy_problem}" if f.bucket_policy_problem else ""),
         )
     )
+    rows += _retention_rows(f)
     pab = f.public_access_block
     rows.append(
         (

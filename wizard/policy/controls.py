@@ -27,6 +27,7 @@ from pydantic import Field
 from wizard.model.base import WizardModel
 from wizard.model.plan import PLACEHOLDER, Plan, Step
 from wizard.policy.access import PolicyFormatError, Principal, Request, evaluate
+from wizard.policy.lifecycle import logs_prefix, retention_problems
 
 __all__ = [
     "CONTROLS",
@@ -209,6 +210,21 @@ CONTROLS: tuple[ControlSpec, ...] = (
         ),
     ),
     ControlSpec(
+        id="Retention",
+        title="Log files kept at least a year (lifecycle; Object Lock shown)",
+        cis={},
+        fix=(
+            "raise the expiry of the lifecycle rule that covers the trail's log files to 365 "
+            "days or more (or remove it): aws s3api get-bucket-lifecycle-configuration --bucket "
+            "{bucket}, edit that rule, and put every rule back with aws s3api "
+            "put-bucket-lifecycle-configuration"
+        ),
+        choice=(
+            "keep log files (no bucket.retention.expire_days), or expire them after 365 days "
+            "or more; colder storage (bucket.retention.transition_days) costs less to keep them"
+        ),
+    ),
+    ControlSpec(
         id="CloudTrail.5",
         title="Trail integrated with CloudWatch Logs",
         cis={"v1.4.0": "3.4"},
@@ -372,6 +388,12 @@ class HealthFacts(WizardModel):
     """The role's trust and permissions let CloudTrail deliver to the group."""
     cw_problem: str | None = None
     """Why not."""
+    lifecycle_rules: list[dict[str, Any]] | None = None
+    """The log bucket's lifecycle rules as S3 gives them ([]: none; None: not read)."""
+    object_lock: dict[str, Any] | None = None
+    """The log bucket's ``ObjectLockConfiguration`` (None: off, or not read)."""
+    object_lock_read: bool = False
+    """True when the Object Lock configuration was read (``object_lock`` None means off)."""
     unchecked: list[Unchecked] = Field(default_factory=list)
     """Reads that failed."""
 
@@ -658,6 +680,62 @@ def _cloudwatch(f: HealthFacts, now: datetime) -> tuple[ControlStatus, str]:
     return "pass", f"sends events to log group {group}{when}"
 
 
+def _rule_prefix(rule: dict[str, Any]) -> str | None:
+    """The key prefix a lifecycle rule applies to (None: it filters on more than a prefix)."""
+    filt = rule.get("Filter")
+    if filt is None:
+        return str(rule.get("Prefix") or "")
+    if "And" in filt:
+        return None if filt["And"].get("Tags") else str(filt["And"].get("Prefix") or "")
+    if "Tag" in filt:
+        return None
+    return str(filt.get("Prefix") or "")
+
+
+def _lock_words(f: HealthFacts) -> str:
+    if not f.object_lock_read:
+        return "Object Lock not read"
+    lock = f.object_lock or {}
+    if lock.get("ObjectLockEnabled") != "Enabled":
+        return "Object Lock off"
+    default = (lock.get("Rule") or {}).get("DefaultRetention") or {}
+    if not default:
+        return "Object Lock on, no default retention"
+    span = f"{default['Days']} days" if default.get("Days") else f"{default.get('Years')} years"
+    return f"Object Lock {default.get('Mode')} {span}"
+
+
+def _retention(f: HealthFacts, _now: datetime) -> tuple[ControlStatus, str]:
+    if f.bucket is None or f.bucket_exists is False:
+        return "not-applicable", "no log bucket to check"
+    if f.lifecycle_rules is None:
+        item = next((u for u in f.unchecked if u.what == "the bucket lifecycle"), None)
+        return _unknown(item) if item else ("unknown", "the bucket's lifecycle was not read")
+    logs = logs_prefix(f.prefix)
+    covering = [
+        r
+        for r in f.lifecycle_rules
+        if r.get("Status") == "Enabled"
+        and (prefix := _rule_prefix(r)) is not None
+        and logs.startswith(prefix)
+    ]
+    problems = [
+        f"rule {r.get('ID') or '(no ID)'}: {problem}"
+        for r in covering
+        for problem in retention_problems(r)
+    ]
+    if problems:
+        return "fail", "; ".join(problems)
+    if not f.lifecycle_rules:
+        return "pass", f"no lifecycle configuration: log files are kept; {_lock_words(f)}"
+    if not covering:
+        return "pass", f"no lifecycle rule covers {logs}: log files are kept; {_lock_words(f)}"
+    return "pass", (
+        f"{len(covering)} lifecycle rule(s) cover {logs}, none expires log files sooner than "
+        f"a year; {_lock_words(f)}"
+    )
+
+
 _CHECKS: dict[str, _Check] = {
     "CloudTrail.1": _multi_region,
     "CloudTrail.4": _validation,
@@ -667,6 +745,7 @@ _CHECKS: dict[str, _Check] = {
     "CloudTrail.7": _access_logging,
     "S3.22": _s3_writes,
     "S3.23": _s3_reads,
+    "Retention": _retention,
     "CloudTrail.5": _cloudwatch,
 }
 
@@ -688,6 +767,10 @@ _AFTER_APPLY: dict[str, str] = {
     "CloudTrail.7": (
         "whether the existing bucket has server access logging (it is not read while "
         "planning, and the plan does not turn it on)"
+    ),
+    "Retention": (
+        "whether the existing bucket's lifecycle keeps log files a year (the plan does not "
+        "change it)"
     ),
     "S3.22": "which S3 object write events are recorded",
     "S3.23": "which S3 object read events are recorded",
@@ -869,6 +952,16 @@ def _planned_bucket(plan: Plan, bucket: str, prefix: str, facts: dict[str, Any])
                 facts["access_logging_target"] = f"{target}/{enabled.get('TargetPrefix', '')}"
     if new and "access_logging" not in facts:
         facts["access_logging"] = False
+    for step in mine:
+        if step.call.operation == "PutBucketLifecycleConfiguration":
+            config = step.call.params.get("LifecycleConfiguration") or {}
+            facts["lifecycle_rules"] = list(config.get("Rules") or [])
+        elif step.call.operation == "PutObjectLockConfiguration":
+            facts["object_lock"] = dict(step.call.params.get("ObjectLockConfiguration") or {})
+            facts["object_lock_read"] = True
+    if new:
+        facts.setdefault("lifecycle_rules", [])
+        facts["object_lock_read"] = True
 
 
 def plan_controls(plan: Plan) -> list[PlannedControl]:

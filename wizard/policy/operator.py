@@ -85,6 +85,8 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
     ]
     bucket_reads = (
         "s3:GetBucketLocation",
+        "s3:GetBucketObjectLockConfiguration",
+        "s3:GetLifecycleConfiguration",
         "s3:GetBucketOwnershipControls",
         "s3:GetBucketPolicy",
         "s3:GetBucketPublicAccessBlock",
@@ -103,6 +105,7 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
             "s3:PutEncryptionConfiguration",
             *(("s3:PutBucketVersioning",) if answers.bucket.versioning else ()),
             *(("s3:PutBucketTagging",) if answers.trail.tags else ()),
+            *_retention_writes(answers),
             # CreateBucket carries the run tag (CreateBucketConfiguration.Tags), read back
             # to tell the run's bucket from a same-named one (wizard.run.ownership).
             "s3:GetBucketTagging",
@@ -119,7 +122,7 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
     else:
         writes = (
             ("s3:DeleteBucketPolicy", "s3:PutBucketPolicy") if answers.bucket.update_policy else ()
-        )
+        ) + _retention_writes(answers)
         needs.append(
             Need(
                 sid="ReadAndUpdateLogBucketPolicy" if writes else "ReadLogBucket",
@@ -205,6 +208,20 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
         )
     )
     return needs
+
+
+def _retention_writes(answers: Answers) -> tuple[str, ...]:
+    """The log bucket's lifecycle (written and, on rollback, restored or deleted) and Object
+    Lock (CreateBucket with ObjectLockEnabledForBucket needs it too)."""
+    retention = answers.bucket.retention
+    if retention is None:
+        return ()
+    out: tuple[str, ...] = ()
+    if retention.lifecycle:
+        out += ("s3:PutLifecycleConfiguration",)
+    if retention.object_lock is not None:
+        out += ("s3:PutBucketObjectLockConfiguration",)
+    return out
 
 
 def _access_log_needs(answers: Answers, n: Names) -> list[Need]:

@@ -47,6 +47,7 @@ def test_json_has_every_control_with_its_verdict_and_how_to_pass() -> None:
         "CloudTrail.7",
         "S3.22",
         "S3.23",
+        "Retention",
         "CloudTrail.5",
     ]
     assert {k: c["status"] for k, c in controls.items() if c["status"] == "fail"} == {
@@ -76,7 +77,7 @@ def test_text_has_a_controls_section_between_findings_and_steps() -> None:
     text = plan_to_text(offline_plan(sse_s3()))
     assert text.index("Findings:") < text.index("Controls (") < text.index("Plan (")
     section = text[text.index("Controls (") : text.index("Plan (")]
-    assert "3 pass, 5 fail, 1 not applicable" in " ".join(section.split())
+    assert "4 pass, 5 fail, 1 not applicable" in " ".join(section.split())
     lines = section.splitlines()
     assert (
         "  fail    CloudTrail.2 / CIS 4.5 (v7.0): Log files encrypted at rest with a KMS key "

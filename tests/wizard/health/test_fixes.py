@@ -123,6 +123,8 @@ def _health(**facts: Any) -> Any:
         "bucket_public": False,
         "access_logging": True,
         "access_logging_target": "elsewhere/x/",
+        "lifecycle_rules": [],
+        "object_lock_read": True,
         "kms_key_arn": f"arn:aws:kms:us-west-2:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         "key_manager": "CUSTOMER",
         "key_spec": "SYMMETRIC_DEFAULT",

@@ -287,3 +287,70 @@ def test_the_sandbox_refuses_standard_ia_sooner_than_30_days(aws: Any, days: int
             },
         )
     assert caught.value.response["Error"]["Code"] == "InvalidArgument"
+
+
+# ------------------------------------------------------------------------------ status
+
+
+def test_status_fails_the_retention_control_below_a_year_and_shows_the_lock(
+    engine: Engine, aws: Any, tmp_path: Path
+) -> None:
+    from wizard.health.trails import check_health, fact_rows
+    from wizard.policy.controls import plan_controls
+
+    wanted = answers(
+        {
+            "name": NEW_BUCKET,
+            "retention": {"expire_days": 90, "object_lock": {"mode": "GOVERNANCE", "days": 7}},
+        }
+    )
+    plan, found = engine.plan(wanted)
+    planned = {c.control.id: c for c in plan_controls(plan)}
+    assert planned["Retention"].status == "fail"
+    assert "expire after 90 days" in planned["Retention"].reason
+
+    outcome = engine.apply(wanted, plan, found=found, journal_path=tmp_path / "journal.json")
+    assert outcome.report.status == "applied", outcome.report.message
+
+    (health,) = check_health(engine.caller, REGION, trail="kept-trail").trails
+    result = health.control("Retention")
+    assert result.status == "fail"
+    assert "90 days" in result.reason and rule_id("kept-trail") in result.reason
+    rows = dict(fact_rows(health.facts))
+    assert rows["Object Lock"] == "on, default GOVERNANCE 7 days"
+    assert "expire after 90 days" in rows["Lifecycle"]
+
+    # A colleague raises the expiry to a year: the control passes and says why.
+    aws("s3").put_bucket_lifecycle_configuration(
+        Bucket=NEW_BUCKET,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": rule_id("kept-trail"),
+                    "Filter": {"Prefix": "AWSLogs/"},
+                    "Status": "Enabled",
+                    "Expiration": {"Days": 365},
+                }
+            ]
+        },
+    )
+    (health,) = check_health(engine.caller, REGION, trail="kept-trail").trails
+    result = health.control("Retention")
+    assert result.status == "pass", result.reason
+    assert "Object Lock GOVERNANCE 7 days" in result.reason
+
+
+def test_status_passes_a_bucket_without_lifecycle_and_says_logs_are_kept(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from wizard.health.trails import check_health
+
+    wanted = answers({"name": NEW_BUCKET})
+    plan, found = engine.plan(wanted)
+    outcome = engine.apply(wanted, plan, found=found, journal_path=tmp_path / "journal.json")
+    assert outcome.report.status == "applied", outcome.report.message
+
+    (health,) = check_health(engine.caller, REGION, trail="kept-trail").trails
+    result = health.control("Retention")
+    assert result.status == "pass"
+    assert result.reason == "no lifecycle configuration: log files are kept; Object Lock off"

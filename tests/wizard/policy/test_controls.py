@@ -67,17 +67,17 @@ def with_changes(answers: Answers, **sections: dict[str, Any]) -> Answers:
 # --------------------------------------------------------------------------- each example
 
 EXPECTED = {
-    # CloudTrail.1, .4, .2, KMS.4, CloudTrail.6, .7, S3.22, S3.23, CloudTrail.5
-    "new-bucket-sse-s3": (PASS, PASS, FAIL, NA, PASS, FAIL, FAIL, FAIL, FAIL),
-    "existing-bucket-prefix": (PASS, PASS, FAIL, NA, LATER, LATER, FAIL, FAIL, FAIL),
-    "sse-kms-new-key": (PASS, PASS, PASS, PASS, PASS, FAIL, FAIL, FAIL, FAIL),
-    "sse-kms-existing-key": (PASS, PASS, PASS, LATER, PASS, FAIL, FAIL, FAIL, FAIL),
+    # CloudTrail.1, .4, .2, KMS.4, CloudTrail.6, .7, S3.22, S3.23, Retention, CloudTrail.5
+    "new-bucket-sse-s3": (PASS, PASS, FAIL, NA, PASS, FAIL, FAIL, FAIL, PASS, FAIL),
+    "existing-bucket-prefix": (PASS, PASS, FAIL, NA, LATER, LATER, FAIL, FAIL, LATER, FAIL),
+    "sse-kms-new-key": (PASS, PASS, PASS, PASS, PASS, FAIL, FAIL, FAIL, PASS, FAIL),
+    "sse-kms-existing-key": (PASS, PASS, PASS, LATER, PASS, FAIL, FAIL, FAIL, PASS, FAIL),
     # Leaving out KMS and RDS Data API events fails CloudTrail.1 despite multi-region; its
     # S3 writes of every bucket but the log bucket pass S3.22 (CIS 4.8), not reads (4.9).
-    "cloudwatch-and-sns": (FAIL, PASS, PASS, PASS, PASS, FAIL, PASS, FAIL, PASS),
-    "organization-trail": (PASS, PASS, PASS, PASS, PASS, FAIL, FAIL, FAIL, FAIL),
+    "cloudwatch-and-sns": (FAIL, PASS, PASS, PASS, PASS, FAIL, PASS, FAIL, PASS, PASS),
+    "organization-trail": (PASS, PASS, PASS, PASS, PASS, FAIL, FAIL, FAIL, PASS, FAIL),
     # bucket.access_logs plans PutBucketLogging on the log bucket: CloudTrail.7 passes.
-    "access-logging": (PASS, PASS, FAIL, NA, PASS, PASS, FAIL, FAIL, FAIL),
+    "access-logging": (PASS, PASS, FAIL, NA, PASS, PASS, FAIL, FAIL, PASS, FAIL),
 }
 
 
@@ -97,6 +97,7 @@ def test_each_example_passes_and_fails_the_controls_its_choices_decide(
         "CloudTrail.7",
         "S3.22",
         "S3.23",
+        "Retention",
         "CloudTrail.5",
     )
     assert statuses(controls) == EXPECTED[name], {i: c.reason for i, c in controls.items()}
@@ -258,7 +259,7 @@ def test_plan_and_dry_run_print_the_controls(
     assert main(["apply", sse_s3, "--dry-run"]) == EXIT_OK
     out = capsys.readouterr().out
     section = out[out.index("Controls (") : out.index("Plan (")]
-    assert "3 pass, 5 fail, 1 not applicable" in " ".join(section.split())
+    assert "4 pass, 5 fail, 1 not applicable" in " ".join(section.split())
     assert "fail    CloudTrail.2 / CIS 4.5 (v7.0)" in section
     assert "to pass: choose SSE-KMS" in section
     assert "Dry run:" in out
