@@ -10,10 +10,13 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wizard.account.activity import (
+    HOME_PAGES,
+    MAX_LOOKUP_CALLS,
     Activity,
     ManagementCopy,
     enabled_regions,
@@ -74,6 +77,18 @@ class Outcome(WizardModel):
     """Per-step results, status, journal path."""
     verification: Verification | None = None
     """Checks after a successful apply."""
+
+
+@dataclass(frozen=True)
+class _EarlyCost:
+    """What the cost preview read beside discovery (see :meth:`Engine._early_cost_reads`)."""
+
+    regions: list[str] | None
+    """The account's enabled regions; None when not listed, or the listing failed."""
+    listed: bool
+    """The regions were asked for (a multi-region trail): :meth:`Engine.cost` does not again."""
+    activity: Activity | None
+    """The recent activity, when read already."""
 
 
 class Engine:
@@ -151,34 +166,68 @@ class Engine:
 
         The permission check needs only the account context, so it runs while discovery
         reads the account; an organization trail's context needs discovery's organization
-        facts first, so its check follows discovery.
+        facts first, so its check follows discovery. The cost preview's reads that need no
+        discovery (the account's regions, its recent activity) run beside it too.
         """
         finding: Finding | None = None
         # The sandbox cannot answer the simulator: say so in words instead of asking it.
         simulate = self.check_permissions and not self.sandbox
         if self.check_permissions and self.sandbox:
             finding = sandbox_finding(self.ctx.caller_arn)
-        if found is None and simulate and not answers.trail.organization:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="permissions") as pool:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="beside-discovery") as pool:
+            early = pool.submit(self._early_cost_reads, answers) if found is None else None
+            if found is None and simulate and not answers.trail.organization:
                 checked = pool.submit(check_operator_permissions, self.caller, self.ctx, answers)
                 found = self.discover(answers)
                 finding = checked.result()
-            ctx = self.context_for(answers, found)
-        else:
-            found = found or self.discover(answers)
-            ctx = self.context_for(answers, found)
-            if simulate:
-                finding = check_operator_permissions(self.caller, ctx, answers)
-        # A fresh run id per plan: a key created twice by a retried request is found by it.
-        plan = build_plan(answers, ctx, found, run_id=new_run_id())
-        plan = plan.model_copy(update={"cost": self.cost(answers, found, plan.trail_arn)})
+                ctx = self.context_for(answers, found)
+            else:
+                found = found or self.discover(answers)
+                ctx = self.context_for(answers, found)
+                if simulate:
+                    finding = check_operator_permissions(self.caller, ctx, answers)
+            # A fresh run id per plan: a key created twice by a retried request is found by it.
+            plan = build_plan(answers, ctx, found, run_id=new_run_id())
+            cost = self.cost(
+                answers, found, plan.trail_arn, early=early.result() if early else None
+            )
+        plan = plan.model_copy(update={"cost": cost})
         # An earlier run that died half-way may have left changes (and names) in place.
         extra = [f for f in (finding, unfinished_finding()) if f is not None]
         if extra:
             plan = plan.model_copy(update={"findings": by_severity([*plan.findings, *extra])})
         return plan, found
 
-    def cost(self, answers: Answers, found: Discovery, trail_arn: str) -> CostEstimate:
+    def _early_cost_reads(self, answers: Answers) -> _EarlyCost:
+        """The cost preview's reads that need nothing discovery finds, made beside it.
+
+        The account's regions (a multi-region trail), then its recent activity when every
+        region fits in the call budget: the order in which :meth:`cost` would read them
+        (the regions of other trails first) then changes nothing, so they are read now. A
+        failure is left for :meth:`cost` to report as it would have.
+        """
+        home = answers.home_region(self.ctx.region)
+        regions: list[str] | None = None
+        if answers.trail.multi_region:
+            with contextlib.suppress(AwsError):
+                regions = enabled_regions(self.caller, home)
+        others = [r for r in regions or () if r != home]
+        wanted = (
+            answers.events.management != "none"
+            and answers.cost.management_events_per_day is None
+            and len(others) <= MAX_LOOKUP_CALLS - HOME_PAGES
+        )
+        activity = read_activity(self.caller, home, sorted(regions or ())) if wanted else None
+        return _EarlyCost(regions=regions, listed=answers.trail.multi_region, activity=activity)
+
+    def cost(
+        self,
+        answers: Answers,
+        found: Discovery,
+        trail_arn: str,
+        *,
+        early: _EarlyCost | None = None,
+    ) -> CostEstimate:
         """What the trail will cost a month (:mod:`wizard.plan.cost`).
 
         Reads, read-only and bounded (:mod:`wizard.account.activity`): the account's enabled
@@ -191,6 +240,7 @@ class Engine:
             answers: The answers.
             found: The discovery the plan was made from (the trails it saw).
             trail_arn: The planned trail's ARN (it is not another copy of itself).
+            early: What :meth:`_early_cost_reads` read beside discovery (not read again).
         """
         home = answers.home_region(self.ctx.region)
         multi = answers.trail.multi_region
@@ -199,7 +249,12 @@ class Engine:
         copies: list[ManagementCopy] = []
         copies_error: str | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cost") as pool:
-            listing = pool.submit(enabled_regions, self.caller, home) if multi else None
+            listed = early is not None and early.listed
+            listing = (
+                pool.submit(enabled_regions, self.caller, home) if multi and not listed else None
+            )
+            if listed and early is not None:
+                regions = early.regions
             if management:
                 copies, copies_error = read_management_copies(
                     self.caller,
@@ -212,8 +267,8 @@ class Engine:
                 # Unlisted, the estimate says the account's regions are not known.
                 with contextlib.suppress(AwsError):
                     regions = listing.result()
-        activity: Activity | None = None
-        if management and answers.cost.management_events_per_day is None:
+        activity: Activity | None = early.activity if early is not None else None
+        if activity is None and management and answers.cost.management_events_per_day is None:
             # The regions of other single-region trails first: their share of the events
             # decides what their copy costs, so they are read before the call budget ends.
             elsewhere = {c.home_region for c in copies if not c.multi_region}

@@ -210,3 +210,21 @@ def test_a_colleagues_change_during_the_pause_is_caught(
     assert "bucket" in outcome.report.changed
     assert server_log.mutating() == []
     assert {s.status for s in outcome.report.steps} == {"skipped"}
+
+
+# ------------------------------------------------------------------- before the changes
+
+
+def test_the_cost_previews_reads_go_out_beside_discovery(engine: Engine) -> None:
+    """The account's regions (a multi-region trail's cost) need nothing discovery finds: they
+    are listed while discovery looks the bucket and the trails up, not after."""
+    answers = the_answers("sse-s3")
+    assert answers.trail.multi_region
+    reads = {"DescribeRegions", "DescribeTrails"}
+    overlap = OverlapCaller(engine.caller, reads, together=len(reads))
+
+    plan, _found = Engine(overlap, engine.ctx).plan(answers)
+
+    assert plan.cost is not None
+    assert overlap.peak == len(reads), overlap.seen
+    assert overlap.seen.count("DescribeRegions") == 1, "the regions are listed once"
