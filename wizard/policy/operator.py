@@ -60,18 +60,20 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
                 "cloudtrail:CreateTrail",
                 "cloudtrail:DeleteTrail",
                 "cloudtrail:GetEventSelectors",
+                # An existing trail of that name is compared with the answers and updated
+                # (wizard.plan.desired): its Insights read, and set or turned off, its
+                # settings and the answers' tags changed, and all of it put back on rollback.
+                "cloudtrail:GetInsightSelectors",
                 "cloudtrail:GetTrail",
                 "cloudtrail:GetTrailStatus",
                 # Is a trail of this name the run's own? (its run tag; wizard.run.ownership)
                 "cloudtrail:ListTags",
                 "cloudtrail:PutEventSelectors",
+                "cloudtrail:PutInsightSelectors",
+                "cloudtrail:RemoveTags",
                 "cloudtrail:StartLogging",
                 "cloudtrail:StopLogging",
-                *(
-                    ("cloudtrail:GetInsightSelectors", "cloudtrail:PutInsightSelectors")
-                    if answers.events.insights or answers.events.data_insights
-                    else ()
-                ),
+                "cloudtrail:UpdateTrail",
                 # Data event aggregation (PutEventConfiguration; read back to verify).
                 *(
                     ("cloudtrail:GetEventConfiguration", "cloudtrail:PutEventConfiguration")
@@ -80,7 +82,8 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
                 ),
             ),
             resources=(n.trail_arn,),
-            purpose="create, start, verify and (on rollback) delete the trail",
+            purpose="create or update, start, verify and (on rollback) delete or restore the "
+            "trail",
         ),
     ]
     bucket_reads = (
@@ -91,6 +94,7 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
         "s3:GetBucketPolicy",
         "s3:GetBucketPublicAccessBlock",
         "s3:GetBucketRequestPayment",
+        "s3:GetBucketVersioning",
         "s3:GetEncryptionConfiguration",
         "s3:ListBucket",
     )
@@ -297,9 +301,14 @@ def _key_needs(answers: Answers, n: Names) -> list[Need]:
                             "kms:CreateAlias",
                             "kms:DeleteAlias",
                             "kms:DescribeKey",
+                            # The key an earlier apply made is updated instead: rotation
+                            # turned on (off again on rollback), policy merged, tags set.
+                            "kms:DisableKeyRotation",
                             "kms:EnableKeyRotation",
                             "kms:GetKeyPolicy",
                             "kms:GetKeyRotationStatus",
+                            "kms:PutKeyPolicy",
+                            "kms:UntagResource",
                             # The run tag every new key gets (CreateKey with Tags), and
                             # finding a key a retried CreateKey made twice by that tag.
                             "kms:ListResourceTags",

@@ -226,10 +226,14 @@ def test_new_key_actions() -> None:
         # a duplicate made by a retried CreateKey is found by it.
         "kms:TagResource",
         "kms:ListResourceTags",
+        # The key an earlier apply made (found by its alias) is updated instead of created
+        # again: its policy merged into, rotation turned on (and off on rollback), tags set.
+        "kms:PutKeyPolicy",
+        "kms:DisableKeyRotation",
+        "kms:UntagResource",
     ):
         assert grants[action] == key_and_alias, action
     assert grants["kms:ListKeys"] == {"*"}
-    assert "kms:PutKeyPolicy" not in grants  # the policy is given to CreateKey
 
 
 def test_new_key_is_created_in_the_bucket_region() -> None:
@@ -372,9 +376,25 @@ def test_no_iam_or_logs_without_cloudwatch(variant: str) -> None:
 # --------------------------------------------------------------- trail, org
 
 
-def test_insights_actions_only_with_insights() -> None:
-    assert "cloudtrail:PutInsightSelectors" in _grants(_policy("cloudwatch-and-sns"))
-    assert "cloudtrail:PutInsightSelectors" not in _grants(_policy("new-bucket-sse-s3"))
+def test_an_existing_trail_can_be_read_updated_and_restored() -> None:
+    """Insights in the answers or not: an existing trail's Insights are read, and turned off
+    (PutInsightSelectors with none) when the answers have none; its settings are updated and
+    its tags changed, and all of it put back on rollback."""
+    for example, trail in (
+        ("cloudwatch-and-sns", "acme-monitored"),
+        ("new-bucket-sse-s3", "acme-audit"),
+    ):
+        grants = _grants(_policy(example))
+        for action in (
+            "cloudtrail:GetInsightSelectors",
+            "cloudtrail:PutInsightSelectors",
+            "cloudtrail:UpdateTrail",
+            "cloudtrail:RemoveTags",
+        ):
+            assert grants[action] == {f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{trail}"}, (
+                example,
+                action,
+            )
 
 
 def test_trail_actions() -> None:
