@@ -217,7 +217,11 @@ _AnyTag.add_multi_constructor("!", _any_tag)
 
 def template_parameters(template: str) -> list[dict[str, str]]:
     """Every parameter with a default, as the StackSet's ``Parameters`` (the same for all)."""
-    document = yaml.load(template, Loader=_AnyTag)  # a SafeLoader subclass
+    loader = _AnyTag(template)  # a SafeLoader: plain data only, whatever the tags
+    try:
+        document = loader.get_single_data()
+    finally:
+        loader.dispose()
     parameters: dict[str, Any] = document.get("Parameters") or {}
     return [
         {"ParameterKey": name, "ParameterValue": str(body["Default"])}

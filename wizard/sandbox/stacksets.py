@@ -332,6 +332,11 @@ class _Resolver:
 # --------------------------------------------------------------------------- resources
 
 
+_SANDBOX_KEY = "testing"
+"""The dummy key id and secret of the sandbox's own calls (it checks no signature, and
+accepts them from anyone: wizard.sandbox.server's DUMMY_CREDENTIALS)."""
+
+
 @functools.cache
 def _session() -> Any:
     # boto3 on first use, like moto: only a deployment needs a client
@@ -341,9 +346,9 @@ def _session() -> Any:
     no_profile = {"profile": (None, None, None, None)}
     return boto3.session.Session(
         botocore_session=botocore.session.Session(session_vars=no_profile),
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
         region_name="us-east-1",
+        aws_access_key_id=_SANDBOX_KEY,
+        aws_secret_access_key=_SANDBOX_KEY,
     )
 
 
@@ -580,7 +585,11 @@ def _error_text(exc: Exception) -> str:
 
 def _deploy(stack_set: StackSet, instance: Instance, endpoint: str) -> None:
     """Create (or update) the instance's resources; on failure undo what this deploy made."""
-    template = yaml.load(stack_set.template, Loader=_Tagged)  # a SafeLoader subclass
+    loader = _Tagged(stack_set.template)  # a SafeLoader: plain data only, whatever the tags
+    try:
+        template = loader.get_single_data()
+    finally:
+        loader.dispose()
     resolver = _Resolver(template, stack_set.parameters, instance.account, instance.region)
     stack = _Stack(endpoint, instance.account, instance.region)
     before = {r.logical_id: r for r in instance.resources}

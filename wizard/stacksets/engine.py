@@ -592,7 +592,7 @@ class StackSetRun:
             if differences:
                 steps += self._update_steps(current, create, after)
                 after = ["check-stack-set-update"]
-                changes += [f"update StackSet {self.options.name}: {d}" for d in differences]
+                changes += [f"change StackSet {self.options.name}: {d}" for d in differences]
         groups = _instance_groups(targets)
         for index, (ous, regions) in enumerate(groups, 1):
             suffix = "" if len(groups) == 1 else f"-{index}"
@@ -838,7 +838,7 @@ class StackSetRun:
                     operation="UpdateStackSet",
                     params=update,
                 ),
-                summary=f"Update the StackSet {name} (template, parameters, automatic "
+                summary=f"Change the StackSet {name} (template, parameters, automatic "
                 "deployment) and every instance it has",
                 chain="trail",
                 changes=f"StackSet {name}",
