@@ -203,6 +203,47 @@ free; you pay only to store them (a few MB a month for a trail bucket) and to re
 ACCESS_LOGS_DRAFT = ("access_logging", "access_log_bucket", "access_log_prefix")
 """Draft keys (in the bucket section) of the access logging questions."""
 
+RETENTION_HELP = """\
+How long log files are kept, and where. A lifecycle rule (only for the trail's AWSLogs/ keys,
+so other objects in an existing bucket are untouched; an existing bucket's other rules are
+kept) can move log files to a colder, cheaper storage class after some days (Standard-IA no
+sooner than 30) and expire them after more days. The default keeps them forever; CIS asks for
+at least a year (365 days). Object Lock (a new bucket only) makes every log file version
+undeletable for a number of days: GOVERNANCE lets users allowed
+s3:BypassGovernanceRetention delete sooner; COMPLIANCE lets nobody, not even the root user or
+the wizard's rollback (the bucket is created empty, so a rollback before the first delivery
+still deletes it). A bucket with a default retention cannot receive S3 server access logs:
+never make it another bucket's access log target.
+"""
+
+RETENTION_DRAFT = (
+    "retention_transition_days",
+    "retention_storage_class",
+    "retention_expire_days",
+    "retention_noncurrent_days",
+    "object_lock",
+    "object_lock_days",
+)
+"""Draft keys (in the bucket section) of the retention questions."""
+
+
+def _days_between(least: int, most: int) -> Callable[[Any], str | None]:
+    """An optional whole number of days from ``least`` to ``most``."""
+
+    def validate(value: Any) -> str | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip()
+        if not text.isdigit() or not least <= int(text) <= most:
+            return f"Enter a whole number of days from {least} to {most}, or leave it empty."
+        return None
+
+    return validate
+
+
+def _retention_on(d: Draft) -> bool:
+    return not get(d, "bucket.account")
+
 PREFIX_HELP = """\
 A prefix puts the log files in a folder of the bucket, useful when the bucket holds other
 data too. CloudTrail always adds AWSLogs/<account>/CloudTrail/<region>/<date>/ after it; the
@@ -789,6 +830,70 @@ STEPS: tuple[StepGuide, ...] = (
                 help="A folder in that bucket, ending in '/'. Empty: the top of the bucket.",
                 optional=True,
             ),
+            Question(
+                key="bucket.retention_transition_days",
+                prompt="Move log files to colder storage after how many days? (empty: never)",
+                validate=_days_between(0, 36500),
+                when=_retention_on,
+                help=RETENTION_HELP,
+                optional=True,
+            ),
+            Question(
+                key="bucket.retention_storage_class",
+                prompt="Colder storage class",
+                kind="select",
+                choices=(
+                    Choice("GLACIER_IR", "Glacier Instant Retrieval", "millisecond reads"),
+                    Choice("STANDARD_IA", "Standard-IA", "after 30 days or more"),
+                    Choice("GLACIER", "Glacier Flexible Retrieval", "reads take hours"),
+                    Choice("DEEP_ARCHIVE", "Glacier Deep Archive", "cheapest; reads take 12h"),
+                ),
+                default=lambda d: "GLACIER_IR",
+                when=lambda d: _retention_on(d)
+                and get(d, "bucket.retention_transition_days") not in (None, ""),
+                help="S3 bills Glacier IR and Flexible Retrieval for at least 90 days, Deep "
+                "Archive for 180, Standard-IA for 30.",
+            ),
+            Question(
+                key="bucket.retention_expire_days",
+                prompt="Delete log files after how many days? (empty: keep them; CIS: 365+)",
+                validate=_days_between(1, 36500),
+                when=_retention_on,
+                help="Expires the current versions; with versioning they stay as noncurrent "
+                "versions until the next question's days pass.",
+                optional=True,
+            ),
+            Question(
+                key="bucket.retention_noncurrent_days",
+                prompt="Remove overwritten or deleted versions after how many days? (empty: keep)",
+                validate=_days_between(1, 36500),
+                when=_retention_on,
+                help="Counted from when a version stopped being current.",
+                optional=True,
+            ),
+            Question(
+                key="bucket.object_lock",
+                prompt="Object Lock on the new bucket?",
+                kind="select",
+                choices=(
+                    Choice("off", "Off", "the default"),
+                    Choice("GOVERNANCE", "Governance", "privileged users can still delete"),
+                    Choice("COMPLIANCE", "Compliance", "nobody can delete, not even rollback"),
+                ),
+                default=lambda d: "off",
+                when=lambda d: bool(get(d, "bucket.create", True)),
+                help="Only when the wizard creates the bucket. A locked bucket cannot be a "
+                "server access log target.",
+            ),
+            Question(
+                key="bucket.object_lock_days",
+                prompt="Keep every log file version locked for how many days?",
+                validate=_req(_days_between(1, 36500), "The number of days"),
+                default=lambda d: "365",
+                when=lambda d: bool(get(d, "bucket.create", True))
+                and get(d, "bucket.object_lock", "off") != "off",
+                help="COMPLIANCE cannot be shortened or removed by anyone.",
+            ),
         ),
     ),
     StepGuide(
@@ -1016,7 +1121,59 @@ def draft_from_answers(answers: Any) -> Draft:
         data["bucket"]["access_logging"] = "new" if access.get("create", True) else "existing"
         data["bucket"]["access_log_bucket"] = access["bucket"]
         data["bucket"]["access_log_prefix"] = access.get("prefix", "")
+    retention = data["bucket"].pop("retention", None) or {}
+    lock = retention.get("object_lock") or {}
+    for key, value in (
+        ("retention_transition_days", retention.get("transition_days")),
+        ("retention_storage_class", retention.get("storage_class")),
+        ("retention_expire_days", retention.get("expire_days")),
+        ("retention_noncurrent_days", retention.get("noncurrent_expire_days")),
+        ("object_lock", lock.get("mode")),
+        ("object_lock_days", lock.get("days")),
+    ):
+        if value is not None:
+            data["bucket"][key] = str(value)
     return data
+
+
+def retention_problem(bucket: Draft) -> str | None:
+    """What is wrong with the retention questions' answers taken together (None: nothing):
+    the rules each answer alone cannot check (Standard-IA no sooner than 30 days, an expiry
+    after the move)."""
+    from pydantic import ValidationError
+
+    from wizard.model.answers import RetentionAnswers
+
+    data = _retention_data(dict(bucket))
+    if data is None:
+        return None
+    data.pop("object_lock", None)
+    try:
+        RetentionAnswers.model_validate(data)
+    except ValidationError as exc:
+        return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+    return None
+
+
+def _retention_data(bucket: dict[str, Any]) -> dict[str, Any] | None:
+    """The answers' ``bucket.retention`` from the retention questions (None: none asked)."""
+    move, klass, expire, old, lock, lock_days = (bucket.pop(k, None) for k in RETENTION_DRAFT)
+
+    def days(value: Any) -> int | None:
+        text = str(value).strip() if value not in (None, "") else ""
+        return int(text) if text.isdigit() else None
+
+    out: dict[str, Any] = {}
+    if days(move) is not None:
+        out["transition_days"] = days(move)
+        out["storage_class"] = klass or "GLACIER_IR"
+    if days(expire) is not None:
+        out["expire_days"] = days(expire)
+    if days(old) is not None:
+        out["noncurrent_expire_days"] = days(old)
+    if lock in ("GOVERNANCE", "COMPLIANCE") and bucket.get("create", True):
+        out["object_lock"] = {"mode": lock, "days": days(lock_days) or 365}
+    return out or None
 
 
 def answers_data(draft: Draft) -> dict[str, Any]:
@@ -1045,6 +1202,9 @@ def answers_data(draft: Draft) -> dict[str, Any]:
     bucket = data.get("bucket", {})
     if bucket.get("create") is False:
         bucket.pop("region", None)
+    retention = _retention_data(bucket)
+    if retention is not None:
+        bucket["retention"] = retention
     mode, target, log_prefix = (bucket.pop(k, None) for k in ACCESS_LOGS_DRAFT)
     if mode in ("new", "existing") and not bucket.get("account"):
         bucket["access_logs"] = {

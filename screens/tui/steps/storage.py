@@ -64,6 +64,7 @@ from screens.tui.widgets.radio_list import RadioList
 from screens.tui.widgets.wrap import Elided
 from wizard.account.inventory import BucketChoice, BucketListing
 from wizard.engine import Engine
+from wizard.guide import retention_problem
 from wizard.model.names import check_bucket_name
 from wizard.model.regions import all_regions, region_description
 from wizard.ports import AwsError
@@ -178,6 +179,8 @@ class StorageScreen(StepScreen):
         with Vertical(id="access-logging"):
             yield from self.compose_access_logs()
         yield Static("", id="access-other", classes="hint")
+        with Vertical(id="retention"):
+            yield from self.compose_retention()
 
     def compose_owner(self) -> ComposeResult:
         """Whose bucket; for another account's: its ID and how the wizard reaches it."""
@@ -253,6 +256,82 @@ class StorageScreen(StepScreen):
                 else str(prefix),
             )
 
+    def compose_retention(self) -> ComposeResult:
+        """Retention: colder storage, expiry of current and old versions, Object Lock."""
+        yield Label("Retention of the log files", classes="field-label")
+        yield from self.compose_text("bucket.retention_transition_days", "retention-move")
+        q = self.question("bucket.retention_storage_class")
+        yield Label(q.prompt, classes="field-label")
+        yield Select(
+            [(f"{c.label}  ({c.hint})", str(c.value)) for c in q.choices],
+            value=str(self.initial("bucket.retention_storage_class") or "GLACIER_IR"),
+            allow_blank=False,
+            id="retention-class",
+        )
+        yield Static(q.help, classes="hint")
+        yield from self.compose_text("bucket.retention_expire_days", "retention-expire")
+        yield from self.compose_text("bucket.retention_noncurrent_days", "retention-noncurrent")
+        with Vertical(id="object-lock-group"):
+            lock = self.question("bucket.object_lock")
+            mode = str(self.initial("bucket.object_lock") or "off")
+            yield Label(lock.prompt, classes="field-label")
+            with RadioList(id="object-lock", compact=True):
+                for choice in lock.choices:
+                    label = Text.assemble(choice.label, ("  " + choice.hint, "dim"))
+                    yield RadioButton(
+                        label, value=choice.value == mode, id=f"object-lock-{choice.value}"
+                    )
+            yield Static(lock.help, classes="hint")
+            with Vertical(id="object-lock-days-row"):
+                days = self.answer("bucket.object_lock_days")
+                yield from self.compose_text(
+                    "bucket.object_lock_days",
+                    "object-lock-days",
+                    value="365" if days is None else str(days),
+                )
+
+    @property
+    def _lock_mode(self) -> str:
+        choices = self.question("bucket.object_lock").choices
+        index = self.query_one("#object-lock", RadioSet).pressed_index
+        return str(choices[index].value) if 0 <= index < len(choices) else "off"
+
+    @on(RadioSet.Changed, "#object-lock")
+    def _lock_changed(self, event: RadioSet.Changed) -> None:
+        event.stop()
+        self._show_retention()
+
+    def _show_retention(self) -> None:
+        """Object Lock only for a new bucket; its days only while it is on."""
+        self.query_one("#object-lock-group").display = self._create
+        self.query_one("#object-lock-days-row").display = self._lock_mode != "off"
+
+    def _collect_retention(self, state: WizardState) -> tuple[WizardState, list[str]]:
+        """The retention answers from the form, each checked as the guide checks it."""
+        errors: list[str] = []
+        for key, field_id in (
+            ("bucket.retention_transition_days", "retention-move"),
+            ("bucket.retention_expire_days", "retention-expire"),
+            ("bucket.retention_noncurrent_days", "retention-noncurrent"),
+        ):
+            value = self.input_value(field_id)
+            state = state.with_answer(key, value or None)
+            errors += self.check(key, value)
+        klass = self.query_one("#retention-class", Select).value
+        state = state.with_answer("bucket.retention_storage_class", str(klass))
+        mode = self._lock_mode if self._create else "off"
+        state = state.with_answer("bucket.object_lock", None if mode == "off" else mode)
+        if mode != "off":
+            days = self.input_value("object-lock-days")
+            state = state.with_answer("bucket.object_lock_days", days)
+            errors += self.check("bucket.object_lock_days", days)
+        if not errors:
+            problem = retention_problem(state.draft.get("bucket", {}))
+            if problem:
+                errors.append(problem)
+                self.flag_problem("retention-move")
+        return state, errors
+
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#availability-loading").display = False
@@ -277,6 +356,7 @@ class StorageScreen(StepScreen):
         self.query_one("#new").display = create
         self.query_one("#existing").display = not create
         self._show_owner()
+        self._show_retention()
 
     # ------------------------------------------------------------------ owner
 
@@ -833,4 +913,5 @@ class StorageScreen(StepScreen):
                     f"The access logs cannot go to the log bucket {name} itself (every access "
                     "log would be logged again); name another bucket."
                 )
-        return state, errors
+        state, problems = self._collect_retention(state)
+        return state, errors + problems
