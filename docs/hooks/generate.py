@@ -335,6 +335,12 @@ DRAFT_FIELDS = {
     "bucket.access_logging": "bucket.access_logs",
     "bucket.access_log_bucket": "bucket.access_logs.bucket",
     "bucket.access_log_prefix": "bucket.access_logs.prefix",
+    "bucket.retention_transition_days": "bucket.retention.transition_days",
+    "bucket.retention_storage_class": "bucket.retention.storage_class",
+    "bucket.retention_expire_days": "bucket.retention.expire_days",
+    "bucket.retention_noncurrent_days": "bucket.retention.noncurrent_expire_days",
+    "bucket.object_lock": "bucket.retention.object_lock.mode",
+    "bucket.object_lock_days": "bucket.retention.object_lock.days",
 }
 """Questions whose answer the guide turns into another field (``answers_data``): off/new/
 existing becomes ``bucket.access_logs`` (null, ``create: true``, ``create: false``); picked

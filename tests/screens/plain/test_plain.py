@@ -368,6 +368,10 @@ def test_asks_the_guide_questions_with_its_choices_defaults_and_validators(
         "bucket.name",
         "bucket.region",
         "bucket.access_logging",  # off (the default), so its bucket and prefix are not asked
+        "bucket.retention_transition_days",  # empty, so the storage class is not asked
+        "bucket.retention_expire_days",
+        "bucket.retention_noncurrent_days",
+        "bucket.object_lock",  # off (the default), so its days are not asked
         "bucket.prefix",
         "encryption.type",
         "encryption.key",
