@@ -351,35 +351,55 @@ def read_management_copies(
 
 
 def _read_copy(caller: AwsCaller, copy: ManagementCopy) -> ManagementCopy:
-    """Whether one trail logs, is multi-region, and which management events it records."""
+    """Whether one trail logs, is multi-region, and which management events it records.
+
+    The (up to) three reads are independent of each other: they go out together, so a
+    trail costs one round trip, not three.
+    """
     update: dict[str, Any] = {}
     errors: list[str] = []
     region = copy.home_region
-    if copy.logging is None:
+
+    def status() -> None:
         try:
-            status = caller.call("cloudtrail", region, "GetTrailStatus", {"Name": copy.arn})
-            update["logging"] = bool(status.get("IsLogging"))
+            got = caller.call("cloudtrail", region, "GetTrailStatus", {"Name": copy.arn})
+            update["logging"] = bool(got.get("IsLogging"))
         except AwsError as err:
             errors.append(f"GetTrailStatus: {err.code}")
-    if copy.multi_region is None:
+
+    def trail() -> None:
         # ListTrails does not say whether a trail is multi-region, nor does the selectors
         # call: a trail only listed is read once more.
         try:
-            trail = caller.call("cloudtrail", region, "GetTrail", {"Name": copy.arn})["Trail"]
-            update["multi_region"] = bool(trail.get("IsMultiRegionTrail", False))
-            update["organization"] = bool(trail.get("IsOrganizationTrail", False))
+            got = caller.call("cloudtrail", region, "GetTrail", {"Name": copy.arn})["Trail"]
+            update["multi_region"] = bool(got.get("IsMultiRegionTrail", False))
+            update["organization"] = bool(got.get("IsOrganizationTrail", False))
         except (AwsError, KeyError) as err:
             errors.append(f"GetTrail: {err.code if isinstance(err, AwsError) else 'no Trail'}")
-    try:
-        got = caller.call("cloudtrail", region, "GetEventSelectors", {"TrailName": copy.arn})
-        kind, excluded = management_events(
-            list(got.get("EventSelectors") or []), list(got.get("AdvancedEventSelectors") or [])
-        )
-        update["read"] = kind in ("all", "read")
-        update["write"] = kind in ("all", "write")
-        update["excluded_sources"] = excluded
-    except AwsError as err:
-        errors.append(f"GetEventSelectors: {err.code}")
+
+    def selectors() -> None:
+        try:
+            got = caller.call("cloudtrail", region, "GetEventSelectors", {"TrailName": copy.arn})
+            kind, excluded = management_events(
+                list(got.get("EventSelectors") or []),
+                list(got.get("AdvancedEventSelectors") or []),
+            )
+            update["read"] = kind in ("all", "read")
+            update["write"] = kind in ("all", "write")
+            update["excluded_sources"] = excluded
+        except AwsError as err:
+            errors.append(f"GetEventSelectors: {err.code}")
+
+    reads = [
+        *([status] if copy.logging is None else []),
+        *([trail] if copy.multi_region is None else []),
+        selectors,
+    ]
+    with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="copy") as pool:
+        list(pool.map(lambda read: read(), reads))
+    # The same order as the reads are listed in, whichever answered first.
+    order = ("GetTrailStatus", "GetTrail", "GetEventSelectors")
+    errors.sort(key=lambda e: order.index(e.split(":", 1)[0]))
     if errors:
         update["error"] = "could not read " + ", ".join(errors)
     return copy.model_copy(update=update)

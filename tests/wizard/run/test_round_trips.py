@@ -16,6 +16,7 @@ import pytest
 
 from tests.callers import OverlapCaller
 from tests.sandbox_fixtures import ACCOUNT, REGION, RequestLog
+from wizard.account.activity import read_management_copies
 from wizard.engine import Engine
 from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers
@@ -228,3 +229,25 @@ def test_the_cost_previews_reads_go_out_beside_discovery(engine: Engine) -> None
     assert plan.cost is not None
     assert overlap.peak == len(reads), overlap.seen
     assert overlap.seen.count("DescribeRegions") == 1, "the regions are listed once"
+
+
+def test_another_trails_three_reads_go_out_together(engine: Engine) -> None:
+    """A trail the cost preview only listed (ListTrails) is read once for its status, its
+    settings and its selectors: the three reads go out together."""
+    reads = {"GetTrailStatus", "GetTrail", "GetEventSelectors"}
+    overlap = OverlapCaller(engine.caller, reads, together=len(reads))
+
+    copies, error = read_management_copies(
+        overlap,
+        [],
+        this_trail_arn=f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/not-there",
+        home_region=REGION,
+        multi_region=True,
+    )
+
+    assert error is None
+    assert copies, "the seeded account has a trail"
+    assert overlap.peak == len(reads), overlap.seen
+    listed = copies[0]
+    assert listed.error is None, listed.error
+    assert listed.logging is not None and listed.multi_region is not None
