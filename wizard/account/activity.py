@@ -224,7 +224,11 @@ def read_activity(
     home = read_region(caller, home_region, min(HOME_PAGES, max_calls), moment)
     budget = max(max_calls - home.calls, 0)
     sampled, unsampled = others[:budget], others[budget:]
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="activity") as pool:
+    # Every sampled region at once (AWS limits LookupEvents per region, and the budget bounds
+    # how many): one round trip for all of them, not one for each eight.
+    with ThreadPoolExecutor(
+        max_workers=max(len(sampled), 1), thread_name_prefix="activity"
+    ) as pool:
         rest = list(pool.map(lambda r: read_region(caller, r, 1, moment), sampled))
     return Activity(home_region=home_region, regions=[home, *rest], unsampled=unsampled)
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.callers import OverlapCaller
+from tests.callers import OverlapCaller, PassThroughCaller
 from tests.sandbox_fixtures import ACCOUNT, REGION, RequestLog
-from wizard.account.activity import read_management_copies
+from wizard.account.activity import read_activity, read_management_copies
 from wizard.engine import Engine
 from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers
@@ -251,3 +251,24 @@ def test_another_trails_three_reads_go_out_together(engine: Engine) -> None:
     listed = copies[0]
     assert listed.error is None, listed.error
     assert listed.logging is not None and listed.multi_region is not None
+
+
+def test_the_activity_of_every_sampled_region_is_read_at_once(engine: Engine) -> None:
+    """One LookupEvents page in each other region a multi-region trail records: all of them
+    go out together (more than eight at once), after the home region's pages."""
+    others = ["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1"]
+    others += ["us-east-2", "us-west-1", "us-west-2", "ap-south-1", "ap-northeast-1"]
+    overlap = OverlapCaller(engine.caller, {"LookupEvents"}, together=len(others))
+
+    class HomeDirect(PassThroughCaller):
+        def call(
+            self, service: str, region: str, operation: str, params: Any = None
+        ) -> dict[str, Any]:
+            target = engine.caller if region == REGION else overlap
+            return target.call(service, region, operation, params)
+
+    activity = read_activity(HomeDirect(engine.caller), REGION, others)
+
+    assert [r.region for r in activity.regions] == [REGION, *others]
+    assert all(r.error is None for r in activity.regions), activity.regions
+    assert overlap.peak == len(others) > 8, overlap.seen
