@@ -12,7 +12,7 @@ import copy
 from collections.abc import Sequence
 
 from wizard.account.discovery import CLOUDTRAIL_SERVICE_LINKED_ROLE, Discovery, OrganizationFacts
-from wizard.guide import Draft, apply_presets, presets_in
+from wizard.guide import DATA_INSIGHT, Draft, apply_presets, presets_in
 from wizard.model.answers import Answers
 from wizard.model.context import Names
 from wizard.model.landing import OrganizationTrail
@@ -261,13 +261,19 @@ def add_only_missing(draft: Draft, trails: Sequence[OrganizationTrail]) -> tuple
     if events.get("management", "all") != "none":
         events["management"] = "none"
         said.append(f"Management events: none ({names} records them; a copy here is charged).")
-    for key, why in (
-        ("exclude_sources", "excluded sources apply to management events only"),
-        ("insights", "Insights on management events analyse this trail's own management events"),
-    ):
-        if events.get(key):
-            events[key] = []
-            said.append(f"Removed events.{key}: {why}.")
+    if events.get("exclude_sources"):
+        events["exclude_sources"] = []
+        said.append("Removed events.exclude_sources: they apply to management events only.")
+    # The draft's Insights question holds both kinds; those on data events (DATA_INSIGHT)
+    # analyse this trail's data events and stay.
+    insights = list(events.get("insights") or [])
+    kept = [i for i in insights if str(i).startswith(DATA_INSIGHT)]
+    if len(kept) != len(insights):
+        events["insights"] = kept
+        said.append(
+            "Removed Insights on management events: they analyse this trail's own management "
+            "events."
+        )
     if not events.get("data") and not events.get("network"):
         apply_presets(new, [*presets_in(new), ONLY_MISSING_PRESET])
         said.append("Data events: S3 object writes of every bucket (CIS 4.8).")

@@ -20,7 +20,7 @@ from wizard.aws.accounts import assume_role_session
 from wizard.engine import Engine
 from wizard.export.text import plan_to_json, plan_to_text
 from wizard.model.answers import Answers
-from wizard.model.landing import CONTROL_TOWER_TRAIL, LZA_TRAIL, landing_kind
+from wizard.model.landing import CONTROL_TOWER_TRAIL, LZA_TRAIL, OrganizationTrail, landing_kind
 from wizard.model.plan import Plan
 from wizard.plan.landing import add_only_missing
 from wizard.plan.planner.organization import REGISTER_STEP
@@ -316,3 +316,32 @@ def test_a_member_that_is_not_the_delegated_administrator_cannot_plan_an_organiz
     message = codes(plan)["organization-not-ready"]
     assert "only the management account or CloudTrail's delegated administrator" in message
     assert "organization.delegated_admin" in message
+
+
+def test_add_only_missing_keeps_what_is_not_about_management_events() -> None:
+    trail = OrganizationTrail(
+        name=CONTROL_TOWER_TRAIL, arn="arn:aws:cloudtrail:us-east-1:111111111111:trail/x",
+        home_region=REGION, management="all",
+    )  # fmt: skip
+    # The draft as the wizards hold it: one Insights question for both kinds.
+    draft: dict[str, Any] = {
+        "events": {
+            "management": "write",
+            "exclude_sources": ["kms.amazonaws.com"],
+            "insights": ["ApiCallRateInsight", "data:ApiErrorRateInsight"],
+            "data": [{"type": "lambda", "resources": "all", "read_write": "all"}],
+        }
+    }
+
+    changed, said = add_only_missing(draft, [trail])
+
+    assert changed["events"] == {
+        "management": "none",
+        "exclude_sources": [],
+        "insights": ["data:ApiErrorRateInsight"],
+        "data": [{"type": "lambda", "resources": "all", "read_write": "all"}],
+    }
+    assert draft["events"]["management"] == "write"  # the caller's draft is left alone
+    assert len(said) == 3
+    again, nothing = add_only_missing(changed, [trail])
+    assert again == changed and nothing == []
