@@ -24,6 +24,7 @@ from wizard.model.landing import CONTROL_TOWER_TRAIL, LZA_TRAIL, OrganizationTra
 from wizard.model.plan import Plan
 from wizard.plan.landing import add_only_missing
 from wizard.plan.planner.organization import REGISTER_STEP
+from wizard.policy.operator import action_for, operator_policy
 from wizard.ports import AwsCaller, AwsError
 from wizard.run.apply import rollback_recorded
 from wizard.sandbox.org_trails import LandingZone, seed_landing_zone
@@ -345,3 +346,22 @@ def test_add_only_missing_keeps_what_is_not_about_management_events() -> None:
     assert len(said) == 3
     again, nothing = add_only_missing(changed, [trail])
     assert again == changed and nothing == []
+
+
+def test_the_operator_policy_grants_registering_and_deregistering(
+    landing_zone: LandingZone, engine: Engine
+) -> None:
+    wanted = answers(organization={"delegated_admin": landing_zone.members["audit"]})
+    plan, _ = engine.plan(wanted)
+    statements = operator_policy(wanted, engine.ctx)["Statement"]
+    granted = {
+        action
+        for s in statements
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+
+    step = plan.step(REGISTER_STEP)
+    for call in (step.call, *step.undo):
+        assert action_for(call.service, call.operation) in granted
+    without = operator_policy(answers(), engine.ctx)["Statement"]
+    assert "RegisterCloudTrailDelegatedAdmin" not in {s["Sid"] for s in without}
