@@ -195,6 +195,7 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
                     "organizations:DescribeAccount",
                     "organizations:DescribeOrganization",
                     "organizations:ListAWSServiceAccessForOrganization",
+                    "organizations:ListAccounts",
                     "organizations:ListDelegatedAdministrators",
                     "organizations:RegisterDelegatedAdministrator",
                 ),
