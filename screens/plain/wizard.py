@@ -957,11 +957,19 @@ class PlainWizard:
         self.line()
 
     def print_steps(self, plan: Plan) -> None:
-        """The planned changes, in order, with how each is undone."""
+        """The planned changes, in order, with what each changes and how it is undone."""
+        # Deferred for start-up time: the plan's renderings load when a plan is shown.
+        from wizard.export.text import nothing_to_change, setting_line
+
+        if plan.unchanged:
+            self.para(nothing_to_change(plan))
+            return
         self.line(f"Plan: {_count(len(plan.steps), 'change')}, in this order:")
         for number, step in enumerate(plan.steps, 1):
             self.para(step.summary, indent=f"  {number:2}. ", hang="      ", blank=False)
             self.line(f"      {step.call.service}:{step.call.operation} in {step.call.region}")
+            for change in step.settings:
+                self.para(setting_line(change), indent="      ", hang="        ", blank=False)
             if step.undo_summary:
                 self.para(f"undo: {step.undo_summary}", indent="      ", blank=False)
 

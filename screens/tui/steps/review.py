@@ -53,8 +53,10 @@ from wizard.export.text import (
     controls_to_text,
     cost_heading,
     cost_to_text,
+    nothing_to_change,
     plan_to_cli,
     plan_to_text,
+    setting_line,
 )
 from wizard.model.cost import CostEstimate
 from wizard.model.plan import Plan, Step
@@ -164,11 +166,15 @@ def plan_table(plan: Plan, *, compact: bool = False) -> Table:
     table.add_column("#", justify="right", width=2, no_wrap=True)
     table.add_column("Change (API call, region)", ratio=3, overflow="fold")
     table.add_column("Undo on failure", ratio=2, overflow="fold")
+    if plan.unchanged:
+        table.add_row("", Breakable(Text(nothing_to_change(plan))), Text("—", style="dim"))
     for number, step in enumerate(plan.steps, 1):
         change = Text(step.summary)
         change.append(" " if compact else "\n")
         change.append(f"{step.call.service}:{step.call.operation}", style="bold")
         change.append(f" · {step.call.region}", style="dim")
+        for setting in step.settings:  # an update: current → wanted, setting by setting
+            change.append("\n" + setting_line(setting), style="italic")
         undo = Text(step.undo_summary or "—", style="" if step.undo else "dim")
         # Names and ARNs longer than the column break after a separator, not mid-word.
         table.add_row(str(number), Breakable(change), Breakable(undo))
