@@ -6,18 +6,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from screens.plain import wizard as plain
 from tests.screens.plain.test_plain import (  # noqa: F401  (fixtures used by name)
     NEW_BUCKET_SSE_S3,
     QUESTIONS,
     Run,
-    Sandbox,
     _client,
-    plain,
     plain_sandbox,
     run_wizard,
     sandbox,
 )
 from wizard.model.answers_file import load_answers
+from wizard.sandbox.server import Sandbox
 
 
 def test_retention_is_answered_and_applied(
