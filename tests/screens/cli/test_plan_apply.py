@@ -301,6 +301,63 @@ def test_a_colleagues_change_while_the_question_waits_is_caught(
     assert server_log.snapshot(), "the account was read again"
 
 
+def test_applying_the_same_answers_again_says_nothing_to_change_and_sends_nothing(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], server_log: RequestLog
+) -> None:
+    code, _out, err = run(capsys, "apply", EXAMPLE, "--yes")
+    assert code == EXIT_OK, err
+    journals = sorted((cli_env / "cloudtrail-wizard" / "journal").glob("*.json"))
+    assert len(journals) == 1
+    server_log.clear()
+
+    code, out, err = run(capsys, "apply", EXAMPLE)  # no --yes, no terminal: nothing to ask
+
+    assert code == EXIT_OK, err
+    assert "Nothing to change: the account already matches the answers" in out
+    assert "Nothing was changed: every resource the answers name already exists" in out
+    assert "[ok] trail is logging" in out
+    assert server_log.mutating() == []
+    assert sorted((cli_env / "cloudtrail-wizard" / "journal").glob("*.json")) == journals
+
+    code, out, _err = run(capsys, "apply", EXAMPLE, "--output", "json")
+    doc = json.loads(out)
+    assert (code, doc["status"], doc["steps"]) == (EXIT_OK, "unchanged", [])
+    assert {r["kind"]: r["status"] for r in doc["resources"]} == {
+        "trail": "unchanged",
+        "bucket": "unchanged",
+    }
+    code, out, _err = run(capsys, "plan", EXAMPLE, "--output", "json")
+    assert (code, json.loads(out)["unchanged"], json.loads(out)["steps"]) == (EXIT_OK, True, [])
+    assert server_log.mutating() == []
+
+
+def test_a_changed_setting_is_planned_as_current_to_wanted(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert run(capsys, "apply", EXAMPLE, "--yes")[0] == EXIT_OK
+    changed = write_answers(
+        tmp_path,
+        {
+            "trail": {"name": "acme-audit", "region": "us-east-1", "tags": {"team": "security"}},
+            "bucket": {"name": EXAMPLE_BUCKET},
+            "encryption": {"type": "sse-s3"},
+            "events": {"insights": ["ApiCallRateInsight"]},
+        },
+    )
+
+    code, out, _err = run(capsys, "plan", changed)
+
+    assert code == EXIT_OK
+    assert "Plan (1 changes):" in out
+    assert "CloudTrail Insights: off → ApiCallRateInsight" in out
+    assert "undo: Turn Insights off again (it was off)" in out
+    code, out, _err = run(capsys, "plan", changed, "--output", "json")
+    (step,) = json.loads(out)["steps"]
+    (setting,) = step["settings"]
+    assert (setting["name"], setting["current"]) == ("CloudTrail Insights", "off")
+    assert setting["wanted"].startswith("ApiCallRateInsight")
+
+
 def test_apply_blocked_exits_2_with_nothing_changed(
     cli_env: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, server_log: RequestLog
 ) -> None:
