@@ -187,8 +187,8 @@ class Plan(WizardModel):
     found and removed. None for plans that are only shown or exported."""
     resources: list[ResourceState] = Field(default_factory=list)
     """Every resource the answers name, compared with what exists (desired state): what is
-    created, updated, unchanged or used as it is. Empty for a plan made without looking at
-    the account (an offline plan)."""
+    created, updated, unchanged or used as it is. An offline plan (made without looking at
+    the account) assumes the resources it creates do not exist yet."""
     cost: CostEstimate | None = None
     """What the trail will cost a month, choice by choice (:mod:`wizard.plan.cost`); None
     when not estimated (an offline plan)."""
