@@ -48,10 +48,10 @@ from wizard.model.plan import NONE_SHOWN, Finding, ResourceState, SettingChange,
 from wizard.plan.review import (
     PolicyReview,
     Reviews,
-    _review_existing,
     access_log_probes,
     bucket_probes,
     key_probes,
+    review_existing,
     topic_probes,
 )
 from wizard.policy.merge import PolicyError, merge, parse_policy
@@ -327,7 +327,7 @@ def adopt_reviews(
     if adopted.bucket:
         required = bucket_policy(names, org_id)
         updates["bucket"] = _complete(
-            _review_existing(
+            review_existing(
                 "bucket",
                 names.bucket_arn,
                 found.bucket.policy,
@@ -343,7 +343,7 @@ def adopt_reviews(
         topic_arn = names.topic_arn if encrypts_topic(names, region) else None
         required = key_policy(names, topic=topic_arn is not None)
         updates["key"] = _complete(
-            _review_existing(
+            review_existing(
                 "key",
                 key.arn,
                 key.policy,
@@ -356,7 +356,7 @@ def adopt_reviews(
     if adopted.topic and names.topic_arn and found.topic is not None:
         required = topic_policy(names)
         updates["topic"] = _complete(
-            _review_existing(
+            review_existing(
                 "topic",
                 names.topic_arn,
                 found.topic.policy,
@@ -374,7 +374,7 @@ def adopt_reviews(
         assert facts is not None
         required = access_log_bucket_policy(names)
         updates["access_logs"] = _complete(
-            _review_existing(
+            review_existing(
                 "access-log-bucket",
                 target_arn,
                 facts.target.policy,

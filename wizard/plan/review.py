@@ -383,6 +383,23 @@ def _review_existing(
     )
 
 
+def review_existing(
+    kind: PolicyKind,
+    resource: str,
+    before: str | None,
+    required: dict[str, Any],
+    probes: list[Probe],
+    *,
+    readable: bool = True,
+) -> PolicyReview:
+    """The review of an existing resource's policy: evaluated, merged and evaluated again.
+
+    Desired state (:mod:`wizard.plan.desired`) reviews a resource the answers create, but
+    that an earlier apply made already, this way: merged into, never written whole.
+    """
+    return _review_existing(kind, resource, before, required, probes, readable=readable)
+
+
 def _review_new(
     kind: PolicyKind, resource: str, document: dict[str, Any], probes: list[Probe]
 ) -> PolicyReview:
