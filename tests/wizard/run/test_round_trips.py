@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.callers import OverlapCaller, PassThroughCaller
+from tests.callers import FailOn, OverlapCaller, PassThroughCaller
 from tests.sandbox_fixtures import ACCOUNT, REGION, RequestLog
 from wizard.account.activity import read_activity, read_management_copies
 from wizard.engine import Engine
@@ -272,3 +272,39 @@ def test_the_activity_of_every_sampled_region_is_read_at_once(engine: Engine) ->
     assert [r.region for r in activity.regions] == [REGION, *others]
     assert all(r.error is None for r in activity.regions), activity.regions
     assert overlap.peak == len(others) > 8, overlap.seen
+
+
+def test_the_updates_of_an_earlier_runs_bucket_go_out_together_and_retry_a_conflict(
+    engine: Engine, aws: Any, tmp_path: Path
+) -> None:
+    """A bucket an earlier apply made, whose settings someone changed since: its updates wait
+    for nothing but go out together, and S3's OperationAborted for one of them is retried."""
+    answers = the_answers("sse-s3")
+    plan, found = engine.plan(answers)
+    first = engine.apply(answers, plan, found=found, journal_path=tmp_path / "1.json")
+    assert first.report.status == "applied", first.report.message
+    s3 = aws("s3")
+    s3.delete_public_access_block(Bucket=answers.bucket.name)
+    s3.put_bucket_versioning(
+        Bucket=answers.bucket.name, VersioningConfiguration={"Status": "Suspended"}
+    )
+    plan, found = engine.plan(answers)
+    updates = [s for s in plan.steps if s.call.service == "s3"]
+    assert {s.call.operation for s in updates} >= {"PutPublicAccessBlock", "PutBucketVersioning"}
+    level = levels(plan)
+    assert {level[s.id] for s in updates} == {1}
+    for step in updates:
+        assert set(step.retry_on) & CONFLICT_CODES, step.id
+    conflict = FailOn(
+        engine.caller, "PutBucketVersioning", code="OperationAborted", status=409, times=1
+    )
+
+    outcome = Engine(conflict, engine.ctx).apply(
+        answers, plan, found=found, journal_path=tmp_path / "2.json", paused=False
+    )
+
+    assert outcome.report.status == "applied", outcome.report.message
+    assert conflict.failures == 1
+    versioning = next(s for s in updates if s.call.operation == "PutBucketVersioning")
+    assert outcome.report.step(versioning.id).attempts == 2
+    assert s3.get_bucket_versioning(Bucket=answers.bucket.name)["Status"] == "Enabled"

@@ -57,8 +57,9 @@ def bucket_chain(
 
 CONFLICTS = ("OperationAborted",)
 """What S3 answers when changes to one bucket overlap ("a conflicting conditional operation
-is currently in progress"): a new bucket's settings and policy go out together, so each
-retries it (apply waits milliseconds for it: wizard.run.apply.CONFLICT_CODES)."""
+is currently in progress"): a new bucket's settings and policy go out together, as do the
+updates of an existing one's, so each retries it (apply waits milliseconds for it:
+wizard.run.apply.CONFLICT_CODES)."""
 
 
 # ------------------------------------------------------------------- shared with access logs
@@ -165,6 +166,7 @@ def _merge_bucket_policy(
         + f"({len(merged.added)} added, nothing removed)",
         changes=given.names.bucket_arn,
         depends_on=depends_on,
+        retry_on=list(CONFLICTS),
         undo=[restore_bucket_policy(bucket, region, review.before, account)],
         undo_summary=restore_bucket_policy_summary(review.before),
         policy=policy_change(review),
@@ -238,6 +240,7 @@ def bucket_setting_steps(
                 call("PutPublicAccessBlock", {"PublicAccessBlockConfiguration": dict(BLOCK_ALL)}),
                 f"Block all public access to {what}",
                 changes=arn,
+                retry_on=list(CONFLICTS),
                 undo=[
                     call("PutPublicAccessBlock", {"PublicAccessBlockConfiguration": dict(block)})
                     if block
@@ -267,6 +270,7 @@ def bucket_setting_steps(
                 ),
                 f"Disable ACLs on {what} (Object Ownership: bucket owner enforced)",
                 changes=arn,
+                retry_on=list(CONFLICTS),
                 undo=[
                     call(
                         "PutBucketOwnershipControls",
@@ -296,6 +300,7 @@ def bucket_setting_steps(
                 f"Encrypt new objects in {what} by default with "
                 + ("SSE-S3 (AES-256)" if key_ref is None else "the trail's KMS key"),
                 changes=arn,
+                retry_on=list(CONFLICTS),
                 depends_on=depends,
                 undo=[
                     call(
@@ -325,6 +330,7 @@ def bucket_setting_steps(
                 call("PutBucketVersioning", {"VersioningConfiguration": {"Status": "Enabled"}}),
                 f"Turn on versioning of {what}",
                 changes=arn,
+                retry_on=list(CONFLICTS),
                 undo=[
                     call(
                         "PutBucketVersioning", {"VersioningConfiguration": {"Status": "Suspended"}}
@@ -357,6 +363,7 @@ def bucket_setting_steps(
                 call("PutBucketTagging", {"Tagging": {"TagSet": tags_kv({**before, **to_set})}}),
                 f"Tag {what}: " + ", ".join(to_set),
                 changes=arn,
+                retry_on=list(CONFLICTS),
                 undo=[
                     call("PutBucketTagging", {"Tagging": {"TagSet": tags_kv(before)}})
                     if before
