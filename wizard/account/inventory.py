@@ -330,6 +330,24 @@ def bucket_regions(caller: AwsCaller, region: str) -> dict[str, str]:
     return {b.name: b.region for page in bucket_pages(caller, region) for b in page if b.region}
 
 
+def locate_bucket(caller: AwsCaller, name: str, region: str) -> str | None:
+    """Where one bucket is (HeadBucket names its region); None when S3 will not say.
+
+    Any bucket whose owner lets HeadBucket through, another account's too.
+    """
+    try:
+        head = caller.call("s3", region, "HeadBucket", {"Bucket": name})
+    except AwsError:
+        return None
+    if head.get("BucketRegion"):
+        return normalise_bucket_location(str(head["BucketRegion"]))
+    try:
+        loc = caller.call("s3", region, "GetBucketLocation", {"Bucket": name})
+    except AwsError:
+        return None
+    return normalise_bucket_location(loc.get("LocationConstraint"))
+
+
 # --------------------------------------------------------------------------- keys
 
 
@@ -415,10 +433,13 @@ def check_key(caller: AwsCaller, key: KeyChoice, bucket_region: str) -> KeyChoic
 class KeyListing:
     """The keys of some regions as they become known, judged for the bucket's region.
 
-    :meth:`batches` lists every region's keys and aliases at once (one round of requests),
-    then describes the keys of the bucket's region with at most ``workers`` requests in
-    flight, in list order except for the ones :meth:`prefer` asks for first (a key in another
-    region is refused for that alone, and never described). :meth:`cancel` stops it.
+    :meth:`batches` lists the keys and aliases of the bucket's region first (one round of
+    requests; those are the keys that can be chosen), those of the other regions meanwhile
+    (``regions``, and the ones ``more_regions`` names once it answers: the regions of the
+    account's buckets, say), and describes the keys of the bucket's region with at most
+    ``workers`` requests in flight, in list order except for the ones :meth:`prefer` asks
+    for first (a key in another region is refused for that alone, and never described).
+    :meth:`cancel` stops it.
     """
 
     def __init__(
@@ -427,19 +448,23 @@ class KeyListing:
         regions: Sequence[str],
         bucket_region: str,
         *,
+        more_regions: Callable[[], Iterable[str]] | None = None,
         workers: int = READS_AT_ONCE,
     ) -> None:
         """Prepare the listing (nothing is read before :meth:`batches`).
 
         Args:
             caller: Reads the account.
-            regions: Regions to list.
+            regions: Other regions to list (the bucket's region is always listed).
             bucket_region: The bucket's region: a key must be there to be chosen.
+            more_regions: Finds more regions to list, while the bucket's region is listed
+                (an AwsError it raises leaves them out).
             workers: Keys described at once.
         """
         self.caller = caller
-        self.regions = sorted(set(regions))
+        self.regions = sorted(set(regions) - {bucket_region})
         self.bucket_region = bucket_region
+        self.more_regions = more_regions
         self._queue: WorkQueue[str, KeyChoice, KeyChoice] = WorkQueue(
             lambda k: check_key(caller, k, bucket_region), workers=workers, name="key-describe"
         )
@@ -473,22 +498,37 @@ class KeyListing:
                 except AwsError:
                     return []
 
-            try:
-                workers = max(1, len(self.regions))
-                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="keys") as pool:
-                    found = [k for batch in pool.map(one, self.regions) for k in batch]
-                found.sort(key=lambda k: key_order(k, self.bucket_region))
+            def more() -> list[str]:
+                try:
+                    return list(self.more_regions()) if self.more_regions is not None else []
+                except AwsError:
+                    return []
+
+            def found(keys: list[KeyChoice]) -> None:
+                keys.sort(key=lambda k: key_order(k, self.bucket_region))
                 # A key in another region is refused whatever DescribeKey would say: it is
                 # judged at once and never described.
                 shown = [
                     k
                     if k.region == self.bucket_region
                     else judge_key(k, self.bucket_region).model_copy(update={"checked": True})
-                    for k in found
+                    for k in keys
                 ]
                 if not self._queue.cancelled:
                     lists.put(shown)
                     self._queue.add((k.arn, k) for k in shown if not k.checked)
+
+            try:
+                with ThreadPoolExecutor(max_workers=8, thread_name_prefix="keys") as pool:
+                    own = pool.submit(one, self.bucket_region)
+                    extra = pool.submit(more)
+                    others = {r: pool.submit(one, r) for r in self.regions}
+                    # The bucket's region first: its keys are the ones that can be chosen.
+                    found(own.result())
+                    for region in sorted(set(extra.result()) - {self.bucket_region}):
+                        others.setdefault(region, pool.submit(one, region))
+                    # The other regions in one batch, in list order after the first.
+                    found([k for region in sorted(others) for k in others[region].result()])
                 lists.put(None)
             except Exception as exc:  # handed to the consumer's thread below
                 lists.put(exc)
@@ -540,7 +580,7 @@ def _batches(
     """Merge the rows found and the rows checked into batches (see the listings)."""
     new: list[Choice] = []
     checked: list[Choice] = []
-    listed = False
+    listed = told_listed = False
     total = done = 0
     last = 0.0
     while True:
@@ -569,9 +609,11 @@ def _batches(
                 done += sum(1 for c in item if c.checked)
         complete = listed and done == total
         now = time.monotonic()
-        if complete or ((new or checked) and now - last >= interval):
+        # The end of the listing is news too, even with no row in it (the progress changes).
+        news = new or checked or listed != told_listed
+        if complete or (news and now - last >= interval):
             yield make(new, checked, listed, total, done)
-            new, checked, last = [], [], now
+            new, checked, last, told_listed = [], [], now, listed
             if complete:
                 return
 

@@ -19,8 +19,7 @@ from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
 from screens.tui.widgets.radio_list import RadioList
 from screens.tui.widgets.wrap import Elided
-from wizard.account.discovery import discover_bucket
-from wizard.account.inventory import KeyChoice, KeyListing, bucket_regions
+from wizard.account.inventory import KeyChoice, KeyListing, bucket_regions, locate_bucket
 from wizard.engine import Engine
 from wizard.ports import AwsError
 
@@ -139,6 +138,8 @@ class EncryptionScreen(StepScreen):
                     ("Key", "Region", "Can be used?"),
                     filter_placeholder="Type to filter the keys",
                     fit={"Key": "elide", "Can be used?": "wrap"},
+                    # As wide as a typical verdict, while the keys are being described.
+                    reserve={"Can be used?": len("✗ in eu-west-1, but the bucket is in us-east-1")},
                     id="keys",
                 )
                 yield Static("", id="key-chosen")
@@ -234,17 +235,19 @@ class EncryptionScreen(StepScreen):
             home: The trail's home region.
         """
         worker = get_current_worker()
+        caller, where = engine.caller, engine.ctx.region
         try:
-            # ListBuckets names every bucket's region: no policy needs reading here.
-            located = bucket_regions(engine.caller, engine.ctx.region)
-            region = new_region
-            if region is None and bucket:
-                region = located.get(bucket)
-                if region is None:
-                    # Not one of the account's buckets (another account's): ask S3 where it is.
-                    region = discover_bucket(bucket, engine.ctx, engine.caller).region
+            # One request for the bucket's region (HeadBucket), so that the keys that can be
+            # chosen are listed first; the regions of the account's other buckets (one
+            # ListBuckets) are listed meanwhile.
+            region = new_region or (locate_bucket(caller, bucket, where) if bucket else None)
             region = region or home
-            listing = KeyListing(engine.caller, sorted({*located.values(), home, region}), region)
+            listing = KeyListing(
+                caller,
+                [home],
+                region,
+                more_regions=lambda: bucket_regions(caller, where).values(),
+            )
             if worker.is_cancelled or not self.app.call_from_thread(
                 self._adopt_key_listing, ticket, listing
             ):
@@ -295,14 +298,15 @@ class EncryptionScreen(StepScreen):
         if batch.found:
             if self._wanted is not None:
                 wanted = self._wanted
-                self._chosen = next(
-                    (k for k in keys if wanted in (k.arn, k.key_id, *k.aliases)), None
-                )
-                if self._chosen is None and not self.input_value("key-ref"):
-                    self.query_one("#key-ref", Input).value = wanted
-                self._wanted = None
-            if self._chosen is not None:
-                table.expect(self._chosen.arn)
+                match = next((k for k in keys if wanted in (k.arn, k.key_id, *k.aliases)), None)
+                if match is not None:
+                    self._chosen, self._wanted = match, None
+                    table.expect(match.arn)
+                elif batch.listed:
+                    # Not one of the account's keys (another account's): it was typed.
+                    if not self.input_value("key-ref"):
+                        self.query_one("#key-ref", Input).value = wanted
+                    self._wanted = None
             table.add_rows([self._key_row(k) for k in batch.found])
         if batch.checked:
             table.update_rows([self._key_row(k) for k in batch.checked])

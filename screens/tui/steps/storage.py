@@ -161,6 +161,8 @@ class StorageScreen(StepScreen):
                 ("Bucket", "Region", "Policy"),
                 filter_placeholder="Type to filter the buckets",
                 fit={"Bucket": "elide", "Policy": "wrap"},
+                # As wide as the longest verdict, while the verdicts are being read.
+                reserve={"Policy": len("needs CloudTrail's statements")},
                 id="buckets",
             )
             yield Static("", id="chosen")

@@ -8,20 +8,43 @@ while: it filters, scrolls and chooses among the rows it has.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input, Label, LoadingIndicator, Static
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, LoadingIndicator, Static
 
 from screens.tui.widgets.fit_table import Fit, FitTable
 from screens.tui.widgets.wrap import Elided
 
 Row = tuple[str, tuple[str | Text | Elided, ...]]
 """A row: its key (what is chosen) and its cells."""
+
+CHUNK = 150
+"""Rows put into the table between two screen updates."""
+
+
+class ProgressLine(Widget):
+    """One line of text that changes often: a repaint each time, never a new layout.
+
+    (A Label lays the whole screen out again on every update; a listing's progress changes
+    ten times a second.)
+    """
+
+    DEFAULT_CSS = """
+    ProgressLine { height: 1; width: 1fr; }
+    """
+
+    text: reactive[str] = reactive("")
+    """What it says."""
+
+    def render(self) -> str:
+        return self.text
 
 
 class ChoiceTable(Vertical):
@@ -42,7 +65,7 @@ class ChoiceTable(Vertical):
     ChoiceTable > .choice-filter { margin: 1 0 0 0; width: 60; max-width: 100%; }
     ChoiceTable > .choice-loading { height: 1; margin-top: 1; }
     ChoiceTable > .choice-loading > LoadingIndicator { width: 6; height: 1; }
-    ChoiceTable > .choice-loading > Label { color: $text-muted; }
+    ChoiceTable > .choice-loading > .choice-loading-label { width: 1fr; color: $text-muted; }
     ChoiceTable > DataTable { height: auto; max-height: 12; }
     ChoiceTable > .choice-note { color: $text-muted; }
     """
@@ -83,6 +106,7 @@ class ChoiceTable(Vertical):
         *,
         filter_placeholder: str = "Type to filter",
         fit: Mapping[str, Fit] | None = None,
+        reserve: Mapping[str, int] | None = None,
         id: str | None = None,  # noqa: A002 (Textual's widget keyword)
     ) -> None:
         """Build an empty table.
@@ -92,24 +116,34 @@ class ChoiceTable(Vertical):
             filter_placeholder: Placeholder of the filter box.
             fit: How a column (by title) narrows when the table is too wide (see
                 :class:`~screens.tui.widgets.fit_table.FitTable`); others keep their width.
+            reserve: Cells a column (by title) keeps for values a streaming lookup has
+                still to fill in (its verdicts), so rows are not laid out again for each.
             id: Widget id.
         """
         super().__init__(id=id)
         self._columns = tuple(columns)
         self._fit = dict(fit or {})
+        self._reserve = dict(reserve or {})
         self._filter_placeholder = filter_placeholder
         self._rows: list[Row] = []
         self._index: dict[str, int] = {}
         """Position of each row in ``_rows``, by key."""
         self._chosen: str | None = None
         self._viewed: list[str] = []
+        self._pending: list[str] = []
+        """Keys of rows the filter shows that are not in the table yet (see :meth:`_drain`)."""
+        self._stale: set[str] = set()
+        """Keys of rows in the table whose cells changed since (see :meth:`update_rows`)."""
+        self._draining = False
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=self._filter_placeholder, classes="choice-filter", compact=True)
         with Horizontal(classes="choice-loading"):
             yield LoadingIndicator()
-            yield Label("", classes="choice-loading-label")
-        yield FitTable(fit=self._fit, cursor_type="row", zebra_stripes=True)
+            yield ProgressLine(classes="choice-loading-label")
+        table = FitTable(fit=self._fit, cursor_type="row", zebra_stripes=True)
+        table.reserve = self._reserve
+        yield table
         yield Static("", classes="choice-note")
 
     def on_mount(self) -> None:
@@ -132,11 +166,16 @@ class ChoiceTable(Vertical):
         """Show the loading line (and hide the old rows and note) while a lookup runs."""
         self.show_note("")
         self.query_one(".choice-loading").display = True
-        self.query_one(".choice-loading-label", Label).update(text)
+        self.query_one(".choice-loading-label", ProgressLine).text = text
         self.table.display = False
 
     def show_note(self, text: str) -> None:
-        """Show a line under the table (an error, a cancellation, how to choose)."""
+        """Show a line under the table (an error, a cancellation, how to choose).
+
+        A lookup is over: the rows off screen get the cells that came in for them.
+        """
+        if self._stale:
+            self._flush()
         self.query_one(".choice-loading").display = False
         note = self.query_one(".choice-note", Static)
         note.update(text)
@@ -159,7 +198,8 @@ class ChoiceTable(Vertical):
         ``chosen`` gets the cursor when its row arrives (unless the cursor moved by then).
         """
         self.show_note("")
-        self._rows, self._index, self._chosen = [], {}, chosen
+        self._rows, self._index, self._chosen, self._pending = [], {}, chosen, []
+        self._stale.clear()
         self.table.clear()
         self.table.display = True
         self.show_progress(text)
@@ -170,42 +210,83 @@ class ChoiceTable(Vertical):
 
     def show_progress(self, text: str) -> None:
         """Show (or update) the progress line above the rows; the rows stay usable."""
-        self.query_one(".choice-loading").display = True
-        self.query_one(".choice-loading-label", Label).update(text)
+        loading = self.query_one(".choice-loading")
+        if not loading.display:  # each change of display lays the screen out again
+            loading.display = True
+        self.query_one(".choice-loading-label", ProgressLine).text = text
 
     def add_rows(self, rows: Sequence[Row]) -> None:
         """Add rows after the ones there (a listing's next batch); the filter applies to them."""
-        table = self.table
         needle = self._needle()
-        cursor_moved = table.cursor_row > 0
         for key, cells in rows:
             if key in self._index:
                 continue
             self._index[key] = len(self._rows)
             self._rows.append((key, cells))
             if self._matches(needle, key, cells):
-                table.add_row(*cells, key=key)
+                self._pending.append(key)
+        self._drain()
+
+    def _drain(self) -> None:
+        """Put the next :data:`CHUNK` rows waiting into the table; the rest after a refresh.
+
+        A thousand rows at once would keep the screen from answering keys for most of a
+        second; a chunk at a time, keys and repaints go in between.
+        """
+        self._draining = False
+        table = self.table
+        cursor_moved = table.cursor_row > 0
+        chunk, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
+        for key in chunk:
+            table.add_row(*self._rows[self._index[key]][1], key=key)
         if not cursor_moved and self._chosen is not None and self._chosen in table.rows:
             table.move_cursor(row=table.get_row_index(self._chosen))
+        if self._pending:
+            self._draining = True
+            self.call_after_refresh(self._drain)
         self._post_viewed()
 
     def update_rows(self, rows: Sequence[Row]) -> None:
-        """Replace the cells of rows already added (their details came in)."""
+        """Replace the cells of rows already added (their details came in).
+
+        Rows on screen change at once; the others when they come into view or the lookup
+        ends (:meth:`show_note`): every change to a table redraws all of it, so a thousand
+        verdicts trickling in would keep the screen busy redrawing.
+        """
         table = self.table
         needle = self._needle()
+        visible = set(self.viewed_keys())
         for key, cells in rows:
             index = self._index.get(key)
             if index is None:
                 continue
             self._rows[index] = (key, cells)
             if key not in table.rows:
-                continue
-            if self._matches(needle, key, cells):
-                table.update_row(key, cells)
-            else:
+                continue  # still waiting to be added: it will be, with these cells
+            if not self._matches(needle, key, cells):
                 # Its new cells no longer match the filter: the filter decides again.
                 self._refill()
                 return
+            if key in visible:
+                self._stale.discard(key)
+                table.update_row(key, cells)
+            else:
+                self._stale.add(key)
+
+    def _flush(self, keys: Iterable[str] | None = None) -> None:
+        """Put the stale rows' cells into the table: those of ``keys``, or all of them (a
+        :data:`CHUNK` at a time, the rest after a refresh)."""
+        table = self.table
+        if keys is None:
+            chosen = list(self._stale)[:CHUNK]
+        else:
+            chosen = [k for k in keys if k in self._stale]
+        for key in chosen:
+            self._stale.discard(key)
+            if key in table.rows:
+                table.update_row(key, self._rows[self._index[key]][1])
+        if keys is None and self._stale:
+            self.call_after_refresh(self._flush)
 
     def viewed_keys(self) -> list[str]:
         """Keys of the rows on screen now, and the chosen row's (which may be off screen)."""
@@ -213,9 +294,13 @@ class ChoiceTable(Vertical):
         ordered = table.ordered_rows
         if not ordered:
             return [self._chosen] if self._chosen else []
-        # Rows are at least one line high: these are the rows on screen, or a few more.
-        first = int(table.scroll_y)
-        shown = [str(row.key.value) for row in ordered[first : first + table.size.height + 1]]
+        # The rows from the one at the top of the view, as many as could fit (each is at
+        # least one line high): the rows on screen, or a few more.
+        top, line = 0, 0
+        while top < len(ordered) - 1 and line + ordered[top].height <= table.scroll_y:
+            line += ordered[top].height
+            top += 1
+        shown = [str(row.key.value) for row in ordered[top : top + table.size.height + 1]]
         cursor = str(ordered[min(table.cursor_row, len(ordered) - 1)].key.value)
         keys = [cursor, *shown] if cursor not in shown else shown
         if self._chosen and self._chosen not in keys:
@@ -226,6 +311,7 @@ class ChoiceTable(Vertical):
         keys = self.viewed_keys()
         if keys != self._viewed:
             self._viewed = keys
+            self._flush(keys)
             self.post_message(self.Viewed(self, keys))
 
     @on(DataTable.RowHighlighted)
@@ -249,15 +335,12 @@ class ChoiceTable(Vertical):
         return not needle or any(needle in str(c).lower() for c in (key, *cells))
 
     def _refill(self) -> None:
-        table = self.table
         needle = self._needle()
-        table.clear()
-        for key, cells in self._rows:
-            if self._matches(needle, key, cells):
-                table.add_row(*cells, key=key)
-        if self._chosen is not None and self._chosen in table.rows:
-            table.move_cursor(row=table.get_row_index(self._chosen))
-        self._post_viewed()
+        self._stale.clear()  # every row is added again, with its cells as they are now
+        self.table.clear()
+        self._pending = [key for key, cells in self._rows if self._matches(needle, key, cells)]
+        if not self._draining:
+            self._drain()
 
     @on(Input.Changed, ".choice-filter")
     def _filter_changed(self, event: Input.Changed) -> None:

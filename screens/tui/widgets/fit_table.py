@@ -10,9 +10,10 @@ other columns keep their width. Whenever its width changes, the widths are compu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from rich.cells import cell_len
 from rich.console import RenderableType
 from rich.measure import Measurement
 from rich.text import Text
@@ -72,7 +73,22 @@ def _measure(table: DataTable[Any], cell: object) -> Measurement:
         renderable = cell
     else:
         renderable = Text(str(cell))
+    if isinstance(renderable, Text) and "\n" not in renderable.plain:
+        # What rich measures for one line of text (its longest word, all of it), without
+        # the protocol's detour: a picker measures thousands of cells.
+        plain = renderable.plain
+        widest = cell_len(plain)
+        words = [cell_len(word) for word in plain.split()] or [widest]
+        limit = console.options.max_width
+        return Measurement(min(max(words), widest, limit), min(widest, limit))
     return Measurement.get(console, console.options, renderable)
+
+
+def _same(old: object, new: object) -> bool:
+    """The two cells look the same (an elided value is made anew for each row update)."""
+    if isinstance(old, Elided) and isinstance(new, Elided):
+        return type(old) is type(new) and vars(old) == vars(new)
+    return type(old) is type(new) and old == new
 
 
 class FitTable(DataTable[Any]):
@@ -96,10 +112,15 @@ class FitTable(DataTable[Any]):
         super().__init__(**kwargs)
         self.fit = dict(fit or {})
         """How each column, by key, may shrink."""
+        self.reserve: dict[str, int] = {}
+        """Cells a column (by key) keeps for values still to come, however narrow its cells
+        are now: a picker's verdict column, while the verdicts are being read, stays as wide
+        as they will be, so rows need not be laid out again as each one arrives."""
         self._fixed: dict[str, int] = {}
         """Columns added with a width of their own: they keep it."""
         self._refit_pending = False
-        self._rebuilding = False
+        self._sizes: dict[int, tuple[object, Measurement]] = {}
+        """Each cell's measurement, by the cell's identity (a picker has thousands)."""
 
     @property
     def wraps(self) -> bool:
@@ -127,12 +148,16 @@ class FitTable(DataTable[Any]):
         key: str | None = None,
         label: Text | str | None = None,
     ) -> RowKey:
-        """Add a row (as DataTable does); with a wrapping column its height follows its cells."""
+        """Add a row (as DataTable does); with a wrapping column its height follows its cells.
+
+        The height is worked out from the cells' text (:meth:`_row_height`); DataTable's own
+        auto height renders every cell of the row, which takes seconds for a thousand rows,
+        and is left to rows whose cells are neither text nor one line by design.
+        """
         if height == 1 and self.wraps:
-            height = None
+            height = self._row_height(cells)
         row_key = super().add_row(*cells, height=height, key=key, label=label)
-        if not self._rebuilding:
-            self._schedule_refit()
+        self._schedule_refit()
         return row_key
 
     def on_resize(self, event: events.Resize) -> None:
@@ -141,6 +166,57 @@ class FitTable(DataTable[Any]):
     def watch_show_vertical_scrollbar(self, shown: bool) -> None:
         """The scroll bar came or went: the columns have two cells less, or more."""
         self._schedule_refit()
+
+    def _measured(self, cell: object) -> Measurement:
+        """``_measure(self, cell)``, remembered for as long as the cell is in the table."""
+        known = self._sizes.get(id(cell))
+        if known is not None and known[0] is cell:
+            return known[1]
+        size = _measure(self, cell)
+        self._sizes[id(cell)] = (cell, size)
+        return size
+
+    def _row_height(self, cells: Sequence[Any]) -> int | None:
+        """The lines a row takes at the columns' widths; None when only rendering can tell.
+
+        A cell of an elided column is one line by design; a text cell of a wrapping column
+        takes the lines its text wraps into at the column's width (one when it fits); text
+        elsewhere takes one line unless it holds a line break.
+        """
+        height = 1
+        for column, cell in zip(self.ordered_columns, cells, strict=False):
+            if isinstance(cell, Elided):
+                continue
+            if isinstance(cell, str):
+                plain = cell
+            elif isinstance(cell, Text):
+                plain = cell.plain
+            else:
+                return None
+            if "\n" in plain:
+                return None
+            if self.fit.get(str(column.key.value)) != "wrap" or column.auto_width:
+                continue  # a column as wide as its widest cell wraps nothing
+            if self._measured(cell).maximum <= column.width:
+                continue
+            text = Text.from_markup(cell) if isinstance(cell, str) else cell
+            height = max(height, len(text.wrap(self.app.console, column.width)))
+        return height
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """DataTable's bookkeeping for new rows, less what the fitting does already.
+
+        DataTable measures every cell of every new row to size its columns, and renders the
+        auto-height ones; once :meth:`refit` has given every column its width and the rows
+        their heights (:meth:`_row_height`), only the auto-height rows need it, and the
+        scrollable size is worked out again.
+        """
+        if any(column.auto_width for column in self.columns.values()):
+            super()._update_dimensions(new_rows)
+            return
+        super()._update_dimensions(
+            [key for key in new_rows if key in self.rows and self.rows[key].auto_height]
+        )
 
     def _schedule_refit(self) -> None:
         if not self._refit_pending:
@@ -168,8 +244,9 @@ class FitTable(DataTable[Any]):
             fixed = self._fixed.get(str(column.key.value))
             cells = list(self.get_column(column.key))
             stepped.append(any(isinstance(cell, Shortened) for cell in cells))
-            sizes = [_measure(self, cell) for cell in cells]
-            widest = fixed or max([title, *(size.maximum for size in sizes)])
+            sizes = [self._measured(cell) for cell in cells]
+            reserved = self.reserve.get(str(column.key.value), 0)
+            widest = fixed or max([title, reserved, *(size.maximum for size in sizes)])
             natural.append(widest)
             if fit == "wrap":
                 floor = MIN_WRAPPED
@@ -189,6 +266,10 @@ class FitTable(DataTable[Any]):
                 for s, w, n, m in zip(stepped, widths, natural, minimum, strict=True)
             ]
             widths = fit_widths(natural, minimum, fits, available)
+        if len(self._sizes) > 2 * len(self.rows) * len(columns) + 64:
+            # Forget the cells no longer in the table (the picker listed again, say).
+            used = {id(cell) for row in self.rows for cell in self.get_row(row)}
+            self._sizes = {k: v for k, v in self._sizes.items() if k in used}
         if all(not c.auto_width and c.width == w for c, w in zip(columns, widths, strict=True)):
             return  # rows added since were laid out at these widths already
         for column, width in zip(columns, widths, strict=True):
@@ -201,28 +282,38 @@ class FitTable(DataTable[Any]):
 
         A wrapped row takes the height of its new cells, and the columns fit again.
         """
-        for column, cell in zip(self.ordered_columns, cells, strict=True):
-            self.update_cell(key, column.key, cell)
+        before = self.get_row(key)
+        changed = False
+        for column, old, cell in zip(self.ordered_columns, before, cells, strict=True):
+            if not _same(old, cell):  # every change makes DataTable redraw all of itself
+                self.update_cell(key, column.key, cell)
+                changed = True
         row = self.rows.get(RowKey(key))
-        if row is not None and row.auto_height:
-            # DataTable measures the height of the rows it is told are new, when idle.
-            self._new_rows.add(row.key)
+        if not changed:
+            return
+        if row is not None and self.wraps:
+            self._set_height(row, self._row_height(cells))
+            self._offset_cache.clear()  # the rows' line offsets, cached by DataTable
             self._require_update_dimensions = True
         self._schedule_refit()
 
+    def _set_height(self, row: Any, height: int | None) -> None:
+        """Give ``row`` its height; None: DataTable renders it to find out, when idle."""
+        if height is None:
+            row.auto_height = True
+            self._new_rows.add(row.key)  # DataTable measures the rows it is told are new
+        else:
+            row.height, row.auto_height = height, False
+
     def _rebuild(self) -> None:
-        """Add the rows again, so wrapped rows take their height at the new widths."""
-        rows = [(row.key, self.get_row(row.key)) for row in self.ordered_rows]
-        cursor = self.cursor_row if rows else 0
-        scroll_y = self.scroll_y
-        self._rebuilding = True
-        try:
-            self.clear()
-            for key, cells in rows:
-                self.add_row(*cells, key=key.value)
-        finally:
-            self._rebuilding = False
-        if rows and self.cursor_type != "none":
-            self.move_cursor(row=min(cursor, len(rows) - 1), animate=False, scroll=False)
-        self.scroll_y = scroll_y
+        """Lay the rows out again at the new widths: each takes the height its cells need.
+
+        In place (the cursor and scrolling stay), with the heights worked out from the
+        cells' text: adding a thousand rows again would stall the screen for a second.
+        """
+        if self.wraps:
+            for row in self.ordered_rows:
+                self._set_height(row, self._row_height(self.get_row(row.key)))
+        self._clear_caches()
+        self._require_update_dimensions = True
         self.refresh()

@@ -335,20 +335,27 @@ def test_only_the_keys_of_the_buckets_region_are_described(
 
 def test_key_rows_come_before_they_are_described(sandbox_session: Any, keys: None) -> None:
     gate = GateCaller(sandbox_session.caller, "DescribeKey")
-    listing = KeyListing(gate, REGIONS, "us-east-1")
+    listing = KeyListing(gate, ["us-west-2"], "us-east-1", more_regions=lambda: ["eu-west-1"])
     batches = listing.batches(interval=0)
     try:
-        first = next(batches)
-        # Every key, at once; those of other regions already refused for that.
-        assert first.listed and first.found and first.total == len(first.found)
-        assert all(k.checked == (k.region != "us-east-1") for k in first.found)
+        held = [next(batches)]
+        while not held[-1].listed:
+            held.append(next(batches))
+        found = [k for b in held for k in b.found]
+        assert not any(b.checked for b in held)
+        # Every key, in list order: the bucket's region first (its keys wait for DescribeKey),
+        # then the others, refused at once; the region more_regions named is there too.
+        assert found == sorted(found, key=lambda k: key_order(k, "us-east-1"))
+        assert held[0].found[0].region == "us-east-1"
+        assert {k.region for k in found} == set(REGIONS)
+        assert all(k.checked == (k.region != "us-east-1") for k in found)
         gate.gate.set()
         rest = list(batches)
     finally:
         gate.gate.set()
     assert rest[-1].complete
     assert {k.arn for b in rest for k in b.checked} == {
-        k.arn for k in first.found if k.region == "us-east-1"
+        k.arn for k in found if k.region == "us-east-1"
     }
 
 
