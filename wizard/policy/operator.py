@@ -85,6 +85,15 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
             purpose="create or update, start, verify and (on rollback) delete or restore the "
             "trail",
         ),
+        # The cost preview (wizard.account.activity): refused, it falls back to stated
+        # defaults and says so, so these only make the estimate better, never the run safer.
+        Need(
+            sid="EstimateCost",
+            actions=("cloudtrail:LookupEvents", "ec2:DescribeRegions"),
+            resources=("*",),
+            purpose="count recent management events for the cost preview (these actions "
+            "take no resource)",
+        ),
     ]
     bucket_reads = (
         "s3:GetBucketLocation",

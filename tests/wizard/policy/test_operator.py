@@ -32,6 +32,9 @@ KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 UNSCOPABLE = {
     "cloudtrail:DescribeTrails",
     "cloudtrail:ListTrails",
+    # The cost preview's reads: neither takes a resource in IAM.
+    "cloudtrail:LookupEvents",
+    "ec2:DescribeRegions",
     "kms:CreateKey",
     "kms:ListAliases",
     "kms:ListKeys",
