@@ -594,8 +594,6 @@ class FieldCondition(AnswersModel):
                     f"{self.field} takes only the value {' or '.join(rule.values)}, not "
                     f"'{value}' (use NotEquals true to leave console sessions out)."
                 )
-        if len(set(self.values)) != len(self.values):
-            raise ValueError(f"the {self.field} {self.operator} condition repeats a value.")
         return self
 
 
@@ -642,8 +640,6 @@ class DataEventAnswers(AnswersModel):
                         "arn:aws:s3:::my-bucket/ or "
                         "arn:aws:lambda:us-east-1:123456789012:function:f."
                     )
-            if len(set(value)) != len(value):
-                raise ValueError("resources repeats a value.")
         return value
 
     @field_validator("name")
