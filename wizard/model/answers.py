@@ -571,8 +571,7 @@ class FieldCondition(AnswersModel):
         if value not in DATA_FIELDS_BY_NAME:
             fields = ", ".join(DATA_FIELDS_BY_NAME)
             raise ValueError(
-                f"'{value}' is not a field data event selectors can filter on; use one of "
-                f"{fields}."
+                f"'{value}' is not a field data event selectors can filter on; use one of {fields}."
             )
         return value
 
