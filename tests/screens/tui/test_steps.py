@@ -28,7 +28,6 @@ from screens.tui.steps.welcome import WelcomeScreen
 from screens.tui.widgets.choice_table import ChoiceTable
 from wizard.account import inventory
 from wizard.account.discovery import OrganizationFacts, organization_verdict
-from wizard.engine import Engine
 from wizard.model.answers import Answers
 
 pytestmark = [pytest.mark.tui, pytest.mark.aws]

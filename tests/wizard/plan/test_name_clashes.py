@@ -6,8 +6,9 @@ other regions its copies go to), a resource of that name that cannot be the answ
 set up with plain boto3 on the seeded sandbox; planning must give the clash's error finding
 (saying what exists and which answers field to change) and a blocked plan, and apply must
 then send not one mutating request. (A resource that *is* the answers' own, such as the trail
-of that name in the home region, is updated instead: tests/wizard/plan/test_desired_state.py.) The same names taken *between* plan and apply make apply refuse the plan as stale,
-again without a change. The log group is the one name that may exist: the answers say
+of that name in the home region, is updated instead: tests/wizard/plan/test_desired_state.py.)
+The same names taken *between* plan and apply make apply refuse the plan as stale, again
+without a change. The log group is the one name that may exist: the answers say
 "created when missing", so an existing group is used as it is, never created or deleted.
 """
 
