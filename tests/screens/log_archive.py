@@ -27,7 +27,8 @@ def log_archive_client(sandbox: Any, service: str) -> Any:
     creds = plain.assume_role(RoleArn=DEMO_LOG_ROLE_ARN, RoleSessionName="test-owner")[
         "Credentials"
     ]
-    return boto3.client(
+    make: Any = boto3.client  # the service is a parameter: no literal overload applies
+    return make(
         service,
         region_name="us-east-1",
         endpoint_url=sandbox.endpoint_url,

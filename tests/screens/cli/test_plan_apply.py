@@ -231,7 +231,7 @@ class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
 
-    def readline(self, size: int | None = -1) -> str:
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
         if self.meanwhile is not None:
             self.meanwhile()
         return self.answer + "\n"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, RadioButton
 
 from screens.common.backend import Backend
 from screens.common.log_account import WHO_WRITES
@@ -120,7 +120,8 @@ async def test_a_role_in_the_log_archive_account_lists_its_buckets_and_applies(
             await next_step(pilot, step)
         review = await open_review_after_navigation(pilot)
         plan = review.plan
-        assert plan is not None and not plan.blocked, [f.code for f in plan.findings]
+        assert plan is not None
+        assert not plan.blocked, [f.code for f in plan.findings]
         central = [s for s in plan.steps if s.call.account == DEMO_LOG_ACCOUNT]
         assert [s.call.operation for s in central] == ["PutBucketPolicy"]
         assert "central-log-account" in {f.code for f in plan.findings}
@@ -206,8 +207,8 @@ async def test_asking_the_owner_blocks_apply_with_the_statements_to_send(
         # Back on the Storage step, the choice is as it was left.
         for step in ("events", "delivery", "encryption", "prefix", "storage"):
             await pilot.press("ctrl+b")
-            await until(pilot, lambda s=step: app.current_step == s, f"the {step} step")
-        assert app.screen.query_one("#reach-owner").value
+            await until(pilot, lambda: app.current_step == step, f"the {step} step")  # noqa: B023
+        assert app.screen.query_one("#reach-owner", RadioButton).value
         assert app.screen.query_one("#other-bucket", Input).value == DEMO_LOG_BUCKET
     after = log_archive_client(sandbox, "s3").get_bucket_policy(Bucket=DEMO_LOG_BUCKET)["Policy"]
     assert after == before
@@ -255,7 +256,9 @@ async def test_this_accounts_bucket_again_forgets_the_other_account(app_factory:
         table = app.screen.query_one("#buckets", ChoiceTable)
         await until(pilot, lambda: table.keys == [DEMO_LOG_BUCKET], "the log-archive buckets")
         await pilot.click("#owner-this")
-        await until(pilot, lambda: DEMO_LOG_BUCKET not in table.keys and table.keys, "own list")
+        await until(
+            pilot, lambda: DEMO_LOG_BUCKET not in table.keys and bool(table.keys), "own list"
+        )
         assert all(key.endswith(ACCOUNT) for key in table.keys)
         assert "Buckets of this account" in shown(app, "#buckets-label")
         assert app.screen.query_one("#access-logging").display
