@@ -46,13 +46,16 @@ async def test_sse_s3_answers_show_the_failing_controls_and_how_to_pass(
             "KMS.4": "– n/a",
             "CloudTrail.6": "✓ pass",
             "CloudTrail.7": "✗ fail",
+            "Retention": "✓ pass",
+            "S3.22": "✗ fail",
+            "S3.23": "✗ fail",
             "CloudTrail.5": "✗ fail",
         }
         assert "log files use SSE-S3" in table
         assert "To pass: choose SSE-KMS" in " ".join(table.split())
         exported = review.query_one(PlanView).exports["controls"]
         assert "fail    CloudTrail.2 / CIS 4.5 (v7.0)" in exported.text
-        assert "3 pass, 3 fail, 1 not applicable" in " ".join(exported.text.split())
+        assert "4 pass, 5 fail, 1 not applicable" in " ".join(exported.text.split())
 
 
 async def test_a_new_kms_key_with_cloudwatch_logs_passes_those_controls(

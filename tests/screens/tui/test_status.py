@@ -66,7 +66,7 @@ async def test_status_opens_from_welcome_and_shows_the_trails(app_factory: Any) 
         screen = await open_status(pilot)
 
         assert table_rows(screen, "#status-trails") == [
-            [LEGACY, "us-west-2", "⚠ warning", "yes", "1 of 6 passed", "6"]
+            [LEGACY, "us-west-2", "⚠ warning", "yes", "2 of 9 passed", "8"]
         ]
         assert screen.selected == LEGACY_ARN
         assert text_of(screen, "#status-verdict") == f"⚠ WARNING  {LEGACY} (us-west-2)"
@@ -79,6 +79,9 @@ async def test_status_opens_from_welcome_and_shows_the_trails(app_factory: Any) 
             "KMS.4": "–",
             "CloudTrail.6": "✓",
             "CloudTrail.7": "✗",
+            "Retention": "✓",
+            "S3.22": "✗",
+            "S3.23": "✗",
             "CloudTrail.5": "✗",
         }
         validation = next(i for i, line in enumerate(lines) if "CloudTrail.4" in line)
