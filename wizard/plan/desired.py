@@ -596,6 +596,10 @@ def selectors_match(state: TrailState, wanted: Sequence[Mapping[str, Any]]) -> b
     return current == canonical_selectors(None, wanted)
 
 
+_SELECTOR_BASICS = frozenset({"eventCategory", "resources.type", "readOnly", "resources.ARN"})
+"""Fields every description already says (any other field is a condition)."""
+
+
 def describe_selectors(
     basic: Sequence[Mapping[str, Any]] | None, advanced: Sequence[Mapping[str, Any]] | None
 ) -> str:
@@ -612,6 +616,10 @@ def describe_selectors(
             excluded = by_field.get(("eventSource", "NotEquals"))
             if excluded:
                 text += f" (without {', '.join(excluded)})"
+        elif category == "NetworkActivity":
+            source = ", ".join(by_field.get(("eventSource", "Equals"), ("?",)))
+            denied = ("errorCode", "Equals") in by_field
+            text = f"network activity: {source}{' (VPC endpoint denials)' if denied else ''}"
         else:
             kind = by_field.get(("resources.type", "Equals"), ("?",))[0]
             text = f"{kinds.get(kind, kind)} data: {mode}"
@@ -619,6 +627,8 @@ def describe_selectors(
                 text += f" ({len(by_field[('resources.ARN', 'StartsWith')])} prefixes)"
             elif ("resources.ARN", "NotStartsWith") in by_field:
                 text += " (all but the log bucket)"
+            if {f for f, _op, _values in fields} - _SELECTOR_BASICS:
+                text += " (with conditions)"
         parts.append(text)
     kind_word = "advanced" if advanced else "basic"
     return f"{'; '.join(parts) or 'nothing'} ({kind_word} selectors)"

@@ -119,3 +119,26 @@ def test_changing_insights_sends_both_kinds_and_says_what_goes_off(
     assert undo.params["AggregationConfigurations"] == [
         {"EventCategory": "Data", "Templates": ["API_ACTIVITY"]}
     ]
+
+
+def test_changing_selectors_says_what_each_records(
+    engine: Engine, aws: Any, tmp_path: Path
+) -> None:
+    first = apply(engine, every_kind(), tmp_path / "first.json")
+    before = aws("cloudtrail").get_event_selectors(TrailName=first.trail_arn)
+
+    more = every_kind(
+        network=[
+            {"source": "kms.amazonaws.com", "denied_only": True},
+            {"source": "s3.amazonaws.com"},
+        ]
+    )
+    plan, _found = engine.plan(more)
+    (step,) = [s for s in plan.steps if s.call.operation == "PutEventSelectors"]
+    (change,) = step.settings
+    assert "; network activity: s3.amazonaws.com (advanced selectors)" in change.wanted
+    assert "network activity: kms.amazonaws.com (VPC endpoint denials)" in change.current
+    assert "lambda data: all (with conditions)" in change.current
+    # Undone by putting the trail's selectors back exactly as they were read.
+    (undo,) = step.undo
+    assert undo.params["AdvancedEventSelectors"] == before["AdvancedEventSelectors"]
