@@ -166,11 +166,13 @@ def test_delivery(snap_compare: Any, app_factory: Any) -> None:
 
 
 def test_events(snap_compare: Any, app_factory: Any) -> None:
-    """Events: management read/write (recommended), the exclusions and data events with their
-    cost hints, S3 data events ticked, Insights available."""
+    """Events: management read/write (recommended), the exclusions and the presets with their
+    cost hints, the S3 object writes preset (CIS 4.8) ticked and its selector listed with the
+    buttons that add, change and remove selectors, Insights available."""
 
     async def s3(pilot: Pilot[Any]) -> None:
-        box = next(b for b in pilot.app.screen.query("#data-events Checkbox") if b.name == "s3")
+        boxes = pilot.app.screen.query("#presets Checkbox")
+        box = next(b for b in boxes if b.name == "s3-writes")
         await pilot.click(box)
         assert pilot.app.screen.query_one("#management", Select).value == "all"
 
