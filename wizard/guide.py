@@ -1140,6 +1140,8 @@ def retention_problem(bucket: Draft) -> str | None:
     """What is wrong with the retention questions' answers taken together (None: nothing):
     the rules each answer alone cannot check (Standard-IA no sooner than 30 days, an expiry
     after the move)."""
+    # Deferred: the guide is read by every front end at start-up, and only the storage
+    # step's retention check needs the answers model and pydantic's error type.
     from pydantic import ValidationError
 
     from wizard.model.answers import RetentionAnswers

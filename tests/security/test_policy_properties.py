@@ -361,8 +361,12 @@ def check_new_bucket_is_private_and_tls_only(answers: Answers, ctx: AccountConte
         "BlockPublicPolicy": True,
         "RestrictPublicBuckets": True,
     }
-    # The policy goes on only after public access is blocked.
-    assert "block-public-access" in plan.step("bucket-policy").depends_on
+    # The policy and the block go out together (one round trip, issue 16): S3 blocks public
+    # access on every new bucket from its creation (since April 2023), and the policy grants
+    # only service principals (check_no_open_allow), so neither order exposes the bucket.
+    policy_step = plan.step("bucket-policy")
+    assert policy_step.depends_on == ["create-bucket"]
+    assert block.depends_on == ["create-bucket"]
     policy = _policy_text(plan.policies["bucket_policy"])
     assert policy == _policy_text(plan.step("bucket-policy").call.params["Policy"])
     logs_path = f"{names.logs_object_arn(names.trail_owner)[:-1]}CloudTrail/x.json.gz"

@@ -72,6 +72,7 @@ def _trusted(backend: Any) -> bool:
 
 
 def _management_trails(management: str) -> Iterable[Any]:
+    # moto on first use: it is the optional sandbox extra (see wizard.sandbox.rules).
     from moto.cloudtrail.models import cloudtrail_backends
 
     for backend in list(cloudtrail_backends[management].values()):
@@ -92,6 +93,7 @@ def _wrap_backend_property(original: property) -> property:
 
 def _management_backend_for(response: Any) -> Any | None:
     """The management account's backend when the request acts on its organization trail."""
+    # moto on first use: it is the optional sandbox extra (see wizard.sandbox.rules).
     from moto.cloudtrail.models import cloudtrail_backends
 
     account = str(response.current_account)
@@ -232,6 +234,7 @@ def install_org_trail_patches() -> None:
     with _LOCK:
         if _INSTALLED:
             return
+        # moto on first use: it is the optional sandbox extra (see wizard.sandbox.rules).
         from moto.cloudtrail.models import CloudTrailBackend
         from moto.cloudtrail.responses import CloudTrailResponse
         from moto.organizations.models import FakeDelegatedAdministrator

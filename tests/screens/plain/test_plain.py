@@ -250,7 +250,7 @@ def run_wizard(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Callable[..
     return run
 
 
-def _client(sandbox: Sandbox, service: Any, region: str = "us-east-1") -> Any:
+def sandbox_client(sandbox: Sandbox, service: Any, region: str = "us-east-1") -> Any:
     """A plain boto3 client on the sandbox, with dummy credentials."""
     return boto3.client(
         service,
@@ -262,11 +262,11 @@ def _client(sandbox: Sandbox, service: Any, region: str = "us-east-1") -> Any:
 
 
 def _bucket_names(sandbox: Sandbox) -> set[str]:
-    return {b["Name"] for b in _client(sandbox, "s3").list_buckets()["Buckets"]}
+    return {b["Name"] for b in sandbox_client(sandbox, "s3").list_buckets()["Buckets"]}
 
 
 def _trail_names(sandbox: Sandbox, region: str) -> set[str]:
-    trails = _client(sandbox, "cloudtrail", region).describe_trails()["trailList"]
+    trails = sandbox_client(sandbox, "cloudtrail", region).describe_trails()["trailList"]
     return {t["Name"] for t in trails}
 
 
@@ -302,14 +302,16 @@ def test_new_bucket_sse_s3_is_applied_verified_and_saved(
 
     assert run.code == 0, run.output
     arn = f"arn:aws:cloudtrail:us-east-1:{DEMO_ACCOUNT}:trail/plain-trail"
-    cloudtrail = _client(sandbox, "cloudtrail")
+    cloudtrail = sandbox_client(sandbox, "cloudtrail")
     assert cloudtrail.get_trail_status(Name=arn)["IsLogging"] is True
     trail = cloudtrail.get_trail(Name=arn)["Trail"]
     assert trail["S3BucketName"] == "plain-trail-logs-123456789012"
     assert trail["IsMultiRegionTrail"] is True
     assert trail["LogFileValidationEnabled"] is True
     assert "KmsKeyId" not in trail
-    rules = _client(sandbox, "s3").get_bucket_encryption(Bucket="plain-trail-logs-123456789012")
+    rules = sandbox_client(sandbox, "s3").get_bucket_encryption(
+        Bucket="plain-trail-logs-123456789012"
+    )
     sse = rules["ServerSideEncryptionConfiguration"]["Rules"][0]
     assert sse["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
 
@@ -463,7 +465,9 @@ def test_access_logging_is_answered_and_applied(
     assert first.options["default"] == target
     # Naming the log bucket itself is refused when the answers are checked as a whole.
     assert "the log bucket plain-trail-logs-123456789012 itself" in run.text
-    logging = _client(sandbox, "s3").get_bucket_logging(Bucket="plain-trail-logs-123456789012")
+    logging = sandbox_client(sandbox, "s3").get_bucket_logging(
+        Bucket="plain-trail-logs-123456789012"
+    )
     assert logging["LoggingEnabled"] == {"TargetBucket": target, "TargetPrefix": "trail-bucket/"}
     assert "[ok] server access logging of the log bucket" in run.output
     # The review printed the new access log bucket's policy as a policy the apply writes.
@@ -478,7 +482,7 @@ def test_organization_trail_is_offered_where_it_can_work(
     run_wizard: Callable[..., Run], sandbox: Sandbox
 ) -> None:
     """The management account of an organization is asked, with the TUI's hint above."""
-    org = _client(sandbox, "organizations").create_organization(FeatureSet="ALL")
+    org = sandbox_client(sandbox, "organizations").create_organization(FeatureSet="ALL")
     org_id = org["Organization"]["Id"]
     run = run_wizard({**NEW_BUCKET_SSE_S3, plain.PROMPT_NEXT: "quit"}, show_help=False)
 
@@ -596,8 +600,7 @@ def test_answers_that_do_not_fit_are_asked_again_from_their_step(
     assert run.code == 0, run.output
     assert "These answers do not fit together:" in run.output
     assert (
-        "events: events.management is none and events.data and events.network are empty"
-        in run.text
+        "events: events.management is none and events.data and events.network are empty" in run.text
     )
     assert "Asking again from the Events step." in run.output
     prompts = run.fake.prompts()

@@ -11,10 +11,10 @@ from tests.screens.plain.test_plain import (  # noqa: F401  (fixtures used by na
     NEW_BUCKET_SSE_S3,
     QUESTIONS,
     Run,
-    _client,
     plain_sandbox,
     run_wizard,
     sandbox,
+    sandbox_client,
 )
 from wizard.model.answers_file import load_answers
 from wizard.sandbox.server import Sandbox
@@ -42,7 +42,7 @@ def test_retention_is_answered_and_applied(
     run = run_wizard(answers)
 
     assert run.code == 0, run.output
-    s3 = _client(sandbox, "s3")
+    s3 = sandbox_client(sandbox, "s3")
     bucket = "plain-trail-logs-123456789012"
     lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
     assert lock["Rule"]["DefaultRetention"]["Mode"] == "GOVERNANCE"
