@@ -244,6 +244,7 @@ def _days_between(least: int, most: int) -> Callable[[Any], str | None]:
 def _retention_on(d: Draft) -> bool:
     return not get(d, "bucket.account")
 
+
 PREFIX_HELP = """\
 A prefix puts the log files in a folder of the bucket, useful when the bucket holds other
 data too. CloudTrail always adds AWSLogs/<account>/CloudTrail/<region>/<date>/ after it; the
@@ -849,8 +850,10 @@ STEPS: tuple[StepGuide, ...] = (
                     Choice("DEEP_ARCHIVE", "Glacier Deep Archive", "cheapest; reads take 12h"),
                 ),
                 default=lambda d: "GLACIER_IR",
-                when=lambda d: _retention_on(d)
-                and get(d, "bucket.retention_transition_days") not in (None, ""),
+                when=lambda d: (
+                    _retention_on(d)
+                    and get(d, "bucket.retention_transition_days") not in (None, "")
+                ),
                 help="S3 bills Glacier IR and Flexible Retrieval for at least 90 days, Deep "
                 "Archive for 180, Standard-IA for 30.",
             ),
@@ -890,8 +893,10 @@ STEPS: tuple[StepGuide, ...] = (
                 prompt="Keep every log file version locked for how many days?",
                 validate=_req(_days_between(1, 36500), "The number of days"),
                 default=lambda d: "365",
-                when=lambda d: bool(get(d, "bucket.create", True))
-                and get(d, "bucket.object_lock", "off") != "off",
+                when=lambda d: (
+                    bool(get(d, "bucket.create", True))
+                    and get(d, "bucket.object_lock", "off") != "off"
+                ),
                 help="COMPLIANCE cannot be shortened or removed by anyone.",
             ),
         ),

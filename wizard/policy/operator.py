@@ -82,8 +82,7 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
                 ),
             ),
             resources=(n.trail_arn,),
-            purpose="create or update, start, verify and (on rollback) delete or restore the "
-            "trail",
+            purpose="create or update, start, verify and (on rollback) delete or restore the trail",
         ),
         # The cost preview (wizard.account.activity): refused, it falls back to stated
         # defaults and says so, so these only make the estimate better, never the run safer.
