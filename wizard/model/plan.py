@@ -192,6 +192,11 @@ class Plan(WizardModel):
     cost: CostEstimate | None = None
     """What the trail will cost a month, choice by choice (:mod:`wizard.plan.cost`); None
     when not estimated (an offline plan)."""
+    trail_settings: dict[str, Any] = Field(default_factory=dict)
+    """The trail as the plan leaves it: CreateTrail's parameters as the answers want them
+    (placeholders for what the plan creates) and the selectors PutEventSelectors would send.
+    A plan that updates an existing trail sends only what differs, so its compliance
+    controls are judged on this (:func:`wizard.policy.controls.planned_facts`)."""
     organization_trails: list[OrganizationTrail] = Field(default_factory=list)
     """Organization trails of the management account that already record this account
     (AWS Control Tower's, the Landing Zone Accelerator's, any other): where they deliver and

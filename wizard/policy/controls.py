@@ -850,7 +850,11 @@ def planned_facts(plan: Plan) -> HealthFacts:
     an existing bucket or key stays None: decided after apply.
     """
     create = next(iter(_steps(plan, "CreateTrail")), None)
-    params: dict[str, Any] = dict(create.call.params) if create is not None else {}
+    # An existing trail is updated with only what differs: judge the trail the plan leaves.
+    params: dict[str, Any] = (
+        dict(create.call.params) if create is not None else dict(plan.trail_settings)
+    )
+    updated = create is None and bool(plan.trail_settings)
     bucket = str(params.get("S3BucketName") or "") or None
     prefix = str(params.get("S3KeyPrefix") or "").strip("/")
     facts: dict[str, Any] = {
@@ -864,7 +868,8 @@ def planned_facts(plan: Plan) -> HealthFacts:
         "organization": bool(params.get("IsOrganizationTrail")),
         "bucket": bucket,
         "prefix": prefix,
-        "is_logging": bool(_steps(plan, "StartLogging")),
+        # An updated trail is started when stopped, else it already logs.
+        "is_logging": bool(_steps(plan, "StartLogging")) or updated,
         "management_events": "all",
         "s3_writes": "none",
         "s3_reads": "none",
@@ -874,8 +879,8 @@ def planned_facts(plan: Plan) -> HealthFacts:
         facts["log_group_arn"] = str(log_group)
         facts["cw_role_arn"] = str(params.get("CloudWatchLogsRoleArn") or "") or None
     selectors = _steps(plan, "PutEventSelectors")
-    if selectors:
-        call = selectors[-1].call.params
+    if selectors or (updated and _has_selectors(params)):
+        call = selectors[-1].call.params if selectors else params
         basic, advanced = call.get("EventSelectors") or [], call.get("AdvancedEventSelectors") or []
         kind, excluded = management_events(basic, advanced)
         writes, reads, left_out = s3_object_events(basic, advanced)
@@ -890,6 +895,10 @@ def planned_facts(plan: Plan) -> HealthFacts:
     if bucket is not None:
         _planned_bucket(plan, bucket, prefix, facts)
     return HealthFacts(**facts)
+
+
+def _has_selectors(params: dict[str, Any]) -> bool:
+    return "EventSelectors" in params or "AdvancedEventSelectors" in params
 
 
 def _planned_key(plan: Plan, params: dict[str, Any], facts: dict[str, Any]) -> None:

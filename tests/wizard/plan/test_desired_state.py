@@ -27,6 +27,7 @@ from wizard.export.text import plan_to_json, plan_to_text
 from wizard.model.answers import Answers
 from wizard.model.answers_file import load_answers
 from wizard.model.plan import Plan, Step
+from wizard.policy.controls import planned_facts
 
 pytestmark = pytest.mark.aws
 
@@ -537,3 +538,21 @@ def test_a_trail_whose_settings_cannot_be_read_is_not_updated(
     assert plan.blocked
     finding = next(f for f in plan.findings if f.code == "trail-unreadable")
     assert "GetEventSelectors" in finding.message and "restore" in finding.message
+
+
+# ------------------------------------------------------------------- controls of an update
+
+
+def test_an_update_plan_judges_the_trail_it_leaves_not_only_what_it_sends(
+    engine: Engine, aws: Any, tmp_path: Path
+) -> None:
+    """UpdateTrail carries only what differs; the controls must still see the whole trail."""
+    apply_ok(engine, answers(BASE), tmp_path / "first.json")
+    plan, _ = engine.plan(answers(BASE, bucket={"prefix": "moved"}))
+
+    assert plan.updates_trail
+    assert "CreateTrail" not in [s.call.operation for s in plan.steps]
+    facts = planned_facts(plan)
+    assert facts.bucket == BUCKET and facts.prefix == "moved"
+    assert facts.multi_region and facts.log_file_validation and facts.is_logging
+    assert facts.management_events == "all"

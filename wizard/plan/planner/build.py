@@ -76,6 +76,7 @@ def build_plan(
         home_region=names.home_region,
         trail_arn=names.trail_arn,
         steps=b.steps,
+        trail_settings=b.trail_settings,
         findings=by_severity(findings),
         policies=_policies(answers, ctx, found, reviews),
         fingerprint=found.fingerprint(),

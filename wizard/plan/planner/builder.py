@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from typing import Any
 
 from wizard.account.discovery import Discovery
 from wizard.model.answers import Answers
@@ -43,6 +44,8 @@ class PlanBuilder:
 
     def __init__(self) -> None:
         self.steps: list[Step] = []
+        self.trail_settings: dict[str, Any] = {}
+        """The trail as the plan leaves it (:attr:`wizard.model.plan.Plan.trail_settings`)."""
 
     def add(
         self,

@@ -53,6 +53,7 @@ def trail_chain(
 ) -> None:
     """Add the trail's steps, after ``deps`` (what the other chains made or changed)."""
     params = _create_trail_params(given, key_ref, topic_ref, role_ref)
+    b.trail_settings = {**params, **event_selection(given.answers, given.names).params()}
     state = given.adopted.trail
     if state is not None:
         _update_trail(b, given, state, params, deps)
