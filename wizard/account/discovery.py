@@ -16,8 +16,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote
 
@@ -47,6 +48,14 @@ T = TypeVar("T")
 
 CLOUDTRAIL_SERVICE_LINKED_ROLE = "AWSServiceRoleForCloudTrail"
 """The service-linked role organization trails need in the management account."""
+
+
+FIND_KEY_AT_ONCE = 16
+"""Regions asked at once for a key that is not where it must be (a partition has ~35)."""
+
+FIND_KEY_SECONDS = 2.0
+"""How long the search for a misplaced key may take: it only improves a finding's words
+("the key is in eu-west-1") and must not hold up a plan."""
 
 
 class BucketFacts(WizardModel):
@@ -1337,11 +1346,25 @@ def _find_key_elsewhere(
             return None
         return region, meta
 
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="find-key") as pool:
-        for found in pool.map(describe, others):
-            if found is not None:
-                return found
-    return None
+    # Every region at once, and the first that has the key answers: a plan rebuilt on the
+    # review must not wait for the slowest region, nor for a region the SDK retries (an
+    # endpoint that fails with 5xx is retried for seconds).
+    pool = ThreadPoolExecutor(max_workers=FIND_KEY_AT_ONCE, thread_name_prefix="find-key")
+    try:
+        pending = {pool.submit(describe, region) for region in others}
+        deadline = time.monotonic() + FIND_KEY_SECONDS
+        while pending:
+            done, pending = wait(
+                pending, timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_COMPLETED
+            )
+            if not done:
+                return None  # the regions still asked for are too slow to be worth waiting for
+            for future in done:
+                if (found := future.result()) is not None:
+                    return found
+        return None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def discover_trails(

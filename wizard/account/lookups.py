@@ -9,14 +9,22 @@ chosen), and stops taking new ones the moment it is cancelled (each thread finis
 one call it is making, and nobody waits for it).
 
 Results are collected with :meth:`WorkQueue.drain`, from any one thread.
+
+:class:`SharedReads` bounds the requests of a look at the account made by many threads at
+once (the health check), and makes each distinct read once.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import queue
 import threading
-from collections.abc import Callable, Hashable, Iterable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from concurrent.futures import Future
+from typing import Any, Generic, TypeVar
+
+from wizard.ports import AwsCaller, AwsError
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
@@ -99,9 +107,14 @@ class WorkQueue(Generic[K, T, R]):
 
     @property
     def finished(self) -> bool:
-        """Closed, and every item added is done (and drained)."""
+        """Closed (or cancelled), and every item taken is done (and drained)."""
         with self._cond:
-            return self._closed and not self._pending and self._busy == 0 and self._results.empty()
+            return (
+                (self._closed or self._cancelled)
+                and not self._pending
+                and self._busy == 0
+                and self._results.empty()
+            )
 
     @property
     def peak(self) -> int:
@@ -109,12 +122,18 @@ class WorkQueue(Generic[K, T, R]):
         return len(self._threads)
 
     def drain(self, timeout: float | None = None) -> list[tuple[K, R]]:
-        """The results ready now; with ``timeout``, wait up to that long for the first one.
+        """The results ready now; with ``timeout``, wait up to that long for the first one
+        (or, once cancelled, for the items in progress to end: their results are dropped).
 
         Raises:
             BaseException: what ``work`` raised for an item (expired credentials, say); the
                 queue is cancelled first.
         """
+        if self._cancelled:
+            # Nothing will come: wait (up to ``timeout``) for the items in progress to end.
+            with self._cond:
+                self._cond.wait_for(lambda: self._busy == 0, timeout=timeout or 0)
+            return []
         taken: list[tuple[K, R | None, BaseException | None]] = []
         try:
             taken.append(
@@ -178,3 +197,89 @@ class WorkQueue(Generic[K, T, R]):
             with self._cond:
                 self._busy -= 1
                 self._cond.notify_all()
+
+
+class SharedReads:
+    """An :class:`~wizard.ports.AwsCaller` for one read-only look at an account: each
+    distinct read is made once, and at most ``limit`` requests are in flight at once.
+
+    A health check of twenty trails asks the same things many times (the account's Block
+    Public Access, the organization, a bucket or a key several trails share); here the first
+    asker makes the request and the others wait for its answer, or its error, which each of
+    them gets as its own. Only for reads within one look: answers are kept until it ends.
+    """
+
+    def __init__(self, caller: AwsCaller, *, limit: int = READS_AT_ONCE) -> None:
+        """Wrap ``caller``.
+
+        Args:
+            caller: Makes the requests.
+            limit: Requests in flight at most.
+        """
+        self.caller = caller
+        self._slots = threading.BoundedSemaphore(max(1, limit))
+        self._lock = threading.Lock()
+        self._answers: dict[str, Future[Any]] = {}
+        self._in_flight = 0
+        self.peak = 0
+        """The most requests this caller had in flight at once."""
+        self.requests = 0
+        """Requests made (reads answered from an earlier one not counted)."""
+
+    def call(
+        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """One read, made once (see the class)."""
+        answer: dict[str, Any] = self._once(
+            ("call", service, region, operation, params),
+            lambda: self.caller.call(service, region, operation, params),
+        )
+        return copy.deepcopy(answer)
+
+    def paginate(
+        self,
+        service: str,
+        region: str,
+        operation: str,
+        result_key: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Any]:
+        """Every page of one read, made once (see the class)."""
+        items: list[Any] = self._once(
+            ("paginate", service, region, operation, result_key, params),
+            lambda: self.caller.paginate(service, region, operation, result_key, params),
+        )
+        return copy.deepcopy(items)
+
+    def _once(self, what: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        key = json.dumps(what, sort_keys=True, default=str)
+        with self._lock:
+            known = self._answers.get(key)
+            mine = known is None
+            if known is None:
+                known = self._answers[key] = Future()
+        if mine:
+            with self._slots:
+                with self._lock:
+                    self._in_flight += 1
+                    self.requests += 1
+                    self.peak = max(self.peak, self._in_flight)
+                try:
+                    known.set_result(make())
+                except BaseException as exc:  # each asker gets it, in its own thread
+                    known.set_exception(exc)
+                finally:
+                    with self._lock:
+                        self._in_flight -= 1
+        try:
+            return known.result()
+        except AwsError as err:
+            # A fresh one per asker: one exception raised in several threads at once would
+            # share (and tangle) its traceback.
+            raise AwsError(
+                service=err.service,
+                operation=err.operation,
+                code=err.code,
+                message=err.message,
+                status=err.status,
+            ) from None

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -32,6 +32,7 @@ from urllib.parse import unquote
 
 from pydantic import Field
 
+from wizard.account.lookups import READS_AT_ONCE, SharedReads
 from wizard.model.answers import (
     Answers,
     BucketAnswers,
@@ -253,6 +254,28 @@ class _Reader:
         )
 
 
+def _together(reader: _Reader, *reads: Callable[[_Reader], Any]) -> list[Any]:
+    """Make independent reads at once, each with a reader of its own.
+
+    Their failures are noted in ``reader`` in the order the reads are given, as if they had
+    been made one after the other: the report is the same whichever answered first.
+    """
+    readers = [_Reader(reader.caller) for _ in reads]
+    with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="health-read") as pool:
+        futures = [pool.submit(read, own) for read, own in zip(reads, readers, strict=True)]
+        results = [future.result() for future in futures]
+    for own in readers:
+        reader.unchecked.extend(own.unchecked)
+    return results
+
+
+def _updated(fields: dict[str, Any], read: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """The fields ``read`` adds to (or changes in) a copy of ``fields``."""
+    own = dict(fields)
+    read(own)
+    return {k: v for k, v in own.items() if k not in fields or fields[k] is not v}
+
+
 def _text(value: Any) -> str | None:
     """A non-empty string, else None (CloudTrail reports "" for "no error")."""
     return str(value) if value not in (None, "") else None
@@ -324,11 +347,11 @@ def _refused(policy: str | None, probes: Sequence[Probe]) -> str | None:
     return " ".join(reasons) or None
 
 
-def _read_trail(reader: _Reader, trail: dict[str, Any], home: str) -> dict[str, Any]:
-    """Trail configuration, status and event selectors as :class:`HealthFacts` fields."""
+def _trail_config(trail: dict[str, Any], home: str) -> dict[str, Any]:
+    """The trail's configuration (GetTrail's ``Trail``) as :class:`HealthFacts` fields."""
     arn = str(trail.get("TrailARN"))
     parsed = parse_arn(arn)
-    facts: dict[str, Any] = {
+    return {
         "name": str(trail.get("Name")),
         "arn": arn,
         "home_region": home,
@@ -344,42 +367,52 @@ def _read_trail(reader: _Reader, trail: dict[str, Any], home: str) -> dict[str, 
         "log_group_arn": _text(trail.get("CloudWatchLogsLogGroupArn")),
         "cw_role_arn": _text(trail.get("CloudWatchLogsRoleArn")),
     }
+
+
+def _read_status(reader: _Reader, arn: str, home: str) -> dict[str, Any]:
+    """Whether the trail logs, and its latest deliveries and errors."""
     status = reader.call(
         "whether the trail is logging", "cloudtrail", home, "GetTrailStatus", {"Name": arn}
     )
-    if status is not None:
-        facts.update(
-            is_logging=bool(status.get("IsLogging")),
-            latest_delivery_time=_text(status.get("LatestDeliveryTime")),
-            latest_delivery_error=_text(status.get("LatestDeliveryError")),
-            latest_digest_delivery_time=_text(status.get("LatestDigestDeliveryTime")),
-            latest_digest_delivery_error=_text(status.get("LatestDigestDeliveryError")),
-            latest_cloudwatch_logs_delivery_time=_text(
-                status.get("LatestCloudWatchLogsDeliveryTime")
-            ),
-            latest_cloudwatch_logs_delivery_error=_text(
-                status.get("LatestCloudWatchLogsDeliveryError")
-            ),
-            latest_notification_error=_text(status.get("LatestNotificationError")),
-            time_logging_started=_text(status.get("TimeLoggingStarted")),
-            time_logging_stopped=_text(status.get("TimeLoggingStopped")),
-        )
+    if status is None:
+        return {}
+    return {
+        "is_logging": bool(status.get("IsLogging")),
+        "latest_delivery_time": _text(status.get("LatestDeliveryTime")),
+        "latest_delivery_error": _text(status.get("LatestDeliveryError")),
+        "latest_digest_delivery_time": _text(status.get("LatestDigestDeliveryTime")),
+        "latest_digest_delivery_error": _text(status.get("LatestDigestDeliveryError")),
+        "latest_cloudwatch_logs_delivery_time": _text(
+            status.get("LatestCloudWatchLogsDeliveryTime")
+        ),
+        "latest_cloudwatch_logs_delivery_error": _text(
+            status.get("LatestCloudWatchLogsDeliveryError")
+        ),
+        "latest_notification_error": _text(status.get("LatestNotificationError")),
+        "time_logging_started": _text(status.get("TimeLoggingStarted")),
+        "time_logging_stopped": _text(status.get("TimeLoggingStopped")),
+    }
+
+
+def _read_selectors(reader: _Reader, arn: str, home: str) -> dict[str, Any]:
+    """Which management events the trail records (and which sources it leaves out), and
+    which S3 object reads and writes."""
     selectors = reader.call(
         "which events are recorded", "cloudtrail", home, "GetEventSelectors", {"TrailName": arn}
     )
-    if selectors is not None:
-        basic = selectors.get("EventSelectors") or []
-        advanced = selectors.get("AdvancedEventSelectors") or []
-        kind, excluded = management_events(basic, advanced)
-        writes, reads, left_out = s3_object_events(basic, advanced)
-        facts.update(
-            management_events=kind,
-            excluded_sources=excluded,
-            s3_writes=writes,
-            s3_reads=reads,
-            s3_excluded=left_out,
-        )
-    return facts
+    if selectors is None:
+        return {}
+    basic = selectors.get("EventSelectors") or []
+    advanced = selectors.get("AdvancedEventSelectors") or []
+    kind, excluded = management_events(basic, advanced)
+    writes, reads, left_out = s3_object_events(basic, advanced)
+    return {
+        "management_events": kind,
+        "excluded_sources": excluded,
+        "s3_writes": writes,
+        "s3_reads": reads,
+        "s3_excluded": left_out,
+    }
 
 
 def _read_bucket(reader: _Reader, facts: dict[str, Any], names: Names, org: str | None) -> None:
@@ -399,21 +432,33 @@ def _read_bucket(reader: _Reader, facts: dict[str, Any], names: Names, org: str 
         if head.get("BucketRegion"):
             region = normalise_bucket_location(head["BucketRegion"])
     facts["bucket_region"] = region
-    policy: str | None = None
-    policy_read = True
-    try:
-        policy = _text(
-            reader.caller.call("s3", region, "GetBucketPolicy", {"Bucket": bucket}).get("Policy")
-        )
-    except AwsError as err:
-        if not err.not_found:
-            reader.note("the bucket policy", err)
-            policy_read = False
+
+    def read_policy(own: _Reader) -> tuple[bool, str | None]:
+        """(whether it could be read, the policy: None when there is none)."""
+        try:
+            answer = own.caller.call("s3", region, "GetBucketPolicy", {"Bucket": bucket})
+        except AwsError as err:
+            if err.not_found:
+                return True, None
+            own.note("the bucket policy", err)
+            return False, None
+        return True, _text(answer.get("Policy"))
+
+    # Everything else about the bucket at once, now that its region is known.
+    (policy_read, policy), pab, acl, retention, logging = _together(
+        reader,
+        read_policy,
+        lambda own: _public_access_block(own, bucket, region, names.account),
+        lambda own: own.call("the bucket ACL", "s3", region, "GetBucketAcl", {"Bucket": bucket}),
+        lambda own: _updated({}, lambda found: _read_retention(own, found, bucket, region)),
+        lambda own: own.call(
+            "bucket access logging", "s3", region, "GetBucketLogging", {"Bucket": bucket}
+        ),
+    )
     if policy_read:
         problem = _refused(policy, bucket_probes(names, org))
         facts["bucket_policy_allows"] = problem is None
         facts["bucket_policy_problem"] = problem
-    pab = _public_access_block(reader, bucket, region, names.account)
     facts["public_access_block"] = pab
     public: list[str] = []
     known = True
@@ -429,7 +474,6 @@ def _read_bucket(reader: _Reader, facts: dict[str, Any], names: Names, org: str 
                 public.append("its bucket policy lets anyone read the log files")
     elif not policy_read:
         known = False
-    acl = reader.call("the bucket ACL", "s3", region, "GetBucketAcl", {"Bucket": bucket})
     if acl is None:
         known = False
     elif not (pab or {}).get("IgnorePublicAcls"):
@@ -441,10 +485,7 @@ def _read_bucket(reader: _Reader, facts: dict[str, Any], names: Names, org: str 
         facts.update(bucket_public=True, bucket_public_reason="; ".join(dict.fromkeys(public)))
     elif known:
         facts["bucket_public"] = False
-    _read_retention(reader, facts, bucket, region)
-    logging = reader.call(
-        "bucket access logging", "s3", region, "GetBucketLogging", {"Bucket": bucket}
-    )
+    facts.update(retention)
     if logging is not None:
         enabled = logging.get("LoggingEnabled") or {}
         target = enabled.get("TargetBucket")
@@ -480,26 +521,34 @@ def _public_access_block(
     reader: _Reader, bucket: str, region: str, account: str
 ) -> dict[str, bool] | None:
     """Block Public Access in effect: each flag on at the bucket or the account level."""
-    levels = []
-    bucket_level = reader.call(
-        "Block Public Access",
-        "s3",
-        region,
-        "GetPublicAccessBlock",
-        {"Bucket": bucket},
-        missing_ok=True,
+
+    def account_level(own: _Reader) -> dict[str, Any] | None:
+        try:
+            return own.caller.call(
+                "s3control", region, "GetPublicAccessBlock", {"AccountId": account}
+            )
+        except AwsError:
+            # Not set (404), or not readable: the bucket's own setting still counts. The
+            # account setting only ever adds protection, so missing it can only under-report.
+            return None
+
+    bucket_level, account_wide = _together(
+        reader,
+        lambda own: own.call(
+            "Block Public Access",
+            "s3",
+            region,
+            "GetPublicAccessBlock",
+            {"Bucket": bucket},
+            missing_ok=True,
+        ),
+        account_level,
     )
-    if bucket_level is not None:
-        levels.append(bucket_level.get("PublicAccessBlockConfiguration") or {})
-    try:
-        account_level = reader.caller.call(
-            "s3control", region, "GetPublicAccessBlock", {"AccountId": account}
-        )
-        levels.append(account_level.get("PublicAccessBlockConfiguration") or {})
-    except AwsError:
-        # Not set (404), or not readable: the bucket's own setting still counts. The account
-        # setting only ever adds protection, so missing it can only under-report.
-        pass
+    levels = [
+        level.get("PublicAccessBlockConfiguration") or {}
+        for level in (bucket_level, account_wide)
+        if level is not None
+    ]
     if not levels:
         return None
     return {k: any(bool(level.get(k)) for level in levels) for k in PUBLIC_ACCESS_BLOCK_KEYS}
@@ -510,7 +559,17 @@ def _read_key(reader: _Reader, facts: dict[str, Any], names: Names) -> None:
     key_arn = facts["kms_key_arn"]
     parsed = parse_arn(key_arn)
     region = parsed.region if parsed and parsed.region else facts["home_region"]
-    meta = reader.call("the KMS key", "kms", region, "DescribeKey", {"KeyId": key_arn})
+    meta, policy = _together(
+        reader,
+        lambda own: own.call("the KMS key", "kms", region, "DescribeKey", {"KeyId": key_arn}),
+        lambda own: own.call(
+            "the key policy",
+            "kms",
+            region,
+            "GetKeyPolicy",
+            {"KeyId": key_arn, "PolicyName": "default"},
+        ),
+    )
     if meta is not None:
         info = meta.get("KeyMetadata", {})
         facts.update(
@@ -518,13 +577,6 @@ def _read_key(reader: _Reader, facts: dict[str, Any], names: Names) -> None:
             key_manager=_text(info.get("KeyManager")),
             key_spec=_text(info.get("KeySpec") or info.get("CustomerMasterKeySpec")),
         )
-    policy = reader.call(
-        "the key policy",
-        "kms",
-        region,
-        "GetKeyPolicy",
-        {"KeyId": key_arn, "PolicyName": "default"},
-    )
     if policy is not None:
         problem = _refused(_text(policy.get("Policy")), key_probes(names, key_arn, decrypt=False))
         facts.update(key_policy_allows=problem is None, key_policy_problem=problem)
@@ -544,27 +596,38 @@ def _read_cloudwatch(reader: _Reader, facts: dict[str, Any], names: Names) -> No
         facts.update(cw_group_exists=False, cw_problem=f"{group_arn} is not a log group ARN")
         return
     region, account, group = parts[3], parts[4], parts[6]
-    groups = reader.paginate(
-        "the CloudWatch Logs group",
-        "logs",
-        region,
-        "DescribeLogGroups",
-        "logGroups",
-        {"logGroupNamePrefix": group},
+    role_arn = facts["cw_role_arn"]
+    role_name = role_arn.rsplit("/", 1)[-1] if role_arn else ""
+    groups, role = _together(
+        reader,
+        lambda own: own.paginate(
+            "the CloudWatch Logs group",
+            "logs",
+            region,
+            "DescribeLogGroups",
+            "logGroups",
+            {"logGroupNamePrefix": group},
+        ),
+        lambda own: (
+            own.call(
+                "the CloudWatch Logs delivery role",
+                "iam",
+                region,
+                "GetRole",
+                {"RoleName": role_name},
+            )
+            if role_arn
+            else None
+        ),
     )
     if groups is not None:
         facts["cw_group_exists"] = any(g.get("logGroupName") == group for g in groups)
-    role_arn = facts["cw_role_arn"]
     if not role_arn:
         facts.update(
             cw_role_allows=False,
             cw_problem="the trail has a log group but no delivery role",
         )
         return
-    role_name = role_arn.rsplit("/", 1)[-1]
-    role = reader.call(
-        "the CloudWatch Logs delivery role", "iam", region, "GetRole", {"RoleName": role_name}
-    )
     if role is None:
         return
     trust = role.get("Role", {}).get("AssumeRolePolicyDocument")
@@ -594,11 +657,19 @@ def _read_cloudwatch(reader: _Reader, facts: dict[str, Any], names: Names) -> No
 def _role_documents(reader: _Reader, region: str, role: str) -> list[dict[str, Any]] | None:
     """The role's inline and attached managed policy documents (None: could not read)."""
     what = "the CloudWatch Logs delivery role's permissions"
-    names = reader.paginate(
-        what, "iam", region, "ListRolePolicies", "PolicyNames", {"RoleName": role}
-    )
-    attached = reader.paginate(
-        what, "iam", region, "ListAttachedRolePolicies", "AttachedPolicies", {"RoleName": role}
+    names, attached = _together(
+        reader,
+        lambda own: own.paginate(
+            what, "iam", region, "ListRolePolicies", "PolicyNames", {"RoleName": role}
+        ),
+        lambda own: own.paginate(
+            what,
+            "iam",
+            region,
+            "ListAttachedRolePolicies",
+            "AttachedPolicies",
+            {"RoleName": role},
+        ),
     )
     if names is None or attached is None:
         return None
@@ -664,19 +735,41 @@ def _organization_id(reader: _Reader, region: str) -> str | None:
 
 
 def read_facts(caller: AwsCaller, trail: dict[str, Any], home: str) -> HealthFacts:
-    """Read everything about one trail (``trail`` is GetTrail's ``Trail``)."""
+    """Read everything about one trail (``trail`` is GetTrail's ``Trail``).
+
+    Independent reads go out together: the trail's status, its selectors, and its
+    resources (the organization first, for an organization trail; then the bucket, the key
+    and the CloudWatch Logs delivery, each as deep as its own reads go). What could not be
+    read is listed in the order of the checks, whichever answered first.
+    """
     reader = _Reader(caller)
-    fields = _read_trail(reader, trail, home)
-    org = _organization_id(reader, home) if fields["organization"] else None
-    fields["organization_id"] = org
-    probe_facts = HealthFacts.model_construct(**fields)
-    names = _names(probe_facts, org)
-    if fields["bucket"]:
-        _read_bucket(reader, fields, names, org)
-    if fields["kms_key_arn"]:
-        _read_key(reader, fields, names)
-    if fields["log_group_arn"]:
-        _read_cloudwatch(reader, fields, names)
+    fields = _trail_config(trail, home)
+    arn = fields["arn"]
+
+    def resources(own: _Reader) -> dict[str, Any]:
+        org = _organization_id(own, home) if fields["organization"] else None
+        found: dict[str, Any] = {**fields, "organization_id": org}
+        names = _names(HealthFacts.model_construct(**found), org)
+        parts: list[Callable[[_Reader], dict[str, Any]]] = []
+        if fields["bucket"]:
+            parts.append(lambda r: _updated(found, lambda f: _read_bucket(r, f, names, org)))
+        if fields["kms_key_arn"]:
+            parts.append(lambda r: _updated(found, lambda f: _read_key(r, f, names)))
+        if fields["log_group_arn"]:
+            parts.append(lambda r: _updated(found, lambda f: _read_cloudwatch(r, f, names)))
+        for part in _together(own, *parts) if parts else []:
+            found.update(part)
+        return found
+
+    status, selectors, found = _together(
+        reader,
+        lambda own: _read_status(own, arn, home),
+        lambda own: _read_selectors(own, arn, home),
+        resources,
+    )
+    fields.update(status)
+    fields.update(selectors)
+    fields.update(found)
     fields["unchecked"] = reader.unchecked
     return HealthFacts(**fields)
 
@@ -865,7 +958,8 @@ def check_health(
     *,
     trail: str | None = None,
     now: datetime | None = None,
-    max_workers: int = 4,
+    max_workers: int = 10,
+    reads_at_once: int = READS_AT_ONCE,
 ) -> HealthReport:
     """Check every trail of the account, or the one named (name or ARN).
 
@@ -875,12 +969,16 @@ def check_health(
         trail: A trail name or ARN; None checks all.
         now: The time to judge staleness against (tests fix it).
         max_workers: Trails checked at once.
+        reads_at_once: Requests in flight at most, for all the trails together; each
+            distinct read is made once (a bucket, key or account setting several trails
+            share), see :class:`~wizard.account.lookups.SharedReads`.
 
     Raises:
         AwsError: ListTrails itself failed (nothing can be checked then).
         TrailNotFound: ``trail`` names no trail of the account.
     """
     now = now or datetime.now(UTC)
+    caller = SharedReads(caller, limit=reads_at_once)
     listed = find_trails(caller, region, trail)
 
     def one(entry: dict[str, Any]) -> TrailHealth:
@@ -902,7 +1000,8 @@ def check_health(
             return judge(facts, now=now)
         return judge(read_facts(caller, found, home), now=now)
 
-    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="health") as pool:
+    workers = max(1, min(max_workers, len(listed)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="health") as pool:
         results = list(pool.map(one, listed))
     results.sort(key=lambda t: (t.name, t.facts.home_region))
     return HealthReport(trails=results, checked_at=now.isoformat(timespec="seconds"))
