@@ -244,6 +244,12 @@ async def test_walk_through_every_input_step(app_factory: Any) -> None:
             "create": True,
             "name": "org-audit-logs-5k2",
             "region": None,
+            # The retention questions' defaults: keep logs forever, no Object Lock.
+            "retention_transition_days": None,
+            "retention_storage_class": "GLACIER_IR",
+            "retention_expire_days": None,
+            "retention_noncurrent_days": None,
+            "object_lock": None,
         }
 
         await type_into(pilot, "#prefix", "audit/")
@@ -351,6 +357,12 @@ async def test_going_back_keeps_the_values(app_factory: Any) -> None:
             "name": CENTRAL_BUCKET,
             "region": None,
             "prefix": "kept",
+            # The retention questions' defaults: keep logs forever, no Object Lock.
+            "retention_transition_days": None,
+            "retention_storage_class": "GLACIER_IR",
+            "retention_expire_days": None,
+            "retention_noncurrent_days": None,
+            "object_lock": None,
         }
 
 
