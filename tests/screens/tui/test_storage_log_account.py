@@ -61,7 +61,8 @@ async def existing_bucket_of_another_account(pilot: Pilot[Any]) -> WizardApp:
 
 async def connect_with_role(pilot: Pilot[Any], role: str) -> None:
     """Choose 'By assuming a role there', type the role and connect with Enter."""
-    await pilot.click("#reach-role")
+    if not pilot.app.screen.query_one("#reach-role", RadioButton).value:
+        await pilot.click("#reach-role")
     await paste_into(pilot, "#log-role", role)
     await pilot.press("enter")
     await pilot.app.workers.wait_for_complete()
