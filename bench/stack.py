@@ -36,7 +36,9 @@ ACCOUNT = "123456789012"
 """The sandbox's demo account."""
 BUCKET_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2")
 KEY_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
-TRAIL_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+TRAIL_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2")
+"""Where the trails are homed: AWS allows five trails a region (the demo account's legacy
+trail is one of us-west-2's)."""
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
 
 
@@ -186,7 +188,8 @@ class Seeder:
         return {"keys": count, "key_regions": regions, "usable_kind": symmetric_enabled}
 
     def trails(self, count: int) -> dict[str, Any]:
-        """``count`` logging trails over three regions, each with its bucket; every fourth
+        """``count`` logging single-region trails over five regions (a multi-region trail
+        would count against every region's five), each with its bucket; every fourth
         encrypts with a key of its bucket's region, every third validates its log files."""
 
         def one(i: int) -> str:
@@ -198,7 +201,6 @@ class Seeder:
             params: dict[str, Any] = {
                 "Name": f"bench-trail-{i:02d}",
                 "S3BucketName": bucket,
-                "IsMultiRegionTrail": i % 2 == 0,
                 "EnableLogFileValidation": i % 3 == 0,
             }
             if i % 4 == 1:

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias
+from urllib.parse import urlsplit, urlunsplit
 
 import botocore.session
 from botocore import exceptions as boto_errors
@@ -38,6 +39,7 @@ from wizard.ports import AwsError
 
 if TYPE_CHECKING:
     import boto3
+    from botocore.awsrequest import AWSRequest
     from botocore.client import BaseClient
     from botocore.config import _S3Dict
     from botocore.hooks import BaseEventHooks
@@ -228,6 +230,11 @@ def install_fast_loader(core: botocore.session.Session) -> None:
     core.register_component("data_loader", _DirectLoader(extra_search_paths=extra))
 
 
+MAX_CONNECTIONS = 32
+"""Connections a client keeps open (botocore keeps 10): above the lookups' bound of 16
+requests in flight (:data:`wizard.account.lookups.READS_AT_ONCE`)."""
+
+
 class ClientFactory:
     """Creates and caches one client per (service, region); safe across threads.
 
@@ -270,6 +277,11 @@ class ClientFactory:
         # Emulators (and most S3-compatible endpoints) serve buckets under a path, not as
         # "<bucket>.<host>" names that would need wildcard DNS.
         s3_options: _S3Dict | None = {"addressing_style": "path"} if endpoint_url else None
+        self.custom_endpoint = endpoint_url is not None or any(
+            os.environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3CONTROL")
+        )
+        """Requests go to an endpoint of one's own (the sandbox, an emulator named in
+        AWS_ENDPOINT_URL), not AWS's."""
         self.config = Config(
             # total_max_attempts counts the first attempt too; botocore's "max_attempts" would not.
             retries={"mode": retry_mode, "total_max_attempts": max_attempts},
@@ -277,6 +289,9 @@ class ClientFactory:
             read_timeout=read_timeout,
             user_agent_extra=f"cloudtrail-wizard/{__version__}",
             s3=s3_options,
+            # Lookups have up to 16 requests in flight, often on one client (one region's
+            # buckets): botocore's 10 connections would be closed and opened again each time.
+            max_pool_connections=MAX_CONNECTIONS,
         )
 
     @property
@@ -318,6 +333,8 @@ class ClientFactory:
                 )
                 if self.read_only:
                     install_readonly_guard(client)
+                if service == "s3control" and self.custom_endpoint:
+                    _one_host_for_s3_control(client)
                 self._clients[key] = client
             return client
 
@@ -333,6 +350,24 @@ class ClientFactory:
             clients = list(self._clients.values())
         for client in clients:
             install_readonly_guard(client)
+
+
+def _one_host_for_s3_control(client: BaseClient) -> None:
+    """Send S3 Control's requests to the custom endpoint's own host.
+
+    S3 Control names the account in the host (``<account>.<host>``, from its endpoint
+    rules, whatever ``inject_host_prefix`` says); an endpoint of one's own serves every
+    account at one host, so that name resolves to nothing and the SDK retries the failed
+    lookup for seconds. The account stays in the request's ``x-amz-account-id`` header.
+    """
+    host = urlsplit(str(client.meta.endpoint_url)).netloc
+
+    def strip_account(request: AWSRequest, **_: Any) -> None:
+        parts = urlsplit(str(request.url))
+        if parts.netloc.endswith("." + host):
+            request.url = urlunsplit(parts._replace(netloc=host))
+
+    client.meta.events.register("before-sign.s3-control", strip_account)
 
 
 def install_readonly_guard(
