@@ -135,6 +135,7 @@ def test_the_plain_wizard_runs_on_typed_lines_with_another_accounts_bucket(
         "",  # Management events
         "",  # Leave out these sources
         "",  # Data events
+        "",  # Add, change or remove selectors: the default, done
         "",  # Insights
         "2",  # What now? 2) Dry-run
         "3",  # What now? (apply, save, quit) 3) Quit
