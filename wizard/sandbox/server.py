@@ -152,7 +152,6 @@ DEMO_TRAIL = "legacy-trail"
 
 DEMO_TRAIL_REGION = "us-west-2"
 
-
 DEMO_LOG_ACCOUNT = "777788889999"
 """A second account, the organization's log-archive account (central logging)."""
 
@@ -695,7 +694,6 @@ def seed_demo_account(endpoint_url: str) -> None:
     cloudtrail = client("cloudtrail", DEMO_TRAIL_REGION)
     cloudtrail.create_trail(Name=DEMO_TRAIL, S3BucketName=DEMO_LEGACY_BUCKET)
     cloudtrail.start_logging(Name=DEMO_TRAIL)
-
     _seed_log_archive(endpoint_url)
 
 
@@ -788,9 +786,9 @@ def install_strict_patches() -> None:
             (FakeBucket, "_log_permissions_enabled_policy", _wrap_log_permissions_policy),
             (FakeBucket, "get_permission", _wrap_bucket_permission),
             (S3Response, "_bucket_response_put", _wrap_bucket_put_request_payment),
-            (S3Response, "all_buckets", _wrap_list_buckets),
             (S3Response, "_bucket_response_get", _wrap_bucket_get_request_payment),
             (S3Response, "_bucket_response", _wrap_create_bucket_tags),
+            (S3Response, "all_buckets", _wrap_list_buckets),
             (KmsBackend, "create_key", _wrap_create_key),
             (KmsBackend, "put_key_policy", _wrap_put_key_policy),
             (KmsResponse, "_set_alias", _wrap_set_alias),
@@ -1668,6 +1666,8 @@ def _s3_policy_scope_problem(document: dict[str, Any], bucket: str, partition: s
             ):
                 return "Policy has invalid resource"
     return None
+
+
 _LIST_BUCKETS_PAGE = 10_000
 """S3's page size for ListBuckets when a paged request names no MaxBuckets."""
 
@@ -1736,8 +1736,6 @@ def _wrap_list_buckets(original: Callable[..., Any]) -> Callable[..., Any]:
         return self.serialized(ActionResult(result))
 
     return all_buckets
-
-
 
 
 _REQUEST_PAYMENT_XML = (
