@@ -354,6 +354,7 @@ def main() -> int:
                 escape=True,
             )
         )
+        assert stopped.done is not None, "Esc was never answered"
         print(
             f"  {'buckets, Esc at the first rows':<34} first rows {stopped.first:6.2f} s  "
             f"Esc answered in {stopped.done * 1000:4.0f} ms  ({stopped.rows} rows kept)"

@@ -138,7 +138,8 @@ class Seeder:
     def client(self, service: str, region: str) -> Any:
         with self._lock:
             if (service, region) not in self._clients:
-                self._clients[(service, region)] = self.session.client(
+                make: Any = self.session.client  # the service is chosen at run time
+                self._clients[(service, region)] = make(
                     service, region_name=region, endpoint_url=self.endpoint
                 )
             return self._clients[(service, region)]

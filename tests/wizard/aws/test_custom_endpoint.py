@@ -51,7 +51,7 @@ def test_against_aws_the_account_stays_in_the_host(monkeypatch: pytest.MonkeyPat
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3CONTROL"):
         monkeypatch.delenv(name, raising=False)
     factory = ClientFactory(dummy_session())
-    client = factory.client("s3control", "us-east-1")
+    client: Any = factory.client("s3control", "us-east-1")
     sent: list[str] = []
 
     def capture(request: Any, **_: Any) -> Any:
