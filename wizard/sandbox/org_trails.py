@@ -308,8 +308,12 @@ def seed_landing_zone(
     """
     import boto3  # the sandbox's own seed talks HTTP, like every client
 
+    from wizard.sandbox.server import DUMMY_CREDENTIALS
+
     session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        aws_access_key_id=DUMMY_CREDENTIALS.access_key_id,
+        aws_secret_access_key=DUMMY_CREDENTIALS.secret_access_key,
+        region_name=region,
     )
 
     def client(service: str) -> Any:
