@@ -221,14 +221,21 @@ def main() -> int:
             flush=True,
         )
         stack.requests()
+        emulator = stack.cpu()
         run = onboard(command, environment(stack.endpoint, directory), directory)
         requests = stack.requests()
+        emulator = stack.cpu() - emulator
         check(accounts, run["report"], members)
     rate = args.accounts / run["wall"]
     print(
         f"  {run['wall']:.1f} s, {rate:.2f} accounts a second, {requests} requests "
         f"({requests / args.accounts:.1f} an account), CPU {run['cpu']:.1f} s, "
         f"peak memory {run['peak_kib'] / 1024:.0f} MiB"
+    )
+    print(
+        f"  the sandbox and the proxy (the other process) used {emulator:.1f} s of CPU "
+        f"meanwhile: {(run['cpu'] + emulator) / run['wall']:.2f} of the machine's "
+        f"{os.cpu_count()} cores were busy"
     )
     print(f"  resident memory at each quarter of the run: {quarters(run['samples'], run['wall'])}")
     print(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -306,6 +307,13 @@ class Stack:
         self.process.stdin.write("count\n")
         self.process.stdin.flush()
         return int(self.process.stdout.readline())
+
+    def cpu(self) -> float:
+        """CPU seconds the sandbox and the proxy have used so far (from /proc)."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:

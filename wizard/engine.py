@@ -161,13 +161,26 @@ class Engine:
             central_confirmation=self.central_confirmation,
         )
 
-    def plan(self, answers: Answers, found: Discovery | None = None) -> tuple[Plan, Discovery]:
+    def plan(
+        self,
+        answers: Answers,
+        found: Discovery | None = None,
+        *,
+        cost: bool = True,
+        earlier_runs: bool = True,
+    ) -> tuple[Plan, Discovery]:
         """Discover (unless given), build the plan, and check the operator's permissions.
 
         The permission check needs only the account context, so it runs while discovery
         reads the account; an organization trail's context needs discovery's organization
         facts first, so its check follows discovery. The cost preview's reads that need no
         discovery (the account's regions, its recent activity) run beside it too.
+
+        ``cost=False`` leaves the cost preview out (``plan.cost`` is None) with its reads
+        (the recent activity is up to twenty LookupEvents pages), and ``earlier_runs=False``
+        the warning about unfinished earlier runs (it reads every journal on the machine):
+        onboarding plans each of a thousand accounts twice, shows no cost, and warns about
+        earlier runs once.
         """
         finding: Finding | None = None
         # The sandbox cannot answer the simulator: say so in words instead of asking it.
@@ -175,7 +188,7 @@ class Engine:
         if self.check_permissions and self.sandbox:
             finding = sandbox_finding(self.ctx.caller_arn)
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="beside-discovery") as pool:
-            early = pool.submit(self._early_cost_reads, answers) if found is None else None
+            early = pool.submit(self._early_cost_reads, answers) if found is None and cost else None
             if found is None and simulate and not answers.trail.organization:
                 checked = pool.submit(check_operator_permissions, self.caller, self.ctx, answers)
                 found = self.discover(answers)
@@ -188,12 +201,15 @@ class Engine:
                     finding = check_operator_permissions(self.caller, ctx, answers)
             # A fresh run id per plan: a key created twice by a retried request is found by it.
             plan = build_plan(answers, ctx, found, run_id=new_run_id())
-            cost = self.cost(
-                answers, found, plan.trail_arn, early=early.result() if early else None
+            estimate = (
+                self.cost(answers, found, plan.trail_arn, early=early.result() if early else None)
+                if cost
+                else None
             )
-        plan = plan.model_copy(update={"cost": cost})
+        plan = plan.model_copy(update={"cost": estimate})
         # An earlier run that died half-way may have left changes (and names) in place.
-        extra = [f for f in (finding, unfinished_finding()) if f is not None]
+        earlier = unfinished_finding() if earlier_runs else None
+        extra = [f for f in (finding, earlier) if f is not None]
         if extra:
             plan = plan.model_copy(update={"findings": by_severity([*plan.findings, *extra])})
         return plan, found

@@ -21,7 +21,9 @@ account's, the others go on); discover and plan everywhere, concurrently and bou
 one summary; update the central bucket and key policies **once** with every account's
 path and trail (:func:`wizard.plan.central.central_update_plan`, merged, never replaced); then
 apply account by account with bounded concurrency, each re-planned on fresh discovery; end
-with one result per account and one journal. Every account is planned against what exists
+with one result per account, the run's journal (the run, the central update, the summary),
+and a journal of each account applied beside it (its own calls: ``recover`` reads each as a
+run of its own). Every account is planned against what exists
 (desired state, :mod:`wizard.plan.desired`): an account whose trail already matches the
 answers (nothing to change, and verification passes) is ``already-done``; one whose trail
 drifted is planned like any other, its update steps changing only what differs. Re-running
@@ -76,6 +78,7 @@ from wizard.policy.policies import TrailWriter
 from wizard.ports import AwsCaller, AwsError
 from wizard.run.apply import ApplyEvent, apply_plan, dry_run
 from wizard.run.journal import Journal
+from wizard.run.recover import unfinished_finding
 from wizard.run.verify import central_verification, verify
 
 __all__ = [
@@ -520,6 +523,8 @@ class AccountResult(WizardModel):
     """What went wrong."""
     journal_steps: dict[str, str] = Field(default_factory=dict)
     """Step -> status of the account's apply."""
+    journal: str | None = None
+    """The account's own journal (its calls; ``recover`` reads it), once it is applied."""
 
 
 class CentralResult(WizardModel):
@@ -691,6 +696,7 @@ class Onboarding:
         journal: Journal | None = None,
         progress: Callable[[str], None] | None = None,
         explain: Callable[[AwsError], str] | None = None,
+        release: Callable[[AwsCaller], None] | None = None,
     ) -> None:
         """Prepare the run.
 
@@ -706,6 +712,10 @@ class Onboarding:
             journal: Where every call goes (one journal for the run).
             progress: Receives one line per event, from worker threads.
             explain: Turns an AwsError into words for the operator.
+            release: Frees what an account's caller holds (its clients and their
+                connections) each time the run is done with the account for a while; the
+                caller must work again afterwards. A thousand accounts' clients would
+                otherwise all be held between the planning pass and the applying pass.
         """
         self.spec = spec
         self.opener = opener
@@ -717,6 +727,7 @@ class Onboarding:
         self.journal = journal
         self.progress = progress
         self.explain = explain or (lambda err: f"{err.code}: {err.message}")
+        self.release = release
         self.states = [_State(t) for t in spec.targets]
         self.central: CentralResult | None = None
         self.update: CentralUpdate | None = None
@@ -752,14 +763,33 @@ class Onboarding:
         )
 
     def _parallel(self, work: Callable[[_State], None], states: Sequence[_State]) -> None:
+        def one(state: _State) -> None:
+            try:
+                work(state)
+            finally:
+                self._release(state)
+
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="onboard") as pool:
-            list(pool.map(work, states))
+            list(pool.map(one, states))
+
+    def _release(self, state: _State) -> None:
+        """Done with the account for now: free its caller's clients (see ``release``)."""
+        if self.release is not None and state.caller is not None:
+            try:
+                self.release(state.caller)
+            except Exception as exc:  # freeing memory must never fail an onboarding
+                self.say(f"{state.target.account_id}: {exc}")
 
     # -- phase 1: connect, discover, plan (read-only everywhere)
 
     def prepare(self) -> list[AccountResult]:
         """Reach every account and plan it; returns the summary rows."""
         self.record("onboard-started", f"{len(self.states)} account(s)")
+        # Once for the run (each account's plan leaves it out): earlier runs on this machine
+        # that did not finish.
+        earlier = unfinished_finding()
+        if earlier is not None:
+            self.findings.append(earlier)
         self._plan_central()
         self._parallel(self._prepare_one, self.states)
         return [s.result for s in self.states]
@@ -789,7 +819,7 @@ class Onboarding:
         try:
             found = engine.discover(target.answers)
             state.found = found
-            plan, found = engine.plan(target.answers, found)
+            plan, found = engine.plan(target.answers, found, cost=False, earlier_runs=False)
         except AwsError as err:
             state.update(status="failed", stage="plan", error=self.explain(err))
             self.say(f"{account}: discovery failed: {self.explain(err)}")
@@ -1006,8 +1036,11 @@ class Onboarding:
                 f"account {account}: {len(recorded)} call(s) recorded, none sent",
             )
             return
+        # The role's permissions were simulated when the account was planned, moments ago:
+        # not again (a request, and the largest one, per account).
+        engine.check_permissions = False
         try:
-            plan, found = engine.plan(answers)
+            plan, found = engine.plan(answers, cost=False, earlier_runs=False)
         except AwsError as err:
             state.update(status="failed", stage="plan", error=self.explain(err))
             return
@@ -1028,7 +1061,9 @@ class Onboarding:
             state.update(status="blocked", stage="plan", error=", ".join(errors))
             return
         self.say(f"{account}: applying {len(plan.steps)} change(s)")
-        journal = _AccountJournal(self.journal, account) if self.journal else None
+        journal = self._account_journal(account)
+        if journal is not None:
+            state.update(journal=str(journal.path))
         outcome = engine.apply(
             answers,
             plan,
@@ -1036,6 +1071,9 @@ class Onboarding:
             journal=journal,
             progress=self._events(account),
             explain=lambda err, _step: self.explain(err),
+            # Planned a moment ago on fresh discovery, in this command, nobody asked since
+            # (the operator answered before the accounts were planned again).
+            paused=False,
         )
         report = outcome.report
         steps = {r.id: r.status for r in report.steps}
@@ -1062,6 +1100,21 @@ class Onboarding:
             return
         state.update(status="applied", stage="verify", journal_steps=steps, planned=len(plan.steps))
         self.say(f"{account}: applied and verified")
+
+    def _account_journal(self, account: str) -> Journal | None:
+        """A journal of the account's own beside the run's: its calls, for ``recover``.
+
+        One journal for every account would be written again whole at each of their calls
+        (a thousand accounts: tens of thousands of calls into one growing document); each
+        account's apply is a run of its own, and ``recover`` finds it as one.
+        """
+        if self.journal is None:
+            return None
+        run = self.journal.path
+        return Journal(
+            run.with_name(f"{run.stem}-{account}{run.suffix}"),
+            meta={"command": "onboard", "run": str(run), "account": account},
+        )
 
     def fail_ready(self, reason: str) -> None:
         """Nothing more runs: every planned account fails with ``reason`` (unchanged)."""
@@ -1091,6 +1144,7 @@ class Onboarding:
                         "status": "ok" if report.ok else "incomplete",
                         "dry_run": self.dry_run,
                         "accounts": {a.account_id: a.status for a in report.accounts},
+                        "journals": {a.account_id: a.journal for a in report.accounts if a.journal},
                         "central": report.central.status if report.central else None,
                     }
                 )

@@ -144,6 +144,18 @@ class AwsSession:
             self._identity = identity
         return identity
 
+    def remember_identity(self, arn: str) -> None:
+        """Who the session is, already known (AssumeRole's answer names the assumed role):
+        :meth:`whoami` answers from it instead of asking STS.
+
+        Args:
+            arn: The session's ARN (``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION``).
+        """
+        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        if account:
+            with self._lock:
+                self._identity = (account, _partition_of_arn(arn), arn)
+
     def context(self) -> AccountContext:
         """The account context of this session, from the cached STS identity.
 

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import tempfile
+import textwrap
 import threading
 import uuid
 from collections.abc import Mapping
@@ -197,6 +198,8 @@ class Journal:
             "entries": [],
             "summary": None,
         }
+        self._encoded: list[tuple[dict[str, Any], str]] = []
+        """Each entry written, with its text in the document (see :meth:`_text_locked`)."""
 
     @classmethod
     def reopen(cls, path: Path | str) -> Journal:
@@ -320,9 +323,33 @@ class Journal:
             os.close(self._lock_fd)
         self._lock_fd = None
 
+    def _text_locked(self) -> str:
+        """The document as ``json.dumps(doc, indent=2)`` writes it, each entry encoded once.
+
+        The file is written again whole after every entry: encoding every entry every time
+        made a journal's cost grow with the square of its entries (each account of an
+        onboarding run writes twenty, each with the plan's policies in it). The text is the
+        same, byte for byte.
+        """
+        entries = self._doc["entries"]
+        known = 0
+        while (
+            known < min(len(entries), len(self._encoded))
+            and self._encoded[known][0] is entries[known]
+        ):
+            known += 1
+        del self._encoded[known:]  # an entry taken back, or the entries replaced (reopen)
+        for entry in entries[known:]:
+            text = json.dumps(entry, indent=2, default=_json_default, ensure_ascii=False)
+            self._encoded.append((entry, textwrap.indent(text, "    ")))
+        head = {**self._doc, "entries": _ENTRIES_MARK}
+        text = json.dumps(head, indent=2, default=_json_default, ensure_ascii=False)
+        listed = "[\n" + ",\n".join(t for _e, t in self._encoded) + "\n  ]" if entries else "[]"
+        return text.replace(json.dumps(_ENTRIES_MARK), listed, 1)
+
     def _write_locked(self) -> None:
         # Serialise first: a value json cannot handle must fail before the file is touched.
-        text = json.dumps(self._doc, indent=2, default=_json_default, ensure_ascii=False)
+        text = self._text_locked()
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._claim_locked()
         fd, tmp = tempfile.mkstemp(
@@ -342,6 +369,10 @@ class Journal:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+_ENTRIES_MARK = f"\x00entries-{uuid.uuid4().hex}\x00"
+"""Stands for the entries in the document while it is encoded (nothing else can be it)."""
 
 
 def _fsync_dir(directory: Path) -> None:

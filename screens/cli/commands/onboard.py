@@ -146,6 +146,15 @@ class Opener:
             self.sessions[ctx.account_id] = session
         return session.caller, ctx
 
+    def release(self, caller: AwsCaller) -> None:
+        """Close the clients of an account's caller (they are made again when used)."""
+        # Deferred for start-up time: botocore loads only when AWS is called.
+        from wizard.aws.clients import ClientFactory
+
+        factory = getattr(caller, "factory", None)
+        if isinstance(factory, ClientFactory):
+            factory.close()
+
 
 class Lines:
     """Thread-safe progress lines."""
@@ -254,6 +263,7 @@ def _onboarding(
         journal=journal,
         progress=Lines(out, enabled=args.output != "json"),
         explain=explain_aws_error,
+        release=opener.release,
     )
     suggestion = organization_finding(conn.session.caller, main_ctx)
     if suggestion is not None:
