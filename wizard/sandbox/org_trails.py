@@ -28,7 +28,7 @@ from typing import Any
 
 from wizard.model.landing import CONTROL_TOWER_TRAIL
 from wizard.model.names import parse_arn
-from wizard.sandbox.rules import CLOUDTRAIL, json_error
+from wizard.sandbox.rules import CLOUDTRAIL, DUMMY_CREDENTIALS, json_error
 
 __all__ = [
     "MAX_DELEGATED_ADMINS",
@@ -307,8 +307,6 @@ def seed_landing_zone(
         members: Names of the member accounts to create.
     """
     import boto3  # the sandbox's own seed talks HTTP, like every client
-
-    from wizard.sandbox.server import DUMMY_CREDENTIALS
 
     session = boto3.session.Session(
         aws_access_key_id=DUMMY_CREDENTIALS.access_key_id,

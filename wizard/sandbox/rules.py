@@ -38,6 +38,18 @@ CLOUDTRAIL = "cloudtrail.amazonaws.com"
 """CloudTrail's service principal."""
 
 
+@dataclass(frozen=True)
+class SandboxCredentials:
+    """The dummy credentials the sandbox accepts (moto checks no signatures)."""
+
+    access_key_id: str = "testing"
+    secret_access_key: str = "testing"
+
+
+DUMMY_CREDENTIALS = SandboxCredentials()
+"""What the sandbox's own calls (its seeds, its StackSets engine) sign with."""
+
+
 def json_error(code: str, message: str) -> Exception:
     """An error in the AWS JSON protocol (CloudTrail, KMS): HTTP 400, ``__type`` = code."""
     from moto.core.exceptions import JsonRESTError  # moto on first use: see the module docstring

@@ -72,6 +72,8 @@ from wizard.sandbox.events import install_event_patches, remove_event_patches
 from wizard.sandbox.org_trails import install_org_trail_patches
 from wizard.sandbox.rules import (
     CLOUDTRAIL,
+    DUMMY_CREDENTIALS,
+    SandboxCredentials,
     TrailSpec,
     allows,
     json_error,
@@ -160,17 +162,6 @@ DEMO_LOG_ROLE_ARN = f"arn:aws:iam::{DEMO_LOG_ACCOUNT}:role/LogArchiveAdmin"
 
 DEMO_LOG_BUCKET = f"demo-log-archive-{DEMO_LOG_ACCOUNT}"
 """A us-east-1 bucket of the log-archive account; its policy lets no trail write yet."""
-
-
-@dataclass(frozen=True)
-class SandboxCredentials:
-    """The dummy credentials the sandbox accepts (moto checks no signatures)."""
-
-    access_key_id: str = "testing"
-    secret_access_key: str = "testing"
-
-
-DUMMY_CREDENTIALS = SandboxCredentials()
 
 
 # --------------------------------------------------------------------------------------

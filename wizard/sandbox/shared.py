@@ -333,7 +333,7 @@ class SharedSandbox:
     def env(self) -> dict[str, str]:
         """Environment variables that point the AWS SDKs and the AWS CLI at the sandbox."""
         # Deferred: the emulator's module (and its rules) only when asked (start-up time).
-        from wizard.sandbox.server import DUMMY_CREDENTIALS
+        from wizard.sandbox.rules import DUMMY_CREDENTIALS
 
         return {
             "AWS_ENDPOINT_URL": self.endpoint_url,

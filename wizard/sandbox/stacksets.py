@@ -52,6 +52,8 @@ from typing import Any
 
 import yaml
 
+from wizard.sandbox.rules import DUMMY_CREDENTIALS
+
 __all__ = ["STACKSETS_PRINCIPAL", "install_stackset_patches"]
 
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
@@ -332,11 +334,6 @@ class _Resolver:
 # --------------------------------------------------------------------------- resources
 
 
-_SANDBOX_KEY = "testing"
-"""The dummy key id and secret of the sandbox's own calls (it checks no signature, and
-accepts them from anyone: wizard.sandbox.server's DUMMY_CREDENTIALS)."""
-
-
 @functools.cache
 def _session() -> Any:
     # boto3 on first use, like moto: only a deployment needs a client
@@ -347,8 +344,8 @@ def _session() -> Any:
     return boto3.session.Session(
         botocore_session=botocore.session.Session(session_vars=no_profile),
         region_name="us-east-1",
-        aws_access_key_id=_SANDBOX_KEY,
-        aws_secret_access_key=_SANDBOX_KEY,
+        aws_access_key_id=DUMMY_CREDENTIALS.access_key_id,
+        aws_secret_access_key=DUMMY_CREDENTIALS.secret_access_key,
     )
 
 
