@@ -1039,12 +1039,16 @@ def _match_resource(stmt: _StatementSpec, env: _Env) -> _Outcome:
     return _TRUE if hit.value else _Outcome(False, f"its Resource does not include {resource}")
 
 
-def _evaluate_statement(stmt: _StatementSpec, env: _Env) -> _Outcome:
-    """Whether the statement applies to the request (True/False/None), and why."""
+def _evaluate_statement(stmt: _StatementSpec, env: _Env, *, identity: bool = False) -> _Outcome:
+    """Whether the statement applies to the request (True/False/None), and why.
+
+    In an identity policy (``identity``) the principal is the identity the policy is attached
+    to: a statement names none, and applies to whoever holds the policy.
+    """
     conditions = _every([_evaluate_condition(c, env) for c in stmt.conditions], all_false=True)
     return _every(
         [
-            _match_principal(stmt.principal, env.request.principal),
+            _TRUE if identity else _match_principal(stmt.principal, env.request.principal),
             _match_action(stmt, env.request.action),
             _match_resource(stmt, env),
             conditions,
@@ -1129,12 +1133,17 @@ def _decide(evaluated: _Evaluated, request: Request) -> AccessResult:
     )
 
 
-def evaluate(policy: str | Mapping[str, Any], request: Request) -> AccessResult:
+def evaluate(
+    policy: str | Mapping[str, Any], request: Request, *, identity: bool = False
+) -> AccessResult:
     """Decide whether a resource policy allows a request, and explain why.
 
     Args:
         policy: The policy document, as JSON text or an already-parsed mapping.
         request: The principal, action, resource and condition context to check.
+        identity: The policy is an identity policy (attached to a user, group or role: its
+            statements name no principal and apply to ``request.principal``), not a
+            resource policy.
 
     Returns:
         The decision, the statements that decided it, and human-readable reasons.
@@ -1145,7 +1154,7 @@ def evaluate(policy: str | Mapping[str, Any], request: Request) -> AccessResult:
     """
     spec = _parse_policy(_load(policy))
     env = _Env.build(request, variables=spec.variables)
-    evaluated = [(stmt, _evaluate_statement(stmt, env)) for stmt in spec.statements]
+    evaluated = [(s, _evaluate_statement(s, env, identity=identity)) for s in spec.statements]
     return _decide(evaluated, request)
 
 

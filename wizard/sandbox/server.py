@@ -69,6 +69,7 @@ from wizard.sandbox.delivery import (
     install_delivery_patches,
 )
 from wizard.sandbox.events import install_event_patches, remove_event_patches
+from wizard.sandbox.iam import ADMIN_POLICY_ARN, ADMIN_USER, IamGate, install_iam_patches
 from wizard.sandbox.org_trails import install_org_trail_patches
 from wizard.sandbox.rules import (
     CLOUDTRAIL,
@@ -318,6 +319,8 @@ def start_sandbox(
     if strict:
         install_strict_patches()
     install_delivery_patches()
+    # AWS's managed policies for CloudTrail; GetCallerIdentity names the administrator.
+    install_iam_patches()
     # Service-managed StackSets as AWS runs them (wizard.sandbox.stacksets).
     install_stackset_patches()
     # Organization trails: shadow copies, the delegated administrator (wizard.sandbox.org_trails).
@@ -391,14 +394,16 @@ def _make_server(host: str, port: int) -> Any:
 
         def _server_entry(self) -> None:
             try:
-                # Every API call is recorded for the sandbox's CloudTrail log files.
-                app = RecordingMiddleware(DomainDispatcherApplication(create_backend_app), SERVICE)
+                # Every API call is recorded for the sandbox's CloudTrail log files, a call
+                # IAM refuses too (wizard.sandbox.iam: IAM users' policies, the simulator).
+                gate = IamGate(DomainDispatcherApplication(create_backend_app))
+                app = RecordingMiddleware(gate, SERVICE)
                 self._server = make_server(
                     self._ip_address, self._port, app, True, request_handler=QuietHandler
                 )
                 # werkzeug's server prints a traceback for every request the emulator fails
-                # on (IAM's policy simulator, which the wizard handles as "cannot check",
-                # among them) right over the wizard's screen; keep them at DEBUG level.
+                # on (an API moto does not implement, among them) right over the wizard's
+                # screen; keep them at DEBUG level.
                 self._server.log = _debug_log  # type: ignore[method-assign,assignment]
             except BaseException as error:
                 self.startup_error = error
@@ -603,6 +608,10 @@ def seed_demo_account(endpoint_url: str) -> None:
         return _seed_client(endpoint_url, service, region)
 
     iam = client("iam")
+    # The administrator the dummy credentials stand for (wizard.sandbox.iam): a real user,
+    # so IAM's policy simulator answers for it as for any trainee identity.
+    iam.create_user(UserName=ADMIN_USER)
+    iam.attach_user_policy(UserName=ADMIN_USER, PolicyArn=ADMIN_POLICY_ARN)
     iam.create_role(
         RoleName=DEMO_ROLE,
         Description="Reads objects from the demo app-data bucket.",
