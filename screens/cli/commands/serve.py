@@ -3,7 +3,10 @@
 Every browser connection starts a wizard process of its own
 (:mod:`screens.cli.serving.session`), so two tabs share no answers; with ``--sandbox`` each
 browser (a trainee, known by a cookie) gets a sandbox of its own, which a reload or another tab
-of the same browser finds again (:mod:`screens.cli.serving.trainees`).
+of the same browser finds again (:mod:`screens.cli.serving.trainees`). With ``--class``
+(which implies ``--sandbox``) it serves a class: trainees enter their name first, the
+trainer has a dashboard guarded by a token printed at start, and the class (names,
+sandboxes, labs, messages) is kept across restarts (:mod:`screens.cli.serving.classroom`).
 
 Whoever reaches the page drives a wizard that acts with this machine's AWS credentials, so:
 
@@ -37,8 +40,9 @@ import os
 import shlex
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from screens.cli.serving.hosts import is_loopback, where
 from screens.cli.serving.limits import (
@@ -53,6 +57,10 @@ from screens.cli.serving.listen import ListenError, bind
 from screens.cli.serving.session import SESSION_CODE
 from screens.common.answers import load_one
 from screens.common.errors import EXIT_FAILED, EXIT_OK, UsageError
+
+if TYPE_CHECKING:  # aiohttp and the class's modules load only when serving a class
+    from screens.cli.serving.classroom_web import ClassroomWeb
+    from screens.cli.serving.trainees import Trainees
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -115,6 +123,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="pre-fill every wizard from an answers file (never written back)",
     )
+    group = parser.add_argument_group(
+        "a class",
+        "serve --class: every trainee enters their name, then gets a wizard on a sandbox of "
+        "their own (--class implies --sandbox: a class never uses AWS credentials). The "
+        "trainer's dashboard, at the address printed with its token, shows each trainee's "
+        "lab, step, checks, hints and controls, resets a trainee, sets labs, broadcasts a "
+        "message and exports the results. The class is kept across restarts.",
+    )
+    group.add_argument(
+        "--class",
+        dest="classroom",
+        action="store_true",
+        help="serve a class (implies --sandbox): names, the trainer's dashboard, labs",
+    )
+    group.add_argument(
+        "--class-name",
+        metavar="NAME",
+        help="which class to serve, kept in the state directory under this name "
+        "(default: 'class'); another name starts another class",
+    )
+    group.add_argument(
+        "--class-dir",
+        metavar="DIR",
+        help="keep the class in DIR instead (its trainees' sandboxes and class.json)",
+    )
+    group.add_argument(
+        "--labs",
+        metavar="DIR",
+        help="a folder of your own lab files, offered besides the bundled course",
+    )
     parser.add_argument(
         RISK_FLAG,
         dest="accept_risk",
@@ -152,6 +190,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     """Check the host, listen, then serve until Ctrl-C."""
     sandbox = _check(args)
     save_dir = save_directory(args.save_dir) if args.save_dir else None
+    classroom = _class_setup(args)
     try:
         sockets = bind(args.host, args.port)
     except ListenError as exc:
@@ -168,6 +207,12 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         from screens.cli.serving.server import WizardServer
         from screens.cli.serving.trainees import Trainees
 
+        trainees: Trainees | None = None
+        web: ClassroomWeb | None = None
+        if classroom is not None:
+            trainees, web = _open_class(classroom, limits)
+        elif sandbox:
+            trainees = Trainees.for_this_server()
         server = WizardServer(
             session_command(args),
             sockets,
@@ -175,7 +220,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             sandbox=sandbox,
             loopback=loopback,
             limits=limits,
-            trainees=Trainees.for_this_server() if sandbox else None,
+            trainees=trainees,
+            classroom=web,
         )
         server.serve()
     finally:
@@ -186,8 +232,78 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+CLASS_SESSIONS_FACTOR = 4
+"""A class takes up to this many trainees per wizard session allowed at once (trainees
+come and go; the session limit still bounds how many wizards run)."""
+
+
+@dataclass(frozen=True)
+class _ClassOptions:
+    """``--class`` and its options, checked before listening."""
+
+    name: str
+    directory: Path
+    labs: Path | None
+
+
+def _class_setup(args: argparse.Namespace) -> _ClassOptions | None:
+    """The class options, checked (None without ``--class``).
+
+    Raises:
+        UsageError: a class option without --class, or a class name that is not a name.
+    """
+    # Deferred: the class's modules load only for serve --class (start-up time).
+    from screens.cli.serving.classroom import DEFAULT_CLASS, ClassProblem, class_directory
+
+    given = [o for o in ("class_name", "class_dir", "labs") if getattr(args, o, None)]
+    if not getattr(args, "classroom", False):
+        if given:
+            flags = ", ".join("--" + o.replace("_", "-") for o in given)
+            raise UsageError(f"{flags} only mean something with --class; add --class.")
+        return None
+    name = args.class_name or DEFAULT_CLASS
+    try:
+        directory = class_directory(name, args.class_dir)
+    except ClassProblem as exc:
+        raise UsageError(str(exc)) from None
+    if args.class_dir and not args.class_name:
+        name = directory.name or DEFAULT_CLASS
+    labs = Path(args.labs).expanduser().resolve() if args.labs else None
+    return _ClassOptions(name=name, directory=directory, labs=labs)
+
+
+def _open_class(options: _ClassOptions, limits: Limits) -> tuple[Trainees, ClassroomWeb]:
+    """The class's trainees and pages (its folder, state and labs read).
+
+    Raises:
+        UsageError: the class is served already, its folder or file cannot be used, or a
+            lab file is broken (each said with what to do).
+    """
+    # Deferred: the class's modules (aiohttp, the labs) load only for serve --class.
+    from screens.cli.serving.classroom import ClassProblem, ClassRoom
+    from screens.cli.serving.classroom_labs import ClassLabs, LabFormatError
+    from screens.cli.serving.classroom_web import ClassroomWeb
+    from screens.cli.serving.trainees import FolderInUse, Trainees
+
+    try:
+        labs = ClassLabs.load(options.labs)
+    except LabFormatError as exc:
+        raise UsageError(f"--labs: a lab cannot be used.\n{exc.render()}") from None
+    try:
+        room = ClassRoom(
+            options.directory, max_trainees=limits.max_sessions * CLASS_SESSIONS_FACTOR
+        )
+        trainees = Trainees.for_class(options.directory)
+    except (ClassProblem, FolderInUse) as exc:
+        raise UsageError(str(exc)) from None
+    return trainees, ClassroomWeb(room, trainees, labs, class_name=options.name)
+
+
 def _check(args: argparse.Namespace) -> bool:
     """Refuse what cannot be served before listening; True with ``--sandbox``.
+
+    ``--class`` implies ``--sandbox`` (said on standard error): a class's trainees never
+    use this machine's AWS credentials.
 
     Raises:
         UsageError: --plain, a network host without --sandbox or the risk flag, a sandbox
@@ -195,6 +311,14 @@ def _check(args: argparse.Namespace) -> bool:
     """
     if getattr(args, "plain", False):
         raise UsageError("serve shows the full-screen wizard in the browser; drop --plain.")
+    if getattr(args, "classroom", False) and not getattr(args, "sandbox", False):
+        args.sandbox = True
+        print(
+            "--class implies --sandbox: every trainee gets a sandbox of their own, and no "
+            "wizard of the class uses this machine's AWS credentials.",
+            file=sys.stderr,
+            flush=True,
+        )
     sandbox = bool(getattr(args, "sandbox", False))
     if not is_loopback(args.host) and not sandbox and not args.accept_risk:
         raise UsageError(refusal(args.host, args.port, args))

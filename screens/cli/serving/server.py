@@ -6,7 +6,11 @@ applies the request rules (:mod:`~screens.cli.serving.hosts`) and the session li
 (:mod:`~screens.cli.serving.environment`), and stops cleanly: every wizard process is asked
 to quit, and killed if it lingers, before the server returns.
 
-The only module that imports textual-serve and aiohttp: imported when ``serve`` runs.
+With ``--class`` it also serves the class's pages (:mod:`~screens.cli.serving.classroom_web`):
+a trainee enters a name before their wizard starts, and the trainer has a dashboard.
+
+The only modules that import textual-serve and aiohttp are this one and
+:mod:`~screens.cli.serving.classroom_web`: imported when ``serve`` runs.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp_jinja2
 from aiohttp import WSCloseCode, web
@@ -38,7 +43,11 @@ from screens.cli.serving.trainees import (
     cookie_header,
     is_trainee,
     new_trainee,
+    trainee_id,
 )
+
+if TYPE_CHECKING:  # the class's module loads only for serve --class
+    from screens.cli.serving.classroom_web import ClassroomWeb
 
 log = logging.getLogger("cloudtrail-wizard.serve")
 
@@ -158,6 +167,7 @@ class WizardServer(Server):
         loopback: bool,
         limits: Limits,
         trainees: Trainees | None = None,
+        classroom: ClassroomWeb | None = None,
     ) -> None:
         """Serve ``command`` (one wizard per browser connection) on ``sockets``.
 
@@ -169,6 +179,7 @@ class WizardServer(Server):
             loopback: Listening on this machine only: requests must name a loopback host.
             limits: Sessions at once, and where saves go.
             trainees: With ``sandbox``: the trainees' sandboxes, one per browser.
+            classroom: With ``--class``: the name form and the trainer's dashboard.
         """
         port = sockets[0].getsockname()[1]
         super().__init__(command, host=host, port=port)
@@ -178,10 +189,17 @@ class WizardServer(Server):
         self.limits = limits
         self.sandbox = sandbox
         self.trainees = trainees
+        self.classroom = classroom
+        if classroom is not None:
+            classroom.attach(
+                refusal=self._request_refusal, end_sessions=self.end_trainee_sessions
+            )
         self.urls = page_urls(host, port)
         """Where people open the page; the first is this machine's."""
         self.sessions: dict[asyncio.Task[object], WizardSession] = {}
         """The running sessions, by the task serving their websocket."""
+        self.session_trainees: dict[asyncio.Task[object], str] = {}
+        """Whose each running session is (the trainee's id), for a class's resets."""
         self.started = 0
         """Sessions started so far (each one's number)."""
         self.stopping = False
@@ -229,11 +247,31 @@ class WizardServer(Server):
             print(line, flush=True)
         for url in self.urls:
             print(f"Open {url}", flush=True)
+        if self.classroom is not None:
+            for line in self.classroom.describe(self.dashboard_url()):
+                print(line, flush=True)
         print("Press Ctrl+C to stop.", flush=True)
+
+    def dashboard_url(self) -> str:
+        """The trainer's dashboard, with the class's token, as opened on this machine."""
+        assert self.classroom is not None
+        port = self.sockets[0].getsockname()[1]
+        own = page_urls("127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host, port)[0]
+        return f"{own.rstrip('/')}/class/?token={self.classroom.room.token}"
+
+    async def end_trainee_sessions(self, ident: str) -> int:
+        """Ask every wizard of the trainee ``ident`` to quit (their page offers a restart);
+        how many there were."""
+        mine = [t for t, who in self.session_trainees.items() if who == ident]
+        sessions = [self.sessions[t] for t in mine if t in self.sessions]
+        await asyncio.gather(*(session.end() for session in sessions))
+        return len(sessions)
 
     async def on_shutdown(self, app: web.Application) -> None:
         """End every session: cancel their tasks, then kill what is left; then stop the
         trainees' sandboxes."""
+        if self.classroom is not None:
+            self.classroom.stop()
         tasks = list(self.sessions)
         if tasks:
             print(f"Stopping {len(tasks)} wizard session(s)...", flush=True)
@@ -251,6 +289,8 @@ class WizardServer(Server):
         app = await super()._make_app()
         if self.trainees is not None:
             app.on_response_prepare.append(self._trainee_cookie)
+        if self.classroom is not None:
+            self.classroom.add_routes(app)
         return app
 
     async def _trainee_cookie(self, request: web.Request, response: web.StreamResponse) -> None:
@@ -284,6 +324,8 @@ class WizardServer(Server):
                 content_type="text/html",
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
+        if self.classroom is not None and not self.classroom.named(request.cookies.get(COOKIE)):
+            return self.classroom.name_form(request)  # a class: the trainee's name first
         # Addresses as the browser reached us, so the page works under any of our names.
         base = f"{request.scheme}://{request.host}"
         websocket = ("wss" if request.scheme == "https" else "ws") + f"://{request.host}/ws"
@@ -301,6 +343,8 @@ class WizardServer(Server):
         refusal = self._request_refusal(request) or origin_refusal(
             request.headers.get("Origin"), request.host
         )
+        if refusal is None and self.classroom is not None:
+            refusal = self.classroom.refuse_unnamed(request.cookies.get(COOKIE))
         if refusal:
             log.warning("refused a session: %s", refusal)
             raise web.HTTPForbidden(text=refusal)
@@ -319,6 +363,7 @@ class WizardServer(Server):
         # The slot is taken before the first await: visitors arriving together cannot
         # all pass the check above.
         self.sessions[task] = session
+        self.session_trainees[task] = trainee_id(trainee)
         counted = False
         try:
             if self.trainees is not None:
@@ -334,6 +379,7 @@ class WizardServer(Server):
             if counted and self.trainees is not None:
                 self.trainees.session_ended(trainee)
             del self.sessions[task]
+            self.session_trainees.pop(task, None)
             log.info(
                 "session %d ended (exit code %s; %d of %d running)",
                 number,
@@ -346,11 +392,11 @@ class WizardServer(Server):
     def _new_session(
         self, websocket: web.WebSocketResponse, save_dir: Path | None, trainee: str
     ) -> WizardSession:
+        own = self.trainees.environment(trainee) if self.trainees is not None else None
+        if own is not None and self.classroom is not None:
+            own = {**own, **self.classroom.labs.environment()}
         environment = child_environment(
-            os.environ,
-            sandbox=self.sandbox,
-            save_dir=save_dir,
-            trainee=self.trainees.environment(trainee) if self.trainees is not None else None,
+            os.environ, sandbox=self.sandbox, save_dir=save_dir, trainee=own
         )
         return WizardSession(
             self.command,

@@ -13,6 +13,9 @@ after their last wizard ended (a reload finds it running), then it is stopped: i
 state first, so coming back later restarts it with everything still there. When ``serve``
 stops, every trainee's sandbox is stopped and their homes, under
 ``<state>/cloudtrail-wizard/serve/<this server>/``, are deleted: a new class starts afresh.
+A class (``serve --class``) keeps them instead, in its own folder
+(:meth:`Trainees.for_class`): a server started again on that class finds every trainee's
+sandbox as they left it.
 """
 
 from __future__ import annotations
@@ -27,9 +30,21 @@ import secrets
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wizard.run.journal import journal_dir
-from wizard.sandbox.shared import HOME_VARIABLE, SandboxUnavailable, daemon_pid, stop_sandbox
+from wizard.sandbox.shared import (
+    HOME_VARIABLE,
+    SandboxUnavailable,
+    daemon_pid,
+    ensure_sandbox,
+    find_sandbox,
+    reset_sandbox,
+    stop_sandbox,
+)
+
+if TYPE_CHECKING:  # the labs' models load only for a class
+    from wizard.labs import Lab
 
 log = logging.getLogger("cloudtrail-wizard.serve")
 
@@ -43,6 +58,19 @@ SERVER_LOCK = "server.lock"
 """Held by the running server in its folder: a folder whose lock is free is a dead server's."""
 
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+
+class FolderInUse(Exception):
+    """Another running ``serve`` holds the folder (a class served twice at once)."""
+
+
+def trainee_id(token: str) -> str:
+    """The id of the trainee ``token`` names: a hash, since the token is a secret.
+
+    It names their home, and the class keeps it (:mod:`screens.cli.serving.classroom`),
+    never the cookie itself.
+    """
+    return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
 def new_trainee() -> str:
@@ -68,14 +96,20 @@ def servers_root() -> Path:
 class Trainees:
     """The trainees of one ``serve --sandbox``: their homes, wizards and sandboxes."""
 
-    def __init__(self, root: Path, *, grace: float = GRACE_SECONDS) -> None:
-        """Keep the trainees' homes under ``root`` (created 0700, deleted by :meth:`close`).
+    def __init__(self, root: Path, *, grace: float = GRACE_SECONDS, keep: bool = False) -> None:
+        """Keep the trainees' homes under ``root`` (created 0700, deleted by :meth:`close`
+        unless ``keep``).
 
         ``root``'s :data:`SERVER_LOCK` is held until :meth:`close`: while it is, another
         ``serve`` leaves the folder alone (see :func:`sweep`).
+
+        Raises:
+            FolderInUse: ``keep`` (a class's folder) and another server holds it.
         """
         self.root = root
         self.grace = grace
+        self.keep = keep
+        """The homes outlive the server (a class): :meth:`close` stops, never deletes."""
         self._active: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._retiring: dict[str, asyncio.Task[None]] = {}
@@ -83,7 +117,26 @@ class Trainees:
         self._held: int | None = os.open(
             root / SERVER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
         )
-        fcntl.flock(self._held, fcntl.LOCK_EX)
+        try:
+            # A class's folder is found again by name: a second server on it must not wait
+            # forever for the first one's lock, but say so at once.
+            fcntl.flock(self._held, fcntl.LOCK_EX | (fcntl.LOCK_NB if keep else 0))
+        except OSError:
+            os.close(self._held)
+            self._held = None
+            raise FolderInUse(
+                f"another cloudtrail-wizard serve is already serving the class in {root}. "
+                "Stop it first (Ctrl+C where it runs), or give this one another --class-name."
+            ) from None
+
+    @classmethod
+    def for_class(cls, directory: Path) -> Trainees:
+        """The trainees of the class kept in ``directory``: kept when the server stops.
+
+        Raises:
+            FolderInUse: another server serves that class now.
+        """
+        return cls(directory, keep=True)
 
     @classmethod
     def for_this_server(cls) -> Trainees:
@@ -95,8 +148,15 @@ class Trainees:
 
     def home(self, token: str) -> Path:
         """The home of the trainee ``token`` (named by a hash: the token is a secret)."""
-        digest = hashlib.sha256(token.encode()).hexdigest()[:24]
-        return self.root / f"trainee-{digest}"
+        return self.home_of(trainee_id(token))
+
+    def home_of(self, ident: str) -> Path:
+        """The home of the trainee whose id (:func:`trainee_id`) is ``ident``."""
+        return self.root / f"trainee-{ident}"
+
+    def online(self) -> dict[str, int]:
+        """The trainees with a wizard open now: their id, and how many wizards."""
+        return {trainee_id(t): n for t, n in self._active.items() if n > 0}
 
     def environment(self, token: str) -> dict[str, str]:
         """What the trainee's wizard process needs to use their sandbox."""
@@ -128,14 +188,16 @@ class Trainees:
             await asyncio.to_thread(_stop, self.home(token))
 
     async def close(self) -> int:
-        """Stop every trainee's sandbox and delete their homes; how many were running."""
+        """Stop every trainee's sandbox and delete their homes (a class keeps them); how
+        many were running."""
         for task in self._retiring.values():
             task.cancel()
         self._retiring.clear()
         homes = [h for h in self.root.iterdir() if h.is_dir()] if self.root.is_dir() else []
         running = [h for h in homes if daemon_pid(h) is not None]
         await asyncio.gather(*(asyncio.to_thread(_stop, h) for h in running))
-        shutil.rmtree(self.root, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
         if self._held is not None:
             os.close(self._held)
             self._held = None
@@ -174,6 +236,59 @@ def sweep(base: Path) -> list[Path]:
         finally:
             os.close(fd)
     return cleared
+
+
+def reset_home(home: Path) -> str:
+    """Start the sandbox of ``home`` over from the demo account, the trainee its
+    administrator again (see :func:`wizard.sandbox.shared.reset_sandbox`); what happened,
+    in words."""
+    # Deferred: the labs' seeding (and IAM identities) load only for a class.
+    from wizard.sandbox.identities import use_identity
+    from wizard.sandbox.labs import reset_to_demo
+
+    found = find_sandbox(home)
+    if found is not None:
+        reset_to_demo(found)
+        return "the sandbox was reset to the demo account"
+    use_identity(home, None)
+    done = reset_sandbox(home)
+    return {
+        "reset": "the sandbox was reset to the demo account",
+        "forgotten": "the saved sandbox was deleted; the next wizard starts a fresh one",
+        "fresh": "there was no sandbox yet; the next wizard starts a fresh one",
+    }[done]
+
+
+def start_lab_in(home: Path, lab: Lab) -> str:
+    """Set the sandbox of ``home`` up for ``lab``: reset to the demo account, then the
+    lab's starting state (started first if it is not running); what was done, in words.
+
+    Raises:
+        wizard.sandbox.labs.LabSeedError: a setup step failed.
+        SandboxUnavailable: the sandbox could not be started.
+    """
+    # Deferred: the labs' seeding (and IAM identities) load only for a class.
+    from wizard.sandbox.labs import start_lab
+
+    seeded = start_lab(ensure_sandbox(home), lab)
+    who = f", acting as {seeded.identity}" if seeded.identity else ""
+    return f"lab {lab.id} set up ({len(seeded.steps)} setup steps{who})"
+
+
+def stop_if_idle(trainees: Trainees, ident: str) -> None:
+    """Stop the sandbox of trainee ``ident`` when no wizard of theirs is open (it saves its
+    state): setting up a lab for an absent trainee leaves nothing running."""
+    if ident not in trainees.online():
+        home = trainees.home_of(ident)
+        if daemon_pid(home) is not None:
+            _stop(home)
+
+
+def sandbox_endpoint(home: Path) -> str | None:
+    """The endpoint of the sandbox running in ``home``, if one runs and answers (never
+    starts one: the dashboard looks, it does not wake a sandbox the grace period stopped)."""
+    found = find_sandbox(home) if daemon_pid(home) is not None else None
+    return None if found is None else found.endpoint_url
 
 
 def _stop(home: Path) -> None:
