@@ -26,6 +26,7 @@ from wizard.model.event_types import (
 )
 from wizard.model.names import (
     check_access_log_prefix,
+    check_account_id,
     check_alias_name,
     check_bucket_name,
     check_log_group_name,
@@ -171,8 +172,18 @@ it costs nothing extra for the first copy of management events. Global service e
 calls to IAM, STS and CloudFront, which are global; a multi-region trail must include them.
 Log file validation writes a signed digest every hour, so you can later prove that no log
 file was changed or deleted. An organization trail, created in the management account (or by
-CloudTrail's delegated administrator), records every account of the organization.
+CloudTrail's delegated administrator), records every account of the organization. From the
+management account you may register a member account as that delegated administrator; the
+trails it then creates still belong to the management account, under its ARN.
 """
+
+DELEGATED_ADMIN_HELP = (
+    "Asked in the management account only. That account (often the security tooling or audit "
+    "account) can then create and manage organization trails itself; each trail still belongs "
+    "to the management account: its ARN names the management account, whichever account "
+    "created it. At most three per organization."
+)
+"""Help of the delegated administrator question (the TUI and plain mode show it)."""
 
 STORAGE_HELP = """\
 CloudTrail writes log files into an S3 bucket. A new bucket gets exactly the policy CloudTrail
@@ -761,6 +772,14 @@ STEPS: tuple[StepGuide, ...] = (
                 kind="confirm",
                 default=lambda d: False,
                 help="Only from the management account or CloudTrail's delegated administrator.",
+            ),
+            Question(
+                key="organization.delegated_admin",
+                prompt="Register a member account as CloudTrail's delegated administrator? "
+                "(its account ID; empty: none)",
+                validate=_opt(check_account_id),
+                optional=True,
+                help=DELEGATED_ADMIN_HELP,
             ),
         ),
     ),

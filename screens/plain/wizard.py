@@ -73,7 +73,7 @@ from wizard.run.journal import check_state_dir
 from wizard.run.journal import first_run as _first_run
 
 if TYPE_CHECKING:
-    from wizard.account.discovery import Discovery, TrailFacts
+    from wizard.account.discovery import Discovery, OrganizationFacts, TrailFacts
     from wizard.account.inventory import BucketChoice
     from wizard.engine import Engine, Outcome
     from wizard.model.plan import Finding, Plan
@@ -241,6 +241,8 @@ class PlainWizard:
         """The apply's exit code, once an apply has run (Ctrl-C then skips only the save)."""
         self.organization: tuple[bool, str] | None = None
         """Whether an organization trail can be offered, and why (looked up once, when asked)."""
+        self.organization_facts: OrganizationFacts | None = None
+        """The organization, as discovery read it (once, for both organization questions)."""
         if prompter is None:
             prompter = LinePrompter.on_terminal() if line_mode() else QuestionaryPrompter()
         self.prompter: Prompter = prompter
@@ -546,6 +548,8 @@ class PlainWizard:
                 continue
             if q.key == "trail.organization" and not self.offer_organization():
                 continue
+            if q.key == "organization.delegated_admin" and not self.offer_delegated_admin():
+                continue
             if q.kind == "selectors":
                 edit_selectors(self, self.draft, self.partition())
                 continue
@@ -577,13 +581,9 @@ class PlainWizard:
         """
         if self.organization is None:
             # Deferred for start-up time: pydantic models load only when this runs.
-            from wizard.account.discovery import discover_organization, organization_verdict
+            from wizard.account.discovery import organization_verdict
 
-            engine = self.backend.engine
-            self.line("Looking at the organization...")
-            self.organization = organization_verdict(
-                discover_organization(engine.ctx, engine.caller)
-            )
+            self.organization = organization_verdict(self.organization_found())
         possible, hint = self.organization
         if possible:
             self.para(f"Organization trail: {hint}", indent="  ", blank=False)
@@ -593,6 +593,41 @@ class PlainWizard:
         self.para(
             f"Organization trail: not offered. {hint}"
             + (" The answers asked for one; it is turned off." if was_on else ""),
+            indent="  ",
+            blank=False,
+        )
+        return False
+
+    def organization_found(self) -> OrganizationFacts:
+        """The organization facts, read once (both organization questions use them)."""
+        if self.organization_facts is None:
+            # Deferred for start-up time: pydantic models load only when this runs.
+            from wizard.account.discovery import discover_organization
+
+            engine = self.backend.engine
+            self.line("Looking at the organization...")
+            self.organization_facts = discover_organization(engine.ctx, engine.caller)
+        return self.organization_facts
+
+    def offer_delegated_admin(self) -> bool:
+        """Say whether a delegated administrator can be registered here; False: not asked.
+
+        The TUI's rule (:func:`wizard.plan.landing.delegated_admin_verdict`): only the
+        management account is asked; elsewhere the question is left out and an answer from
+        the answers file is dropped, with the reason.
+        """
+        # Deferred for start-up time: the plan package loads only when this runs.
+        from wizard.plan.landing import delegated_admin_verdict
+
+        asked, hint = delegated_admin_verdict(self.organization_found())
+        if asked:
+            self.para(f"Delegated administrator: {hint}", indent="  ", blank=False)
+            return True
+        named = guide.get(self.draft, "organization.delegated_admin")
+        self.draft.get("organization", {}).pop("delegated_admin", None)
+        self.para(
+            f"Delegated administrator: {hint}"
+            + (f" The answers named {named}; that is dropped." if named else ""),
             indent="  ",
             blank=False,
         )

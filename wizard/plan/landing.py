@@ -23,6 +23,7 @@ __all__ = [
     "ONLY_MISSING_PRESET",
     "add_only_missing",
     "delegated_admin_findings",
+    "delegated_admin_verdict",
     "landing_findings",
     "organization_trail_findings",
 ]
@@ -206,6 +207,45 @@ def delegated_admin_findings(answers: Answers, found: Discovery) -> list[Finding
             subject=account,
         )
     ]
+
+
+def delegated_admin_verdict(org: OrganizationFacts) -> tuple[bool, str]:
+    """Whether the delegated administrator question is asked, and the line that says why.
+
+    Both wizards use it (the TUI's Trail step, plain mode's question): only the management
+    account can register CloudTrail's delegated administrator. When the organization could
+    not be read the question is asked, and preflight's ``delegated-admin-not-ready`` says
+    what is missing, with its fix.
+
+    Args:
+        org: What discovery found about the organization.
+
+    Returns:
+        ``(asked, hint)``.
+    """
+    if org.errors and not org.in_organization:
+        return True, (
+            f"Could not check the organization ({org.errors[0]}); the review checks again."
+        )
+    if not org.in_organization:
+        return False, "Not asked: this account is not in an AWS organization."
+    if not org.is_management_account:
+        return False, (
+            "Not asked: only the management account "
+            f"({org.management_account_id or 'unknown'}) can register CloudTrail's delegated "
+            "administrator."
+        )
+    admins = org.delegated_admins
+    if admins is None:
+        now = "the registered ones could not be read"
+    elif admins:
+        now = "registered now: " + ", ".join(admins)
+    else:
+        now = "none is registered yet"
+    return True, (
+        f"This is the management account of {org.organization_id}: it may register one "
+        f"({now}; at most {MAX_DELEGATED_ADMINS})."
+    )
 
 
 def _organization_problems(org: OrganizationFacts | None, what: str) -> list[str]:

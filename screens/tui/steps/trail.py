@@ -8,7 +8,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, LoadingIndicator, Select, Static, Switch
+from textual.widgets import Input, Label, LoadingIndicator, Select, Static, Switch
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.tui.base import StepScreen
@@ -18,6 +18,7 @@ from wizard.account.discovery import discover_organization, organization_verdict
 from wizard.engine import Engine
 from wizard.model.names import check_tags
 from wizard.model.regions import all_regions, region_description
+from wizard.plan.landing import delegated_admin_verdict
 
 TAGS_HELP = (
     "Optional: key=value pairs separated by commas. They go on the trail and on every resource "
@@ -67,6 +68,7 @@ class TrailScreen(StepScreen):
     TrailScreen .switch-row > Vertical > Label { width: 1fr; }
     TrailScreen #organization-status { height: 1; }
     TrailScreen #organization-loading { width: 4; height: 1; }
+    TrailScreen #delegated-admin-row { height: auto; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -95,6 +97,11 @@ class TrailScreen(StepScreen):
         yield from self._switch("trail.include_global_events", "global-events")
         yield from self._switch("trail.log_file_validation", "validation")
         yield from self._switch("trail.organization", "organization")
+        with Vertical(id="delegated-admin-row"):
+            yield from self.compose_text(
+                "organization.delegated_admin", "delegated-admin", placeholder="e.g. 222222222222"
+            )
+            yield Static("", id="delegated-admin-hint", classes="hint")
         yield from self.compose_input(
             "tags",
             prompt="Tags",
@@ -127,10 +134,13 @@ class TrailScreen(StepScreen):
         self.query_one("#validation-hint", Static).display = False
         organization = self.query_one("#organization", Switch)
         organization.disabled = True
+        # Shown once the lookup says this is the management account (or could not tell).
+        self.query_one("#delegated-admin-row").display = False
         try:
             engine = self.wizard.backend.engine
         except RuntimeError:
             self._organization_done(True, "Not connected: the review checks this.")
+            self._delegated_admin_done(True, "Not connected: the review checks this.")
             return
         self._look_up_organization(engine)
 
@@ -169,11 +179,30 @@ class TrailScreen(StepScreen):
 
     def on_organization_checked(self, message: OrganizationChecked) -> None:
         self._organization_done(*organization_verdict(message.facts))
+        self._delegated_admin_done(*delegated_admin_verdict(message.facts))
 
     @on(Worker.StateChanged)
     def _lookup_cancelled(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "organization" and event.state == WorkerState.CANCELLED:
             self._organization_done(True, "Check cancelled; the review checks again.")
+            self._delegated_admin_done(True, "Check cancelled; the review checks again.")
+
+    def _delegated_admin_done(self, asked: bool, hint: str) -> None:
+        """Offer the delegated administrator field where it can work (plain mode's rule).
+
+        Elsewhere it stays hidden; an account the answers named is dropped, and the line
+        under the field says so and why.
+        """
+        row = self.query_one("#delegated-admin-row")
+        field = self.query_one("#delegated-admin", Input)
+        named = field.value.strip()
+        if not asked:
+            field.value = ""
+            field.disabled = True
+            if named:
+                hint += f" The answers named {named}; that is dropped."
+        self.query_one("#delegated-admin-hint", Static).update(hint)
+        row.display = asked or bool(named)
 
     def _organization_done(self, possible: bool, hint: str) -> None:
         self.query_one("#organization-loading").display = False
@@ -203,12 +232,17 @@ class TrailScreen(StepScreen):
             "trail.include_global_events": self.query_one("#global-events", Switch).value,
             "trail.log_file_validation": self.query_one("#validation", Switch).value,
             "trail.organization": self.query_one("#organization", Switch).value,
+            "organization.delegated_admin": self.input_value("delegated-admin") or None,
             "trail.tags": tags,
         }
         state = self.state
         for key, value in values.items():
             state = state.with_answer(key, value)
-        errors = self.check("trail.name", name) + self.check("trail.region", values["trail.region"])
+        errors = (
+            self.check("trail.name", name)
+            + self.check("trail.region", values["trail.region"])
+            + self.check("organization.delegated_admin", values["organization.delegated_admin"])
+        )
         if tags_problem:
             errors.append(tags_problem)
         return state, errors
