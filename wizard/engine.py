@@ -41,7 +41,6 @@ from wizard.account.inventory import (
 )
 from wizard.account.landing import discover_organization_trails
 from wizard.account.permissions import check_permissions as check_operator_permissions
-from wizard.account.permissions import sandbox_finding
 from wizard.model.answers import Answers
 from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext
@@ -112,8 +111,8 @@ class Engine:
             ctx: The account and region the engine works in.
             check_permissions: Check the operator's own permissions with IAM's policy
                 simulator when planning (see :mod:`wizard.account.permissions`).
-            sandbox: The caller talks to the sandbox, which has no policy simulator: the
-                plan then says the permissions cannot be checked there, without asking.
+            sandbox: The caller talks to the sandbox (whose IAM policy simulator answers as
+                AWS's does: the permissions are checked there too).
             callers: Callers of other accounts by id (a central log-archive account): its
                 bucket and key policies are read, changed and restored with them.
             central_readers: Principals the central-logging hand-off lets decrypt logs.
@@ -183,10 +182,9 @@ class Engine:
         earlier runs once.
         """
         finding: Finding | None = None
-        # The sandbox cannot answer the simulator: say so in words instead of asking it.
-        simulate = self.check_permissions and not self.sandbox
-        if self.check_permissions and self.sandbox:
-            finding = sandbox_finding(self.ctx.caller_arn)
+        # The sandbox answers the simulator as AWS does (wizard.sandbox.iam), for its
+        # administrator and for trainee identities alike.
+        simulate = self.check_permissions
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="beside-discovery") as pool:
             early = pool.submit(self._early_cost_reads, answers) if found is None and cost else None
             if found is None and simulate and not answers.trail.organization:

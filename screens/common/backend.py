@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the engine (boto3, pydantic models) loads when connecting, not at start-up
+    from collections.abc import Callable
+
     from screens.common.log_account import LogAccount
-    from wizard.aws.session import AwsSession
+    from wizard.aws.session import AwsSession, SessionSettings
     from wizard.engine import Engine
 
     # The screens meet the sandbox only through this module, which starts it: they name
@@ -93,7 +95,7 @@ class Backend:
                 sandbox_endpoint=endpoint,
                 read_only=self.read_only,
             )
-            session = open_session(settings)
+            session = self._open(settings, open_session)
             self._session = session
             # open_session() already asked STS who we are; reuse the cached identity.
             self._engine = Engine(session.caller, session.context(), sandbox=session.sandbox)
@@ -108,6 +110,25 @@ class Backend:
                 endpoint=endpoint,
             )
             return self._info
+
+    def _open(
+        self, settings: SessionSettings, open_session: Callable[..., AwsSession]
+    ) -> AwsSession:
+        """The session; on the shared sandbox, as the identity ``sandbox identity`` chose
+        (:mod:`wizard.sandbox.identities`; the administrator when none was)."""
+        if self._sandbox is None:
+            return open_session(settings)
+        # Deferred: the sandbox's modules load only in sandbox mode.
+        from wizard.aws.session import CredentialsProblem
+        from wizard.sandbox.identities import current_identity, stale_identity
+
+        identity = current_identity(self._sandbox.home)
+        keys = (identity.access_key_id, identity.secret_access_key) if identity else None
+        session = open_session(settings, sandbox_keys=keys)
+        problem = stale_identity(identity, session.whoami()[2])
+        if problem:
+            raise CredentialsProblem(problem, kind="credentials")
+        return session
 
     def switch_to_sandbox(self) -> AccountInfo:
         """Drop the current session and continue on the sandbox."""

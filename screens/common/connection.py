@@ -253,7 +253,11 @@ def started_message(sandbox: SharedSandbox) -> str:
 def _open_here(
     args: argparse.Namespace, sandbox: SharedSandbox | None, read_only: bool
 ) -> AwsSession:
-    """The session, opened in this process (it checks the credentials with STS)."""
+    """The session, opened in this process (it checks the credentials with STS).
+
+    On the shared sandbox it acts as the identity chosen with ``sandbox identity``
+    (:mod:`wizard.sandbox.identities`), the administrator when none was.
+    """
     # Deferred for start-up time: boto3/botocore load only when AWS is called.
     from wizard.aws.session import SessionSettings, open_session
 
@@ -263,7 +267,18 @@ def _open_here(
         sandbox_endpoint=sandbox.endpoint_url if sandbox else None,
         read_only=read_only,
     )
-    return open_session(settings)
+    if sandbox is None:
+        return open_session(settings)
+    # Deferred: the sandbox's modules load only in sandbox mode.
+    from wizard.sandbox.identities import current_identity, stale_identity
+
+    identity = current_identity(sandbox.home)
+    keys = (identity.access_key_id, identity.secret_access_key) if identity else None
+    session = open_session(settings, sandbox_keys=keys)
+    problem = stale_identity(identity, session.whoami()[2])
+    if problem:
+        raise CredentialsProblem(problem, kind="credentials")
+    return session
 
 
 def engine_for(

@@ -34,7 +34,6 @@ __all__ = [
     "UNCHECKED_CODE",
     "Missing",
     "check_permissions",
-    "sandbox_finding",
     "simulation_principal",
 ]
 
@@ -176,33 +175,6 @@ def _unchecked(reason: str, subject: str | None) -> Finding:
             "carries on; if a permission is missing, the step that needs it fails and every "
             f"change is rolled back. The permissions this setup needs are in the operator "
             f"policy ({POLICY_HINT})."
-        ),
-        subject=subject,
-    )
-
-
-def sandbox_finding(subject: str | None) -> Finding:
-    """The note a sandbox plan carries instead of a permission check.
-
-    The sandbox has no IAM policy simulator and does not limit what its demo user may do, so
-    there is nothing to check there; the note says so, and what happens on AWS, so that a
-    trainee neither sees an error nor expects the sandbox to have vouched for them.
-
-    Args:
-        subject: The caller's ARN, when known.
-
-    Returns:
-        An ``info`` finding with code ``operator-permissions-unchecked``.
-    """
-    return Finding(
-        severity="info",
-        code=UNCHECKED_CODE,
-        message=(
-            "The sandbox cannot check the operator's permissions: it has no IAM policy "
-            "simulator, and it does not limit what its demo user may do. On AWS the wizard checks "
-            "them before planning, with IAM's policy simulator, and refuses a plan you lack "
-            f"the permissions for. The permissions this setup needs are in the operator policy "
-            f"({POLICY_HINT})."
         ),
         subject=subject,
     )

@@ -54,7 +54,8 @@ SANDBOX_CREDENTIALS: dict[str, str] = {
     "aws_secret_access_key": "testing",
     "aws_session_token": "testing",
 }
-"""Dummy credentials the sandbox session always uses."""
+"""Dummy credentials a sandbox session uses unless it acts as a trainee identity: the
+sandbox's administrator (see :func:`open_session`'s ``sandbox_keys``)."""
 
 SANDBOX_DEFAULT_REGION = "us-east-1"
 """Region used in sandbox mode when none is configured."""
@@ -205,17 +206,24 @@ def _configured_profiles() -> list[str]:
         return []
 
 
-def _sdk_session(settings: SessionSettings) -> botocore.session.Session:
+def _sdk_session(
+    settings: SessionSettings, sandbox_keys: tuple[str, str] | None = None
+) -> botocore.session.Session:
     if settings.sandbox_endpoint:
-        # Explicit dummy keys on this Session only: real credentials in the environment or
-        # in ~/.aws can never be picked up, and os.environ is not touched. AWS_PROFILE is
-        # ignored too, so a stale profile name cannot break the sandbox.
+        # Explicit keys on this Session only: real credentials in the environment or in
+        # ~/.aws can never be picked up, and os.environ is not touched. AWS_PROFILE is
+        # ignored too, so a stale profile name cannot break the sandbox. The keys are the
+        # dummy ones (the sandbox's administrator) or a trainee identity's, an IAM user of
+        # the sandbox whose policies it enforces.
         core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
-        core.set_credentials(
-            SANDBOX_CREDENTIALS["aws_access_key_id"],
-            SANDBOX_CREDENTIALS["aws_secret_access_key"],
-            SANDBOX_CREDENTIALS["aws_session_token"],
-        )
+        if sandbox_keys is not None:
+            core.set_credentials(sandbox_keys[0], sandbox_keys[1])
+        else:
+            core.set_credentials(
+                SANDBOX_CREDENTIALS["aws_access_key_id"],
+                SANDBOX_CREDENTIALS["aws_secret_access_key"],
+                SANDBOX_CREDENTIALS["aws_session_token"],
+            )
         install_fast_loader(core)
         return core
     try:
@@ -262,13 +270,21 @@ def _resolve_region(settings: SessionSettings, session: botocore.session.Session
     return region
 
 
-def open_session(settings: SessionSettings, *, verify: bool = True) -> AwsSession:
+def open_session(
+    settings: SessionSettings,
+    *,
+    verify: bool = True,
+    sandbox_keys: tuple[str, str] | None = None,
+) -> AwsSession:
     """Open a session as ``settings`` describe, and (by default) check that it works.
 
     Args:
         settings: Profile, region, sandbox endpoint.
         verify: Call STS GetCallerIdentity now, so a credentials or endpoint problem is
             reported before anything else happens (the identity is cached for whoami()).
+        sandbox_keys: With a sandbox endpoint: ``(access_key_id, secret_access_key)`` of
+            the trainee identity to act as (:mod:`wizard.sandbox.identities`); None: the
+            dummy credentials, the sandbox's administrator. Ignored without a sandbox.
 
     Returns:
         The opened session.
@@ -276,7 +292,7 @@ def open_session(settings: SessionSettings, *, verify: bool = True) -> AwsSessio
     Raises:
         CredentialsProblem: with an actionable message, for every way this can fail.
     """
-    session = _sdk_session(settings)
+    session = _sdk_session(settings, sandbox_keys)
     region = _resolve_region(settings, session)
     endpoint = _normalise_endpoint(settings.sandbox_endpoint) if settings.sandbox_endpoint else None
     if endpoint is None:

@@ -49,6 +49,7 @@ from xml.sax.saxutils import escape
 
 from wizard.policy.access import Decision, PolicyFormatError, Principal, Request, evaluate
 from wizard.sandbox.delivery import _read_request
+from wizard.sandbox.identities import ADMIN_USER
 from wizard.sandbox.rules import DUMMY_CREDENTIALS, partition_of
 
 __all__ = [
@@ -67,9 +68,6 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
-
-ADMIN_USER = "sandbox-admin"
-"""The IAM user the dummy credentials stand for: the demo account's administrator."""
 
 ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 """The AWS managed policy the administrator holds."""
@@ -849,6 +847,16 @@ def _caller(access_key: str | None) -> tuple[str, str, Any] | None:
     return None
 
 
+def _no_such_bucket(request: Any) -> bool:
+    """An S3 request on a bucket that does not exist (other than creating it)."""
+    from moto.s3.models import s3_backends  # moto on first use
+
+    bucket = request.bucket
+    if not bucket or request.operation == "CreateBucket":
+        return False
+    return bucket not in s3_backends.bucket_accounts
+
+
 class IamGate:
     """WSGI middleware: enforces IAM users' identity policies and answers the simulator.
 
@@ -906,6 +914,10 @@ class IamGate:
             "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "aws:EpochTime": str(int(now.timestamp())),
         }
+        if request.service == "s3" and _no_such_bucket(request):
+            # S3 answers NoSuchBucket (404) before it authorizes: whether a bucket exists
+            # is no secret, and the wizard's discovery tells "free" from "taken" by it.
+            return None
         for check in request_actions(request, account, user_arn):
             if check.action in _ALWAYS_ALLOWED:
                 continue

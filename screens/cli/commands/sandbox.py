@@ -6,6 +6,10 @@ and whether it runs, ``sandbox start`` starts it and prints how to point other t
 ``sandbox stop`` stops it (its state is kept on disk), ``sandbox reset`` starts over from the
 demo account.
 
+``sandbox identity [NAME|admin]`` says which identity ``--sandbox`` commands act as, or
+switches: to an IAM user of the sandbox, whose policies the sandbox then enforces (a trainee
+identity, :mod:`wizard.sandbox.identities`), or back to the administrator.
+
 ``sandbox`` alone (with ``--port``, ``--no-seed`` and the delivery intervals) runs a separate,
 throwaway sandbox in the foreground until Ctrl-C, as before: it shares nothing with the
 shared one and forgets everything when it stops.
@@ -14,6 +18,7 @@ shared one and forgets everything when it stops.
 from __future__ import annotations
 
 import argparse
+import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +34,15 @@ ACTIONS = {
 }
 """The shared sandbox's actions, and what ``--help`` says of each."""
 
+IDENTITY_HELP = (
+    "which identity --sandbox commands act as; switch to an IAM user of the sandbox (NAME) or "
+    "back to the administrator (admin)"
+)
+"""What ``--help`` says of ``sandbox identity``."""
+
+_USER_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+"""What IAM accepts as a user name."""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The actions on the shared sandbox; the throwaway sandbox's port, seed and intervals."""
@@ -42,6 +56,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     for name, summary in ACTIONS.items():
         actions.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
+    identity = actions.add_parser(
+        "identity",
+        help=IDENTITY_HELP,
+        description=(
+            "Which identity --sandbox commands act as. Without NAME: say which. With the name "
+            "of an IAM user of the shared sandbox: act as that user from now on (a trainee "
+            "identity: the sandbox refuses what its policies do not allow, as AWS would). "
+            "With `admin`: act as the sandbox's administrator again."
+        ),
+    )
+    identity.add_argument(
+        "name",
+        nargs="?",
+        metavar="NAME|admin",
+        help="an IAM user of the sandbox, or `admin` for the administrator",
+    )
     parser.add_argument(
         "--port", type=int, default=0, help="throwaway sandbox: port (default: a free one)"
     )
@@ -100,6 +130,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     from wizard.sandbox.shared import SandboxUnavailable
 
     try:
+        if action == "identity":
+            return _identity(args.name, out)
         return {"start": _start, "status": _status, "stop": _stop, "reset": _reset}[action](out)
     except SandboxUnavailable as exc:
         raise UsageError(str(exc)) from None
@@ -230,6 +262,92 @@ def _reset(out: TextIO) -> int:
             "The shared sandbox is not running and has nothing saved: it starts from the "
             "freshly seeded demo account next time.\n"
         )
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------- identities
+
+
+def _identity(name: str | None, out: TextIO) -> int:
+    """Show which identity ``--sandbox`` commands act as, or switch to ``name``."""
+    # The sandbox's modules load only when this command runs.
+    from wizard.sandbox.identities import (
+        ADMIN_NAME,
+        ADMIN_USER,
+        IdentityProblem,
+        current_identity,
+        describe_user,
+        switch_identity,
+        use_identity,
+        user_names,
+    )
+    from wizard.sandbox.shared import find_sandbox, sandbox_home
+
+    home = sandbox_home()
+    if name is None:
+        found = find_sandbox(home)
+        current = current_identity(home)
+        if current is None:
+            out.write(
+                "--sandbox commands act as the sandbox's administrator (the dummy "
+                "credentials): nothing is refused for lack of permissions.\n"
+            )
+        else:
+            out.write(f"--sandbox commands act as {current.name} ({current.arn}).\n")
+            if found is not None:
+                policies = describe_user(found.endpoint_url, current.name)
+                out.write(f"Its policies: {', '.join(policies) if policies else 'none'}.\n")
+        if found is None:
+            out.write(
+                "The shared sandbox is not running (`cloudtrail-wizard sandbox start` starts it).\n"
+            )
+        else:
+            others = [u for u in user_names(found.endpoint_url) if u != ADMIN_USER]
+            if others:
+                out.write(f"IAM users of the sandbox you can act as: {', '.join(others)}.\n")
+        out.write(
+            "`cloudtrail-wizard sandbox identity NAME` acts as the IAM user NAME; "
+            f"`cloudtrail-wizard sandbox identity {ADMIN_NAME}` as the administrator.\n"
+        )
+        return EXIT_OK
+    if name == ADMIN_NAME:
+        use_identity(home, None)
+        out.write(
+            "From now on, --sandbox commands act as the sandbox's administrator (the dummy "
+            "credentials).\n"
+        )
+        return EXIT_OK
+    if not _USER_NAME.fullmatch(name):
+        raise UsageError(
+            f"{name!r} is not an IAM user name (1 to 64 letters, digits and +=,.@_- ). Give "
+            f"the name of a user of the sandbox, or `{ADMIN_NAME}`."
+        )
+    found = find_sandbox(home)
+    if found is None:
+        raise UsageError(
+            f"The shared sandbox is not running, so it has no user {name} to act as. Start it "
+            "(`cloudtrail-wizard sandbox start`), make the user there (a lab does), then run "
+            "this again."
+        )
+    try:
+        credentials = switch_identity(found.endpoint_url, home, name)
+    except IdentityProblem as exc:
+        raise UsageError(str(exc)) from None
+    policies = describe_user(found.endpoint_url, name)
+    out.write(f"From now on, --sandbox commands act as {name} ({credentials.arn}).\n")
+    out.write(f"Its policies: {', '.join(policies) if policies else 'none'}.\n")
+    out.write(
+        "The sandbox refuses every call they do not allow, as AWS would. "
+        f"`cloudtrail-wizard sandbox identity {ADMIN_NAME}` goes back to the administrator.\n"
+    )
+    out.write("Act as it from other tools (the AWS CLI, scripts) with:\n")
+    env = {
+        **found.env(),
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+    }
+    for key, value in env.items():
+        out.write(f"  export {key}={value}\n")
     return EXIT_OK
 
 
