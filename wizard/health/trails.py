@@ -32,7 +32,7 @@ from urllib.parse import unquote
 
 from pydantic import Field
 
-from wizard.account.lookups import READS_AT_ONCE, SharedReads
+from wizard.account.lookups import SharedReads
 from wizard.model.answers import (
     Answers,
     BucketAnswers,
@@ -89,6 +89,13 @@ __all__ = [
     "find_trails",
     "management_events",
 ]
+
+HEALTH_READS_AT_ONCE = 32
+"""Requests a health check has in flight at most. Twenty trails make about 230 reads of
+which a trail's deepest chain is four (ListTrails, GetTrail, the bucket's, the key's
+rotation); at 16 in flight the reads, not the chain, set the time (230 / 16 x 60 ms is
+0.9 s). 32 matches the SDK clients' connection pools (``wizard.aws.clients``), and spread
+over CloudTrail, S3, KMS and each trail's region it is well under their request rates."""
 
 Verdict = Literal["healthy", "warning", "failing"]
 """A trail's overall state: failing means logs are (or will be) lost."""
@@ -416,22 +423,54 @@ def _read_selectors(reader: _Reader, arn: str, home: str) -> dict[str, Any]:
 
 
 def _read_bucket(reader: _Reader, facts: dict[str, Any], names: Names, org: str | None) -> None:
-    """The bucket: existence, region, policy (CloudTrail allowed? public?), BPA, logging."""
+    """The bucket: existence, region, policy (CloudTrail allowed? public?), BPA, logging.
+
+    HeadBucket (existence and region) and the bucket's other reads go out together, the
+    others addressed to the trail's home region, where a trail's bucket almost always is:
+    one round trip instead of two. When HeadBucket names another region, the other reads
+    are made again there (their first answers are dropped, as are their notes when the
+    bucket does not exist), so the facts are the ones HeadBucket-then-reads gives.
+    """
     bucket = facts["bucket"]
-    region = facts["home_region"]
-    try:
-        head = reader.caller.call("s3", region, "HeadBucket", {"Bucket": bucket})
-    except AwsError as err:
-        if err.not_found:
-            facts["bucket_exists"] = False
-            return
-        reader.note("the log bucket", err)
-        head = None
-    if head is not None:
+    home = facts["home_region"]
+    guessed = _Reader(reader.caller)
+
+    def head(own: _Reader) -> tuple[bool | None, str | None]:
+        """(whether the bucket exists, the region it names); (None, None) when unread."""
+        try:
+            answer = own.caller.call("s3", home, "HeadBucket", {"Bucket": bucket})
+        except AwsError as err:
+            if err.not_found:
+                return False, None
+            own.note("the log bucket", err)
+            return None, None
+        named = answer.get("BucketRegion")
+        return True, normalise_bucket_location(named) if named else None
+
+    (exists, named), settings = _together(
+        reader, head, lambda _own: _bucket_settings(guessed, bucket, home, names, org)
+    )
+    if exists is False:
+        facts["bucket_exists"] = False
+        return
+    if exists:
         facts["bucket_exists"] = True
-        if head.get("BucketRegion"):
-            region = normalise_bucket_location(head["BucketRegion"])
+    region = named or home
     facts["bucket_region"] = region
+    if region != home:
+        guessed = _Reader(reader.caller)
+        settings = _bucket_settings(guessed, bucket, region, names, org)
+    reader.unchecked.extend(guessed.unchecked)
+    facts.update(settings)
+
+
+def _bucket_settings(
+    reader: _Reader, bucket: str, region: str, names: Names, org: str | None
+) -> dict[str, Any]:
+    """The bucket's policy (CloudTrail allowed? public?), Block Public Access, ACL,
+    retention and access logging, read at once from ``region``, as :class:`HealthFacts`
+    fields."""
+    facts: dict[str, Any] = {}
 
     def read_policy(own: _Reader) -> tuple[bool, str | None]:
         """(whether it could be read, the policy: None when there is none)."""
@@ -444,13 +483,13 @@ def _read_bucket(reader: _Reader, facts: dict[str, Any], names: Names, org: str 
             return False, None
         return True, _text(answer.get("Policy"))
 
-    # Everything else about the bucket at once, now that its region is known.
-    (policy_read, policy), pab, acl, retention, logging = _together(
+    (policy_read, policy), pab, acl, lifecycle, lock, logging = _together(
         reader,
         read_policy,
         lambda own: _public_access_block(own, bucket, region, names.account),
         lambda own: own.call("the bucket ACL", "s3", region, "GetBucketAcl", {"Bucket": bucket}),
-        lambda own: _updated({}, lambda found: _read_retention(own, found, bucket, region)),
+        lambda own: _updated({}, lambda found: _read_lifecycle(own, found, bucket, region)),
+        lambda own: _updated({}, lambda found: _read_object_lock(own, found, bucket, region)),
         lambda own: own.call(
             "bucket access logging", "s3", region, "GetBucketLogging", {"Bucket": bucket}
         ),
@@ -485,17 +524,19 @@ def _read_bucket(reader: _Reader, facts: dict[str, Any], names: Names, org: str 
         facts.update(bucket_public=True, bucket_public_reason="; ".join(dict.fromkeys(public)))
     elif known:
         facts["bucket_public"] = False
-    facts.update(retention)
+    facts.update(lifecycle)
+    facts.update(lock)
     if logging is not None:
         enabled = logging.get("LoggingEnabled") or {}
         target = enabled.get("TargetBucket")
         facts["access_logging"] = bool(target)
         if target:
             facts["access_logging_target"] = f"{target}/{enabled.get('TargetPrefix', '')}"
+    return facts
 
 
-def _read_retention(reader: _Reader, facts: dict[str, Any], bucket: str, region: str) -> None:
-    """The bucket's lifecycle rules and Object Lock configuration (the Retention control)."""
+def _read_lifecycle(reader: _Reader, facts: dict[str, Any], bucket: str, region: str) -> None:
+    """The bucket's lifecycle rules (the Retention control)."""
     try:
         got = reader.caller.call(
             "s3", region, "GetBucketLifecycleConfiguration", {"Bucket": bucket}
@@ -506,6 +547,10 @@ def _read_retention(reader: _Reader, facts: dict[str, Any], bucket: str, region:
             facts["lifecycle_rules"] = []
         else:
             reader.note("the bucket lifecycle", err)
+
+
+def _read_object_lock(reader: _Reader, facts: dict[str, Any], bucket: str, region: str) -> None:
+    """The bucket's Object Lock configuration (the Retention control)."""
     try:
         lock = reader.caller.call("s3", region, "GetObjectLockConfiguration", {"Bucket": bucket})
         facts["object_lock"] = dict(lock.get("ObjectLockConfiguration") or {}) or None
@@ -958,8 +1003,8 @@ def check_health(
     *,
     trail: str | None = None,
     now: datetime | None = None,
-    max_workers: int = 10,
-    reads_at_once: int = READS_AT_ONCE,
+    max_workers: int = 64,
+    reads_at_once: int = HEALTH_READS_AT_ONCE,
 ) -> HealthReport:
     """Check every trail of the account, or the one named (name or ARN).
 
@@ -968,7 +1013,8 @@ def check_health(
         region: The session's region (ListTrails answers for every region from one).
         trail: A trail name or ARN; None checks all.
         now: The time to judge staleness against (tests fix it).
-        max_workers: Trails checked at once.
+        max_workers: Trails checked at once (each waits for its reads most of the time:
+            the requests in flight are bounded by ``reads_at_once``, not by this).
         reads_at_once: Requests in flight at most, for all the trails together; each
             distinct read is made once (a bucket, key or account setting several trails
             share), see :class:`~wizard.account.lookups.SharedReads`.

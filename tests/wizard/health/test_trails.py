@@ -443,6 +443,8 @@ def test_the_bucket_being_gone_is_failing(sandbox: Any, engine: Engine, aws: Any
     assert health.verdict == "failing"
     assert "bucket-missing" in [p.code for p in health.problems if p.severity == "failing"]
     assert health.control("CloudTrail.7").status == "not-applicable"
+    # The bucket's reads sent beside HeadBucket failed too; they are not "could not check".
+    assert health.facts.unchecked == []
 
 
 # ------------------------------------------------------------------ refused reads

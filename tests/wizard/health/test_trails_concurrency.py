@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.callers import FailOn, PassThroughCaller
-from tests.sandbox_fixtures import REGION
+from tests.callers import FailOn, OverlapCaller, PassThroughCaller
+from tests.sandbox_fixtures import ACCOUNT, REGION
 from tests.wizard.health.test_trails import GOOD, GOOD_BUCKET, LEGACY, good_trail  # noqa: F401
 from wizard.engine import Engine
 from wizard.health.trails import check_health
@@ -127,3 +127,59 @@ def test_requests_are_bounded_and_each_read_is_made_once(
     # once for each region a bucket is in (us-east-1 and us-west-2), whatever the trails.
     assert counted.made[("cloudtrail", "GetTrailStatus")] == 2
     assert counted.made[("s3control", "GetPublicAccessBlock")] == 2
+
+
+def test_the_bucket_is_read_beside_head_bucket(
+    good_trail: str,  # noqa: F811
+    engine: Engine,
+) -> None:
+    # The good trail's bucket is in its home region: HeadBucket and the bucket's other
+    # reads go out together (one round trip, not two).
+    together = OverlapCaller(engine.caller, {"HeadBucket", "GetBucketPolicy"}, together=2)
+
+    (health,) = check_health(together, REGION, trail=GOOD, now=NOW).trails
+
+    assert together.met == ["GetBucketPolicy", "HeadBucket"]
+    assert health.facts.bucket_exists is True
+    assert health.facts.bucket_policy_allows is True
+
+
+class Regions(InFlight):
+    """Also records the region of every S3 read of one bucket."""
+
+    def __init__(self, inner: AwsCaller, bucket: str) -> None:
+        super().__init__(inner)
+        self.bucket = bucket
+        self.regions: dict[str, set[str]] = {}
+
+    def call(
+        self, service: str, region: str, operation: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if service == "s3" and (params or {}).get("Bucket") == self.bucket:
+            with self.lock:
+                self.regions.setdefault(operation, set()).add(region)
+        return super().call(service, region, operation, params)
+
+
+def test_a_bucket_in_another_region_is_read_again_there(
+    engine: Engine,
+    aws: Any,
+) -> None:
+    # The demo account's central bucket is in eu-west-1; the trail is homed in us-east-1.
+    central = f"demo-central-logs-{ACCOUNT}"
+    aws("cloudtrail").create_trail(Name="elsewhere", S3BucketName=central)
+    aws("cloudtrail").start_logging(Name="elsewhere")
+    counted = Regions(engine.caller, central)
+
+    (health,) = check_health(counted, REGION, trail="elsewhere", now=NOW).trails
+    (alone,) = check_health(
+        engine.caller, REGION, trail="elsewhere", now=NOW, max_workers=1, reads_at_once=1
+    ).trails
+
+    assert counted.regions["HeadBucket"] == {REGION}
+    # First guessed in the trail's home region, then made where HeadBucket said it is.
+    assert counted.regions["GetBucketPolicy"] == {REGION, "eu-west-1"}
+    assert health.facts.bucket_region == "eu-west-1"
+    assert health.facts.bucket_policy_allows is True
+    assert health.facts.unchecked == []
+    assert health.model_dump() == alone.model_dump()
