@@ -321,6 +321,10 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver listens with a backlog of 5: when more connections open at once (a
+    # health check or a picker has 16-32 requests in flight), the kernel drops the extra
+    # SYNs and each such client retries after 1 s, a wait AWS's endpoints never add.
+    request_queue_size = 128
     proxy: FaultProxy
 
 
