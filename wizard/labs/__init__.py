@@ -15,6 +15,7 @@ May import: ``wizard.health``, ``wizard.plan`` and everything below them; never
 ``wizard.run``, ``wizard.sandbox`` or ``wizard.aws``.
 """
 
+from wizard.labs.checks import run_checks, summary
 from wizard.labs.load import BUNDLED, MAX_LAB_BYTES, LabFormatError, find_lab, load_labs
 from wizard.labs.model import (
     ApiCall,
@@ -45,5 +46,7 @@ __all__ = [
     "find_lab",
     "load_labs",
     "read_progress",
+    "run_checks",
+    "summary",
     "write_progress",
 ]

@@ -84,7 +84,7 @@ CHECK_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "answer_log_location": (frozenset({"trail"}), frozenset()),
     "answer_tampered_file": (frozenset({"trail"}), frozenset()),
     "answer_event_id": (frozenset({"trail", "event"}), frozenset({"user"})),
-    "answer_missing_action": (frozenset({"user"}), frozenset()),
+    "answer_missing_action": (frozenset({"user"}), frozenset({"trail", "bucket"})),
 }
 
 
