@@ -88,6 +88,10 @@ COMMANDS: dict[str, Command] = {
     "logs": Command(
         "screens.cli.commands.logs", "list a trail's newest log files, or show one file's events"
     ),
+    "lab": Command(
+        "screens.cli.commands.lab",
+        "labs in the sandbox: list, start NAME, hint, check [--answer TEXT], reset",
+    ),
 }
 """Every command, in the order ``--help`` lists them."""
 
