@@ -77,6 +77,17 @@ def test_an_iam_users_calls_name_the_user_as_aws_does(
 ) -> None:
     iam = aws("iam")
     user = iam.create_user(UserName="alice")["User"]
+    # The sandbox enforces an IAM user's policies (wizard.sandbox.iam): alice may list topics.
+    iam.put_user_policy(
+        UserName="alice",
+        PolicyName="topics",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sns:ListTopics", "Resource": "*"}],
+            }
+        ),
+    )
     keys = iam.create_access_key(UserName="alice")["AccessKey"]
     alice = boto3.session.Session(
         aws_access_key_id=keys["AccessKeyId"],
