@@ -19,8 +19,13 @@ What it does, as AWS does:
   organization (``List*``/``Describe*`` of Organizations), as in AWS.
 * **Targets.** ``DeploymentTargets.OrganizationalUnitIds`` resolve to the active accounts of
   those OUs and of every OU below them (the root: every account), never the management
-  account. ``AutoDeployment`` is stored and returned (accounts that join an OU later are not
-  deployed to automatically here).
+  account. With ``AutoDeployment`` enabled, an account that joins a target OU later
+  (``MoveAccount`` into it or below it; ``CreateAccount`` when the root is a target) gets a
+  stack instance in each region the StackSet targets that OU with, and an account that leaves
+  (moved elsewhere, removed from the organization, closed) loses its instance: its stack's
+  resources are deleted unless ``RetainStacksOnAccountRemoval`` (then the stack stays, outside
+  the StackSet), as AWS does. Each automatic deployment is an operation of its own
+  (``CREATE`` or ``DELETE``), run before the Organizations call returns.
 * **Operations.** Each runs to its end before the call returns, account by account and region
   by region. A stack instance is deployed for real: the template's resources are created in the
   member account with its own API calls (so the strict rules judge them, and a trail appears
@@ -127,6 +132,9 @@ class StackSet:
     instances: dict[tuple[str, str], Instance] = field(default_factory=dict)
     operations: dict[str, Operation] = field(default_factory=dict)
     ous: list[str] = field(default_factory=list)
+    targets: dict[str, list[str]] = field(default_factory=dict)
+    """The regions each target OU was given (CreateStackInstances), for automatic deployment:
+    an account joining the OU gets an instance in each of them."""
 
 
 class _Error(Exception):
@@ -857,6 +865,8 @@ def create_stack_instances(response: Any) -> dict[str, Any]:
     for ou in (p.get("DeploymentTargets") or {}).get("OrganizationalUnitIds") or []:
         if ou not in s.ous:
             s.ous.append(ou)
+        regions = s.targets.setdefault(ou, [])
+        regions += [r for r in p.get("Regions") or [] if r not in regions]
     operation = _run(
         s,
         "CREATE",
@@ -945,6 +955,12 @@ def delete_stack_instances(response: Any) -> dict[str, Any]:
     )
     remaining = {i.ou for i in s.instances.values()}
     s.ous = [ou for ou in s.ous if ou not in ous or ou in remaining]
+    for ou in ous:
+        left = [r for r in s.targets.get(ou, []) if r not in regions]
+        if left:
+            s.targets[ou] = left
+        else:
+            s.targets.pop(ou, None)
     return {"OperationId": operation.operation_id}
 
 
@@ -1063,6 +1079,130 @@ def activate_organizations_access(response: Any) -> dict[str, Any]:
     return {}
 
 
+# --------------------------------------------------------------------------- automatic deployment
+
+
+def _all_stack_sets(management: str) -> list[StackSet]:
+    """Every service-managed StackSet of the organization, in every region used so far."""
+    # moto on first use: the sandbox's modules import without it (see wizard.sandbox.server)
+    from moto.cloudformation.models import cloudformation_backends
+
+    found: list[StackSet] = []
+    for backend in list(cloudformation_backends[management].values()):
+        stored: dict[str, StackSet] | None = getattr(backend, "wizard_stack_sets", None)
+        found += [s for s in (stored or {}).values() if s.status == "ACTIVE"]
+    return found
+
+
+def _wanted(caller: _Caller, stack_set: StackSet) -> dict[tuple[str, str], str]:
+    """Where automatic deployment wants instances: (account, region) -> the target OU."""
+    wanted: dict[tuple[str, str], str] = {}
+    for ou, regions in stack_set.targets.items():
+        try:
+            accounts = _accounts_of(caller, ou)
+        except _Error:
+            continue  # the OU was deleted: nothing is in it any more
+        for account in accounts:
+            for region in regions:
+                wanted.setdefault((account, region), ou)
+    return wanted
+
+
+def _auto_deploy(caller: _Caller, stack_set: StackSet, endpoint: str) -> None:
+    """Bring the StackSet's instances in line with its target OUs' accounts, as AWS does when
+    AutoDeployment is enabled: a CREATE operation for accounts that joined, a DELETE operation
+    for those that left (their stacks kept when RetainStacksOnAccountRemoval)."""
+    auto = stack_set.auto_deployment
+    if not auto.get("Enabled") or any(o.status == "RUNNING" for o in stack_set.operations.values()):
+        return
+    wanted = _wanted(caller, stack_set)
+    for (account, region), ou in wanted.items():
+        instance = stack_set.instances.get((account, region))
+        if instance is not None:
+            instance.ou = ou  # moved between two target OUs: the instance stays
+    joined = [(a, r, ou) for (a, r), ou in wanted.items() if (a, r) not in stack_set.instances]
+    left = [
+        (i.account, i.region, i.ou)
+        for i in stack_set.instances.values()
+        if (i.account, i.region) not in wanted and i.ou in stack_set.targets
+    ]
+    retain = bool(auto.get("RetainStacksOnAccountRemoval"))
+
+    def deploy(account: str, region: str, ou: str) -> None:
+        instance = Instance(
+            account=account,
+            region=region,
+            ou=ou,
+            stack_id=f"arn:{caller.partition}:cloudformation:{region}:{account}:stack/"
+            f"StackSet-{stack_set.name}-{uuid.uuid4()}/{uuid.uuid4()}",
+        )
+        stack_set.instances[(account, region)] = instance
+        try:
+            _deploy(stack_set, instance, endpoint)
+        except _Error as exc:
+            instance.status, instance.detailed, instance.reason = "OUTDATED", "FAILED", exc.message
+            raise
+
+    def remove(account: str, region: str, ou: str) -> None:
+        instance = stack_set.instances[(account, region)]
+        if not retain:
+            try:
+                _undeploy(instance, endpoint)
+            except Exception as exc:
+                raise _Error("ResourceFailed", _error_text(exc)) from None
+        del stack_set.instances[(account, region)]
+
+    for action, work, step in (("CREATE", joined, deploy), ("DELETE", left, remove)):
+        if not work:
+            continue
+        ous = sorted({ou for _a, _r, ou in work})
+        operation = _run(
+            stack_set,
+            action,
+            work,
+            step,
+            {},
+            {"OrganizationalUnitIds": ous},
+            retain if action == "DELETE" else None,
+        )
+        for account, region, _ou in work:
+            instance = stack_set.instances.get((account, region))
+            if instance is not None:
+                instance.operation = operation.operation_id
+
+
+def _follow_organization(response: Any) -> None:
+    """After an Organizations change of membership: every StackSet's automatic deployment."""
+    found = _organization(response.current_account, response.partition)
+    if found is None:
+        return
+    management, backend = found
+    caller = _Caller(response.current_account, management, response.partition, backend)
+    endpoint = _endpoint(response)
+    for stack_set in _all_stack_sets(management):
+        _auto_deploy(caller, stack_set, endpoint)
+
+
+_MEMBERSHIP_ACTIONS = (
+    "move_account",
+    "create_account",
+    "remove_account_from_organization",
+    "close_account",
+)
+"""Organizations actions after which accounts may have joined or left a target OU."""
+
+
+def _membership(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def method(self: Any) -> Any:
+        result = original(self)
+        with _LOCK:
+            _follow_organization(self)
+        return result
+
+    method.__name__ = original.__name__
+    return method
+
+
 _ACTIONS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "create_stack_set": create_stack_set,
     "describe_stack_set": describe_stack_set,
@@ -1150,6 +1290,10 @@ def install_stackset_patches() -> None:
 
         if STACKSETS_PRINCIPAL not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:
             FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(STACKSETS_PRINCIPAL)
+        for action in _MEMBERSHIP_ACTIONS:
+            handler = OrganizationsResponse.__dict__[action]
+            _INSTALLED.append((OrganizationsResponse, action, handler))
+            setattr(OrganizationsResponse, action, _membership(handler))
         prop = OrganizationsResponse.__dict__["organizations_backend"]
         _INSTALLED.append((OrganizationsResponse, "organizations_backend", prop))
         OrganizationsResponse.organizations_backend = _organizations_backend(prop)  # type: ignore[method-assign,assignment]
