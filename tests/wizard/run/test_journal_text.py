@@ -13,15 +13,18 @@ from typing import Any
 
 import pytest
 
-from wizard.run import journal as journal_module
 from wizard.run.journal import Journal
 
 
 def whole(journal: Journal) -> str:
-    """The document encoded in one go, as the journal wrote it before."""
-    return json.dumps(
-        journal._doc, indent=2, default=journal_module._json_default, ensure_ascii=False
-    )
+    """The journal's document encoded in one go, as the journal wrote it before.
+
+    Read back from its file and encoded again: the file is that encoding exactly only if
+    the pieces were put together right; its entries are checked against the journal's own.
+    """
+    document = json.loads(journal.path.read_text(encoding="utf-8"))
+    assert document["entries"] == journal.entries
+    return json.dumps(document, indent=2, ensure_ascii=False)
 
 
 def record(journal: Journal, n: int) -> None:
