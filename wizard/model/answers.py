@@ -302,7 +302,10 @@ class BucketAnswers(AnswersModel):
             raise ValueError(
                 "bucket.retention.object_lock is only for a new bucket (create: true): the "
                 "wizard turns Object Lock on when it creates the bucket, never on a bucket in "
-                "use. Remove bucket.retention.object_lock, or let the wizard create the bucket."
+                "use. S3 can turn it on for an existing versioned bucket, but never off again, "
+                "and it then holds every writer's new objects, so that is the bucket owner's "
+                "decision (aws s3api put-object-lock-configuration). Remove "
+                "bucket.retention.object_lock, or let the wizard create the bucket."
             )
         if not self.versioning:
             raise ValueError(

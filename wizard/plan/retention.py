@@ -76,7 +76,12 @@ def retention_findings(answers: Answers, found: Discovery, adopted: Adoption) ->
                     code="object-lock-not-enabled",
                     message=f"Bucket {name} exists and was created without Object Lock; the "
                     "wizard turns Object Lock on only when it creates a bucket, so it is left "
-                    "off. Use a new bucket name to get a locked bucket.",
+                    "off. S3 can turn it on for an existing versioned bucket, but never off "
+                    "again, and the log files already there stay unlocked: to do so anyway, run "
+                    f"aws s3api put-object-lock-configuration --bucket {name} "
+                    "--object-lock-configuration ObjectLockEnabled=Enabled, then plan again "
+                    "(the wizard then sets the default retention). Or use a new bucket name to "
+                    "get a bucket locked from its first log file.",
                     subject=name,
                 )
             )

@@ -782,6 +782,7 @@ def install_strict_patches() -> None:
             (S3Backend, "create_bucket", _wrap_create_bucket),
             (S3Backend, "put_bucket_policy", _wrap_put_bucket_policy),
             (S3Backend, "put_bucket_logging", _wrap_put_bucket_logging),
+            (S3Backend, "put_object_lock_configuration", _wrap_put_object_lock_configuration),
             (S3Backend, "put_bucket_lifecycle_configuration", _wrap_put_bucket_lifecycle),
             (FakeBucket, "_log_permissions_enabled_policy", _wrap_log_permissions_policy),
             (FakeBucket, "get_permission", _wrap_bucket_permission),
@@ -1530,6 +1531,39 @@ def _wrap_put_bucket_logging(original: Callable[..., Any]) -> Callable[..., Any]
         return original(self, bucket_name, logging_config)
 
     return put_bucket_logging
+
+
+def _wrap_put_object_lock_configuration(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Object Lock on an existing bucket, objects and all, as AWS allows since late 2023.
+
+    AWS turns Object Lock on for any bucket with versioning Enabled (else InvalidBucketState,
+    which moto's own check raises); moto also refuses a bucket that holds objects, which AWS
+    does not. The objects already there keep no retention; new ones get the default. (The
+    refusal's code and message are AWS's; its HTTP status is moto's 400 where AWS sends 409.)
+    """
+
+    def put_object_lock_configuration(
+        self: Any,
+        bucket_name: str,
+        lock_enabled: bool,
+        mode: str | None = None,
+        days: int | None = None,
+        years: int | None = None,
+    ) -> Any:
+        bucket = self.get_bucket(bucket_name)
+        if not bucket.is_versioned or bucket.keys.item_size() == 0:
+            # moto's own checks and writes: InvalidBucketState without versioning, as AWS.
+            return original(self, bucket_name, lock_enabled, mode, days, years)
+        # What moto's method does after its "bucket needs to be empty" check, which AWS lacks.
+        if lock_enabled:
+            bucket.object_lock_enabled = True
+            bucket.versioning_status = "Enabled"
+        bucket.default_lock_mode = mode
+        bucket.default_lock_days = days
+        bucket.default_lock_years = years
+        return None
+
+    return put_object_lock_configuration
 
 
 _IA_CLASSES = ("STANDARD_IA", "ONEZONE_IA")
