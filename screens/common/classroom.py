@@ -48,6 +48,15 @@ starts, so that it finds the trainee's lab among the trainer's (:func:`lab_folde
 _ID = re.compile(r"^[0-9a-f]{8,32}$")
 
 
+def wizard_home() -> Path:
+    """The sandbox home this wizard uses (a trainee's own under ``serve``), where these
+    files are (:func:`wizard.sandbox.shared.sandbox_home`)."""
+    # Deferred: only a wizard in sandbox mode looks for its home.
+    from wizard.sandbox.shared import sandbox_home
+
+    return sandbox_home()
+
+
 def lab_folder() -> Path | None:
     """The trainer's lab folder this wizard was given (:data:`LABS_VARIABLE`), if any."""
     value = os.environ.get(LABS_VARIABLE, "")

@@ -31,7 +31,9 @@ from wizard.guide import draft_from_answers
 from wizard.run.journal import first_run, journal_dir
 
 if TYPE_CHECKING:
+    from screens.common.classroom import Broadcast
     from screens.tui.base import StepScreen
+    from screens.tui.lab import ClassLink
     from wizard.model.answers import Answers
 
 STEP_ORDER = ("welcome", "trail", "storage", "prefix", "encryption", "delivery", "events", "review")
@@ -120,6 +122,8 @@ class WizardApp(App[int]):
     VERTICAL_BREAKPOINTS = sizes.VERTICAL_BREAKPOINTS
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(keys.QUIT, "quit_wizard", "Quit", priority=True),
+        # Only while a lab with hints left is current (check_action): hidden otherwise.
+        Binding(keys.HINT, "lab_hint", "Hint"),
     ]
     # Textual's Ctrl+C binding (action "help_quit", below) stays: Ctrl+C copies in a text
     # field with a selection, and otherwise says how to quit.
@@ -156,6 +160,9 @@ class WizardApp(App[int]):
         self.started_with = copy.deepcopy(self.state.draft)
         """The answers the wizard started with (an answers file's): quitting loses nothing
         while the answers are still these."""
+        self.class_link: ClassLink | None = None
+        """In sandbox mode: the current lab and the trainer's messages
+        (:mod:`screens.tui.lab`)."""
 
     @property
     def sandbox_banner(self) -> bool:
@@ -167,6 +174,8 @@ class WizardApp(App[int]):
         # its monochrome filter (see ``self.no_color``), which keeps the focus and selection
         # highlights visible as shades of grey. Choosing a theme of our own for it once
         # named one Textual no longer has, and the wizard stopped at its first frame.
+        if self.backend.sandbox:
+            self._start_class()  # before the first screen: its help panel shows the lab
         welcome = _screen_for("welcome")
         _freeze_startup_objects()
         self.push_screen(welcome)
@@ -253,6 +262,7 @@ class WizardApp(App[int]):
             self.state = state
         self.current_step = step_id
         self.switch_screen(_screen_for(step_id))
+        self._note_position(step_id)
 
     def go_next(self, step_id: str, state: WizardState) -> None:
         """Leave ``step_id`` forward with the new state."""
@@ -269,6 +279,107 @@ class WizardApp(App[int]):
             self.go_to(STEP_ORDER[STEP_ORDER.index(step_id) - 1], state)
         else:
             self.state = state
+
+    # ------------------------------------------------------------------ a lab, a class
+
+    def _start_class(self) -> None:
+        """Read the sandbox home's lab and trainer's message, then watch them."""
+        # Deferred: the lab's module loads in sandbox mode only.
+        from screens.common.classroom import BROADCAST, wizard_home
+        from screens.tui.lab import PROGRESS_FILE, WATCH_SECONDS, ClassLink
+
+        self.class_link = ClassLink(wizard_home())
+        self._read_class({PROGRESS_FILE, BROADCAST})
+        self._note_position(self.current_step)
+        self.set_interval(WATCH_SECONDS, self.watch_class, name="class-watch")
+
+    def watch_class(self) -> None:
+        """Read again what changed (a new message, a lab started or set by the trainer)."""
+        link = self.class_link
+        if link is not None:
+            changed = link.changed()  # two stat calls: cheap enough for the event loop
+            if changed:
+                self._read_class(changed)
+
+    def _read_class(self, names: set[str]) -> None:
+        link = self.class_link
+        assert link is not None
+
+        def work() -> None:
+            link.read(names)
+            message = link.unseen()
+            self.call_from_thread(self._class_read, message)
+
+        self.run_worker(work, thread=True, group="class-read", exit_on_error=False)
+
+    def _class_read(self, message: Broadcast | None) -> None:
+        # Deferred: the lab's module loads in sandbox mode only (then it is loaded).
+        from screens.tui.lab import NOTIFY_SECONDS
+
+        self.refresh_class()
+        if message is not None:
+            self.notify(
+                message.text, title="From the trainer", timeout=NOTIFY_SECONDS, markup=False
+            )
+
+    def refresh_class(self) -> None:
+        """Redraw the lab section of the help panel shown, and the hint key."""
+        # Deferred: the lab's module loads in sandbox mode only (then it is loaded).
+        from screens.tui.lab import LabPanel
+
+        for panel in self.screen.query(LabPanel):
+            panel.show()
+        self.refresh_bindings()
+
+    def on_lab_checks_checked(self) -> None:
+        """The Done step's lab checks have run: the progress they wrote shows."""
+        self.refresh_class()
+
+    def _note_position(self, step_id: str) -> None:
+        """Where the wizard is, in the sandbox home: the trainer's dashboard shows it."""
+        link = self.class_link
+        if link is None:
+            return
+        # Deferred: the lab's module loads in sandbox mode only.
+        from screens.common.classroom import write_position
+        from screens.tui.lab import position_for
+
+        # A few hundred bytes into the home's own folder; the dashboard is never worth a
+        # failed step, so a full disk only loses the position.
+        with contextlib.suppress(OSError):
+            write_position(link.home, position_for(step_id, self.state))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The hint key only while a lab with hints left is current."""
+        if action == "lab_hint":
+            link = self.class_link
+            return link is not None and link.lab is not None and link.hints_left > 0
+        return True
+
+    def action_lab_hint(self) -> None:
+        """Reveal the lab's next hint (noted in its progress) in the help panel."""
+        link = self.class_link
+        if link is None or link.lab is None:
+            return
+
+        def work() -> None:
+            progress = link.reveal_hint()
+            self.call_from_thread(self._hint_revealed, progress is not None)
+
+        self.run_worker(work, thread=True, group="class-hint", exclusive=True, exit_on_error=False)
+
+    def _hint_revealed(self, revealed: bool) -> None:
+        if not revealed:
+            self.notify("Every hint of this lab is shown already.", severity="warning", timeout=4)
+            return
+        # Deferred like every step's module (see _screen_for): base needs the app's type.
+        from screens.tui.base import StepScreen
+
+        screen = self.screen
+        # The hint is in the help panel: open it where it is closed.
+        if isinstance(screen, StepScreen) and not screen.query_one("#help-panel").display:
+            screen.action_toggle_help()
+        self.refresh_class()
 
     # ------------------------------------------------------------------ palette
 

@@ -179,6 +179,12 @@ class StepScreen(Screen[None]):
                     yield changes_panel(self.state.adoption, self.state.draft, self.STEP_ID)
                 yield from self.compose_body()
             with VerticalScroll(id="help-panel"):
+                if self.wizard.class_link is not None:
+                    # Deferred: the lab's module loads in sandbox mode only.
+                    from screens.tui.lab import LabPanel
+
+                    # A lab's goal and hints, the trainer's message: above the step's help.
+                    yield LabPanel()
                 # "<account>" and the like would be read as HTML tags and vanish: escape them.
                 yield help_widget(self.guide.help.replace("<", "\\<"))
         yield Static("", id="errors")

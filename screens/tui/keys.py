@@ -41,6 +41,9 @@ TRAIL_HEALTH = "ctrl+t,alt+t"
 QUIT = "ctrl+q,alt+q"
 """Quit the wizard (asks first when answers would be lost or an apply runs)."""
 
+HINT = "alt+i"
+"""Reveal the current lab's next hint (in sandbox mode, when a lab is started). Alt: it works
+in a page and never types into a text field."""
 DRY_RUN = "ctrl+d"
 """Dry-run the plan (Review)."""
 

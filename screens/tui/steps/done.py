@@ -123,6 +123,15 @@ class DoneScreen(StepScreen):
     # ------------------------------------------------------------------ layout
 
     def compose_body(self) -> ComposeResult:
+        if self.wizard.class_link is not None and self.wizard.class_link.lab is not None:
+            # Deferred: the lab's module loads in sandbox mode only.
+            from screens.tui.lab import LabChecks
+
+            # A lab is current: its checks first (they run in a worker once shown).
+            yield LabChecks(self.wizard.class_link, lambda: self.wizard.backend.engine)
+        yield from self._compose_outcome()
+
+    def _compose_outcome(self) -> ComposeResult:
         if self.dry_run_mode:
             yield from self._compose_dry_run()
             return
