@@ -40,6 +40,11 @@ from wizard.ports import AwsCaller, AwsError
 OUTSIDER = "arn:{partition}:iam::999999999999:root"
 """A principal of an account that is not the trainee's: who "everyone" stands for."""
 
+DELIVERY_WAIT = (
+    "wait about 20 seconds (the sandbox delivers log files every 10 s; AWS within about 5 minutes)"
+)
+"""How a trainee gets their calls into the log files."""
+
 MAX_LOG_FILES = 20
 """Most log files an answer check reads (the newest)."""
 
@@ -143,14 +148,13 @@ class Judge:
             )
             raise _NotYet(
                 f"The last delivery of {facts.name} failed with {facts.latest_delivery_error}. "
-                f"{why} After the fix, make a call or two and run `cloudtrail-wizard sandbox "
-                "deliver` to try again."
+                f"{why} After the fix, make a call or two: CloudTrail tries again at the next "
+                f"delivery ({DELIVERY_WAIT})."
             )
         if not facts.latest_delivery_time:
             raise _NotYet(
                 f"{facts.name} has delivered no log file yet: make a few calls (run "
-                "`cloudtrail-wizard --sandbox status`), then `cloudtrail-wizard sandbox "
-                "deliver` delivers them at once."
+                f"`cloudtrail-wizard --sandbox status`), then {DELIVERY_WAIT}."
             )
         return f"{facts.name} delivered its last log file at {facts.latest_delivery_time}."
 
@@ -398,8 +402,8 @@ class Judge:
             raise _NotYet(f"There is no trail named {spec.trail} yet.") from None
         if not keys:
             raise _NotYet(
-                f"No log file of {spec.trail} is in {bucket} yet: make a few calls, then run "
-                "`cloudtrail-wizard sandbox deliver`."
+                f"No log file of {spec.trail} is in {bucket} yet: make a few calls, then "
+                f"{DELIVERY_WAIT}."
             )
         return f"Log files are landing in s3://{bucket}/{keys[0].rsplit('/', 1)[0]}/."
 
@@ -435,8 +439,8 @@ class Judge:
         if any(f.key.rsplit("/", 1)[-1] == name for f in report.files):
             raise _NotYet(f"{name} validates: it is as CloudTrail delivered it. Look again.")
         raise _NotYet(
-            f"{name} is not a log file of {spec.trail}. Run `cloudtrail-wizard validate "
-            f"{spec.trail} --sandbox` and give the name of the file it reports."
+            f"{name} is not a log file of {spec.trail}. Run `cloudtrail-wizard --sandbox "
+            f"validate {spec.trail}` and give the name of the file it reports."
         )
 
     def _check_answer_event_id(self, spec: CheckSpec) -> str:
@@ -457,15 +461,15 @@ class Judge:
         if not ids:
             raise _NotYet(
                 f"No {event} call{by} is in {spec.trail}'s delivered log files yet: make one, "
-                "then run `cloudtrail-wizard sandbox deliver`."
+                f"then {DELIVERY_WAIT}."
             )
         answer = self._need_answer(f"the eventID of one of your {event} calls")
         if answer in ids:
             return f"Right: {answer} is one of your {event} calls in the delivered log files."
         raise _NotYet(
             f"{answer} is not the eventID of a {event} call{by} in {spec.trail}'s log files. "
-            "`cloudtrail-wizard logs --sandbox` shows the records; look at eventName and "
-            "eventID."
+            f"`cloudtrail-wizard --sandbox logs {spec.trail}` shows the records; look at "
+            "eventName and eventID."
         )
 
     def _check_answer_missing_action(self, spec: CheckSpec) -> str:

@@ -44,6 +44,9 @@ class Seeded:
     """The sandbox user the trainee now acts as (None: the administrator)."""
     steps: list[str] = field(default_factory=list)
     """One line per setup step applied."""
+    credentials: dict[str, IdentityCredentials] = field(default_factory=dict)
+    """The access keys of the sandbox users the setup made, by name (a scripted trainee
+    signs with them)."""
 
 
 class _Seeder:
@@ -184,6 +187,7 @@ class _Seeder:
             account=self.account,
         )
         self.identities[name] = credentials
+        self.seeded.credentials[name] = credentials
         line = f"sandbox user {name}"
         if step.use:
             if self.home is None:
