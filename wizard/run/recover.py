@@ -9,7 +9,9 @@ already ran; the plan itself is in the ``apply-started`` entry.
 Recovery never trusts a name alone: a create that was in flight is looked up
 (:mod:`wizard.run.ownership`) and undone only when the resource carries the run's tag; a policy
 the run wrote is read again and restored, or only the run's statements removed
-(:mod:`wizard.run.policy_guard`).
+(:mod:`wizard.run.policy_guard`); a lifecycle configuration the run wrote is read again too,
+and put back exactly only when it still holds what the run wrote, else only the trail's rule
+is taken out (:mod:`wizard.run.lifecycle_guard`).
 
 Pure core: AWS is reached through :class:`wizard.ports.AwsCaller`; the journal directory is
 the only file-system state.
@@ -34,6 +36,7 @@ from wizard.run.apply import (
     rollback_recorded,
 )
 from wizard.run.journal import Journal, journal_dir, load_journal, lock_held
+from wizard.run.lifecycle_guard import lifecycle_guarded, plan_lifecycle_restore, read_lifecycle
 from wizard.run.ownership import CREATE_OPERATIONS, lookup_created
 from wizard.run.policy_guard import guarded
 
@@ -102,6 +105,8 @@ class RunState(WizardModel):
     added: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     """The statements a guarded step merged into a newer text than the plan's: only those
     may be taken out (steps missing here replaced the plan's ``before``)."""
+    rules_written: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    """The exact lifecycle rules each guarded lifecycle step wrote (or was writing)."""
     undone: list[str] = Field(default_factory=list)
     """Steps already rolled back."""
     finished: bool = False
@@ -151,6 +156,7 @@ def read_run(path: Path | str) -> RunState:
     outputs: dict[str, Any] = {}
     written: dict[str, str] = {}
     added: dict[str, list[dict[str, Any]]] = {}
+    rules_written: dict[str, list[dict[str, Any]]] = {}
     undone: list[str] = []
     undo_counts: dict[str, int] = {}
     for entry in entries:
@@ -170,6 +176,9 @@ def read_run(path: Path | str) -> RunState:
             text = _policy_text(params) if guarded(step) else None
             if text is not None:
                 written[sid] = text
+            rules = (params.get("LifecycleConfiguration") or {}).get("Rules")
+            if lifecycle_guarded(step) and isinstance(rules, list):
+                rules_written[sid] = rules
         elif kind == "call" and not entry.get("rollback") and is_main:
             in_flight.pop(sid, None)
             if "error" not in entry:
@@ -198,6 +207,7 @@ def read_run(path: Path | str) -> RunState:
         outputs=outputs,
         written=written,
         added=added,
+        rules_written=rules_written,
         undone=undone,
         finished=status in _FINISHED,
         summary_status=status,
@@ -363,6 +373,57 @@ def _settle_in_flight(
     return done, outputs, undecided
 
 
+def _guard_lifecycles(
+    state: RunState,
+    done: list[str],
+    callers: Callable[[Step], AwsCaller],
+    say: Callable[[str], None],
+) -> tuple[Plan, list[tuple[str, str]]]:
+    """The plan with each done lifecycle merge's undo decided by the lifecycle guard.
+
+    A lifecycle merge's recorded undo writes back the whole configuration the bucket had at
+    the plan, which would erase a rule someone added since the run wrote it. So the bucket's
+    rules are read now and :func:`wizard.run.lifecycle_guard.plan_lifecycle_restore` decides,
+    as apply's own rollback does: exactly the previous configuration while it still holds
+    what the run wrote, else only the trail's rule taken out (or nothing, when that rule is
+    gone). Decided before the rollback starts (the other undo calls never touch a lifecycle).
+
+    Returns:
+        The plan to roll back with, and the notes to record by step (what was kept, and
+        why).
+
+    Raises:
+        RecoveryError: a lifecycle could not be read (nothing is written over rules not read;
+            nothing has been changed yet).
+    """
+    steps: list[Step] = []
+    notes: list[tuple[str, str]] = []
+    for step in state.plan.steps:
+        if step.id in done and lifecycle_guarded(step) and step.id in state.rules_written:
+            try:
+                current = read_lifecycle(callers(step), step.call)
+            except AwsError as err:
+                raise RecoveryError(
+                    f"{step.id}: the lifecycle configuration of bucket "
+                    f"{step.call.params.get('Bucket')} cannot be read ({err.code}: "
+                    f"{err.message}), and nothing is written over rules not read. Nothing was "
+                    "changed; fix the access and run recover again."
+                ) from err
+            restore, note = plan_lifecycle_restore(step, current, state.rules_written[step.id])
+            if note:
+                say(f"{step.id}: {note}")
+                notes.append((step.id, note))
+            step = step.model_copy(update={"undo": [restore] if restore is not None else []})
+        steps.append(step)
+    return state.plan.model_copy(update={"steps": steps}), notes
+
+
+def _record_notes(journal: Journal, notes: list[tuple[str, str]]) -> None:
+    """Each adjusted restore in the run's journal, as apply's own rollback records it."""
+    for step_id, note in notes:
+        journal.record("policy-restore-adjusted", step_id=step_id, message=note)
+
+
 def recover_rollback(
     which: str | None,
     caller: AwsCaller,
@@ -387,10 +448,12 @@ def recover_rollback(
         if step.id in state.completed or step.id in state.in_flight:
             caller_for(step)  # refuse before any change when credentials are missing
     extra, found_outputs, undecided = _settle_in_flight(state, caller_for, say)
+    plan, notes = _guard_lifecycles(state, [*state.completed, *extra], caller_for, say)
     journal = Journal.reopen(run.journal)
     journal.record("recover-started", message=f"rollback of run {run.run_id}")
+    _record_notes(journal, notes)
     report = rollback_recorded(
-        state.plan,
+        plan,
         caller,
         completed=[*state.completed, *extra],
         outputs={**state.outputs, **found_outputs},
