@@ -33,9 +33,7 @@ moto is imported inside the functions that need it (see :mod:`wizard.sandbox.rul
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import json
 import logging
 import re
@@ -163,23 +161,23 @@ def _wrap_get_caller_identity(original: Callable[..., Any]) -> Callable[..., Any
         user_id, arn, account = original(self, access_key_id, region)
         if str(arn).endswith(":user/moto") and ":sts::" in str(arn):
             # moto's placeholder for credentials that are no user's or role's: the dummy
-            # credentials, which are the account's administrator.
-            return admin_identity(str(account), partition_of(region))
+            # credentials, which are the administrator of an account the sandbox seeded
+            # (plain moto in the same process, and an unseeded sandbox, keep the placeholder).
+            admin = admin_identity(str(account), partition_of(region))
+            return admin if admin is not None else (user_id, arn, account)
         return user_id, arn, account
 
     return get_caller_identity
 
 
-def admin_identity(account: str, partition: str) -> tuple[str, str, str]:
-    """``(user_id, arn, account)`` of :data:`ADMIN_USER` in ``account``."""
+def admin_identity(account: str, partition: str) -> tuple[str, str, str] | None:
+    """``(user_id, arn, account)`` of :data:`ADMIN_USER` in ``account``, if it was seeded."""
     from moto.iam.models import iam_backends  # moto on first use
 
-    arn = f"arn:{partition}:iam::{account}:user/{ADMIN_USER}"
     user = iam_backends[account][partition].users.get(ADMIN_USER)
-    if user is not None:
-        return str(user.id), arn, account
-    digest = hashlib.sha256(arn.encode()).digest()
-    return "AIDA" + base64.b32encode(digest).decode("ascii")[:17], arn, account
+    if user is None:
+        return None
+    return str(user.id), str(user.arn), account
 
 
 # --------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""Plain mode says what the TUI says (issue 13, item 5): the sandbox's permission note in
-words, and next steps that name our own commands with the trail's name and the sandbox's
-delivery times."""
+"""Plain mode says what the TUI says (issue 13, item 5): no permission note for the
+sandbox's administrator (its simulator checks them), and next steps that name our own
+commands with the trail's name and the sandbox's delivery times."""
 
 from __future__ import annotations
 
@@ -17,14 +17,15 @@ from tests.screens.plain.test_plain import (  # noqa: F401 (fixtures)
 )
 
 
-def test_review_says_the_sandbox_cannot_check_permissions(
+def test_review_shows_no_permission_note_for_the_sandboxs_administrator(
     run_wizard: Callable[..., Run],  # noqa: F811
 ) -> None:
     run = run_wizard({**NEW_BUCKET_SSE_S3, plain.PROMPT_NEXT: Seq("quit")})
 
     assert run.code == 0, run.output
-    assert "The sandbox cannot check the operator's permissions" in run.text
-    assert "On AWS the wizard checks them before planning" in run.text
+    # The sandbox answers IAM's policy simulator: the administrator's permissions are
+    # checked, and nothing is missing, so there is nothing to say about them.
+    assert "operator's permissions" not in run.text
     assert "ResponseParserError" not in run.output
     assert "Unable to parse response" not in run.output
 
