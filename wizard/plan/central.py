@@ -444,10 +444,15 @@ def central_findings(
             code=_HANDOFF_CODE,
             message=f"The log bucket or key belongs to log-archive account "
             f"{', '.join(pack.log_accounts)}, and this account cannot change (or read) "
-            "their policies, so CloudTrail would refuse the trail. " + mismatch + "Either run "
-            "again with --log-account-profile NAME or --log-account-role ARN (credentials for "
-            "that account), or hand this pack to its owner (--handoff-out DIR writes it as "
-            "files). Nothing was changed.\nChecklist:\n" + checklist + "\n" + "\n".join(parts),
+            "their policies, so CloudTrail would refuse the trail. " + mismatch + "Either give "
+            "the wizard credentials for that account (a profile, or a role to assume there: "
+            "--log-account-profile NAME or --log-account-role ARN on the command line, the "
+            'Storage step\'s "How can the wizard reach that account?" in the full-screen and '
+            "plain wizards), or hand this pack to its owner (`cloudtrail-wizard plan ANSWERS "
+            "--handoff-out DIR` writes it as files). Nothing was changed.\nChecklist:\n"
+            + checklist
+            + "\n"
+            + "\n".join(parts),
             subject=", ".join(pack.log_accounts),
             statement=pack.bucket_statements or pack.key_statements,
         )
