@@ -89,13 +89,16 @@ CHECK_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 
 
 def _check_fields(
-    kind: str, given: set[str], table: dict[str, tuple[frozenset[str], frozenset[str]]]
+    kind: str,
+    given: set[str],
+    table: dict[str, tuple[frozenset[str], frozenset[str]]],
+    noun: str,
 ) -> None:
     required, optional = table[kind]
     missing = sorted(required - given)
     if missing:
         raise ValueError(
-            f"a {kind} step needs {', '.join(missing)}: add "
+            f"a {kind} {noun} needs {', '.join(missing)}: add "
             + ", ".join(f"{m}:" for m in missing)
             + " to it."
         )
@@ -103,7 +106,7 @@ def _check_fields(
     if extra:
         takes = sorted(required | optional)
         raise ValueError(
-            f"a {kind} step does not use {', '.join(extra)}: remove "
+            f"a {kind} {noun} does not use {', '.join(extra)}: remove "
             + ("it" if len(extra) == 1 else "them")
             + (f" (it takes {', '.join(takes)})." if takes else " (it takes no fields).")
         )
@@ -185,7 +188,7 @@ class SetupSpec(WizardModel):
     @model_validator(mode="after")
     def _fields_of_kind(self) -> SetupSpec:
         given = {k for k in self.model_fields_set if k not in ("kind", "id")}
-        _check_fields(self.kind, given, SETUP_FIELDS)
+        _check_fields(self.kind, given, SETUP_FIELDS, "step")
         if self.alias is not None and not self.alias.startswith("alias/"):
             raise ValueError(f"alias must start with alias/ (alias/{self.alias}).")
         return self
@@ -239,7 +242,7 @@ class CheckSpec(WizardModel):
     @model_validator(mode="after")
     def _fields_of_kind(self) -> CheckSpec:
         given = {k for k in self.model_fields_set if k not in ("kind", "id", "title")}
-        _check_fields(self.kind, given, CHECK_FIELDS)
+        _check_fields(self.kind, given, CHECK_FIELDS, "check")
         return self
 
     @property
