@@ -347,6 +347,9 @@ class WizardApp(App[int]):
         # A few hundred bytes into the home's own folder; the dashboard is never worth a
         # failed step, so a full disk only loses the position.
         with contextlib.suppress(OSError):
+            # The home is made with the sandbox, which the Welcome step may not have
+            # started yet: made here as the sandbox makes it (this user's only).
+            link.home.mkdir(parents=True, exist_ok=True, mode=0o700)
             write_position(link.home, position_for(step_id, self.state))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -49,15 +49,18 @@ def nonce() -> str:
 
 def security_headers(page_nonce: str) -> dict[str, str]:
     """What a browser may do with one of these pages: its own inline style and script (by
-    nonce), requests to this server only, no framing, no referrer (the dashboard's first
-    address carries the token)."""
+    nonce), requests to this server only, no framing, and no address sent to another site.
+
+    ``same-origin``, not ``no-referrer``: under ``no-referrer`` a browser sends a form's or
+    a script's POST with ``Origin: null``, which the server must refuse as a foreign page.
+    """
     return {
         "Content-Security-Policy": (
             "default-src 'none'; "
             f"script-src 'nonce-{page_nonce}'; style-src 'nonce-{page_nonce}'; "
             "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         ),
-        "Referrer-Policy": "no-referrer",
+        "Referrer-Policy": "same-origin",
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Cache-Control": "no-store",
