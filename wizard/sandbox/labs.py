@@ -12,9 +12,11 @@ the sandbox.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +24,50 @@ from typing import Any
 
 from wizard.labs.model import Lab, SetupSpec, fill
 from wizard.sandbox.identities import IdentityCredentials, create_trainee_identity, use_identity
-from wizard.sandbox.server import DEMO_ACCOUNT, DEMO_REGION, _seed_client, _session
+from wizard.sandbox.rules import DUMMY_CREDENTIALS
+from wizard.sandbox.server import DEMO_ACCOUNT, DEMO_REGION
 from wizard.sandbox.shared import SharedSandbox
 
 TAMPERED_ADDRESS = "203.0.113.66"
 """The source address a tampered record is given (a documentation address, RFC 5737)."""
+
+
+@functools.cache
+def _boto3_session() -> Any:
+    """One boto3 session for the seed's clients (each new session reloads botocore's models)."""
+    # boto3 on first use, as the rest of the sandbox does: `lab list` never needs it.
+    import boto3
+
+    return boto3.session.Session(
+        aws_access_key_id=DUMMY_CREDENTIALS.access_key_id,
+        aws_secret_access_key=DUMMY_CREDENTIALS.secret_access_key,
+        region_name=DEMO_REGION,
+    )
+
+
+_CLIENT_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=64)
+def _client(endpoint_url: str, service: str, region: str, keys: tuple[str, str] | None) -> Any:
+    """A client on the sandbox, signed with ``keys`` (a user's) or the administrator's.
+
+    Kept for the next seed: a lab start is dominated by making clients, and a seed always
+    needs the same few.
+    """
+    # botocore on first use (see _boto3_session)
+    import botocore.config
+
+    config = botocore.config.Config(
+        retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "path"}
+    )
+    extra = {} if keys is None else {"aws_access_key_id": keys[0], "aws_secret_access_key": keys[1]}
+    # botocore sessions are not thread-safe; clients, once created, are.
+    with _CLIENT_LOCK:
+        factory: Any = _boto3_session().client
+        return factory(
+            service, region_name=region, endpoint_url=endpoint_url, config=config, **extra
+        )
 
 
 class LabSeedError(RuntimeError):
@@ -67,25 +108,23 @@ class _Seeder:
         self.account = account
         self.region = region
         self.identities: dict[str, IdentityCredentials] = {}
+        self._clients: dict[tuple[str, str, tuple[str, str] | None], Any] = {}
         self.seeded = Seeded(lab=lab.id)
 
     def client(self, service: str, region: str | None = None, as_user: str | None = None) -> Any:
-        if as_user is None:
-            return _seed_client(self.endpoint_url, service, region or self.region)
-        credentials = self.identities.get(as_user)
-        if credentials is None:
-            raise LabSeedError(
-                f"calls are made as {as_user!r}, which no earlier identity step creates: add one "
-                "before the calls step."
-            )
-        factory: Any = _session().client
-        return factory(
-            service,
-            region_name=region or self.region,
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=credentials.access_key_id,
-            aws_secret_access_key=credentials.secret_access_key,
-        )
+        keys: tuple[str, str] | None = None
+        if as_user is not None:
+            credentials = self.identities.get(as_user)
+            if credentials is None:
+                raise LabSeedError(
+                    f"calls are made as {as_user!r}, which no earlier identity step creates: "
+                    "add one before the calls step."
+                )
+            keys = (credentials.access_key_id, credentials.secret_access_key)
+        key = (service, region or self.region, keys)
+        if key not in self._clients:
+            self._clients[key] = _client(self.endpoint_url, service, key[1], keys)
+        return self._clients[key]
 
     def run(self) -> Seeded:
         if self.lab.identity is not None:

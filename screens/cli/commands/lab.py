@@ -17,10 +17,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from screens.common.connection import shared_sandbox
 from screens.common.errors import EXIT_FAILED, EXIT_OK, UsageError
+from wizard.aws.session import open_session
+from wizard.aws.settings import SessionSettings
+from wizard.labs import (
+    CheckResult,
+    Lab,
+    LabFormatError,
+    LabProgress,
+    current_lab,
+    fill,
+    find_lab,
+    load_labs,
+    read_progress,
+    run_checks,
+    summary,
+    write_progress,
+)
+from wizard.model.context import AccountContext
+from wizard.ports import AwsError
 
 if TYPE_CHECKING:
-    from wizard.labs import CheckResult, Lab, LabProgress
     from wizard.sandbox.shared import SharedSandbox
 
 ACTIONS = {
@@ -50,11 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     common.add_argument("--output", choices=("text", "json"), default="text")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for name, summary in ACTIONS.items():
+    for name, what in ACTIONS.items():
         sub = actions.add_parser(
             name,
-            help=summary,
-            description=summary[0].upper() + summary[1:] + ".",
+            help=what,
+            description=what[0].upper() + what[1:] + ".",
             parents=[common],
         )
         if name == "start":
@@ -71,8 +89,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Run one action."""
-    # Deferred for start-up time: the labs (pydantic models, YAML) load only when this runs.
-    from wizard.labs import LabFormatError, load_labs
 
     try:
         labs = load_labs(args.labs)
@@ -104,14 +120,11 @@ def _home() -> Path:
 
 def _sandbox() -> SharedSandbox:
     """The trainee's shared sandbox, started (its saved state restored) if it is not running."""
-    from screens.common.connection import shared_sandbox
-
     return shared_sandbox()
 
 
 def _fill(lab: Lab, text: str) -> str:
-    # Deferred: see run().
-    from wizard.labs import fill
+    # Deferred: the sandbox's modules load only when a lab needs them (names, seeding).
     from wizard.sandbox.server import DEMO_ACCOUNT, DEMO_REGION
 
     return str(fill(text, DEMO_ACCOUNT, DEMO_REGION))
@@ -126,7 +139,6 @@ def _emit(args: argparse.Namespace, out: TextIO, document: dict[str, Any], text:
 
 def _current(labs: list[Lab]) -> tuple[Lab, LabProgress]:
     """The lab started in this sandbox home, or a message that says how to start one."""
-    from wizard.labs import current_lab, read_progress
 
     home = _home()
     progress = read_progress(home)
@@ -147,6 +159,7 @@ def _current(labs: list[Lab]) -> tuple[Lab, LabProgress]:
 
 def _seed(lab: Lab) -> tuple[str | None, list[str]]:
     """Reset the sandbox to the demo account and seed the lab; who the trainee acts as."""
+    # Deferred: the sandbox's modules load only when a lab needs them (names, seeding).
     from wizard.sandbox.labs import LabSeedError, start_lab
     from wizard.sandbox.shared import SandboxUnavailable
 
@@ -177,7 +190,6 @@ def _goal_text(lab: Lab, identity: str | None) -> str:
 
 
 def _list(args: argparse.Namespace, labs: list[Lab], out: TextIO) -> int:
-    from wizard.labs import read_progress
 
     progress = read_progress(_home())
     rows = []
@@ -214,7 +226,6 @@ def _list(args: argparse.Namespace, labs: list[Lab], out: TextIO) -> int:
 
 
 def _begin(args: argparse.Namespace, lab: Lab, out: TextIO, *, hints_shown: int = 0) -> int:
-    from wizard.labs import LabProgress, read_progress, write_progress
 
     home = _home()
     trainee = read_progress(home).trainee
@@ -242,7 +253,6 @@ def _begin(args: argparse.Namespace, lab: Lab, out: TextIO, *, hints_shown: int 
 
 
 def _start(args: argparse.Namespace, labs: list[Lab], out: TextIO) -> int:
-    from wizard.labs import find_lab
 
     lab = find_lab(labs, args.name)
     if lab is None:
@@ -260,7 +270,6 @@ def _reset(args: argparse.Namespace, labs: list[Lab], out: TextIO) -> int:
 
 
 def _hint(args: argparse.Namespace, labs: list[Lab], out: TextIO) -> int:
-    from wizard.labs import write_progress
 
     lab, progress = _current(labs)
     total = len(lab.hints)
@@ -290,11 +299,7 @@ def _hint(args: argparse.Namespace, labs: list[Lab], out: TextIO) -> int:
 
 
 def _check(args: argparse.Namespace, labs: list[Lab], out: TextIO) -> int:
-    from wizard.aws.session import open_session
-    from wizard.aws.settings import SessionSettings
-    from wizard.labs import run_checks, summary, write_progress
-    from wizard.model.context import AccountContext
-    from wizard.ports import AwsError
+    # Deferred: the sandbox's modules load only when a lab needs them (names, seeding).
     from wizard.sandbox.server import DEMO_ACCOUNT, DEMO_REGION
 
     lab, progress = _current(labs)
