@@ -43,11 +43,10 @@ from screens.tui import keys
 from wizard import guide
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
+    from screens.common.backend import Backend
     from screens.tui.state import WizardState
-    from wizard.engine import Engine
     from wizard.labs import CheckResult, Lab, LabProgress
+    from wizard.ports import AwsCaller
 
 WATCH_SECONDS = 2.0
 """How often the wizard looks for a new message or a changed lab."""
@@ -266,6 +265,20 @@ def position_for(step_id: str, state: WizardState) -> Position:
 # --------------------------------------------------------------------------- the Done step
 
 
+def admin_caller(endpoint: str, region: str) -> AwsCaller:
+    """A read-only caller on the sandbox at ``endpoint``, as its administrator (blocking).
+
+    The checks judge the account whoever the trainee acts as (``lab check`` does the same):
+    a read-only identity must not turn "the trail is logging" into "could not read".
+    """
+    # Deferred: the SDK session loads on the Done step only, when a lab is current.
+    from wizard.aws.session import open_session
+    from wizard.aws.settings import SessionSettings
+
+    settings = SessionSettings(sandbox_endpoint=endpoint, region=region, read_only=True)
+    return open_session(settings, verify=False).caller
+
+
 class LabChecks(Static):
     """The Done step's lab section: the lab's checks, run once the screen shows."""
 
@@ -273,16 +286,17 @@ class LabChecks(Static):
     LabChecks { height: auto; margin: 1 0 0 0; }
     """
 
-    def __init__(self, link: ClassLink | None, engine: Callable[[], Engine]) -> None:
-        """Check ``link``'s lab (nothing shown without one) through ``engine()``'s caller.
+    def __init__(self, link: ClassLink | None, backend: Backend) -> None:
+        """Check ``link``'s lab (nothing shown without one) in ``backend``'s sandbox.
 
         Args:
             link: The wizard's lab, if any.
-            engine: The connected engine (called in the worker: it may block).
+            backend: The wizard's connection: the checks read its sandbox's account, as
+                the sandbox's administrator (:func:`admin_caller`).
         """
         super().__init__("", id="lab-checks", markup=False)
         self.link = link
-        self.engine = engine
+        self.backend = backend
         self.results: list[CheckResult] | None = None
         """The checks' results, once run."""
 
@@ -305,12 +319,18 @@ class LabChecks(Static):
             from wizard.labs import CheckResult, run_checks
 
             try:
-                engine = self.engine()
+                info = self.backend.connect()  # connected already: what it found
+                ctx = self.backend.engine.ctx
+                caller = (
+                    admin_caller(info.endpoint, ctx.region)
+                    if info.endpoint
+                    else self.backend.engine.caller  # not a sandbox: never with a lab
+                )
                 progress = link.progress
                 results = run_checks(
                     lab,
-                    engine.caller,
-                    engine.ctx,
+                    caller,
+                    ctx,
                     started=progress.started if progress is not None else None,
                 )
             except Exception as exc:  # the wizard's own job is done: say why, never crash

@@ -128,7 +128,7 @@ class DoneScreen(StepScreen):
             from screens.tui.lab import LabChecks
 
             # A lab is current: its checks first (they run in a worker once shown).
-            yield LabChecks(self.wizard.class_link, lambda: self.wizard.backend.engine)
+            yield LabChecks(self.wizard.class_link, self.wizard.backend)
         yield from self._compose_outcome()
 
     def _compose_outcome(self) -> ComposeResult:
