@@ -60,6 +60,7 @@ from screens.common.log_account import (
 )
 from screens.common.reporting import Printer, explain_step_error, print_outcome, stop_signals_set
 from screens.plain import existing
+from screens.plain import lab as plain_lab
 from screens.plain.existing import ExistingTrail
 from screens.plain.prompts import LinePrompter, Prompter, QuestionaryPrompter, line_mode
 from screens.plain.selectors import edit_selectors
@@ -380,6 +381,11 @@ class PlainWizard:
             return EXIT_INVALID
         engine = self.backend.engine
         self.show_account(info, engine)
+        lab = plain_lab.current(self.backend)
+        if lab is not None:  # a lab is started in the sandbox: its goal before the steps
+            heading, text = plain_lab.goal(lab)
+            self.heading(heading)
+            self.para(text)
         answers = self.collect()
         planned = self.review(answers, engine)
         if planned is None:
@@ -393,7 +399,12 @@ class PlainWizard:
             )
             self.offer_save(answers)
             return EXIT_INVALID
-        return self.act(answers, plan, found, engine)
+        code = self.act(answers, plan, found, engine)
+        if lab is not None:  # and its checks once the wizard is done
+            self.line()
+            for line in plain_lab.report(lab, plain_lab.check(lab, self.backend, info)):
+                self.line(line)
+        return code
 
     def connect(self) -> AccountInfo | None:
         """Open the session; without one, say why and offer the sandbox.
