@@ -22,12 +22,17 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.model.safe_io import FileRefused, read_bounded, write_atomically
+
+if TYPE_CHECKING:  # the labs' models and the SDK load only when a lab is current
+    from wizard.labs import CheckResult, Lab, LabProgress
+    from wizard.ports import AwsCaller
 
 POSITION = "wizard-position.json"
 """Where the wizard is: written by the wizard, read by the dashboard."""
@@ -168,3 +173,43 @@ def mark_broadcast_seen(home: Path, ident: str) -> None:
     seen = [i for i in seen_broadcasts(home) if i != ident]
     with contextlib.suppress(OSError):
         _write(home / BROADCAST_SEEN, [*seen, ident][-SEEN_KEPT:])
+
+
+# --------------------------------------------------------------------------- a lab's checks
+
+
+def admin_caller(endpoint: str, region: str) -> AwsCaller:
+    """A read-only caller on the sandbox at ``endpoint``, as its administrator (blocking).
+
+    A lab's checks judge the account whoever the trainee acts as (``lab check`` does the
+    same): a read-only identity must not turn "the trail is logging" into "could not read".
+    """
+    # Deferred: the SDK session loads only when a lab's checks run.
+    from wizard.aws.session import open_session
+    from wizard.aws.settings import SessionSettings
+
+    settings = SessionSettings(sandbox_endpoint=endpoint, region=region, read_only=True)
+    return open_session(settings, verify=False).caller
+
+
+def record_checks(home: Path, lab: Lab, results: Sequence[CheckResult]) -> LabProgress | None:
+    """Note a run of ``lab``'s checks in ``home``'s progress (blocking): one more attempt,
+    the results, passed once every check passed (and when it first did). None when another
+    lab is current there now."""
+    # Deferred: the labs' models load only when a lab is current.
+    from wizard.labs import read_progress, write_progress
+
+    progress = read_progress(home)
+    if progress.lab != lab.id:
+        return None
+    passed = bool(results) and all(r.passed for r in results)
+    progress = progress.model_copy(
+        update={
+            "attempts": progress.attempts + 1,
+            "checks": list(results),
+            "passed": progress.passed or passed,
+            "finished": progress.finished or (datetime.now(UTC) if passed else None),
+        }
+    )
+    write_progress(home, progress)
+    return progress

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,10 +32,12 @@ from screens.common.classroom import (
     BROADCAST,
     Broadcast,
     Position,
+    admin_caller,
     lab_folder,
     mark_broadcast_seen,
     now_text,
     read_broadcast,
+    record_checks,
     seen_broadcasts,
 )
 from screens.tui import keys
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
     from screens.common.backend import Backend
     from screens.tui.state import WizardState
     from wizard.labs import CheckResult, Lab, LabProgress
-    from wizard.ports import AwsCaller
 
 WATCH_SECONDS = 2.0
 """How often the wizard looks for a new message or a changed lab."""
@@ -136,26 +136,11 @@ class ClassLink:
     def record_checks(self, results: list[CheckResult]) -> LabProgress | None:
         """Note the checks' results in the progress (blocking): one more attempt, passed
         when every check passed (and when it first did)."""
-        # Deferred: the labs' models load only when a lab is current.
-        from wizard.labs import read_progress, write_progress
-
-        lab = self.lab
-        if lab is None:
+        if self.lab is None:
             return None
-        progress = read_progress(self.home)
-        if progress.lab != lab.id:
-            return progress
-        passed = bool(results) and all(r.passed for r in results)
-        finished = progress.finished or (datetime.now(UTC) if passed else None)
-        progress = progress.model_copy(
-            update={
-                "attempts": progress.attempts + 1,
-                "checks": list(results),
-                "passed": progress.passed or passed,
-                "finished": finished,
-            }
-        )
-        write_progress(self.home, progress)
+        progress = record_checks(self.home, self.lab, results)
+        if progress is None:
+            return None
         self.progress = progress
         self.stamps[PROGRESS_FILE] = _stamp(self.home / PROGRESS_FILE)
         return progress
@@ -263,20 +248,6 @@ def position_for(step_id: str, state: WizardState) -> Position:
 
 
 # --------------------------------------------------------------------------- the Done step
-
-
-def admin_caller(endpoint: str, region: str) -> AwsCaller:
-    """A read-only caller on the sandbox at ``endpoint``, as its administrator (blocking).
-
-    The checks judge the account whoever the trainee acts as (``lab check`` does the same):
-    a read-only identity must not turn "the trail is logging" into "could not read".
-    """
-    # Deferred: the SDK session loads on the Done step only, when a lab is current.
-    from wizard.aws.session import open_session
-    from wizard.aws.settings import SessionSettings
-
-    settings = SessionSettings(sandbox_endpoint=endpoint, region=region, read_only=True)
-    return open_session(settings, verify=False).caller
 
 
 class LabChecks(Static):
