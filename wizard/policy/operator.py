@@ -84,6 +84,22 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
             resources=(n.trail_arn,),
             purpose="create or update, start, verify and (on rollback) delete or restore the trail",
         ),
+        # The trails that may already record this account: the cost preview's other copies
+        # of management events (wizard.account.activity) and the organization trails of a
+        # landing zone (wizard.account.landing), whose ARNs name the management account.
+        # Read-only; refused, their settings show as unknown, never guessed.
+        Need(
+            sid="ReadOtherTrails",
+            actions=(
+                "cloudtrail:GetEventSelectors",
+                "cloudtrail:GetInsightSelectors",
+                "cloudtrail:GetTrail",
+                "cloudtrail:GetTrailStatus",
+            ),
+            resources=(f"arn:{p}:cloudtrail:*:*:trail/*",),
+            purpose="read what the other trails that may record this account record (the "
+            "cost of a second copy, landing-zone trails); read-only",
+        ),
         # The cost preview (wizard.account.activity): refused, it falls back to stated
         # defaults and says so, so these only make the estimate better, never the run safer.
         Need(

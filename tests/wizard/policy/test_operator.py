@@ -150,6 +150,18 @@ def test_star_resource_only_for_unscopable_actions(variant: str) -> None:
             assert action in UNSCOPABLE, f"{action} is granted on every resource"
 
 
+OTHER_TRAIL_READS = frozenset(
+    {
+        "cloudtrail:GetEventSelectors",
+        "cloudtrail:GetInsightSelectors",
+        "cloudtrail:GetTrail",
+        "cloudtrail:GetTrailStatus",
+    }
+)
+"""The only CloudTrail actions granted beyond this setup's trail: reads of the trails that
+may already record the account (cost preview, landing-zone trails)."""
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_resources_are_scoped_to_this_setup(variant: str) -> None:
     answers = VARIANTS[variant]
@@ -163,6 +175,10 @@ def test_resources_are_scoped_to_this_setup(variant: str) -> None:
             target = {f"arn:aws:s3:::{access.bucket}"} if access is not None else set()
             assert resources <= {names.bucket_arn, *target}, action
             assert names.bucket_arn in resources or resources <= target, action
+        elif service == "cloudtrail" and action in OTHER_TRAIL_READS:
+            # Read-only, on any trail: the trails that may already record this account.
+            assert resources <= {names.trail_arn, "arn:aws:cloudtrail:*:*:trail/*"}, action
+            assert "arn:aws:cloudtrail:*:*:trail/*" in resources, action
         elif service == "cloudtrail":
             assert resources == {names.trail_arn}, action
         elif service == "sns":
@@ -394,7 +410,9 @@ def test_an_existing_trail_can_be_read_updated_and_restored() -> None:
             "cloudtrail:UpdateTrail",
             "cloudtrail:RemoveTags",
         ):
-            assert grants[action] == {f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{trail}"}, (
+            own = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{trail}"
+            # GetInsightSelectors is also read on other trails (OTHER_TRAIL_READS).
+            assert grants[action] - {"arn:aws:cloudtrail:*:*:trail/*"} == {own}, (
                 example,
                 action,
             )
@@ -409,7 +427,19 @@ def test_trail_actions() -> None:
         "cloudtrail:PutEventSelectors",
         "cloudtrail:DeleteTrail",
     ):
-        assert grants[action] == {f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/acme-audit"}
+        own = {f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/acme-audit"}
+        # Every change is on this trail alone; a read may also be of other trails.
+        wanted = own | {"arn:aws:cloudtrail:*:*:trail/*"} if action in OTHER_TRAIL_READS else own
+        assert grants[action] == wanted, action
+
+
+def test_other_trails_are_only_read() -> None:
+    """Discovery reads the trails that may already record the account (organization trails
+    name the management account); nothing beyond this trail may be changed."""
+    for variant in VARIANTS:
+        grants = _grants(_policy(variant))
+        wide = {a for a, r in grants.items() if "arn:aws:cloudtrail:*:*:trail/*" in r}
+        assert wide == OTHER_TRAIL_READS, variant
 
 
 def test_organization_prerequisites() -> None:
