@@ -234,7 +234,7 @@ class RecordingMiddleware:
                 return result
             return self.app(environ, start_response)
         started = datetime.now(UTC)
-        request = _read_request(environ)
+        request = read_request(environ)
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -293,7 +293,9 @@ _QUERY_SCOPE = re.compile(r"^([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request$")
 _V2_HEADER = re.compile(r"^AWS ([^:\s]+):")
 
 
-def _read_request(environ: dict[str, Any]) -> _Request:
+def read_request(environ: dict[str, Any]) -> _Request:
+    """Who sent a request and what it asks (service, region, access key, operation), from
+    its WSGI environ; shared with the IAM enforcement (:mod:`wizard.sandbox.iam`)."""
     auth = str(environ.get("HTTP_AUTHORIZATION", ""))
     query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
     access_key: str | None = None

@@ -46,7 +46,7 @@ from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 from wizard.policy.access import Decision, PolicyFormatError, Principal, Request, evaluate
-from wizard.sandbox.delivery import _read_request
+from wizard.sandbox.delivery import read_request
 from wizard.sandbox.identities import ADMIN_USER
 from wizard.sandbox.rules import DUMMY_CREDENTIALS, partition_of
 
@@ -880,7 +880,7 @@ class IamGate:
         return self.app(environ, start_response)
 
     def _answer(self, environ: dict[str, Any]) -> Response | None:
-        request = _read_request(environ)
+        request = read_request(environ)
         caller = _caller(request.access_key)
         if caller is not None:
             account, user_arn, backend = caller

@@ -16,6 +16,7 @@ boto3 only inside :func:`create_trainee_identity`, moto never.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -127,8 +128,11 @@ def stale_identity(credentials: IdentityCredentials | None, caller_arn: str) -> 
     )
 
 
+@functools.lru_cache(maxsize=16)
 def _client(endpoint_url: str, account: str) -> Any:
     # boto3 on first use: the module stays cheap for commands that only read the file.
+    # One client per sandbox and account, kept: a new session's handlers cost a lab's
+    # seeding and checks a second a call on a busy machine (clients are thread-safe).
     import boto3
     import botocore.config
     import botocore.session
@@ -190,6 +194,8 @@ def create_trainee_identity(
             document); the message says which.
     """
     # boto3's error type on first use, as the client.
+    # Deferred: every --sandbox connection imports this module to read identity.json,
+    # and botocore's import is only needed once IAM is called.
     from botocore.exceptions import ClientError
 
     iam = _client(endpoint_url, account)
@@ -248,6 +254,8 @@ def switch_identity(endpoint_url: str, home: Path, name: str) -> IdentityCredent
     Raises:
         IdentityProblem: there is no such user (the message lists the users there are).
     """
+    # Deferred: every --sandbox connection imports this module to read identity.json,
+    # and botocore's import is only needed once IAM is called.
     from botocore.exceptions import ClientError
 
     iam = _client(endpoint_url, _DEMO_ACCOUNT)
@@ -292,6 +300,8 @@ def user_names(endpoint_url: str) -> list[str]:
 def describe_user(endpoint_url: str, name: str) -> list[str]:
     """The names of the policies of the IAM user ``name``: attached managed ones, inline ones
     (marked), and its groups' (marked); empty when it has none or does not exist."""
+    # Deferred: every --sandbox connection imports this module to read identity.json,
+    # and botocore's import is only needed once IAM is called.
     from botocore.exceptions import ClientError
 
     iam = _client(endpoint_url, _DEMO_ACCOUNT)
