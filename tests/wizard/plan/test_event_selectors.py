@@ -586,7 +586,8 @@ def test_aggregation_is_configured_after_the_data_events() -> None:
     step = steps["put-event-configuration"]
     assert step.call.params["AggregationConfigurations"] == aggregation_configurations(a)
     assert "put-event-selectors" in step.depends_on
-    assert "put-event-configuration" in steps["start-logging"].depends_on
+    # Logging starts beside the events' steps: it needs only the trail (issue 16).
+    assert steps["start-logging"].depends_on == ["create-trail"]
 
 
 # ------------------------------------------------------------------ scanners and controls
