@@ -15,7 +15,10 @@ Guarantees of :func:`apply_plan`:
   reported and the rollback goes on with the other steps.
 * Every mutating call (and undo call) is written to the journal, without secrets, twice:
   its intent before it is sent (durably: when the intent cannot be written the call is not
-  made, the step fails and the run rolls back) and its outcome after.
+  made, the step fails and the run rolls back) and its outcome after. The intents of the
+  steps that start together are written with one write, before the first of them is sent;
+  a forward call's outcome is on disk before any call that depends on it is sent (with
+  that call's intent) and at the latest with the summary.
 * A create answered "already exists" is a refusal unless the resource carries this run's
   tag (:mod:`wizard.run.ownership`): a resource the run did not create is never undone.
 * The policy of a resource the run did not create is read again right before it is written
@@ -643,6 +646,8 @@ class _Apply:
         self.first_failure: str | None = None
         self.sweeps: list[SweepResult] = []
         """Searches for keys a retried CreateKey made twice (wizard.run.orphans)."""
+        self.announced: dict[str, dict[str, Any]] = {}
+        """Steps whose first call's intent :meth:`announce` wrote, with its parameters."""
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -655,11 +660,11 @@ class _Apply:
         with contextlib.suppress(Exception):
             self.progress(ApplyEvent(kind=kind, step_id=step_id, message=message, attempt=attempt))
 
-    def write(self, kind: str, **fields: Any) -> None:
+    def write(self, kind: str, *, durable: bool = True, **fields: Any) -> None:
         if self.journal is None:
             return
         try:
-            self.journal.record(kind, **fields)
+            self.journal.record(kind, durable=durable, **fields)
         except OSError as exc:
             # Stopping halfway because the disk is full would leave the account in a worse
             # state than going on; the report says the journal is incomplete.
@@ -675,18 +680,8 @@ class _Apply:
         """
         if self.journal is None:
             return
-        fields: dict[str, Any] = {
-            "step_id": step.id,
-            "service": call.service,
-            "region": call.region,
-            "operation": call.operation,
-            "params": params,
-            "rollback": rollback,
-        }
-        if call.account is not None:
-            fields["account"] = call.account
         try:
-            self.journal.record("intent", **fields)
+            self.journal.record("intent", **_intent_fields(step, call, params, rollback))
         except OSError as exc:
             with self.lock:
                 self.journal_errors.append(f"intent of {step.id} {call.operation}: {exc}")
@@ -695,6 +690,46 @@ class _Apply:
                     f"The journal {self.journal.path} could not record {call.operation} "
                     f"before it was sent ({exc.strerror or exc}); the call was not made."
                 ) from exc
+
+    def announce(self, steps: Sequence[Step]) -> None:
+        """Record, with one durable write, the intents of the steps about to start together.
+
+        Every one of them is on disk before the first of their calls is sent, for one fsync
+        instead of one per call (which, one after another, also spread calls meant to go
+        out together over several round trips). A step whose call depends on a read made
+        when it runs (a policy or lifecycle merge) records its own intent then. When this
+        write fails, each step tries its own, and a step whose intent cannot be written is
+        not sent (:meth:`intent`).
+        """
+        if self.journal is None:
+            return
+        with self.lock:
+            outputs = dict(self.outputs)
+        fields: list[dict[str, Any]] = []
+        announced: dict[str, dict[str, Any]] = {}
+        for step in steps:
+            call = step.call
+            if is_read_only(call.operation) or guarded(step) or lifecycle_guarded(step):
+                continue
+            try:
+                params = resolve_placeholders(call.params, outputs)
+            except PlaceholderError:
+                continue  # the step fails when it runs, before any intent
+            fields.append({"kind": "intent", **_intent_fields(step, call, params, False)})
+            announced[step.id] = params
+        if not fields:
+            return
+        try:
+            self.journal.record_many(fields)
+        except OSError:
+            return
+        with self.lock:
+            self.announced.update(announced)
+
+    def was_announced(self, step: Step, params: Mapping[str, Any]) -> bool:
+        """True (once) when :meth:`announce` wrote this very call's intent."""
+        with self.lock:
+            return self.announced.pop(step.id, None) == params
 
     def cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
@@ -738,14 +773,21 @@ class _Apply:
             if not rollback:
                 with self.lock:
                     self.attempts[step.id] = attempt
-            if not is_read_only(call.operation):
+            if not is_read_only(call.operation) and not (
+                attempt == 1 and not rollback and self.was_announced(step, params)
+            ):
                 self.intent(step, call, params, rollback)
+            # A forward call's outcome is written with the next durable entry, which comes
+            # before any call that depends on it (its intent), or with the summary: a crash
+            # before then leaves the call in flight, for `recover` to look up. An undo's
+            # outcome is written at once: `recover` counts what was undone from them.
+            durable = rollback
             try:
                 response = self.caller_for(call).call(
                     call.service, call.region, call.operation, params
                 )
             except AwsError as err:
-                self.write(kind, error=f"{err.code}: {err.message}", **where)
+                self.write(kind, error=f"{err.code}: {err.message}", durable=durable, **where)
                 delays = self.conflict_delays if err.code in CONFLICT_CODES else self.delays
                 retry = (
                     err.code in step.retry_on
@@ -766,9 +808,9 @@ class _Apply:
                 attempt += 1
                 continue
             except Exception as exc:
-                self.write(kind, error=f"{type(exc).__name__}: {exc}", **where)
+                self.write(kind, error=f"{type(exc).__name__}: {exc}", durable=durable, **where)
                 raise
-            self.write(kind, result=response, **where)
+            self.write(kind, result=response, durable=durable, **where)
             return response
 
     # -- a step --------------------------------------------------------------------------
@@ -966,15 +1008,20 @@ class _Apply:
                 if not stopping and pending and self.cancelled():
                     stopping = cancelled = True
                 if not stopping:
+                    starting: list[Step] = []
                     for sid in pending:
-                        if len(running) >= max_workers:
+                        if len(running) + len(starting) >= max_workers:
                             break
                         with self.lock:
                             ready = all(self.status[d] == "done" for d in steps[sid].depends_on)
                             if ready:
                                 self.status[sid] = "running"
                         if ready:
-                            running[pool.submit(self.run_step, steps[sid])] = sid
+                            starting.append(steps[sid])
+                    # Their intents first, with one write: then they all go out at once.
+                    self.announce(starting)
+                    for step in starting:
+                        running[pool.submit(self.run_step, step)] = step.id
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -1198,6 +1245,23 @@ def _sweep_note(sweeps: Sequence[SweepResult]) -> str:
                 "and aws kms list-resource-tags."
             )
     return " ".join(parts)
+
+
+def _intent_fields(
+    step: Step, call: Call, params: Mapping[str, Any], rollback: bool
+) -> dict[str, Any]:
+    """The journal fields of a call's intent."""
+    fields: dict[str, Any] = {
+        "step_id": step.id,
+        "service": call.service,
+        "region": call.region,
+        "operation": call.operation,
+        "params": params,
+        "rollback": rollback,
+    }
+    if call.account is not None:
+        fields["account"] = call.account
+    return fields
 
 
 def _stale_keys(expected: Mapping[str, str], current: Mapping[str, str]) -> list[str]:

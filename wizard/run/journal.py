@@ -1,7 +1,7 @@
 """The apply journal: a crash-safe, secret-free record of every AWS call apply makes.
 
-One journal is one JSON document. It is rewritten in full after every entry (temporary file
-in the same directory, fsync, :func:`os.replace`, fsync of the directory), so whatever
+One journal is one JSON document. It is rewritten in full for every durable write (temporary
+file in the same directory, fsync, :func:`os.replace`, fsync of the directory), so whatever
 happens to the process the file on disk is always a complete, parseable document holding
 every entry written so far. That is what an operator needs after a crash: which resources
 were created, with which parameters, and which rollback calls already ran.
@@ -9,7 +9,15 @@ were created, with which parameters, and which rollback calls already ran.
 It is a write-ahead journal: apply records an ``intent`` entry, durably, *before* each
 mutating call, and the outcome (``call`` / ``rollback-call``) after it. A call whose intent
 has no outcome was in flight when the process died; ``cloudtrail-wizard recover`` looks the
-resource up to learn whether it happened. While a run writes its journal it holds an
+resource up to learn whether it happened.
+
+Each durable write costs an fsync (about 10 ms here, more on a busy disk), so apply writes
+the intents of the steps that start together with one :meth:`Journal.record_many`, and the
+outcome of a forward call without a write of its own (``durable=False``): it is on disk
+with the next durable write, which comes before any call that depends on it is sent (that
+call's intent) and at the latest with the summary. A crash before then leaves the intent
+without its outcome: the call counts as in flight and ``recover`` looks it up, exactly as
+after a crash while the request was on the wire. While a run writes its journal it holds an
 exclusive lock on ``<journal>.lock`` (released by the kernel when the process dies, even on
 ``kill -9``), so a journal with no summary whose lock is free belongs to a run that ended
 without finishing: an *unfinished run*.
@@ -30,7 +38,7 @@ import tempfile
 import textwrap
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -170,6 +178,42 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _entry(
+    kind: str,
+    *,
+    step_id: str | None = None,
+    service: str | None = None,
+    region: str | None = None,
+    operation: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    result: Any = None,
+    error: str | None = None,
+    rollback: bool = False,
+    message: str | None = None,
+    account: str | None = None,
+) -> dict[str, Any]:
+    """One journal entry (redacted, without its ``seq``), as :meth:`Journal.record` takes it."""
+    entry: dict[str, Any] = {"timestamp": _now(), "kind": kind}
+    optional: dict[str, Any] = {
+        "step_id": step_id,
+        "service": service,
+        "region": region,
+        "operation": operation,
+        "message": message,
+    }
+    entry.update({k: v for k, v in optional.items() if v is not None})
+    if account is not None:
+        entry["account"] = account
+    if params is not None:
+        entry["params"] = redact(dict(params))
+    if result is not None:
+        entry["result"] = redact(result)
+    if error is not None:
+        entry["error"] = redact(error)
+    entry["rollback"] = rollback
+    return entry
+
+
 class Journal:
     """A thread-safe, append-only journal stored as one JSON document.
 
@@ -200,6 +244,8 @@ class Journal:
         }
         self._encoded: list[tuple[dict[str, Any], str]] = []
         """Each entry written, with its text in the document (see :meth:`_text_locked`)."""
+        self._pending = False
+        """Entries recorded with ``durable=False`` are not on disk yet."""
 
     @classmethod
     def reopen(cls, path: Path | str) -> Journal:
@@ -237,8 +283,13 @@ class Journal:
         rollback: bool = False,
         message: str | None = None,
         account: str | None = None,
+        durable: bool = True,
     ) -> None:
         """Append one entry and rewrite the file atomically (durable when this returns).
+
+        With ``durable=False`` the entry is only added to the document: it reaches the disk
+        with the next durable write (another entry, :meth:`flush`, the summary), and until
+        then a crash loses it. For an outcome whose loss makes its call look in flight.
 
         Args:
             kind: What happened (``call``, ``rollback-call``, ``apply-started``, ...).
@@ -252,37 +303,66 @@ class Journal:
             rollback: True for calls made while rolling back.
             message: Free text for non-call entries.
             account: The account whose credentials made the call, when not the run's own.
+            durable: Write the file now (the default); False leaves that to the next write.
 
         Raises:
             OSError: the file could not be written (the previous file stays intact).
         """
-        entry: dict[str, Any] = {"timestamp": _now(), "kind": kind}
-        optional: dict[str, Any] = {
-            "step_id": step_id,
-            "service": service,
-            "region": region,
-            "operation": operation,
-            "message": message,
-        }
-        entry.update({k: v for k, v in optional.items() if v is not None})
-        if account is not None:
-            entry["account"] = account
-        if params is not None:
-            entry["params"] = redact(dict(params))
-        if result is not None:
-            entry["result"] = redact(result)
-        if error is not None:
-            entry["error"] = redact(error)
-        entry["rollback"] = rollback
+        entry = _entry(
+            kind,
+            step_id=step_id,
+            service=service,
+            region=region,
+            operation=operation,
+            params=params,
+            result=result,
+            error=error,
+            rollback=rollback,
+            message=message,
+            account=account,
+        )
+        self._append([entry], durable=durable)
+
+    def record_many(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Append several entries with one write of the file: all of them or none.
+
+        Each mapping holds :meth:`record`'s keyword arguments (``kind`` included). Apply
+        writes the intents of the steps it starts together this way: one fsync instead of
+        one per call, and every one of them on disk before the first call is sent.
+
+        Raises:
+            OSError: the file could not be written; none of the entries is in the journal.
+        """
+        if entries:
+            self._append([_entry(**dict(e)) for e in entries], durable=True)
+
+    def flush(self) -> None:
+        """Write entries recorded with ``durable=False`` that are not on disk yet.
+
+        Raises:
+            OSError: the file could not be written (the entries stay, for the next write).
+        """
         with self._lock:
-            entry["seq"] = len(self._doc["entries"]) + 1
-            self._doc["entries"].append(entry)
-            try:
+            if self._pending:
                 self._write_locked()
+                self._pending = False
+
+    def _append(self, entries: list[dict[str, Any]], *, durable: bool) -> None:
+        with self._lock:
+            for entry in entries:
+                entry["seq"] = len(self._doc["entries"]) + 1
+                self._doc["entries"].append(entry)
+            try:
+                if durable:
+                    self._write_locked()
+                else:
+                    self._encode_locked()  # a value that cannot be written fails now
             except BaseException:
                 # Not on disk, so not in the journal: the in-memory copy must say the same.
-                self._doc["entries"].pop()
+                del self._doc["entries"][-len(entries) :]
+                del self._encoded[len(self._doc["entries"]) :]
                 raise
+            self._pending = not durable
 
     def finish(self, summary: Mapping[str, Any]) -> None:
         """Write the final summary (status, per-step results) and rewrite the file.
@@ -332,6 +412,15 @@ class Journal:
         same, byte for byte.
         """
         entries = self._doc["entries"]
+        self._encode_locked()
+        head = {**self._doc, "entries": _ENTRIES_MARK}
+        text = json.dumps(head, indent=2, default=_json_default, ensure_ascii=False)
+        listed = "[\n" + ",\n".join(t for _e, t in self._encoded) + "\n  ]" if entries else "[]"
+        return text.replace(json.dumps(_ENTRIES_MARK), listed, 1)
+
+    def _encode_locked(self) -> None:
+        """Encode the entries not encoded yet (each entry is encoded once)."""
+        entries = self._doc["entries"]
         known = 0
         while (
             known < min(len(entries), len(self._encoded))
@@ -342,10 +431,6 @@ class Journal:
         for entry in entries[known:]:
             text = json.dumps(entry, indent=2, default=_json_default, ensure_ascii=False)
             self._encoded.append((entry, textwrap.indent(text, "    ")))
-        head = {**self._doc, "entries": _ENTRIES_MARK}
-        text = json.dumps(head, indent=2, default=_json_default, ensure_ascii=False)
-        listed = "[\n" + ",\n".join(t for _e, t in self._encoded) + "\n  ]" if entries else "[]"
-        return text.replace(json.dumps(_ENTRIES_MARK), listed, 1)
 
     def _write_locked(self) -> None:
         # Serialise first: a value json cannot handle must fail before the file is touched.

@@ -102,6 +102,72 @@ def test_a_failed_write_keeps_the_previous_file(
     assert [e["step_id"] for e in journal.entries] == ["first"]  # memory agrees with disk
 
 
+def test_record_many_writes_its_entries_with_one_write_all_or_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "j.json"
+    journal = Journal(path)
+    journal.record("apply-started", message="go")
+    writes: list[str] = []
+    real_replace = os.replace
+
+    def counted(src: Any, dst: Any) -> None:
+        writes.append(str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", counted)
+    journal.record_many(
+        [
+            {"kind": "intent", "step_id": "a", "operation": "PutBucketEncryption"},
+            {"kind": "intent", "step_id": "b", "operation": "PutBucketPolicy", "params": {"x": 1}},
+        ]
+    )
+    assert writes == [str(path)], "one write for both"
+    doc = load_journal(path)
+    assert [(e["seq"], e.get("step_id")) for e in doc["entries"]] == [(1, None), (2, "a"), (3, "b")]
+    assert doc["entries"][2]["params"] == {"x": 1}
+
+    def full(src: Any, dst: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(OSError, match="disk full"):
+        journal.record_many(
+            [{"kind": "intent", "step_id": "c"}, {"kind": "intent", "step_id": "d"}]
+        )
+    monkeypatch.setattr(os, "replace", real_replace)
+    # Neither is in the journal, on disk or in memory; the next entry follows on.
+    assert [e.get("step_id") for e in journal.entries] == [None, "a", "b"]
+    journal.record("call", step_id="a")
+    assert [(e["seq"], e.get("step_id")) for e in load_journal(path)["entries"]][-1] == (4, "a")
+
+
+def test_an_entry_that_need_not_be_durable_is_on_disk_with_the_next_write(tmp_path: Path) -> None:
+    """An outcome recorded with durable=False is not written by itself: the next durable
+    entry (the next intent), a flush or the summary carries it to disk, in its place."""
+    path = tmp_path / "j.json"
+    journal = Journal(path)
+    journal.record("intent", step_id="a", operation="CreateBucket")
+    journal.record("call", step_id="a", operation="CreateBucket", durable=False)
+    assert [e["kind"] for e in load_journal(path)["entries"]] == ["intent"]
+    assert [e["kind"] for e in journal.entries] == ["intent", "call"]
+
+    journal.record("intent", step_id="b", operation="CreateTrail")
+    assert [(e["seq"], e["kind"], e["step_id"]) for e in load_journal(path)["entries"]] == [
+        (1, "intent", "a"),
+        (2, "call", "a"),
+        (3, "intent", "b"),
+    ]
+    journal.record("call", step_id="b", operation="CreateTrail", durable=False)
+    journal.flush()
+    assert [e["kind"] for e in load_journal(path)["entries"]][-1] == "call"
+    journal.record("call", step_id="c", durable=False)
+    journal.finish({"status": "applied"})
+    doc = load_journal(path)
+    assert [e["step_id"] for e in doc["entries"]][-1] == "c"
+    assert doc["summary"]["status"] == "applied"
+
+
 def test_concurrent_records_are_all_kept(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.json")
     barrier = threading.Barrier(8, timeout=30)

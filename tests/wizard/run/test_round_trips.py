@@ -9,6 +9,7 @@ colleague's change during that pause is still caught.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,101 @@ def test_apply_sends_the_bucket_settings_and_policy_together(
     assert outcome.report.status == "applied", outcome.report.message
     assert overlap.peak == len(expected), overlap.seen
     assert set(overlap.met) == expected
+
+
+def test_logging_starts_beside_the_event_selectors(engine: Engine, tmp_path: Path) -> None:
+    """StartLogging needs only the trail: it goes out with PutEventSelectors, not after."""
+    answers = the_answers("sse-s3")
+    plan, found = engine.plan(answers)
+    assert plan.step("start-logging").depends_on == ["create-trail"]
+    calls = {"StartLogging", "PutEventSelectors"}
+    overlap = OverlapCaller(engine.caller, calls, together=len(calls))
+
+    outcome = Engine(overlap, engine.ctx).apply(
+        answers, plan, found=found, journal_path=tmp_path / "journal.json", paused=False
+    )
+
+    assert outcome.report.status == "applied", outcome.report.message
+    assert outcome.verification is not None and outcome.verification.ok, outcome.verification
+    assert overlap.peak == len(calls), overlap.seen
+
+
+# ----------------------------------------------------------------------------- journal
+
+
+class JournalOnDisk(PassThroughCaller):
+    """Reads the journal file as each change is sent: which intents and outcomes it holds."""
+
+    def __init__(self, inner: Any, path: Path, plan: Plan) -> None:
+        super().__init__(inner)
+        self.path = path
+        self.steps = {s.call.operation: s.id for s in plan.steps}
+        assert len(self.steps) == len(plan.steps), "one step per operation in these plans"
+        self.seen: dict[str, tuple[set[str], set[str]]] = {}
+        """Step id -> (steps with an intent on disk, steps with an outcome on disk)."""
+
+    def call(self, service: str, region: str, operation: str, params: Any = None) -> dict[str, Any]:
+        step = self.steps.get(operation)
+        if step is not None and step not in self.seen:
+            entries = load_journal(self.path)["entries"]
+            intents = {e["step_id"] for e in entries if e["kind"] == "intent"}
+            outcomes = {e["step_id"] for e in entries if e["kind"] == "call"}
+            self.seen[step] = (intents, outcomes)
+        return self.inner.call(service, region, operation, params)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_the_intents_of_steps_that_start_together_are_on_disk_before_any_is_sent(
+    name: str, engine: Engine, tmp_path: Path
+) -> None:
+    """Write-ahead, one write per level: when a change is sent, the intents of every step
+    starting with it (the same dependencies) are already on disk, and so are the outcomes of
+    the steps it waits for."""
+    answers = the_answers(name)
+    plan, found = engine.plan(answers)
+    path = tmp_path / "journal.json"
+    watcher = JournalOnDisk(engine.caller, path, plan)
+
+    outcome = Engine(watcher, engine.ctx).apply(
+        answers, plan, found=found, journal_path=path, paused=False
+    )
+
+    assert outcome.report.status == "applied", outcome.report.message
+    assert set(watcher.seen) == {s.id for s in plan.steps}
+    for step in plan.steps:
+        intents, outcomes = watcher.seen[step.id]
+        together = {s.id for s in plan.steps if set(s.depends_on) == set(step.depends_on)}
+        assert together <= intents, (step.id, together - intents)
+        assert set(step.depends_on) <= outcomes, (step.id, set(step.depends_on) - outcomes)
+
+
+def test_the_journal_is_written_once_per_level(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each durable write costs an fsync: apply makes one for the start, one per set of steps
+    that start together (their intents, and the outcomes before them) and one for the
+    summary, not two per call."""
+    answers = the_answers("sse-s3")
+    plan, found = engine.plan(answers)
+    path = tmp_path / "journal.json"
+    writes: list[str] = []
+    real = os.fsync
+
+    def counted(fd: int) -> None:
+        writes.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counted)  # the journal's fsyncs (nothing else syncs)
+    outcome = engine.apply(answers, plan, found=found, journal_path=path, paused=False)
+    monkeypatch.undo()
+
+    assert outcome.report.status == "applied", outcome.report.message
+    starts = {frozenset(s.depends_on) for s in plan.steps}
+    files = [w for w in writes if w != str(tmp_path)]  # each write also syncs the directory
+    assert len(files) <= 2 + len(starts) < len(plan.steps), (files, starts)
+    entries = load_journal(path)["entries"]
+    assert sum(e["kind"] == "intent" for e in entries) == len(plan.steps)
+    assert sum(e["kind"] == "call" for e in entries) == len(plan.steps)
 
 
 # ------------------------------------------------------------------------ verification
