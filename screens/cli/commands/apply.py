@@ -95,7 +95,11 @@ def _apply(args: argparse.Namespace, out: TextIO, worker: WorkerSession | None) 
     with connect(args, read_only=args.dry_run, worker=worker) as conn:
         try:
             engine = central_engine(conn, args, answers, read_only=args.dry_run)
-            plan, found = engine.plan(answers)
+            # The cost preview is for a person deciding whether to apply: with --yes the
+            # decision is made, and its reads (the regions, up to twenty pages of recent
+            # events, the other trails) would hold the first change back by several round
+            # trips. `plan` and the [y/N] question show it.
+            plan, found = engine.plan(answers, cost=preview_cost(args))
         except AwsError as err:
             return report_aws_failure(err)
         if plan.blocked:
@@ -106,6 +110,8 @@ def _apply(args: argparse.Namespace, out: TextIO, worker: WorkerSession | None) 
             return _dry_run(args, conn, engine, plan, path, out)
         if not as_json:
             out.write(plan_to_text(plan))
+            if plan.cost is None and not preview_cost(args):
+                out.write(NO_COST_WITH_YES + "\n")
         if plan.unchanged:
             outcome = engine.apply(answers, plan, found=found, explain=explain_step_error)
             _report_unchanged(args, plan, outcome, out)
@@ -128,6 +134,19 @@ def _apply(args: argparse.Namespace, out: TextIO, worker: WorkerSession | None) 
             )
     _report(args, plan, answers, outcome, out)
     return exit_code(outcome)
+
+
+NO_COST_WITH_YES = (
+    "Cost per month: not estimated with --yes (its reads would delay the changes); "
+    "`cloudtrail-wizard plan ANSWERS` shows it."
+)
+"""What ``apply --yes`` prints where the plan would show its cost."""
+
+
+def preview_cost(args: argparse.Namespace) -> bool:
+    """Whether the plan shows its cost: when someone may read it before anything changes
+    (a dry run, the ``[y/N]`` question), not with ``--yes``."""
+    return bool(args.dry_run or not args.yes)
 
 
 def _report_unchanged(args: argparse.Namespace, plan: Plan, outcome: Outcome, out: TextIO) -> None:
