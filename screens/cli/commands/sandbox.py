@@ -31,6 +31,7 @@ ACTIONS = {
     "status": "where the shared sandbox lives, whether it runs, its endpoint",
     "stop": "stop the shared sandbox (its state is kept; the next --sandbox command restarts it)",
     "reset": "start over: the shared sandbox goes back to the freshly seeded demo account",
+    "deliver": "deliver every trail's log files and digests now, instead of at the next interval",
 }
 """The shared sandbox's actions, and what ``--help`` says of each."""
 
@@ -132,7 +133,14 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     try:
         if action == "identity":
             return _identity(args.name, out)
-        return {"start": _start, "status": _status, "stop": _stop, "reset": _reset}[action](out)
+        actions = {
+            "start": _start,
+            "status": _status,
+            "stop": _stop,
+            "reset": _reset,
+            "deliver": _deliver,
+        }
+        return actions[action](out)
     except SandboxUnavailable as exc:
         raise UsageError(str(exc)) from None
 
@@ -159,6 +167,31 @@ def _start(out: TextIO) -> int:
         "It keeps running in the background: `cloudtrail-wizard sandbox stop` stops it, "
         "`cloudtrail-wizard sandbox reset` starts over.\n"
     )
+    return EXIT_OK
+
+
+def _deliver(out: TextIO) -> int:
+    # The sandbox's modules load only when this command runs.
+    from wizard.sandbox.shared import ensure_sandbox
+
+    sandbox = ensure_sandbox()
+    report = sandbox.deliver_now()
+    out.write(
+        f"Delivered {len(report.log_files)} log file(s) and {len(report.digest_files)} "
+        f"digest file(s) in the sandbox at {sandbox.endpoint_url}.\n"
+    )
+    for uri in (*report.log_files, *report.digest_files):
+        out.write(f"  {uri}\n")
+    for trail, error in sorted(report.errors.items()):
+        out.write(
+            f"  {trail}: delivery failed with {error} (its GetTrailStatus says so too: "
+            "`cloudtrail-wizard --sandbox status` shows it)\n"
+        )
+    if not (report.log_files or report.digest_files or report.errors):
+        out.write(
+            "  Nothing to deliver: no trail is logging, or no call was made since the last "
+            "delivery.\n"
+        )
     return EXIT_OK
 
 

@@ -78,7 +78,10 @@ def test_sandbox_commands_share_one_account_until_reset(state: Path) -> None:
     assert f"export AWS_ENDPOINT_URL=http://127.0.0.1:{first.record.port}" in started.stdout
     again = find_sandbox(home)
     assert again is not None and again.record.pid != first.record.pid
-    assert again.deliver_now().digest_files
+    delivered = cli(state, "sandbox", "deliver")  # as a trainer would, instead of waiting
+    assert delivered.returncode == EXIT_OK, delivered.stderr
+    assert f"in the sandbox at {again.endpoint_url}" in delivered.stdout
+    assert "/CloudTrail-Digest/us-east-1/" in delivered.stdout
 
     logs = cli(state, "--sandbox", "logs", TRAIL)
     assert logs.returncode == EXIT_OK, logs.stderr
