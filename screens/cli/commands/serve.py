@@ -259,7 +259,8 @@ def _class_setup(args: argparse.Namespace) -> _ClassOptions | None:
     if not getattr(args, "classroom", False):
         if given:
             flags = ", ".join("--" + o.replace("_", "-") for o in given)
-            raise UsageError(f"{flags} only mean something with --class; add --class.")
+            verb = "mean" if len(given) > 1 else "means"
+            raise UsageError(f"{flags} only {verb} something with --class; add --class.")
         return None
     name = args.class_name or DEFAULT_CLASS
     try:

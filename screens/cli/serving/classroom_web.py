@@ -370,6 +370,7 @@ class ClassroomWeb:
                 log.exception("could not start lab %s for trainee %s", lab, i)
                 return
             self.room.note_controls(i, None)
+            log.info("trainee %s: lab set to %s", i, lab or "none")
             await asyncio.to_thread(_notice, home, f"The trainer set your lab: {title}.")
 
         if ident is not None:
