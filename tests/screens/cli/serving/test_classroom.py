@@ -352,3 +352,26 @@ def test_trainee_ids_are_hashes_of_the_cookie() -> None:
     ident = trainee_id(token)
     assert len(ident) == 24 and token not in ident
     assert trainee_id(token) == ident and trainee_id(new_trainee()) != ident
+
+
+# --------------------------------------------------------------------------- the command
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["serve", "--labs", "somewhere"], "--labs only means something with --class"),
+        (
+            ["serve", "--class-name", "x", "--class-dir", "y"],
+            "--class-name, --class-dir only mean something with --class",
+        ),
+        (["serve", "--class", "--class-name", "../up"], "use 1-64 letters, digits"),
+    ],
+)
+def test_class_options_are_checked_before_listening(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from screens.cli.main import main
+
+    assert main([*argv, "--port", "0"]) == 2
+    assert says in capsys.readouterr().err
