@@ -615,21 +615,44 @@ class _AccountJournal(Journal):
         rollback: bool = False,
         message: str | None = None,
         account: str | None = None,
+        durable: bool = True,
     ) -> None:
         """Record in the parent journal, the step id prefixed with the account."""
         self._parent.record(
-            kind,
-            step_id=f"{self._account}:{step_id}" if step_id else None,
-            service=service,
-            region=region,
-            operation=operation,
-            params=params,
-            result=result,
-            error=error,
-            rollback=rollback,
-            message=f"account {self._account}" + (f": {message}" if message else ""),
-            account=account,
+            **self._tagged(
+                {
+                    "kind": kind,
+                    "step_id": step_id,
+                    "service": service,
+                    "region": region,
+                    "operation": operation,
+                    "params": params,
+                    "result": result,
+                    "error": error,
+                    "rollback": rollback,
+                    "message": message,
+                    "account": account,
+                }
+            ),
+            durable=durable,
         )
+
+    def record_many(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Record several entries in the parent journal with one write, each tagged."""
+        self._parent.record_many([self._tagged(dict(e)) for e in entries])
+
+    def flush(self) -> None:
+        """Write the parent journal's entries not on disk yet."""
+        self._parent.flush()
+
+    def _tagged(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """An entry's fields with the step id prefixed and the message naming the account."""
+        step_id, message = fields.get("step_id"), fields.get("message")
+        return {
+            **fields,
+            "step_id": f"{self._account}:{step_id}" if step_id else None,
+            "message": f"account {self._account}" + (f": {message}" if message else ""),
+        }
 
     def finish(self, summary: Mapping[str, Any]) -> None:
         """An account's end is an entry; the run's summary is written once, at the end."""
@@ -773,7 +796,12 @@ class Onboarding:
             list(pool.map(one, states))
 
     def _release(self, state: _State) -> None:
-        """Done with the account for now: free its caller's clients (see ``release``)."""
+        """Done with the account for now: free its caller's clients (see ``release``), and
+        what its planning read (applying plans again on fresh discovery; only a dry run
+        records the plan made here)."""
+        state.found = None
+        if not self.dry_run:
+            state.plan = None
         if self.release is not None and state.caller is not None:
             try:
                 self.release(state.caller)

@@ -24,6 +24,7 @@ from botocore.credentials import (
     CredentialResolver,
     DeferredRefreshableCredentials,
 )
+from botocore.errorfactory import ClientExceptionsFactory
 from botocore.loaders import Loader, create_loader
 
 from wizard.aws.clients import Boto3Caller, ClientFactory, credentials_problem_from
@@ -88,10 +89,33 @@ def _sts_session() -> botocore.session.Session:
         return _STS_SESSION
 
 
+_EXCEPTIONS: ClientExceptionsFactory | None = None
+_EXCEPTIONS_LOCK = threading.Lock()
+
+
+def _shared_exceptions() -> ClientExceptionsFactory:
+    """One factory of clients' exception classes for every assumed-role session.
+
+    Each session's own factory builds and keeps the exception classes of every service it
+    makes a client for (about 90 KB an account for onboarding's services): a thousand
+    accounts' sessions held 90 MB of identical classes, and built them a thousand times.
+    The classes depend only on the service model.
+    """
+    global _EXCEPTIONS
+    with _EXCEPTIONS_LOCK:  # _bare_session runs under both other locks
+        if _EXCEPTIONS is None:
+            _EXCEPTIONS = ClientExceptionsFactory()
+        return _EXCEPTIONS
+
+
 def _bare_session() -> botocore.session.Session:
     # Ignore AWS_PROFILE: the new session's only credentials are the assumed role's.
     session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     session.register_component("data_loader", _shared_loader())
+    # An internal component of botocore's session (clients look it up there), hence the
+    # private method: the public register_component would not be seen.
+    register: Any = session._register_internal_component  # type: ignore[attr-defined]
+    register("exceptions_factory", _shared_exceptions())
     return session
 
 
