@@ -18,6 +18,7 @@ Pure core: every call goes through the :class:`wizard.ports.AwsCaller` port.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from wizard.model.answers import Answers
@@ -51,6 +52,9 @@ SIMULATE = "SimulatePrincipalPolicy"
 
 _DETAIL_LIMIT = 160
 """Longest error detail quoted in a finding."""
+
+MAX_SIMULATIONS = 16
+"""Simulator requests in flight at once (a setup has about ten needs at most)."""
 
 _SSO_ROLE_PREFIX = "AWSReservedSSO_"
 """IAM Identity Center roles: they always live under a path the session ARN does not show."""
@@ -228,8 +232,8 @@ def check_permissions(caller: AwsCaller, ctx: AccountContext, answers: Answers) 
     """Check with IAM's policy simulator that the operator may do everything the setup needs.
 
     One ``SimulatePrincipalPolicy`` request per :class:`~wizard.policy.operator.Need` (its
-    actions on
-    its resources, its condition values as context entries).
+    actions on its resources, its condition values as context entries), all of them at
+    once: one round trip, not one per need, and the first change waits for the answer.
 
     Args:
         caller: Makes the IAM calls (read-only: the simulator changes nothing).
@@ -245,14 +249,18 @@ def check_permissions(caller: AwsCaller, ctx: AccountContext, answers: Answers) 
     principal, reason = simulation_principal(ctx.caller_arn)
     if principal is None:
         return _unchecked(reason, ctx.caller_arn)
+    # The simulator answering at all shows the caller may call it.
+    needs = [n for n in operator_needs(answers, ctx) if n.actions != (f"iam:{SIMULATE}",)]
     missing: list[Missing] = []
-    for need in operator_needs(answers, ctx):
-        if need.actions == (f"iam:{SIMULATE}",):
-            continue  # the simulator answering at all shows the caller may call it
-        try:
-            missing += _simulate(caller, ctx.region, principal, need)
-        except Exception as err:  # advisory check: every failure means "not checked"
-            return _unchecked(_why_not(err), principal)
+    with ThreadPoolExecutor(
+        max_workers=max(1, min(len(needs), MAX_SIMULATIONS)), thread_name_prefix="simulate"
+    ) as pool:
+        asked = [pool.submit(_simulate, caller, ctx.region, principal, n) for n in needs]
+        for answer in asked:  # in the needs' order, whatever order the answers come in
+            try:
+                missing += answer.result()
+            except Exception as err:  # advisory check: every failure means "not checked"
+                return _unchecked(_why_not(err), principal)
     if not missing:
         return None
     return Finding(

@@ -9,6 +9,7 @@ HTTP: plain moto, which lacks the simulator, and the sandbox, which answers it
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -16,7 +17,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from tests.callers import PassThroughCaller
 from tests.sandbox_fixtures import ACCOUNT, REGION, RequestLog
+from wizard.account import permissions
 from wizard.account.permissions import (
     CHECKED_CODE,
     UNCHECKED_CODE,
@@ -77,7 +80,10 @@ class StubbedFactory(ClientFactory):
 
 
 @pytest.fixture
-def stubbed() -> Iterator[StubbedFactory]:
+def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubbedFactory]:
+    # The stubber answers in the order its exchanges were queued: one request at a time
+    # keeps the needs' order (against AWS or the sandbox they all go out at once).
+    monkeypatch.setattr(permissions, "MAX_SIMULATIONS", 1)
     factory = StubbedFactory()
     with factory.stubber:
         yield factory
@@ -379,6 +385,50 @@ def test_on_the_sandbox_the_permissions_are_checked(engine: Engine, server_log: 
     assert not [f for f in plan.findings if f.code.startswith("operator-permissions")]
     assert not plan.blocked
     assert simulate_requests(server_log) == len(simulated_needs(SIMPLE, engine.ctx))
+
+
+class HeldSimulations(PassThroughCaller):
+    """Holds each simulator request until ``together`` are in flight (or 5 s pass)."""
+
+    def __init__(self, inner: AwsCaller, together: int) -> None:
+        super().__init__(inner)
+        self.together = together
+        self.lock = threading.Condition()
+        self.in_flight = 0
+        self.peak = 0
+
+    def paginate(
+        self,
+        service: str,
+        region: str,
+        operation: str,
+        result_key: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Any]:
+        if operation != "SimulatePrincipalPolicy":
+            return self.inner.paginate(service, region, operation, result_key, params)
+        with self.lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            self.lock.notify_all()
+            self.lock.wait_for(lambda: self.peak >= self.together, timeout=5)
+        try:
+            return self.inner.paginate(service, region, operation, result_key, params)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def test_every_need_is_simulated_at_once(engine: Engine, server_log: RequestLog) -> None:
+    """One round trip for the whole check, not one per need: the first change waits for it."""
+    needs = simulated_needs(ANSWERS, engine.ctx)
+    held = HeldSimulations(engine.caller, together=len(needs))
+
+    finding = check_permissions(held, engine.ctx, ANSWERS)
+
+    assert finding is None, finding
+    assert held.peak == len(needs) > 1
+    assert simulate_requests(server_log) == len(needs)
 
 
 def test_the_check_can_be_skipped(engine: Engine, server_log: RequestLog) -> None:
