@@ -42,6 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine import load, priority  # noqa: E402
 from stack import Stack, bench_bucket  # noqa: E402
 
 FIRST_ROWS = 1.0
@@ -289,7 +290,8 @@ def show(label: str, t: Timings) -> None:
         f"  {label:<34} first rows {s(t.first)}  all rows {s(t.full)}  "
         f"verdicts on screen {s(t.viewed)}  every verdict {s(t.done)}  "
         f"longest stall {t.stall * 1000:5.0f} ms  slowest key {t.key * 1000:4.0f} ms  "
-        f"({t.rows} rows)"
+        f"({t.rows} rows); {load()}",
+        flush=True,
     )
 
 
@@ -307,8 +309,16 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=60)
     parser.add_argument("--buckets", type=int, default=1000)
     parser.add_argument("--keys", type=int, default=300)
+    parser.add_argument("--priority", action="store_true", help="run ahead of other sessions")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
+    with priority(args.priority) as how:
+        print(how, flush=True)
+        return measure(args)
+
+
+def measure(args: argparse.Namespace) -> int:
+    """Every picker, timed and checked, printed."""
     print(
         f"{args.buckets} buckets in 4 regions, {args.keys} keys in 3 regions; "
         f"{args.latency_ms:g} ms added to every request by a proxy. Seeding…",
