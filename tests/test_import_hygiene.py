@@ -227,7 +227,9 @@ LAZY = ("textual", "textual_serve", "aiohttp", "questionary", "screens.tui", "sc
 """What the command line loads only for the command that needs it: the full-screen wizard,
 the plain prompts, the web server (``serve``)."""
 WEB_SERVER = "screens.cli.serving.server"
-"""The one command-line module that imports textual-serve and aiohttp (``serve`` only)."""
+"""The command-line module that imports textual-serve and aiohttp (``serve`` only)."""
+CLASS_PAGES = "screens.cli.serving.classroom_web"
+"""The class's pages, on the same aiohttp server (``serve --class`` only)."""
 
 _CLI_PROBE = """
 import importlib, json, pkgutil, sys
@@ -236,7 +238,7 @@ deferred = sys.argv[1]
 selected = []
 for package in (screens.cli, screens.common):
     for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-        if info.name.endswith(".__main__") or info.name == deferred:
+        if info.name.endswith(".__main__") or info.name in deferred.split(","):
             continue
         importlib.import_module(info.name)
         selected.append(info.name)
@@ -252,7 +254,7 @@ def test_command_line_modules_load_no_front_end() -> None:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-c", _CLI_PROBE, WEB_SERVER],
+        [sys.executable, "-c", _CLI_PROBE, f"{WEB_SERVER},{CLASS_PAGES}"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -271,7 +273,7 @@ def test_command_line_modules_load_no_front_end() -> None:
         "screens.common.connection",
     ):
         assert module in selected
-    offenders = sorted(m for m in report["loaded"] if _banned(m, (*LAZY, WEB_SERVER)))
+    offenders = sorted(m for m in report["loaded"] if _banned(m, (*LAZY, WEB_SERVER, CLASS_PAGES)))
     assert offenders == []
 
 
@@ -309,13 +311,14 @@ def test_the_command_line_defers_front_ends_and_says_why() -> None:
     for path in files:
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source, filename=str(path))
-        allowed = ("textual_serve", "aiohttp") if path.name == "server.py" else ()
+        web = path.name in ("server.py", "classroom_web.py")
+        allowed = ("textual_serve", "aiohttp") if web else ()
         for line, module in _module_level_imports(tree):
-            if _banned(module, (*LAZY, WEB_SERVER)) and not _banned(module, allowed):
+            if _banned(module, (*LAZY, WEB_SERVER, CLASS_PAGES)) and not _banned(module, allowed):
                 offences.append(f"{path.relative_to(ROOT)}:{line}: imports {module} at once")
         lines = source.splitlines()
         for line, module in _imported_names(tree):
-            if _banned(module, (*LAZY, WEB_SERVER)) and not _banned(module, allowed):
+            if _banned(module, (*LAZY, WEB_SERVER, CLASS_PAGES)) and not _banned(module, allowed):
                 above = line - 2
                 while above >= 0 and lines[above].lstrip().startswith(("from ", "import ")):
                     above -= 1

@@ -58,7 +58,8 @@ from screens.cli.serving.session import SESSION_CODE
 from screens.common.answers import load_one
 from screens.common.errors import EXIT_FAILED, EXIT_OK, UsageError
 
-if TYPE_CHECKING:  # aiohttp and the class's modules load only when serving a class
+if TYPE_CHECKING:
+    # The types only: aiohttp and the class's modules load only when serving a class.
     from screens.cli.serving.classroom_web import ClassroomWeb
     from screens.cli.serving.trainees import Trainees
 

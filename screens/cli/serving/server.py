@@ -46,7 +46,8 @@ from screens.cli.serving.trainees import (
     trainee_id,
 )
 
-if TYPE_CHECKING:  # the class's module loads only for serve --class
+if TYPE_CHECKING:
+    # The type only: the class's module loads only for serve --class (the command passes it).
     from screens.cli.serving.classroom_web import ClassroomWeb
 
 log = logging.getLogger("cloudtrail-wizard.serve")
