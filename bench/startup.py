@@ -16,13 +16,16 @@ its ratio to a baseline:
   the help panel's border on every line, footer; the minimal app's header, label and
   footer). Help is shown: every wizard run is a first run. The runs alternate between the
   three; medians are printed with the CPU time the process used by then (all threads;
-  steadier than wall time on a busy machine). Target: at most 1.5x the minimal app.
+  steadier than wall time on a busy machine). Target: at most 1.2x the minimal app.
 
 The children run with their byte-code cached (``PYTHONPYCACHEPREFIX``, filled by an untimed
 warm-up run), as an installed copy has it: with ``PYTHONDONTWRITEBYTECODE`` set and an
 editable install, the wizard's modules would be compiled on every start (about 10 ms).
 
-Run: ``.venv/bin/python bench/startup.py [runs]`` (default 7).
+The load average is printed with each table (:mod:`machine`); ``--priority`` runs the bench
+and its children ahead of other sessions' work (root).
+
+Run: ``.venv/bin/python bench/startup.py [runs] [--priority]`` (default 7 runs).
 """
 
 from __future__ import annotations
@@ -48,8 +51,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 EXAMPLE = str(ROOT / "examples" / "sse-kms-new-key.yaml")
-TUI_TARGET = 1.5
-"""The wizard's first frame may take at most this many times a minimal Textual app's."""
+TUI_TARGET = 1.2
+"""The wizard's first frame may take at most this many times a minimal Textual app's (issue
+16; 1.5 before)."""
 
 PROBE = (
     "import sys, runpy; sys.argv = ['cloudtrail-wizard', *{args!r}];\n"
@@ -283,6 +287,9 @@ def print_tui_first_frames(runs: int, env: dict[str, str], tmp: Path) -> None:
     verdict = "met" if max(ratios) <= TUI_TARGET else "NOT met"
     shown = ", ".join(f"{ratio:.2f}" for ratio in ratios)
     print(f"TUI first frame / minimal app: {shown} (target <= {TUI_TARGET}): {verdict}")
+    from machine import load
+
+    print(load())
 
 
 def median_of(runs: int, measure: Callable[..., float], *args: Any) -> float:
@@ -291,8 +298,22 @@ def median_of(runs: int, measure: Callable[..., float], *args: Any) -> float:
 
 
 def main() -> int:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    wanted = "--priority" in sys.argv[1:]
+    numbers = [a for a in sys.argv[1:] if a != "--priority"]
+    runs = int(numbers[0]) if numbers else 7
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "bench"))
+    from machine import priority
+
+    with priority(wanted) as how:
+        print(how, flush=True)
+        return measure(runs)
+
+
+def measure(runs: int) -> int:
+    """Every start-up, timed, printed."""
+    from machine import load
+
     from wizard.sandbox.server import start_sandbox
 
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # moto's unimplemented-op noise
@@ -319,6 +340,7 @@ def main() -> int:
         for name, value in medians.items():
             print(f"{name:40} {value:9.3f} {value / base:8.2f}")
         print("non-interactive commands imported textual: no (asserted in each child)")
+        print(load())
 
         print_tui_first_frames(runs, env, tmp)
     return 0
