@@ -54,6 +54,7 @@ import argparse
 import contextlib
 import logging
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -200,6 +201,9 @@ class Run(NamedTuple):
     requests: int
     trips: int
     levels: list[list[Timed]]
+    cpu: float
+    """CPU seconds of the command and its children (user + system): steadier than wall time
+    on a busy machine, and what the round trips cannot explain."""
 
     @property
     def phases(self) -> tuple[int, int, int]:
@@ -283,11 +287,14 @@ class Bench:
     def _run(self, command: list[str]) -> Run:
         if self.proxy is not None:
             self.proxy.take()  # nothing before this run counts
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         result = subprocess.run(
             command, env=self.env, cwd=self.tmp, capture_output=True, text=True, check=False
         )
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if result.returncode != 0:
             raise SystemExit(
                 f"{' '.join(command[:4])} ... failed ({result.returncode}):\n"
@@ -295,7 +302,7 @@ class Bench:
             )
         requests = self.proxy.take() if self.proxy is not None else []
         levels = round_trips(requests)
-        return Run(elapsed, len(requests), len(levels), levels)
+        return Run(elapsed, len(requests), len(levels), levels, cpu)
 
     def _check(self, trail: str, *, kms: bool = False) -> None:
         """The run did what it says: the trail exists, logs (and encrypts with KMS)."""
@@ -405,8 +412,8 @@ def bench_scenario(bench: Bench, scenario: Scenario, runs: int, *, trace: bool) 
     bench.ours(scenario), bench.theirs()  # warm-up: byte-code cache, file cache
     rows: list[tuple[Run, Run]] = []
     print(
-        f"{'run':>3} {'ours s':>7} {'trips':>5} {'reqs':>4}  "
-        f"{'theirs s':>8} {'trips':>5} {'reqs':>4}  {'ratio':>5}"
+        f"{'run':>3} {'ours s':>7} {'cpu':>5} {'trips':>5} {'reqs':>4}  "
+        f"{'theirs s':>8} {'cpu':>5} {'trips':>5} {'reqs':>4}  {'ratio':>5}"
     )
     for number in range(1, runs + 1):
         if number % 2:
@@ -415,8 +422,8 @@ def bench_scenario(bench: Bench, scenario: Scenario, runs: int, *, trace: bool) 
             theirs, ours = bench.theirs(), bench.ours(scenario)
         rows.append((ours, theirs))
         print(
-            f"{number:>3} {ours.seconds:7.3f} {ours.trips:>5} {ours.requests:>4}  "
-            f"{theirs.seconds:8.3f} {theirs.trips:>5} {theirs.requests:>4}  "
+            f"{number:>3} {ours.seconds:7.3f} {ours.cpu:5.2f} {ours.trips:>5} {ours.requests:>4}  "
+            f"{theirs.seconds:8.3f} {theirs.cpu:5.2f} {theirs.trips:>5} {theirs.requests:>4}  "
             f"{ours.seconds / theirs.seconds:5.2f}"
         )
     ours_s = statistics.median(o.seconds for o, _ in rows)
@@ -426,11 +433,16 @@ def bench_scenario(bench: Bench, scenario: Scenario, runs: int, *, trace: bool) 
     requests = statistics.median(o.requests for o, _ in rows)
     cli_trips = statistics.median(t.trips for _, t in rows)
     cli_requests = statistics.median(t.requests for _, t in rows)
+    ours_cpu = statistics.median(o.cpu for o, _ in rows)
+    theirs_cpu = statistics.median(t.cpu for _, t in rows)
     print(
-        f"med {ours_s:7.3f} {trips:>5g} {requests:>4g}  "
-        f"{theirs_s:8.3f} {cli_trips:>5g} {cli_requests:>4g}  {ratio:5.2f}"
+        f"med {ours_s:7.3f} {ours_cpu:5.2f} {trips:>5g} {requests:>4g}  "
+        f"{theirs_s:8.3f} {theirs_cpu:5.2f} {cli_trips:>5g} {cli_requests:>4g}  {ratio:5.2f}"
     )
-    print(f"\n{scenario.name}: wall time ours {ours_s:.3f} s, theirs {theirs_s:.3f} s")
+    print(
+        f"\n{scenario.name}: wall time ours {ours_s:.3f} s, theirs {theirs_s:.3f} s; CPU time "
+        f"ours {ours_cpu:.2f} s, theirs {theirs_cpu:.2f} s (ratio {ours_cpu / theirs_cpu:.2f})"
+    )
     if counting:
         before, during, after = (statistics.median(o.phases[i] for o, _ in rows) for i in range(3))
         trip_range = f"{min(o.trips for o, _ in rows)}-{max(o.trips for o, _ in rows)}"
@@ -442,7 +454,7 @@ def bench_scenario(bench: Bench, scenario: Scenario, runs: int, *, trace: bool) 
         )
         print(
             f"{scenario.name}: of ours, {before:g} before the first change (credentials, "
-            f"discovery, permission check, cost preview), {during:g} for the changes, "
+            f"discovery, the permission check), {during:g} for the changes, "
             f"{after:g} after the last (verification)"
         )
     else:
