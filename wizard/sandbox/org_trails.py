@@ -247,12 +247,70 @@ def install_org_trail_patches() -> None:
         describe = CloudTrailBackend.__dict__["describe_trails"]
         _INSTALLED.append((CloudTrailBackend, "describe_trails", describe))
         CloudTrailBackend.describe_trails = _wrap_describe_trails(describe)  # type: ignore[method-assign]
+        from moto.organizations.models import OrganizationsBackend
+
+        create = OrganizationsBackend.__dict__["create_account"]
+        _INSTALLED.append((OrganizationsBackend, "create_account", create))
+        OrganizationsBackend.create_account = _wrap_create_account(create)  # type: ignore[method-assign]
         for name, method in (
             ("register_organization_delegated_admin", _register_organization_delegated_admin),
             ("deregister_organization_delegated_admin", _deregister_organization_delegated_admin),
         ):
             _INSTALLED.append((CloudTrailResponse, name, CloudTrailResponse.__dict__.get(name)))
             setattr(CloudTrailResponse, name, method)
+
+
+ACCESS_ROLE = "OrganizationAccountAccessRole"
+"""The role Organizations creates in every account it creates (CreateAccount's RoleName)."""
+
+_ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def _wrap_create_account(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_account(self: Any, **kwargs: Any) -> Any:
+        status = original(self, **kwargs)
+        _make_access_role(
+            str(status["CreateAccountStatus"]["AccountId"]),
+            str(self.account_id),
+            str(kwargs.get("RoleName") or ACCESS_ROLE),
+            str(self.partition),
+        )
+        return status
+
+    return create_account
+
+
+def _make_access_role(account: str, management: str, role: str, partition: str) -> None:
+    """What Organizations does for an account it creates: a role the management account may
+    assume, with AdministratorAccess. moto makes the role with no policy, and the sandbox's
+    policy simulator then found every onboarded account's role allowed nothing."""
+    from moto.iam.models import iam_backends  # moto on first use
+
+    backend = iam_backends[account][partition]
+    found = next((r for r in backend.roles.values() if r.name == role), None)
+    if found is None:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{partition}:iam::{management}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        found = backend.create_role(
+            role_name=role,
+            assume_role_policy_document=json.dumps(trust),
+            path="/",
+            permissions_boundary=None,
+            description="",
+            tags=[],
+            max_session_duration=None,
+        )
+    policy = _ADMINISTRATOR_ACCESS.replace("arn:aws:", f"arn:{partition}:", 1)
+    if policy not in found.managed_policies:
+        backend.attach_role_policy(policy, role)
 
 
 def remove_org_trail_patches() -> None:

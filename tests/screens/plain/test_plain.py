@@ -229,7 +229,8 @@ class Run:
         return " ".join(self.output.split())
 
 
-def _args() -> argparse.Namespace:
+def plain_args() -> argparse.Namespace:
+    """The command line of `cloudtrail-wizard --sandbox --plain` (shared by the plain tests)."""
     return argparse.Namespace(profile=None, region=None, sandbox=True, answers=None)
 
 
@@ -242,7 +243,7 @@ def run_wizard(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Callable[..
         fake.install(monkeypatch)
         out = io.StringIO()
         backend = Backend(sandbox=True, endpoint=sandbox.endpoint_url)
-        code = plain.run_plain(_args(), backend=backend, out=out, **options)
+        code = plain.run_plain(plain_args(), backend=backend, out=out, **options)
         unused = set(replies) - fake.used
         assert not unused, f"answers never asked for: {unused}"
         return Run(code, out.getvalue(), fake)

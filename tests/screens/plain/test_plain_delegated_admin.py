@@ -18,7 +18,7 @@ from tests.screens.plain.test_plain import (  # fixtures, by name
     FakePrompt,
     Run,
     Seq,
-    _args,
+    plain_args,
     plain_sandbox,  # noqa: F401
     run_wizard,  # noqa: F401
     sandbox,  # noqa: F401
@@ -93,11 +93,7 @@ class MemberBackend(Backend):
                 self._session, f"arn:aws:iam::{self.member}:role/OrganizationAccountAccessRole"
             )
             self._session = session
-            # The permission check is not what this test is about (the member's role in the
-            # sandbox holds no identity policy for IAM's simulator to read).
-            self._engine = Engine(
-                session.caller, session.context(), sandbox=True, check_permissions=False
-            )
+            self._engine = Engine(session.caller, session.context(), sandbox=True)
             ctx = self._engine.ctx
             self._info = dataclasses.replace(
                 info, account_id=ctx.account_id, caller_arn=ctx.caller_arn or ""
@@ -127,7 +123,7 @@ def test_a_member_account_is_not_asked_and_an_answer_for_it_is_dropped(
     backend.member = member
     out = io.StringIO()
 
-    code = plain.run_plain(_args(), backend=backend, out=out, answers=answers, show_help=False)
+    code = plain.run_plain(plain_args(), backend=backend, out=out, answers=answers, show_help=False)
 
     text = " ".join(out.getvalue().split())
     assert code == 0, out.getvalue()
