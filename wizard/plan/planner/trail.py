@@ -163,7 +163,11 @@ def insights_words(selectors: list[dict[str, Any]]) -> str:
 
 
 def _put_insight_selectors(b: PlanBuilder, given: PlanInputs) -> str:
-    """CloudTrail Insights, management and data together (the call replaces the list)."""
+    """CloudTrail Insights, management and data together (the call replaces the list).
+
+    After the event selectors: CloudTrail refuses Insights on data events for a trail that
+    does not log data events yet (sent together, the two calls race).
+    """
     trail_arn = given.names.trail_arn
     selectors = insight_selectors(given.answers)
     return b.add(
@@ -177,7 +181,7 @@ def _put_insight_selectors(b: PlanBuilder, given: PlanInputs) -> str:
         ),
         "Turn on CloudTrail Insights: " + insights_words(selectors),
         changes=trail_arn,
-        depends_on=["create-trail"],
+        depends_on=["put-event-selectors"],
     )
 
 
