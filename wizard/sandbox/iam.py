@@ -117,12 +117,14 @@ def install_iam_patches() -> None:
         if _ORIGINALS:
             return
         # moto on first use (see the module docstring)
+        import moto.iam.models
         from moto.iam.models import IAMBackend
         from moto.sts.models import STSBackend
 
         patches: list[tuple[Any, str, Callable[[Any], Any]]] = [
             (IAMBackend, "_init_aws_policies", _wrap_init_aws_policies),
             (STSBackend, "get_caller_identity", _wrap_get_caller_identity),
+            (moto.iam.models, "get_account_id_from", _wrap_get_account_id_from),
         ]
         for cls, name, make_wrapper in patches:
             original = cls.__dict__[name]
@@ -138,6 +140,45 @@ def remove_iam_patches() -> None:
         for (cls, name), original in _ORIGINALS.items():
             setattr(cls, name, original)
         _ORIGINALS.clear()
+
+
+_KEY_ACCOUNTS: dict[str, str] = {}
+"""The account each access key was last found in (checked again at every use)."""
+
+
+def _holds(account: str, access_key: str) -> bool:
+    """Whether moto's IAM backend of ``account`` has ``access_key`` (a user's or a role
+    session's), in any partition."""
+    from moto.iam.models import iam_backends  # moto on first use
+
+    if account not in iam_backends:
+        return False
+    by_partition = iam_backends[account]
+    return any(
+        partition in by_partition and access_key in by_partition[partition].access_keys
+        for partition in ("aws", "aws-cn", "aws-us-gov")
+    )
+
+
+def _wrap_get_account_id_from(original: Callable[[str], str]) -> Callable[[str], str]:
+    """moto's ``get_account_id_from`` (the account an access key belongs to), remembered.
+
+    moto tries every account in turn, for every request (and the sandbox's gate and
+    CloudTrail recording ask again): with a thousand onboarded accounts that walk was most
+    of the emulator's time. The account found is remembered and checked to still hold the
+    key at each use, so a deleted key is looked for again (and answers as moto does).
+    """
+
+    def get_account_id_from(access_key: str) -> str:
+        known = _KEY_ACCOUNTS.get(access_key)
+        if known is not None and _holds(known, access_key):
+            return known
+        account = original(access_key)
+        if _holds(account, access_key):
+            _KEY_ACCOUNTS[access_key] = account
+        return account
+
+    return get_account_id_from
 
 
 def _wrap_init_aws_policies(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -832,16 +873,24 @@ def _caller(access_key: str | None) -> tuple[str, str, Any] | None:
     """``(account, user ARN, moto's IAM backend)`` when ``access_key`` is an IAM user's."""
     if not access_key or access_key == DUMMY_CREDENTIALS.access_key_id:
         return None
-    from moto.iam.models import iam_backends  # moto on first use
+    # moto on first use (see the module docstring)
+    import moto.iam.models
+    from moto.iam.models import iam_backends
 
-    for account, by_partition in list(iam_backends.items()):
-        for partition in ("aws", "aws-cn", "aws-us-gov"):
-            if partition not in by_partition:
-                continue
-            backend = by_partition[partition]
-            user = backend.get_user_from_access_key_id(access_key)
-            if user is not None:
-                return str(account), str(user.arn), backend
+    # Only the key's own account can have a user with it: the account moto finds for it
+    # (remembered, see _wrap_get_account_id_from), not every account in turn. A role
+    # session's key (ASIA...) belongs to no user.
+    account = moto.iam.models.get_account_id_from(access_key)
+    if access_key.startswith("ASIA") or account not in iam_backends:
+        return None
+    by_partition = iam_backends[account]
+    for partition in ("aws", "aws-cn", "aws-us-gov"):
+        if partition not in by_partition:
+            continue
+        backend = by_partition[partition]
+        user = backend.get_user_from_access_key_id(access_key)
+        if user is not None:
+            return str(account), str(user.arn), backend
     return None
 
 

@@ -233,6 +233,35 @@ def test_recreating_an_identity_replaces_its_policies_and_keys(sandbox: Sandbox)
     assert as_identity(sandbox, first)("sts").get_caller_identity()["Arn"] != user_arn("again")
 
 
+def test_a_key_used_then_replaced_is_no_longer_the_users(sandbox: Sandbox) -> None:
+    # The sandbox remembers which account each key belongs to; a key it has seen and that
+    # is then deleted must not go on acting as its user.
+    first = create_trainee_identity(sandbox.endpoint_url, "once", managed=[READ_ONLY])
+    assert as_identity(sandbox, first)("sts").get_caller_identity()["Arn"] == user_arn("once")
+    create_trainee_identity(sandbox.endpoint_url, "once", managed=[READ_ONLY])
+    assert as_identity(sandbox, first)("sts").get_caller_identity()["Arn"] != user_arn("once")
+
+
+def test_role_sessions_answer_as_their_own_accounts_every_time(
+    sandbox: Sandbox, aws: Client
+) -> None:
+    sessions = {}
+    for account in ("111111111111", "222222222222"):
+        credentials = aws("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+            RoleSessionName="twice",
+        )["Credentials"]
+        sessions[account] = boto3.session.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name="us-east-1",
+        ).client("sts", endpoint_url=sandbox.endpoint_url)
+    for _ in range(2):  # the second time from what the sandbox remembered
+        for account, sts in sessions.items():
+            assert sts.get_caller_identity()["Account"] == account
+
+
 def test_the_chosen_identity_lives_in_the_sandbox_home_readable_by_its_owner_only(
     tmp_path: Path,
 ) -> None:
