@@ -89,6 +89,10 @@ def _sts_session() -> botocore.session.Session:
         return _STS_SESSION
 
 
+_STS_CLIENTS: dict[tuple[Any, ...], Any] = {}
+"""The STS clients AssumeRole is made with, by service, region, endpoint and the source
+credentials they sign with (refreshed source credentials make a new one)."""
+
 _EXCEPTIONS: ClientExceptionsFactory | None = None
 _EXCEPTIONS_LOCK = threading.Lock()
 
@@ -158,10 +162,17 @@ def assume_role_session(
     sts_core = _sts_session()
 
     def create_client(service: str, **kwargs: Any) -> Any:
+        # One STS client per set of source credentials, region and endpoint, shared by
+        # every AssumeRole made with them (a client is thread-safe): onboarding a thousand
+        # accounts made a thousand identical clients, each under this lock.
+        key = (service, region, endpoint, tuple(sorted(kwargs.items())))
         with _STS_LOCK:
-            return sts_core.create_client(
-                service, region_name=region, endpoint_url=endpoint, **kwargs
-            )
+            client = _STS_CLIENTS.get(key)
+            if client is None:
+                client = _STS_CLIENTS[key] = sts_core.create_client(
+                    service, region_name=region, endpoint_url=endpoint, **kwargs
+                )
+            return client
 
     extra: dict[str, Any] = {"RoleSessionName": session_name}
     if external_id:
