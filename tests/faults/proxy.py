@@ -497,6 +497,22 @@ class FaultProxy:
                 self._lock.wait(left)
             return True
 
+    def settle(self, timeout: float = 30.0) -> bool:
+        """Block until every request that arrived has been answered (or ``timeout`` passes).
+
+        A process killed with requests in flight leaves them to the server, which acts on
+        them a moment later (AWS as much as the sandbox): what happens after the kill is
+        judged once they have landed, as it would be by anyone looking even a second later.
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self._log) < len(self._arrivals):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(left)
+            return True
+
     def clear_log(self) -> None:
         with self._lock:
             self._log.clear()

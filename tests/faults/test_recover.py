@@ -94,6 +94,8 @@ def test_kill_9_at_each_step_then_recover_rollback_restores_the_account(
             process.kill()
             process.communicate()
     assert process.returncode == -signal.SIGKILL, "the apply was not killed at that step"
+    # The calls sent beside the killed one (a dependency level goes out together) land now.
+    assert proxy.settle(), "requests sent before the kill were never answered"
     proxy.reset()
 
     listed = _run(env, "recover", "--output", "json")
