@@ -192,9 +192,7 @@ class WizardServer(Server):
         self.trainees = trainees
         self.classroom = classroom
         if classroom is not None:
-            classroom.attach(
-                refusal=self._request_refusal, end_sessions=self.end_trainee_sessions
-            )
+            classroom.attach(refusal=self._request_refusal, end_sessions=self.end_trainee_sessions)
         self.urls = page_urls(host, port)
         """Where people open the page; the first is this machine's."""
         self.sessions: dict[asyncio.Task[object], WizardSession] = {}
