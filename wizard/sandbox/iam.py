@@ -34,6 +34,7 @@ moto is imported inside the functions that need it (see :mod:`wizard.sandbox.rul
 from __future__ import annotations
 
 import functools
+import html
 import json
 import logging
 import re
@@ -43,7 +44,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
-from xml.sax.saxutils import escape
 
 from wizard.policy.access import Decision, PolicyFormatError, Principal, Request, evaluate
 from wizard.sandbox.delivery import read_request
@@ -676,8 +676,8 @@ class Response:
 def _query_error(code: str, message: str, status: int, namespace: str | None = None) -> Response:
     xmlns = f' xmlns="{namespace}"' if namespace else ""
     body = (
-        f"<ErrorResponse{xmlns}><Error><Type>Sender</Type><Code>{escape(code)}</Code>"
-        f"<Message>{escape(message)}</Message></Error>"
+        f"<ErrorResponse{xmlns}><Error><Type>Sender</Type><Code>{html.escape(code)}</Code>"
+        f"<Message>{html.escape(message)}</Message></Error>"
         f"<RequestId>{_request_id()}</RequestId></ErrorResponse>"
     )
     return Response(status, body.encode(), "text/xml")
@@ -688,7 +688,7 @@ def access_denied(service: str, protocol: str, message: str) -> Response:
     if service == "s3":
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-            f"<Message>{escape(message)}</Message><RequestId>{_request_id()[:16]}</RequestId>"
+            f"<Message>{html.escape(message)}</Message><RequestId>{_request_id()[:16]}</RequestId>"
             "<HostId>sandbox</HostId></Error>"
         )
         return Response(403, body.encode(), "application/xml")
@@ -703,7 +703,7 @@ def access_denied(service: str, protocol: str, message: str) -> Response:
     if service == "ec2":
         body = (
             "<Response><Errors><Error><Code>UnauthorizedOperation</Code>"
-            f"<Message>You are not authorized to perform this operation. {escape(message)}"
+            f"<Message>You are not authorized to perform this operation. {html.escape(message)}"
             f"</Message></Error></Errors><RequestID>{_request_id()}</RequestID></Response>"
         )
         return Response(403, body.encode(), "text/xml")
@@ -838,13 +838,13 @@ def _result_xml(action: str, resource: str, verdict: Verdict) -> str:
         _, (start_line, start_col), (end_line, end_col) = policy.statements[index]
         matched.append(
             "<member>"
-            f"<SourcePolicyId>{escape(policy.id)}</SourcePolicyId>"
-            f"<SourcePolicyType>{escape(policy.type)}</SourcePolicyType>"
+            f"<SourcePolicyId>{html.escape(policy.id)}</SourcePolicyId>"
+            f"<SourcePolicyType>{html.escape(policy.type)}</SourcePolicyType>"
             f"<StartPosition><Line>{start_line}</Line><Column>{start_col}</Column></StartPosition>"
             f"<EndPosition><Line>{end_line}</Line><Column>{end_col}</Column></EndPosition>"
             "</member>"
         )
-    missing = "".join(f"<member>{escape(k)}</member>" for k in verdict.missing)
+    missing = "".join(f"<member>{html.escape(k)}</member>" for k in verdict.missing)
     boundary = (
         "<PermissionsBoundaryDecisionDetail><AllowedByPermissionsBoundary>"
         f"{'true' if verdict.boundary_allowed else 'false'}"
@@ -854,8 +854,8 @@ def _result_xml(action: str, resource: str, verdict: Verdict) -> str:
     )
     return (
         "<member>"
-        f"<EvalActionName>{escape(action)}</EvalActionName>"
-        f"<EvalResourceName>{escape(resource)}</EvalResourceName>"
+        f"<EvalActionName>{html.escape(action)}</EvalActionName>"
+        f"<EvalResourceName>{html.escape(resource)}</EvalResourceName>"
         f"<EvalDecision>{verdict.decision}</EvalDecision>"
         f"<MatchedStatements>{''.join(matched)}</MatchedStatements>"
         f"<MissingContextValues>{missing}</MissingContextValues>"

@@ -35,7 +35,13 @@ from textual_serve.download_manager import DownloadManager
 from textual_serve.server import Server
 
 from screens.cli.serving.environment import TEXTUAL_SERVE_VARIABLES, child_environment
-from screens.cli.serving.hosts import host_refusal, origin_refusal, page_urls, url_host
+from screens.cli.serving.hosts import (
+    host_refusal,
+    is_wildcard,
+    origin_refusal,
+    page_urls,
+    url_host,
+)
 from screens.cli.serving.limits import RETRY_AFTER_SECONDS, Limits, limit_message, limit_page
 from screens.cli.serving.trainees import (
     COOKIE,
@@ -255,7 +261,7 @@ class WizardServer(Server):
         """The trainer's dashboard, with the class's token, as opened on this machine."""
         assert self.classroom is not None
         port = self.sockets[0].getsockname()[1]
-        own = page_urls("127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host, port)[0]
+        own = page_urls("127.0.0.1" if is_wildcard(self.host) else self.host, port)[0]
         return f"{own.rstrip('/')}/class/?token={self.classroom.room.token}"
 
     async def end_trainee_sessions(self, ident: str) -> int:
