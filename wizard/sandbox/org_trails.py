@@ -247,6 +247,7 @@ def install_org_trail_patches() -> None:
         describe = CloudTrailBackend.__dict__["describe_trails"]
         _INSTALLED.append((CloudTrailBackend, "describe_trails", describe))
         CloudTrailBackend.describe_trails = _wrap_describe_trails(describe)  # type: ignore[method-assign]
+        # moto on first use, as above.
         from moto.organizations.models import OrganizationsBackend
 
         create = OrganizationsBackend.__dict__["create_account"]

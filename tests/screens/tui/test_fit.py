@@ -242,14 +242,15 @@ def plan_lines(review: ReviewScreen) -> list[str]:
 
 
 async def test_review_at_80x24_shows_the_plan_not_just_the_findings(app_factory: Any) -> None:
-    # A new KMS key: eleven steps and three findings, the plan the issue was about.
+    # A new KMS key: eleven steps and findings taller than their box (the plan the issue was
+    # about had three; the sandbox's permission note went once its simulator answered).
     app: WizardApp = app_factory(answers=review_answers(encryption={"type": "sse-kms"}))
     app.show_help = True
     async with app.run_test(size=SMALL) as pilot:
         review = await open_review(pilot)
         await pilot.pause()
         findings = review.query_one(FindingsList)
-        assert len(findings.findings) >= 3
+        assert len(findings.findings) >= 2
         await until(pilot, lambda: "Tab here" in str(findings.border_subtitle), "the subtitle")
         assert findings.outer_size.height <= 5  # one headline each, in a bounded box
 

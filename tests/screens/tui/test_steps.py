@@ -147,7 +147,8 @@ async def test_welcome_shows_account_trails_and_sandbox(app_factory: Any) -> Non
         await pilot.pause()
         assert isinstance(app.screen, WelcomeScreen)
         assert ACCOUNT in text(app, "#whoami")
-        assert "arn:aws:sts::123456789012:" in text(app, "#whoami")
+        # The sandbox's administrator (its dummy credentials), as GetCallerIdentity names it.
+        assert "arn:aws:iam::123456789012:user/sandbox-admin" in text(app, "#whoami")
         trails = text(app, "#trails")
         assert "legacy-trail" in trails
         assert "us-west-2" in trails
