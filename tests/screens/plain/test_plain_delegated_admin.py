@@ -4,14 +4,13 @@ the management account's); preflight's findings about it are printed by the revi
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from screens.common.backend import AccountInfo, Backend
 from screens.plain import wizard as plain
+from tests.screens.member_backend import MemberBackend
 from tests.screens.plain.test_plain import (  # fixtures, by name
     NEW_BUCKET_SSE_S3,
     QUESTIONS,
@@ -23,8 +22,6 @@ from tests.screens.plain.test_plain import (  # fixtures, by name
     run_wizard,  # noqa: F401
     sandbox,  # noqa: F401
 )
-from wizard.aws.accounts import assume_role_session
-from wizard.engine import Engine
 from wizard.model.answers import Answers
 from wizard.model.names import check_account_id
 from wizard.sandbox.org_trails import LandingZone, seed_landing_zone
@@ -78,27 +75,6 @@ def test_naming_the_management_account_itself_is_refused_by_preflight_with_its_f
         "delegated administrator: name a member account"
     ) in run.text
     assert "Fix these, or remove organization.delegated_admin." in run.text
-
-
-class MemberBackend(Backend):
-    """The sandbox backend, connected as a member account (a role assumed from the demo one)."""
-
-    member = ""
-
-    def connect(self) -> AccountInfo:
-        info = super().connect()
-        with self._lock:
-            assert self._session is not None
-            session = assume_role_session(
-                self._session, f"arn:aws:iam::{self.member}:role/OrganizationAccountAccessRole"
-            )
-            self._session = session
-            self._engine = Engine(session.caller, session.context(), sandbox=True)
-            ctx = self._engine.ctx
-            self._info = dataclasses.replace(
-                info, account_id=ctx.account_id, caller_arn=ctx.caller_arn or ""
-            )
-            return self._info
 
 
 def test_a_member_account_is_not_asked_and_an_answer_for_it_is_dropped(

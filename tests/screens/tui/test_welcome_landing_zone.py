@@ -4,37 +4,13 @@ events only (no second, charged copy of management events)."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from screens.common.backend import AccountInfo, Backend
 from screens.tui.app import WizardApp, make_app
+from tests.screens.member_backend import MemberBackend
 from tests.screens.tui.test_steps import SIZE, connected, text, until
-from wizard.aws.accounts import assume_role_session
-from wizard.engine import Engine
 from wizard.model.landing import CONTROL_TOWER_TRAIL
 from wizard.sandbox.org_trails import seed_landing_zone
-
-
-class MemberBackend(Backend):
-    """The sandbox backend, connected as a member account (a role assumed from the demo one)."""
-
-    member = ""
-
-    def connect(self) -> AccountInfo:
-        info = super().connect()
-        with self._lock:
-            assert self._session is not None
-            session = assume_role_session(
-                self._session, f"arn:aws:iam::{self.member}:role/OrganizationAccountAccessRole"
-            )
-            self._session = session
-            self._engine = Engine(session.caller, session.context(), sandbox=True)
-            ctx = self._engine.ctx
-            self._info = dataclasses.replace(
-                info, account_id=ctx.account_id, caller_arn=ctx.caller_arn or ""
-            )
-            return self._info
 
 
 async def test_welcome_names_the_organization_trail_and_adds_only_what_is_missing(
