@@ -8,6 +8,7 @@ its policy and the log bucket's logging setting are undone exactly.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -173,7 +174,13 @@ def test_an_existing_target_policy_and_logging_setting_are_restored_exactly(
             params: Mapping[str, Any] | None = None,
         ) -> dict[str, Any]:
             if operation == "StartLogging":
-                seen.append(aws("s3").get_bucket_policy(Bucket=EXISTING_TARGET)["Policy"])
+                # The merge is on another chain than the trail's: it may still be in flight
+                # when StartLogging goes out (a busy machine). Wait for it to land.
+                deadline = time.monotonic() + 20
+                policy = TARGET_POLICY
+                while policy == TARGET_POLICY and time.monotonic() < deadline:
+                    policy = aws("s3").get_bucket_policy(Bucket=EXISTING_TARGET)["Policy"]
+                seen.append(policy)
             return super().call(service, region, operation, params)
 
     outcome = Engine(Spy(engine.caller, "StartLogging"), engine.ctx).apply(
