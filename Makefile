@@ -30,7 +30,12 @@ demo: $(STAMP)
 	$(BIN)/cloudtrail-wizard --sandbox
 
 ## Lint, type-check, run the security checks and the whole test suite, build the docs.
-test: lint typecheck security unit docs-build
+## The static checks and the two tool venvs the tests use are independent: built side by side
+## (each target's output kept together), then the suite, then the docs.
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck security $(CHECKOV) $(AWS_CLI)
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory docs-build
 
 # lint-imports checks the architecture's contracts ([tool.importlinter] in pyproject.toml); it
 # takes a fraction of a second, so it runs without a cache (a stale one could hide a moved module).
