@@ -18,7 +18,9 @@ import functools
 import json
 import logging
 import os
+import signal
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -327,3 +329,44 @@ def assert_same_state(before: dict[str, Any], after: dict[str, Any]) -> None:
             assert kept == before[section], section
         else:
             assert after.get(section) == before.get(section), section
+
+
+def intended_calls(state_home: Path) -> Counter[str]:
+    """``service:Operation`` of every call the run's journal says it was about to send."""
+    counts: Counter[str] = Counter()
+    for path in (state_home / "cloudtrail-wizard" / "journal").glob("*.json"):
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # not a journal (the file is replaced atomically, so never half-written)
+        for entry in doc.get("entries", []):
+            if entry.get("kind") == "intent" and not entry.get("rollback"):
+                counts[f"{entry.get('service')}:{entry.get('operation')}"] += 1
+    return counts
+
+
+def kill_once_the_level_is_sent(
+    proxy: FaultProxy, state_home: Path, pid: int
+) -> tuple[Callable[[], None], list[bool]]:
+    """A hook that kills ``pid`` once every call it has journaled as intended reached the proxy.
+
+    Apply writes the intents of the calls it starts together to the journal before sending
+    any of them. Killing the process the moment one of them arrives could leave a sibling
+    written to the socket but not yet read by the proxy: it would land after ``recover`` had
+    looked (a race of the test, not of the product: a person runs ``recover`` seconds
+    later). Waiting for those calls to arrive removes the race and keeps the worst case
+    under test: every call started, none of their answers heard.
+
+    Returns the hook and a list that gets one bool per firing: whether the wait succeeded.
+    """
+    waited: list[bool] = []
+
+    def all_arrived(arrivals: list[Any]) -> bool:
+        seen = Counter(s.target for s in arrivals)
+        return all(seen[t] >= n for t, n in intended_calls(state_home).items())
+
+    def hook() -> None:
+        waited.append(proxy.wait_for(all_arrived, 30, arrivals=True))
+        os.kill(pid, signal.SIGKILL)
+
+    return hook, waited

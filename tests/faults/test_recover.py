@@ -11,7 +11,6 @@ resource up by the run's tag. `recover` must then list the run (exit 1), and
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from tests.faults.conftest import (
     assert_same_state,
     direct,
     example_plans,
+    kill_once_the_level_is_sent,
     prepare,
 )
 from tests.faults.proxy import FaultProxy
@@ -86,7 +86,10 @@ def test_kill_9_at_each_step_then_recover_rollback_restores_the_account(
     # The k-th change of the plan is this step's call: count the earlier calls of the same
     # operation so the hook fires on the right one.
     same_before = sum(1 for s in example_plans()[stem][: k - 1] if s.target == step.target)
-    proxy.before(step.target, lambda: os.kill(process.pid, signal.SIGKILL), nth=same_before + 1)
+    hook, waited = kill_once_the_level_is_sent(
+        proxy, Path(isolated_env["XDG_STATE_HOME"]), process.pid
+    )
+    proxy.before(step.target, hook, nth=same_before + 1)
     try:
         process.communicate(timeout=120)
     finally:
@@ -94,6 +97,7 @@ def test_kill_9_at_each_step_then_recover_rollback_restores_the_account(
             process.kill()
             process.communicate()
     assert process.returncode == -signal.SIGKILL, "the apply was not killed at that step"
+    assert waited == [True], "calls the journal says were sent never reached the proxy"
     # The calls sent beside the killed one (a dependency level goes out together) land now.
     assert proxy.settle(), "requests sent before the kill were never answered"
     proxy.reset()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from tests.faults.conftest import (
     account_state,
     assert_same_state,
     direct,
+    kill_once_the_level_is_sent,
     shared_sandbox,
 )
 from tests.faults.proxy import FaultProxy
@@ -183,7 +183,10 @@ def test_kill_9_at_each_update_step_then_recover_rollback_restores_every_setting
         text=True,
     )
     same_before = sum(1 for s in update_steps()[: k - 1] if s.target == step.target)
-    proxy.before(step.target, lambda: os.kill(process.pid, signal.SIGKILL), nth=same_before + 1)
+    hook, waited = kill_once_the_level_is_sent(
+        proxy, Path(isolated_env["XDG_STATE_HOME"]), process.pid
+    )
+    proxy.before(step.target, hook, nth=same_before + 1)
     try:
         process.communicate(timeout=120)
     finally:
@@ -191,6 +194,9 @@ def test_kill_9_at_each_update_step_then_recover_rollback_restores_every_setting
             process.kill()
             process.communicate()
     assert process.returncode == -signal.SIGKILL, "the update was not killed at that step"
+    assert waited == [True], "calls the journal says were sent never reached the proxy"
+    # The calls sent beside the killed one land now (see kill_once_the_level_is_sent).
+    assert proxy.settle(), "requests sent before the kill were never answered"
     proxy.reset()
 
     listed = _run(env, "recover", "--output", "json")
