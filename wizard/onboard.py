@@ -29,6 +29,11 @@ answers (nothing to change, and verification passes) is ``already-done``; one wh
 drifted is planned like any other, its update steps changing only what differs. Re-running
 is idempotent and retries only what failed.
 
+When nobody reviews the plans (``--yes``: :meth:`Onboarding.run_through`), the central
+policies are updated first and each account is then planned and applied in one pass, on the
+plan its discovery made a moment before, as ``apply --yes`` does: planning it twice would
+only read the account again with nobody having looked in between.
+
 Pure core: accounts are reached through an :class:`AccountOpener` the front end supplies.
 """
 
@@ -812,6 +817,11 @@ class Onboarding:
 
     def prepare(self) -> list[AccountResult]:
         """Reach every account and plan it; returns the summary rows."""
+        self._start()
+        self._parallel(self._prepare_one, self.states)
+        return [s.result for s in self.states]
+
+    def _start(self) -> None:
         self.record("onboard-started", f"{len(self.states)} account(s)")
         # Once for the run (each account's plan leaves it out): earlier runs on this machine
         # that did not finish.
@@ -819,8 +829,6 @@ class Onboarding:
         if earlier is not None:
             self.findings.append(earlier)
         self._plan_central()
-        self._parallel(self._prepare_one, self.states)
-        return [s.result for s in self.states]
 
     def _prepare_one(self, state: _State) -> None:
         target = state.target
@@ -1074,6 +1082,13 @@ class Onboarding:
             return
         counts, codes = _counts(plan.findings)
         state.update(findings=counts, codes=codes)
+        self._apply_planned(state, plan, found)
+
+    def _apply_planned(self, state: _State, plan: Plan, found: Discovery) -> None:
+        """Apply an account's plan made on discovery a moment ago (nobody looked since)."""
+        account = state.target.account_id
+        engine = state.engine
+        assert engine is not None
         central = [s.id for s in plan.steps if self._central_step(s.call)]
         if central:
             state.update(
@@ -1093,14 +1108,14 @@ class Onboarding:
         if journal is not None:
             state.update(journal=str(journal.path))
         outcome = engine.apply(
-            answers,
+            state.target.answers,
             plan,
             found=found,
             journal=journal,
             progress=self._events(account),
             explain=lambda err, _step: self.explain(err),
             # Planned a moment ago on fresh discovery, in this command, nobody asked since
-            # (the operator answered before the accounts were planned again).
+            # (the operator answered before the accounts were planned again, or gave --yes).
             paused=False,
         )
         report = outcome.report
@@ -1128,6 +1143,40 @@ class Onboarding:
             return
         state.update(status="applied", stage="verify", journal_steps=steps, planned=len(plan.steps))
         self.say(f"{account}: applied and verified")
+
+    # -- the whole run in one pass, when nobody reviews the plans
+
+    def run_through(self) -> list[AccountResult]:
+        """Update the central policies, then plan and apply each account in one pass.
+
+        For a run nobody reviews between planning and applying (``--yes``, not a dry run).
+        The two-pass run plans every account, waits for the operator, then plans each again
+        before applying it, because minutes or a person may come between the two; here the
+        plan an account is applied with was made on its discovery a moment before, as with
+        ``apply --yes``. Each account's reads (its trails, its bucket, its key) and its
+        planning are then done once instead of twice: about a fifth of its requests and a
+        third of the command's CPU per account.
+
+        The central update needs no account's plan (it is planned from the accounts file),
+        so it goes first; when it fails or is blocked, the accounts are only planned (for
+        the report) and nothing is changed in them, as in the two-pass run.
+
+        Returns:
+            The accounts' rows, final.
+        """
+        assert not self.dry_run, "a dry run plans in prepare() and records in apply_accounts()"
+        self._start()
+        if not self.apply_central():
+            self._parallel(self._prepare_one, self.states)
+            self.fail_ready("the central policy update failed; nothing was changed here")
+            return [s.result for s in self.states]
+        self._parallel(self._prepare_and_apply, self.states)
+        return [s.result for s in self.states]
+
+    def _prepare_and_apply(self, state: _State) -> None:
+        self._prepare_one(state)
+        if state.result.status == "ready" and state.plan is not None and state.found is not None:
+            self._apply_planned(state, state.plan, state.found)
 
     def _account_journal(self, account: str) -> Journal | None:
         """A journal of the account's own beside the run's: its calls, for ``recover``.

@@ -172,11 +172,15 @@ def test_three_accounts_one_central_update_then_a_rerun_changes_nothing(
     aws: Any,
     server_log: RequestLog,
 ) -> None:
-    # The text output: the summary comes before anything is applied, then the results.
+    # With --yes nobody reviews the plans: the central update goes first, then each account
+    # is planned and applied in one pass; the summary of what was planned, then the results.
     code = main(["onboard", str(accounts_file), "--yes"])
     out = capsys.readouterr().out
     assert code == EXIT_OK, out
-    assert out.index("Summary:") < out.index("central: [ok]") < out.index("Results:")
+    assert out.index("central: [ok]") < out.index("Summary:") < out.index("Results:")
+    # ...so each account's trails were read once, not again before its apply.
+    for account, stats in sessions_stats().items():
+        assert stats[("cloudtrail", "DescribeTrails")] == 1, (account, stats)
 
     for account in ACCOUNTS:
         (trail,) = trails_of(sandbox, _client_session, aws, account)
@@ -318,6 +322,34 @@ def test_without_confirmation_or_terminal_nothing_is_changed(
     assert "--yes" in err
     assert not_assume_role(server_log) == []
     assert archive.live_bucket_policy() == archive.bucket_policy
+
+
+def test_after_the_operator_confirms_each_account_is_planned_again_before_its_apply(
+    capsys: pytest.CaptureFixture[str],
+    run: Callable[..., Any],
+    accounts_file: Path,
+    archive: central.LogArchive,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A person read the summary and said yes, maybe minutes later: the plans they read may
+    # be stale, so each account is discovered again and re-planned before it is changed.
+    import screens.cli.commands.onboard as command
+
+    asked: list[str] = []
+
+    def confirm(question: str, *_args: Any, **_kwargs: Any) -> bool:
+        asked.append(question)
+        return True
+
+    monkeypatch.setattr(command, "confirm", confirm)
+    code = main(["onboard", str(accounts_file)])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK, out
+    assert asked == ["Apply to 3 account(s)?"]
+    assert out.index("Summary:") < out.index("central: [ok]") < out.index("Results:")
+    stats = sessions_stats()
+    assert sorted(stats) == sorted(ACCOUNTS)
+    assert all(s[("cloudtrail", "DescribeTrails")] == 2 for s in stats.values()), stats
 
 
 def test_a_bad_accounts_file_names_the_file_line_and_field(

@@ -209,15 +209,25 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                 + (" - dry run, nothing will be changed" if args.dry_run else "")
                 + "\n"
             )
-        rows = onboarding.prepare()
-        if not as_json:
-            _print_summary(rows, onboarding, out)
-        declined = _declined(args, rows, onboarding, out)
-        if not declined:
-            if onboarding.apply_central():
-                onboarding.apply_accounts()
-            else:
-                onboarding.fail_ready("the central policy update failed; nothing was changed here")
+        if args.yes and not args.dry_run:
+            # Nobody reviews between planning and applying: one pass, each account applied
+            # on the plan its discovery just made (the summary then says what was planned).
+            rows = onboarding.run_through()
+            declined = False
+            if not as_json:
+                _print_summary(rows, onboarding, out)
+        else:
+            rows = onboarding.prepare()
+            if not as_json:
+                _print_summary(rows, onboarding, out)
+            declined = _declined(args, rows, onboarding, out)
+            if not declined:
+                if onboarding.apply_central():
+                    onboarding.apply_accounts()
+                else:
+                    onboarding.fail_ready(
+                        "the central policy update failed; nothing was changed here"
+                    )
         report = onboarding.report()
     if as_json:
         # Deferred for start-up time: the engine (pydantic, botocore) loads when needed.
@@ -345,7 +355,7 @@ def _print_summary(rows: Sequence[AccountResult], onboarding: Onboarding, out: T
             [
                 r.account_id,
                 r.status,
-                str(r.planned) if r.status in ("ready", "blocked") else "-",
+                str(r.planned) if r.status in ("ready", "blocked", "applied") else "-",
                 counts,
                 detail[:120],
             ]
