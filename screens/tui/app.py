@@ -12,7 +12,7 @@ import copy
 import gc
 import os
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.message_pump import MessagePump
 from textual.screen import Screen
 
 from screens.common.backend import Backend
@@ -163,6 +164,9 @@ class WizardApp(App[int]):
         self.class_link: ClassLink | None = None
         """In sandbox mode: the current lab and the trainer's messages
         (:mod:`screens.tui.lab`)."""
+        self._after_first_frame: list[tuple[MessagePump, Callable[[], object]]] | None = []
+        """Work waiting for the first frame (see :meth:`after_first_frame`); None once it
+        has been drawn."""
 
     @property
     def sandbox_banner(self) -> bool:
@@ -186,6 +190,28 @@ class WizardApp(App[int]):
         # saw lacked parts (the help panel's border) for some 40 ms. Repaint it whole.
         for widget in self.screen.children:
             widget.refresh()
+        # The work that waited for the first frame runs once this repaint is on the screen.
+        waiting, self._after_first_frame = self._after_first_frame or [], None
+        for node, callback in waiting:
+            node.call_after_refresh(callback)
+
+    def after_first_frame(self, node: MessagePump, callback: Callable[[], object]) -> None:
+        """Run ``callback`` (from ``node``) once the first frame is on the screen.
+
+        ``call_after_refresh`` alone is not enough at start-up: until Textual's Ready event
+        it runs its callbacks while start-up is still batched, before anything has been
+        drawn, so work meant to follow the first frame (mounting the hidden blocks,
+        starting the connection's thread that loads the AWS SDK) delayed it instead. After
+        the first frame this is ``node.call_after_refresh(callback)``.
+
+        Args:
+            node: The screen or widget the callback belongs to (it runs in its context).
+            callback: What to run; a coroutine function is awaited.
+        """
+        if self._after_first_frame is None:
+            node.call_after_refresh(callback)
+        else:
+            self._after_first_frame.append((node, callback))
 
     # ------------------------------------------------------------------ keys
 
@@ -283,12 +309,24 @@ class WizardApp(App[int]):
     # ------------------------------------------------------------------ a lab, a class
 
     def _start_class(self) -> None:
-        """Read the sandbox home's lab and trainer's message, then watch them."""
+        """Link the sandbox home (the steps' help panels then show its lab); once the first
+        frame is drawn, read its lab and trainer's message and watch them."""
         # Deferred: the lab's module loads in sandbox mode only.
-        from screens.common.classroom import BROADCAST, wizard_home
-        from screens.tui.lab import PROGRESS_FILE, WATCH_SECONDS, ClassLink
+        from screens.common.classroom import wizard_home
+        from screens.tui.lab import ClassLink
 
         self.class_link = ClassLink(wizard_home())
+        # Reading loads the labs' models (pydantic, YAML, the health checks) in a thread,
+        # which competed with drawing the first frame for the interpreter; what it reads
+        # reaches the help panel when it is done either way.
+        self.after_first_frame(self, self._watch_class_home)
+
+    def _watch_class_home(self) -> None:
+        """Read the lab and the trainer's message, note where the wizard is, then watch."""
+        # Deferred: the lab's module loads in sandbox mode only (then it is loaded).
+        from screens.common.classroom import BROADCAST
+        from screens.tui.lab import PROGRESS_FILE, WATCH_SECONDS
+
         self._read_class({PROGRESS_FILE, BROADCAST})
         self._note_position(self.current_step)
         self.set_interval(WATCH_SECONDS, self.watch_class, name="class-watch")

@@ -140,7 +140,7 @@ class WelcomeScreen(StepScreen):
         # thread that would compete with drawing this screen. It starts once the screen has
         # been painted (as do the hidden blocks it ends in), so the first frame comes at once
         # and the screen is usable meanwhile.
-        self.call_after_refresh(self._after_first_frame)
+        self.wizard.after_first_frame(self, self._after_first_frame)
 
     async def _after_first_frame(self) -> None:
         """Mount the (hidden) blocks connecting ends in, then connect."""
