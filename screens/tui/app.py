@@ -180,7 +180,7 @@ class WizardApp(App[int]):
         # named one Textual no longer has, and the wizard stopped at its first frame.
         if self.backend.sandbox:
             self._start_class()  # before the first screen: its help panel shows the lab
-        welcome = _screen_for("welcome")
+        welcome = self._sized(_screen_for("welcome"))
         _freeze_startup_objects()
         self.push_screen(welcome)
 
@@ -194,6 +194,11 @@ class WizardApp(App[int]):
         waiting, self._after_first_frame = self._after_first_frame or [], None
         for node, callback in waiting:
             node.call_after_refresh(callback)
+
+    def _sized(self, screen: StepScreen) -> StepScreen:
+        """``screen`` with the size classes of the terminal (app.tcss styles by them)."""
+        screen.add_class(*sizes.breakpoint_classes(*self.size), update=False)
+        return screen
 
     def after_first_frame(self, node: MessagePump, callback: Callable[[], object]) -> None:
         """Run ``callback`` (from ``node``) once the first frame is on the screen.
@@ -287,7 +292,7 @@ class WizardApp(App[int]):
         if state is not None:
             self.state = state
         self.current_step = step_id
-        self.switch_screen(_screen_for(step_id))
+        self.switch_screen(self._sized(_screen_for(step_id)))
         self._note_position(step_id)
 
     def go_next(self, step_id: str, state: WizardState) -> None:

@@ -24,3 +24,14 @@ VERTICAL_BREAKPOINTS = [(0, "-short"), (TALL_FROM, "-tall")]
 def is_narrow(width: int) -> bool:
     """True when a terminal ``width`` columns wide has no room for the help beside the form."""
     return width < WIDE_FROM
+
+
+def breakpoint_classes(width: int, height: int) -> tuple[str, str]:
+    """The classes Textual gives a screen in a terminal of this size, one of each list.
+
+    A screen built with them already styles as it will be laid out: set by Textual at its
+    first resize instead, they restyled every widget of the screen a second time.
+    """
+    across = "-wide" if width >= WIDE_FROM else "-narrow"
+    down = "-tall" if height >= TALL_FROM else "-short"
+    return across, down
