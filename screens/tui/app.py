@@ -183,6 +183,8 @@ class WizardApp(App[int]):
         welcome = self._sized(_screen_for("welcome"))
         _freeze_startup_objects()
         self.push_screen(welcome)
+        # The command line starts the wizard with the collector off (screens.cli.main).
+        self.after_first_frame(self, gc.enable)
 
     def on_ready(self) -> None:
         # Textual draws the first screen while its start-up is still batched and drops that
