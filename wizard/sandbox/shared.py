@@ -41,8 +41,6 @@ import signal
 import subprocess  # nosec B404 - runs this package's own sandbox module, no shell, no input
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -53,6 +51,8 @@ from wizard import __version__
 from wizard.run.journal import journal_dir
 
 if TYPE_CHECKING:
+    import urllib.error
+
     from wizard.sandbox.delivery import DeliveryReport
 
 HOME_VARIABLE = "CLOUDTRAIL_WIZARD_SANDBOX_HOME"
@@ -257,6 +257,11 @@ def control(
         OSError: it did not answer (``urllib.error.URLError`` is one), or refused the call.
         ValueError: the answer is not JSON.
     """
+    # Deferred: urllib.request loads http.client and email (some 10 ms); the full-screen
+    # wizard reads this module's record before its first frame and calls the sandbox after.
+    import urllib.error
+    import urllib.request
+
     data = json.dumps(dict(body or {})).encode() if body is not None else None
     request = urllib.request.Request(
         f"http://127.0.0.1:{record.control_port}/{path}",
