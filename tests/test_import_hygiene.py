@@ -357,3 +357,62 @@ def test_the_deferral_check_sees_module_level_imports() -> None:
         (2, "textual.app.App"),
         (8, "rich"),
     ]
+
+
+_FIRST_FRAME_PROBE = """
+import json, os, sys
+from textual.app import App
+from screens.common.backend import Backend
+from screens.tui.app import make_app
+
+display = App._display
+
+
+def first_frame(app, screen, renderable):
+    # The first update Textual writes out (those made while start-up is batched are
+    # dropped): everything before the first frame has run by now.
+    if renderable is None or app._batch_count:
+        return display(app, screen, renderable)
+    report = {
+        "loaded": sorted(sys.modules),
+        "workers": [worker.name for worker in app.workers],
+        "screen": type(screen).__name__,
+    }
+    sys.stdout.write(json.dumps(report))
+    sys.stdout.flush()
+    os._exit(0)  # before the work that follows the first frame (the connection) starts
+
+
+App._display = first_frame
+make_app(Backend(sandbox=sys.argv[1] == "sandbox")).run(headless=True, size=(120, 40))
+"""
+
+AFTER_FIRST_FRAME = (*SDK, "botocore", "pydantic", "yaml", "cryptography")
+"""What the full-screen wizard loads only once its first frame is drawn: the AWS SDK and the
+emulator (connecting, in a thread), the answers' and the labs' models."""
+
+
+@pytest.mark.parametrize("mode", ["aws", "sandbox"])
+def test_the_first_frame_comes_before_the_sdk_and_any_thread(mode: str, tmp_path: Path) -> None:
+    """Up to the wizard's first frame nothing runs beside it: no worker thread has started
+    (connecting, the lab's reading) and neither the AWS SDK, the emulator nor the models
+    are loaded (issue 16: the first frame within 1.2 times a bare Textual app's)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["XDG_STATE_HOME"] = str(tmp_path)  # a first run, help shown; no shared sandbox
+    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "none")
+    result = subprocess.run(
+        [sys.executable, "-c", _FIRST_FRAME_PROBE, mode],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["screen"] == "WelcomeScreen"
+    assert report["workers"] == []
+    assert "screens.tui.steps.welcome" in report["loaded"]
+    assert sorted(m for m in report["loaded"] if _banned(m, AFTER_FIRST_FRAME)) == []
