@@ -12,6 +12,7 @@ asked for.
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any
 
@@ -25,6 +26,7 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
 )
 from botocore.errorfactory import ClientExceptionsFactory
+from botocore.hooks import HierarchicalEmitter
 from botocore.loaders import Loader, create_loader
 
 from wizard.aws.clients import Boto3Caller, ClientFactory, credentials_problem_from
@@ -112,9 +114,36 @@ def _shared_exceptions() -> ClientExceptionsFactory:
         return _EXCEPTIONS
 
 
+_HANDLERS: HierarchicalEmitter | None = None
+_HANDLERS_LOCK = threading.Lock()
+
+
+def _builtin_handlers() -> HierarchicalEmitter:
+    """A copy of botocore's built-in event handlers, registered once for the process.
+
+    A new botocore session registers them all (about 130), checking each one's signature
+    with :mod:`inspect` as it goes: a fifth of onboarding's CPU, once per account. They are
+    module-level functions, the same for every session, so they are registered once into
+    this emitter (by a session made only for that) and each account's session starts from a
+    copy of it: what a session or its clients register later stays in their own copy, as
+    botocore already does for each client.
+    """
+    global _HANDLERS
+    with _HANDLERS_LOCK:
+        if _HANDLERS is None:
+            emitter = HierarchicalEmitter()
+            botocore.session.Session(event_hooks=emitter)  # registers the built-ins into it
+            _HANDLERS = emitter
+        return copy.copy(_HANDLERS)
+
+
 def _bare_session() -> botocore.session.Session:
     # Ignore AWS_PROFILE: the new session's only credentials are the assumed role's.
-    session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    session = botocore.session.Session(
+        session_vars={"profile": (None, None, None, None)},
+        event_hooks=_builtin_handlers(),
+        include_builtin_handlers=False,
+    )
     session.register_component("data_loader", _shared_loader())
     # An internal component of botocore's session (clients look it up there), hence the
     # private method: the public register_component would not be seen.

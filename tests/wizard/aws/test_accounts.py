@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.exceptions import ParamValidationError
 
 from wizard.aws.accounts import assume_role_session
 from wizard.ports import AwsError
@@ -38,3 +39,28 @@ def test_accounts_share_exception_classes_and_keep_their_identities(
     with pytest.raises(AwsError) as caught:
         two.caller.call("s3", "us-east-1", "GetBucketPolicy", {"Bucket": "no-such-bucket-2"})
     assert caught.value.code == "NoSuchBucket"
+
+
+def test_accounts_get_botocore_built_in_handlers_each_in_a_copy_of_its_own(
+    sandbox: Any, sandbox_session: Any
+) -> None:
+    # The built-in handlers are registered once for the process and copied into each
+    # account's session: they must all be there, and what one session adds must stay there.
+    one = assume_role_session(sandbox_session, ROLE.format("111111111111"))
+    two = assume_role_session(sandbox_session, ROLE.format("222222222222"))
+    s3_one: Any = one.factory.client("s3", "us-east-1")
+
+    # botocore's validate_bucket_name (a built-in handler) refuses before anything is sent.
+    with pytest.raises(ParamValidationError, match="Invalid bucket name"):
+        s3_one.get_bucket_policy(Bucket="not a bucket!")
+
+    seen: list[str] = []
+    events: Any = one.boto3_session.events  # type: ignore[union-attr]
+    events.register(
+        "before-call.cloudtrail.DescribeTrails", lambda **kw: seen.append(kw["event_name"])
+    )
+    one.caller.call("cloudtrail", "us-east-1", "DescribeTrails", {})
+    two.caller.call("cloudtrail", "us-east-1", "DescribeTrails", {})
+    three = assume_role_session(sandbox_session, ROLE.format("333333333333"))
+    three.caller.call("cloudtrail", "us-east-1", "DescribeTrails", {})
+    assert seen == ["before-call.cloudtrail.DescribeTrails"]
