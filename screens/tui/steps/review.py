@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, ClassVar
 from pydantic import ValidationError
 from rich import box
 from rich.cells import cell_len
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual import events, work
@@ -40,8 +39,10 @@ from screens.tui.state import WizardState
 from screens.tui.widgets import sizes
 from screens.tui.widgets.findings import FindingsList
 from screens.tui.widgets.policy_view import (
+    KeptRender,
     PolicyDiff,
     PolicyJson,
+    SourceView,
     diff_headline,
     policy_text,
     summarize_diff,
@@ -64,8 +65,6 @@ from wizard.policy.controls import PlannedControl, plan_controls
 from wizard.ports import AwsError
 
 if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderResult
-
     from wizard.account.discovery import Discovery
     from wizard.model.answers import Answers
     from wizard.run.apply import DryRunReport
@@ -185,8 +184,9 @@ COMPACT_PLAN_BELOW = 100
 """Below this many cells the plan table puts each API call on its change's line."""
 
 
-class PlanTable:
-    """The plan's table, laid out for the width it is drawn at (see :func:`plan_table`)."""
+class PlanTable(KeptRender):
+    """The plan's table, laid out for the width it is drawn at (see :func:`plan_table`),
+    and drawn once per width."""
 
     def __init__(self, plan: Plan) -> None:
         """Show ``plan``.
@@ -196,16 +196,11 @@ class PlanTable:
         """
         self.plan = plan
         """The plan shown."""
+        super().__init__(self.table)
 
     def table(self, width: int) -> Table:
         """The table for ``width`` cells."""
         return plan_table(self.plan, compact=width < COMPACT_PLAN_BELOW)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.table(options.max_width)
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement.get(console, options, self.table(options.max_width))
 
 
 SHORT_TAB_LABELS = {
@@ -295,22 +290,99 @@ def tabs_hint(*, short: bool = False) -> str:
     )
 
 
+@dataclass
+class PlanDocuments:
+    """Everything the review's tabs show and export, made from the plan alone.
+
+    Made by :func:`plan_documents` in the planning thread, so that showing the plan only
+    mounts widgets (the CloudFormation template alone took 20-40 ms of the event loop).
+    """
+
+    exports: dict[str, Export]
+    """What each tab copies and saves, by tab id."""
+    controls: list[PlannedControl]
+    """The planned controls (the Controls tab)."""
+    cloudformation: str | None
+    """The answers as a CloudFormation template, when they can be rendered."""
+    sources: dict[str, SourceView]
+    """The highlighted documents (policies, the CLI script, the template), by widget id."""
+
+
+def cloudformation_text(plan: Plan, answers: Answers) -> str | None:
+    """The answers as a CloudFormation template (None if they cannot be rendered).
+
+    Args:
+        plan: The plan (its account, partition and home region).
+        answers: The answers it was made from.
+    """
+    # Deferred for start-up time: the exporter loads only when a plan is shown.
+    from wizard.export.cloudformation import cloudformation_template
+    from wizard.model.context import AccountContext
+
+    try:
+        ctx = AccountContext(
+            account_id=plan.account_id, partition=plan.partition, region=plan.home_region
+        )
+        return cloudformation_template(answers, ctx)
+    except ValueError:
+        return None
+
+
+def plan_documents(plan: Plan, cloudformation: str | None) -> PlanDocuments:
+    """The texts of every tab of ``plan`` and their highlighting (pure; no widgets).
+
+    Args:
+        plan: The plan.
+        cloudformation: The CloudFormation template of its answers, if any.
+
+    Returns:
+        The exports in tab order, the controls and the highlighted documents.
+    """
+    exports = {"plan": Export("Plan", plan_to_text(plan), "txt")}
+    controls = plan_controls(plan)
+    exports["controls"] = Export("Controls", "\n".join(controls_to_text(controls)) + "\n", "txt")
+    if plan.cost is not None:
+        exports["cost"] = Export("Cost", "\n".join(cost_to_text(plan.cost)) + "\n", "txt")
+    sources: dict[str, SourceView] = {}
+    for field, kind, tab_id, label in POLICY_TABS:
+        document = plan.policies.get(field)
+        if document is None:
+            continue
+        exports[tab_id] = Export(label, policy_text(document), "json")
+        sources[f"{tab_id}-json"] = SourceView(exports[tab_id].text)
+        step = policy_step(plan, kind)
+        if step is not None and step.policy is not None and step.policy.diff:
+            exports[f"{tab_id}-diff"] = Export(
+                f"{label} changes", step.policy.diff.rstrip("\n") + "\n", "diff"
+            )
+    exports["cli"] = Export("AWS CLI", plan_to_cli(plan), "sh")
+    sources["cli-script"] = SourceView(exports["cli"].text, "bash")
+    if cloudformation is not None:
+        exports["cfn"] = Export("CloudFormation", cloudformation, "yaml")
+        sources["cfn-template"] = SourceView(cloudformation, "yaml")
+    for source in sources.values():
+        source.lines()  # the highlighting, here rather than when the tab is first shown
+    return PlanDocuments(exports, controls, cloudformation, sources)
+
+
 class PlanView(Vertical):
     """The built plan: a summary line, the findings, and one tab per document."""
 
-    def __init__(self, plan: Plan, cloudformation: str | None = None) -> None:
+    def __init__(self, plan: Plan, documents: PlanDocuments) -> None:
         """Create the view.
 
         Args:
             plan: The plan to show.
-            cloudformation: The same setup as a CloudFormation template, when it can be made.
+            documents: What its tabs show (see :func:`plan_documents`).
         """
         super().__init__(id="plan-view")
         self.plan = plan
         """The plan shown."""
-        self.cloudformation = cloudformation
+        self.documents = documents
+        """What the tabs show."""
+        self.cloudformation = documents.cloudformation
         """The CloudFormation export of the answers."""
-        self.exports: dict[str, Export] = {}
+        self.exports: dict[str, Export] = documents.exports
         """What each tab copies and saves, by tab id."""
         self.tab_labels: dict[str, str] = {}
         """The full label of each tab, by tab id (a narrow tab bar shows short ones)."""
@@ -384,14 +456,12 @@ class PlanView(Vertical):
         yield Static(self.summary(), id="plan-summary")
         yield FindingsList(plan.findings, id="findings")
         yield Static(tabs_hint(), id="tabs-hint", markup=False)
+        documents = self.documents
+        sources = documents.sources
         with TabbedContent(id="tabs"):
-            self.exports["plan"] = Export("Plan", plan_to_text(plan), "txt")
             with TabPane("Plan", id="plan"), VerticalScroll():
                 yield Static(PlanTable(plan), id="plan-table")
-            controls = plan_controls(plan)
-            self.exports["controls"] = Export(
-                "Controls", "\n".join(controls_to_text(controls)) + "\n", "txt"
-            )
+            controls = documents.controls
             with TabPane("Controls", id="controls"), VerticalScroll():
                 yield Static(
                     "CIS AWS Foundations Benchmark and AWS Security Hub controls for the planned "
@@ -400,30 +470,28 @@ class PlanView(Vertical):
                     classes="pane-note",
                     markup=False,
                 )
-                yield Static(controls_table(controls), id="controls-table")
-            if plan.cost is not None:
-                self.exports["cost"] = Export(
-                    "Cost", "\n".join(cost_to_text(plan.cost)) + "\n", "txt"
+                yield Static(
+                    KeptRender(lambda _width: controls_table(controls)), id="controls-table"
                 )
+            cost = plan.cost
+            if cost is not None:
                 with TabPane("Cost", id="cost"), VerticalScroll():
-                    yield Static(cost_heading(plan.cost) + ".", classes="pane-note", markup=False)
-                    yield Static(cost_table(plan.cost), id="cost-table")
-                    yield Static(cost_notes(plan.cost), id="cost-notes")
+                    yield Static(cost_heading(cost) + ".", classes="pane-note", markup=False)
+                    yield Static(KeptRender(lambda _width: cost_table(cost)), id="cost-table")
+                    yield Static(cost_notes(cost), id="cost-notes")
             for field, kind, tab_id, label in POLICY_TABS:
                 document = plan.policies.get(field)
                 if document is None:
                     continue
-                self.exports[tab_id] = Export(label, policy_text(document), "json")
                 with TabPane(label, id=tab_id), VerticalScroll():
                     yield Static(f"[b]{POLICY_TITLES[field]}[/b]", classes="pane-title")
                     yield Static(policy_note(plan, kind), classes="pane-note", markup=False)
-                    yield PolicyJson(document, id=f"{tab_id}-json")
+                    yield PolicyJson(
+                        document, id=f"{tab_id}-json", source=sources.get(f"{tab_id}-json")
+                    )
                 step = policy_step(plan, kind)
                 if step is not None and step.policy is not None and step.policy.diff:
                     diff_id = f"{tab_id}-diff"
-                    self.exports[diff_id] = Export(
-                        f"{label} changes", step.policy.diff.rstrip("\n") + "\n", "diff"
-                    )
                     with TabPane(f"{label} changes", id=diff_id), VerticalScroll():
                         yield Static(
                             f"[b]{POLICY_TITLES[field]}[/b]: what the merge changes",
@@ -432,22 +500,30 @@ class PlanView(Vertical):
                         yield PolicyDiff(
                             step.policy.diff, len(step.policy.added_sids), id=f"{diff_id}-view"
                         )
-            self.exports["cli"] = Export("AWS CLI", plan_to_cli(plan), "sh")
             with TabPane("AWS CLI", id="cli"), VerticalScroll():
                 yield Static(
                     "The same plan as AWS CLI commands, for a change ticket or to run by hand.",
                     classes="pane-note",
                 )
-                yield PolicyJson(self.exports["cli"].text, language="bash", id="cli-script")
+                yield PolicyJson(
+                    self.exports["cli"].text,
+                    language="bash",
+                    id="cli-script",
+                    source=sources.get("cli-script"),
+                )
             if self.cloudformation is not None:
-                self.exports["cfn"] = Export("CloudFormation", self.cloudformation, "yaml")
                 with TabPane("CloudFormation", id="cfn"), VerticalScroll():
                     yield Static(
                         "The same setup as a CloudFormation template with parameters, for "
                         "StackSets and infrastructure-as-code reviews (cfn-lint clean).",
                         classes="pane-note",
                     )
-                    yield PolicyJson(self.cloudformation, language="yaml", id="cfn-template")
+                    yield PolicyJson(
+                        self.cloudformation,
+                        language="yaml",
+                        id="cfn-template",
+                        source=sources.get("cfn-template"),
+                    )
 
 
 class ReviewScreen(StepScreen):
@@ -508,6 +584,8 @@ class ReviewScreen(StepScreen):
         self.dry_running = False
         """A dry-run is in progress."""
         self._dry_run_report: DryRunReport | None = None
+        self._documents: tuple[Plan, PlanDocuments] | None = None
+        """The documents of the plan last built, made in the planning thread."""
 
     # ------------------------------------------------------------------ layout
 
@@ -572,8 +650,12 @@ class ReviewScreen(StepScreen):
             if not worker.is_cancelled:
                 self.post_message(PlanFailed(explain(exc)))
             return
-        if not worker.is_cancelled:
-            self.post_message(PlanReady(plan, found))
+        if worker.is_cancelled:
+            return
+        # The tabs' texts here too, not on the event loop when the plan is shown; read by
+        # the message handler, which runs after this message is posted.
+        self._documents = (plan, plan_documents(plan, cloudformation_text(plan, answers)))
+        self.post_message(PlanReady(plan, found))
 
     async def on_plan_ready(self, message: PlanReady) -> None:
         message.stop()
@@ -583,23 +665,16 @@ class ReviewScreen(StepScreen):
         self.found = message.discovery
         content = self.query_one("#review-content", Vertical)
         await content.remove_children()
-        await content.mount(PlanView(message.plan, self._cloudformation(message.plan)))
+        await content.mount(PlanView(message.plan, self._documents_for(message.plan)))
         self._show("ready")
         self.query_one("#tabs Tabs").focus()
 
-    def _cloudformation(self, plan: Plan) -> str | None:
-        """The answers as a CloudFormation template (pure; None if they cannot be rendered)."""
-        # Deferred for start-up time: pydantic models load only when this runs.
-        from wizard.export.cloudformation import cloudformation_template
-        from wizard.model.context import AccountContext
-
-        try:
-            ctx = AccountContext(
-                account_id=plan.account_id, partition=plan.partition, region=plan.home_region
-            )
-            return cloudformation_template(self.state.answers(), ctx)
-        except ValueError:
-            return None
+    def _documents_for(self, plan: Plan) -> PlanDocuments:
+        """The tabs' documents the planning thread made for ``plan`` (made now otherwise)."""
+        made, self._documents = self._documents, None
+        if made is not None and made[0] is plan:
+            return made[1]
+        return plan_documents(plan, cloudformation_text(plan, self.state.answers()))
 
     def on_plan_failed(self, message: PlanFailed) -> None:
         message.stop()

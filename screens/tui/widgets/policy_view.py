@@ -11,9 +11,13 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rich.measure import Measurement
+from rich.segment import Segment
+from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,6 +25,8 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+
     from wizard.policy.policies import Policy
 
 CLOSING = " \t\r\n,]}"
@@ -59,6 +65,161 @@ def json_view(text: str, language: str = "json") -> Syntax:
         A rich renderable.
     """
     return Syntax(text, language, theme=SYNTAX_THEME, word_wrap=True, background_color="default")
+
+
+RenderKey = tuple[int, str | None, bool, bool, bool, str]
+"""What a wrapped source's lines depend on besides its text: the width and how text wraps."""
+
+_NEW_LINE = Segment("\n")
+
+
+def render_key(options: ConsoleOptions) -> RenderKey:
+    """The cache key of a render of :class:`SourceView` with ``options``."""
+    return (
+        options.max_width,
+        options.overflow,
+        options.no_wrap or False,
+        options.ascii_only,
+        options.legacy_windows,
+        options.encoding,
+    )
+
+
+class KeptRender:
+    """A renderable drawn once per width: Textual draws a widget's content to learn its
+    height, again to paint it, and again each time its tab is shown anew.
+
+    For renderables whose segments depend only on the width and the wrapping options (rich
+    tables, text); ``make`` gives the renderable for a width (a plan table lays out
+    differently when narrow).
+    """
+
+    def __init__(self, make: Callable[[int], RenderableType]) -> None:
+        """Keep the renders of ``make(width)``.
+
+        Args:
+            make: The renderable to draw at a width (called once per width).
+        """
+        self.make = make
+        self._renderables: dict[int, RenderableType] = {}
+        self._rendered: dict[tuple[RenderKey, str | None, bool | None], list[Segment]] = {}
+        self._measured: dict[tuple[int, int], Measurement] = {}
+
+    def _renderable(self, width: int) -> RenderableType:
+        if width not in self._renderables:
+            self._renderables[width] = self.make(width)
+        return self._renderables[width]
+
+    def is_prepared(self, options: ConsoleOptions) -> bool:
+        """Whether the segments for ``options`` are drawn already."""
+        return self._key(options) in self._rendered
+
+    @staticmethod
+    def _key(options: ConsoleOptions) -> tuple[RenderKey, str | None, bool | None]:
+        # Justification and highlighting too: a table or text may follow them.
+        return render_key(options), options.justify, options.highlight
+
+    def prepare(self, console: Console, options: ConsoleOptions) -> None:
+        """Draw the segments for ``options`` now, for later renders with the same width."""
+        key = self._key(options)
+        if key not in self._rendered:
+            renderable = self._renderable(options.max_width)
+            self._rendered[key] = list(console.render(renderable, options))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        self.prepare(console, options)
+        yield from self._rendered[self._key(options)]
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        key = (options.min_width, options.max_width)
+        if key not in self._measured:
+            renderable = self._renderable(options.max_width)
+            self._measured[key] = Measurement.get(console, options, renderable)
+        return self._measured[key]
+
+
+class SourceView:
+    """A :func:`json_view`, drawn once per width instead of at every refresh.
+
+    Textual renders a widget's whole content to learn its height and again to draw it, and
+    again whenever its tab is shown anew; a long document (the CloudFormation template, the
+    AWS CLI script) took 50-150 ms each time, most of it wrapping lines. This draws the same
+    segments as the :class:`~rich.syntax.Syntax` it wraps (word-wrapped, no line numbers, no
+    padding, the terminal's own background: each source line wrapped on its own) and keeps
+    them per width. :meth:`prepare` draws them a line at a time, so a screen can do it
+    before the document is shown without holding the event loop for long.
+    """
+
+    def __init__(self, text: str, language: str = "json") -> None:
+        """Show ``text``.
+
+        Args:
+            text: The source.
+            language: A pygments lexer name (``json``, ``bash``, ``yaml``).
+        """
+        self.syntax = json_view(text, language)
+        """The highlighted source, as :func:`json_view` makes it."""
+        self._lines: list[Text] | None = None
+        self._rendered: dict[RenderKey, list[Segment]] = {}
+        self._partial: dict[RenderKey, tuple[int, list[Segment]]] = {}
+        """Per width being drawn: how many source lines are done, and their segments."""
+        self._measured: dict[tuple[int, int], Measurement] = {}
+
+    def lines(self) -> list[Text]:
+        """The highlighted source lines (highlighted once)."""
+        if self._lines is None:
+            code = self.syntax.code
+            ends_on_new_line = code.endswith("\n")
+            processed = (code if ends_on_new_line else code + "\n").expandtabs(self.syntax.tab_size)
+            highlighted = self.syntax.highlight(processed)
+            self._lines = list(highlighted.split("\n", allow_blank=ends_on_new_line))
+        return self._lines
+
+    def is_prepared(self, options: ConsoleOptions) -> bool:
+        """Whether the lines for ``options`` are drawn already."""
+        return render_key(options) in self._rendered
+
+    def prepare(self, console: Console, options: ConsoleOptions) -> Iterator[int]:
+        """Draw the lines for ``options`` a source line at a time.
+
+        Args:
+            console: The console that will draw them.
+            options: The options it will draw with (only the width and wrapping count).
+
+        Yields:
+            The number of source lines drawn so far, after each one; once exhausted, the
+            lines are kept for every later render with the same width.
+        """
+        key = render_key(options)
+        if key in self._rendered:
+            return
+        # A pass left half-way (a shown document drawn meanwhile) is resumed, not redone.
+        start, done = self._partial.get(key, (0, []))
+        lines = self.lines()
+        line_options = options.update(height=None, justify="left")
+        # The terminal's own background (Syntax's transparent case): no style, no padding.
+        null = Style.null()
+        for number in range(start, len(lines)):
+            for wrapped in console.render_lines(lines[number], line_options, style=null, pad=False):
+                done.extend(wrapped)
+                done.append(_NEW_LINE)
+            self._partial[key] = (number + 1, done)
+            yield number + 1
+        self._partial.pop(key, None)
+        self._rendered[key] = done
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        key = render_key(options)
+        if key not in self._rendered:
+            for _ in self.prepare(console, options):
+                pass
+        yield from self._rendered[key]
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        key = (options.min_width, options.max_width)
+        if key not in self._measured:
+            self._measured[key] = self.syntax.__rich_measure__(console, options)
+        return self._measured[key]
 
 
 @dataclass
@@ -230,6 +391,7 @@ class PolicyJson(Static):
         *,
         language: str = "json",
         id: str | None = None,  # noqa: A002
+        source: SourceView | None = None,
     ) -> None:
         """Create the view.
 
@@ -237,10 +399,15 @@ class PolicyJson(Static):
             document: The policy as text (shown byte-for-byte) or as a document.
             language: Highlighting (``json``; ``bash`` for the CLI script).
             id: Widget id.
+            source: The same text already highlighted (made off the event loop), if any.
         """
         self.text = policy_text(document)
         """The exact text shown."""
-        super().__init__(json_view(self.text, language), id=id)
+        if source is None or source.syntax.code != self.text:
+            source = SourceView(self.text, language)
+        self.source = source
+        """What is drawn: kept per width (see :class:`SourceView`)."""
+        super().__init__(self.source, id=id)
 
 
 class PolicyDiff(Vertical):
