@@ -1174,9 +1174,19 @@ class Onboarding:
         return [s.result for s in self.states]
 
     def _prepare_and_apply(self, state: _State) -> None:
-        self._prepare_one(state)
-        if state.result.status == "ready" and state.plan is not None and state.found is not None:
-            self._apply_planned(state, state.plan, state.found)
+        try:
+            self._prepare_one(state)
+            if (
+                state.result.status == "ready"
+                and state.plan is not None
+                and state.found is not None
+            ):
+                self._apply_planned(state, state.plan, state.found)
+        finally:
+            # Done with the account for good: only its row is kept, so the memory a run
+            # holds does not grow with the accounts behind it.
+            self._release(state)
+            state.caller = state.engine = state.ctx = None
 
     def _account_journal(self, account: str) -> Journal | None:
         """A journal of the account's own beside the run's: its calls, for ``recover``.

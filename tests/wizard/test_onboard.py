@@ -125,7 +125,7 @@ def sessions_stats() -> dict[str, Any]:
     """Call counts of every account session of the last onboard run, by account."""
     from screens.cli.commands.onboard import LAST_OPENER
 
-    return {acct: s.caller.stats for acct, s in LAST_OPENER[0].sessions.items()}
+    return dict(LAST_OPENER[0].calls)
 
 
 def mutating(stats: Any) -> list[tuple[str, str]]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+import weakref
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
@@ -117,7 +119,10 @@ class Opener:
         self.read_only = read_only
         self.partition = partition
         self.sessions: dict[str, AwsSession] = {}
-        """Every account's session, by account id (tests read their call counts)."""
+        """The accounts' sessions not released yet, by account id."""
+        self.calls: dict[str, Counter[tuple[str, str]]] = {}
+        """Each released account's requests so far, by (service, operation) (tests read them)."""
+        self._accounts: weakref.WeakKeyDictionary[AwsCaller, str] = weakref.WeakKeyDictionary()
         self.lock = threading.Lock()
 
     def __call__(self, target: AccountTarget) -> tuple[AwsCaller, AccountContext]:
@@ -144,16 +149,28 @@ class Opener:
             ) from None
         with self.lock:
             self.sessions[ctx.account_id] = session
+            self._accounts[session.caller] = ctx.account_id
         return session.caller, ctx
 
     def release(self, caller: AwsCaller) -> None:
-        """Close the clients of an account's caller (they are made again when used)."""
+        """Close the clients of an account's caller (they are made again when used).
+
+        The session is no longer kept here (whoever holds the caller keeps it): a run that
+        is done with an account for good frees it, and a thousand accounts' sessions are
+        not all held to the end. Its request counts are kept in :attr:`calls`.
+        """
         # Deferred for start-up time: botocore loads only when AWS is called.
-        from wizard.aws.clients import ClientFactory
+        from wizard.aws.clients import Boto3Caller, ClientFactory
 
         factory = getattr(caller, "factory", None)
         if isinstance(factory, ClientFactory):
             factory.close()
+        with self.lock:
+            account = self._accounts.get(caller)
+            if account is not None:
+                self.sessions.pop(account, None)
+                if isinstance(caller, Boto3Caller):
+                    self.calls[account] = caller.stats
 
 
 class Lines:
