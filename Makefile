@@ -101,10 +101,11 @@ export PIP_AUDIT_GATE
 
 ## Three workers on two cores: a quarter of the suite's time is spent waiting (sandbox round
 ## trips, child processes, the browser), which a third worker fills; worksteal evens out the
-## long tests at the end. Override with `make unit PYTEST_WORKERS=N`.
+## long tests at the end. Override with `make unit PYTEST_WORKERS=N`. The 25 slowest tests are
+## listed at the end: CI must stay under 20 minutes on two cores, and this is where to look.
 PYTEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(max(2, (os.cpu_count() or 1) * 3 // 2))")
 unit: $(STAMP) $(CHECKOV) $(AWS_CLI) browser-deps
-	CHECKOV=$(CURDIR)/$(CHECKOV) AWS_CLI=$(CURDIR)/$(AWS_CLI) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -q
+	CHECKOV=$(CURDIR)/$(CHECKOV) AWS_CLI=$(CURDIR)/$(AWS_CLI) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -q --durations=25
 
 ## Debian's chromium and chromedriver for the browser tests (tests/browser, `serve`), installed
 ## with apt-get (as root, or through sudo) when /usr/bin/chromium or /usr/bin/chromedriver is missing.
