@@ -7,6 +7,10 @@ policies, it only shows the :class:`~wizard.model.plan.Plan` the engine made.
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -365,6 +369,27 @@ def plan_documents(plan: Plan, cloudformation: str | None) -> PlanDocuments:
     return PlanDocuments(exports, controls, cloudformation, sources)
 
 
+def settle_heap() -> None:
+    """Set the objects alive now aside from the garbage collector's full passes.
+
+    Planning leaves the process with some 400,000 objects (the SDK's clients and models,
+    pydantic's validators, the screens), and every so often the collector walked all of
+    them: 100 ms on a quiet machine, 290 ms on a busy one, in the middle of a key press on
+    the review. They mostly live as long as the app, so they are frozen (:func:`gc.freeze`,
+    as start-up and the pickers do): later passes walk only what came after. No pass is
+    made, and it is safe to call again.
+    """
+    gc.freeze()
+
+
+PREPARE_SLICE = 0.002
+"""Seconds of drawing ahead (hidden tabs) before the event loop is left free again."""
+PREPARE_PAUSE = 0.004
+"""Seconds the event loop is left free between slices of drawing ahead."""
+PANE_LINES = 8
+"""At most this many lines of a pane are not its document (title, note, their margins)."""
+
+
 class PlanView(Vertical):
     """The built plan: a summary line, the findings, and one tab per document."""
 
@@ -389,6 +414,92 @@ class PlanView(Vertical):
 
     def on_resize(self, event: events.Resize) -> None:
         self.fit_tab_labels()
+        self.prepare_tabs()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # The tabs next to the one shown are the ones a person goes to next: them first.
+        self.prepare_tabs()
+
+    def prepare_tabs(self) -> None:
+        """Draw the hidden tabs' documents and tables ahead, in slices (see :meth:`_prepare`).
+
+        Showing a tab draws what it shows on the event loop: its tables whole, a
+        document's lines in view (10-20 ms on a busy machine). Drawn ahead, a key press that
+        shows it only lays it out. Nothing visible changes.
+
+        Drawing ahead stops at once (a key's own work comes first) and starts again, from
+        the tabs beside the one shown then, once the screen is painted.
+        """
+        self.workers.cancel_group(self, "review-prepare")
+        self.call_after_refresh(self._prepare)
+
+    @work(exclusive=True, group="review-prepare", exit_on_error=False)
+    async def _prepare(self) -> None:
+        """Worker on the event loop: draw ahead in slices of a few milliseconds.
+
+        A slice ends after :data:`PREPARE_SLICE` seconds and the loop is left free for
+        :data:`PREPARE_PAUSE`: a key pressed meanwhile waits at most one slice. Not a
+        thread: drawing is pure Python, and a thread holding the interpreter lock would
+        slow every key press by sharing it.
+        """
+        started = time.perf_counter()
+        drawn = False
+        for _ in self._preparations():
+            drawn = True
+            if time.perf_counter() - started >= PREPARE_SLICE:
+                await asyncio.sleep(PREPARE_PAUSE)
+                if not self.is_attached:
+                    return
+                started = time.perf_counter()
+        if drawn:
+            settle_heap()  # what was drawn is kept as long as the review is shown
+
+    def _preparations(self) -> Iterator[object]:
+        """Draw each hidden tab's documents and tables at the width they will be shown at,
+        the tabs beside the shown one first; yields between pieces of work."""
+        tabs = self.query_one("#tabs", TabbedContent)
+        panes = list(tabs.query(TabPane))
+        active = tabs.get_pane(tabs.active) if tabs.active else None
+        if active is None or active not in panes:
+            return
+        scroller = active.query_one(VerticalScroll)
+        if not scroller.size.width:
+            return  # not laid out yet: a resize starts this again
+        # Every pane's scroller is as wide as the shown one; its content is narrower by
+        # the vertical scrollbar when it scrolls.
+        wide = scroller.region.width - scroller.styles.gutter.width
+        narrow = wide - scroller.styles.scrollbar_size_vertical
+        tall = scroller.scrollable_content_region.height
+        start = panes.index(active)
+        order = sorted(
+            range(len(panes)),
+            key=lambda i: (
+                min((i - start) % len(panes), (start - i) % len(panes)),
+                (start - i) % len(panes),
+            ),
+        )
+        console = self.app.console
+        base = self.app.console_options.update(highlight=False)
+        for index in order:
+            for widget in panes[index].query(Static):
+                content = widget.content
+                gutter = widget.styles.gutter.width
+                if isinstance(content, SourceView):
+                    # Drawn at the width it is shown at: without the scrollbar when it fits
+                    # beside the pane's title and note, with it when it scrolls (both when
+                    # it is close).
+                    height = content.height(console, base.update_width(wide - gutter))
+                    widths = ([wide] if height < tall else []) + (
+                        [narrow] if height + PANE_LINES > tall else []
+                    )
+                    for width in widths:
+                        # What the pane shows first; the rest is drawn as it is scrolled to.
+                        options = base.update_width(width - gutter)
+                        yield from content.prepare(console, options, tall)
+                elif isinstance(content, KeptRender):
+                    for width in (wide, narrow):
+                        content.prepare(console, base.update_width(width - gutter))
+                        yield None
 
     def fit_tab_labels(self) -> None:
         """Full tab labels when they all fit on the tab bar, else the short ones.
@@ -668,6 +779,9 @@ class ReviewScreen(StepScreen):
         await content.mount(PlanView(message.plan, self._documents_for(message.plan)))
         self._show("ready")
         self.query_one("#tabs Tabs").focus()
+        # Planning and the plan's widgets made the objects the review's keys should not
+        # wait for the collector to walk again.
+        self.call_after_refresh(settle_heap)
 
     def _documents_for(self, plan: Plan) -> PlanDocuments:
         """The tabs' documents the planning thread made for ``plan`` (made now otherwise)."""
@@ -808,6 +922,7 @@ class ReviewScreen(StepScreen):
         tabs = self.query_one("#tabs", TabbedContent)
         pane = tabs.get_pane(tabs.active)
         scroller = pane.query_one(VerticalScroll)
+        self.query_one(PlanView).prepare_tabs()  # paused while the page moves
         if pages > 0:
             scroller.scroll_page_down()
         else:

@@ -8,6 +8,7 @@ taken on trust from the merge.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import json
 import re
@@ -22,10 +23,12 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.strip import Strip
 from textual.widgets import Static
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from textual.geometry import Size
 
     from wizard.policy.policies import Policy
 
@@ -139,15 +142,15 @@ class KeptRender:
 
 
 class SourceView:
-    """A :func:`json_view`, drawn once per width instead of at every refresh.
+    """A :func:`json_view` whose lines are drawn once per width, when first needed.
 
-    Textual renders a widget's whole content to learn its height and again to draw it, and
+    Textual renders a widget's whole content to learn its height, again to paint it, and
     again whenever its tab is shown anew; a long document (the CloudFormation template, the
     AWS CLI script) took 50-150 ms each time, most of it wrapping lines. This draws the same
     segments as the :class:`~rich.syntax.Syntax` it wraps (word-wrapped, no line numbers, no
-    padding, the terminal's own background: each source line wrapped on its own) and keeps
-    them per width. :meth:`prepare` draws them a line at a time, so a screen can do it
-    before the document is shown without holding the event loop for long.
+    padding, the terminal's own background: each source line wrapped on its own), but one
+    source line at a time, when :class:`PolicyJson` paints a line of it or :meth:`prepare`
+    draws ahead, and keeps them per width. Its height is counted without drawing.
     """
 
     def __init__(self, text: str, language: str = "json") -> None:
@@ -160,9 +163,10 @@ class SourceView:
         self.syntax = json_view(text, language)
         """The highlighted source, as :func:`json_view` makes it."""
         self._lines: list[Text] | None = None
-        self._rendered: dict[RenderKey, list[Segment]] = {}
-        self._partial: dict[RenderKey, tuple[int, list[Segment]]] = {}
-        """Per width being drawn: how many source lines are done, and their segments."""
+        self._starts: dict[RenderKey, list[int]] = {}
+        """Per width: the first wrapped line of each source line, then the height."""
+        self._drawn: dict[RenderKey, dict[int, list[list[Segment]]]] = {}
+        """Per width: the wrapped lines of each source line drawn so far."""
         self._measured: dict[tuple[int, int], Measurement] = {}
 
     def lines(self) -> list[Text]:
@@ -175,45 +179,102 @@ class SourceView:
             self._lines = list(highlighted.split("\n", allow_blank=ends_on_new_line))
         return self._lines
 
-    def is_prepared(self, options: ConsoleOptions) -> bool:
-        """Whether the lines for ``options`` are drawn already."""
-        return render_key(options) in self._rendered
+    def _line_starts(self, console: Console, options: ConsoleOptions) -> list[int]:
+        """Where each source line starts among the wrapped lines, counted without drawing.
 
-    def prepare(self, console: Console, options: ConsoleOptions) -> Iterator[int]:
-        """Draw the lines for ``options`` a source line at a time.
+        A source line no wider than the width is one line; only longer ones are wrapped
+        (as the render wraps them) to count theirs.
+        """
+        key = render_key(options)
+        if key not in self._starts:
+            width = options.max_width
+            no_wrap = bool(options.no_wrap)
+            overflow = options.overflow
+            starts = [0]
+            for line in self.lines():
+                count = 1
+                if line.cell_len > width:
+                    count = len(
+                        line.wrap(
+                            console,
+                            width,
+                            justify="left",
+                            overflow=line.overflow or overflow,
+                            tab_size=line.tab_size or 8,
+                            no_wrap=line.no_wrap or no_wrap,
+                        )
+                    )
+                starts.append(starts[-1] + count)
+            self._starts[key] = starts
+        return self._starts[key]
+
+    def height(self, console: Console, options: ConsoleOptions) -> int:
+        """How many lines a render with ``options`` has, without drawing them."""
+        return self._line_starts(console, options)[-1]
+
+    def _draw(self, console: Console, options: ConsoleOptions, number: int) -> list[list[Segment]]:
+        """The wrapped lines of source line ``number`` (drawn once per width)."""
+        drawn = self._drawn.setdefault(render_key(options), {})
+        if number not in drawn:
+            # The terminal's own background (Syntax's transparent case): no style, no pad.
+            drawn[number] = console.render_lines(
+                self.lines()[number],
+                options.update(height=None, justify="left"),
+                style=Style.null(),
+                pad=False,
+            )
+        return drawn[number]
+
+    def line(self, console: Console, options: ConsoleOptions, y: int) -> list[Segment] | None:
+        """The segments of wrapped line ``y`` (None below the last line).
+
+        Args:
+            console: The console drawing.
+            options: Its options (the width and wrapping count).
+            y: The line, from 0.
+        """
+        starts = self._line_starts(console, options)
+        if not 0 <= y < starts[-1]:
+            return None
+        number = bisect.bisect_right(starts, y) - 1
+        wrapped = self._draw(console, options, number)
+        offset = y - starts[number]
+        # The count and the drawing wrap alike; should a line ever wrap differently, its
+        # missing part is blank rather than an error.
+        return wrapped[offset] if offset < len(wrapped) else []
+
+    def is_prepared(self, options: ConsoleOptions) -> bool:
+        """Whether every line for ``options`` is drawn already."""
+        return len(self._drawn.get(render_key(options), {})) == len(self.lines())
+
+    def prepare(
+        self, console: Console, options: ConsoleOptions, height: int | None = None
+    ) -> Iterator[int]:
+        """Draw the lines for ``options`` ahead, a source line at a time.
 
         Args:
             console: The console that will draw them.
             options: The options it will draw with (only the width and wrapping count).
+            height: Only the first this many wrapped lines (what a pane shows first); None
+                for all.
 
         Yields:
-            The number of source lines drawn so far, after each one; once exhausted, the
-            lines are kept for every later render with the same width.
+            The number of the source line just drawn (lines drawn already are skipped).
         """
-        key = render_key(options)
-        if key in self._rendered:
-            return
-        # A pass left half-way (a shown document drawn meanwhile) is resumed, not redone.
-        start, done = self._partial.get(key, (0, []))
-        lines = self.lines()
-        line_options = options.update(height=None, justify="left")
-        # The terminal's own background (Syntax's transparent case): no style, no padding.
-        null = Style.null()
-        for number in range(start, len(lines)):
-            for wrapped in console.render_lines(lines[number], line_options, style=null, pad=False):
-                done.extend(wrapped)
-                done.append(_NEW_LINE)
-            self._partial[key] = (number + 1, done)
-            yield number + 1
-        self._partial.pop(key, None)
-        self._rendered[key] = done
+        starts = self._line_starts(console, options)
+        drawn = self._drawn.setdefault(render_key(options), {})
+        for number in range(len(self.lines())):
+            if height is not None and starts[number] >= height:
+                return
+            if number not in drawn:
+                self._draw(console, options, number)
+                yield number
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        key = render_key(options)
-        if key not in self._rendered:
-            for _ in self.prepare(console, options):
-                pass
-        yield from self._rendered[key]
+        for number in range(len(self.lines())):
+            for wrapped in self._draw(console, options, number):
+                yield from wrapped
+                yield _NEW_LINE
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         key = (options.min_width, options.max_width)
@@ -408,6 +469,33 @@ class PolicyJson(Static):
         self.source = source
         """What is drawn: kept per width (see :class:`SourceView`)."""
         super().__init__(self.source, id=id)
+
+    def _options(self, width: int) -> ConsoleOptions:
+        """The options Textual draws a rich renderable with at ``width``."""
+        return self.app.console_options.update_width(width).update(highlight=False)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """The document's height at ``width``, counted without drawing it (see
+        :class:`SourceView`); Textual's own measure draws it whole."""
+        if not width:
+            return 0
+        return self.source.height(self.app.console, self._options(width))
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the document, drawn when first painted (see :class:`SourceView`).
+
+        Textual draws a Static's whole content before painting any line of it; this draws
+        the source lines in view. The segments are those Textual paints: the document's,
+        over the widget's own style.
+        """
+        width = self.size.width
+        base = self.visual_style.rich_style
+        segments = self.source.line(self.app.console, self._options(width), y)
+        if segments is None:
+            return Strip.blank(width, base)
+        if base:
+            segments = [Segment(text, base + style, None) for text, style, _ in segments]
+        return Strip(segments)
 
 
 class PolicyDiff(Vertical):
