@@ -4,20 +4,32 @@ A lookup may fill it at once (:meth:`ChoiceTable.set_rows`) or stream into it: r
 are found (:meth:`ChoiceTable.add_rows`), cells as their verdicts come in
 (:meth:`ChoiceTable.update_rows`), a progress line meanwhile. The table is usable all the
 while: it filters, scrolls and chooses among the rows it has.
+
+A key must be answered within 50 ms while a thousand rows stream in, so every piece of
+work on the event loop is kept short: rows go into the table a few milliseconds' worth at a
+time (:data:`SLICE`), cells off screen change when they come into view, a table taller than
+its window grows without laying the whole screen out again (:class:`PickerTable`), and the
+objects that outlive a listing are set aside from the garbage collector's full passes
+(:func:`settle_heap`).
 """
 
 from __future__ import annotations
 
+import gc
+import time
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, LoadingIndicator, Static
+from textual.widgets.data_table import RowKey
 
 from screens.tui.widgets.fit_table import Fit, FitTable
 from screens.tui.widgets.wrap import Elided
@@ -25,8 +37,68 @@ from screens.tui.widgets.wrap import Elided
 Row = tuple[str, tuple[str | Text | Elided, ...]]
 """A row: its key (what is chosen) and its cells."""
 
-CHUNK = 150
-"""Rows put into the table between two screen updates."""
+SLICE = 0.004
+"""Seconds of table work (rows added, cells replaced) between two screen updates: a slice
+of a few milliseconds leaves the rest of a 50 ms key press's budget to the screen update
+and to the listing's threads, which take turns with the event loop for the interpreter."""
+
+
+def settle_heap() -> None:
+    """Set the objects alive now aside from the garbage collector's full passes.
+
+    A listing allocates hundreds of thousands of short-lived objects (the SDK's responses,
+    rows, cells); every so often that makes the collector walk every object of the process,
+    the app's widgets and the SDK's models included, which stopped the screen for 100 ms
+    and more. The objects alive when a listing starts mostly live as long as the app, so
+    they are frozen (:func:`gc.freeze`): later passes walk only what came after. Cheap
+    (no pass is made), and safe to call again.
+    """
+    gc.freeze()
+
+
+class PickerTable(FitTable):
+    """The picker's table: once taller than its window, it grows without a new layout.
+
+    Each row added changes the table's scrollable height, and DataTable lays the whole
+    screen out again for that (tens of milliseconds on a step with many fields, once per
+    screen update while rows stream in). When the table already scrolls and only grows,
+    its place on screen cannot change: the scroll bar is updated and the table repainted.
+    """
+
+    _grown_from: Size | None = None
+    """The scrollable size before the dimensions now being worked out (None: not in
+    :meth:`_update_dimensions`; a class default, as DataTable refreshes while it is made)."""
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        self._grown_from = self.virtual_size
+        try:
+            super()._update_dimensions(new_rows)
+        finally:
+            self._grown_from = None
+
+    def refresh(
+        self,
+        *regions: Any,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> PickerTable:
+        """Refresh as a widget does, without a layout when only rows below the window came."""
+        before = self._grown_from
+        if layout and before is not None and self._grows_within(before, self.virtual_size):
+            self._scroll_update(self.virtual_size)
+            layout = False
+        super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+        return self
+
+    def _grows_within(self, before: Size, after: Size) -> bool:
+        """The table scrolled already and only grew taller: its window stays as it is."""
+        return (
+            after.width == before.width
+            and after.height >= before.height
+            and self.show_vertical_scrollbar
+            and 0 < self.scrollable_content_region.height < before.height
+        )
 
 
 class ProgressLine(Widget):
@@ -135,13 +207,15 @@ class ChoiceTable(Vertical):
         self._stale: set[str] = set()
         """Keys of rows in the table whose cells changed since (see :meth:`update_rows`)."""
         self._draining = False
+        self._flushing = False
+        """A :meth:`_flush` of every stale row is under way (a slice per screen update)."""
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=self._filter_placeholder, classes="choice-filter", compact=True)
         with Horizontal(classes="choice-loading"):
             yield LoadingIndicator()
             yield ProgressLine(classes="choice-loading-label")
-        table = FitTable(fit=self._fit, cursor_type="row", zebra_stripes=True)
+        table = PickerTable(fit=self._fit, cursor_type="row", zebra_stripes=True)
         table.reserve = self._reserve
         yield table
         yield Static("", classes="choice-note")
@@ -172,10 +246,12 @@ class ChoiceTable(Vertical):
     def show_note(self, text: str) -> None:
         """Show a line under the table (an error, a cancellation, how to choose).
 
-        A lookup is over: the rows off screen get the cells that came in for them.
+        A lookup is over: the rows off screen get the cells that came in for them, a slice
+        at a time after the note is on screen (a key pressed meanwhile goes first).
         """
-        if self._stale:
-            self._flush()
+        if self._stale and not self._flushing:
+            self._flushing = True
+            self.call_after_refresh(self._flush)
         self.query_one(".choice-loading").display = False
         note = self.query_one(".choice-note", Static)
         note.update(text)
@@ -197,6 +273,7 @@ class ChoiceTable(Vertical):
 
         ``chosen`` gets the cursor when its row arrives (unless the cursor moved by then).
         """
+        settle_heap()
         self.show_note("")
         self._rows, self._index, self._chosen, self._pending = [], {}, chosen, []
         self._stale.clear()
@@ -228,17 +305,23 @@ class ChoiceTable(Vertical):
         self._drain()
 
     def _drain(self) -> None:
-        """Put the next :data:`CHUNK` rows waiting into the table; the rest after a refresh.
+        """Put the rows waiting into the table for :data:`SLICE` seconds; the rest after a
+        refresh.
 
         A thousand rows at once would keep the screen from answering keys for most of a
-        second; a chunk at a time, keys and repaints go in between.
+        second; a slice at a time, keys and repaints go in between.
         """
         self._draining = False
         table = self.table
         cursor_moved = table.cursor_row > 0
-        chunk, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
-        for key in chunk:
+        deadline = time.perf_counter() + SLICE
+        taken = 0
+        for key in self._pending:
             table.add_row(*self._rows[self._index[key]][1], key=key)
+            taken += 1
+            if time.perf_counter() > deadline:
+                break
+        del self._pending[:taken]
         if not cursor_moved and self._chosen is not None and self._chosen in table.rows:
             table.move_cursor(row=table.get_row_index(self._chosen))
         if self._pending:
@@ -274,18 +357,22 @@ class ChoiceTable(Vertical):
                 self._stale.add(key)
 
     def _flush(self, keys: Iterable[str] | None = None) -> None:
-        """Put the stale rows' cells into the table: those of ``keys``, or all of them (a
-        :data:`CHUNK` at a time, the rest after a refresh)."""
+        """Put the stale rows' cells into the table: those of ``keys``, or all of them
+        (:data:`SLICE` seconds' worth at a time, the rest after a refresh)."""
         table = self.table
-        if keys is None:
-            chosen = list(self._stale)[:CHUNK]
-        else:
-            chosen = [k for k in keys if k in self._stale]
-        for key in chosen:
-            self._stale.discard(key)
+        if keys is not None:
+            for key in [k for k in keys if k in self._stale]:
+                self._stale.discard(key)
+                if key in table.rows:
+                    table.update_row(key, self._rows[self._index[key]][1])
+            return
+        deadline = time.perf_counter() + SLICE
+        while self._stale and time.perf_counter() <= deadline:
+            key = self._stale.pop()
             if key in table.rows:
                 table.update_row(key, self._rows[self._index[key]][1])
-        if keys is None and self._stale:
+        self._flushing = bool(self._stale)
+        if self._flushing:
             self.call_after_refresh(self._flush)
 
     def viewed_keys(self) -> list[str]:
