@@ -19,9 +19,35 @@ from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
 from screens.tui.widgets.radio_list import RadioList
 from screens.tui.widgets.wrap import Elided
-from wizard.account.inventory import KeyChoice, KeyListing, bucket_regions, locate_bucket
+from wizard.account.inventory import (
+    KeyBatch,
+    KeyChoice,
+    KeyListing,
+    bucket_regions,
+    locate_bucket,
+)
 from wizard.engine import Engine
 from wizard.ports import AwsError
+
+
+class KeyRowsReady(KeyBatchReady):
+    """A key listing's next batch, with its rows made in the listing's thread (not on the
+    event loop, where a few hundred rows' cells would hold up a key pressed meanwhile)."""
+
+    def __init__(
+        self,
+        listing: KeyListing,
+        bucket_region: str,
+        batch: KeyBatch,
+        found: list[Row],
+        checked: list[Row],
+    ) -> None:
+        super().__init__(listing, bucket_region, batch)
+        self.found = found
+        """The rows of ``batch.found``."""
+        self.checked = checked
+        """The rows of ``batch.checked``."""
+
 
 KEY_MODES = (("new", "A new key"), ("existing", "An existing key"))
 """The two ways to get a KMS key (the guide asks for "new" or a key reference)."""
@@ -253,7 +279,9 @@ class EncryptionScreen(StepScreen):
             ):
                 return
             for batch in listing.batches(stop=lambda: worker.is_cancelled):
-                self.post_message(KeyBatchReady(listing, region, batch))
+                found = [self._key_row(k) for k in batch.found]
+                checked = [self._key_row(k) for k in batch.checked]
+                self.post_message(KeyRowsReady(listing, region, batch, found, checked))
         except AwsError as err:
             if not worker.is_cancelled:
                 self.post_message(KeysListed(None, [], error=f"{err.code}: {err.message}"))
@@ -277,7 +305,7 @@ class EncryptionScreen(StepScreen):
             usable = Text("✓ yes", style="green")
         return (key.arn, (Elided(key.label), key.region, usable))
 
-    def on_key_batch_ready(self, message: KeyBatchReady) -> None:
+    def on_key_rows_ready(self, message: KeyRowsReady) -> None:
         if message.listing is not self._key_listing:
             return  # a lookup replaced since
         batch = message.batch
@@ -307,9 +335,9 @@ class EncryptionScreen(StepScreen):
                     if not self.input_value("key-ref"):
                         self.query_one("#key-ref", Input).value = wanted
                     self._wanted = None
-            table.add_rows([self._key_row(k) for k in batch.found])
+            table.add_rows(message.found)
         if batch.checked:
-            table.update_rows([self._key_row(k) for k in batch.checked])
+            table.update_rows(message.checked)
         if batch.complete:
             self._key_listing = None
             table.show_note("Enter or a click chooses a key." if keys else "No key found.")
@@ -369,14 +397,17 @@ class EncryptionScreen(StepScreen):
         problem = self._key_problem()
         box.set_class(bool(problem), "problem")
         if problem:
-            box.update(f"✗ {problem}")
+            line = f"✗ {problem}"
         elif key is not None:
-            box.update(f"Chosen: {key.label} ({key.region}).")
+            line = f"Chosen: {key.label} ({key.region})."
         elif typed:
             # Not one of the keys listed (another account's, or the list is not in yet).
-            box.update(f"Chosen: {typed} (not in the list above: checked on the review screen)")
+            line = f"Chosen: {typed} (not in the list above: checked on the review screen)"
         else:
-            box.update("No key chosen yet." if self._keys is not None else "")
+            line = "No key chosen yet." if self._keys is not None else ""
+        # Said again after every batch of a listing: each update lays the screen out anew.
+        if box.content != line:
+            box.update(line)
 
     def _key(self) -> KeyChoice | None:
         """The listed key meant: the one typed when the table has it, else the one chosen."""

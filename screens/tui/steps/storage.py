@@ -62,12 +62,30 @@ from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
 from screens.tui.widgets.radio_list import RadioList
 from screens.tui.widgets.wrap import Elided
-from wizard.account.inventory import BucketChoice, BucketListing
+from wizard.account.inventory import BucketBatch, BucketChoice, BucketListing
 from wizard.engine import Engine
 from wizard.guide import retention_problem
 from wizard.model.names import check_bucket_name
 from wizard.model.regions import all_regions, region_description
 from wizard.ports import AwsError
+
+
+class BucketRowsReady(BucketBatchReady):
+    """A bucket listing's next batch, with its rows made in the listing's thread.
+
+    A page of ListBuckets is a thousand rows: their cells are made beside the requests, not
+    on the event loop, where they would hold up a key pressed meanwhile.
+    """
+
+    def __init__(
+        self, listing: BucketListing, batch: BucketBatch, found: list[Row], checked: list[Row]
+    ) -> None:
+        super().__init__(listing, batch)
+        self.found = found
+        """The rows of ``batch.found``."""
+        self.checked = checked
+        """The rows of ``batch.checked``."""
+
 
 AVAILABILITY_DELAY = 0.4
 """Seconds of no typing before the bucket name's availability is checked."""
@@ -683,7 +701,9 @@ class StorageScreen(StepScreen):
         worker = get_current_worker()
         try:
             for batch in listing.batches(stop=lambda: worker.is_cancelled):
-                self.post_message(BucketBatchReady(listing, batch))
+                found = [self._bucket_row(b) for b in batch.found]
+                checked = [self._bucket_row(b) for b in batch.checked]
+                self.post_message(BucketRowsReady(listing, batch, found, checked))
         except AwsError as err:
             if not worker.is_cancelled:
                 self.post_message(BucketsListed([], error=f"{err.code}: {err.message}"))
@@ -698,17 +718,17 @@ class StorageScreen(StepScreen):
             policy = Text(f"✓ {note}", style="green") if bucket.allows_cloudtrail else Text(note)
         return (bucket.name, (Elided(bucket.name), bucket.region or "unknown", policy))
 
-    def on_bucket_batch_ready(self, message: BucketBatchReady) -> None:
+    def on_bucket_rows_ready(self, message: BucketRowsReady) -> None:
         if message.listing is not self._bucket_listing or self._buckets is None:
             return  # a listing replaced since (another owner, listed again)
         batch = message.batch
         table = self.query_one("#buckets", ChoiceTable)
         for bucket in [*batch.found, *batch.checked]:
             self._buckets[bucket.name] = bucket
-        if batch.found:
-            table.add_rows([self._bucket_row(b) for b in batch.found])
-        if batch.checked:
-            table.update_rows([self._bucket_row(b) for b in batch.checked])
+        if message.found:
+            table.add_rows(message.found)
+        if message.checked:
+            table.update_rows(message.checked)
         if not batch.listed:
             table.show_progress(f"Listing the buckets… {batch.total} so far (Esc stops)")
         elif not batch.complete:
