@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import events
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
@@ -26,16 +27,39 @@ def _cells(key: Widget) -> int:
 
 
 class StepFooter(Footer):
-    """Textual's footer, rebuilding its keys once for a burst of binding changes.
+    """Textual's footer, with its keys from the start and rebuilt only when they change.
 
-    Textual's footer rebuilds every key (about 10 ms) after each "bindings changed" signal.
-    A step sends several at once (the screen is pushed, focus moves, a lookup starts), so
-    the first frame waited for two rebuilds. Here a signal schedules a rebuild only when
-    none is pending: the pending one runs after the next refresh and shows the bindings as
-    they are then, so the keys shown are the same, built once.
+    Textual's footer starts empty and builds every key (about 10 ms) after each "bindings
+    changed" signal. A step sends several at once (the screen is pushed, focus moves, a
+    lookup starts), so the first frame waited for two rebuilds. Here the keys are built
+    with the screen, and a signal schedules a rebuild only when none is pending: the
+    pending one runs after the next refresh, and only if the keys to show are not those
+    shown already (the signal that follows a screen's start usually changes nothing).
     """
 
     _rebuild_pending = False
+
+    def __init__(self, *children: Widget, **options: Any) -> None:
+        super().__init__(*children, **options)
+        # The screen's bindings are known when it is composed: no empty first frame.
+        self.set_reactive(Footer._bindings_ready, True)
+        self._shown: tuple[object, ...] | None = None
+        """What the keys on show were built from (see :meth:`_keys_to_show`)."""
+
+    def compose(self) -> ComposeResult:
+        self._shown = self._keys_to_show()
+        yield from super().compose()
+
+    def _keys_to_show(self) -> tuple[object, ...]:
+        """Everything Textual's ``Footer.compose`` builds the keys from, to compare."""
+        app = self.app
+        shown = tuple(
+            (binding, enabled, tooltip, app.get_key_display(binding))
+            for (_, binding, enabled, tooltip) in self.screen.active_bindings.values()
+            if binding.show
+        )
+        palette = self.show_command_palette and app.ENABLE_COMMAND_PALETTE
+        return (shown, palette, app.COMMAND_PALETTE_BINDING)
 
     def on_mount(self) -> None:
         # Textual sets app_focus again on the first key after a blur without saying that
@@ -58,6 +82,8 @@ class StepFooter(Footer):
 
     async def _rebuild(self) -> None:
         self._rebuild_pending = False
+        if not self.is_attached or self._keys_to_show() == self._shown:
+            return  # gone with its screen, or the same keys: nothing to rebuild
         await self.recompose()
         self.fit_keys()
 
