@@ -94,7 +94,9 @@ async def test_not_connected_says_what_failed(
     monkeypatch.setattr(Backend, "connect", refused)
     app: WizardApp = app_factory()
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.screen.query_one("#failed").display, "the failure")
+        # query(): the failure block is mounted after the first frame, with the connection.
+        failed = app.screen.query
+        await until(pilot, lambda: any(w.display for w in failed("#failed")), "the failure")
         await pilot.press("ctrl+n")
         await pilot.pause()
         said = errors_shown(app)

@@ -191,7 +191,9 @@ async def test_no_credentials_offers_the_sandbox(
     monkeypatch.setattr(Backend, "switch_to_sandbox", switch_to_fixture_sandbox)
     app = make_app(Backend(sandbox=False, profile=None, region="us-east-1"), show_help=False)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.screen.query_one("#failed").display, "the failure")
+        # query(): the failure block is mounted after the first frame, with the connection.
+        failed = app.screen.query
+        await until(pilot, lambda: any(w.display for w in failed("#failed")), "the failure")
         shown = text(app, "#failure-title") + text(app, "#failure")
         assert "credentials" in shown.lower()
         assert app.state.account is None
