@@ -165,6 +165,19 @@ def cpu_seconds(pid: int) -> float | None:
     return nanoseconds / 1e9
 
 
+def share_priority(pid: int) -> None:
+    """Give child ``pid`` this bench's scheduling weight (``--priority``).
+
+    A child in a session of its own (the full-screen runs: a terminal of their own) is in an
+    autogroup of its own too, at the default weight: without this, ``--priority`` covered
+    the bench but not the runs it times. Both sides of the comparison get it.
+    """
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        nice = Path("/proc/self/autogroup").read_text(encoding="ascii").split()[-1]
+        if int(nice) != 0:
+            Path(f"/proc/{pid}/autogroup").write_text(nice, encoding="ascii")
+
+
 def first_frame(
     command: list[str], env: dict[str, str], marks: dict[bytes, int], timeout: float = 60.0
 ) -> tuple[float, float | None]:
@@ -203,6 +216,7 @@ def first_frame(
         pass_fds=(ready_write,),
         start_new_session=True,
     )
+    share_priority(process.pid)
     os.close(slave)
     os.close(ready_write)
     watched, output, ready, missing = [master, ready_read], b"", False, dict(marks)
