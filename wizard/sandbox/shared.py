@@ -31,11 +31,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
-import hashlib
-import importlib.util
 import json
 import os
-import secrets
 import select
 import signal
 import subprocess  # nosec B404 - runs this package's own sandbox module, no shell, no input
@@ -455,6 +452,10 @@ def code_fingerprint() -> str:
     older rules than the command's. The state it saved stays readable: that depends on the
     version number only.
     """
+    # Deferred, as are importlib.util and secrets below: the full-screen wizard loads this
+    # module before its first frame only to read the record (start-up time).
+    import hashlib
+
     root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
     for path in sorted(root.glob("*.py")):
@@ -551,6 +552,9 @@ def _signal(pid: int, signum: int) -> None:
 
 def _spawn(home: Path, timeout: float, notes: list[str]) -> SharedSandbox:
     """Start the sandbox process for ``home`` and wait until it is ready."""
+    # Deferred: only starting a sandbox looks for moto (see code_fingerprint).
+    import importlib.util
+
     if importlib.util.find_spec("moto") is None:
         raise SandboxUnavailable(
             "--sandbox needs the embedded sandbox, which is not installed: pipx install "
@@ -659,4 +663,7 @@ def daemon_environment(source: Mapping[str, str]) -> dict[str, str]:
 
 def new_token() -> str:
     """A fresh control token."""
+    # Deferred: only starting a sandbox makes a token (see code_fingerprint).
+    import secrets
+
     return secrets.token_urlsafe(32)
