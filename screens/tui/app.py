@@ -24,8 +24,7 @@ from textual.message_pump import MessagePump
 from textual.screen import Screen
 
 from screens.common.backend import Backend
-from screens.tui import keys, saves
-from screens.tui.confirm import ConfirmScreen
+from screens.tui import keys
 from screens.tui.state import WizardState
 from screens.tui.widgets import sizes
 from wizard.guide import draft_from_answers
@@ -466,6 +465,7 @@ class WizardApp(App[int]):
     def action_save_answers(self) -> None:
         """Save the current answers as a YAML answers file."""
         # Deferred for start-up time: pydantic models load only when this runs.
+        from screens.tui import saves
         from wizard.model.answers_file import dump_answers
 
         answers = self.state.answers_or_none()
@@ -497,6 +497,9 @@ class WizardApp(App[int]):
         save then only said "Failed". Under ``serve --save-dir``, into the session's
         directory; in a page without it, Textual's download.
         """
+        # Deferred: saving files loads only when something is saved (start-up time).
+        from screens.tui import saves
+
         if keys.in_browser() and not saves.session_save_dir():
             return super().deliver_screenshot(filename, path, time_format)
         stamp = datetime.now().strftime(time_format or "%Y-%m-%dT%H_%M_%S")
@@ -514,6 +517,9 @@ class WizardApp(App[int]):
 
     def action_quit_wizard(self) -> None:
         """Quit, asking first; during apply this means roll back."""
+        # Deferred: the question's screen loads when first asked (start-up time).
+        from screens.tui.confirm import ConfirmScreen
+
         if self.current_step == "apply":
             # Deferred like every step's module (see _screen_for); loaded already here.
             from screens.tui.steps.apply import ApplyScreen
