@@ -303,8 +303,11 @@ class StepScreen(Screen[None]):
         Textual scrolls a focused widget into view by itself, which can leave its label
         just above the top edge ("Trail name" was never seen on an 80x24 terminal).
         """
-        body = self.query_one("#body", VerticalScroll)
-        if not widget.is_attached or body not in widget.ancestors:
+        # Called after a refresh: by then the person may have left the screen (Next, Back,
+        # Welcome's own layout), and a form without its body has nothing to scroll.
+        bodies = self.query("#body").results(VerticalScroll) if self.is_attached else iter(())
+        body = next(bodies, None)
+        if body is None or not widget.is_attached or body not in widget.ancestors:
             return
         label = field_label(widget, body)
         top = (label or widget).region.y
