@@ -8,7 +8,6 @@ policies, it only shows the :class:`~wizard.model.plan.Plan` the engine made.
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from screens.tui.messages import DryRunFinished, PlanFailed, PlanReady
 from screens.tui.state import WizardState
 from screens.tui.widgets import sizes
 from screens.tui.widgets.findings import FindingsList
+from screens.tui.widgets.heap import settle_heap
 from screens.tui.widgets.policy_view import (
     KeptRender,
     PolicyDiff,
@@ -367,19 +367,6 @@ def plan_documents(plan: Plan, cloudformation: str | None) -> PlanDocuments:
     for source in sources.values():
         source.lines()  # the highlighting, here rather than when the tab is first shown
     return PlanDocuments(exports, controls, cloudformation, sources)
-
-
-def settle_heap() -> None:
-    """Set the objects alive now aside from the garbage collector's full passes.
-
-    Planning leaves the process with some 400,000 objects (the SDK's clients and models,
-    pydantic's validators, the screens), and every so often the collector walked all of
-    them: 100 ms on a quiet machine, 290 ms on a busy one, in the middle of a key press on
-    the review. They mostly live as long as the app, so they are frozen (:func:`gc.freeze`,
-    as start-up and the pickers do): later passes walk only what came after. No pass is
-    made, and it is safe to call again.
-    """
-    gc.freeze()
 
 
 PREPARE_SLICE = 0.002

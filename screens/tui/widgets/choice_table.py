@@ -15,7 +15,6 @@ objects that outlive a listing are set aside from the garbage collector's full p
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -32,6 +31,7 @@ from textual.widgets import DataTable, Input, LoadingIndicator, Static
 from textual.widgets.data_table import RowKey
 
 from screens.tui.widgets.fit_table import Fit, FitTable
+from screens.tui.widgets.heap import settle_heap
 from screens.tui.widgets.wrap import Elided
 
 Row = tuple[str, tuple[str | Text | Elided, ...]]
@@ -41,19 +41,6 @@ SLICE = 0.004
 """Seconds of table work (rows added, cells replaced) between two screen updates: a slice
 of a few milliseconds leaves the rest of a 50 ms key press's budget to the screen update
 and to the listing's threads, which take turns with the event loop for the interpreter."""
-
-
-def settle_heap() -> None:
-    """Set the objects alive now aside from the garbage collector's full passes.
-
-    A listing allocates hundreds of thousands of short-lived objects (the SDK's responses,
-    rows, cells); every so often that makes the collector walk every object of the process,
-    the app's widgets and the SDK's models included, which stopped the screen for 100 ms
-    and more. The objects alive when a listing starts mostly live as long as the app, so
-    they are frozen (:func:`gc.freeze`): later passes walk only what came after. Cheap
-    (no pass is made), and safe to call again.
-    """
-    gc.freeze()
 
 
 class PickerTable(FitTable):
