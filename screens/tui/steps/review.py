@@ -398,6 +398,8 @@ class PlanView(Vertical):
         """What each tab copies and saves, by tab id."""
         self.tab_labels: dict[str, str] = {}
         """The full label of each tab, by tab id (a narrow tab bar shows short ones)."""
+        self._prepare_round = 0
+        """Rounds of drawing ahead started; only the newest one goes on."""
 
     def on_resize(self, event: events.Resize) -> None:
         self.fit_tab_labels()
@@ -417,25 +419,30 @@ class PlanView(Vertical):
         Drawing ahead stops at once (a key's own work comes first) and starts again, from
         the tabs beside the one shown then, once the screen is painted.
         """
-        self.workers.cancel_group(self, "review-prepare")
-        self.call_after_refresh(self._prepare)
+        # A newer round stops the older one at its next slice. Not by cancelling its
+        # worker: a cancelled worker makes everyone who waits for the screen's workers
+        # (Textual's wait_for_complete) fail with WorkerCancelled.
+        self._prepare_round += 1
+        self.call_after_refresh(self._prepare, self._prepare_round)
 
-    @work(exclusive=True, group="review-prepare", exit_on_error=False)
-    async def _prepare(self) -> None:
+    @work(group="review-prepare", exit_on_error=False)
+    async def _prepare(self, round_: int) -> None:
         """Worker on the event loop: draw ahead in slices of a few milliseconds.
 
         A slice ends after :data:`PREPARE_SLICE` seconds and the loop is left free for
         :data:`PREPARE_PAUSE`: a key pressed meanwhile waits at most one slice. Not a
         thread: drawing is pure Python, and a thread holding the interpreter lock would
-        slow every key press by sharing it.
+        slow every key press by sharing it. Ends early once a newer round has started.
         """
         started = time.perf_counter()
         drawn = False
         for _ in self._preparations():
+            if round_ != self._prepare_round:
+                return
             drawn = True
             if time.perf_counter() - started >= PREPARE_SLICE:
                 await asyncio.sleep(PREPARE_PAUSE)
-                if not self.is_attached:
+                if not self.is_attached or round_ != self._prepare_round:
                     return
                 started = time.perf_counter()
         if drawn:
