@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,11 +82,12 @@ def _modules_of(group: str) -> set[str]:
     return modules
 
 
-def _import_all(which: str) -> dict[str, object]:
-    env = dict(os.environ)
+def _probe(script: str, argument: str, **env_vars: str) -> dict[str, Any]:
+    """Run a probe script in a fresh interpreter (the project importable); its JSON report."""
+    env = {**os.environ, **env_vars}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-c", _PROBE, which],
+        [sys.executable, "-c", script, argument],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -94,8 +96,12 @@ def _import_all(which: str) -> dict[str, object]:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    report: dict[str, object] = json.loads(result.stdout)
+    report: dict[str, Any] = json.loads(result.stdout)
     return report
+
+
+def _import_all(which: str) -> dict[str, object]:
+    return _probe(_PROBE, which)
 
 
 def _check_runtime(which: str, banned: tuple[str, ...]) -> None:
@@ -397,21 +403,13 @@ def test_the_first_frame_comes_before_the_sdk_and_any_thread(mode: str, tmp_path
     """Up to the wizard's first frame nothing runs beside it: no worker thread has started
     (connecting, the lab's reading) and neither the AWS SDK, the emulator nor the models
     are loaded (issue 16: the first frame within 1.2 times a bare Textual app's)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["XDG_STATE_HOME"] = str(tmp_path)  # a first run, help shown; no shared sandbox
-    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "none")
-    result = subprocess.run(
-        [sys.executable, "-c", _FIRST_FRAME_PROBE, mode],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    report = _probe(
+        _FIRST_FRAME_PROBE,
+        mode,
+        XDG_STATE_HOME=str(tmp_path),  # a first run, help shown; no shared sandbox
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
     )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
     assert report["screen"] == "WelcomeScreen"
     assert report["workers"] == []
     assert "screens.tui.steps.welcome" in report["loaded"]
