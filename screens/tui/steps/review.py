@@ -41,7 +41,7 @@ from screens.tui.messages import DryRunFinished, PlanFailed, PlanReady
 from screens.tui.state import WizardState
 from screens.tui.widgets import sizes
 from screens.tui.widgets.findings import FindingsList
-from screens.tui.widgets.heap import settle_heap
+from screens.tui.widgets.heap import release_heap, settle_heap
 from screens.tui.widgets.policy_view import (
     KeptRender,
     PolicyDiff,
@@ -776,6 +776,11 @@ class ReviewScreen(StepScreen):
         # Planning and the plan's widgets made the objects the review's keys should not
         # wait for the collector to walk again.
         self.call_after_refresh(settle_heap)
+
+    def on_unmount(self) -> None:
+        # The review is gone: what it set aside goes back to the collector (a plan's
+        # widgets are cycles only a full pass frees).
+        release_heap()
 
     def _documents_for(self, plan: Plan) -> PlanDocuments:
         """The tabs' documents the planning thread made for ``plan`` (made now otherwise)."""

@@ -31,7 +31,7 @@ from textual.widgets import DataTable, Input, LoadingIndicator, Static
 from textual.widgets.data_table import RowKey
 
 from screens.tui.widgets.fit_table import Fit, FitTable
-from screens.tui.widgets.heap import settle_heap
+from screens.tui.widgets.heap import release_heap, settle_heap
 from screens.tui.widgets.wrap import Elided
 
 Row = tuple[str, tuple[str | Text | Elided, ...]]
@@ -196,6 +196,10 @@ class ChoiceTable(Vertical):
         self._draining = False
         self._flushing = False
         """A :meth:`_flush` of every stale row is under way (a slice per screen update)."""
+
+    def on_unmount(self) -> None:
+        # Its screen is gone: what the listing set aside goes back to the collector.
+        release_heap()
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=self._filter_placeholder, classes="choice-filter", compact=True)
