@@ -329,6 +329,9 @@ def _load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
         ) from None
 
 
+_CENTRAL_FAILED = "the central policy update failed; nothing was changed here"
+"""Why a planned account was not applied: the central update came first and failed."""
+
 MAX_ACCOUNTS_BYTES = 8 << 20
 """Largest accounts file read (8 MiB). An entry (id, role and a few overrides) takes a few
 hundred bytes, so thousands of accounts fit many times over; the cap keeps a wrong path
@@ -790,20 +793,25 @@ class Onboarding:
             region=self.main_ctx.region,
         )
 
-    def _parallel(self, work: Callable[[_State], None], states: Sequence[_State]) -> None:
+    def _parallel(
+        self, work: Callable[[_State], None], states: Sequence[_State], *, last: bool = False
+    ) -> None:
+        """Run ``work`` on each account, bounded; ``last``: the run is then done with them."""
+
         def one(state: _State) -> None:
             try:
                 work(state)
             finally:
-                self._release(state)
+                self._release(state, for_good=last)
 
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="onboard") as pool:
             list(pool.map(one, states))
 
-    def _release(self, state: _State) -> None:
+    def _release(self, state: _State, *, for_good: bool = False) -> None:
         """Done with the account for now: free its caller's clients (see ``release``), and
         what its planning read (applying plans again on fresh discovery; only a dry run
-        records the plan made here)."""
+        records the plan made here). ``for_good``: drop its session too, keeping only its
+        row, so the memory a run holds does not grow with the accounts behind it."""
         state.found = None
         if not self.dry_run:
             state.plan = None
@@ -812,6 +820,8 @@ class Onboarding:
                 self.release(state.caller)
             except Exception as exc:  # freeing memory must never fail an onboarding
                 self.say(f"{state.target.account_id}: {exc}")
+        if for_good:
+            state.caller = state.engine = state.ctx = None
 
     # -- phase 1: connect, discover, plan (read-only everywhere)
 
@@ -1052,6 +1062,15 @@ class Onboarding:
 
     # -- phase 3: per account
 
+    def apply_all(self) -> None:
+        """After :meth:`prepare` and the operator's yes: the central policies once, then
+        every ready account (each planned again); nothing is changed in an account when the
+        central update failed."""
+        if self.apply_central():
+            self.apply_accounts()
+        else:
+            self.fail_ready(_CENTRAL_FAILED)
+
     def apply_accounts(self) -> None:
         """Apply every ready account (re-planned on fresh discovery), bounded."""
         ready = [s for s in self.states if s.result.status == "ready"]
@@ -1154,8 +1173,8 @@ class Onboarding:
         before applying it, because minutes or a person may come between the two; here the
         plan an account is applied with was made on its discovery a moment before, as with
         ``apply --yes``. Each account's reads (its trails, its bucket, its key) and its
-        planning are then done once instead of twice: about a fifth of its requests and a
-        third of the command's CPU per account.
+        planning are then done once instead of twice: three of its 25 requests and a whole
+        plan per account.
 
         The central update needs no account's plan (it is planned from the accounts file),
         so it goes first; when it fails or is blocked, the accounts are only planned (for
@@ -1168,25 +1187,15 @@ class Onboarding:
         self._start()
         if not self.apply_central():
             self._parallel(self._prepare_one, self.states)
-            self.fail_ready("the central policy update failed; nothing was changed here")
+            self.fail_ready(_CENTRAL_FAILED)
             return [s.result for s in self.states]
-        self._parallel(self._prepare_and_apply, self.states)
+        self._parallel(self._prepare_and_apply, self.states, last=True)
         return [s.result for s in self.states]
 
     def _prepare_and_apply(self, state: _State) -> None:
-        try:
-            self._prepare_one(state)
-            if (
-                state.result.status == "ready"
-                and state.plan is not None
-                and state.found is not None
-            ):
-                self._apply_planned(state, state.plan, state.found)
-        finally:
-            # Done with the account for good: only its row is kept, so the memory a run
-            # holds does not grow with the accounts behind it.
-            self._release(state)
-            state.caller = state.engine = state.ctx = None
+        self._prepare_one(state)
+        if state.result.status == "ready" and state.plan is not None and state.found is not None:
+            self._apply_planned(state, state.plan, state.found)
 
     def _account_journal(self, account: str) -> Journal | None:
         """A journal of the account's own beside the run's: its calls, for ``recover``.

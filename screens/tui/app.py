@@ -105,8 +105,10 @@ def _freeze_startup_objects() -> None:
     By the first screen, Textual and the wizard's modules are loaded: some 50,000 objects
     that live as long as the process. The first full collection, which came while the first
     frame was being drawn, spent about 35 ms walking them; frozen, they are skipped by it and
-    by every later one. Only the first app of a process freezes (tests build many, and each
-    freeze would also keep the garbage of the apps before it).
+    by later ones, until a screen that froze more hands everything back as it goes
+    (:func:`~screens.tui.widgets.heap.release_heap`). Only the first app of a process
+    freezes (tests build many, and each freeze would also keep the garbage of the apps
+    before it).
     """
     if gc.get_freeze_count() == 0:
         gc.freeze()

@@ -118,8 +118,6 @@ class Opener:
         self.source = source
         self.read_only = read_only
         self.partition = partition
-        self.sessions: dict[str, AwsSession] = {}
-        """The accounts' sessions not released yet, by account id."""
         self.calls: dict[str, Counter[tuple[str, str]]] = {}
         """Each released account's requests so far, by (service, operation) (tests read them)."""
         self._accounts: weakref.WeakKeyDictionary[AwsCaller, str] = weakref.WeakKeyDictionary()
@@ -148,16 +146,15 @@ class Opener:
                 message=exc.message,
             ) from None
         with self.lock:
-            self.sessions[ctx.account_id] = session
             self._accounts[session.caller] = ctx.account_id
         return session.caller, ctx
 
     def release(self, caller: AwsCaller) -> None:
         """Close the clients of an account's caller (they are made again when used).
 
-        The session is no longer kept here (whoever holds the caller keeps it): a run that
-        is done with an account for good frees it, and a thousand accounts' sessions are
-        not all held to the end. Its request counts are kept in :attr:`calls`.
+        The opener keeps no session (whoever holds the caller keeps it): a run that is
+        done with an account for good frees it, and a thousand accounts' sessions are not
+        all held to the end. Its request counts so far are kept in :attr:`calls`.
         """
         # Deferred for start-up time: botocore loads only when AWS is called.
         from wizard.aws.clients import Boto3Caller, ClientFactory
@@ -167,10 +164,8 @@ class Opener:
             factory.close()
         with self.lock:
             account = self._accounts.get(caller)
-            if account is not None:
-                self.sessions.pop(account, None)
-                if isinstance(caller, Boto3Caller):
-                    self.calls[account] = caller.stats
+            if account is not None and isinstance(caller, Boto3Caller):
+                self.calls[account] = caller.stats
 
 
 class Lines:
@@ -239,12 +234,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                 _print_summary(rows, onboarding, out)
             declined = _declined(args, rows, onboarding, out)
             if not declined:
-                if onboarding.apply_central():
-                    onboarding.apply_accounts()
-                else:
-                    onboarding.fail_ready(
-                        "the central policy update failed; nothing was changed here"
-                    )
+                onboarding.apply_all()
         report = onboarding.report()
     if as_json:
         # Deferred for start-up time: the engine (pydantic, botocore) loads when needed.
