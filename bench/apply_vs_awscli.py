@@ -204,6 +204,10 @@ class Run(NamedTuple):
     cpu: float
     """CPU seconds of the command and its children (user + system): steadier than wall time
     on a busy machine, and what the round trips cannot explain."""
+    lead: float
+    """Seconds from starting the command to its first request's arrival (start-up)."""
+    tail: float
+    """Seconds from the last request's answer to the command's exit."""
 
     @property
     def phases(self) -> tuple[int, int, int]:
@@ -288,11 +292,13 @@ class Bench:
         if self.proxy is not None:
             self.proxy.take()  # nothing before this run counts
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()  # the proxy's clock
         start = time.perf_counter()
         result = subprocess.run(
             command, env=self.env, cwd=self.tmp, capture_output=True, text=True, check=False
         )
         elapsed = time.perf_counter() - start
+        ended = time.monotonic()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if result.returncode != 0:
@@ -302,7 +308,9 @@ class Bench:
             )
         requests = self.proxy.take() if self.proxy is not None else []
         levels = round_trips(requests)
-        return Run(elapsed, len(requests), len(levels), levels, cpu)
+        lead = requests[0].start - started if requests else 0.0
+        tail = ended - max((t.end for t in requests), default=ended)
+        return Run(elapsed, len(requests), len(levels), levels, cpu, lead, tail)
 
     def _check(self, trail: str, *, kms: bool = False) -> None:
         """The run did what it says: the trail exists, logs (and encrypts with KMS)."""
@@ -451,6 +459,17 @@ def bench_scenario(bench: Bench, scenario: Scenario, runs: int, *, trace: bool) 
             f"{verdict(max(o.trips for o, _ in rows), scenario.max_round_trips)}; "
             f"requests {requests:g}; the AWS CLI: {cli_trips:g} round trips, "
             f"{cli_requests:g} requests"
+        )
+        lead, tail = (
+            statistics.median(o.lead for o, _ in rows),
+            statistics.median(o.tail for o, _ in rows),
+        )
+        their_lead = statistics.median(t.lead for _, t in rows)
+        their_tail = statistics.median(t.tail for _, t in rows)
+        print(
+            f"{scenario.name}: start-up to the first request ours {lead * 1000:.0f} ms, theirs "
+            f"{their_lead * 1000:.0f} ms; last answer to exit ours {tail * 1000:.0f} ms, theirs "
+            f"{their_tail * 1000:.0f} ms"
         )
         print(
             f"{scenario.name}: of ours, {before:g} before the first change (credentials, "
