@@ -7,31 +7,39 @@ lazily. Every error a person can cause ends in a clear message and a documented 
 
 from __future__ import annotations
 
-import argparse
-import atexit
-import contextlib
-import gc
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
 
-from screens.cli.parser import QuietParser, Unreadable, build_parser
-from screens.cli.registry import load
-from screens.common.errors import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_INVALID,
-    EXIT_OK,
-    UsageError,
-    print_error,
-)
+# Only what starting the AWS worker needs is imported before it starts (start_worker_early):
+# the parser, the commands and the error table load while the worker loads the AWS SDK.
+from wizard.aws import launch
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import NoReturn
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     arguments = sys.argv[1:] if argv is None else list(argv)
     start_worker_early(arguments)
+    # Deferred: imported once the AWS worker, if any, is on its way (start-up time).
+    import atexit
+    import contextlib
+    import gc
+
+    from screens.cli.parser import build_parser
+    from screens.cli.registry import load
+    from screens.common.errors import (
+        EXIT_INTERRUPTED,
+        EXIT_INVALID,
+        EXIT_OK,
+        UsageError,
+        print_error,
+    )
+
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
     # At exit, skip the interpreter's final garbage collection of botocore's and pydantic's
@@ -59,48 +67,63 @@ def run() -> NoReturn:
     sys.exit(main())
 
 
+_EARLY_VALUES = ("--profile", "--region", "--log-account-profile", "--log-account-role")
+"""Options read before the parser is built, with the value each takes."""
+_EARLY_FLAGS = ("--sandbox", "--dry-run")
+_NOT_A_RUN = ("-h", "--help", "--version")
+
+
 def start_worker_early(argv: Sequence[str]) -> None:
     """For ``plan`` and ``apply``, start the AWS worker before the parser is even built.
 
     The worker (see :mod:`wizard.aws.worker`) loads the AWS SDK while this process builds
     the parser and loads the command. Only the options that decide the worker's session are
-    read here, leniently: anything this cannot tell leaves the worker to
-    :func:`screens.common.connection.start_worker`, which adopts this one only when its
-    settings match the fully parsed options.
+    read here, by hand (argparse alone takes longer to import than starting the worker),
+    and leniently: a command line this reading gets wrong only starts a worker for nothing,
+    since :func:`screens.common.connection.start_worker` adopts it only when its settings
+    match the fully parsed options (and closes it otherwise).
     """
-    early = QuietParser(add_help=False)
-    early.add_argument("--profile")
-    early.add_argument("--region")
-    early.add_argument("--sandbox", action="store_true")
-    early.add_argument("--dry-run", action="store_true")
-    early.add_argument("--log-account-profile")
-    early.add_argument("--log-account-role")
-    early.add_argument("-h", "--help", "--version", action="store_true", dest="other")
-    try:
-        known, rest = early.parse_known_args(list(argv))
-    except Unreadable:  # the full parser says what is wrong
+    values: dict[str, str] = {}
+    flags: set[str] = set()
+    words: list[str] = []
+    remaining = iter(argv)
+    for word in remaining:
+        if word == "--":
+            break
+        name, equals, value = word.partition("=")
+        if name in _EARLY_VALUES:
+            if not equals:
+                following = next(remaining, None)
+                if following is None:
+                    return  # the parser says what is missing
+                value = following
+            values[name] = value
+        elif word in _EARLY_FLAGS:
+            flags.add(word)
+        elif word in _NOT_A_RUN:
+            return
+        elif not word.startswith("-"):
+            words.append(word)
+    command = words[0] if words else None
+    if command not in ("plan", "apply"):
         return
-    command = next((word for word in rest if not word.startswith("-")), None)
-    if command not in ("plan", "apply") or known.other:
+    if "--sandbox" in flags or "--log-account-profile" in values or "--log-account-role" in values:
         return
-    if known.sandbox or known.log_account_profile or known.log_account_role:
-        return
-    # Deferred: `--help` and `--version` load only the parser (start-up time).
-    from screens.common import connection
-
-    connection.prestart_worker(
-        profile=known.profile,
-        region=known.region,
-        read_only=command == "plan" or known.dry_run,
+    launch.prestart(
+        profile=values.get("--profile"),
+        region=values.get("--region"),
+        read_only=command == "plan" or "--dry-run" in flags,
     )
 
 
 def run_interactive(args: argparse.Namespace) -> int:
     """Start the wizard: full screen, or plain prompts (--plain, no terminal, TERM=dumb)."""
     # Deferred: `--help` and `--version` load only the parser (start-up time).
+    import gc
     from pathlib import Path
 
     from screens.common.answers import load_one
+    from screens.common.errors import EXIT_FAILED, UsageError, print_error
 
     answers = load_one(args.answers)[1] if args.answers else None
     reason = None

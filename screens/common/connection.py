@@ -5,8 +5,9 @@
 emulator in the background that every ``--sandbox`` command sees, started when none runs).
 ``plan`` and ``apply`` can have the session opened by the AWS worker instead
 (:mod:`wizard.aws.worker`): a second process that loads the AWS SDK and checks the
-credentials while this one loads the answers and the wizard. :func:`prestart_worker` starts
-it before the parser is even built; :func:`start_worker` adopts that one when it was started
+credentials while this one loads the answers and the wizard.
+:func:`screens.cli.main.start_worker_early` starts it (:func:`wizard.aws.launch.prestart`)
+before the parser is even built; :func:`start_worker` adopts that one when it was started
 for the same options.
 
 The AWS SDK and the engine are imported when connecting, never when this module is.
@@ -20,16 +21,16 @@ import gc
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING
 
 from screens.common.errors import UsageError
+from wizard.aws import launch
 from wizard.aws.basics import CredentialsProblem
+from wizard.aws.worker import WorkerSession
 from wizard.aws.worker import start_worker as start_worker_process
-from wizard.aws.worker import worth_a_worker
 
 if TYPE_CHECKING:
     from wizard.aws.session import AwsSession
-    from wizard.aws.worker import WorkerSession
     from wizard.engine import Engine
     from wizard.model.answers import Answers
     from wizard.ports import AwsCaller
@@ -86,46 +87,6 @@ def collector_paused() -> Iterator[None]:
 # ------------------------------------------------------------------------- the AWS worker
 
 
-class _Prestarted(TypedDict, total=False):
-    worker: WorkerSession
-    """The worker :func:`prestart_worker` started."""
-    settings: tuple[str | None, str | None, bool]
-    """What it was started for: ``(profile, region, read_only)``."""
-
-
-PRESTARTED: _Prestarted = {}
-"""The worker :func:`prestart_worker` started, with the settings it was started for."""
-
-
-def prestart_worker(*, profile: str | None, region: str | None, read_only: bool) -> None:
-    """Start the AWS worker before the command line is fully parsed (see screens.cli.main)."""
-    if not worth_a_worker():
-        return
-    worker = start_worker_process(profile=profile, region=region, read_only=read_only)
-    if worker is not None:
-        PRESTARTED["worker"] = worker
-        PRESTARTED["settings"] = (profile, region, read_only)
-
-
-def _adopt_prestarted(args: argparse.Namespace, *, read_only: bool) -> WorkerSession | None:
-    """The pre-started worker if it was started for exactly these options (else closed)."""
-    worker = PRESTARTED.pop("worker", None)
-    settings = PRESTARTED.pop("settings", None)
-    if worker is None:
-        return None
-    if settings == (args.profile, args.region, read_only):
-        return worker
-    worker.close()
-    return None
-
-
-def _discard_prestarted() -> None:
-    worker = PRESTARTED.pop("worker", None)
-    PRESTARTED.pop("settings", None)
-    if worker is not None:
-        worker.close()
-
-
 def has_log_account_options(args: argparse.Namespace) -> bool:
     """``--log-account-profile`` or ``--log-account-role`` was given."""
     return bool(
@@ -139,17 +100,20 @@ def start_worker(args: argparse.Namespace, *, read_only: bool) -> WorkerSession 
     The worker (:mod:`wizard.aws.worker`) loads the AWS SDK, opens the session and checks
     the credentials while this process loads the answers and the wizard: started before
     either, it makes ``plan`` and ``apply`` use a second core, when there is one to spare
-    (:func:`wizard.aws.worker.worth_a_worker`). Not for ``--sandbox`` (the session needs
+    (:func:`wizard.aws.launch.worth_a_worker`). Not for ``--sandbox`` (the session needs
     the shared sandbox's endpoint, found or started first) nor with a log-archive account's
     credentials (that session is opened from this one's, in this process).
+
+    The worker :func:`screens.cli.main.start_worker_early` started before the options were
+    parsed is adopted when it was started for exactly these settings, and closed otherwise.
     """
     if getattr(args, "sandbox", False) or has_log_account_options(args):
-        _discard_prestarted()
+        launch.take_prestarted(None)
         return None
-    prestarted = _adopt_prestarted(args, read_only=read_only)
+    prestarted = launch.take_prestarted((args.profile, args.region, read_only))
     if prestarted is not None:
-        return prestarted
-    if not worth_a_worker():
+        return WorkerSession.wrap(prestarted)
+    if not launch.worth_a_worker():
         return None
     return start_worker_process(profile=args.profile, region=args.region, read_only=read_only)
 

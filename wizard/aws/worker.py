@@ -35,11 +35,19 @@ import signal
 import struct
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
 from wizard.aws.basics import CredentialsProblem
+from wizard.aws.launch import (
+    DEFAULT_SERVICES,
+    STOP_SIGNALS,
+    SWITCH,
+    Launched,
+    launch,
+    worth_a_worker,
+)
 from wizard.model.readonly import DryRunViolation
 from wizard.ports import AwsCaller, AwsError
 
@@ -61,15 +69,8 @@ __all__ = [
     "worth_a_worker",
 ]
 
-DEFAULT_SERVICES = ("s3", "cloudtrail", "iam")
-"""Clients every plan uses (besides STS): the worker makes them as soon as it is ready."""
-
 WORKER_STOPPED = "WorkerStopped"
 """AwsError code of a call the worker stopped before answering."""
-
-SWITCH = "CLOUDTRAIL_WIZARD_AWS_WORKER"
-"""Environment variable: ``1`` always use the worker, ``0`` never; unset, see
-:func:`worth_a_worker`."""
 
 _HEADER = struct.Struct("!I")
 _READY = 0
@@ -176,6 +177,11 @@ class WorkerSession:
         self._fallback: Any = None
         self._reader = threading.Thread(target=self._read, name="aws-worker-reader", daemon=True)
         self._reader.start()
+
+    @classmethod
+    def wrap(cls, launched: Launched) -> WorkerSession:
+        """The session of a worker :func:`wizard.aws.launch.launch` started."""
+        return cls(launched.options, launched.process, launched.requests, launched.answers)
 
     # -- the session ------------------------------------------------------------------
 
@@ -390,30 +396,6 @@ class WorkerCaller:
         return result
 
 
-def worth_a_worker() -> bool:
-    """Whether a worker would make a command faster here and now.
-
-    The worker pays off when it gets a core of its own: this process may run on two or
-    more, and the system's load (its one-minute average of runnable processes) leaves at
-    least about one idle. On a busy machine the two processes would only take turns, and
-    the second one's start-up would be lost time. :data:`SWITCH` overrides the guess.
-    """
-    forced = os.environ.get(SWITCH, "").strip()
-    if forced in ("0", "1"):
-        return forced == "1"
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    if cores < 2:
-        return False
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # not available here: assume the machine is not saturated
-        return True
-    return load < cores - 0.5
-
-
 def start_worker(
     *,
     profile: str | None = None,
@@ -434,84 +416,8 @@ def start_worker(
     None (use :func:`wizard.aws.session.open_session` instead) off POSIX systems, without a
     Python executable to start, or when the process cannot be started.
     """
-    if os.name != "posix" or not sys.executable:
-        return None
-    # The worker process imports this module too and never starts a worker, so what only
-    # starting one needs is imported here.
-    import json
-    import subprocess  # nosec B404
-    from pathlib import Path
-
-    import wizard
-
-    options = {"profile": profile, "region": region, "read_only": read_only}
-
-    root = str(Path(wizard.__file__).resolve().parent.parent)
-    env = dict(os.environ)
-    # The worker imports this very copy of the wizard, whatever the current directory.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    # Requests and answers travel on pipes of their own: the worker's standard input and
-    # output stay away from them (a credentials prompt falls back to them without a tty).
-    request_read, request_write = os.pipe()
-    answer_read, answer_write = os.pipe()
-    # The worker is this Python running _BOOTSTRAP: a fixed argv, no shell.
-    command = [
-        sys.executable,
-        "-P",  # never import from the current directory
-        "-c",
-        _BOOTSTRAP,
-        str(request_read),
-        str(answer_write),
-        json.dumps(options),
-        ",".join(services),
-    ]
-    try:
-        with _stop_signals_ignored():  # inherited: stopping is the command's, not the worker's
-            process = subprocess.Popen(  # nosec B603
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                env=env,
-                pass_fds=(request_read, answer_write),
-            )
-    except OSError:
-        for fd in (request_read, request_write, answer_read, answer_write):
-            os.close(fd)
-        return None
-    os.close(request_read)
-    os.close(answer_write)
-    return WorkerSession(
-        options, process, os.fdopen(request_write, "wb"), os.fdopen(answer_read, "rb")
-    )
-
-
-# Exit quietly if the wizard cannot be imported there: the command then opens the session
-# itself (see WorkerSession._stop).
-_BOOTSTRAP = """import sys
-try:
-    from wizard.aws.worker import serve
-except BaseException:
-    sys.exit(3)
-serve()
-"""
-
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-"""Signals the command handles by rolling back (through the worker): the worker ignores them."""
-
-
-@contextlib.contextmanager
-def _stop_signals_ignored() -> Iterator[None]:
-    try:
-        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
-    except ValueError:  # not the main thread: the worker ignores them itself, a moment later
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    launched = launch(profile=profile, region=region, read_only=read_only, services=services)
+    return None if launched is None else WorkerSession.wrap(launched)
 
 
 # ------------------------------------------------------------------------- worker side
@@ -523,7 +429,7 @@ def serve() -> None:
     Started by :func:`start_worker`; its arguments: the file descriptors to read requests
     from and write answers to, the settings as JSON, the services to make clients for.
     """
-    for sig in _STOP_SIGNALS:
+    for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     # A short-lived process that builds large, long-lived object graphs (botocore's models
     # and clients): the cyclic collector's passes over them would only slow it down.

@@ -266,30 +266,64 @@ def test_without_the_switch_a_busy_machine_gets_no_worker(monkeypatch: pytest.Mo
             ["apply", "a.yaml", "--yes", "--region", "eu-west-1"],
             {"profile": None, "region": "eu-west-1", "read_only": False},
         ),
+        (
+            ["--profile=dev", "--region=eu-west-1", "apply", "a.yaml"],
+            {"profile": "dev", "region": "eu-west-1", "read_only": False},
+        ),
+        # After "--" every word is an argument, never an option of ours.
+        (["apply", "--", "--dry-run"], {"profile": None, "region": None, "read_only": False}),
         (["--sandbox", "plan", "a.yaml"], None),
         (["apply", "a.yaml", "--log-account-profile", "archive"], None),
+        (["apply", "a.yaml", "--log-account-role=arn:aws:iam::1:role/r"], None),
         (["policies", "a.yaml"], None),
         (["plan", "--help"], None),
+        (["--version"], None),
         ([], None),
         (["--profile"], None),
+        (["apply", "a.yaml", "--region"], None),
     ],
 )
 def test_the_worker_starts_early_only_for_plan_and_apply(
     monkeypatch: pytest.MonkeyPatch, argv: list[str], expected: dict[str, Any] | None
 ) -> None:
-    import screens.common.connection
     from screens.cli.main import start_worker_early
+    from wizard.aws import launch
 
     started: list[dict[str, Any]] = []
-    monkeypatch.setattr(
-        screens.common.connection, "prestart_worker", lambda **kwargs: started.append(kwargs)
-    )
+    monkeypatch.setattr(launch, "prestart", lambda **kwargs: started.append(kwargs))
     start_worker_early(argv)
     assert started == ([] if expected is None else [expected])
 
 
-class _FakeWorker:
-    closed = False
+def test_the_early_start_imports_no_parser_and_nothing_of_the_wizard_but_the_launcher() -> None:
+    # The worker starts as soon as the interpreter has: argparse alone takes longer to load.
+    probe = (
+        "import sys\n"
+        "from wizard.aws import launch\n"
+        "launch.prestart = lambda **kwargs: print(sorted(\n"
+        "    m for m in sys.modules if m.startswith(('wizard', 'screens')) or m == 'argparse'\n"
+        "))\n"
+        "from screens.cli.main import start_worker_early\n"
+        "start_worker_early(['apply', 'a.yaml'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == repr(
+        ["screens", "screens.cli", "screens.cli.main", "wizard", "wizard.aws", "wizard.aws.launch"]
+    )
+
+
+class _FakeLaunched:
+    """Stands in for a started worker: what counts is which one is adopted or closed."""
+
+    def __init__(self) -> None:
+        self.closed = False
 
     def close(self) -> None:
         self.closed = True
@@ -301,18 +335,35 @@ def test_a_prestarted_worker_is_adopted_only_for_the_same_settings(
     import argparse
 
     from screens.common import connection
+    from wizard.aws import launch
 
+    monkeypatch.setenv(SWITCH, "1")
+    made: list[_FakeLaunched] = []
+
+    def fake_launch(**_kwargs: Any) -> _FakeLaunched:
+        made.append(_FakeLaunched())
+        return made[-1]
+
+    monkeypatch.setattr(launch, "launch", fake_launch)
+    monkeypatch.setattr(WorkerSession, "wrap", classmethod(lambda _cls, it: it))
     args = argparse.Namespace(profile="dev", region=None, sandbox=False)
-    same = _FakeWorker()
-    monkeypatch.setattr(connection, "PRESTARTED", {"worker": same, "settings": ("dev", None, True)})
-    # A stand-in for the worker session: the identity is what counts.
-    assert connection.start_worker(args, read_only=True) is same  # type: ignore[comparison-overlap]
-    assert not same.closed and connection.PRESTARTED == {}
 
-    other = _FakeWorker()
-    monkeypatch.setattr(
-        connection, "PRESTARTED", {"worker": other, "settings": ("dev", None, False)}
-    )
-    monkeypatch.setenv("CLOUDTRAIL_WIZARD_AWS_WORKER", "0")  # no second worker either
+    launch.prestart(profile="dev", region=None, read_only=True)
+    adopted = connection.start_worker(args, read_only=True)
+    assert adopted is made[0] and not made[0].closed  # type: ignore[comparison-overlap]
+    assert launch.take_prestarted(("dev", None, True)) is None  # handed over, not kept
+
+    monkeypatch.setattr(connection, "start_worker_process", lambda **_kwargs: None)
+    launch.prestart(profile="dev", region=None, read_only=False)
     assert connection.start_worker(args, read_only=True) is None
-    assert other.closed and connection.PRESTARTED == {}
+    assert made[1].closed  # started for a write session: not this read-only command's
+    assert launch.take_prestarted(("dev", None, False)) is None
+
+    launch.prestart(profile="dev", region=None, read_only=True)
+    assert (
+        connection.start_worker(
+            argparse.Namespace(**{**vars(args), "sandbox": True}), read_only=True
+        )
+        is None
+    )
+    assert made[2].closed  # --sandbox: no worker, and the early one is let go
