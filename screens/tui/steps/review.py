@@ -69,6 +69,8 @@ from wizard.policy.controls import PlannedControl, plan_controls
 from wizard.ports import AwsError
 
 if TYPE_CHECKING:
+    from textual.types import AnimationLevel
+
     from wizard.account.discovery import Discovery
     from wizard.model.answers import Answers
     from wizard.run.apply import DryRunReport
@@ -691,6 +693,9 @@ class ReviewScreen(StepScreen):
         self._dry_run_report: DryRunReport | None = None
         self._documents: tuple[Plan, PlanDocuments] | None = None
         """The documents of the plan last built, made in the planning thread."""
+        self._animation_level: AnimationLevel | None = None
+        """The app's animation level while the review is shown (see
+        :meth:`on_screen_resume`); None while it is not."""
 
     # ------------------------------------------------------------------ layout
 
@@ -781,6 +786,29 @@ class ReviewScreen(StepScreen):
         # The review is gone: what it set aside goes back to the collector (a plan's
         # widgets are cycles only a full pass frees).
         release_heap()
+        self._restore_animations()
+
+    def on_screen_resume(self) -> None:
+        """No animations while the review is shown: every key's effect is drawn at once.
+
+        The tab bar slid its underline to the new tab over 0.3 s, and a page scrolled over
+        0.2 s: each a dozen or more frames that laid out and repainted the screen again
+        while the next key waited (the bench's tab and page keys drew twice the frames
+        with them). The underline now moves and a page jumps in the frame that shows the
+        key's effect; what is on the screen afterwards is the same. The level the app had
+        comes back when the review is covered (the Apply question) or left.
+        """
+        if self._animation_level is None:
+            self._animation_level = self.app.animation_level
+        self.app.animation_level = "none"
+
+    def on_screen_suspend(self) -> None:
+        self._restore_animations()
+
+    def _restore_animations(self) -> None:
+        if self._animation_level is not None:
+            self.app.animation_level = self._animation_level
+            self._animation_level = None
 
     def _documents_for(self, plan: Plan) -> PlanDocuments:
         """The tabs' documents the planning thread made for ``plan`` (made now otherwise)."""
@@ -922,10 +950,11 @@ class ReviewScreen(StepScreen):
         pane = tabs.get_pane(tabs.active)
         scroller = pane.query_one(VerticalScroll)
         self.query_one(PlanView).prepare_tabs()  # paused while the page moves
+        # At once: an animated page took a dozen frames (see on_screen_resume).
         if pages > 0:
-            scroller.scroll_page_down()
+            scroller.scroll_page_down(animate=False)
         else:
-            scroller.scroll_page_up()
+            scroller.scroll_page_up(animate=False)
 
     def action_switch_tab(self, step: int) -> None:
         """Show the next (1) or previous (-1) tab, and put the focus on the tab bar.
