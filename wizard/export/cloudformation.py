@@ -11,12 +11,12 @@ What differs from ``apply``, on purpose:
   is referenced by a parameter; CloudFormation cannot merge statements into a policy it does
   not own, so the statements CloudTrail needs are printed as a comment block to merge by hand
   (the same statements the wizard would merge).
-* The template is a little more hardened than the API plan where scanners expect it and a
-  template can do it in one place: the CloudWatch Logs group is encrypted with the trail's
-  key (CKV_AWS_158), and the key policy gets the statement CloudWatch Logs needs for that.
-  Server access logging of the log bucket (CIS 4.4, CKV_AWS_18) is one parameter away
-  (``AccessLogBucket``). The SNS topic is encrypted exactly when apply encrypts it: a new
-  topic with the trail's new key (:func:`wizard.policy.policies.encrypts_topic`, CKV_AWS_26).
+* Server access logging of the log bucket (CIS 4.4, CKV_AWS_18) is one parameter away
+  (``AccessLogBucket``). The SNS topic and the CloudWatch Logs group are encrypted exactly
+  when apply encrypts them: with the trail's new key, when it is in their region
+  (:func:`wizard.policy.policies.encrypts_topic`, CKV_AWS_26;
+  :func:`wizard.policy.policies.encrypts_log_group`, CKV_AWS_158), and the key policy then
+  carries AWS's statement for each.
 * Resources holding log data or their key are kept when the stack is deleted
   (``DeletionPolicy: Retain``): deleting audit logs or scheduling their key for deletion must
   never be a side effect of removing a stack.
@@ -54,7 +54,9 @@ from wizard.policy.policies import (
     S3_LOGGING,
     VERSION,
     cloudwatch_role_trust_policy,
+    encrypts_log_group,
     encrypts_topic,
+    key_logs_statement,
     key_topic_statement,
 )
 
@@ -334,8 +336,10 @@ class _Template:
         n = answers.notifications
         self.topic = n.sns_topic is not None
         self.new_topic = self.topic and not n.topic_is_arn
-        # The rule apply and the CLI script follow too: a new topic, a new key, one region.
+        # The rules apply and the CLI script follow too: a new topic or log group, a new key,
+        # one region.
         self.encrypted_topic = encrypts_topic(self.names, self.names.bucket_region())
+        self.encrypted_log_group = encrypts_log_group(self.names, self.names.bucket_region())
 
     # ------------------------------------------------------------------ values
 
@@ -448,25 +452,15 @@ class _Template:
         return key_topic_statement(self.topic_arn_text())
 
     def key_logs_statement(self) -> dict[str, Any]:
-        """Lets CloudWatch Logs encrypt this one log group with the key."""
-        return _statement(
-            "AllowCloudWatchLogsEncryptLogGroup",
-            "Allow",
-            _service(sub("logs.${AWS::Region}.amazonaws.com")),
-            [
-                "kms:Decrypt*",
-                "kms:Describe*",
-                "kms:Encrypt*",
-                "kms:GenerateDataKey*",
-                "kms:ReEncrypt*",
-            ],
-            "*",
-            {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": self.log_group_arn_text()}},
+        """Lets CloudWatch Logs encrypt this one log group with the key: AWS's statement
+        (:func:`wizard.policy.policies.key_logs_statement`)."""
+        return key_logs_statement(
+            sub("logs.${AWS::Region}.amazonaws.com"), self.log_group_arn_text()
         )
 
     def key_policy(self) -> dict[str, Any]:
-        """The new key's whole policy: :func:`wizard.policy.policies.key_policy`, plus SNS and
-        Logs."""
+        """The new key's whole policy: :func:`wizard.policy.policies.key_policy`, with the
+        topic's and the log group's statements when it encrypts them."""
         statements = [
             _statement(
                 "EnableIAMUserPermissions",
@@ -480,7 +474,7 @@ class _Template:
         ]
         if self.encrypted_topic:
             statements.append(self.key_topic_statement())
-        if self.logs:
+        if self.encrypted_log_group:
             statements.append(self.key_logs_statement())
         return {"Version": VERSION, "Id": "cloudtrail-wizard-key-policy", "Statement": statements}
 
@@ -688,24 +682,20 @@ class _Template:
             self.existing_key_parameter(self.existing_key)
 
     def existing_key_parameter(self, existing_key: str) -> None:
-        """``KmsKeyId``, defaulting to the answers' key unless the log group needs its ARN."""
-        key_param: dict[str, Any] = {
-            "Type": "String",
-            "Description": (
-                "Existing KMS key (key ARN recommended; alias/NAME, alias ARN or key id "
-                "also work for the trail). Same region as the bucket; its policy must allow "
-                "this trail."
-            ),
-        }
-        key_arn = existing_key.startswith("arn:") and ":key/" in existing_key
-        if not self.logs or key_arn:
-            key_param = {"Type": "String", "Default": existing_key, **key_param}
-        else:
-            key_param["Description"] += (
-                " The log group needs the key ARN, so there is no default (the answers "
-                f"name the key as {existing_key})."
-            )
-        self.parameter("KmsKeyId", key_param)
+        """``KmsKeyId``, defaulting to the answers' key (only the trail uses it: an existing
+        key never encrypts the log group, :func:`wizard.policy.policies.encrypts_log_group`)."""
+        self.parameter(
+            "KmsKeyId",
+            {
+                "Type": "String",
+                "Default": existing_key,
+                "Description": (
+                    "Existing KMS key (key ARN recommended; alias/NAME, alias ARN or key id "
+                    "also work for the trail). Same region as the bucket; its policy must allow "
+                    "this trail."
+                ),
+            },
+        )
 
     def topic_parameters(self) -> None:
         """``TopicName`` of a new topic, or ``SnsTopicArn`` of an existing one."""
@@ -801,10 +791,9 @@ class _Template:
         """What the existing key's policy needs, to merge by hand before deploying."""
         if self.central is not None:
             return  # the central key's statements name the organization (see the top)
-        statements = self.key_cloudtrail_statements()
-        if self.logs:
-            statements.append(self.key_logs_statement())
-        self.merge_block(f"Key policy of the existing key {existing_key}", statements)
+        self.merge_block(
+            f"Key policy of the existing key {existing_key}", self.key_cloudtrail_statements()
+        )
 
     def new_key_resources(self) -> None:
         """The key (kept when the stack is deleted) and its alias."""
@@ -847,7 +836,7 @@ class _Template:
             comments.append(
                 "Also encrypts the SNS topic (CKV_AWS_26) and lets CloudTrail publish to it."
             )
-        if self.logs:
+        if self.encrypted_log_group:
             comments.append(
                 "Also encrypts the CloudWatch Logs group (CKV_AWS_158): "
                 "logs.<region>.amazonaws.com may use it for that one group only."
@@ -1413,7 +1402,7 @@ class _Template:
             "LogGroupName": ref("LogGroupName"),
             "RetentionInDays": ref("RetentionInDays"),
         }
-        if self.kms and not self.central_key():
+        if self.encrypted_log_group:
             props["KmsKeyId"] = self.key_value()
         if self.tags:
             props["Tags"] = self.tags
@@ -1429,31 +1418,49 @@ class _Template:
         )
 
     def log_group_encryption_check(self) -> list[str]:
-        """CKV_AWS_158 (the log group encrypted with the trail's key); returns the comments."""
-        if not self.kms:
-            self.checks.append(
-                _Check("CKV_AWS_158", False, "SSE-S3: no customer managed key for the log group")
-            )
-            return [
+        """CKV_AWS_158 (the log group encrypted with the trail's key); returns the comments.
+
+        The group is encrypted with the trail's key only when the stack creates that key in
+        the group's region (:func:`wizard.policy.policies.encrypts_log_group`, the rule apply
+        follows too).
+        """
+        if self.encrypted_log_group:
+            self.checks.append(_Check("CKV_AWS_158", True, "the log group is encrypted"))
+            return []
+        reason, comment = self.log_group_unencrypted()
+        self.checks.append(_Check("CKV_AWS_158", False, reason))
+        return [comment]
+
+    def log_group_unencrypted(self) -> tuple[str, str]:
+        """Why the log group is not encrypted (the rule apply follows), as check and comment."""
+        enc = self.answers.encryption
+        if enc.type != "sse-kms":
+            return (
+                "SSE-S3: no customer managed key for the log group",
                 "CKV_AWS_158 fails: the answers choose SSE-S3, so there is no customer managed "
-                "key to encrypt the log group with."
-            ]
-        if self.central_key():
-            self.checks.append(
-                _Check("CKV_AWS_158", False, "the central key is not opened to CloudWatch Logs")
+                "key to encrypt the log group with.",
             )
-            return [
+        if self.central_key():
+            return (
+                "the central key is not opened to CloudWatch Logs",
                 "CKV_AWS_158 fails: the log group is not encrypted with the central key, whose "
-                "policy is not opened to the CloudWatch Logs of every member account (CloudWatch "
-                "Logs encrypts the events with its own keys)."
-            ]
-        self.checks.append(_Check("CKV_AWS_158", True, "the log group is encrypted"))
-        if self.existing_key:
-            return [
-                "Encrypted with the existing key: its policy needs the "
-                "AllowCloudWatchLogsEncryptLogGroup statement listed at the top."
-            ]
-        return []
+                "policy is not opened to the CloudWatch Logs of every member account "
+                "(CloudWatch Logs encrypts the events with its own keys).",
+            )
+        if enc.existing_key:
+            return (
+                "the log group is not encrypted with an existing key (its policy is not widened)",
+                "CKV_AWS_158 fails: the log group is encrypted only with a key this setup "
+                "creates; the policy of the existing key is not widened beyond log delivery "
+                "(CloudWatch Logs encrypts the events with its own keys).",
+            )
+        return (
+            "the answers put the key in another region than the log group",
+            "CKV_AWS_158 fails: the answers put the bucket and its key in "
+            f"{self.names.bucket_region()}, the log group in {self.names.home_region}; a log "
+            "group can only use a key of its own region, so the wizard leaves it unencrypted "
+            "and this template does the same.",
+        )
 
     def central_key(self) -> bool:
         """True for a StackSet's member template whose trail uses the central (existing) key."""

@@ -51,6 +51,7 @@ from wizard.policy.policies import (
     bucket_policy,
     cloudwatch_role_policy,
     cloudwatch_role_trust_policy,
+    encrypts_log_group,
     encrypts_topic,
     key_cloudtrail_statements,
     key_policy,
@@ -356,6 +357,8 @@ class _Config:
         self.topic = n.sns_topic is not None
         self.new_topic = self.topic and not n.topic_is_arn
         self.encrypted_topic = encrypts_topic(self.names, self.names.bucket_region())
+        # The rule apply follows too: the group is encrypted with the new key of its region.
+        self.encrypted_log_group = encrypts_log_group(self.names, self.names.bucket_region())
         bucket = answers.bucket
         self.central = not bucket.create and bucket.account is not None
         self.blocks: list[Block] = []
@@ -689,7 +692,7 @@ class _Config:
                 "data",
                 "aws_kms_key",
                 "existing",
-                comments=["The existing key: the trail and the log group need its ARN."],
+                comments=["The existing key: the trail needs its ARN."],
             )
             key.set("key_id", Expr("var.kms_key_id"))
         if self.logs and not self.new_role:
@@ -749,36 +752,19 @@ class _Config:
             _Check("CKV_AWS_35 / CIS 4.5 / CloudTrail.2", True, "the trail's KMS key encrypts")
         )
         if self.existing_key:
-            statements = key_cloudtrail_statements(self.stand_in)
-            if self.logs:
-                statements.append(self.key_logs_statement())
-            self.merge_block(f"Key policy of the existing key {self.existing_key}", statements)
+            self.merge_block(
+                f"Key policy of the existing key {self.existing_key}",
+                key_cloudtrail_statements(self.stand_in),
+            )
             return
         self.new_key_resources()
 
-    def key_logs_statement(self) -> dict[str, Any]:
-        """Lets CloudWatch Logs encrypt this one log group with the key (CKV_AWS_158)."""
-        group = f"arn:{self.partition}:logs:{self.home}:{_ACCOUNT}:log-group:{_GROUP}"
-        return {
-            "Sid": "AllowCloudWatchLogsEncryptLogGroup",
-            "Effect": "Allow",
-            "Principal": {"Service": f"logs.{self.home}.amazonaws.com"},
-            "Action": [
-                "kms:Decrypt*",
-                "kms:Describe*",
-                "kms:Encrypt*",
-                "kms:GenerateDataKey*",
-                "kms:ReEncrypt*",
-            ],
-            "Resource": "*",
-            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": group}},
-        }
-
     def new_key_resources(self) -> None:
         enc = self.answers.encryption
-        document = key_policy(self.stand_in, topic=self.encrypted_topic)
-        if self.logs:
-            document["Statement"].append(self.key_logs_statement())
+        # The stand-in names' log group ARN and home region become the variables (swap).
+        document = key_policy(
+            self.stand_in, topic=self.encrypted_topic, log_group=self.encrypted_log_group
+        )
         comments = [
             "Customer managed key for the log files (same region as the bucket: the provider's).",
             "prevent_destroy: without the key the log files cannot be read, so terraform "
@@ -788,7 +774,7 @@ class _Config:
             comments.append(
                 "Also encrypts the SNS topic (CKV_AWS_26) and lets CloudTrail publish to it."
             )
-        if self.logs:
+        if self.encrypted_log_group:
             comments.append(
                 "Also encrypts the CloudWatch Logs group (CKV_AWS_158): "
                 "logs.<region>.amazonaws.com may use it for that one group only."
@@ -1199,6 +1185,28 @@ class _Config:
 
     # ------------------------------------------------------------------ CloudWatch Logs
 
+    def log_group_unencrypted(self) -> tuple[str, str]:
+        """Why the log group is not encrypted (the rule apply follows), as check and comment."""
+        if not self.kms:
+            return (
+                "SSE-S3: no customer managed key for the log group",
+                "CKV_AWS_158 fails: the answers choose SSE-S3, so there is no customer managed "
+                "key to encrypt the log group with.",
+            )
+        if self.existing_key:
+            return (
+                "the log group is not encrypted with an existing key (its policy is not widened)",
+                "CKV_AWS_158 fails: the log group is encrypted only with a key this setup "
+                "creates; the policy of the existing key is not widened beyond log delivery "
+                "(CloudWatch Logs encrypts the events with its own keys).",
+            )
+        return (
+            "the answers put the key in another region than the log group",
+            "CKV_AWS_158 fails: the answers put the bucket and its key in "
+            f"{self.names.bucket_region()}, the log group in {self.home}; a log group can "
+            "only use a key of its own region, so it is left unencrypted, as apply does.",
+        )
+
     def build_logs(self) -> None:
         if not self.logs:
             self.checks.append(
@@ -1217,21 +1225,12 @@ class _Config:
             "prevent_destroy: it holds the trail's events. Remove this resource if the group "
             "already exists.",
         ]
-        if self.kms:
+        if self.encrypted_log_group:
             self.checks.append(_Check("CKV_AWS_158", True, "the log group is encrypted"))
-            if self.existing_key:
-                comments.append(
-                    "Encrypted with the existing key: its policy needs the "
-                    "AllowCloudWatchLogsEncryptLogGroup statement listed at the top."
-                )
         else:
-            self.checks.append(
-                _Check("CKV_AWS_158", False, "SSE-S3: no customer managed key for the log group")
-            )
-            comments.append(
-                "CKV_AWS_158 fails: the answers choose SSE-S3, so there is no customer managed "
-                "key to encrypt the log group with."
-            )
+            reason, comment = self.log_group_unencrypted()
+            self.checks.append(_Check("CKV_AWS_158", False, reason))
+            comments.append(comment)
         days = self.answers.cloudwatch_logs.retention_days
         if days >= 365:
             self.checks.append(_Check("CKV_AWS_338", True, f"events are kept {days} days"))
@@ -1244,7 +1243,7 @@ class _Config:
         group = self.resource("aws_cloudwatch_log_group", "trail", comments)
         group.set("name", Expr("var.log_group_name"))
         group.set("retention_in_days", Expr("var.retention_in_days"))
-        if self.kms:
+        if self.encrypted_log_group:
             group.set("kms_key_id", self.key_arn())
         self.tag_attr(group)
         self.protect(group)

@@ -50,6 +50,7 @@ from wizard.plan.review import (
     Reviews,
     access_log_probes,
     bucket_probes,
+    key_log_group,
     key_probes,
     review_existing,
     topic_probes,
@@ -60,6 +61,7 @@ from wizard.policy.policies import (
     access_log_target_arn,
     bucket_policy,
     cloudwatch_role_policy,
+    encrypts_log_group,
     encrypts_topic,
     key_policy,
     topic_policy,
@@ -341,14 +343,18 @@ def adopt_reviews(
     if key is not None and key.arn:
         region = key.region or names.bucket_region(found.bucket.region)
         topic_arn = names.topic_arn if encrypts_topic(names, region) else None
-        required = key_policy(names, topic=topic_arn is not None)
+        # The log group this run creates is encrypted with the key an earlier apply made.
+        group_arn = key_log_group(names, found, region)
+        required = key_policy(names, topic=topic_arn is not None, log_group=group_arn is not None)
         updates["key"] = _complete(
             review_existing(
                 "key",
                 key.arn,
                 key.policy,
                 required,
-                key_probes(names, key.arn, decrypt=False, topic_arn=topic_arn),
+                key_probes(
+                    names, key.arn, decrypt=False, topic_arn=topic_arn, log_group_arn=group_arn
+                ),
                 readable=key.policy_readable,
             ),
             required,
@@ -1118,7 +1124,12 @@ def resource_states(
         )
     cw = answers.cloudwatch_logs
     if cw.enabled and names.log_group_arn:
-        add("log-group", names.log_group_arn, False, "used as it is (created when missing)")
+        used = "used as it is (created when missing)"
+        if encrypts_log_group(names, names.bucket_region(found.bucket.region)):
+            # Shown for a group that exists: the new key goes only to a group the run creates.
+            used = "used as it is, not re-keyed (the trail's new key encrypts only a group the "
+            used += "wizard creates)"
+        add("log-group", names.log_group_arn, False, used)
         if names.role_arn:
             add(
                 "role",

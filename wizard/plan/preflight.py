@@ -39,6 +39,7 @@ from wizard.plan.review import (
     statements_text,
     trust_needs_source_keys,
 )
+from wizard.policy.policies import encrypts_log_group
 
 _READ_ACTION = {
     "bucket": "s3:GetBucketPolicy",
@@ -774,7 +775,8 @@ def _cloudwatch_findings(
                 controls=["CIS 3.4 (v1.4)", "CloudTrail.5", "CKV2_AWS_10"],
             )
         ]
-    out = _logs_findings(answers, names, found.logs, reviews, adopted)
+    key_region = names.bucket_region(found.bucket.region)
+    out = _logs_findings(answers, names, found.logs, reviews, adopted, key_region=key_region)
     if cw.retention_days < 365:
         out.append(
             _warn(
@@ -808,8 +810,11 @@ def _logs_findings(
     logs: LogsFacts | None,
     reviews: Reviews,
     adopted: bool = False,
+    *,
+    key_region: str | None = None,
 ) -> list[Finding]:
-    """The delivery role (given by ARN, or named and free) and the log group."""
+    """The delivery role (given by ARN, or named and free) and the log group (``key_region``:
+    where the trail's key is, the bucket's region)."""
     cw = answers.cloudwatch_logs
     out: list[Finding] = []
     if cw.role_is_arn:
@@ -819,7 +824,7 @@ def _logs_findings(
     if logs is None:
         return out
     if logs.group_exists:
-        out.append(_log_group_exists(answers, names, logs))
+        out.append(_log_group_exists(answers, names, logs, key_region))
     if logs.group_exists and logs.group_arn and not logs.group_arn.endswith(":*"):
         out.append(
             _warn(
@@ -893,12 +898,14 @@ def _role_name_taken(names: Names, logs: LogsFacts) -> Finding:
     )
 
 
-def _log_group_exists(answers: Answers, names: Names, logs: LogsFacts) -> Finding:
+def _log_group_exists(
+    answers: Answers, names: Names, logs: LogsFacts, key_region: str | None = None
+) -> Finding:
     """``log-group-exists``: the log group is there already, so it is used, not created.
 
     The answers say "created when missing": an existing group is not a clash. It is not this
-    run's, so the plan neither creates it, changes its retention, nor deletes it on
-    rollback; the finding says so, with its retention, so nobody expects the answers'.
+    run's, so the plan neither creates it, changes its retention, re-keys it, nor deletes it
+    on rollback; the finding says so, with its retention, so nobody expects the answers'.
     """
     cw = answers.cloudwatch_logs
     kept = (
@@ -911,8 +918,18 @@ def _log_group_exists(answers: Answers, names: Names, logs: LogsFacts) -> Findin
         f"The log group {cw.log_group} already exists ({logs.group_arn or names.log_group_arn}) "
         f"and {kept}. The trail delivers to it as it is: the wizard does not create it, "
         f"does not set its retention (cloudwatch_logs.retention_days: {cw.retention_days} is "
-        "for a new group) and never deletes it on rollback. To have a new group created "
-        "instead, choose another name in cloudwatch_logs.log_group.",
+        "for a new group) and never deletes it on rollback. "
+        + (
+            # A new group would get the trail's new key (encrypts_log_group); this one is not
+            # the run's, so associating the key with it is left to its owner.
+            "Nor does it encrypt it with the trail's new key, as it would a group it "
+            "creates: to use that key, its owner can run aws logs associate-kms-key once "
+            "the key's policy lets CloudWatch Logs use it for this group. "
+            if key_region is not None and encrypts_log_group(names, key_region)
+            else ""
+        )
+        + "To have a new group created instead, choose another name in "
+        "cloudwatch_logs.log_group.",
         logs.group_arn or names.log_group_arn,
     )
 

@@ -39,9 +39,12 @@ from wizard.policy.policies import (
     central_key_required,
     cloudwatch_role_policy,
     cloudwatch_role_trust_policy,
+    encrypts_log_group,
     encrypts_topic,
     key_cloudtrail_statements,
     key_policy,
+    log_group_key_context,
+    logs_service,
     topic_cloudtrail_statement,
     topic_policy,
 )
@@ -179,10 +182,26 @@ def access_log_probes(names: Names) -> list[Probe]:
 
 
 def key_probes(
-    names: Names, key_arn: str, *, decrypt: bool, topic_arn: str | None = None
+    names: Names,
+    key_arn: str,
+    *,
+    decrypt: bool,
+    topic_arn: str | None = None,
+    log_group_arn: str | None = None,
 ) -> list[Probe]:
     """The requests CloudTrail makes against the KMS key (and SNS for it, when the key
-    encrypts the topic CloudTrail publishes to)."""
+    encrypts the topic CloudTrail publishes to; and CloudWatch Logs, when it encrypts the
+    log group CloudTrail delivers to).
+
+    Args:
+        names: Derived names.
+        key_arn: The key.
+        decrypt: Also CloudTrail's decrypt (the bucket's S3 Bucket Key uses this key).
+        topic_arn: The topic the key encrypts, if any.
+        log_group_arn: The log group the key encrypts, if any, as CloudWatch Logs names it
+            in the encryption context (without ``:*``,
+            :func:`wizard.policy.policies.log_group_key_context`).
+    """
     base = {"aws:SourceArn": names.trail_arn, "aws:SourceAccount": names.trail_owner}
     context = {
         **base,
@@ -217,7 +236,41 @@ def key_probes(
                 request=_service_request("kms:GenerateDataKey", key_arn, topic_context),
             )
         )
+    if log_group_arn:
+        # CloudWatch Logs itself asks for the data keys of the group CloudTrail delivers to,
+        # with the group in the encryption context (it refuses CreateLogGroup without them).
+        service = logs_service(log_group_arn.split(":")[3])
+        probes.append(
+            Probe(
+                label=f"deliver to the encrypted log group ({service} kms:GenerateDataKey)",
+                request=Request(
+                    principal=Principal(kind="service", id=service),
+                    action="kms:GenerateDataKey",
+                    resource=key_arn,
+                    context={"kms:EncryptionContext:aws:logs:arn": log_group_arn},
+                ),
+            )
+        )
     return probes
+
+
+def key_log_group(names: Names, found: Discovery, key_region: str) -> str | None:
+    """The log group the trail's new key encrypts, as its encryption context names it.
+
+    The group the run creates (discovery found none) when
+    :func:`wizard.policy.policies.encrypts_log_group` holds; None otherwise. A group that
+    exists already is used as it is, so the key is not opened to CloudWatch Logs for it.
+
+    Args:
+        names: Derived names.
+        found: What discovery found (whether the group exists).
+        key_region: Where the key is (the bucket's region).
+    """
+    if not encrypts_log_group(names, key_region):
+        return None
+    if found.logs is not None and found.logs.group_exists:
+        return None
+    return log_group_key_context(names)
 
 
 def topic_probes(names: Names, topic_arn: str) -> list[Probe]:
@@ -470,11 +523,12 @@ def review_policies(answers: Answers, ctx: AccountContext, found: Discovery) -> 
         region = names.bucket_region(found.bucket.region)
         key_arn = f"arn:{names.partition}:kms:{region}:{ctx.account_id}:key/new-key"
         topic_arn = names.topic_arn if encrypts_topic(names, region) else None
+        group_arn = key_log_group(names, found, region)
         key = _review_new(
             "key",
             key_arn,
-            key_policy(names, topic=topic_arn is not None),
-            key_probes(names, key_arn, decrypt=False, topic_arn=topic_arn),
+            key_policy(names, topic=topic_arn is not None, log_group=group_arn is not None),
+            key_probes(names, key_arn, decrypt=False, topic_arn=topic_arn, log_group_arn=group_arn),
         )
     elif enc.existing_key and found.key is not None and found.key.found and found.key.arn:
         decrypt = bool(

@@ -6,7 +6,8 @@ principal in a resource policy is pinned to this trail with ``aws:SourceArn`` (c
 protection), except where AWS does not document CloudTrail sending it: the delivery role's
 trust policy is AWS's, without a condition (:func:`cloudwatch_role_trust_policy`), and the key
 statement for an encrypted topic is pinned to the topic by its encryption context
-(:func:`key_topic_statement`). The same inputs always give the same document;
+(:func:`key_topic_statement`), as is the one for an encrypted log group, to the group
+(:func:`key_logs_statement`). The same inputs always give the same document;
 :func:`wizard.policy.merge.render_policy` gives the same bytes.
 """
 
@@ -280,7 +281,71 @@ def key_topic_statement(topic_arn: object) -> Statement:
     }
 
 
-def key_policy(names: Names, *, topic: bool = False) -> Policy:
+def logs_service(region: str) -> str:
+    """CloudWatch Logs' service principal in a region (``logs.<region>.amazonaws.com``)."""
+    return f"logs.{region}.amazonaws.com"
+
+
+def encrypts_log_group(names: Names, key_region: str) -> bool:
+    """Whether the CloudWatch Logs group the wizard creates is encrypted with the trail's new key.
+
+    One rule for apply, the AWS CLI script and the CloudFormation and Terraform exports: the
+    answers deliver to a log group, the wizard also creates the trail's key, and that key is
+    in the group's region, the trail's home region (a log group can only use a key of its
+    own region). An existing key is not widened beyond what log delivery needs, and a group
+    that exists already is used as it is (the plan does not re-key a group it did not make).
+
+    Args:
+        names: Derived names.
+        key_region: Where the new key is created (the bucket's region).
+    """
+    cw = names.answers.cloudwatch_logs
+    return bool(
+        cw.enabled
+        and cw.log_group
+        and names.answers.encryption.new_key
+        and key_region == names.home_region
+    )
+
+
+def log_group_key_context(names: Names) -> str | None:
+    """The log group's ARN as CloudWatch Logs puts it in its encryption context (no ``:*``)."""
+    arn = names.log_group_arn
+    return arn.removesuffix(":*") if arn is not None else None
+
+
+def key_logs_statement(service: object, group_arn: object) -> Statement:
+    """Let CloudWatch Logs encrypt one log group with this key.
+
+    AWS's statement for a log group encrypted with a customer managed key (CloudWatch Logs
+    User Guide, "Encrypt log data in CloudWatch Logs using AWS Key Management Service"): the
+    regional service principal may ``kms:Encrypt*``, ``kms:Decrypt*``, ``kms:ReEncrypt*``,
+    ``kms:GenerateDataKey*`` and ``kms:Describe*``, narrowed with ``ArnEquals`` on the
+    encryption context CloudWatch Logs sends (``kms:EncryptionContext:aws:logs:arn``, the
+    group's ARN without the trailing ``:*``) so that it serves that one group only.
+
+    Args:
+        service: The principal, ``logs.<region>.amazonaws.com`` (:func:`logs_service`; text,
+            or a CloudFormation ``!Sub`` for the template).
+        group_arn: The log group's ARN without ``:*`` (text, or a ``!Sub``).
+    """
+    return {
+        "Sid": "AllowCloudWatchLogsEncryptLogGroup",
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": [
+            "kms:Decrypt*",
+            "kms:Describe*",
+            "kms:Encrypt*",
+            "kms:GenerateDataKey*",
+            "kms:ReEncrypt*",
+        ],
+        "Resource": "*",
+        "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}},
+    }
+
+
+def key_policy(names: Names, *, topic: bool = False, log_group: bool = False) -> Policy:
     """The complete policy of a new CloudTrail key.
 
     Account root administers the key (so IAM policies can grant use and the key can never be
@@ -288,7 +353,9 @@ def key_policy(names: Names, *, topic: bool = False) -> Policy:
     readers may decrypt CloudTrail log files only. Without named readers the decrypt grant is
     limited to principals of this account (``kms:CallerAccount``), never an open ``*``.
     With ``topic`` (see :func:`encrypts_topic`) CloudTrail may also publish to the new topic
-    the key encrypts (:func:`key_topic_statement`).
+    the key encrypts (:func:`key_topic_statement`). With ``log_group`` (see
+    :func:`encrypts_log_group`) CloudWatch Logs may use it for the trail's log group
+    (:func:`key_logs_statement`).
     """
     ctx = names.ctx
     statements: list[Statement] = [
@@ -335,6 +402,9 @@ def key_policy(names: Names, *, topic: bool = False) -> Policy:
         )
     if topic and names.topic_arn:
         statements.append(key_topic_statement(names.topic_arn))
+    group_arn = log_group_key_context(names)
+    if log_group and group_arn is not None:
+        statements.append(key_logs_statement(logs_service(names.home_region), group_arn))
     return _doc(statements, policy_id="cloudtrail-wizard-key-policy")
 
 
@@ -586,7 +656,12 @@ def build_policies(answers: Answers, ctx: AccountContext) -> PolicySet:
         bucket = _doc(bucket_cloudtrail_statements(names, org))
     key: Policy | None = None
     if answers.encryption.new_key:
-        key = key_policy(names, topic=encrypts_topic(names, names.bucket_region()))
+        region = names.bucket_region()
+        key = key_policy(
+            names,
+            topic=encrypts_topic(names, region),
+            log_group=encrypts_log_group(names, region),
+        )
     elif answers.encryption.existing_key:
         key = _doc(key_cloudtrail_statements(names))
     topic: Policy | None = None

@@ -2305,15 +2305,69 @@ def _logs_too_many_tags() -> Exception:
 
 
 def _wrap_create_log_group(original: Callable[..., Any]) -> Callable[..., Any]:
-    # Checked before moto creates the group: it tags a group only after making it.
+    # Checked before moto creates the group: it tags a group only after making it, and it
+    # stores any kmsKeyId without looking at the key.
     def create_log_group(
         self: Any, log_group_name: str, tags: dict[str, str], **kwargs: Any
     ) -> Any:
         if _too_many_tags({}, tags or {}):
             raise _logs_too_many_tags()
+        key_ref = kwargs.get("kmsKeyId")
+        if key_ref:
+            _check_log_group_key(self.account_id, self.region_name, log_group_name, key_ref)
         return original(self, log_group_name, tags, **kwargs)
 
     return create_log_group
+
+
+def _check_log_group_key(account: str, region: str, group: str, key_ref: str) -> None:
+    """CreateLogGroup with ``kmsKeyId``, as CloudWatch Logs answers it.
+
+    The key must be named by its ARN, exist in the group's region, be an enabled symmetric
+    encryption key, and its policy must let ``logs.<region>.amazonaws.com`` use it with the
+    group in the encryption context (AWS's documented key policy statement). Otherwise AWS
+    refuses the group: InvalidParameterException for a key that is not usable, and
+    AccessDeniedException ("The specified KMS key does not exist or is not allowed to be used
+    with Arn ...") for one it may not use. moto accepts any text and creates the group.
+    """
+    from moto.kms.models import kms_backends  # moto on first use (see the module docstring)
+
+    partition = partition_of(region)
+    group_arn = f"arn:{partition}:logs:{region}:{account}:log-group:{group}"
+    refused = json_error(
+        "AccessDeniedException",
+        f"The specified KMS key does not exist or is not allowed to be used with Arn '{group_arn}'",
+    )
+    arn = parse_arn(key_ref)
+    if arn is None or arn.service != "kms" or not arn.resource.startswith("key/"):
+        raise json_error(
+            "InvalidParameterException",
+            f"kmsKeyId {key_ref} is not the ARN of a KMS key: CloudWatch Logs takes the key "
+            f"ARN (arn:{partition}:kms:{region}:ACCOUNT:key/KEY-ID).",
+        )
+    if arn.region != region:
+        raise refused  # a log group can only use a key of its own region
+    key = kms_backends[arn.account or account][region].keys.get(arn.resource.removeprefix("key/"))
+    if key is None:
+        raise refused
+    usage = key.key_usage or "ENCRYPT_DECRYPT"  # moto leaves it None when not given
+    if (
+        key.key_state != "Enabled"
+        or key.key_spec != "SYMMETRIC_DEFAULT"
+        or usage != "ENCRYPT_DECRYPT"
+    ):
+        raise json_error(
+            "InvalidParameterException",
+            f"KMS key {key.arn} is {key.key_state} ({key.key_spec}, {usage}); CloudWatch Logs "
+            "needs an enabled symmetric encryption key.",
+        )
+    context = {"kms:EncryptionContext:aws:logs:arn": group_arn}
+    service = f"logs.{region}.amazonaws.com"
+    if not all(
+        allows(key.policy, action, key.arn, context, principal_service=service)
+        for action in ("kms:GenerateDataKey", "kms:Decrypt")
+    ):
+        raise refused
 
 
 def _wrap_logs_tag_resource(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -51,6 +51,7 @@ from wizard.policy.policies import (
     bucket_policy,
     cloudwatch_role_policy,
     cloudwatch_role_trust_policy,
+    encrypts_log_group,
     encrypts_topic,
     key_cloudtrail_statements,
     key_policy,
@@ -482,15 +483,15 @@ def test_policies_are_the_wizards_own(name: str) -> None:
         assert key["EnableKeyRotation"] is answers.encryption.rotation
         assert key["KeySpec"] == "SYMMETRIC_DEFAULT"
         policy = resolve(key["KeyPolicy"], env)
-        # The topic statement too, when the new topic is encrypted (the rule apply follows).
-        wizard = key_policy(names, topic=encrypts_topic(names, names.bucket_region()))
-        count = len(wizard["Statement"])
-        assert policy["Statement"][:count] == wizard["Statement"]
-        extra = [s["Sid"] for s in policy["Statement"][count:]]
-        expected_extra = []
-        if answers.cloudwatch_logs.enabled:
-            expected_extra.append("AllowCloudWatchLogsEncryptLogGroup")
-        assert extra == expected_extra
+        # The topic's and the log group's statements too, when the new key encrypts them
+        # (the rules apply follows): exactly apply's policy.
+        region = names.bucket_region()
+        wizard = key_policy(
+            names,
+            topic=encrypts_topic(names, region),
+            log_group=encrypts_log_group(names, region),
+        )
+        assert policy["Statement"] == wizard["Statement"]
         alias = resources["TrailKeyAlias"]["Properties"]
         assert resolve(alias["AliasName"], env) == names.key_alias()
     if "NotificationTopicPolicy" in resources:
@@ -560,7 +561,8 @@ def test_existing_resources_are_parameters_with_statements_to_merge() -> None:
     key_statements = json.loads(_json_after(header, "Key policy of the existing key"))
     sids = [s["Sid"] for s in key_statements]
     wanted = [s["Sid"] for s in key_cloudtrail_statements(Names(answers, _ctx(answers)))]
-    assert sids == [*wanted, "AllowCloudWatchLogsEncryptLogGroup"]
+    # An existing key is not widened for the log group (encrypts_log_group), as apply does.
+    assert sids == wanted
 
 
 def _as_sub(value: Any) -> Any:

@@ -44,6 +44,7 @@ from wizard.policy.policies import (
     bucket_policy,
     cloudwatch_role_policy,
     cloudwatch_role_trust_policy,
+    encrypts_log_group,
     encrypts_topic,
     key_policy,
     topic_policy,
@@ -284,13 +285,13 @@ def test_policies_are_the_wizards_own(name: str) -> None:
         assert document == access_log_bucket_policy(names)
     if answers.encryption.new_key:
         document = policy_of(name, "aws_kms_key", "trail")
-        wizard = key_policy(names, topic=encrypts_topic(names, names.bucket_region()))
-        count = len(wizard["Statement"])
-        assert document["Statement"][:count] == wizard["Statement"]
-        extra = [s["Sid"] for s in document["Statement"][count:]]
-        assert extra == (
-            ["AllowCloudWatchLogsEncryptLogGroup"] if answers.cloudwatch_logs.enabled else []
+        region = names.bucket_region()
+        wizard = key_policy(
+            names,
+            topic=encrypts_topic(names, region),
+            log_group=encrypts_log_group(names, region),
         )
+        assert document == wizard
     if ("aws_sns_topic_policy", "notifications") in found:
         assert policy_of(name, "aws_sns_topic_policy", "notifications") == topic_policy(names)
     if ("aws_iam_role", "cloudwatch_logs") in found:

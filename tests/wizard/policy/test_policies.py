@@ -214,6 +214,15 @@ def test_service_principal_grants_are_pinned_to_the_trail(variant: str) -> None:
                 assert name == "key_policy" and topics == [names.topic_arn], statement
                 checked += 1
                 continue
+            if statement.get("Sid") == "AllowCloudWatchLogsEncryptLogGroup":
+                # CloudWatch Logs, pinned to the one log group by its encryption context
+                # (AWS's statement; test_the_log_group_statement_is_awss).
+                groups = _condition_values(statement, "kms:EncryptionContext:aws:logs:arn")
+                assert name == "key_policy", statement
+                assert groups == [(names.log_group_arn or "").removesuffix(":*")], statement
+                assert principal == {"Service": f"logs.{names.home_region}.amazonaws.com"}
+                checked += 1
+                continue
             source_arns = _condition_values(statement, "aws:SourceArn")
             source_accounts = _condition_values(statement, "aws:SourceAccount")
             assert source_arns or source_accounts, f"{name}/{statement['Sid']} is not pinned"
@@ -377,7 +386,11 @@ def test_partition_is_used_in_every_arn(variant: str, partition: str) -> None:
         for s in _statements(doc)
         if isinstance(s.get("Principal"), dict) and "Service" in s["Principal"]
     ]
-    assert principals and all(p == {"Service": CLOUDTRAIL} for p in principals)
+    # CloudTrail everywhere; CloudWatch Logs (the encrypted log group) by its regional name.
+    answers, ctx = VARIANTS[variant]
+    logs = {"Service": f"logs.{Names(answers, ctx).home_region}.amazonaws.com"}
+    assert principals and all(p in ({"Service": CLOUDTRAIL}, logs) for p in principals)
+    assert {"Service": CLOUDTRAIL} in principals
 
 
 def test_china_trail_arn() -> None:

@@ -1,7 +1,10 @@
 """The CloudWatch Logs chain: the log group (when missing) and the delivery role (when new).
 
-An existing log group is used as it is (preflight says so); an existing role is only named,
-never created or changed. A new role may be assumed by CloudTrail (AWS's trust policy for it,
+A new log group is encrypted with the trail's new key when that key is in the group's region
+(:func:`wizard.policy.policies.encrypts_log_group`, the rule every export follows too); the
+key's policy then lets CloudWatch Logs use it for that group. An existing log group is used
+as it is, never re-keyed (preflight says so); an existing role is only named, never created
+or changed. A new role may be assumed by CloudTrail (AWS's trust policy for it,
 without a condition) and may write only to the trail's log group.
 
 A role the answers create that exists already and is theirs (an earlier apply made it, or
@@ -24,8 +27,10 @@ from wizard.plan.planner.builder import (
     readable_diff,
     tags_kv,
 )
+from wizard.plan.planner.key import NEW_KEY_ARN
 from wizard.plan.review import PolicyReview
 from wizard.policy.merge import render_policy
+from wizard.policy.policies import encrypts_log_group
 
 NEW_ROLE_ARN = "${create-role:Role.Arn}"
 """The new role's ARN, known once ``create-role`` has run."""
@@ -63,20 +68,34 @@ def _new_log_group(b: PlanBuilder, given: PlanInputs, group: str) -> list[str]:
 
 
 def _create_log_group(b: PlanBuilder, given: PlanInputs, group: str, region: str) -> str:
-    """CreateLogGroup, tagged at creation; undone by deleting the group."""
+    """CreateLogGroup, tagged at creation (and encrypted with the trail's new key when the
+    rule says so); undone by deleting the group."""
+    params: dict[str, Any] = {"logGroupName": group}
+    depends_on: list[str] = []
+    summary = f"Create CloudWatch Logs group {group} in {region}"
+    if encrypts_log_group(given.names, given.names.bucket_region(given.found.bucket.region)):
+        # CloudWatch Logs refuses the key unless its policy already lets logs.<region> use it
+        # for this group: the new key is created with that statement, and a key an earlier
+        # apply made (wizard.plan.desired) gets it merged in first.
+        adopted = given.adopted.key
+        if adopted is not None and adopted.arn:
+            params["kmsKeyId"] = adopted.arn
+            depends_on.extend(s for s in b.ids_in("key") if s == "update-key-policy")
+            summary += f", encrypted with the trail's key {given.names.key_alias()}"
+        else:
+            params["kmsKeyId"] = NEW_KEY_ARN
+            depends_on.append("create-key")
+            summary += ", encrypted with the trail's new key"
     group_tags = given.creation_tags()
-    tags = {"tags": group_tags} if group_tags else {}
+    if group_tags:
+        params["tags"] = group_tags
     return b.add(
         "create-log-group",
         "logs",
-        Call(
-            service="logs",
-            region=region,
-            operation="CreateLogGroup",
-            params={"logGroupName": group, **tags},
-        ),
-        f"Create CloudWatch Logs group {group} in {region}",
+        Call(service="logs", region=region, operation="CreateLogGroup", params=params),
+        summary,
         creates=given.names.log_group_arn,
+        depends_on=depends_on,
         undo=[
             Call(
                 service="logs",
