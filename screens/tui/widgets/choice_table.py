@@ -16,9 +16,11 @@ objects that outlive a listing are set aside from the garbage collector's full p
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from rich.measure import Measurement
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -28,11 +30,11 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, LoadingIndicator, Static
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from screens.tui.widgets.fit_table import Fit, FitTable
 from screens.tui.widgets.heap import release_heap, settle_heap
-from screens.tui.widgets.wrap import Elided
+from screens.tui.widgets.wrap import Elided, Shortened
 
 Row = tuple[str, tuple[str | Text | Elided, ...]]
 """A row: its key (what is chosen) and its cells."""
@@ -43,18 +45,144 @@ of a few milliseconds leaves the rest of a 50 ms key press's budget to the scree
 and to the listing's threads, which take turns with the event loop for the interpreter."""
 
 
-class PickerTable(FitTable):
-    """The picker's table: once taller than its window, it grows without a new layout.
+class _ColumnCells:
+    """The measurements of one column's cells, kept up to date as cells come and go."""
 
-    Each row added changes the table's scrollable height, and DataTable lays the whole
-    screen out again for that (tens of milliseconds on a step with many fields, once per
-    screen update while rows stream in). When the table already scrolls and only grows,
-    its place on screen cannot change: the scroll bar is updated and the table repainted.
+    def __init__(self) -> None:
+        self.widest: Counter[int] = Counter()
+        """How many cells need each width on one line."""
+        self.narrowest: Counter[int] = Counter()
+        """How many cells go no narrower than each width."""
+        self.shortened = 0
+        """Cells with a short form."""
+
+    def count(self, size: Measurement, cell: object, times: int) -> None:
+        """Count a cell in (``times`` 1) or out (-1)."""
+        for counter, width in ((self.widest, size.maximum), (self.narrowest, size.minimum)):
+            counter[width] += times
+            if not counter[width]:
+                del counter[width]
+        self.shortened += times * isinstance(cell, Shortened)
+
+    def extent(self) -> tuple[int, int, bool]:
+        """As :meth:`FitTable._extent <screens.tui.widgets.fit_table.FitTable._extent>`."""
+        return max(self.widest, default=0), max(self.narrowest, default=0), self.shortened > 0
+
+
+class PickerTable(FitTable):
+    """The picker's table: rows added below cost the screen a few lines' work, not more.
+
+    A listing adds rows every screen update for seconds, and DataTable, left to itself,
+    pays for each row in proportion to the whole table and the whole screen:
+
+    * each row changes the table's scrollable height, and DataTable lays the whole screen
+      out again for that (tens of milliseconds on a step with many fields). When the table
+      already scrolls and only grows, its place on screen cannot change: the scroll bar is
+      updated and the table repainted instead;
+    * each row drops every drawn line and cell (DataTable keys its caches by a count of
+      changes), so the rows on screen were drawn again each update. A row added below the
+      others changes none of them: the count is kept, and the row order and line offsets
+      worked out before are extended with the new row;
+    * the columns' widths are fitted again after each update, which measured every cell of
+      the table; here the columns' measurements are kept as cells come and go.
     """
 
     _grown_from: Size | None = None
     """The scrollable size before the dimensions now being worked out (None: not in
     :meth:`_update_dimensions`; a class default, as DataTable refreshes while it is made)."""
+
+    _columns_cells: dict[ColumnKey, _ColumnCells] | None = None
+    """Each column's measurements (None: to be taken from the cells when next needed)."""
+
+    def add_row(
+        self,
+        *cells: Any,
+        height: int | None = 1,
+        key: str | None = None,
+        label: Text | str | None = None,
+    ) -> RowKey:
+        """Add a row below the others, keeping what was drawn of them (see the class)."""
+        changes = self._update_count
+        before = len(self.rows)
+        ordered = self._ordered_row_cache.get((before, changes))
+        offsets = self._offset_cache.get(changes)
+        row_key = super().add_row(*cells, height=height, key=key, label=label)
+        row = self.rows[row_key]
+        if (
+            label is None
+            and not row.auto_height
+            and not any(column.auto_width for column in self.columns.values())
+        ):
+            # The rows above are drawn as before: same widths, same places, same stripes.
+            self._update_count = changes
+            if ordered is not None:
+                self._ordered_row_cache[(before + 1, changes)] = [*ordered, row]
+            if offsets is not None:
+                self._offset_cache[changes] = [*offsets, *((row_key, y) for y in range(row.height))]
+        if self._columns_cells is not None:
+            for column, cell in zip(self.ordered_columns, self.get_row(row_key), strict=True):
+                self._columns_cells[column.key].count(self._measured(cell), cell, 1)
+        return row_key
+
+    def update_cell(
+        self,
+        row_key: RowKey | str,
+        column_key: ColumnKey | str,
+        value: Any,
+        *,
+        update_width: bool = False,
+    ) -> None:
+        """Replace a cell (as DataTable does), keeping the column's measurements."""
+        row, column = (
+            RowKey(row_key) if isinstance(row_key, str) else row_key,
+            (ColumnKey(column_key) if isinstance(column_key, str) else column_key),
+        )
+        old = self._data.get(row, {}).get(column)
+        super().update_cell(row, column, value, update_width=update_width)
+        if self._columns_cells is not None:
+            cells = self._columns_cells[column]
+            cells.count(self._measured(old), old, -1)
+            cells.count(self._measured(value), value, 1)
+
+    def clear(self, columns: bool = False) -> PickerTable:
+        """Remove the rows (and ``columns``), as DataTable does."""
+        super().clear(columns)
+        self._columns_cells = None
+        return self
+
+    def remove_row(self, row_key: RowKey | str) -> None:
+        """Remove a row, as DataTable does."""
+        super().remove_row(row_key)
+        self._columns_cells = None
+
+    def remove_column(self, column_key: ColumnKey | str) -> None:
+        """Remove a column, as DataTable does."""
+        super().remove_column(column_key)
+        self._columns_cells = None
+
+    def add_column(
+        self,
+        label: str | Text,
+        *,
+        width: int | None = None,
+        key: str | None = None,
+        default: Any = None,
+    ) -> ColumnKey:
+        """Add a column, as FitTable does."""
+        column_key = super().add_column(label, width=width, key=key, default=default)
+        self._columns_cells = None
+        return column_key
+
+    def _extent(self, column: ColumnKey) -> tuple[int, int, bool]:
+        """What the column's cells need, from the measurements kept (taken once if need be)."""
+        if self._columns_cells is None:
+            columns = [column.key for column in self.ordered_columns]
+            taken = {key: _ColumnCells() for key in columns}
+            for row_key in self.rows:
+                for key, cell in zip(columns, self.get_row(row_key), strict=True):
+                    taken[key].count(self._measured(cell), cell, 1)
+            self._columns_cells = taken
+        return self._columns_cells[column].extent()
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         self._grown_from = self.virtual_size

@@ -242,17 +242,16 @@ class FitTable(DataTable[Any]):
         for column, fit in zip(columns, fits, strict=True):
             title = column.label.cell_len
             fixed = self._fixed.get(str(column.key.value))
-            cells = list(self.get_column(column.key))
-            stepped.append(any(isinstance(cell, Shortened) for cell in cells))
-            sizes = [self._measured(cell) for cell in cells]
+            widest_cell, narrowest_cell, shortened = self._extent(column.key)
+            stepped.append(shortened)
             reserved = self.reserve.get(str(column.key.value), 0)
-            widest = fixed or max([title, reserved, *(size.maximum for size in sizes)])
+            widest = fixed or max(title, reserved, widest_cell)
             natural.append(widest)
             if fit == "wrap":
                 floor = MIN_WRAPPED
             elif fit in ("elide", "elide-last"):
                 # A cell may say how narrow it goes (a time without its date), else 9 cells.
-                floor = max([MIN_ELIDED, *(size.minimum for size in sizes)])
+                floor = max(MIN_ELIDED, narrowest_cell)
             else:
                 floor = widest
             minimum.append(max(title, min(widest, floor)))
@@ -276,6 +275,16 @@ class FitTable(DataTable[Any]):
             column.width = width
             column.auto_width = False
         self._rebuild()
+
+    def _extent(self, column: ColumnKey) -> tuple[int, int, bool]:
+        """What a column's cells need: the widest one on one line, the largest of their
+        minimum widths (0 without cells), and whether one has a short form."""
+        sizes = [self._measured(cell) for cell in self.get_column(column)]
+        return (
+            max((size.maximum for size in sizes), default=0),
+            max((size.minimum for size in sizes), default=0),
+            any(isinstance(cell, Shortened) for cell in self.get_column(column)),
+        )
 
     def update_row(self, key: str, cells: Sequence[Any]) -> None:
         """Replace a row's cells in place (the cursor and scrolling stay where they are).
