@@ -183,6 +183,9 @@ class WorkerSession:
         """The session of a worker :func:`wizard.aws.launch.launch` started."""
         return cls(launched.options, launched.process, launched.requests, launched.answers)
 
+    def _launched(self) -> Launched:
+        return Launched(self._options, self._process, self._requests, self._answers)
+
     # -- the session ------------------------------------------------------------------
 
     def _ready(self) -> dict[str, Any]:
@@ -255,15 +258,7 @@ class WorkerSession:
 
     def close(self) -> None:
         """Let the worker go (it exits at the end of the pipe); safe to call twice."""
-        with contextlib.suppress(OSError, ValueError):
-            self._requests.close()
-        try:
-            self._process.wait(timeout=5)
-        except Exception:  # subprocess.TimeoutExpired: it should have ended at once
-            self._process.kill()
-            self._process.wait()
-        with contextlib.suppress(OSError, ValueError):
-            self._answers.close()
+        self._launched().close()
 
     # -- calls ----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -367,3 +368,34 @@ def test_a_prestarted_worker_is_adopted_only_for_the_same_settings(
         is None
     )
     assert made[2].closed  # --sandbox: no worker, and the early one is let go
+
+
+def test_closing_a_worker_that_does_not_end_kills_it_after_the_grace() -> None:
+    from wizard.aws.launch import Launched
+
+    read_end, write_end = os.pipe()
+    stuck = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    launched = Launched({}, stuck, os.fdopen(write_end, "wb"), os.fdopen(read_end, "rb"))
+    started = time.monotonic()
+
+    launched.close(grace=0.2)
+
+    assert stuck.returncode is not None and stuck.returncode < 0  # killed, and reaped
+    assert 0.2 <= time.monotonic() - started < 10
+    launched.close()  # twice is harmless
+
+
+def test_closing_a_worker_that_ends_at_once_returns_at_once() -> None:
+    from wizard.aws.launch import Launched
+
+    read_end, write_end = os.pipe()
+    # Like the worker: it ends when its request pipe closes.
+    ending = subprocess.Popen(
+        [sys.executable, "-c", "import os, sys; os.read(int(sys.argv[1]), 1)", str(read_end)],
+        pass_fds=(read_end,),
+    )
+    launched = Launched({}, ending, os.fdopen(write_end, "wb"), os.fdopen(read_end, "rb"))
+
+    launched.close(grace=30)
+
+    assert ending.returncode == 0
