@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import platform
 import pty
 import re
 import select
@@ -176,11 +177,45 @@ ANSWERS = {
 """Typed at the question whose text (the line before ``Choose``, for a choice) contains the
 key; every other question gets Enter (its default)."""
 
-WHAT_NOW = ["2", "3"]
+WHAT_NOW = ("2", "3")
 """At the action menu: 2) Dry-run, then (dry-run done) 3) Quit."""
 
 
-def _answer_for(screen: str) -> str | None:
+_READ_SYSCALL = {"x86_64": "0", "aarch64": "63"}.get(platform.machine())
+"""The number of the read system call here (as /proc/PID/syscall shows it), if known."""
+
+
+def _reading_its_terminal(pid: int) -> bool | None:
+    """Whether the child's main thread is blocked reading standard input; None: cannot tell.
+
+    Output that merely pauses after ": " (a policy's ``"Resource": `` at the end of what the
+    terminal has passed on so far) must not be taken for a question: an Enter typed then is
+    read by the next real question instead of its own answer.
+    """
+    if _READ_SYSCALL is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/syscall").read_text().split()
+    except OSError:
+        return None
+    return len(fields) > 1 and fields[0] == _READ_SYSCALL and int(fields[1], 16) == 0
+
+
+def _asked(controller: int, pid: int, deadline: float) -> bool:
+    """Wait until the child reads its terminal (True) or writes more (False)."""
+    while time.monotonic() < deadline:
+        reading = _reading_its_terminal(pid)
+        if reading is None:
+            return True  # the prompt's ": " is all there is to go by
+        if reading:
+            return True
+        more, _, _ = select.select([controller], [], [], 0.005)
+        if more:
+            return False
+    return False
+
+
+def _answer_for(screen: str, what_now: list[str]) -> str | None:
     """The answer to the question at the end of ``screen``, or None when none is waiting."""
     if not screen.endswith(": "):
         return None
@@ -189,7 +224,8 @@ def _answer_for(screen: str) -> str | None:
     if question.startswith("Choose") or question.startswith("Numbers"):
         question = next(line for line in reversed(lines[:-1]) if not line.startswith("  "))
     if question.startswith(plain.PROMPT_NEXT):
-        return WHAT_NOW.pop(0)
+        assert what_now, f"the action menu came once more than expected:\n{screen[-3000:]}"
+        return what_now.pop(0)
     return next((typed for key, typed in ANSWERS.items() if question.startswith(key)), "")
 
 
@@ -222,6 +258,7 @@ def test_term_dumb_asks_in_lines_without_escape_codes_and_completes_a_dry_run(
     )
     os.close(terminal)
     received = b""
+    what_now = list(WHAT_NOW)  # this run's own: the test may run again in this process
     deadline = time.monotonic() + 180
     try:
         while time.monotonic() < deadline:
@@ -235,7 +272,11 @@ def test_term_dumb_asks_in_lines_without_escape_codes_and_completes_a_dry_run(
             if not chunk:
                 break
             received += chunk
-            answer = _answer_for(received.decode("utf-8", "replace").replace("\r\n", "\n"))
+            if not received.endswith(b": ") or not _asked(controller, child.pid, deadline):
+                continue
+            answer = _answer_for(
+                received.decode("utf-8", "replace").replace("\r\n", "\n"), what_now
+            )
             if answer is not None:
                 os.write(controller, answer.encode() + b"\n")
         code = child.wait(timeout=60)
@@ -254,4 +295,4 @@ def test_term_dumb_asks_in_lines_without_escape_codes_and_completes_a_dry_run(
     assert "How should log files be encrypted?\n  1) SSE-KMS" in screen
     assert re.search(r"^DRY RUN: nothing was changed\. \d+ changes recorded", screen, re.M)
     assert screen.rstrip().endswith("Quit before applying. Nothing was changed.")
-    assert WHAT_NOW == []  # both menu answers were asked for
+    assert what_now == []  # both menu answers were asked for
