@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.containers import VerticalScroll
+from textual.types import AnimationLevel
 from textual.widgets import TabbedContent, Tabs
 from textual.widgets._tabs import Underline
 
@@ -16,6 +17,11 @@ from screens.tui.app import WizardApp
 from screens.tui.confirm import ConfirmScreen
 from screens.tui.steps.review import ReviewScreen
 from tests.screens.tui.test_review_apply import SIZE, answers, open_review, until
+
+
+def level(app: WizardApp) -> AnimationLevel:
+    """The app's animation level now (read afresh: it changes as screens come and go)."""
+    return app.animation_level
 
 
 def underline_under_active_tab(review: ReviewScreen) -> bool:
@@ -31,10 +37,10 @@ def underline_under_active_tab(review: ReviewScreen) -> bool:
 async def test_review_keys_draw_at_once_and_animations_come_back(app_factory: Any) -> None:
     app: WizardApp = app_factory(answers=answers())
     async with app.run_test(size=SIZE) as pilot:
-        before = app.animation_level
+        before = level(app)
         assert before != "none"  # else this test proves nothing
         review = await open_review(pilot)
-        assert app.animation_level == "none"
+        assert level(app) == "none"
         tabs = review.query_one("#tabs", TabbedContent)
         first = tabs.active
         await pilot.press("right_square_bracket")
@@ -58,12 +64,12 @@ async def test_review_keys_draw_at_once_and_animations_come_back(app_factory: An
         # Covered by the Apply question: the question animates as the app does.
         await pilot.press("ctrl+n")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
-        assert app.animation_level == before
+        assert level(app) == before
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is review, "the review again")
-        assert app.animation_level == "none"
+        assert level(app) == "none"
 
         # Left for the previous step: the app's level is back.
         await pilot.press("ctrl+b")
         await until(pilot, lambda: not isinstance(app.screen, ReviewScreen), "the last step")
-        assert app.animation_level == before
+        assert level(app) == before
