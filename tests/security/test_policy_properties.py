@@ -273,6 +273,20 @@ def check_service_statements_pinned(answers: Answers, ctx: AccountContext) -> No
                 ]
                 assert field == "key_policy" and topics == [names.topic_arn], (field, statement)
                 continue
+            if statement.get("Sid") == "AllowCloudWatchLogsEncryptLogGroup":
+                # The key statement for the encrypted log group: CloudWatch Logs of the
+                # group's region, pinned to the one group by the encryption context it sends.
+                groups = [
+                    v
+                    for (op, k), vs in conditions.items()
+                    if k == "kms:encryptioncontext:aws:logs:arn" and op in POSITIVE_OPERATORS
+                    for v in vs
+                ]
+                group = (names.log_group_arn or "").removesuffix(":*")
+                assert field == "key_policy" and groups == [group], (field, statement)
+                service = f"logs.{names.home_region}.amazonaws.com"
+                assert statement["Principal"] == {"Service": service}, (field, statement)
+                continue
             if _as_list(statement["Principal"]["Service"]) == [S3_LOGGING]:
                 # Server access log delivery: pinned to the log bucket AND its account.
                 assert field == "access_log_bucket_policy", (field, statement)
@@ -555,6 +569,19 @@ def _exception_for(field: str, finding: Any, answers: Answers, names: Names) -> 
         # In a KMS key policy "Resource": "*" means "this key" (KMS Developer Guide,
         # key-policy-overview): it is the only valid form there, not a wildcard grant.
         return "key policy Resource '*' is the key itself"
+    if field == "key_policy" and issue in ("UNKNOWN_CONDITION_FOR_ACTION", "MISMATCHED_TYPE"):
+        # AWS's documented statement for a log group encrypted with the key (CloudWatch Logs
+        # User Guide, encrypt-log-data-kms: policies.key_logs_statement), written as AWS
+        # writes it. Its kms:Describe* takes no encryption context (parliament names the
+        # Describe actions the context condition cannot apply to), and parliament types
+        # kms:EncryptionContext:aws:logs:arn as a String where AWS's statement uses ArnEquals.
+        logs_context = (
+            "Unknown condition kms:EncryptionContext:aws:logs:arn for action kms:Describe"
+        )
+        if str(detail).startswith(logs_context):
+            return "AWS's log group statement: Describe* takes no encryption context"
+        if detail == "Type mismatch: ArnEquals requires a value of type Arn but given String":
+            return "AWS's log group statement compares the group ARN with ArnEquals"
     if (
         field == "cloudwatch_logs_role_trust_policy"
         and issue == "MALFORMED"
