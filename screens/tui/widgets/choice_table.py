@@ -25,6 +25,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.scalar import Unit
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -91,6 +92,12 @@ class PickerTable(FitTable):
     """The scrollable size before the dimensions now being worked out (None: not in
     :meth:`_update_dimensions`; a class default, as DataTable refreshes while it is made)."""
 
+    class Scrolled(Message):
+        """The table scrolled: other rows are on screen."""
+
+    _scrolling = False
+    """The scroll bars are being updated in place of a layout (:meth:`refresh`)."""
+
     _columns_cells: dict[ColumnKey, _ColumnCells] | None = None
     """Each column's measurements (None: to be taken from the cells when next needed)."""
 
@@ -115,9 +122,12 @@ class PickerTable(FitTable):
         ):
             # The rows above are drawn as before: same widths, same places, same stripes.
             self._update_count = changes
+            # (Setting a key an LRUCache holds keeps the value it had: hence the discards.)
             if ordered is not None:
+                self._ordered_row_cache.discard((before + 1, changes))
                 self._ordered_row_cache[(before + 1, changes)] = [*ordered, row]
             if offsets is not None:
+                self._offset_cache.discard(changes)
                 self._offset_cache[changes] = [*offsets, *((row_key, y) for y in range(row.height))]
         if self._columns_cells is not None:
             for column, cell in zip(self.ordered_columns, self.get_row(row_key), strict=True):
@@ -198,20 +208,46 @@ class PickerTable(FitTable):
         layout: bool = False,
         recompose: bool = False,
     ) -> PickerTable:
-        """Refresh as a widget does, without a layout when only rows below the window came."""
+        """Refresh as a widget does, without a layout when the rows changed within a window
+        that stays as it is (the scroll bars are updated instead)."""
         before = self._grown_from
-        if layout and before is not None and self._grows_within(before, self.virtual_size):
-            self._scroll_update(self.virtual_size)
-            layout = False
+        if (
+            layout
+            and before is not None
+            and not self._scrolling
+            and self._grows_within(before, self.virtual_size)
+        ):
+            across = self.show_horizontal_scrollbar
+            self._scrolling = True
+            try:
+                self._scroll_update(self.virtual_size)
+            finally:
+                self._scrolling = False
+            # Rows wider than the window bring a scroll bar along the bottom: that one is
+            # placed by a layout.
+            layout = self.show_horizontal_scrollbar != across
         super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
         return self
 
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """Scroll as a DataTable does, and say so (by key, by mouse, or to show the cursor,
+        which DataTable may do a screen update after the cursor moved)."""
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.post_message(self.Scrolled())
+
     def _grows_within(self, before: Size, after: Size) -> bool:
-        """The table scrolled already and only grew taller: its window stays as it is."""
+        """Its window stays as it is: the table is as tall as its style says (a listing
+        streams in, :meth:`ChoiceTable.start_rows`) with its scroll bar shown, or it
+        scrolled already and only grew taller."""
+        if not self.show_vertical_scrollbar:
+            return False
+        height = self.styles.height
+        if height is not None and height.unit is Unit.CELLS:
+            return True
         return (
             after.width == before.width
             and after.height >= before.height
-            and self.show_vertical_scrollbar
             and 0 < self.scrollable_content_region.height < before.height
         )
 
@@ -254,6 +290,7 @@ class ChoiceTable(Vertical):
     ChoiceTable > .choice-loading > LoadingIndicator { width: 6; height: 1; }
     ChoiceTable > .choice-loading > .choice-loading-label { width: 1fr; color: $text-muted; }
     ChoiceTable > DataTable { height: auto; max-height: 12; }
+    ChoiceTable.-streaming > DataTable { height: 12; overflow-y: scroll; }
     ChoiceTable > .choice-note { color: $text-muted; }
     """
 
@@ -371,6 +408,7 @@ class ChoiceTable(Vertical):
         if self._stale and not self._flushing:
             self._flushing = True
             self.call_after_refresh(self._flush)
+        self.remove_class("-streaming")
         self.query_one(".choice-loading").display = False
         note = self.query_one(".choice-note", Static)
         note.update(text)
@@ -381,6 +419,7 @@ class ChoiceTable(Vertical):
         self._rows = list(rows)
         self._index = {key: i for i, (key, _cells) in enumerate(self._rows)}
         self._chosen = chosen
+        self.remove_class("-streaming")
         self.query_one(".choice-loading").display = False
         self.table.display = True
         self._refill()
@@ -397,6 +436,9 @@ class ChoiceTable(Vertical):
         self._rows, self._index, self._chosen, self._pending = [], {}, chosen, []
         self._stale.clear()
         self.table.clear()
+        # As tall as it will be, with its scroll bar, from the start: the rows that come
+        # then change nothing else on the screen (no layout of the whole step per batch).
+        self.add_class("-streaming")
         self.table.display = True
         self.show_progress(text)
 
@@ -525,11 +567,10 @@ class ChoiceTable(Vertical):
         event.stop()
         self._post_viewed()
 
-    def on_mouse_scroll_down(self) -> None:
-        self.call_after_refresh(self._post_viewed)
-
-    def on_mouse_scroll_up(self) -> None:
-        self.call_after_refresh(self._post_viewed)
+    @on(PickerTable.Scrolled)
+    def _scrolled(self, event: PickerTable.Scrolled) -> None:
+        event.stop()
+        self._post_viewed()
 
     # -- filtering
 

@@ -97,6 +97,9 @@ async def test_rows_added_below_keep_the_lines_drawn_and_show_what_a_fresh_draw_
         # The rows on screen were not drawn again for the rows that came below them...
         assert drawn(table) == before
         assert cells_drawn == []
+        # ...the table knows how tall it is now (its header and every row)...
+        assert table.virtual_size.height == 1 + 400
+        assert [key.value for key, _line in table._y_offsets] == [name(i) for i in range(400)]
         # ...and what they show is what the table shows drawn from nothing, scrolled too.
         assert drawn(table) == fresh(table)
         table.focus()
@@ -169,3 +172,67 @@ async def test_the_columns_measurements_follow_the_cells_as_they_come_and_go() -
                 "Policy": (0, 0, False),
             }
         )
+
+
+async def test_rows_scrolled_into_view_show_the_verdicts_that_came_for_them() -> None:
+    app = Picker()
+    async with app.run_test(size=SIZE) as pilot:
+        picker = app.query_one(ChoiceTable)
+        table = picker.table
+        picker.start_rows("Listing…")
+        picker.add_rows([row(i) for i in range(100)])
+        await settle(pilot, picker, 100)
+        # Every verdict comes in: the rows off screen keep theirs until they are seen.
+        picker.update_rows([row(i, "no policy") for i in range(100)])
+        await pilot.pause()
+        assert str(table.get_row(name(60))[2]) == "…"
+
+        # Scrolled as the scroll bar drags it (the cursor stays on the first row).
+        table.scroll_to(y=55, animate=False)
+        for _ in range(ROUNDS):
+            if name(60) in picker.viewed_keys():
+                break
+            await pilot.pause()
+        await pilot.pause()
+
+        on_screen = picker.viewed_keys()
+        assert name(60) in on_screen
+        shown = [str(table.get_row(key)[2]) for key in on_screen]
+        assert shown == ["no policy"] * len(on_screen)
+
+
+async def test_rows_streaming_in_change_nothing_else_on_the_screen() -> None:
+    app = Picker()
+    async with app.run_test(size=SIZE) as pilot:
+        picker = app.query_one(ChoiceTable)
+        table = picker.table
+        picker.start_rows("Listing…")
+        await pilot.pause()
+        layouts: list[object] = []
+        screen = app.screen
+        original = screen._refresh_layout
+
+        def counted(*args: Any, **kwargs: Any) -> None:
+            layouts.append(args)
+            original(*args, **kwargs)
+
+        screen._refresh_layout = counted  # type: ignore[method-assign]
+        height = table.outer_size.height
+        added = 0
+        for size in (3, 100, 300):
+            picker.add_rows([row(i) for i in range(added, added + size)])
+            added += size
+            await settle(pilot, picker, added)
+            # As tall as a full table from the start, rows or not: nothing moves.
+            assert table.outer_size.height == height == 12
+        assert layouts == []
+
+        # The listing is over: a table of three rows is as tall as they are.
+        picker.show_note("Enter or a click chooses a bucket.")
+        picker.set_rows([row(i) for i in range(3)])
+        for _ in range(ROUNDS):
+            if table.outer_size.height == 4:  # the header and three rows
+                break
+            await pilot.pause()
+        assert table.outer_size.height == 4
+        assert not table.show_vertical_scrollbar
