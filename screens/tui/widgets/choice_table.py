@@ -122,16 +122,17 @@ class PickerTable(FitTable):
         ):
             # The rows above are drawn as before: same widths, same places, same stripes.
             self._update_count = changes
-            # (Setting a key an LRUCache holds keeps the value it had: hence the discards.)
+            # Extended in place: nothing holds them between two calls (DataTable empties
+            # the offsets in place too, when it is cleared).
             if ordered is not None:
-                self._ordered_row_cache.discard((before + 1, changes))
-                self._ordered_row_cache[(before + 1, changes)] = [*ordered, row]
+                ordered.append(row)
+                self._ordered_row_cache.discard((before, changes))
+                self._ordered_row_cache[(before + 1, changes)] = ordered
             if offsets is not None:
-                self._offset_cache.discard(changes)
-                self._offset_cache[changes] = [*offsets, *((row_key, y) for y in range(row.height))]
+                offsets.extend((row_key, y) for y in range(row.height))
         if self._columns_cells is not None:
-            for column, cell in zip(self.ordered_columns, self.get_row(row_key), strict=True):
-                self._columns_cells[column.key].count(self._measured(cell), cell, 1)
+            for column_key, cell in self._data[row_key].items():
+                self._columns_cells[column_key].count(self._measured(cell), cell, 1)
         return row_key
 
     def update_cell(
