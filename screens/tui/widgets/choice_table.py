@@ -40,6 +40,9 @@ from screens.tui.widgets.wrap import Elided, Shortened
 Row = tuple[str, tuple[str | Text | Elided, ...]]
 """A row: its key (what is chosen) and its cells."""
 
+TABLE_HEIGHT = 12
+"""Lines of the table at most, its header included (the max-height in ChoiceTable's CSS)."""
+
 SLICE = 0.004
 """Seconds of table work (rows added, cells replaced) between two screen updates: a slice
 of a few milliseconds leaves the rest of a 50 ms key press's budget to the screen update
@@ -291,7 +294,7 @@ class ChoiceTable(Vertical):
     ChoiceTable > .choice-loading > LoadingIndicator { width: 6; height: 1; }
     ChoiceTable > .choice-loading > .choice-loading-label { width: 1fr; color: $text-muted; }
     ChoiceTable > DataTable { height: auto; max-height: 12; }
-    ChoiceTable.-streaming > DataTable { height: 12; overflow-y: scroll; }
+    ChoiceTable.-full-height > DataTable { height: 12; overflow-y: scroll; }
     ChoiceTable > .choice-note { color: $text-muted; }
     """
 
@@ -362,6 +365,10 @@ class ChoiceTable(Vertical):
         self._draining = False
         self._flushing = False
         """A :meth:`_flush` of every stale row is under way (a slice per screen update)."""
+        self._streaming = False
+        """Rows stream in (from :meth:`start_rows` until :meth:`show_note`): the table is
+        as tall as a full one (class ``-full-height``) until a filter or a short list
+        makes it shorter."""
 
     def on_unmount(self) -> None:
         # Its screen is gone: what the listing set aside goes back to the collector.
@@ -409,7 +416,13 @@ class ChoiceTable(Vertical):
         if self._stale and not self._flushing:
             self._flushing = True
             self.call_after_refresh(self._flush)
-        self.remove_class("-streaming")
+        self._streaming = False
+        table = self.table
+        lines = table._total_row_height + len(self._pending)
+        if lines + (table.header_height if table.show_header else 0) < TABLE_HEIGHT:
+            # Shorter than a full table: as tall as its rows. (A full one stays as it is:
+            # restyled, it would look the same, after a layout of the whole step.)
+            self.remove_class("-full-height")
         self.query_one(".choice-loading").display = False
         note = self.query_one(".choice-note", Static)
         note.update(text)
@@ -420,7 +433,8 @@ class ChoiceTable(Vertical):
         self._rows = list(rows)
         self._index = {key: i for i, (key, _cells) in enumerate(self._rows)}
         self._chosen = chosen
-        self.remove_class("-streaming")
+        self._streaming = False
+        self.remove_class("-full-height")
         self.query_one(".choice-loading").display = False
         self.table.display = True
         self._refill()
@@ -439,7 +453,8 @@ class ChoiceTable(Vertical):
         self.table.clear()
         # As tall as it will be, with its scroll bar, from the start: the rows that come
         # then change nothing else on the screen (no layout of the whole step per batch).
-        self.add_class("-streaming")
+        self._streaming = True
+        self.add_class("-full-height")
         self.table.display = True
         self.show_progress(text)
 
@@ -583,6 +598,8 @@ class ChoiceTable(Vertical):
         return not needle or any(needle in str(c).lower() for c in (key, *cells))
 
     def _refill(self) -> None:
+        if not self._streaming:
+            self.remove_class("-full-height")  # the rows the filter shows decide
         needle = self._needle()
         self._stale.clear()  # every row is added again, with its cells as they are now
         self.table.clear()

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.strip import Strip
+from textual.widgets import Input
 
 from screens.tui.widgets.choice_table import ChoiceTable, PickerTable, Row
 from screens.tui.widgets.fit_table import FitTable
@@ -227,8 +228,23 @@ async def test_rows_streaming_in_change_nothing_else_on_the_screen() -> None:
             assert table.outer_size.height == height == 12
         assert layouts == []
 
-        # The listing is over: a table of three rows is as tall as they are.
+        # The listing is over: a full table stays as it is...
         picker.show_note("Enter or a click chooses a bucket.")
+        await pilot.pause()
+        assert table.outer_size.height == 12
+        assert table.show_vertical_scrollbar
+        # ...until a filter leaves fewer rows than it has lines.
+        await pilot.click("#picker Input")
+        await pilot.press(*"0042")
+        for _ in range(ROUNDS):
+            if table.outer_size.height == 2:  # the header and the one row
+                break
+            await pilot.pause()
+        assert picker.keys == [name(42)]
+        assert table.outer_size.height == 2
+
+        # A list of three rows is as tall as they are.
+        picker.query_one(Input).value = ""
         picker.set_rows([row(i) for i in range(3)])
         for _ in range(ROUNDS):
             if table.outer_size.height == 4:  # the header and three rows
