@@ -117,6 +117,8 @@ class EncryptionScreen(StepScreen):
         """The listing filling the picker (its batches are shown; older ones dropped)."""
         self._keys_ticket: object | None = None
         """The lookup started last: only its listing may fill the picker."""
+        self._keys_stop_shown = False
+        """The picker says the lookup started last was stopped (by Esc)."""
         self._chosen: KeyChoice | None = None
         """The key chosen from the list."""
         self._wanted: str | None = None
@@ -229,6 +231,7 @@ class EncryptionScreen(StepScreen):
     def _list_keys(self) -> None:
         self.query_one("#reload-keys").display = False
         self._keys, self._key_listing = None, None
+        self._keys_stop_shown = False
         self._keys_ticket = ticket = object()
         self.query_one("#keys", ChoiceTable).start_rows(
             "Listing the account's keys…", chosen=self._chosen.arn if self._chosen else None
@@ -362,16 +365,36 @@ class EncryptionScreen(StepScreen):
             )
             self.query_one("#reload-keys").display = True
 
+    def action_cancel_lookup(self) -> None:
+        """Esc: cancel the lookups; a key listing says it stopped at once.
+
+        Not when its worker's cancellation is heard: that message waits behind the batches
+        already posted. The listing's threads then take no new request.
+        """
+        listing = self._key_listing
+        listing_runs = any(w.group == "keys" for w in self.lookups_running())
+        super().action_cancel_lookup()
+        if listing_runs:
+            self._keys_stopped()
+            if listing is not None:
+                listing.cancel()
+
+    def _keys_stopped(self) -> None:
+        """The key listing was cancelled: say so; the rows found stay."""
+        self._key_listing = None
+        self._keys_stop_shown = True
+        self.query_one("#keys", ChoiceTable).show_note(
+            "Listing stopped: choose one of the keys shown, list again, or type a key below."
+            if self._keys
+            else "Listing cancelled: list again, or type a key below."
+        )
+        self.query_one("#reload-keys").display = True
+
     @on(Worker.StateChanged)
     def _lookup_cancelled(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "keys" and event.state == WorkerState.CANCELLED:
-            self._key_listing = None
-            self.query_one("#keys", ChoiceTable).show_note(
-                "Listing stopped: choose one of the keys shown, list again, or type a key below."
-                if self._keys
-                else "Listing cancelled: list again, or type a key below."
-            )
-            self.query_one("#reload-keys").display = True
+        cancelled = event.worker.group == "keys" and event.state == WorkerState.CANCELLED
+        if cancelled and not self._keys_stop_shown:  # (shown when Esc was pressed)
+            self._keys_stopped()
 
     @on(Button.Pressed, "#reload-keys")
     def _reload(self, event: Button.Pressed) -> None:

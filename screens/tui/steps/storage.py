@@ -830,24 +830,43 @@ class StorageScreen(StepScreen):
             )
             self.query_one("#reload-buckets").display = True
 
+    def action_cancel_lookup(self) -> None:
+        """Esc: cancel the lookups; a bucket listing says it stopped at once.
+
+        Not when its worker's cancellation is heard: that message waits behind the batches
+        already posted. The listing's threads then take no new request.
+        """
+        listing = self._bucket_listing
+        listing_runs = any(w.group == "buckets" for w in self.lookups_running())
+        super().action_cancel_lookup()
+        if listing_runs and self._listed_for is not None:
+            self._buckets_stopped()
+            if listing is not None:
+                listing.cancel()
+
+    def _buckets_stopped(self) -> None:
+        """The bucket listing was cancelled: say so; the rows found stay."""
+        self._listed_for = None
+        self._bucket_listing = None
+        shown = len(self._buckets or {})
+        self.query_one("#buckets", ChoiceTable).show_note(
+            f"Listing stopped ({shown} bucket{'s' if shown != 1 else ''} shown, some "
+            "policies maybe not read): choose one of them, list again, or type a bucket "
+            "name below."
+            if shown
+            else "Listing cancelled: list again, or type a bucket name below."
+        )
+        self.query_one("#reload-buckets").display = True
+
     @on(Worker.StateChanged)
     def _lookup_cancelled(self, event: Worker.StateChanged) -> None:
         if event.state != WorkerState.CANCELLED:
             return
         if event.worker.group == "buckets":
             if self._listed_for is None:
-                return  # cancelled because there is nothing to list any more
-            self._listed_for = None
-            self._bucket_listing = None
-            shown = len(self._buckets or {})
-            self.query_one("#buckets", ChoiceTable).show_note(
-                f"Listing stopped ({shown} bucket{'s' if shown != 1 else ''} shown, some "
-                "policies maybe not read): choose one of them, list again, or type a bucket "
-                "name below."
-                if shown
-                else "Listing cancelled: list again, or type a bucket name below."
-            )
-            self.query_one("#reload-buckets").display = True
+                # Nothing to list any more, or the stop was shown when Esc was pressed.
+                return
+            self._buckets_stopped()
         elif event.worker.group == "log-account":
             self._connecting = None
             self.query_one("#connect-loading").display = False

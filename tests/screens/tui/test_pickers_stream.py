@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 from textual.worker import WorkerState
 
 from screens.tui.app import WizardApp
@@ -137,6 +138,38 @@ async def test_escape_stops_a_listing_and_keeps_its_rows(
         )
 
 
+async def test_escape_says_the_bucket_listing_stopped_at_once_and_stops_its_reads(
+    app_factory: Any, gate: threading.Event
+) -> None:
+    app: WizardApp = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        app.go_to("storage", app.state)
+        await pilot.pause()
+        await pilot.click("#mode-existing")
+        table = app.screen.query_one("#buckets", ChoiceTable)
+        await soon(pilot, lambda: len(table.keys) == 3, "the bucket rows")
+        screen: Any = app.screen
+        listing = screen._bucket_listing
+        assert listing is not None
+
+        # What Esc runs: the note is there before any message is handled (the worker's
+        # cancellation comes as one, behind the batches already posted), and the policy
+        # reads still waiting are dropped.
+        screen.action_cancel_lookup()
+        note = app.screen.query_one("#buckets .choice-note", Static)
+        assert "Listing stopped (3 buckets shown" in str(note.render())
+        assert listing._queue.cancelled
+        worker = next(w for w in app.workers if w.group == "buckets")
+        await soon(pilot, lambda: worker.state == WorkerState.CANCELLED, "the cancellation")
+        gate.set()
+        await soon(pilot, lambda: listing._queue.finished, "the reads under way to end")
+        # Said once, and the listing stays stopped.
+        assert "Listing stopped (3 buckets shown" in text(app, "#buckets .choice-note")
+        assert set(policy_cells(table).values()) == {"…"}
+        assert app.screen.query_one("#reload-buckets").display
+
+
 async def test_key_rows_come_before_they_are_described(
     app_factory: Any, gate: threading.Event
 ) -> None:
@@ -169,3 +202,31 @@ async def test_key_rows_come_before_they_are_described(
         assert usable["alias/cloudtrail-ready"] == "✓ yes"
         assert usable["alias/retired-key"].startswith("✗ Disabled")
         assert "Enter or a click chooses a key." in text(app, "#keys .choice-note")
+
+
+async def test_escape_says_the_key_listing_stopped_at_once_and_stops_its_reads(
+    app_factory: Any, gate: threading.Event
+) -> None:
+    app: WizardApp = app_factory(answers=answers(encryption={"type": "sse-kms"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        app.go_to("encryption", app.state)
+        await pilot.pause()
+        await pilot.click("#key-mode-existing")
+        table = app.screen.query_one("#keys", ChoiceTable)
+        await soon(pilot, lambda: len(table.keys) == 5, "the key rows")
+        screen: Any = app.screen
+        listing = screen._key_listing
+        assert listing is not None
+
+        screen.action_cancel_lookup()
+        note = app.screen.query_one("#keys .choice-note", Static)
+        assert "Listing stopped: choose one of the keys shown" in str(note.render())
+        assert listing._queue.cancelled
+        worker = next(w for w in app.workers if w.group == "keys")
+        await soon(pilot, lambda: worker.state == WorkerState.CANCELLED, "the cancellation")
+        gate.set()
+        await soon(pilot, lambda: listing._queue.finished, "the reads under way to end")
+        assert "Listing stopped: choose one of the keys shown" in str(note.render())
+        assert str(table.table.get_row(table.keys[0])[2]) == "…"  # still not described
+        assert app.screen.query_one("#reload-keys").display
