@@ -18,12 +18,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.measure import Measurement
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.scalar import Unit
 from textual.geometry import Size
@@ -88,8 +89,27 @@ class PickerTable(FitTable):
       others changes none of them: the count is kept, and the row order and line offsets
       worked out before are extended with the new row;
     * the columns' widths are fitted again after each update, which measured every cell of
-      the table; here the columns' measurements are kept as cells come and go.
+      the table; here the columns' measurements are kept as cells come and go;
+    * a key reaches a binding after the event went from the focused widget up to the app,
+      one message queue at a time (seven on a step), each waiting its turn behind the
+      screen updates and batches of the listing. The keys that move the cursor are taken
+      where the app first gets them (priority bindings, in force while the table has the
+      focus; no other binding of the wizard uses these keys).
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(key, action, description, show=False, priority=True)
+        for key, action, description in (
+            ("up", "cursor_up", "Cursor up"),
+            ("down", "cursor_down", "Cursor down"),
+            ("pageup", "page_up", "Page up"),
+            ("pagedown", "page_down", "Page down"),
+            ("ctrl+home", "scroll_top", "Top"),
+            ("ctrl+end", "scroll_bottom", "Bottom"),
+            ("home", "scroll_home", "Home"),
+            ("end", "scroll_end", "End"),
+        )
+    ]
 
     _grown_from: Size | None = None
     """The scrollable size before the dimensions now being worked out (None: not in

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.strip import Strip
@@ -252,3 +253,40 @@ async def test_rows_streaming_in_change_nothing_else_on_the_screen() -> None:
             await pilot.pause()
         assert table.outer_size.height == 4
         assert not table.show_vertical_scrollbar
+
+
+class Listening(ChoiceTable):
+    """A picker that notes the key events that reach it."""
+
+    heard: list[str]
+
+    def on_key(self, event: events.Key) -> None:
+        self.heard.append(event.key)
+
+
+class ListeningPicker(App[None]):
+    def compose(self) -> ComposeResult:
+        picker = Listening(("Bucket", "Region", "Policy"), fit={"Bucket": "elide"}, id="picker")
+        picker.heard = []
+        yield picker
+
+
+async def test_the_keys_that_move_the_cursor_are_taken_where_the_app_first_gets_them() -> None:
+    app = ListeningPicker()
+    async with app.run_test(size=SIZE) as pilot:
+        picker = app.query_one(Listening)
+        picker.start_rows("Listing…")
+        picker.add_rows([row(i) for i in range(100)])
+        await settle(pilot, picker, 100)
+        picker.table.focus()
+        await pilot.press("down", "down", "pagedown", "up", "ctrl+end", "ctrl+home", "end")
+
+        # The cursor moved, and no key went up the widgets for a binding to take it.
+        assert picker.heard == []
+        assert picker.table.cursor_row == 0  # (ctrl+home went back to the first row)
+        await pilot.press("down", "down")
+        assert picker.table.cursor_row == 2
+        # In the filter box the same keys are the box's, and the table's cursor stays.
+        await pilot.click("#picker Input")
+        await pilot.press("down", "end")
+        assert picker.table.cursor_row == 2
