@@ -124,6 +124,10 @@ class PickerTable(FitTable):
     _columns_cells: dict[ColumnKey, _ColumnCells] | None = None
     """Each column's measurements (None: to be taken from the cells when next needed)."""
 
+    _uncounted: frozenset[RowKey] | set[RowKey] = frozenset()
+    """Rows added since the measurements were last needed: counted then (when the columns
+    are fitted, after a screen update), not while rows are being added."""
+
     def add_row(
         self,
         *cells: Any,
@@ -154,8 +158,9 @@ class PickerTable(FitTable):
             if offsets is not None:
                 offsets.extend((row_key, y) for y in range(row.height))
         if self._columns_cells is not None:
-            for column_key, cell in self._data[row_key].items():
-                self._columns_cells[column_key].count(self._measured(cell), cell, 1)
+            if not isinstance(self._uncounted, set):
+                self._uncounted = set()
+            self._uncounted.add(row_key)
         return row_key
 
     def update_cell(
@@ -173,7 +178,7 @@ class PickerTable(FitTable):
         )
         old = self._data.get(row, {}).get(column)
         super().update_cell(row, column, value, update_width=update_width)
-        if self._columns_cells is not None:
+        if self._columns_cells is not None and row not in self._uncounted:
             cells = self._columns_cells[column]
             cells.count(self._measured(old), old, -1)
             cells.count(self._measured(value), value, 1)
@@ -215,7 +220,12 @@ class PickerTable(FitTable):
             for row_key in self.rows:
                 for key, cell in zip(columns, self.get_row(row_key), strict=True):
                     taken[key].count(self._measured(cell), cell, 1)
-            self._columns_cells = taken
+            self._columns_cells, self._uncounted = taken, frozenset()
+        elif self._uncounted:
+            for row_key in self._uncounted:
+                for key, cell in self._data[row_key].items():
+                    self._columns_cells[key].count(self._measured(cell), cell, 1)
+            self._uncounted = frozenset()
         return self._columns_cells[column].extent()
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
