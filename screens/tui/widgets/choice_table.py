@@ -7,10 +7,12 @@ while: it filters, scrolls and chooses among the rows it has.
 
 A key must be answered within 50 ms while a thousand rows stream in, so every piece of
 work on the event loop is kept short: rows go into the table a few milliseconds' worth at a
-time (:data:`SLICE`), cells off screen change when they come into view, a table taller than
-its window grows without laying the whole screen out again (:class:`PickerTable`), and the
-objects that outlive a listing are set aside from the garbage collector's full passes
-(:func:`settle_heap`).
+time (:data:`SLICE`), cells off screen change when they come into view, the table is as tall
+as a full one while rows stream in, so that they never lay the whole screen out again, the
+rows drawn stay drawn as others come below them, the keys that move the cursor are taken
+where the app first gets them (:class:`PickerTable`), Esc's "stopped" is said as it is
+pressed (the steps' ``action_cancel_lookup``), and the objects that outlive a listing are
+set aside from the garbage collector's full passes (:func:`settle_heap`).
 """
 
 from __future__ import annotations
