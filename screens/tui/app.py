@@ -7,12 +7,17 @@ and every test do).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import copy
 import gc
 import os
+import time
 import traceback
+import weakref
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -22,11 +27,14 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message_pump import MessagePump
 from textual.screen import Screen
+from textual.timer import Timer
+from textual.worker import WorkerState
 
 from screens.common.backend import Backend
 from screens.tui import keys
 from screens.tui.state import WizardState
-from screens.tui.widgets import sizes
+from screens.tui.widgets import heap, sizes
+from screens.tui.widgets.footer import StepFooter
 from wizard.guide import draft_from_answers
 from wizard.run.journal import first_run, journal_dir
 
@@ -35,6 +43,11 @@ if TYPE_CHECKING:
     from screens.tui.base import StepScreen
     from screens.tui.lab import ClassLink
     from wizard.model.answers import Answers
+
+_PERSON_ACTS = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
+"""Events that mean a person is acting: the heap is not tidied while they come."""
+
+_WORKING = (WorkerState.PENDING, WorkerState.RUNNING)
 
 STEP_ORDER = ("welcome", "trail", "storage", "prefix", "encryption", "delivery", "events", "review")
 """The input steps, in order; apply and done follow the review."""
@@ -99,19 +112,47 @@ def _screen_for(step_id: str) -> StepScreen:
     raise KeyError(step_id)
 
 
+class _FreshContextExecutor(ThreadPoolExecutor):
+    """The event loop's threads for thread workers, each job run in a context of its own.
+
+    Textual's thread worker notes itself as the thread's current worker in the context of
+    the pool's thread, which outlives the job: each idle thread kept its last worker, and
+    with it the worker's screen and everything on it (the Storage step's screen was still
+    alive at the review). In a fresh context per job, that note goes with the job.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return super().submit(contextvars.Context().run, fn, *args, **kwargs)
+
+
+_loops_with_fresh_contexts: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+"""The event loops given a :class:`_FreshContextExecutor` (one per loop is enough)."""
+
+
+def _run_workers_in_fresh_contexts() -> None:
+    """Give the running event loop a :class:`_FreshContextExecutor` as its default one.
+
+    Once per loop (tests run many apps on one): the loop shuts it down as it closes.
+    """
+    loop = asyncio.get_running_loop()
+    if loop not in _loops_with_fresh_contexts:
+        _loops_with_fresh_contexts.add(loop)
+        loop.set_default_executor(_FreshContextExecutor())
+
+
 def _freeze_startup_objects() -> None:
     """Keep the objects of start-up out of the garbage collector's full passes.
 
     By the first screen, Textual and the wizard's modules are loaded: some 50,000 objects
     that live as long as the process. The first full collection, which came while the first
     frame was being drawn, spent about 35 ms walking them; frozen, they are skipped by it and
-    by later ones, until a screen that froze more hands everything back as it goes
-    (:func:`~screens.tui.widgets.heap.release_heap`). Only the first app of a process
-    freezes (tests build many, and each freeze would also keep the garbage of the apps
-    before it).
+    by later ones (:mod:`screens.tui.widgets.heap` tidies them with the rest when the app is
+    idle). An app started after another in the same process (tests build many) freezes only
+    once a full pass has walked what the apps before it left
+    (:func:`~screens.tui.widgets.heap.settle_heap`).
     """
     if gc.get_freeze_count() == 0:
-        gc.freeze()
+        heap.settle_heap()
 
 
 class WizardApp(App[int]):
@@ -168,6 +209,13 @@ class WizardApp(App[int]):
         self._after_first_frame: list[tuple[MessagePump, Callable[[], object]]] | None = []
         """Work waiting for the first frame (see :meth:`after_first_frame`); None once it
         has been drawn."""
+        self._last_input = time.monotonic()
+        """When a key was last pressed or the mouse last clicked or scrolled."""
+        self._last_busy = 0.0
+        """When a worker was last seen running, or a screen set aside last went (see
+        :meth:`_tidy_if_idle`)."""
+        self._tidy_timer: Timer | None = None
+        """Waits for an idle moment to tidy the heap (see :meth:`_tidy_when_idle`)."""
 
     @property
     def sandbox_banner(self) -> bool:
@@ -179,6 +227,8 @@ class WizardApp(App[int]):
         # its monochrome filter (see ``self.no_color``), which keeps the focus and selection
         # highlights visible as shades of grey. Choosing a theme of our own for it once
         # named one Textual no longer has, and the wizard stopped at its first frame.
+        _run_workers_in_fresh_contexts()  # before the first worker starts
+        heap.tidy_when_idle(self._tidy_when_idle)
         if self.backend.sandbox:
             self._start_class()  # before the first screen: its help panel shows the lab
         welcome = self._sized(_screen_for("welcome"))
@@ -247,6 +297,8 @@ class WizardApp(App[int]):
         """
         if isinstance(event, events.Key) and keys.with_alt(event.key):
             event.character = None
+        if isinstance(event, _PERSON_ACTS):
+            self._last_input = time.monotonic()
         await super().on_event(event)
 
     def on_key(self, event: events.Key) -> None:
@@ -265,6 +317,64 @@ class WizardApp(App[int]):
                 severity="warning",
                 timeout=3,
             )
+
+    def watch_app_focus(self, focused: bool) -> None:
+        """Tell the footers of the screens shown (:meth:`StepFooter.app_focus_changed`)."""
+        for screen in self.screen_stack:
+            for footer in screen.query(StepFooter):
+                footer.app_focus_changed(focused)
+
+    # ------------------------------------------------------------------ the heap
+
+    def _tidy_when_idle(self, urgent: bool) -> None:
+        """Tidy the heap (:func:`~screens.tui.widgets.heap.tidy_heap`) at the next idle
+        moment: no key or click for :data:`~screens.tui.widgets.heap.IDLE_SECONDS` and no
+        worker running; or, ``urgent``, once the screen that went is taken apart.
+
+        The tidy is a full pass of the whole heap (100-350 ms): a key pressed during it
+        waits, so it waits for a person who is reading, not one typing or paging; a worker
+        under way (a plan being built, a listing) would have its answer held up as long.
+        """
+        # The screen that went is still being taken apart: a tidy now would set it aside
+        # again, alive, until the next one.
+        self._last_busy = time.monotonic()
+        # Called as a screen goes, in its context: a timer set here would keep that screen
+        # (its task's context names it as the sender of what it posts). The app sets it.
+        self.call_next(self._arm_tidy, urgent)
+
+    def _arm_tidy(self, urgent: bool) -> None:
+        if urgent:
+            if self._tidy_timer is not None:
+                self._tidy_timer.stop()
+            self._tidy_timer = self.set_timer(
+                heap.TEARDOWN_SECONDS, self._tidy_now, name="tidy heap"
+            )
+        elif self._tidy_timer is None:
+            self._tidy_timer = self.set_timer(
+                heap.IDLE_SECONDS, self._tidy_if_idle, name="tidy heap"
+            )
+
+    def _tidy_now(self) -> None:
+        self._tidy_timer = None
+        if heap.tidy_due():
+            heap.tidy_heap()
+
+    def _tidy_if_idle(self) -> None:
+        self._tidy_timer = None
+        if not heap.tidy_due():
+            return  # tidied meanwhile (too many screens gone without a pause)
+        now = time.monotonic()
+        if any(worker.state in _WORKING for worker in self.workers):
+            # Its answer is about to be drawn and read: the quiet starts after it, so look
+            # again soon to know when it ended.
+            self._last_busy = now
+            wait = heap.IDLE_SECONDS / 4
+        else:
+            wait = heap.IDLE_SECONDS - (now - max(self._last_input, self._last_busy))
+        if wait > 0:
+            self._tidy_timer = self.set_timer(wait, self._tidy_if_idle, name="tidy heap")
+            return
+        heap.tidy_heap()
 
     def get_key_display(self, binding: Binding) -> str:
         """A key as the footer shows it: the twin that works here, named as people write it.
@@ -572,6 +682,8 @@ class WizardApp(App[int]):
         return bool(draft != self.started_with)
 
     def on_unmount(self) -> None:
+        # No app left to tidy the heap: what its screens left set aside goes back.
+        heap.tidy_when_idle(None)
         self.backend.close()
 
     # ------------------------------------------------------------------ crashes

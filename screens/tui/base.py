@@ -26,6 +26,7 @@ from screens.tui import keys
 from screens.tui.state import WizardState
 from screens.tui.widgets import sizes
 from screens.tui.widgets.footer import StepFooter
+from screens.tui.widgets.heap import frozen_since, release_heap, times_settled
 from screens.tui.widgets.help_text import help_widget
 from wizard import guide
 from wizard.guide import Question, StepGuide
@@ -147,6 +148,10 @@ class StepScreen(Screen[None]):
         """Guide question key -> id of the text field that asks it (see compose_text)."""
         self._problem_fields: list[str] = []
         """Ids of the widgets the last collect() found a problem in (see flag_problem)."""
+        self._heap_mark = times_settled()
+        """When this screen was made, in the count of the heap's settlements: a screen
+        settled with the heap since is garbage only a tidy frees once it goes (see
+        :meth:`on_unmount`)."""
 
     @property
     def wizard(self) -> WizardApp:
@@ -200,6 +205,13 @@ class StepScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sync_help()
+
+    def on_unmount(self) -> None:
+        # Set aside with the heap while shown (the review's or a picker's settle, the app's
+        # start-up freeze, an idle tidy): its widgets are cycles the collector no longer
+        # walks. Say so, and the app frees them at its next idle moment.
+        if frozen_since(self._heap_mark):
+            release_heap()
 
     def on_resize(self, event: events.Resize) -> None:
         self.sync_help()

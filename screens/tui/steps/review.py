@@ -41,7 +41,7 @@ from screens.tui.messages import DryRunFinished, PlanFailed, PlanReady
 from screens.tui.state import WizardState
 from screens.tui.widgets import sizes
 from screens.tui.widgets.findings import FindingsList
-from screens.tui.widgets.heap import release_heap, settle_heap
+from screens.tui.widgets.heap import settle_heap
 from screens.tui.widgets.policy_view import (
     KeptRender,
     PolicyDiff,
@@ -783,9 +783,8 @@ class ReviewScreen(StepScreen):
         self.call_after_refresh(settle_heap)
 
     def on_unmount(self) -> None:
-        # The review is gone: what it set aside goes back to the collector (a plan's
-        # widgets are cycles only a full pass frees).
-        release_heap()
+        # What the review set aside (a plan's widgets are cycles only a full pass frees) is
+        # released by StepScreen.on_unmount, as for every screen set aside while shown.
         self._restore_animations()
 
     def on_screen_resume(self) -> None:

@@ -19,6 +19,7 @@ from screens.tui import keys
 from screens.tui.base import StepScreen
 from screens.tui.messages import Connected, ConnectFailed, TrailsFound
 from screens.tui.state import WizardState
+from screens.tui.widgets.heap import settle_heap
 from screens.tui.widgets.wrap import Breakable
 from wizard.ports import AwsError
 
@@ -258,6 +259,9 @@ class WelcomeScreen(StepScreen):
         for t in message.trails:
             self._trails.setdefault(t.arn, t)
         self._show_trails(everywhere=True)
+        # Connected and looked around: the SDK's clients and models are loaded and live as
+        # long as the app. Set aside, the collector's full passes no longer walk them.
+        self.call_after_refresh(settle_heap)
 
     def on_organization_trails_found(self, message: OrganizationTrailsFound) -> None:
         self._org_trails = message.trails

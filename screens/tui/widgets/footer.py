@@ -61,12 +61,16 @@ class StepFooter(Footer):
         palette = self.show_command_palette and app.ENABLE_COMMAND_PALETTE
         return (shown, palette, app.COMMAND_PALETTE_BINDING)
 
-    def on_mount(self) -> None:
-        # Textual sets app_focus again on the first key after a blur without saying that
-        # the bindings changed; the footer, skipped while blurred, would stay stale.
-        self.watch(self.app, "app_focus", self._app_focus_changed, init=False)
+    def app_focus_changed(self, focused: bool) -> None:
+        """The app got (or lost) the focus: rebuild the keys if they changed meanwhile.
 
-    def _app_focus_changed(self, focused: bool) -> None:
+        Textual sets app_focus again on the first key after a blur without saying that the
+        bindings changed; the footer, skipped while blurred, would stay stale. The app calls
+        this for the footers of its screens (``WizardApp.watch_app_focus``): a footer that
+        watched ``app_focus`` itself stayed in the app's list of watchers after its screen
+        had gone (Textual prunes that list only when the value changes), so every step
+        shown kept its footer and keys alive.
+        """
         if focused:
             self.bindings_changed(self.screen)
 
