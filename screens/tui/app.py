@@ -137,7 +137,7 @@ def _run_workers_in_fresh_contexts() -> None:
     loop = asyncio.get_running_loop()
     if loop not in _loops_with_fresh_contexts:
         _loops_with_fresh_contexts.add(loop)
-        loop.set_default_executor(_FreshContextExecutor())
+        loop.set_default_executor(_FreshContextExecutor(thread_name_prefix="asyncio"))
 
 
 def _freeze_startup_objects() -> None:
