@@ -58,6 +58,7 @@ from wizard.policy.policies import (
     encrypts_topic,
     key_logs_statement,
     key_topic_statement,
+    log_group_left_unencrypted,
 )
 
 # --------------------------------------------------------------------------- intrinsics
@@ -1433,34 +1434,15 @@ class _Template:
 
     def log_group_unencrypted(self) -> tuple[str, str]:
         """Why the log group is not encrypted (the rule apply follows), as check and comment."""
-        enc = self.answers.encryption
-        if enc.type != "sse-kms":
-            return (
-                "SSE-S3: no customer managed key for the log group",
-                "CKV_AWS_158 fails: the answers choose SSE-S3, so there is no customer managed "
-                "key to encrypt the log group with.",
-            )
-        if self.central_key():
+        if self.kms and self.central_key():
             return (
                 "the central key is not opened to CloudWatch Logs",
                 "CKV_AWS_158 fails: the log group is not encrypted with the central key, whose "
                 "policy is not opened to the CloudWatch Logs of every member account "
                 "(CloudWatch Logs encrypts the events with its own keys).",
             )
-        if enc.existing_key:
-            return (
-                "the log group is not encrypted with an existing key (its policy is not widened)",
-                "CKV_AWS_158 fails: the log group is encrypted only with a key this setup "
-                "creates; the policy of the existing key is not widened beyond log delivery "
-                "(CloudWatch Logs encrypts the events with its own keys).",
-            )
-        return (
-            "the answers put the key in another region than the log group",
-            "CKV_AWS_158 fails: the answers put the bucket and its key in "
-            f"{self.names.bucket_region()}, the log group in {self.names.home_region}; a log "
-            "group can only use a key of its own region, so the wizard leaves it unencrypted "
-            "and this template does the same.",
-        )
+        reason, why = log_group_left_unencrypted(self.names)
+        return reason, f"CKV_AWS_158 fails: {why}"
 
     def central_key(self) -> bool:
         """True for a StackSet's member template whose trail uses the central (existing) key."""

@@ -55,6 +55,7 @@ from wizard.policy.policies import (
     encrypts_topic,
     key_cloudtrail_statements,
     key_policy,
+    log_group_left_unencrypted,
     topic_cloudtrail_statement,
     topic_policy,
 )
@@ -1187,25 +1188,8 @@ class _Config:
 
     def log_group_unencrypted(self) -> tuple[str, str]:
         """Why the log group is not encrypted (the rule apply follows), as check and comment."""
-        if not self.kms:
-            return (
-                "SSE-S3: no customer managed key for the log group",
-                "CKV_AWS_158 fails: the answers choose SSE-S3, so there is no customer managed "
-                "key to encrypt the log group with.",
-            )
-        if self.existing_key:
-            return (
-                "the log group is not encrypted with an existing key (its policy is not widened)",
-                "CKV_AWS_158 fails: the log group is encrypted only with a key this setup "
-                "creates; the policy of the existing key is not widened beyond log delivery "
-                "(CloudWatch Logs encrypts the events with its own keys).",
-            )
-        return (
-            "the answers put the key in another region than the log group",
-            "CKV_AWS_158 fails: the answers put the bucket and its key in "
-            f"{self.names.bucket_region()}, the log group in {self.home}; a log group can "
-            "only use a key of its own region, so it is left unencrypted, as apply does.",
-        )
+        reason, why = log_group_left_unencrypted(self.names)
+        return reason, f"CKV_AWS_158 fails: {why}"
 
     def build_logs(self) -> None:
         if not self.logs:

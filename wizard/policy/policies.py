@@ -308,6 +308,32 @@ def encrypts_log_group(names: Names, key_region: str) -> bool:
     )
 
 
+def log_group_left_unencrypted(names: Names) -> tuple[str, str]:
+    """Why the log group the wizard creates is not encrypted (:func:`encrypts_log_group` is
+    False): a short reason, and a sentence for an export's comment. The same for every
+    export."""
+    enc = names.answers.encryption
+    if enc.type != "sse-kms":
+        return (
+            "SSE-S3: no customer managed key for the log group",
+            "the answers choose SSE-S3, so there is no customer managed key to encrypt the "
+            "log group with.",
+        )
+    if enc.existing_key:
+        return (
+            "the log group is not encrypted with an existing key (its policy is not widened)",
+            "the log group is encrypted only with a key this setup creates; the policy of the "
+            "existing key is not widened beyond log delivery (CloudWatch Logs encrypts the "
+            "events with its own keys).",
+        )
+    return (
+        "the answers put the key in another region than the log group",
+        f"the answers put the bucket and its key in {names.bucket_region()}, the log group "
+        f"in {names.home_region}; a log group can only use a key of its own region, so it is "
+        "left unencrypted, as apply does.",
+    )
+
+
 def log_group_key_context(names: Names) -> str | None:
     """The log group's ARN as CloudWatch Logs puts it in its encryption context (no ``:*``)."""
     arn = names.log_group_arn
