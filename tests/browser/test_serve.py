@@ -24,6 +24,7 @@ import pytest
 
 from screens.cli.commands.serve import DEFAULT_PORT, session_command
 from screens.cli.main import main
+from screens.cli.parser import build_parser
 from screens.cli.serving.environment import SANDBOX_AWS, child_environment
 from screens.cli.serving.hosts import is_loopback
 from screens.cli.serving.limits import (
@@ -575,7 +576,7 @@ def test_loopback_hosts(host: str, loopback: bool) -> None:
 
 
 def test_session_options_pass_to_every_wizard() -> None:
-    args = main.__globals__["build_parser"]().parse_args(
+    args = build_parser().parse_args(
         ["--region", "eu-west-1", "serve", "--sandbox", "--answers", "x.yaml"]
     )
     command = session_command(args)

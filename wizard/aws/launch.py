@@ -105,6 +105,7 @@ def _exited_within(process: subprocess.Popen[bytes], seconds: float) -> bool:
             return False
         return True
     try:
+        # Deferred, as every import here but the few a launch needs (start-up time).
         import select
 
         ready, _, _ = select.select([handle], [], [], seconds)
@@ -150,6 +151,7 @@ def launch(
     """
     if os.name != "posix" or not sys.executable:
         return None
+    # Deferred: only a launch needs them, and this module is imported before anything else.
     import json
     import subprocess  # nosec B404
 

@@ -86,6 +86,10 @@ __all__ = [
     "synthetic_response",
 ]
 
+SIGNAL_WAKE_SECONDS = 0.2
+"""Longest the steps' scheduler waits without running Python: how late a stop signal's
+handler may run when the system delivered the signal to another thread."""
+
 # --------------------------------------------------------------------------------------
 # Placeholders
 
@@ -1024,7 +1028,13 @@ class _Apply:
                         running[pool.submit(self.run_step, step)] = step.id
                 if not running:
                     break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                # A bounded wait: a stop signal (Ctrl-C, SIGTERM, SIGHUP) that the system
+                # hands to another thread only sets a flag, and Python runs its handler once
+                # the main thread runs again; blocked here until a slow call returned, the
+                # command said it was interrupted (and stopped starting steps) only then.
+                finished, _ = wait(
+                    running, timeout=SIGNAL_WAKE_SECONDS, return_when=FIRST_COMPLETED
+                )
                 for future in finished:
                     del running[future]
                     future.result()  # run_step never raises; surface a bug if it does
