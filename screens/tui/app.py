@@ -322,7 +322,10 @@ class WizardApp(App[int]):
         """Tell the footers of the screens shown (:meth:`StepFooter.app_focus_changed`)."""
         for screen in self.screen_stack:
             for footer in screen.query(StepFooter):
-                footer.app_focus_changed(focused)
+                # In the footer's own turn, as its own watcher used to run: called here, in
+                # the app's turn (the key event that gives a browser page's app the focus
+                # back), that key was never acted on (tests/browser/test_serve.py).
+                footer.call_next(footer.app_focus_changed, focused)
 
     # ------------------------------------------------------------------ the heap
 
