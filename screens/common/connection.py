@@ -112,7 +112,7 @@ def start_worker(args: argparse.Namespace, *, read_only: bool) -> WorkerSession 
         return None
     prestarted = launch.take_prestarted((args.profile, args.region, read_only))
     if prestarted is not None:
-        return WorkerSession.wrap(prestarted)
+        return WorkerSession(prestarted)
     if not launch.worth_a_worker():
         return None
     return start_worker_process(profile=args.profile, region=args.region, read_only=read_only)

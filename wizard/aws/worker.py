@@ -52,8 +52,6 @@ from wizard.model.readonly import DryRunViolation
 from wizard.ports import AwsCaller, AwsError
 
 if TYPE_CHECKING:
-    import subprocess  # nosec B404
-
     from wizard.aws.settings import SessionSettings
     from wizard.model.context import AccountContext
 
@@ -154,20 +152,15 @@ class WorkerSession:
     :meth:`whoami` and :meth:`context`. Close it with :meth:`close`.
     """
 
-    def __init__(
-        self,
-        options: Mapping[str, Any],
-        process: subprocess.Popen[bytes],
-        requests: IO[bytes],
-        answers: IO[bytes],
-    ) -> None:
-        """Wrap a started worker; use :func:`start_worker` rather than calling this."""
-        self._options = dict(options)
+    def __init__(self, launched: Launched) -> None:
+        """Wrap a worker :func:`wizard.aws.launch.launch` started (see :func:`start_worker`)."""
+        self._launched = launched
+        self._options = dict(launched.options)
         self._settings: SessionSettings | None = None
         self.caller = WorkerCaller(self)
-        self._process = process
-        self._requests = requests
-        self._answers = answers
+        self._process = launched.process
+        self._requests = launched.requests
+        self._answers = launched.answers
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()
         self._opened = _Pending()
@@ -177,14 +170,6 @@ class WorkerSession:
         self._fallback: Any = None
         self._reader = threading.Thread(target=self._read, name="aws-worker-reader", daemon=True)
         self._reader.start()
-
-    @classmethod
-    def wrap(cls, launched: Launched) -> WorkerSession:
-        """The session of a worker :func:`wizard.aws.launch.launch` started."""
-        return cls(launched.options, launched.process, launched.requests, launched.answers)
-
-    def _launched(self) -> Launched:
-        return Launched(self._options, self._process, self._requests, self._answers)
 
     # -- the session ------------------------------------------------------------------
 
@@ -258,7 +243,7 @@ class WorkerSession:
 
     def close(self) -> None:
         """Let the worker go (it exits at the end of the pipe); safe to call twice."""
-        self._launched().close()
+        self._launched.close()
 
     # -- calls ----------------------------------------------------------------------------
 
@@ -412,7 +397,7 @@ def start_worker(
     Python executable to start, or when the process cannot be started.
     """
     launched = launch(profile=profile, region=region, read_only=read_only, services=services)
-    return None if launched is None else WorkerSession.wrap(launched)
+    return None if launched is None else WorkerSession(launched)
 
 
 # ------------------------------------------------------------------------- worker side

@@ -346,7 +346,7 @@ def test_a_prestarted_worker_is_adopted_only_for_the_same_settings(
         return made[-1]
 
     monkeypatch.setattr(launch, "launch", fake_launch)
-    monkeypatch.setattr(WorkerSession, "wrap", classmethod(lambda _cls, it: it))
+    monkeypatch.setattr(connection, "WorkerSession", lambda it: it)
     args = argparse.Namespace(profile="dev", region=None, sandbox=False)
 
     launch.prestart(profile="dev", region=None, read_only=True)
