@@ -369,11 +369,20 @@ class Engine:
         )
         verification = None
         if report.status == "applied":
-            verification = self._verify(answers, found, trail_key(plan, report.outputs, found))
+            verification = self._verify(
+                answers,
+                found,
+                trail_key(plan, report.outputs, found),
+                log_group_key(plan, report.outputs),
+            )
         return Outcome(report=report, verification=verification)
 
     def _verify(
-        self, answers: Answers, found: Discovery | None, expected_key: str | None = None
+        self,
+        answers: Answers,
+        found: Discovery | None,
+        expected_key: str | None = None,
+        expected_group_key: str | None = None,
     ) -> Verification:
         """Read the trail and its policies back (read-only), every read at once: a central
         bucket's or key's policy (read with its owner's caller) beside the others."""
@@ -393,6 +402,7 @@ class Engine:
                 bucket_region=found.bucket.region if found is not None else None,
                 organization_id=ctx.organization_id,
                 expected_key=expected_key,
+                expected_group_key=expected_group_key,
             )
             if central is not None:
                 verification = with_central_checks(verification, central.result())
@@ -427,24 +437,44 @@ class Engine:
         return bucket_name_available(self.caller, name, self.ctx.region)
 
 
+def _sent(plan: Plan, operations: set[tuple[str, str]], param: str) -> Any:
+    """What the plan's first call among ``operations`` that sends ``param`` sends (a value
+    or a placeholder for an earlier step's output), or None when none does."""
+    for step in plan.steps:
+        call = step.call
+        if (call.service, call.operation) in operations and call.params.get(param):
+            return call.params[param]
+    return None
+
+
+def _as_arn(value: Any, outputs: Mapping[str, Any]) -> str | None:
+    """``value`` with its placeholders resolved from apply's outputs, when that is an ARN."""
+    try:
+        resolved = resolve_value(value, outputs)
+    except PlaceholderError:
+        return None
+    return resolved if isinstance(resolved, str) and resolved.startswith("arn:") else None
+
+
+def log_group_key(plan: Plan, outputs: Mapping[str, Any]) -> str | None:
+    """The ARN of the KMS key the plan created the CloudWatch Logs group with, if it did.
+
+    Verification then checks the group carries it; a group the plan did not create (or
+    created without a key) is not the run's to encrypt.
+    """
+    sent = _sent(plan, {("logs", "CreateLogGroup")}, "kmsKeyId")
+    return None if sent is None else _as_arn(sent, outputs)
+
+
 def trail_key(plan: Plan, outputs: Mapping[str, Any], found: Discovery | None) -> str | None:
     """The ARN of the KMS key the trail was given: what the plan's CreateTrail or UpdateTrail
     sent (a new key's ARN from apply's outputs), else the existing key discovery found.
 
     Verification reads that key's policy beside GetTrail instead of after it.
     """
-    for step in plan.steps:
-        call = step.call
-        if call.service == "cloudtrail" and call.operation in ("CreateTrail", "UpdateTrail"):
-            value = call.params.get("KmsKeyId")
-            if value:
-                try:
-                    resolved = resolve_value(value, outputs)
-                except PlaceholderError:
-                    return None
-                return (
-                    resolved if isinstance(resolved, str) and resolved.startswith("arn:") else None
-                )
+    sent = _sent(plan, {("cloudtrail", "CreateTrail"), ("cloudtrail", "UpdateTrail")}, "KmsKeyId")
+    if sent is not None:
+        return _as_arn(sent, outputs)
     if found is not None and found.key is not None:
         return found.key.arn
     return None

@@ -1,15 +1,18 @@
 """Verification after apply: does the live account match the plan, and is the trail logging?
 
-It reads the trail back (GetTrail, GetTrailStatus, GetEventSelectors) and the live bucket and
-key policies, and asks the access checker whether CloudTrail may still do everything it
-needs. Each check is reported, passed or not, so the operator sees the evidence.
+It reads the trail back (GetTrail, GetTrailStatus) and the live bucket, key and topic
+policies, the CloudWatch Logs group and its delivery role, and asks the access checker
+whether CloudTrail may still do everything it needs. Each check is reported, passed or not,
+so the operator sees the evidence.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+from urllib.parse import unquote
 
 from pydantic import Field
 
@@ -19,7 +22,14 @@ from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext, Names
 from wizard.model.names import classify_key_ref
 from wizard.plan.central import CHECK_COMMAND
-from wizard.plan.review import access_log_probes, bucket_probes, key_probes, topic_probes
+from wizard.plan.review import (
+    access_log_probes,
+    bucket_probes,
+    key_probes,
+    role_probes,
+    topic_probes,
+    trust_as_resource_policy,
+)
 from wizard.policy.access import evaluate
 from wizard.ports import AwsCaller, AwsError
 
@@ -52,9 +62,9 @@ class Verification(WizardModel):
         return all(c.ok for c in self.checks)
 
 
-_READERS = 8
+_READERS = 10
 """Verification reads in flight at once: every read of a setup fits (trail, its status, the
-bucket, key, topic and access log bucket policies)."""
+bucket, key, topic and access log bucket policies, the log group and its delivery role)."""
 
 
 class _Reads:
@@ -107,13 +117,15 @@ def verify(
     bucket_region: str | None = None,
     organization_id: str | None = None,
     expected_key: str | None = None,
+    expected_group_key: str | None = None,
 ) -> Verification:
     """Verify the applied setup against the answers.
 
     Every read is sent at once (GetTrail, GetTrailStatus, the bucket policy, the key's
-    policy and metadata, the topic's attributes, the access log settings), so verification
-    costs one round trip. The key is the one the trail was given (``expected_key``); should
-    GetTrail name another one, that key is read afterwards instead.
+    policy and metadata, the topic's attributes, the access log settings, the log group and
+    the delivery role), so verification costs one round trip. The key is the one the trail
+    was given (``expected_key``); should GetTrail name another one, that key is read
+    afterwards instead.
 
     Args:
         answers: The answers applied.
@@ -125,6 +137,10 @@ def verify(
         expected_key: The ARN of the KMS key the trail encrypts with (a new key's ARN from
             apply's outputs, an existing key's from discovery); None reads the key GetTrail
             names after GetTrail.
+        expected_group_key: The ARN of the KMS key the run created the CloudWatch Logs group
+            with (see :func:`wizard.policy.policies.encrypts_log_group`); None: the group
+            is not the run's to encrypt (it existed, or no key of its region was made), and
+            its encryption is not checked.
     """
     names = Names(answers, ctx)
     home = names.home_region
@@ -153,15 +169,16 @@ def verify(
             if access is not None
             else None
         )
+        logs_reads = _logs_reads(reads, names) if names.log_group_arn else None
         got = trail_read.result()
         if isinstance(got, AwsError):
             return Verification(checks=[Check(name="trail exists", ok=False, detail=got.message)])
         trail = got["Trail"]
-        checks = _trail_checks(answers, trail)
+        checks = _trail_checks(answers, trail, names)
         key_arn = trail.get("KmsKeyId") if kms else None
         if key_arn and (key_reads is None or key_arn != expected_key):
             key_reads = _key_reads(reads, str(key_arn), region)
-        checks.extend(_status_checks(status_read.result()))
+        checks.extend(_status_checks(status_read.result(), answers))
         checks.append(_bucket_check(bucket_read.result(), names, organization_id))
         if key_arn and key_reads is not None:
             key_region = _key_region(str(key_arn), region)
@@ -172,11 +189,15 @@ def verify(
         if access is not None and access_reads is not None:
             logging, policy = (f.result() for f in access_reads)
             checks.extend(_access_log_checks(logging, policy, answers, names))
+        if logs_reads is not None:
+            group, role = (f.result() for f in logs_reads)
+            checks.extend(_logs_checks(group, role, names, expected_group_key))
     return Verification(checks=checks)
 
 
-def _trail_checks(answers: Answers, trail: Mapping[str, Any]) -> list[Check]:
-    """The trail exists, has the planned settings, and (SSE-KMS) a key."""
+def _trail_checks(answers: Answers, trail: Mapping[str, Any], names: Names) -> list[Check]:
+    """The trail exists, has the planned settings (its topic and log group included), and
+    (SSE-KMS) a key."""
     checks = [Check(name="trail exists", ok=True, detail=str(trail.get("TrailARN")))]
     expected: dict[str, Any] = {
         "S3BucketName": answers.bucket.name,
@@ -187,6 +208,11 @@ def _trail_checks(answers: Answers, trail: Mapping[str, Any]) -> list[Check]:
     }
     if answers.bucket.prefix:
         expected["S3KeyPrefix"] = answers.bucket.prefix
+    if names.topic_arn:
+        expected["SnsTopicARN"] = names.topic_arn
+    if names.log_group_arn:
+        expected["CloudWatchLogsLogGroupArn"] = names.log_group_arn
+        expected["CloudWatchLogsRoleArn"] = names.role_arn
     mismatched = [
         f"{k}: expected {v!r}, found {trail.get(k)!r}"
         for k, v in expected.items()
@@ -196,7 +222,11 @@ def _trail_checks(answers: Answers, trail: Mapping[str, Any]) -> list[Check]:
         Check(
             name="trail settings match the plan",
             ok=not mismatched,
-            detail="; ".join(mismatched) or "bucket, prefix, regions, validation as planned",
+            detail="; ".join(mismatched)
+            or "bucket, prefix, regions, validation"
+            + (", topic" if names.topic_arn else "")
+            + (", log group and role" if names.log_group_arn else "")
+            + " as planned",
         )
     )
     if answers.encryption.type == "sse-kms":
@@ -211,23 +241,29 @@ def _trail_checks(answers: Answers, trail: Mapping[str, Any]) -> list[Check]:
     return checks
 
 
-def _status_checks(status: dict[str, Any] | AwsError) -> list[Check]:
-    """The trail is logging, with no delivery error."""
+def _status_checks(status: dict[str, Any] | AwsError, answers: Answers) -> list[Check]:
+    """The trail is logging, with no delivery error (to S3, and to the topic and the log
+    group the answers deliver to)."""
     if isinstance(status, AwsError):
         return [Check(name="trail is logging", ok=False, detail=status.message)]
-    error = status.get("LatestDeliveryError")
-    return [
+    checks = [
         Check(
             name="trail is logging",
             ok=bool(status.get("IsLogging")),
             detail="IsLogging is true" if status.get("IsLogging") else "IsLogging is false",
-        ),
-        Check(
-            name="no delivery error",
-            ok=not error,
-            detail=str(error) if error else "no LatestDeliveryError reported",
-        ),
+        )
     ]
+    errors = [("no delivery error", "LatestDeliveryError")]
+    if answers.notifications.sns_topic:
+        errors.append(("no notification error", "LatestNotificationError"))
+    if answers.cloudwatch_logs.enabled:
+        errors.append(("no CloudWatch Logs delivery error", "LatestCloudWatchLogsDeliveryError"))
+    for name, field in errors:
+        error = status.get(field)
+        checks.append(
+            Check(name=name, ok=not error, detail=str(error) if error else f"no {field} reported")
+        )
+    return checks
 
 
 def _access_log_checks(
@@ -334,6 +370,78 @@ def _key_checks(
         )
     except (AwsError, ValueError) as err:
         checks.append(Check(name=_KEY_CHECK, ok=False, detail=str(err)))
+    return checks
+
+
+def _logs_reads(
+    reads: _Reads, names: Names
+) -> tuple[Future[dict[str, Any] | AwsError], Future[dict[str, Any] | AwsError]]:
+    """The log group (DescribeLogGroups by its name) and the delivery role (GetRole)."""
+    group = names.answers.cloudwatch_logs.log_group
+    return (
+        # Groups are listed by name: the one named exactly so is first among those it prefixes.
+        reads.start("logs", names.home_region, "DescribeLogGroups", {"logGroupNamePrefix": group}),
+        reads.start("iam", names.home_region, "GetRole", {"RoleName": names.role_name}),
+    )
+
+
+def _logs_checks(
+    group_read: dict[str, Any] | AwsError,
+    role_read: dict[str, Any] | AwsError,
+    names: Names,
+    expected_group_key: str | None,
+) -> list[Check]:
+    """The log group exists (encrypted with the run's key, when the run made it so) and the
+    delivery role lets CloudTrail assume it."""
+    name = names.answers.cloudwatch_logs.log_group
+    checks: list[Check] = []
+    if isinstance(group_read, AwsError):
+        checks.append(Check(name="log group exists", ok=False, detail=group_read.message))
+    else:
+        group = next(
+            (g for g in group_read.get("logGroups") or [] if g.get("logGroupName") == name), None
+        )
+        checks.append(
+            Check(
+                name="log group exists",
+                ok=group is not None,
+                detail=str(group.get("arn")) if group is not None else f"no log group {name}",
+            )
+        )
+        if group is not None and expected_group_key is not None:
+            key = group.get("kmsKeyId")
+            checks.append(
+                Check(
+                    name="log group encrypted with the trail's key",
+                    ok=key == expected_group_key,
+                    detail=f"kmsKeyId {key}"
+                    if key
+                    else "the group has no kmsKeyId: CloudWatch Logs encrypts it with its own key",
+                )
+            )
+    role_arn = names.role_arn or ""
+    trust_name = "delivery role trusts CloudTrail"
+    try:
+        if isinstance(role_read, AwsError):
+            raise role_read
+        trust = role_read["Role"].get("AssumeRolePolicyDocument")
+        text = unquote(trust) if isinstance(trust, str) else json.dumps(trust)
+        policy = trust_as_resource_policy(text, role_arn)
+        refused = [
+            f"{p.label}: {'; '.join(r.reasons)}"
+            for p in role_probes(names, role_arn)
+            if not (r := evaluate(policy or "{}", p.request)).allowed
+        ]
+    except (AwsError, ValueError) as err:
+        checks.append(Check(name=trust_name, ok=False, detail=str(err)))
+        return checks
+    checks.append(
+        Check(
+            name=trust_name,
+            ok=not refused,
+            detail="; ".join(refused) or "sts:AssumeRole allowed for cloudtrail.amazonaws.com",
+        )
+    )
     return checks
 
 
