@@ -23,6 +23,7 @@ from wizard.model.context import AccountContext, Names
 from wizard.model.names import classify_key_ref
 from wizard.plan.central import CHECK_COMMAND
 from wizard.plan.review import (
+    Probe,
     access_log_probes,
     bucket_probes,
     key_probes,
@@ -106,6 +107,21 @@ def _key_reads(
         reads.start("kms", key_region, "GetKeyPolicy", {"KeyId": key_arn, "PolicyName": "default"}),
         reads.start("kms", key_region, "DescribeKey", {"KeyId": key_arn}),
     )
+
+
+def _probe_check(name: str, policy: str, probes: list[Probe], allowed: str) -> Check:
+    """One check: the live ``policy`` allows every probe (what CloudTrail, or S3 for access
+    logs, asks of it); failing, it says which request is refused and why.
+
+    Raises:
+        ValueError: the policy cannot be read (the caller's check reports it).
+    """
+    refused = [
+        f"{p.label}: {'; '.join(r.reasons)}"
+        for p in probes
+        if not (r := evaluate(policy, p.request)).allowed
+    ]
+    return Check(name=name, ok=not refused, detail="; ".join(refused) or allowed)
 
 
 def verify(
@@ -296,18 +312,17 @@ def _access_log_checks(
     if isinstance(policy, AwsError):
         checks.append(Check(name=what, ok=False, detail=policy.message))
         return checks
-    refused = [
-        "; ".join(result.reasons) or probe.label
-        for probe in access_log_probes(names)
-        if not (result := evaluate(policy["Policy"], probe.request)).allowed
-    ]
-    checks.append(
-        Check(
-            name=what,
-            ok=not refused,
-            detail="; ".join(refused) or "PutObject allowed for this log bucket's access logs",
+    try:
+        checks.append(
+            _probe_check(
+                what,
+                policy["Policy"],
+                access_log_probes(names),
+                "PutObject allowed for this log bucket's access logs",
+            )
         )
-    )
+    except ValueError as err:
+        checks.append(Check(name=what, ok=False, detail=str(err)))
     return checks
 
 
@@ -318,19 +333,14 @@ def _bucket_check(
     try:
         if isinstance(got, AwsError):
             raise got
-        policy = got["Policy"]
-        refused = [
-            f"{p.label}: {'; '.join(r.reasons)}"
-            for p in bucket_probes(names, organization_id)
-            if not (r := evaluate(policy, p.request)).allowed
-        ]
+        return _probe_check(
+            _BUCKET_CHECK,
+            got["Policy"],
+            bucket_probes(names, organization_id),
+            "GetBucketAcl and PutObject allowed for this trail",
+        )
     except (AwsError, ValueError) as err:
         return Check(name=_BUCKET_CHECK, ok=False, detail=str(err))
-    return Check(
-        name=_BUCKET_CHECK,
-        ok=not refused,
-        detail="; ".join(refused) or "GetBucketAcl and PutObject allowed for this trail",
-    )
 
 
 def _key_checks(
@@ -346,16 +356,12 @@ def _key_checks(
     try:
         if isinstance(policy_read, AwsError):
             raise policy_read
-        refused = [
-            f"{p.label}: {'; '.join(r.reasons)}"
-            for p in key_probes(names, key_arn, decrypt=False)
-            if not (r := evaluate(policy_read["Policy"], p.request)).allowed
-        ]
         checks.append(
-            Check(
-                name=_KEY_CHECK,
-                ok=not refused,
-                detail="; ".join(refused) or "GenerateDataKey and DescribeKey allowed",
+            _probe_check(
+                _KEY_CHECK,
+                policy_read["Policy"],
+                key_probes(names, key_arn, decrypt=False),
+                "GenerateDataKey and DescribeKey allowed",
             )
         )
         if isinstance(meta_read, AwsError):
@@ -426,22 +432,16 @@ def _logs_checks(
             raise role_read
         trust = role_read["Role"].get("AssumeRolePolicyDocument")
         text = unquote(trust) if isinstance(trust, str) else json.dumps(trust)
-        policy = trust_as_resource_policy(text, role_arn)
-        refused = [
-            f"{p.label}: {'; '.join(r.reasons)}"
-            for p in role_probes(names, role_arn)
-            if not (r := evaluate(policy or "{}", p.request)).allowed
-        ]
+        checks.append(
+            _probe_check(
+                trust_name,
+                trust_as_resource_policy(text, role_arn) or "{}",
+                role_probes(names, role_arn),
+                "sts:AssumeRole allowed for cloudtrail.amazonaws.com",
+            )
+        )
     except (AwsError, ValueError) as err:
         checks.append(Check(name=trust_name, ok=False, detail=str(err)))
-        return checks
-    checks.append(
-        Check(
-            name=trust_name,
-            ok=not refused,
-            detail="; ".join(refused) or "sts:AssumeRole allowed for cloudtrail.amazonaws.com",
-        )
-    )
     return checks
 
 
@@ -451,19 +451,14 @@ def _topic_check(got: dict[str, Any] | AwsError, names: Names, topic_arn: str) -
     try:
         if isinstance(got, AwsError):
             raise got
-        attrs = got["Attributes"]
-        refused = [
-            p.label
-            for p in topic_probes(names, topic_arn)
-            if not evaluate(attrs.get("Policy", "{}"), p.request).allowed
-        ]
+        return _probe_check(
+            name,
+            got["Attributes"].get("Policy", "{}"),
+            topic_probes(names, topic_arn),
+            "SNS:Publish allowed for this trail",
+        )
     except (AwsError, ValueError) as err:
         return Check(name=name, ok=False, detail=str(err))
-    return Check(
-        name=name,
-        ok=not refused,
-        detail="; ".join(refused) or "SNS:Publish allowed for this trail",
-    )
 
 
 # ----------------------------------------------------------------- central logging
@@ -525,16 +520,11 @@ def central_checks(
                 _BUCKET_CHECK, f"bucket {answers.bucket.name}", owner, err, managed=bool(reader)
             )
         else:
-            refused = [
-                f"{p.label}: {'; '.join(r.reasons)}"
-                for p in bucket_probes(names, ctx.organization_id)
-                if not (r := evaluate(policy, p.request)).allowed
-            ]
-            replaced[_BUCKET_CHECK] = Check(
-                name=_BUCKET_CHECK,
-                ok=not refused,
-                detail="; ".join(refused)
-                or f"GetBucketAcl and PutObject allowed for this trail (read as account "
+            replaced[_BUCKET_CHECK] = _probe_check(
+                _BUCKET_CHECK,
+                policy,
+                bucket_probes(names, ctx.organization_id),
+                "GetBucketAcl and PutObject allowed for this trail (read as account "
                 f"{owner if reader else ctx.account_id})",
             )
     if central.key_account and answers.encryption.existing_key:
@@ -562,15 +552,11 @@ def central_checks(
                 else f"{err.code}: {err.message}",
             )
         else:
-            refused = [
-                f"{p.label}: {'; '.join(r.reasons)}"
-                for p in key_probes(names, str(meta["Arn"]), decrypt=False)
-                if not (r := evaluate(policy, p.request)).allowed
-            ]
-            replaced[_KEY_CHECK] = Check(
-                name=_KEY_CHECK,
-                ok=not refused,
-                detail="; ".join(refused) or "GenerateDataKey and DescribeKey allowed",
+            replaced[_KEY_CHECK] = _probe_check(
+                _KEY_CHECK,
+                policy,
+                key_probes(names, str(meta["Arn"]), decrypt=False),
+                "GenerateDataKey and DescribeKey allowed",
             )
             bucket_region = found.bucket.region or names.bucket_region()
             replaced[_KEY_REGION_CHECK] = Check(
