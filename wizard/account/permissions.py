@@ -24,9 +24,8 @@ from typing import Any
 from wizard.model.answers import Answers
 from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext
-from wizard.model.names import parse_arn
 from wizard.model.plan import Finding
-from wizard.policy.operator import Need, operator_needs, operator_policy
+from wizard.policy.operator import Need, operator_needs, operator_policy, simulation_principal
 from wizard.ports import AwsCaller, AwsError
 
 __all__ = [
@@ -35,7 +34,6 @@ __all__ = [
     "UNCHECKED_CODE",
     "Missing",
     "check_permissions",
-    "simulation_principal",
 ]
 
 CHECKED_CODE = "operator-permissions"
@@ -56,9 +54,6 @@ _DETAIL_LIMIT = 160
 MAX_SIMULATIONS = 16
 """Simulator requests in flight at once (a setup has about ten needs at most)."""
 
-_SSO_ROLE_PREFIX = "AWSReservedSSO_"
-"""IAM Identity Center roles: they always live under a path the session ARN does not show."""
-
 
 class Missing(WizardModel):
     """One action the simulator did not allow."""
@@ -71,50 +66,6 @@ class Missing(WizardModel):
     """Why the setup needs it (the :class:`~wizard.policy.operator.Need`'s purpose)."""
     decision: str
     """The simulator's decision: ``implicitDeny`` or ``explicitDeny``."""
-
-
-def simulation_principal(caller_arn: str | None) -> tuple[str | None, str]:
-    """The IAM principal to simulate for a caller ARN, or why there is none.
-
-    Args:
-        caller_arn: The ARN STS GetCallerIdentity returned.
-
-    Returns:
-        ``(principal_arn, "")`` for an IAM user or an assumed role (mapped from
-        ``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`` to ``arn:aws:iam::ACCT:role/ROLE``);
-        ``(None, reason)`` when the caller cannot be simulated.
-    """
-    if not caller_arn:
-        return None, "the caller's identity is not known"
-    arn = parse_arn(caller_arn)
-    if arn is None:
-        return None, f"{caller_arn} is not an ARN"
-    kind, _, rest = arn.resource.partition("/")
-    if arn.service == "iam" and arn.resource == "root":
-        return None, (
-            f"{caller_arn} is the account's root user, which IAM policies do not restrict (AWS "
-            "recommends not using it for everyday tasks: run the wizard as an IAM role or user)"
-        )
-    # IAM users; some emulators report users with the sts service, which AWS never does.
-    if arn.service in ("iam", "sts") and kind == "user" and rest:
-        return f"arn:{arn.partition}:iam::{arn.account}:user/{rest}", ""
-    if arn.service == "sts" and kind == "assumed-role":
-        role, _, session = rest.partition("/")
-        if not role or not session:
-            return None, f"{caller_arn} is not a complete assumed-role ARN"
-        if role.startswith(_SSO_ROLE_PREFIX):
-            return None, (
-                f"the role {role} (IAM Identity Center) lives under a path such as "
-                "/aws-reserved/sso.amazonaws.com/ that the session ARN does not show, so its "
-                "ARN cannot be derived"
-            )
-        return f"arn:{arn.partition}:iam::{arn.account}:role/{role}", ""
-    if arn.service == "sts" and kind == "federated-user":
-        return None, (
-            f"{caller_arn} is a federated user session, whose permissions the policy simulator "
-            "cannot evaluate"
-        )
-    return None, f"{caller_arn} is not an IAM user or an assumed role"
 
 
 def _context_entries(need: Need) -> list[dict[str, Any]]:

@@ -16,6 +16,9 @@ from wizard.model.base import WizardModel
 from wizard.model.context import AccountContext, Names
 from wizard.model.names import classify_key_ref, parse_arn
 
+_SSO_ROLE_PREFIX = "AWSReservedSSO_"
+"""IAM Identity Center roles: they always live under a path the session ARN does not show."""
+
 
 class Need(WizardModel):
     """One IAM permission the operator needs, and why."""
@@ -232,7 +235,12 @@ def operator_needs(answers: Answers, ctx: AccountContext) -> list[Need]:
         Need(
             sid="CheckOwnPermissions",
             actions=("iam:SimulatePrincipalPolicy",),
-            resources=(ctx.caller_arn or f"arn:{p}:iam::{acct}:*",),
+            # IAM authorizes the simulator on the principal simulated (a user or a role,
+            # never a session ARN); unknown, any user or role of the account. IAM refuses
+            # an ARN without a resource type (arn:aws:iam::ACCOUNT:*) in a policy.
+            resources=(principal,)
+            if (principal := simulation_principal(ctx.caller_arn)[0])
+            else (f"arn:{p}:iam::{acct}:user/*", f"arn:{p}:iam::{acct}:role/*"),
             purpose="optional: lets the wizard check these permissions before changing anything",
         )
     )
@@ -595,3 +603,47 @@ def stackset_operator_policy(
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def simulation_principal(caller_arn: str | None) -> tuple[str | None, str]:
+    """The IAM principal to simulate for a caller ARN, or why there is none.
+
+    Args:
+        caller_arn: The ARN STS GetCallerIdentity returned.
+
+    Returns:
+        ``(principal_arn, "")`` for an IAM user or an assumed role (mapped from
+        ``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`` to ``arn:aws:iam::ACCT:role/ROLE``);
+        ``(None, reason)`` when the caller cannot be simulated.
+    """
+    if not caller_arn:
+        return None, "the caller's identity is not known"
+    arn = parse_arn(caller_arn)
+    if arn is None:
+        return None, f"{caller_arn} is not an ARN"
+    kind, _, rest = arn.resource.partition("/")
+    if arn.service == "iam" and arn.resource == "root":
+        return None, (
+            f"{caller_arn} is the account's root user, which IAM policies do not restrict (AWS "
+            "recommends not using it for everyday tasks: run the wizard as an IAM role or user)"
+        )
+    # IAM users; some emulators report users with the sts service, which AWS never does.
+    if arn.service in ("iam", "sts") and kind == "user" and rest:
+        return f"arn:{arn.partition}:iam::{arn.account}:user/{rest}", ""
+    if arn.service == "sts" and kind == "assumed-role":
+        role, _, session = rest.partition("/")
+        if not role or not session:
+            return None, f"{caller_arn} is not a complete assumed-role ARN"
+        if role.startswith(_SSO_ROLE_PREFIX):
+            return None, (
+                f"the role {role} (IAM Identity Center) lives under a path such as "
+                "/aws-reserved/sso.amazonaws.com/ that the session ARN does not show, so its "
+                "ARN cannot be derived"
+            )
+        return f"arn:{arn.partition}:iam::{arn.account}:role/{role}", ""
+    if arn.service == "sts" and kind == "federated-user":
+        return None, (
+            f"{caller_arn} is a federated user session, whose permissions the policy simulator "
+            "cannot evaluate"
+        )
+    return None, f"{caller_arn} is not an IAM user or an assumed role"

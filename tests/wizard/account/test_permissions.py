@@ -20,17 +20,12 @@ from botocore.stub import Stubber
 from tests.callers import PassThroughCaller
 from tests.sandbox_fixtures import ACCOUNT, REGION, RequestLog
 from wizard.account import permissions
-from wizard.account.permissions import (
-    CHECKED_CODE,
-    UNCHECKED_CODE,
-    check_permissions,
-    simulation_principal,
-)
+from wizard.account.permissions import CHECKED_CODE, UNCHECKED_CODE, check_permissions
 from wizard.aws.clients import Boto3Caller, ClientFactory
 from wizard.engine import Engine
 from wizard.model.answers import Answers
 from wizard.model.context import AccountContext
-from wizard.policy.operator import Need, operator_needs, operator_policy
+from wizard.policy.operator import Need, operator_needs, operator_policy, simulation_principal
 from wizard.ports import AwsCaller
 
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/ops/alice"

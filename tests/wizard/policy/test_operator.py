@@ -192,7 +192,8 @@ def test_resources_are_scoped_to_this_setup(variant: str) -> None:
             if action != "logs:DescribeLogGroups":
                 assert all(f":log-group:{group}" in r for r in resources), action
         elif action == "iam:SimulatePrincipalPolicy":
-            assert resources == {f"arn:aws:iam::{ACCOUNT}:*"}
+            # The caller is not known offline: any user or role of the account.
+            assert resources == {f"arn:aws:iam::{ACCOUNT}:user/*", f"arn:aws:iam::{ACCOUNT}:role/*"}
         elif service == "iam":
             assert resources == {names.role_arn}, action
         elif service == "kms":
@@ -456,12 +457,6 @@ def test_organization_prerequisites() -> None:
     assert not [a for a in _grants(_policy("new-bucket-sse-s3")) if a.startswith("organizations:")]
 
 
-def test_caller_arn_scopes_the_self_check() -> None:
-    caller = f"arn:aws:iam::{ACCOUNT}:role/Admin"
-    grants = _grants(_policy("new-bucket-sse-s3", caller_arn=caller))
-    assert grants["iam:SimulatePrincipalPolicy"] == {caller}
-
-
 def test_other_partition() -> None:
     answers = _answers({"trail": {"region": "cn-north-1"}, "cloudwatch_logs": {"log_group": "g"}})
     policy = operator_policy(answers, AccountContext(account_id=ACCOUNT, region="cn-north-1"))
@@ -566,3 +561,57 @@ def test_every_planned_call_is_in_the_operator_policy(example: Path) -> None:
         for call in calls:
             action = action_for(call.service, call.operation)
             assert action in grants, f"{example.name}: step {step.id} calls {action}"
+
+
+# ----------------------------------------------------------- the simulator's own statement
+
+
+@pytest.mark.parametrize(
+    ("caller", "resources"),
+    [
+        (f"arn:aws:iam::{ACCOUNT}:user/ops/alice", [f"arn:aws:iam::{ACCOUNT}:user/ops/alice"]),
+        # IAM authorizes the simulator on the role, never on the session.
+        (
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/alice",
+            [f"arn:aws:iam::{ACCOUNT}:role/Admin"],
+        ),
+        (None, [f"arn:aws:iam::{ACCOUNT}:role/*", f"arn:aws:iam::{ACCOUNT}:user/*"]),
+        (
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Admin_0123/alice",
+            [f"arn:aws:iam::{ACCOUNT}:role/*", f"arn:aws:iam::{ACCOUNT}:user/*"],
+        ),
+    ],
+    ids=["user", "assumed-role", "unknown", "identity-center"],
+)
+def test_the_permission_check_is_granted_on_the_principal_it_simulates(
+    caller: str | None, resources: list[str]
+) -> None:
+    (statement,) = [
+        s
+        for s in _policy("new-bucket-sse-s3", caller_arn=caller)["Statement"]
+        if s["Sid"] == "CheckOwnPermissions"
+    ]
+    assert statement["Action"] == "iam:SimulatePrincipalPolicy"
+    assert sorted(_as_list(statement["Resource"])) == resources
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_iam_accepts_every_operator_policy(variant: str, aws: Any) -> None:
+    # The sandbox's IAM validates a policy's IAM resource ARNs as AWS does: a resource type
+    # is required (arn:aws:iam::ACCOUNT:* is refused with MalformedPolicyDocument).
+    policy = _policy(variant)
+    iam_resources = [
+        r
+        for s in policy["Statement"]
+        for r in _as_list(s["Resource"])
+        if r.startswith("arn:aws:iam::")
+    ]
+    assert iam_resources, "every setup names some IAM resource"
+    created = aws("iam").create_policy(
+        PolicyName=f"operator-{variant}", PolicyDocument=json.dumps(policy)
+    )
+    arn = created["Policy"]["Arn"]
+    version = aws("iam").get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    stored = aws("iam").get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+    document = stored["Document"]
+    assert (json.loads(document) if isinstance(document, str) else document) == policy
