@@ -66,6 +66,7 @@ from wizard.sandbox.delivery import (
     SERVICE,
     DeliveryReport,
     RecordingMiddleware,
+    enabled_regions,
     install_delivery_patches,
 )
 from wizard.sandbox.events import install_event_patches, remove_event_patches
@@ -754,6 +755,7 @@ def install_strict_patches() -> None:
             return
         # moto on first use (see the module docstring)
         from moto.cloudtrail.models import CloudTrailBackend, Trail
+        from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
         from moto.iam.models import IAMBackend
         from moto.iam.models import User as IAMUser
         from moto.kms import models as kms_models
@@ -806,6 +808,7 @@ def install_strict_patches() -> None:
             (S3Backend, "put_bucket_tagging", _wrap_put_bucket_tagging),
             (LogsBackend, "create_log_group", _wrap_create_log_group),
             (LogsBackend, "tag_resource", _wrap_logs_tag_resource),
+            (RegionsAndZonesBackend, "describe_regions", _wrap_describe_regions),
             # Not a strictness patch: it makes CreateKey fast (see _lazy_private_key).
             (kms_models, "generate_private_key", _lazy_private_key),
         ]
@@ -2298,6 +2301,20 @@ def _wrap_put_bucket_tagging(original: Callable[..., Any]) -> Callable[..., Any]
         return original(self, bucket_name, tags)
 
     return put_bucket_tagging
+
+
+def _wrap_describe_regions(original: Callable[..., Any]) -> Callable[..., Any]:
+    # moto lists every region it knows: GovCloud's and China's beside the caller's, and
+    # opt-in regions no account has until it enables them (some marked as needing no
+    # opt-in). AWS lists the regions enabled for the account, in the caller's partition: for
+    # the sandbox's accounts, those enabled by default, the regions its multi-region trails
+    # record (wizard.sandbox.delivery.enabled_regions).
+    def describe_regions(self: Any, region_names: list[str] | None = None) -> list[Any]:
+        enabled = set(enabled_regions(partition_of(self.region_name)))
+        # moto marks each of these opt-in-not-required, as AWS does.
+        return [r for r in original(self, region_names) if r.name in enabled]
+
+    return describe_regions
 
 
 def _logs_too_many_tags() -> Exception:

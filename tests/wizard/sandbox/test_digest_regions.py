@@ -183,3 +183,17 @@ def test_aws_cli_validates_every_regions_chain_with_that_regions_key(
     assert "3/3 digest files valid" in east
     assert "3/3 digest files valid" in west and "2/2 log files valid" in west
     assert "3/3 digest files valid" in quiet and "log files valid" not in quiet
+
+
+def test_describe_regions_lists_the_regions_a_multi_region_trail_covers(aws: Client) -> None:
+    # As AWS answers an account that opted in to nothing: its partition's regions enabled by
+    # default, none of GovCloud's or China's, no opt-in region (moto alone lists 38).
+    for asked_in in ("us-east-1", "eu-west-1"):
+        regions = aws("ec2", asked_in).describe_regions()["Regions"]
+        names = {r["RegionName"] for r in regions}
+        assert names == set(enabled_regions("aws")) >= SOME_DEFAULT_REGIONS
+        assert not names & SOME_OPT_IN_REGIONS
+        assert not {n for n in names if n.startswith(("us-gov-", "cn-"))}
+        assert {r["OptInStatus"] for r in regions} == {"opt-in-not-required"}
+    china = aws("ec2", "cn-north-1").describe_regions()["Regions"]
+    assert {r["RegionName"] for r in china} == {"cn-north-1", "cn-northwest-1"}
