@@ -216,6 +216,8 @@ class WizardApp(App[int]):
         :meth:`_tidy_if_idle`)."""
         self._tidy_timer: Timer | None = None
         """Waits for an idle moment to tidy the heap (see :meth:`_tidy_when_idle`)."""
+        self._collector_paused = False
+        """The collector is off while the next step is built (see :meth:`_collect_once_shown`)."""
 
     @property
     def sandbox_banner(self) -> bool:
@@ -408,8 +410,42 @@ class WizardApp(App[int]):
         if state is not None:
             self.state = state
         self.current_step = step_id
-        self.switch_screen(self._sized(_screen_for(step_id)))
+        screen = self._sized(_screen_for(step_id))
+        self._collect_once_shown(screen)
+        self.switch_screen(screen)
         self._note_position(step_id)
+
+    def _collect_once_shown(self, screen: Screen[Any]) -> None:
+        """No garbage collection while ``screen`` is built; one pass once it is shown.
+
+        Building a step makes tens of thousands of objects, enough to set off the
+        collector's passes, and every so often a full one, which walked everything made
+        since the heap was last set aside (the steps before, and the garbage of their
+        screens) for 20-40 ms in the middle of the work that draws the next step. With the
+        collector off until the step is drawn, and one pass then (which frees the screen
+        that went, and resets the collector's counts so that no pass is due during the next
+        step's build), that pass comes while a person reads the new step, as the start-up's
+        passes come after the first frame (see :meth:`on_mount`). Reference counting frees
+        everything else at once meanwhile.
+
+        Args:
+            screen: The step about to be shown.
+        """
+        if gc.isenabled():
+            gc.disable()
+            self._collector_paused = True
+        if self._collector_paused:
+            # After the refresh that draws it, and the one after (a step's first layout is
+            # followed by a second once its widgets know their sizes).
+            screen.call_after_refresh(screen.call_after_refresh, self._resume_collector)
+
+    def _resume_collector(self) -> None:
+        """Collect and turn the collector back on, if :meth:`_collect_once_shown` turned it
+        off (a step shown meanwhile has done it already)."""
+        if self._collector_paused:
+            self._collector_paused = False
+            gc.collect()
+            gc.enable()
 
     def go_next(self, step_id: str, state: WizardState) -> None:
         """Leave ``step_id`` forward with the new state."""
@@ -687,6 +723,7 @@ class WizardApp(App[int]):
     def on_unmount(self) -> None:
         # No app left to tidy the heap: what its screens left set aside goes back.
         heap.tidy_when_idle(None)
+        self._resume_collector()  # a step being built when the app ended
         self.backend.close()
 
     # ------------------------------------------------------------------ crashes

@@ -1,0 +1,136 @@
+"""Next from one step to the next: what is left out of building the next screen stays right.
+
+A new step screen is not restyled whole when it is first shown (its widgets were styled as
+they were mounted): the styles it ends up with must be the ones a full restyle gives. The
+collector is off while a step is built and makes one pass once it is shown: the screen
+left is freed then, and the collector is on again, also when the app ends meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from typing import Any
+
+import pytest
+from textual.dom import DOMNode
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Input, RadioSet
+
+from screens.tui.app import WizardApp
+from tests.screens.tui.test_review_apply import SIZE, answers, settle, until
+
+
+@pytest.fixture(autouse=True)
+def collector_on() -> Any:
+    """Each test starts with the collector on and what earlier tests left walked (else the
+    app sets nothing aside, see ``settle_heap``); it is on again after each."""
+    gc.enable()
+    gc.collect()
+    yield
+    assert gc.isenabled(), "the collector was left off"
+
+
+def styles_of(screen: DOMNode) -> dict[str, dict[str, Any]]:
+    """Every node's rules from the stylesheet, by its place in the screen."""
+    return {
+        f"{index} {node!r}": dict(node._css_styles.get_rules())
+        for index, node in enumerate(screen.walk_children(with_self=True))
+    }
+
+
+async def next_step(pilot: Pilot[Any], step: str) -> None:
+    """Next from the step shown to ``step``; wait until it is drawn and the collector on."""
+    app: WizardApp = pilot.app  # type: ignore[assignment]
+    await pilot.press("ctrl+n")
+    await until(pilot, lambda: app.current_step == step and gc.isenabled(), f"{step} shown")
+    await settle(pilot)
+
+
+async def test_a_new_step_is_styled_as_a_full_restyle_styles_it(app_factory: Any) -> None:
+    """Storage (the largest step) shown by Next: not restyled whole, and every node has
+    the rules a restyle of the whole screen gives it; so has a screen resumed later."""
+    app: WizardApp = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.account is not None, "the connection")
+        await next_step(pilot, "trail")
+        restyled: list[DOMNode] = []
+        update_styles = app.update_styles
+
+        def noted(node: DOMNode, animate: bool = True) -> None:
+            restyled.append(node)
+            update_styles(node, animate)
+
+        app.update_styles = noted  # type: ignore[method-assign]
+        await next_step(pilot, "storage")
+        screen = app.screen
+        assert screen not in restyled  # the whole screen was not restyled on showing it
+        shown = styles_of(screen)
+        assert len(shown) > 100  # Storage, with its pickers: else this proves little
+        app.stylesheet.update(screen)  # what Textual's restyle of the screen gives
+        assert styles_of(screen) == shown
+        # The form still reacts: a choice shows its part, styled, and a field takes text.
+        screen.query_one("#mode", RadioSet).focus()
+        await pilot.press("down")  # the arrows choose: "an existing bucket"
+        await until(pilot, lambda: screen.query_one("#existing").display, "the existing part")
+        await settle(pilot)
+        existing = styles_of(screen.query_one("#existing"))
+        app.stylesheet.update(screen)
+        assert styles_of(screen.query_one("#existing")) == existing
+        screen.query_one("#other-bucket", Input).focus()
+        await pilot.press("a", "b", "c")
+        assert screen.query_one("#other-bucket", Input).value == "abc"
+
+
+async def press_next_until(pilot: Pilot[Any], step: str) -> None:
+    """Press Next as a terminal sends it and return as soon as ``step`` is the current one,
+    while its screen is being built (no waiting for the app to be idle)."""
+    app: WizardApp = pilot.app  # type: ignore[assignment]
+    app.simulate_key("ctrl+n")
+    for _ in range(10_000):
+        if app.current_step == step:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"Next never reached {step}")
+
+
+async def test_the_step_left_is_freed_once_the_next_is_shown(app_factory: Any) -> None:
+    """No collection while the next step is built; once it is shown, one pass frees the
+    screen left (nothing here collects, and no pause lets the app tidy)."""
+    app: WizardApp = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.account is not None, "the connection")
+        await settle(pilot)
+        await next_step(pilot, "trail")
+        left = weakref.ref(app.screen)
+        passes: list[str] = []
+
+        def note_pass(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                passes.append("while built" if app._collector_paused else "once shown")
+
+        gc.callbacks.append(note_pass)
+        try:
+            await press_next_until(pilot, "storage")
+            assert not gc.isenabled()  # being built: the collector waits
+            await until(pilot, gc.isenabled, "the collector on again")
+        finally:
+            gc.callbacks.remove(note_pass)
+        assert passes == ["once shown"]  # none while Storage was built; one once shown
+        assert left() is None, "the Trail step's screen outlived the pass"
+
+
+async def test_the_collector_is_on_again_when_the_app_ends_during_a_build(
+    app_factory: Any,
+) -> None:
+    """The app ends while a step is being built (its refreshes never come): the collector
+    is not left off."""
+    app: WizardApp = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.account is not None, "the connection")
+        app._collect_once_shown(Screen())  # a screen never shown: no refresh comes
+        await pilot.pause()
+        assert not gc.isenabled()
+    assert gc.isenabled()
