@@ -60,6 +60,7 @@ from screens.tui.messages import (
 )
 from screens.tui.state import WizardState
 from screens.tui.widgets.choice_table import ChoiceTable, Row
+from screens.tui.widgets.on_demand import OnDemand
 from screens.tui.widgets.radio_list import RadioList
 from screens.tui.widgets.wrap import Elided
 from wizard.account.inventory import BucketBatch, BucketChoice, BucketListing
@@ -172,35 +173,47 @@ class StorageScreen(StepScreen):
                 id="bucket-region",
             )
             yield Static(f"Default: the trail's home region, {home}.", classes="hint")
-        with Vertical(id="existing"):
-            yield from self.compose_owner()
-            yield Label("Buckets of this account", id="buckets-label", classes="field-label")
-            yield ChoiceTable(
-                ("Bucket", "Region", "Policy"),
-                filter_placeholder="Type to filter the buckets",
-                fit={"Bucket": "elide", "Policy": "wrap"},
-                # As wide as the longest verdict, while the verdicts are being read.
-                reserve={"Policy": len("needs CloudTrail's statements")},
-                id="buckets",
-            )
-            yield Static("", id="chosen")
-            yield Button("List the buckets again", id="reload-buckets")
-            typed = self._chosen if self._chosen and self._unlisted_at_start() else ""
-            if typed:
-                self._chosen = None
-            yield from self.compose_text(
-                "bucket.name",
-                "other-bucket",
-                value=typed or "",
-                prompt="Or type the bucket's name",
-                placeholder="e.g. central-logs-bucket",
-                check=lambda v: check_bucket_name(v) if v else None,
-            )
+        # Half the step's widgets, hidden while a new bucket is chosen: composed when an
+        # existing bucket is first chosen (see _mode_changed), or now if it is already.
+        yield OnDemand(self.compose_existing, now=not create, id="existing")
         with Vertical(id="access-logging"):
             yield from self.compose_access_logs()
         yield Static("", id="access-other", classes="hint")
         with Vertical(id="retention"):
             yield from self.compose_retention()
+
+    def compose_existing(self) -> ComposeResult:
+        """An existing bucket: whose, the picker of its owner's buckets, or its name."""
+        yield from self.compose_owner()
+        yield Label("Buckets of this account", id="buckets-label", classes="field-label")
+        yield ChoiceTable(
+            ("Bucket", "Region", "Policy"),
+            filter_placeholder="Type to filter the buckets",
+            fit={"Bucket": "elide", "Policy": "wrap"},
+            # As wide as the longest verdict, while the verdicts are being read.
+            reserve={"Policy": len("needs CloudTrail's statements")},
+            id="buckets",
+        )
+        yield Static("", id="chosen")
+        reload = Button("List the buckets again", id="reload-buckets")
+        reload.display = False  # shown when a listing stops or fails
+        yield reload
+        typed = self._chosen if self._chosen and self._unlisted_at_start() else ""
+        if typed:
+            self._chosen = None
+        yield from self.compose_text(
+            "bucket.name",
+            "other-bucket",
+            value=typed or "",
+            prompt="Or type the bucket's name",
+            placeholder="e.g. central-logs-bucket",
+            check=lambda v: check_bucket_name(v) if v else None,
+        )
+
+    @property
+    def _existing_shown(self) -> bool:
+        """The existing bucket's part is composed (see :meth:`compose_existing`)."""
+        return self.query_one("#existing", OnDemand).composed
 
     def compose_owner(self) -> ComposeResult:
         """Whose bucket; for another account's: its ID and how the wizard reaches it."""
@@ -250,7 +263,9 @@ class StorageScreen(StepScreen):
                 yield Static(hint, id="log-sandbox", classes="hint")
             with Horizontal(id="connect-row"):
                 yield Button("Connect", id="connect-log")
-                yield LoadingIndicator(id="connect-loading")
+                connecting = LoadingIndicator(id="connect-loading")
+                connecting.display = False  # while a connection is being made
+                yield connecting
                 yield Static("", id="log-status")
         yield Static("", id="who-writes", classes="hint")
 
@@ -355,8 +370,6 @@ class StorageScreen(StepScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#availability-loading").display = False
-        self.query_one("#connect-loading").display = False
-        self.query_one("#reload-buckets").display = False
         self._show_mode(self._create)
         self._show_access()
         if self._create:
@@ -369,7 +382,10 @@ class StorageScreen(StepScreen):
         return self.query_one("#mode", RadioSet).pressed_index != 1
 
     @on(RadioSet.Changed, "#mode")
-    def _mode_changed(self, event: RadioSet.Changed) -> None:
+    async def _mode_changed(self, event: RadioSet.Changed) -> None:
+        if not self._create:
+            # The first time an existing bucket is chosen: its part is composed now.
+            await self.query_one("#existing", OnDemand).compose_now()
         self._show_mode(self._create)
 
     def _show_mode(self, create: bool) -> None:
@@ -386,6 +402,8 @@ class StorageScreen(StepScreen):
 
     @property
     def _owner(self) -> Owner:
+        if not self._existing_shown:
+            return "this"  # (a new bucket is this account's)
         return "other" if self.query_one("#owner", RadioSet).pressed_index == 1 else "this"
 
     @property
@@ -461,6 +479,12 @@ class StorageScreen(StepScreen):
 
     def _show_owner(self) -> None:
         """Show the fields of the owner and way of reaching it, and the matching buckets."""
+        if not self._existing_shown:
+            # A new bucket (or the existing bucket's part still being composed): this
+            # account's, with its server access logging.
+            self.query_one("#access-logging").display = True
+            self.query_one("#access-other").display = False
+            return
         owner, reach = self._owner, self._reach
         existing = not self._create
         self.query_one("#other-account").display = owner == "other"
@@ -784,6 +808,8 @@ class StorageScreen(StepScreen):
             self._list_buckets(account, log)
 
     def _existing_name(self) -> str | None:
+        if not self._existing_shown:
+            return self._chosen
         return self.input_value("other-bucket") or self._chosen
 
     def _show_chosen(self) -> None:
