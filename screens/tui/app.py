@@ -218,6 +218,8 @@ class WizardApp(App[int]):
         """Waits for an idle moment to tidy the heap (see :meth:`_tidy_when_idle`)."""
         self._collector_paused = False
         """The collector is off while the next step is built (see :meth:`_collect_once_shown`)."""
+        self._steps_built = 0
+        """Steps shown by :meth:`go_to` so far (a pass is made for the latest only)."""
 
     @property
     def sandbox_banner(self) -> bool:
@@ -431,20 +433,36 @@ class WizardApp(App[int]):
         Args:
             screen: The step about to be shown.
         """
+        self._steps_built += 1
         if gc.isenabled():
             gc.disable()
             self._collector_paused = True
         if self._collector_paused:
             # After the refresh that draws it, and the one after (a step's first layout is
             # followed by a second once its widgets know their sizes).
-            screen.call_after_refresh(screen.call_after_refresh, self._resume_collector)
+            screen.call_after_refresh(
+                screen.call_after_refresh, self._collect_when_shown, self._steps_built
+            )
 
-    def _resume_collector(self) -> None:
-        """Collect and turn the collector back on, if :meth:`_collect_once_shown` turned it
-        off (a step shown meanwhile has done it already)."""
+    def _collect_when_shown(self, build: int) -> None:
+        """The step of ``build`` is shown: collect in a turn of the event loop of its own
+        (not after the screen's other callbacks, in the same stall), unless another step is
+        being built by then (that step's own pass comes once it is shown)."""
+
+        def collect() -> None:
+            if build == self._steps_built:
+                self._resume_collector(collect=True)
+
+        if build == self._steps_built:
+            asyncio.get_running_loop().call_soon(collect)
+
+    def _resume_collector(self, *, collect: bool = False) -> None:
+        """Turn the collector back on (after a pass, when ``collect``) if
+        :meth:`_collect_once_shown` turned it off."""
         if self._collector_paused:
             self._collector_paused = False
-            gc.collect()
+            if collect:
+                gc.collect()
             gc.enable()
 
     def go_next(self, step_id: str, state: WizardState) -> None:
