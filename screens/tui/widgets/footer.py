@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 ESSENTIAL_ACTIONS = frozenset({"quit_wizard", "next", "back", "close", "toggle_help"})
 """Actions whose keys are hidden last when the footer is too narrow (Quit never is)."""
@@ -48,7 +49,16 @@ class StepFooter(Footer):
 
     def compose(self) -> ComposeResult:
         self._shown = self._keys_to_show()
-        yield from super().compose()
+        for widget in super().compose():
+            if isinstance(widget, FooterKey):
+                # A key is made compact (Textual's default), and all but the palette's are
+                # bound to the footer's own (not compact): as it was mounted, each took the
+                # class "-compact" and most lost it again, each time restyled (4-12 ms of a
+                # step's build). Made as it ends up, with its class.
+                compact = widget.compact if widget.has_class("-command-palette") else self.compact
+                widget.set_reactive(FooterKey.compact, compact)
+                widget.set_class(compact, "-compact", update=False)
+            yield widget
 
     def _keys_to_show(self) -> tuple[object, ...]:
         """Everything Textual's ``Footer.compose`` builds the keys from, to compare."""

@@ -17,7 +17,9 @@ import pytest
 from textual.dom import DOMNode
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Input, RadioSet
+from textual.validation import Function
+from textual.widgets import Input, RadioButton, RadioSet
+from textual.widgets._footer import FooterKey
 
 from screens.tui.app import WizardApp
 from tests.screens.tui.test_review_apply import SIZE, answers, settle, until
@@ -164,3 +166,40 @@ async def test_the_existing_bucket_part_is_composed_when_chosen(app_factory: Any
         await next_step(pilot, "prefix")
         bucket = app.state.draft["bucket"]
         assert (bucket["create"], bucket["name"]) == (False, "central-logs-bucket")
+
+
+async def test_widgets_are_styled_once_mounted_not_while_built(app_factory: Any) -> None:
+    """A widget being built is not restyled as its classes change (a radio button chosen,
+    a field given a valid value); mounted, it has its classes and the styles a restyle
+    gives. The footer's keys are not restyled as a step is built either."""
+    app: WizardApp = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.account is not None, "the connection")
+        await settle(pilot)
+        restyled: list[DOMNode] = []
+        update_nodes = app.stylesheet.update_nodes
+
+        def noted(nodes: Any, animate: bool = False) -> None:
+            nodes = list(nodes)
+            restyled.extend(nodes)
+            update_nodes(nodes, animate)
+
+        app.stylesheet.update_nodes = noted  # type: ignore[method-assign]
+        chosen = RadioButton("chosen", value=True)
+        typed = Input("text", validators=[Function(bool)])
+        assert chosen.has_class("-on") and typed.has_class("-valid")
+        assert restyled == []  # built, not restyled
+        await app.screen.query_one("#body").mount_all([chosen, typed])
+        await settle(pilot)
+        shown = styles_of(chosen) | styles_of(typed)
+        app.stylesheet.update(app.screen)
+        assert styles_of(chosen) | styles_of(typed) == shown
+        restyled.clear()
+        await next_step(pilot, "trail")
+        keys = app.screen.query(FooterKey)
+        assert len(keys) > 3
+        assert not [node for node in restyled if isinstance(node, FooterKey)]
+        # As Textual's footer leaves them: the palette's key compact, the others not.
+        assert [key.has_class("-compact") for key in keys] == [
+            key.has_class("-command-palette") for key in keys
+        ]
