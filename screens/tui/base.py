@@ -232,13 +232,18 @@ class StepScreen(Screen[None]):
 
     @on(events.Resize)
     async def _resized_apart(self, event: events.Resize) -> None:
-        """Lay the screen out again for a new size in a turn of the event loop of its own.
+        """Lay the screen out again for a new size, not right after the layout before.
 
         The first layout sends the screen a Resize, and Textual lays it out again for it
         (the widgets mounted have learnt their sizes meanwhile): in the same turn as the
-        first, the two made one stall of both. Textual's handler runs after this one.
+        first, the two made one stall of both. One turn later it ran among the Show and
+        Resize events of every widget of the screen, made ready by that first layout, and
+        a key pressed meanwhile still waited for both. Two turns later, those widgets have
+        handled their events and a key is read before this layout. Textual's handler runs
+        after this one.
         """
-        await asyncio.sleep(0)
+        for _turn in range(2):
+            await asyncio.sleep(0)
 
     def on_unmount(self) -> None:
         # Set aside with the heap while shown (the review's or a picker's settle, the app's
