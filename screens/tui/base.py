@@ -155,6 +155,8 @@ class StepScreen(Screen[None]):
         :meth:`on_unmount`)."""
         self._resumed_before = False
         """Shown once already (see :meth:`_first_shown`)."""
+        self._resized_before = False
+        """Resized once already (see :meth:`_resized_apart`)."""
 
     @property
     def wizard(self) -> WizardApp:
@@ -232,16 +234,26 @@ class StepScreen(Screen[None]):
 
     @on(events.Resize)
     async def _resized_apart(self, event: events.Resize) -> None:
-        """Lay the screen out again for a new size, not right after the layout before.
+        """No second layout for the screen's first Resize; later ones not right after the
+        layout before.
 
-        The first layout sends the screen a Resize, and Textual lays it out again for it
-        (the widgets mounted have learnt their sizes meanwhile): in the same turn as the
-        first, the two made one stall of both. One turn later it ran among the Show and
-        Resize events of every widget of the screen, made ready by that first layout, and
-        a key pressed meanwhile still waited for both. Two turns later, those widgets have
-        handled their events and a key is read before this layout. Textual's handler runs
-        after this one.
+        The first layout sends the screen a Resize with the size it was just laid out at,
+        and Textual laid the whole screen out again for it (15-25 ms of Next): the widgets
+        whose size changed meanwhile ask for a layout themselves, which the screen's next
+        update makes, and the size classes are already the ones for that size (see
+        :meth:`WizardApp._sized`). Any other Resize is Textual's, two turns of the event
+        loop later: one turn later it ran among the Show and Resize events of every widget
+        of the screen, made ready by the layout before, and a key pressed meanwhile waited
+        for both. Textual's handler runs after this one.
         """
+        first, self._resized_before = not self._resized_before, True
+        if (
+            first
+            and event.size == self.app.size
+            and self.has_class(*sizes.breakpoint_classes(*event.size))
+        ):
+            event.prevent_default()  # (this class's own handlers still run)
+            return
         for _turn in range(2):
             await asyncio.sleep(0)
 

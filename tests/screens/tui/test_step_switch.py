@@ -203,3 +203,28 @@ async def test_widgets_are_styled_once_mounted_not_while_built(app_factory: Any)
         assert [key.has_class("-compact") for key in keys] == [
             key.has_class("-command-palette") for key in keys
         ]
+
+
+async def test_a_step_is_laid_out_again_for_a_real_resize_only(
+    app_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Resize a new step gets from its own first layout (its size unchanged) lays
+    nothing out again; a terminal resized afterwards does, with the size classes."""
+    app: WizardApp = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.account is not None, "the connection")
+        await settle(pilot)
+        relaid: list[Any] = []
+        screen_resized = Screen._screen_resized
+
+        def noted(screen: Screen[Any], size: Any) -> None:
+            relaid.append((type(screen).__name__, tuple(size)))
+            screen_resized(screen, size)
+
+        monkeypatch.setattr(Screen, "_screen_resized", noted)
+        await next_step(pilot, "trail")
+        assert relaid == []  # no second layout for the first Resize
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: app.screen.has_class("-narrow", "-short"), "narrow classes")
+        assert ("TrailScreen", (80, 24)) in relaid
+        assert not app.screen.has_class("-wide") and not app.screen.has_class("-tall")
