@@ -50,6 +50,10 @@ _PERSON_ACTS = (events.Key, events.MouseDown, events.MouseScrollDown, events.Mou
 
 _WORKING = (WorkerState.PENDING, WorkerState.RUNNING)
 
+_COLLECT_AFTER = 0.02
+"""Seconds between a step's second refresh and the collector's pass (see
+:meth:`WizardApp._collect_when_shown`): time for a key pressed meanwhile to be read."""
+
 STEP_ORDER = ("welcome", "trail", "storage", "prefix", "encryption", "delivery", "events", "review")
 """The input steps, in order; apply and done follow the review."""
 
@@ -458,16 +462,20 @@ class WizardApp(App[int]):
             )
 
     def _collect_when_shown(self, build: int) -> None:
-        """The step of ``build`` is shown: collect in a turn of the event loop of its own
-        (not after the screen's other callbacks, in the same stall), unless another step is
-        being built by then (that step's own pass comes once it is shown)."""
+        """The step of ``build`` is shown: collect a moment later, unless another step is
+        being built by then (that step's own pass comes once it is shown).
+
+        Not among the screen's callbacks after its refresh (the same stall as that
+        refresh), nor in the next turn of the event loop: that refresh is often the
+        screen's second layout, and a key pressed during it waited for the pass too.
+        """
 
         def collect() -> None:
             if build == self._steps_built:
                 self._resume_collector(collect=True)
 
         if build == self._steps_built:
-            asyncio.get_running_loop().call_soon(collect)
+            asyncio.get_running_loop().call_later(_COLLECT_AFTER, collect)
 
     def _resume_collector(self, *, collect: bool = False) -> None:
         """Turn the collector back on (after a pass, when ``collect``) if
