@@ -50,10 +50,6 @@ _PERSON_ACTS = (events.Key, events.MouseDown, events.MouseScrollDown, events.Mou
 
 _WORKING = (WorkerState.PENDING, WorkerState.RUNNING)
 
-_COLLECT_AFTER = 0.02
-"""Seconds between a step's second refresh and the collector's pass (see
-:meth:`WizardApp._collect_when_shown`): time for a key pressed meanwhile to be read."""
-
 STEP_ORDER = ("welcome", "trail", "storage", "prefix", "encryption", "delivery", "events", "review")
 """The input steps, in order; apply and done follow the review."""
 
@@ -430,11 +426,14 @@ class WizardApp(App[int]):
             self.state = state
         self.current_step = step_id
         screen = self._sized(_screen_for(step_id))
-        self._collect_once_shown(screen)
+        # The review, apply and done steps start their work (the plan, the apply) in a
+        # thread as they are shown: a pass then held that work and the keys pressed during
+        # it (the review sets its heap aside once its plan is drawn).
+        self._collect_once_shown(screen, collect=step_id in STEP_ORDER[:-1])
         self.switch_screen(screen)
         self._note_position(step_id)
 
-    def _collect_once_shown(self, screen: Screen[Any]) -> None:
+    def _collect_once_shown(self, screen: Screen[Any], *, collect: bool = True) -> None:
         """No garbage collection while ``screen`` is built; one pass once it is shown.
 
         Building a step makes tens of thousands of objects, enough to set off the
@@ -449,6 +448,7 @@ class WizardApp(App[int]):
 
         Args:
             screen: The step about to be shown.
+            collect: Make the pass; else only turn the collector back on once it is shown.
         """
         self._steps_built += 1
         if gc.isenabled():
@@ -458,24 +458,21 @@ class WizardApp(App[int]):
             # After the refresh that draws it, and the one after (a step's first layout is
             # followed by a second once its widgets know their sizes).
             screen.call_after_refresh(
-                screen.call_after_refresh, self._collect_when_shown, self._steps_built
+                screen.call_after_refresh, self._collect_when_shown, self._steps_built, collect
             )
 
-    def _collect_when_shown(self, build: int) -> None:
-        """The step of ``build`` is shown: collect a moment later, unless another step is
-        being built by then (that step's own pass comes once it is shown).
+    def _collect_when_shown(self, build: int, collect: bool) -> None:
+        """The step of ``build`` is shown: collect (if ``collect``) and turn the collector
+        back on in the next turn of the event loop (not among the screen's callbacks after
+        its refresh, in the same stall), unless another step is being built by then (that
+        step's own pass comes once it is shown)."""
 
-        Not among the screen's callbacks after its refresh (the same stall as that
-        refresh), nor in the next turn of the event loop: that refresh is often the
-        screen's second layout, and a key pressed during it waited for the pass too.
-        """
-
-        def collect() -> None:
+        def resume() -> None:
             if build == self._steps_built:
-                self._resume_collector(collect=True)
+                self._resume_collector(collect=collect)
 
         if build == self._steps_built:
-            asyncio.get_running_loop().call_later(_COLLECT_AFTER, collect)
+            asyncio.get_running_loop().call_soon(resume)
 
     def _resume_collector(self, *, collect: bool = False) -> None:
         """Turn the collector back on (after a pass, when ``collect``) if
