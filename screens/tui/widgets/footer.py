@@ -10,6 +10,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
+
+# Textual (pinned) does not export its footer key class; the footer is built from it.
 from textual.widgets._footer import FooterKey
 
 ESSENTIAL_ACTIONS = frozenset({"quit_wizard", "next", "back", "close", "toggle_help"})
