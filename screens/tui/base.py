@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -118,6 +118,13 @@ def field_label(widget: Widget, form: Widget) -> Widget | None:
             return above if above.has_class("field-label") else None
         node = node.parent
     return None
+
+
+class Cancellable(Protocol):
+    """A picker's listing (:class:`~wizard.account.inventory.BucketListing`, ``KeyListing``)."""
+
+    def cancel(self) -> None:
+        """Stop: no new request."""
 
 
 class StepScreen(Screen[None]):
@@ -565,6 +572,28 @@ class StepScreen(Screen[None]):
         """Cancel this screen's running lookups (screens that run lookups bind Escape)."""
         for worker in self.lookups_running():
             worker.cancel()
+
+    def stop_listing(
+        self,
+        group: str,
+        listing: Cancellable | None,
+        stopped: Callable[[], None],
+        *,
+        showing: bool = True,
+    ) -> None:
+        """Esc on a step whose picker is listing: cancel every lookup, and when the picker's
+        listing (the worker group ``group``) was running and ``showing``, say at once that
+        it stopped (``stopped``) and stop ``listing``'s threads (they take no new request).
+
+        Not when its worker's cancellation is heard: that message waits behind the batches
+        already posted.
+        """
+        running = any(w.group == group for w in self.lookups_running())
+        StepScreen.action_cancel_lookup(self)
+        if running and showing:
+            stopped()
+            if listing is not None:
+                listing.cancel()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer "cancel lookup" only while a lookup runs."""

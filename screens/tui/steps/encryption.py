@@ -366,18 +366,9 @@ class EncryptionScreen(StepScreen):
             self.query_one("#reload-keys").display = True
 
     def action_cancel_lookup(self) -> None:
-        """Esc: cancel the lookups; a key listing says it stopped at once.
-
-        Not when its worker's cancellation is heard: that message waits behind the batches
-        already posted. The listing's threads then take no new request.
-        """
-        listing = self._key_listing
-        listing_runs = any(w.group == "keys" for w in self.lookups_running())
-        super().action_cancel_lookup()
-        if listing_runs:
-            self._keys_stopped()
-            if listing is not None:
-                listing.cancel()
+        """Esc: cancel the lookups; a key listing says it stopped at once (see
+        :meth:`StepScreen.stop_listing`)."""
+        self.stop_listing("keys", self._key_listing, self._keys_stopped)
 
     def _keys_stopped(self) -> None:
         """The key listing was cancelled: say so; the rows found stay."""

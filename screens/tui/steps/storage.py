@@ -857,18 +857,14 @@ class StorageScreen(StepScreen):
             self.query_one("#reload-buckets").display = True
 
     def action_cancel_lookup(self) -> None:
-        """Esc: cancel the lookups; a bucket listing says it stopped at once.
-
-        Not when its worker's cancellation is heard: that message waits behind the batches
-        already posted. The listing's threads then take no new request.
-        """
-        listing = self._bucket_listing
-        listing_runs = any(w.group == "buckets" for w in self.lookups_running())
-        super().action_cancel_lookup()
-        if listing_runs and self._listed_for is not None:
-            self._buckets_stopped()
-            if listing is not None:
-                listing.cancel()
+        """Esc: cancel the lookups; a bucket listing for an owner still asked for says it
+        stopped at once (see :meth:`StepScreen.stop_listing`)."""
+        self.stop_listing(
+            "buckets",
+            self._bucket_listing,
+            self._buckets_stopped,
+            showing=self._listed_for is not None,
+        )
 
     def _buckets_stopped(self) -> None:
         """The bucket listing was cancelled: say so; the rows found stay."""
