@@ -19,6 +19,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -49,6 +50,11 @@ _PERSON_ACTS = (events.Key, events.MouseDown, events.MouseScrollDown, events.Mou
 """Events that mean a person is acting: the heap is not tidied while they come."""
 
 _WORKING = (WorkerState.PENDING, WorkerState.RUNNING)
+
+HOLD_SECONDS = 5.0
+"""The longest a step keeps the collector off after it is shown (see
+``WizardApp.release_collector``): a plan still not built by then (a slow account) has the
+collector back, and the heap stays bounded however long it takes."""
 
 STEP_ORDER = ("welcome", "trail", "storage", "prefix", "encryption", "delivery", "events", "review")
 """The input steps, in order; apply and done follow the review."""
@@ -221,6 +227,8 @@ class WizardApp(App[int]):
         """The collector is off while the next step is built (see :meth:`_collect_once_shown`)."""
         self._steps_built = 0
         """Steps shown by :meth:`go_to` so far (a pass is made for the latest only)."""
+        self._collector_held_by: Screen[Any] | None = None
+        """The step that keeps the collector off until it calls :meth:`release_collector`."""
 
     @property
     def sandbox_banner(self) -> bool:
@@ -428,12 +436,17 @@ class WizardApp(App[int]):
         screen = self._sized(_screen_for(step_id))
         # The review, apply and done steps start their work (the plan, the apply) in a
         # thread as they are shown: a pass then held that work and the keys pressed during
-        # it (the review sets its heap aside once its plan is drawn).
-        self._collect_once_shown(screen, collect=step_id in STEP_ORDER[:-1])
+        # it. The review keeps the collector off until its plan is drawn (see
+        # release_collector), and then sets its heap aside.
+        self._collect_once_shown(
+            screen, collect=step_id in STEP_ORDER[:-1], held=step_id == "review"
+        )
         self.switch_screen(screen)
         self._note_position(step_id)
 
-    def _collect_once_shown(self, screen: Screen[Any], *, collect: bool = True) -> None:
+    def _collect_once_shown(
+        self, screen: Screen[Any], *, collect: bool = True, held: bool = False
+    ) -> None:
         """No garbage collection while ``screen`` is built; one pass once it is shown.
 
         Building a step makes tens of thousands of objects, enough to set off the
@@ -449,12 +462,19 @@ class WizardApp(App[int]):
         Args:
             screen: The step about to be shown.
             collect: Make the pass; else only turn the collector back on once it is shown.
+            held: Keep the collector off past the first frames, until ``screen`` calls
+                :meth:`release_collector` (or :data:`HOLD_SECONDS` have passed).
         """
         self._steps_built += 1
+        self._collector_held_by = None
         if gc.isenabled():
             gc.disable()
             self._collector_paused = True
-        if self._collector_paused:
+        if self._collector_paused and held:
+            self._collector_held_by = screen
+            build = self._steps_built
+            self.set_timer(HOLD_SECONDS, partial(self._collect_when_shown, build, collect))
+        elif self._collector_paused:
             # After the refresh that draws it, and the one after (a step's first layout is
             # followed by a second once its widgets know their sizes).
             screen.call_after_refresh(
@@ -474,9 +494,27 @@ class WizardApp(App[int]):
         if build == self._steps_built:
             asyncio.get_running_loop().call_soon(resume)
 
+    def release_collector(self, screen: Screen[Any]) -> None:
+        """``screen``, shown with the collector held off (the review, while its plan is
+        built), no longer needs it off: it is turned back on in the next turn of the event
+        loop, unless another step is being built by then.
+
+        The review's plan is built in a thread while the review is shown. With the
+        collector back on as soon as the review was drawn, the plan's objects set off a
+        full pass every time, which walked everything made since the heap was last set
+        aside (the steps before it) for 40-50 ms, holding the event loop and the plan
+        alike. Reference counting frees the plan's garbage meanwhile; what only a pass
+        frees is set aside with the plan's widgets (the review's ``settle_heap``) and freed
+        by the next tidy.
+        """
+        if self._collector_held_by is screen:
+            self._collector_held_by = None
+            self._collect_when_shown(self._steps_built, False)
+
     def _resume_collector(self, *, collect: bool = False) -> None:
         """Turn the collector back on (after a pass, when ``collect``) if
         :meth:`_collect_once_shown` turned it off."""
+        self._collector_held_by = None
         if self._collector_paused:
             self._collector_paused = False
             if collect:

@@ -638,6 +638,11 @@ class ReviewScreen(StepScreen):
 
     STEP_ID = "review"
     NEXT_LABEL = "Apply…"
+    AUTO_FOCUS = ""
+    """Nothing focused while the plan is built (its keys are the screen's): the tab bar
+    takes the focus once the plan is shown, Retry if it fails. Textual would focus the body
+    first, and the body losing the focus to the tab bar restyled it and everything in it,
+    the plan's hundred widgets then (18 ms on the event loop)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(keys.NEXT, "next", "Apply", priority=True),
@@ -779,13 +784,20 @@ class ReviewScreen(StepScreen):
         self._show("ready")
         self.query_one("#tabs Tabs").focus()
         # Planning and the plan's widgets made the objects the review's keys should not
-        # wait for the collector to walk again.
-        self.call_after_refresh(settle_heap)
+        # wait for the collector to walk again; the collector, off while they were made,
+        # comes back with nothing to walk.
+        self.call_after_refresh(self._settle)
+
+    def _settle(self) -> None:
+        """The plan is drawn: set its objects aside, and let the collector run again."""
+        settle_heap()
+        self.wizard.release_collector(self)
 
     def on_unmount(self) -> None:
         # What the review set aside (a plan's widgets are cycles only a full pass frees) is
         # released by StepScreen.on_unmount, as for every screen set aside while shown.
         self._restore_animations()
+        self.wizard.release_collector(self)
 
     def on_screen_resume(self) -> None:
         """No animations while the review is shown: every key's effect is drawn at once.
@@ -827,6 +839,7 @@ class ReviewScreen(StepScreen):
         )
         self._show("failed")
         self.query_one("#retry", Button).focus()
+        self.wizard.release_collector(self)  # no plan to draw
 
     def action_cancel_plan(self) -> None:
         """Stop waiting for the plan (the reads already sent finish in the background)."""

@@ -3,13 +3,16 @@
 A new step screen is not restyled whole when it is first shown (its widgets were styled as
 they were mounted): the styles it ends up with must be the ones a full restyle gives. The
 collector is off while a step is built and makes one pass once it is shown: the screen
-left is freed then, and the collector is on again, also when the app ends meanwhile.
+left is freed then, and the collector is on again, also when the app ends meanwhile. The
+review keeps it off until its plan is drawn (or fails, or takes too long), and draws the
+plan without restyling what holds it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import weakref
 from typing import Any
 
@@ -21,8 +24,12 @@ from textual.validation import Function
 from textual.widgets import Input, RadioButton, RadioSet
 from textual.widgets._footer import FooterKey
 
+from screens.tui import app as app_module
 from screens.tui.app import WizardApp
+from screens.tui.steps.review import PlanView, ReviewScreen
+from screens.tui.widgets.heap import times_settled
 from tests.screens.tui.test_review_apply import SIZE, answers, settle, until
+from wizard.model.answers import Answers
 
 
 @pytest.fixture(autouse=True)
@@ -228,3 +235,129 @@ async def test_a_step_is_laid_out_again_for_a_real_resize_only(
         await until(pilot, lambda: app.screen.has_class("-narrow", "-short"), "narrow classes")
         assert ("TrailScreen", (80, 24)) in relaid
         assert not app.screen.has_class("-wide") and not app.screen.has_class("-tall")
+
+
+def gated_plan(app: WizardApp, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make the review's plan wait (a slow account) until the returned event is set."""
+    engine = app.backend.engine
+    release = threading.Event()
+    plan = engine.plan
+
+    def slow_plan(answers: Answers, found: Any = None) -> Any:
+        release.wait(timeout=60)
+        return plan(answers, found)
+
+    monkeypatch.setattr(engine, "plan", slow_plan)
+    return release
+
+
+async def drawn(screen: Screen[Any], times: int) -> None:
+    """Wait until ``screen`` has been refreshed ``times`` times more (its first frames)."""
+    done = asyncio.Event()
+
+    def after(left: int) -> None:
+        if left <= 1:
+            done.set()
+        else:
+            screen.call_after_refresh(after, left - 1)
+
+    screen.call_after_refresh(after, times)
+    await asyncio.wait_for(done.wait(), 30)
+
+
+async def polled(pilot: Pilot[Any], condition: Any, what: str) -> None:
+    """Poll ``condition`` in turns of the event loop while a worker is held (``until``
+    waits for the workers, which a held plan never lets finish)."""
+    for _ in range(5_000):
+        if condition():
+            return
+        await pilot.pause(0.001)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_the_review_keeps_the_collector_off_until_its_plan_is_drawn(
+    app_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No collector pass while the plan is built, however many frames the review draws
+    meanwhile (a full one walked the steps before it, 40-50 ms on the event loop); once the
+    plan is drawn, its objects are set aside and the collector is on."""
+    app: WizardApp = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.account is not None, "the connection")
+        await settle(pilot)
+        release = gated_plan(app, monkeypatch)
+        passes: list[int] = []
+
+        def note_pass(phase: str, info: dict[str, int]) -> None:
+            if phase == "start" and getattr(app.screen, "mode", None) == "loading":
+                passes.append(info["generation"])
+
+        gc.callbacks.append(note_pass)
+        try:
+            app.go_to("review", app.state)
+            screen = app.screen
+            assert isinstance(screen, ReviewScreen)
+            await drawn(screen, 4)  # before, the collector was on again after two
+            assert screen.mode == "loading"
+            assert not gc.isenabled()
+            settled = times_settled()
+            release.set()
+            await until(pilot, lambda: screen.mode == "ready" and gc.isenabled(), "the plan")
+        finally:
+            gc.callbacks.remove(note_pass)
+        assert passes == []  # none while the plan was built (the planning thread's too)
+        assert times_settled() > settled  # the plan's objects were set aside
+
+
+@pytest.mark.parametrize("ends", ["Esc", "too long"])
+async def test_a_plan_cancelled_or_slow_has_the_collector_on_again(
+    app_factory: Any, monkeypatch: pytest.MonkeyPatch, ends: str
+) -> None:
+    """The collector is not left off for a plan that will not be drawn (Esc) or is slow
+    in coming (after HOLD_SECONDS, here shortened)."""
+    if ends == "too long":
+        monkeypatch.setattr(app_module, "HOLD_SECONDS", 0.05)
+    app: WizardApp = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.account is not None, "the connection")
+        await settle(pilot)
+        release = gated_plan(app, monkeypatch)
+        app.go_to("review", app.state)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await drawn(screen, 2)
+        if ends == "Esc":
+            assert not gc.isenabled()
+            await pilot.press("escape")
+            assert screen.mode == "failed"
+        await polled(pilot, gc.isenabled, "the collector on again")
+        assert screen.mode == ("failed" if ends == "Esc" else "loading")
+        release.set()
+        await settle(pilot)
+
+
+async def test_the_plan_is_drawn_without_restyling_what_holds_it(app_factory: Any) -> None:
+    """The body, focused while the plan is built, gives up the focus before the plan is
+    put in it: losing the focus restyles a widget and everything in it, and with the plan
+    in it that was a hundred widgets on the event loop."""
+    app: WizardApp = app_factory(answers=answers())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.state.account is not None, "the connection")
+        await settle(pilot)
+        holding_the_plan: list[DOMNode] = []
+        update_styles = app.update_styles
+
+        def noted(node: DOMNode, animate: bool = True) -> None:
+            if any(isinstance(n, PlanView) for n in node.walk_children(with_self=True)):
+                holding_the_plan.append(node)
+            update_styles(node, animate)
+
+        app.update_styles = noted  # type: ignore[method-assign]
+        app.go_to("review", app.state)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await until(pilot, lambda: screen.mode == "ready", "the plan")
+        await settle(pilot)
+        assert screen.query_one(PlanView).is_mounted
+        assert holding_the_plan == []
+        assert type(app.focused).__name__ == "ContentTabs"  # the tab bar, as before
