@@ -422,13 +422,23 @@ class Bench:
 
 
 def print_trace(levels: list[list[Timed]]) -> None:
-    """Each round trip's requests, with when the first of them arrived."""
+    """Each round trip's requests: when the first of them arrived, how long after the
+    round before was answered (the client's own time between them), and how long the
+    round took from its first request in to its last answer out."""
     if not levels:
         return
     origin = levels[0][0].start
+    answered = origin
     for number, level in enumerate(levels, 1):
         names = ", ".join(t.target for t in level)
-        print(f"  {number:>2} +{(level[0].start - origin) * 1000:5.0f} ms  {names}")
+        first = min(t.start for t in level)
+        last = max(t.end for t in level)
+        gap = f"{(first - answered) * 1000:4.0f}" if number > 1 else "   -"
+        print(
+            f"  {number:>2} +{(first - origin) * 1000:5.0f} ms  after {gap} ms, "
+            f"took {(last - first) * 1000:3.0f} ms  {names}"
+        )
+        answered = last
 
 
 def verdict(value: float, target: float | None) -> str:
