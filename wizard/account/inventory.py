@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from wizard.account.lookups import READS_AT_ONCE, WorkQueue
 from wizard.model.base import WizardModel
@@ -211,7 +211,41 @@ def check_bucket(caller: AwsCaller, account_id: str, bucket: BucketChoice) -> Bu
     )
 
 
-class BucketListing:
+Row = TypeVar("Row", BucketChoice, KeyChoice)
+
+
+class _Checked(Generic[Row]):
+    """What both listings share: the rows' checks run on a :class:`WorkQueue`."""
+
+    def __init__(self, checks: WorkQueue[str, Row, Row]) -> None:
+        self._queue: WorkQueue[str, Row, Row] = checks
+
+    @property
+    def peak(self) -> int:
+        """The most checks (policy reads, DescribeKey requests) this listing had in flight."""
+        return self._queue.peak
+
+    @property
+    def cancelled(self) -> bool:
+        """:meth:`cancel` was called."""
+        return self._queue.cancelled
+
+    @property
+    def finished(self) -> bool:
+        """Every check started has ended (after the last row, or once cancelled)."""
+        return self._queue.finished
+
+    def prefer(self, keys: Iterable[str]) -> None:
+        """Check these rows next (the ones on screen, the one chosen): by bucket name or
+        key ARN."""
+        self._queue.prefer(keys)
+
+    def cancel(self) -> None:
+        """Stop: no new page and no new check (the checks in flight are dropped)."""
+        self._queue.cancel()
+
+
+class BucketListing(_Checked[BucketChoice]):
     """The account's buckets as they become known: rows at once, verdicts as they come in.
 
     :meth:`batches` reads ListBuckets page by page (each page is rows on screen) while at
@@ -247,22 +281,13 @@ class BucketListing:
         self._first_page = first_page
         self._page_size = page_size
         self._workers = workers
-        self._queue: WorkQueue[str, BucketChoice, BucketChoice] = WorkQueue(
-            lambda b: check_bucket(caller, account_id, b), workers=workers, name="bucket-policy"
+        super().__init__(
+            WorkQueue(
+                lambda b: check_bucket(caller, account_id, b),
+                workers=workers,
+                name="bucket-policy",
+            )
         )
-
-    @property
-    def peak(self) -> int:
-        """The most policy reads this listing had in flight."""
-        return self._queue.peak
-
-    def prefer(self, names: Iterable[str]) -> None:
-        """Read these buckets' policies next (the rows on screen, the one chosen)."""
-        self._queue.prefer(names)
-
-    def cancel(self) -> None:
-        """Stop: no new page, no new policy read (the ones in flight are dropped)."""
-        self._queue.cancel()
 
     def batches(
         self, *, interval: float = BATCH_INTERVAL, stop: Callable[[], bool] | None = None
@@ -430,7 +455,7 @@ def check_key(caller: AwsCaller, key: KeyChoice, bucket_region: str) -> KeyChoic
     return judge_key(described, bucket_region)
 
 
-class KeyListing:
+class KeyListing(_Checked[KeyChoice]):
     """The keys of some regions as they become known, judged for the bucket's region.
 
     :meth:`batches` lists the keys and aliases of the bucket's region first (one round of
@@ -465,22 +490,13 @@ class KeyListing:
         self.regions = sorted(set(regions) - {bucket_region})
         self.bucket_region = bucket_region
         self.more_regions = more_regions
-        self._queue: WorkQueue[str, KeyChoice, KeyChoice] = WorkQueue(
-            lambda k: check_key(caller, k, bucket_region), workers=workers, name="key-describe"
+        super().__init__(
+            WorkQueue(
+                lambda k: check_key(caller, k, bucket_region),
+                workers=workers,
+                name="key-describe",
+            )
         )
-
-    @property
-    def peak(self) -> int:
-        """The most DescribeKey requests this listing had in flight."""
-        return self._queue.peak
-
-    def prefer(self, arns: Iterable[str]) -> None:
-        """Describe these keys next (the rows on screen, the one chosen)."""
-        self._queue.prefer(arns)
-
-    def cancel(self) -> None:
-        """Stop: nothing more is read (the requests in flight are dropped)."""
-        self._queue.cancel()
 
     def batches(
         self, *, interval: float = BATCH_INTERVAL, stop: Callable[[], bool] | None = None

@@ -126,6 +126,12 @@ class EncryptionScreen(StepScreen):
         self._bucket_region: str | None = None
         """The bucket's region, once known."""
 
+    @property
+    def key_listing(self) -> KeyListing | None:
+        """The listing filling the key picker now, if any (None before an existing key is
+        asked for, or once it is set aside)."""
+        return self._key_listing
+
     def compose_body(self) -> ComposeResult:
         q = self.question("encryption.type")
         current = self.initial("encryption.type")

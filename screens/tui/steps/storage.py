@@ -140,6 +140,12 @@ class StorageScreen(StepScreen):
         self._connecting: str | None = None
         """The account being connected to."""
 
+    @property
+    def bucket_listing(self) -> BucketListing | None:
+        """The listing filling the bucket picker now, if any (None once it is stopped and
+        set aside, or before an existing bucket is asked for)."""
+        return self._bucket_listing
+
     def compose_body(self) -> ComposeResult:
         q = self.question("bucket.create")
         create = bool(self.initial("bucket.create"))

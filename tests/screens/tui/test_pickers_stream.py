@@ -16,6 +16,8 @@ from textual.widgets import Static
 from textual.worker import WorkerState
 
 from screens.tui.app import WizardApp
+from screens.tui.steps.encryption import EncryptionScreen
+from screens.tui.steps.storage import StorageScreen
 from screens.tui.widgets.choice_table import ChoiceTable
 from tests.screens.tui.test_steps import (
     APP_BUCKET,
@@ -149,8 +151,9 @@ async def test_escape_says_the_bucket_listing_stopped_at_once_and_stops_its_read
         await pilot.click("#mode-existing")
         table = app.screen.query_one("#buckets", ChoiceTable)
         await soon(pilot, lambda: len(table.keys) == 3, "the bucket rows")
-        screen: Any = app.screen
-        listing = screen._bucket_listing
+        screen = app.screen
+        assert isinstance(screen, StorageScreen)
+        listing = screen.bucket_listing
         assert listing is not None
 
         # What Esc runs: the note is there before any message is handled (the worker's
@@ -159,11 +162,11 @@ async def test_escape_says_the_bucket_listing_stopped_at_once_and_stops_its_read
         screen.action_cancel_lookup()
         note = app.screen.query_one("#buckets .choice-note", Static)
         assert "Listing stopped (3 buckets shown" in str(note.render())
-        assert listing._queue.cancelled
+        assert listing.cancelled
         worker = next(w for w in app.workers if w.group == "buckets")
         await soon(pilot, lambda: worker.state == WorkerState.CANCELLED, "the cancellation")
         gate.set()
-        await soon(pilot, lambda: listing._queue.finished, "the reads under way to end")
+        await soon(pilot, lambda: listing.finished, "the reads under way to end")
         # Said once, and the listing stays stopped.
         assert "Listing stopped (3 buckets shown" in text(app, "#buckets .choice-note")
         assert set(policy_cells(table).values()) == {"…"}
@@ -215,18 +218,19 @@ async def test_escape_says_the_key_listing_stopped_at_once_and_stops_its_reads(
         await pilot.click("#key-mode-existing")
         table = app.screen.query_one("#keys", ChoiceTable)
         await soon(pilot, lambda: len(table.keys) == 5, "the key rows")
-        screen: Any = app.screen
-        listing = screen._key_listing
+        screen = app.screen
+        assert isinstance(screen, EncryptionScreen)
+        listing = screen.key_listing
         assert listing is not None
 
         screen.action_cancel_lookup()
         note = app.screen.query_one("#keys .choice-note", Static)
         assert "Listing stopped: choose one of the keys shown" in str(note.render())
-        assert listing._queue.cancelled
+        assert listing.cancelled
         worker = next(w for w in app.workers if w.group == "keys")
         await soon(pilot, lambda: worker.state == WorkerState.CANCELLED, "the cancellation")
         gate.set()
-        await soon(pilot, lambda: listing._queue.finished, "the reads under way to end")
+        await soon(pilot, lambda: listing.finished, "the reads under way to end")
         assert "Listing stopped: choose one of the keys shown" in str(note.render())
         assert str(table.table.get_row(table.keys[0])[2]) == "…"  # still not described
         assert app.screen.query_one("#reload-keys").display
