@@ -25,8 +25,12 @@ count). Targets (issue 16): a key press on the review answered within **50 ms**;
 step's own work off the event loop (judged here by the loop's worst lateness while it runs,
 against the same 50 ms).
 
+Each step is shown without its help panel, as for a returning user against AWS;
+``--help-panel`` shows it beside the form, as the wizard does on a first run and in the
+sandbox.
+
 Not a test. Run: ``.venv/bin/python bench/tui_keys.py [--example NAME] [-n 3]
-[--latency-ms 60] [--priority]``.
+[--latency-ms 60] [--priority] [--help-panel]``.
 """
 
 from __future__ import annotations
@@ -136,7 +140,7 @@ def largest_example(endpoint: str) -> str:
     return max(sizes, key=lambda name: (sizes[name], name))
 
 
-async def one_run(endpoint: str, example: str) -> Figures:
+async def one_run(endpoint: str, example: str, *, help_panel: bool = False) -> Figures:
     """Walk the wizard from Welcome to Review with ``example``'s answers, and press keys."""
     from textual.widgets import TabbedContent
 
@@ -149,7 +153,9 @@ async def one_run(endpoint: str, example: str) -> Figures:
     backend = Backend(sandbox=True, endpoint=endpoint)
     answers = load_answers(ROOT / "examples" / f"{example}.yaml")
     with tempfile.TemporaryDirectory() as tmp:
-        app = make_app(backend, answers=answers, answers_path=Path(tmp) / "a.yaml", show_help=False)
+        app = make_app(
+            backend, answers=answers, answers_path=Path(tmp) / "a.yaml", show_help=help_panel
+        )
         async with app.run_test(size=SIZE):
             await until(lambda: app.state.account is not None, "the connection")
             await app.workers.wait_for_complete()
@@ -245,22 +251,29 @@ def main() -> int:
     parser.add_argument("-n", "--runs", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=60)
     parser.add_argument("--priority", action="store_true", help="run ahead of other sessions")
+    parser.add_argument(
+        "--help-panel",
+        action="store_true",
+        help="each step with its help beside the form, as on a first run and in the sandbox "
+        "(default: without, as for a returning user against AWS)",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     with priority(args.priority) as how, Stack(latency_ms=args.latency_ms) as stack:
         example = args.example or largest_example(stack.endpoint)
         print(
             f"examples/{example}.yaml, {SIZE[0]}x{SIZE[1]}, {args.latency_ms:g} ms added to every "
-            f"request; {how}"
+            f"request; help panel {'shown' if args.help_panel else 'hidden'}; {how}"
         )
-        asyncio.run(one_run(stack.endpoint, example))  # warm-up: imports, caches
+        run = partial(one_run, stack.endpoint, example, help_panel=args.help_panel)
+        asyncio.run(run())  # warm-up: imports, caches
         runs = []
         for _ in range(args.runs):
             # Each run's heap as in a process that starts the wizard: what the runs before
             # left is collected first (the app sets nothing aside until a full pass has
             # walked what an app before it handed back; see screens.tui.widgets.heap).
             gc.collect()
-            runs.append(asyncio.run(one_run(stack.endpoint, example)))
+            runs.append(asyncio.run(run()))
         loaded = load()
     worst_key = 0.0
     worst_stall = 0.0
