@@ -38,6 +38,7 @@ from wizard.model.names import (
     normalise_access_log_prefix,
     normalise_prefix,
     suggested_access_log_bucket,
+    suggested_log_bucket,
 )
 from wizard.model.regions import check_region
 
@@ -84,6 +85,14 @@ class Question:
     """One or two sentences under the question."""
     optional: bool = False
     """An empty text answer means "none"."""
+    account_default: Callable[[Draft, str], Any] | None = None
+    """The default once the account is known (its ID given), where it depends on it."""
+
+    def suggest(self, draft: Draft, account_id: str | None = None) -> Any:
+        """The default, given what was answered so far and the account, when known."""
+        if account_id and self.account_default is not None:
+            return self.account_default(draft, account_id)
+        return self.default(draft)
 
 
 @dataclass(frozen=True)
@@ -236,6 +245,13 @@ RETENTION_DRAFT = (
     "object_lock_days",
 )
 """Draft keys (in the bucket section) of the retention questions."""
+
+
+def _new_bucket_name(draft: Draft, account_id: str | None) -> str | None:
+    """A new bucket's suggested name (none for an existing bucket: the person names it)."""
+    if not get(draft, "bucket.create", True):
+        return None
+    return suggested_log_bucket(str(get(draft, "trail.name") or "trail"), account_id)
 
 
 def _days_between(least: int, most: int) -> Callable[[Any], str | None]:
@@ -802,11 +818,8 @@ STEPS: tuple[StepGuide, ...] = (
                 key="bucket.name",
                 prompt="Bucket name",
                 validate=_req(check_bucket_name, "A bucket name"),
-                default=lambda d: (
-                    f"aws-cloudtrail-logs-{get(d, 'trail.name', 'trail')}"[:63].lower()
-                    if get(d, "bucket.create", True)
-                    else None
-                ),
+                default=lambda d: _new_bucket_name(d, None),
+                account_default=_new_bucket_name,
                 help="3-63 lowercase letters, digits, '.' or '-'; globally unique.",
             ),
             Question(

@@ -335,7 +335,9 @@ class PlainWizard:
         """
         section, _, name = q.key.partition(".")
         current = self.draft.get(section, {}).get(name)
-        default = current if current is not None else q.default(self.draft)
+        info = self.backend.info
+        account = info.account_id if info is not None else None
+        default = current if current is not None else q.suggest(self.draft, account)
         if q.help:
             self.para(q.help, indent="  ", blank=False)
         if q.kind == "confirm":
@@ -343,7 +345,7 @@ class PlainWizard:
         if q.kind == "select":
             values = [c.value for c in q.choices]
             if default not in values:
-                default = q.default(self.draft)
+                default = q.suggest(self.draft, account)
             return self.choose(q.prompt, q.choices, default if default in values else None)
         if q.kind == "checkbox":
             chosen = default if isinstance(default, list) else []

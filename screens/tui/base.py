@@ -625,5 +625,11 @@ class StepScreen(Screen[None]):
         """The value to show: the answer so far, else the question's default (as :meth:`answer`)."""
         value = self.answer(key)
         if value is None:
-            value = self.question(key).default(self.state.draft)
+            value = self.question(key).suggest(self.state.draft, self.account_id)
         return value
+
+    @property
+    def account_id(self) -> str | None:
+        """The connected account's ID (some defaults name it), None before it is known."""
+        account = self.state.account
+        return account.account_id if account is not None else None

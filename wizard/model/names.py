@@ -141,6 +141,26 @@ def normalise_access_log_prefix(value: str) -> str:
     return prefix
 
 
+def suggested_log_bucket(trail_name: str, account_id: str | None = None) -> str:
+    """The default name of a trail's new log bucket: ``aws-cloudtrail-logs-<account>-<trail>``.
+
+    Bucket names are global: without the account ID a trail name most accounts use
+    (``management-events``) names a bucket some other account most likely owns already.
+    The trail's name is made a valid bucket name part (lowercase; ``_`` and anything else
+    S3 refuses become ``-``), and the whole is cut to 63 characters, ending in a letter or
+    digit, so the suggestion always passes :func:`check_bucket_name`.
+
+    Args:
+        trail_name: The trail's name (``trail`` when none was given yet).
+        account_id: The account the bucket is made in, when known.
+    """
+    part = re.sub(r"[^a-z0-9.]+", "-", trail_name.lower())
+    part = re.sub(r"[.-]*\.[.-]*", ".", part).strip(".-") or "trail"
+    head = "aws-cloudtrail-logs-" + (f"{account_id}-" if account_id else "")
+    name = (head + part)[:63].rstrip(".-")
+    return name if check_bucket_name(name) is None else head.rstrip("-")
+
+
 def suggested_access_log_bucket(log_bucket: str) -> str:
     """The default target bucket name for a log bucket: ``<log bucket>-access-logs``."""
     suffix = "-access-logs"

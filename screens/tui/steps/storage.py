@@ -161,7 +161,9 @@ class StorageScreen(StepScreen):
             name_question = self.question("bucket.name")
             new_name = self.answer("bucket.name") if create else None
             if not new_name:
-                new_name = name_question.default({**self.state.draft, "bucket": {"create": True}})
+                new_name = name_question.suggest(
+                    {**self.state.draft, "bucket": {"create": True}}, self.account_id
+                )
             yield from self.compose_text("bucket.name", "bucket-name", value=new_name or "")
             with Horizontal(id="availability-row"):
                 yield LoadingIndicator(id="availability-loading")

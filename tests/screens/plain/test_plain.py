@@ -406,7 +406,10 @@ def test_asks_the_guide_questions_with_its_choices_defaults_and_validators(
     by_prompt = {a.prompt: a for a in asked}
     assert by_prompt["Trail name"].options["default"] == "management-events"
     # Defaults follow earlier answers, as the guide computes them.
-    assert by_prompt["Bucket name"].options["default"] == "aws-cloudtrail-logs-plain-trail"
+    # The new bucket's name also names the account: bucket names are global.
+    assert by_prompt["Bucket name"].options["default"] == (
+        f"aws-cloudtrail-logs-{DEMO_ACCOUNT}-plain-trail"
+    )
     assert by_prompt[QUESTIONS["encryption.alias"].prompt].options["default"] == (
         "alias/cloudtrail-plain-trail"
     )

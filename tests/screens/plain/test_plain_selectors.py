@@ -19,10 +19,12 @@ from tests.screens.plain.test_plain import (  # noqa: F401 (fixtures)
     sandbox,
 )
 from wizard import guide
+from wizard.sandbox.server import DEMO_ACCOUNT
 
 MENU = QUESTIONS[guide.SELECTORS_KEY].prompt
 Q = guide.SELECTOR_QUESTIONS
-LOG_BUCKET = "aws-cloudtrail-logs-plain-events"
+LOG_BUCKET = f"aws-cloudtrail-logs-{DEMO_ACCOUNT}-plain-events"
+"""The new bucket the wizard suggests for the trail plain-events."""
 
 
 def test_selectors_are_written_checked_and_edited(

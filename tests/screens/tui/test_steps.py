@@ -238,8 +238,9 @@ async def test_walk_through_every_input_step(app_factory: Any) -> None:
             "tags": {"team": "security", "env": "prod"},
         }
 
+        # The suggestion names the account (bucket names are global) and the trail.
         assert app.screen.query_one("#bucket-name", Input).value == (
-            "aws-cloudtrail-logs-org-audit"
+            f"aws-cloudtrail-logs-{ACCOUNT}-org-audit"
         )
         await paste_into(pilot, "#bucket-name", "org-audit-logs-5k2")
         await next_step(pilot, "prefix")

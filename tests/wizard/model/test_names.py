@@ -7,6 +7,8 @@ the rule it breaks, so a person can fix the input without reading the source.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wizard.model.names import (
     Arn,
@@ -26,6 +28,7 @@ from wizard.model.names import (
     classify_key_ref,
     normalise_prefix,
     parse_arn,
+    suggested_log_bucket,
 )
 from wizard.model.regions import (
     all_regions,
@@ -664,3 +667,39 @@ def test_the_run_tag_key_is_reserved_for_the_wizard() -> None:
     assert message is not None
     assert "cloudtrail-wizard:run" in message and "rollback" in message
     assert check_tags({"team": "security"}) is None
+
+
+# ------------------------------------------------------------ suggested names
+
+
+_TRAIL_NAMES = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]", fullmatch=True).filter(
+    lambda name: check_trail_name(name) is None
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TRAIL_NAMES, st.one_of(st.none(), st.from_regex(r"[0-9]{12}", fullmatch=True)))
+def test_the_suggested_log_bucket_is_a_valid_name_for_every_trail_name(
+    trail: str, account: str | None
+) -> None:
+    """Any trail name CloudTrail accepts gives a bucket name S3 accepts, which names the
+    account when it is known (bucket names are global)."""
+    name = suggested_log_bucket(trail, account)
+    assert check_bucket_name(name) is None, name
+    assert name.startswith("aws-cloudtrail-logs-" + (f"{account}-" if account else ""))
+
+
+@pytest.mark.parametrize(
+    ("trail", "account", "expected"),
+    [
+        ("management-events", "123456789012", "aws-cloudtrail-logs-123456789012-management-events"),
+        ("Org_Audit", "123456789012", "aws-cloudtrail-logs-123456789012-org-audit"),
+        ("audit.trail", None, "aws-cloudtrail-logs-audit.trail"),
+        ("a" * 128, "123456789012", "aws-cloudtrail-logs-123456789012-" + "a" * 30),
+        ("x-.y", None, "aws-cloudtrail-logs-x.y"),
+    ],
+)
+def test_the_suggested_log_bucket_keeps_what_the_trail_name_says(
+    trail: str, account: str | None, expected: str
+) -> None:
+    assert suggested_log_bucket(trail, account) == expected
