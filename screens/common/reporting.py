@@ -58,10 +58,13 @@ class Printer:
         if not self.enabled or event.kind in QUIET_EVENTS:
             return
         mark = PROGRESS_MARKS.get(event.kind, "  ")
-        label = f" {event.step_id}" if event.step_id else ""
+        # A step's line names it; the run's own lines (the rollback starting, the end) say
+        # what they are instead of an empty name ("[==]: applied").
+        label = event.step_id or ("finished" if event.kind == "finished" else "")
         with self.lock:
             # Messages carry AWS's error text and resource names: never raw to a terminal.
-            self.out.write(f"[{mark}]{label}: {printable(event.message)}\n")
+            text = printable(event.message)
+            self.out.write(f"[{mark}] {label}: {text}\n" if label else f"[{mark}] {text}\n")
             self.out.flush()
 
 

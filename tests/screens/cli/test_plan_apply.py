@@ -179,10 +179,10 @@ def test_progress_prints_one_line_per_step_outcome_and_every_rollback_line() -> 
     assert out.getvalue().splitlines() == [
         "[ok] create-bucket: Create bucket b",
         "[!!] create-trail: AccessDenied",
-        "[<<]: Rolling back 1 completed steps: AccessDenied",
+        "[<<] Rolling back 1 completed steps: AccessDenied",
         "[<<] create-bucket: Delete the bucket b",
         "[<-] create-bucket: Delete the bucket b",
-        "[==]: rolled-back",
+        "[==] finished: rolled-back",
     ]
 
 
