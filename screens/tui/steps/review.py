@@ -517,8 +517,12 @@ class PlanView(Vertical):
         }
         # Still too many: one cell between labels instead of two.
         tight = sum(cell_len(label) + 2 for label in labels.values()) > width
-        changed = tabs.has_class("-tight") != tight
-        tabs.set_class(tight, "-tight")
+        # On the tab bar, not on the tabbed content: a class change restyles the widget and
+        # everything in it, and the tabbed content holds every tab's pane (130 widgets,
+        # restyled on the event loop as the plan was drawn); the bar holds the tabs only.
+        bar = tabs.query_one(Tabs)
+        changed = bar.has_class("-tight") != tight
+        bar.set_class(tight, "-tight")
         for tab_id, shown in labels.items():
             tab = tabs.get_tab(tab_id)
             if tab.label.plain != shown:
@@ -670,7 +674,7 @@ class ReviewScreen(StepScreen):
     ReviewScreen #plan-summary { height: auto; }
     ReviewScreen #tabs-hint { height: auto; color: $text-muted; }
     ReviewScreen #tabs { height: 1fr; }
-    ReviewScreen #tabs.-tight Tab { padding: 0 0 0 1; }
+    ReviewScreen #tabs Tabs.-tight Tab { padding: 0 0 0 1; }
     ReviewScreen #tabs ContentSwitcher { height: 1fr; }
     ReviewScreen #tabs TabPane { height: 1fr; padding: 0; }
     ReviewScreen #tabs TabPane > VerticalScroll { height: 1fr; }

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static, TabbedContent
+from textual.widgets import Static, Tab, TabbedContent, TabPane, Tabs
 
 from screens.tui.app import WizardApp
 from screens.tui.steps.review import PlanView, ReviewScreen
@@ -165,3 +165,33 @@ async def test_a_plan_built_again_is_drawn_anew(app_factory: Any) -> None:
         # The drawn lines are the exported text, wrapped: nothing of it is lost.
         drawn = "".join(drawn_lines(again.query_one("#bucket-policy-json", PolicyJson)))
         assert "".join(drawn.split()) == "".join(exports["bucket-policy"].text.split())
+
+
+async def test_tight_tab_labels_restyle_the_tab_bar_only(app_factory: Any) -> None:
+    """Where the labels do not fit with two cells between them, the tabs get one: a class
+    on the tab bar, so only its tabs are restyled, never the panes of every tab (a class
+    change restyles the widget and everything in it)."""
+    app: WizardApp = app_factory(answers=answers())
+    async with app.run_test(size=(50, 30)) as pilot:  # this plan's labels need 58 cells
+        review = await open_review(pilot)
+        await pilot.pause()
+        tabs = review.query_one("#tabs", TabbedContent)
+        bar = tabs.query_one(Tabs)
+        assert bar.has_class("-tight") and not tabs.has_class("-tight")
+        for tab in bar.query(Tab):
+            padding = tab.styles.padding
+            assert (padding.left, padding.right) == (1, 0), tab
+        restyled: list[Any] = []
+        update_styles = app.update_styles
+
+        def noted(node: Any, animate: bool = True) -> None:
+            restyled.append(node)
+            update_styles(node, animate)
+
+        app.update_styles = noted  # type: ignore[method-assign]
+        await pilot.resize_terminal(160, 40)  # room for the labels: no longer tight
+        await until(pilot, lambda: not bar.has_class("-tight"), "the labels with room")
+        assert bar in restyled  # the class came off the bar
+        assert not [node for node in restyled if node is tabs or isinstance(node, TabPane)]
+        assert {tab.styles.padding.left for tab in bar.query(Tab)} == {1}
+        assert {tab.styles.padding.right for tab in bar.query(Tab)} == {1}
