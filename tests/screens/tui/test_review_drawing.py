@@ -19,6 +19,7 @@ from screens.tui.app import WizardApp
 from screens.tui.steps.review import PlanView, ReviewScreen
 from screens.tui.widgets.policy_view import KeptRender, PolicyJson, SourceView, json_view
 from tests.screens.tui.test_review_apply import SIZE, answers, open_review, until
+from tests.screens.tui.test_step_switch import note_restyles
 
 LONG_ARN = "arn:aws:s3:::" + "a-bucket-name-long-enough-to-wrap-" * 4 + "/AWSLogs/123456789012/*"
 
@@ -181,14 +182,7 @@ async def test_tight_tab_labels_restyle_the_tab_bar_only(app_factory: Any) -> No
         for tab in bar.query(Tab):
             padding = tab.styles.padding
             assert (padding.left, padding.right) == (1, 0), tab
-        restyled: list[Any] = []
-        update_styles = app.update_styles
-
-        def noted(node: Any, animate: bool = True) -> None:
-            restyled.append(node)
-            update_styles(node, animate)
-
-        app.update_styles = noted  # type: ignore[method-assign]
+        restyled = note_restyles(app)
         await pilot.resize_terminal(160, 40)  # room for the labels: no longer tight
         await until(pilot, lambda: not bar.has_class("-tight"), "the labels with room")
         assert bar in restyled  # the class came off the bar

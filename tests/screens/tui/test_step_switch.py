@@ -14,6 +14,7 @@ import asyncio
 import gc
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -50,6 +51,20 @@ def styles_of(screen: DOMNode) -> dict[str, dict[str, Any]]:
     }
 
 
+def note_restyles(app: WizardApp, note: Callable[[DOMNode], Any] = lambda node: node) -> list[Any]:
+    """From now on, what ``note`` says of each node Textual restyles (with everything in
+    it), said as it is restyled; by default the node itself."""
+    noted: list[Any] = []
+    update_styles = app.update_styles
+
+    def restyle(node: DOMNode, animate: bool = True) -> None:
+        noted.append(note(node))
+        update_styles(node, animate)
+
+    app.update_styles = restyle  # type: ignore[method-assign]
+    return noted
+
+
 async def next_step(pilot: Pilot[Any], step: str) -> None:
     """Next from the step shown to ``step``; wait until it is drawn and the collector on."""
     app: WizardApp = pilot.app  # type: ignore[assignment]
@@ -65,14 +80,7 @@ async def test_a_new_step_is_styled_as_a_full_restyle_styles_it(app_factory: Any
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.state.account is not None, "the connection")
         await next_step(pilot, "trail")
-        restyled: list[DOMNode] = []
-        update_styles = app.update_styles
-
-        def noted(node: DOMNode, animate: bool = True) -> None:
-            restyled.append(node)
-            update_styles(node, animate)
-
-        app.update_styles = noted  # type: ignore[method-assign]
+        restyled = note_restyles(app)
         await next_step(pilot, "storage")
         screen = app.screen
         assert screen not in restyled  # the whole screen was not restyled on showing it
@@ -344,20 +352,15 @@ async def test_the_plan_is_drawn_without_restyling_what_holds_it(app_factory: An
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.state.account is not None, "the connection")
         await settle(pilot)
-        holding_the_plan: list[DOMNode] = []
-        update_styles = app.update_styles
-
-        def noted(node: DOMNode, animate: bool = True) -> None:
-            if any(isinstance(n, PlanView) for n in node.walk_children(with_self=True)):
-                holding_the_plan.append(node)
-            update_styles(node, animate)
-
-        app.update_styles = noted  # type: ignore[method-assign]
+        holding_the_plan = note_restyles(
+            app,
+            lambda node: any(isinstance(n, PlanView) for n in node.walk_children(with_self=True)),
+        )
         app.go_to("review", app.state)
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
         await until(pilot, lambda: screen.mode == "ready", "the plan")
         await settle(pilot)
         assert screen.query_one(PlanView).is_mounted
-        assert holding_the_plan == []
+        assert not any(holding_the_plan)
         assert type(app.focused).__name__ == "ContentTabs"  # the tab bar, as before
