@@ -229,6 +229,8 @@ class WizardApp(App[int]):
         """Steps shown by :meth:`go_to` so far (a pass is made for the latest only)."""
         self._collector_held_by: Screen[Any] | None = None
         """The step that keeps the collector off until it calls :meth:`release_collector`."""
+        self._hold_timer: Timer | None = None
+        """Ends that hold after :data:`HOLD_SECONDS` (stopped when the step releases it)."""
 
     @property
     def sandbox_banner(self) -> bool:
@@ -466,14 +468,16 @@ class WizardApp(App[int]):
                 :meth:`release_collector` (or :data:`HOLD_SECONDS` have passed).
         """
         self._steps_built += 1
-        self._collector_held_by = None
+        self._end_hold()
         if gc.isenabled():
             gc.disable()
             self._collector_paused = True
         if self._collector_paused and held:
             self._collector_held_by = screen
             build = self._steps_built
-            self.set_timer(HOLD_SECONDS, partial(self._collect_when_shown, build, collect))
+            self._hold_timer = self.set_timer(
+                HOLD_SECONDS, partial(self._collect_when_shown, build, collect)
+            )
         elif self._collector_paused:
             # After the refresh that draws it, and the one after (a step's first layout is
             # followed by a second once its widgets know their sizes).
@@ -508,13 +512,20 @@ class WizardApp(App[int]):
         by the next tidy.
         """
         if self._collector_held_by is screen:
-            self._collector_held_by = None
+            self._end_hold()
             self._collect_when_shown(self._steps_built, False)
+
+    def _end_hold(self) -> None:
+        """No step holds the collector off any longer (its timer stopped too)."""
+        self._collector_held_by = None
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+            self._hold_timer = None
 
     def _resume_collector(self, *, collect: bool = False) -> None:
         """Turn the collector back on (after a pass, when ``collect``) if
         :meth:`_collect_once_shown` turned it off."""
-        self._collector_held_by = None
+        self._end_hold()
         if self._collector_paused:
             self._collector_paused = False
             if collect:
