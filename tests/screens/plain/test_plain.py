@@ -333,6 +333,9 @@ def test_new_bucket_sse_s3_is_applied_verified_and_saved(
     applying = re.search(r"^Applying (\d+) changes", run.output, re.MULTILINE)
     assert applying is not None
     progress = re.findall(r"^\[(..)\] ([\w-]+): ", run.output, re.MULTILINE)
+    # Then the run's own last line (no step's: it names no step).
+    assert progress.pop() == ("==", "finished")
+    assert "[==] finished: applied\n" in run.output
     step_ids = [step_id for _mark, step_id in progress]
     assert len(step_ids) == len(set(step_ids)) == int(applying.group(1)), progress
     assert {mark for mark, _ in progress} == {"ok"}
